@@ -1,0 +1,15 @@
+# The releasemanager program.  The core is a non-installed static library linked into
+# both the program and the Criterion tests (tests reach file-private helpers through
+# the UNITTEST macro, see core/util.h).
+noinst_LIBRARIES += libcore.a
+libcore_a_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS)
+libcore_a_SOURCES = \
+	%reldir%/util.c %reldir%/util.h \
+	%reldir%/log.c %reldir%/log.h
+
+CORE_LIBS = libcore.a $(CJSON_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
+
+bin_PROGRAMS += releasemanager
+releasemanager_SOURCES = %reldir%/main.c
+releasemanager_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(YAML_CFLAGS)
+releasemanager_LDADD = $(CORE_LIBS)

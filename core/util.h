@@ -1,0 +1,56 @@
+/* Small helpers shared by the core: checked allocation, growable strings and string
+ * lists.  Nothing here knows about backends, Kubernetes or Helm. */
+#ifndef RM_UTIL_H
+#define RM_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* File-private helpers are `UNITTEST` instead of `static`, so the Criterion tests
+ * (built with -DRM_UNITTEST) can call them without making them part of an interface. */
+#ifdef RM_UNITTEST
+#define UNITTEST
+#else
+#define UNITTEST static
+#endif
+
+#define ARRAY_SIZE(a) (sizeof (a) / sizeof ((a)[0]))
+
+/* Allocation that cannot fail: on exhaustion the program reports it and exits 1. */
+void *xmalloc (size_t n);
+void *xcalloc (size_t n, size_t size);
+void *xrealloc (void *p, size_t n);
+char *xstrdup (const char *s);
+char *xasprintf (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
+
+/* A growable NUL-terminated buffer. */
+struct strbuf {
+  char *data;
+  size_t len;
+  size_t cap;
+};
+#define STRBUF_INIT { NULL, 0, 0 }
+void strbuf_add (struct strbuf *sb, const void *data, size_t len);
+void strbuf_puts (struct strbuf *sb, const char *s);
+void strbuf_printf (struct strbuf *sb, const char *fmt, ...) __attribute__((format (printf, 2, 3)));
+void strbuf_vprintf (struct strbuf *sb, const char *fmt, va_list ap);
+char *strbuf_detach (struct strbuf *sb);   /* returns "" rather than NULL when empty */
+void strbuf_free (struct strbuf *sb);
+
+/* A growable list of owned strings. */
+struct strlist {
+  char **items;
+  size_t n;
+  size_t cap;
+};
+#define STRLIST_INIT { NULL, 0, 0 }
+void strlist_push (struct strlist *l, const char *s);           /* copies s */
+void strlist_push_split (struct strlist *l, const char *s, char sep);  /* non-empty parts */
+bool strlist_contains (const struct strlist *l, const char *s);
+void strlist_free (struct strlist *l);
+
+bool str_has_suffix (const char *s, const char *suffix);
+bool str_has_prefix (const char *s, const char *prefix);
+
+#endif
