@@ -13,3 +13,9 @@ bin_PROGRAMS += releasemanager
 releasemanager_SOURCES = %reldir%/main.c
 releasemanager_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(YAML_CFLAGS)
 releasemanager_LDADD = $(CORE_LIBS)
+
+# The same sources built with -DRM_UNITTEST, for the Criterion tests.
+check_LIBRARIES += libcoretest.a
+libcoretest_a_CFLAGS = $(libcore_a_CFLAGS) -DRM_UNITTEST
+libcoretest_a_SOURCES = $(libcore_a_SOURCES)
+CORE_TEST_LIBS = libcoretest.a $(CJSON_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
