@@ -1,1 +1,18 @@
-# s3 backend: placeholder until its issue lands (see issue 4).
+# s3 backend: any S3-compatible object store (AWS, MinIO, Ceph RGW, R2, moto).
+# Links libcurl, OpenSSL libcrypto and expat itself; the core links none of them for it.
+S3_PLUGIN_SOURCES = \
+	%reldir%/s3util.c %reldir%/s3util.h \
+	%reldir%/sigv4.c %reldir%/sigv4.h
+S3_PLUGIN_CFLAGS = $(CURL_CFLAGS) $(OPENSSL_CFLAGS) $(EXPAT_CFLAGS)
+S3_PLUGIN_LIBS = $(CURL_LIBS) $(OPENSSL_LIBS) $(EXPAT_LIBS) $(PTHREAD_LIBS)
+
+plugin_LTLIBRARIES += plugins/s3/s3.la
+plugins_s3_s3_la_SOURCES = $(S3_PLUGIN_SOURCES) %reldir%/s3.c
+plugins_s3_s3_la_CFLAGS = $(AM_CFLAGS) $(S3_PLUGIN_CFLAGS) -fvisibility=hidden
+plugins_s3_s3_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_s3_s3_la_LIBADD = $(S3_PLUGIN_LIBS)
+
+# The same sources with -DRM_UNITTEST, linked into the s3 Criterion tests.
+check_LIBRARIES += plugins/s3/libs3test.a
+plugins_s3_libs3test_a_SOURCES = $(S3_PLUGIN_SOURCES)
+plugins_s3_libs3test_a_CFLAGS = $(AM_CFLAGS) $(S3_PLUGIN_CFLAGS) -DRM_UNITTEST
