@@ -13,4 +13,10 @@ tests_test_s3_sigv4_CFLAGS = $(S3_TEST_CFLAGS)
 tests_test_s3_sigv4_LDADD = $(S3_TEST_LIBS)
 TESTS += tests/test_s3_sigv4
 
-EXTRA_DIST += tests/data/sigv4 tests/s3
+check_PROGRAMS += tests/test_s3_xml
+tests_test_s3_xml_SOURCES = tests/test_s3_xml.c
+tests_test_s3_xml_CFLAGS = $(S3_TEST_CFLAGS)
+tests_test_s3_xml_LDADD = $(S3_TEST_LIBS)
+TESTS += tests/test_s3_xml
+
+EXTRA_DIST += tests/data/sigv4 tests/data/s3xml tests/s3

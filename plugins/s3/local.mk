@@ -2,7 +2,8 @@
 # Links libcurl, OpenSSL libcrypto and expat itself; the core links none of them for it.
 S3_PLUGIN_SOURCES = \
 	%reldir%/s3util.c %reldir%/s3util.h \
-	%reldir%/sigv4.c %reldir%/sigv4.h
+	%reldir%/sigv4.c %reldir%/sigv4.h \
+	%reldir%/s3xml.c %reldir%/s3xml.h
 S3_PLUGIN_CFLAGS = $(CURL_CFLAGS) $(OPENSSL_CFLAGS) $(EXPAT_CFLAGS)
 S3_PLUGIN_LIBS = $(CURL_LIBS) $(OPENSSL_LIBS) $(EXPAT_LIBS) $(PTHREAD_LIBS)
 
