@@ -5,7 +5,13 @@ noinst_LIBRARIES += libcore.a
 libcore_a_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS)
 libcore_a_SOURCES = \
 	%reldir%/util.c %reldir%/util.h \
-	%reldir%/log.c %reldir%/log.h
+	%reldir%/log.c %reldir%/log.h \
+	%reldir%/config.c %reldir%/config.h \
+	%reldir%/plugin.c %reldir%/plugin.h \
+	%reldir%/backend.c %reldir%/backend.h \
+	%reldir%/cli.c %reldir%/cli.h \
+	%reldir%/conformance.c %reldir%/conformance.h \
+	%reldir%/cmd_backends.c %reldir%/commands.h
 
 CORE_LIBS = libcore.a $(CJSON_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 

@@ -1,9 +1,191 @@
-/* releasemanager entry point (being built). */
+/* releasemanager: parse the command line, set up logging and configuration, and hand
+ * over to the command.  Only main() and the cmd_*.c files decide exit codes. */
 #include <config.h>
+
+#include <signal.h>
 #include <stdio.h>
-int
-main (void)
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "log.h"
+
+static const struct cli_option global_options[] = {
+  { "config", 0, CLI_VALUE, "FILE", NULL,
+    "YAML configuration file (default ~/.config/releasemanager/config.yaml if present)",
+    CLI_NO_FILE },
+  { "backend", 0, CLI_VALUE, "NAME", NULL, "storage backend plugin (name or path to a .so)", 0 },
+  { "backend-opt", 0, CLI_LIST, "KEY=VALUE", NULL, "set an option of the backend",
+    CLI_NO_ENV | CLI_NO_FILE },
+  { "path", 0, CLI_VALUE, "PATH", NULL,
+    "where the state lives: directory (local) or key prefix (s3)", 0 },
+  { "plugin-dir", 0, CLI_LIST, "DIR", NULL, "search DIR for backend plugins first",
+    CLI_NO_ENV },
+  { "kubeconfig", 0, CLI_VALUE, "FILE", NULL, "kubeconfig file (as kubectl)", 0 },
+  { "kubecontext", 0, CLI_VALUE, "NAME", NULL, "kubeconfig context to use", 0 },
+  { "dry-run", 0, CLI_FLAG, NULL, NULL, "show what would change, change nothing", 0 },
+  { "verbose", 'v', CLI_FLAG, NULL, NULL, "report progress and each step", 0 },
+  { "debug", 0, CLI_FLAG, NULL, NULL, "log everything, including backend calls", 0 },
+  { "log-format", 0, CLI_VALUE, "FORMAT", "text", "log lines as text or json", 0 },
+  { "help", 'h', CLI_FLAG, NULL, NULL, "show help and exit", CLI_NO_ENV | CLI_NO_FILE },
+  { "version", 0, CLI_FLAG, NULL, NULL, "show the version and exit", CLI_NO_ENV | CLI_NO_FILE },
+  { NULL, 0, 0, NULL, NULL, NULL, 0 },
+};
+
+static const struct command *const commands[] = {
+  &cmd_backends,
+};
+
+static const struct command *
+find_command (const char *name)
 {
-  puts (PACKAGE_STRING);
-  return 0;
+  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
+    if (strcmp (commands[i]->name, name) == 0)
+      return commands[i];
+  return NULL;
+}
+
+static void
+print_version (void)
+{
+  printf ("%s %s (backend ABI %d.%d)\n", PACKAGE_NAME, PACKAGE_VERSION, RM_BACKEND_ABI_MAJOR,
+          RM_BACKEND_ABI_MINOR);
+}
+
+static void
+print_help (FILE *f)
+{
+  fprintf (f,
+           "Usage: releasemanager [OPTIONS] COMMAND [BACKEND] [OPTIONS]\n"
+           "\n"
+           "Back up the Helm releases of a Kubernetes cluster to a storage backend and\n"
+           "restore them into another cluster.\n"
+           "\n"
+           "Commands:\n");
+  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
+    fprintf (f, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
+  fprintf (f, "  %-12s %s\n", "help", "show help for a command");
+  fprintf (f, "\nOptions (anywhere on the line):\n");
+  cli_print_options (f, global_options);
+  fprintf (f,
+           "\n"
+           "Backends are plugins.  Select one with --backend=NAME or as the operand after the\n"
+           "command (`releasemanager COMMAND NAME --KEY VALUE`); set its options with\n"
+           "--backend-opt KEY=VALUE, --KEY VALUE after the name, RELEASEMANAGER_<NAME>_<KEY>, or\n"
+           "backends.NAME.KEY in the configuration file.  `releasemanager backends` lists them.\n"
+           "\n"
+           "Settings come from the command line, then RELEASEMANAGER_<OPTION> environment\n"
+           "variables (e.g. RELEASEMANAGER_PATH), then the configuration file, then defaults.\n"
+           "Plugins are searched in --plugin-dir, RELEASEMANAGER_PLUGIN_PATH, the configuration\n"
+           "file's plugin-dir, then %s.\n"
+           "\n"
+           "Exit status: 0 success, 1 error, 2 usage error, 3 partial success.\n"
+           "See releasemanager(1).\n", PLUGINDIR);
+}
+
+static void
+print_command_help (FILE *f, const struct command *cmd)
+{
+  fprintf (f, "Usage: releasemanager [OPTIONS] %s %s\n\n%s\n", cmd->name, cmd->usage,
+           cmd->description);
+  if (cmd->options && cmd->options->name) {
+    fprintf (f, "\nOptions of %s:\n", cmd->name);
+    cli_print_options (f, cmd->options);
+  }
+  fprintf (f, "\nGlobal options: see `releasemanager --help`.\n");
+}
+
+static void
+on_signal (int sig)
+{
+  (void) sig;
+  backend_request_stop ();
+}
+
+int
+main (int argc, char **argv)
+{
+  struct cli c = { 0 };
+  char *error = NULL;
+  int rc = EXIT_USAGE;
+
+  const char *name = cli_find_command (argc, argv, global_options);
+  const struct command *cmd = NULL;
+  bool help_cmd = name && strcmp (name, "help") == 0;
+  if (name && !help_cmd) {
+    cmd = find_command (name);
+    if (!cmd) {
+      fprintf (stderr, "releasemanager: unknown command '%s' (see releasemanager --help)\n", name);
+      return EXIT_USAGE;
+    }
+  }
+  if (cli_parse (&c, argc, argv, global_options, cmd ? cmd->options : NULL, &error) < 0) {
+    fprintf (stderr, "releasemanager: %s (see releasemanager --help)\n", error);
+    goto out;
+  }
+  if (cli_flag (&c, "version")) {
+    print_version ();
+    rc = EXIT_OK;
+    goto out;
+  }
+  if (help_cmd) {
+    const struct command *h = c.positional.n ? find_command (c.positional.items[0]) : NULL;
+    if (c.positional.n && !h) {
+      fprintf (stderr, "releasemanager: unknown command '%s'\n", c.positional.items[0]);
+      goto out;
+    }
+    if (h)
+      print_command_help (stdout, h);
+    else
+      print_help (stdout);
+    rc = EXIT_OK;
+    goto out;
+  }
+  if (cli_flag (&c, "help")) {
+    if (cmd)
+      print_command_help (stdout, cmd);
+    else
+      print_help (stdout);
+    rc = EXIT_OK;
+    goto out;
+  }
+  if (!cmd) {
+    print_help (stderr);
+    goto out;
+  }
+  if (cli_load_config (&c, &error) < 0 || cli_check_values (&c, &error) < 0) {
+    fprintf (stderr, "releasemanager: %s\n", error);
+    rc = EXIT_USAGE;
+    goto out;
+  }
+  const char *fmt = cli_get (&c, "log-format");
+  if (strcmp (fmt, "json") == 0)
+    log_set_format (LOG_JSON);
+  else if (strcmp (fmt, "text") != 0) {
+    fprintf (stderr, "releasemanager: --log-format: '%s' is not a format (use text or json)\n",
+             fmt);
+    goto out;
+  }
+  log_set_level (cli_flag (&c, "debug") ? RM_LOG_DEBUG
+                 : cli_flag (&c, "verbose") ? RM_LOG_INFO : RM_LOG_WARN);
+  /* A pending --KEY is only acceptable for commands that take a backend. */
+  if (c.pending.n && cmd->run == NULL) {
+    fprintf (stderr, "releasemanager: unknown option '--%s'\n", c.pending.items[0].key);
+    goto out;
+  }
+
+  struct sigaction sa;
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction (SIGTERM, &sa, NULL);
+  signal (SIGPIPE, SIG_IGN);
+
+  rc = cmd->run (&c);
+
+out:
+  free (error);
+  cli_free (&c);
+  log_clear_secrets ();
+  return rc;
 }

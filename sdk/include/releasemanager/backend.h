@@ -247,7 +247,10 @@ struct rm_reader {
    * of -1, means the data cannot be re-read: the plugin must then fail the put rather
    * than store a partial object. */
   int (*rewind) (void *opaque);
-  long long size;             /* total bytes the reader yields, or -1 if unknown */
+  long long size;             /* total bytes the reader yields, or -1 if unknown.  When
+                                 size >= 0 and the reader ends early or yields more, the
+                                 upload is truncated or corrupt: put must fail with
+                                 RM_E_ABORTED and leave the previous object in place. */
   void *opaque;
 };
 

@@ -1,0 +1,593 @@
+/* The opened-backend wrapper: option resolution against the plugin's key table, the
+ * host services table, thread-model locking, the --path key prefix, and error context.
+ * Every call into a plugin from the core goes through here. */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "log.h"
+
+struct backend {
+  struct plugin *plugin;
+  struct rm_kv *config;
+  char *prefix;               /* "" or "p/" */
+  void *handle;
+  pthread_mutex_t lock;       /* RM_THREAD_SERIALIZE_HANDLE */
+  struct rm_host host;
+};
+
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;  /* SERIALIZE_ALL */
+static volatile sig_atomic_t stop_requested;
+
+void
+backend_request_stop (void)
+{
+  stop_requested = 1;
+}
+
+/* ---- options ---- */
+
+void
+backend_opts_add (struct backend_opts *o, const char *key, const char *value, const char *origin)
+{
+  o->items = xrealloc (o->items, (o->n + 1) * sizeof *o->items);
+  o->items[o->n].key = xstrdup (key);
+  o->items[o->n].value = xstrdup (value);
+  o->items[o->n].origin = xstrdup (origin);
+  o->n++;
+}
+
+void
+backend_opts_free (struct backend_opts *o)
+{
+  for (size_t i = 0; i < o->n; i++) {
+    free (o->items[i].key);
+    free (o->items[i].value);
+    free (o->items[i].origin);
+  }
+  free (o->items);
+  o->items = NULL;
+  o->n = 0;
+}
+
+static bool
+parse_ll (const char *s, long long *out)
+{
+  char *end;
+  errno = 0;
+  long long v = strtoll (s, &end, 10);
+  if (errno || end == s || *end)
+    return false;
+  *out = v;
+  return true;
+}
+
+char *
+backend_normalize_value (int type, const char *value, const char **why)
+{
+  switch (type) {
+  case RM_KEY_STRING:
+    return xstrdup (value);
+  case RM_KEY_PATH: {
+    if (!*value) {
+      *why = "an empty path";
+      return NULL;
+    }
+    if (value[0] == '/')
+      return xstrdup (value);
+    char cwd[PATH_MAX];
+    if (!getcwd (cwd, sizeof cwd)) {
+      *why = "a relative path, and the current directory is unknown";
+      return NULL;
+    }
+    if (strcmp (value, ".") == 0)
+      return xstrdup (cwd);
+    return xasprintf ("%s/%s", strcmp (cwd, "/") == 0 ? "" : cwd,
+                      str_has_prefix (value, "./") ? value + 2 : value);
+  }
+  case RM_KEY_BOOL: {
+    static const char *const yes[] = { "true", "yes", "on", "1" };
+    static const char *const no[] = { "false", "no", "off", "0" };
+    for (size_t i = 0; i < ARRAY_SIZE (yes); i++) {
+      if (strcasecmp (value, yes[i]) == 0)
+        return xstrdup ("true");
+      if (strcasecmp (value, no[i]) == 0)
+        return xstrdup ("false");
+    }
+    *why = "not a boolean (use true or false)";
+    return NULL;
+  }
+  case RM_KEY_INT: {
+    long long v;
+    if (!parse_ll (value, &v)) {
+      *why = "not an integer";
+      return NULL;
+    }
+    return xasprintf ("%lld", v);
+  }
+  case RM_KEY_SIZE: {
+    static const struct { const char *suffix; int shift; } units[] = {
+      { "", 0 }, { "b", 0 },
+      { "k", 10 }, { "kb", 10 }, { "kib", 10 },
+      { "m", 20 }, { "mb", 20 }, { "mib", 20 },
+      { "g", 30 }, { "gb", 30 }, { "gib", 30 },
+      { "t", 40 }, { "tb", 40 }, { "tib", 40 },
+    };
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull (value, &end, 10);
+    if (errno || end == value || value[0] == '-') {
+      *why = "not a size (use e.g. 8388608, 8M or 8MiB)";
+      return NULL;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE (units); i++)
+      if (strcasecmp (end, units[i].suffix) == 0) {
+        if (units[i].shift && v > (ULLONG_MAX >> 1) >> units[i].shift) {
+          *why = "too large";
+          return NULL;
+        }
+        return xasprintf ("%llu", v << units[i].shift);
+      }
+    *why = "not a size (use e.g. 8388608, 8M or 8MiB)";
+    return NULL;
+  }
+  }
+  *why = "of an unknown type";
+  return NULL;
+}
+
+struct rm_kv *
+backend_resolve_config (const struct plugin *p, const struct backend_opts *given, char **error)
+{
+  const char *name = p->desc.name;
+  /* Every given key must be declared. */
+  for (size_t i = 0; i < given->n; i++)
+    if (!plugin_key (p, given->items[i].key)) {
+      struct strbuf sb = STRBUF_INIT;
+      strbuf_printf (&sb, "backend '%s' has no option '%s' (from %s)", name,
+                     given->items[i].key, given->items[i].origin);
+      if (p->nkeys) {
+        strbuf_puts (&sb, "; its options are: ");
+        for (size_t k = 0; k < p->nkeys; k++)
+          strbuf_printf (&sb, "%s%s", k ? ", " : "", p->keys[k].name);
+      }
+      else
+        strbuf_puts (&sb, "; it takes no options");
+      *error = strbuf_detach (&sb);
+      return NULL;
+    }
+
+  struct rm_kv *kv = xcalloc (p->nkeys + 1, sizeof *kv);
+  for (size_t k = 0; k < p->nkeys; k++) {
+    const struct rm_config_key *key = &p->keys[k];
+    const struct backend_opt *win = NULL;
+    for (size_t i = 0; i < given->n && !win; i++)
+      if (plugin_key (p, given->items[i].key) == key)
+        win = &given->items[i];
+    kv[k].key = xstrdup (key->name);
+    const char *raw = win ? win->value : key->default_value;
+    if (raw) {
+      const char *why = NULL;
+      char *norm = backend_normalize_value (key->type, raw, &why);
+      if (!norm) {
+        if (key->flags & RM_KEY_SECRET)
+          *error = xasprintf ("backend '%s': option '%s'%s%s: the value is %s", name, key->name,
+                              win ? " from " : " default", win ? win->origin : "", why);
+        else
+          *error = xasprintf ("backend '%s': option '%s'%s%s: '%s' is %s", name, key->name,
+                              win ? " from " : " default", win ? win->origin : "", raw, why);
+        kv[k].value = NULL;
+        backend_config_free (kv);
+        return NULL;
+      }
+      kv[k].value = norm;
+      if (key->flags & RM_KEY_SECRET)
+        log_add_secret (norm);
+    }
+    else if (key->flags & RM_KEY_REQUIRED) {
+      if (strcmp (key->name, RM_PATH_KEY) == 0)
+        *error = xasprintf ("backend '%s' needs --path (%s)", name, key->help);
+      else
+        *error = xasprintf ("backend '%s' needs option '%s' (%s): give --backend-opt %s=VALUE, "
+                            "or --%s VALUE after the backend name", name, key->name, key->help,
+                            key->name, key->name);
+      backend_config_free (kv);
+      return NULL;
+    }
+  }
+  return kv;
+}
+
+void
+backend_config_free (struct rm_kv *config)
+{
+  if (!config)
+    return;
+  for (struct rm_kv *c = config; c->key; c++) {
+    free ((char *) c->key);
+    free ((char *) c->value);
+  }
+  free (config);
+}
+
+/* ---- host services ---- */
+
+static void
+host_log (const struct rm_host *host, int level, const char *fmt, ...)
+{
+  const struct backend *b = host->host_data;
+  struct strbuf sb = STRBUF_INIT;
+  va_list ap;
+  va_start (ap, fmt);
+  strbuf_vprintf (&sb, fmt, ap);
+  va_end (ap);
+  log_msg (level, "%s: %s", b->plugin->desc.name, sb.data);
+  strbuf_free (&sb);
+}
+
+static int
+host_should_stop (const struct rm_host *host)
+{
+  (void) host;
+  return stop_requested != 0;
+}
+
+/* ---- open / close ---- */
+
+struct backend *
+backend_open (struct plugin *p, struct rm_kv *config, const char *prefix, char **error)
+{
+  struct backend *b = xcalloc (1, sizeof *b);
+  b->plugin = p;
+  b->config = config;
+  b->prefix = prefix && *prefix ? xasprintf ("%s/", prefix) : xstrdup ("");
+  /* Tolerate "p/" and "/p" from users: keys never start with or double a '/'. */
+  while (b->prefix[0] == '/')
+    memmove (b->prefix, b->prefix + 1, strlen (b->prefix));
+  size_t pl = strlen (b->prefix);
+  while (pl >= 2 && b->prefix[pl - 2] == '/')
+    b->prefix[--pl] = '\0';
+  if (strcmp (b->prefix, "/") == 0)
+    b->prefix[0] = '\0';
+  pthread_mutex_init (&b->lock, NULL);
+  b->host.struct_size = sizeof b->host;
+  b->host.abi_major = RM_BACKEND_ABI_MAJOR;
+  b->host.abi_minor = RM_BACKEND_ABI_MINOR;
+  b->host.version = PACKAGE_VERSION;
+  b->host.user_agent = PACKAGE_NAME "/" PACKAGE_VERSION;
+  b->host.log = host_log;
+  b->host.should_stop = host_should_stop;
+  b->host.host_data = b;
+
+  struct rm_error err = { 0, "" };
+  int rc = p->desc.open (&b->host, config, &b->handle, &err);
+  if (rc != RM_OK) {
+    log_redact (err.message, sizeof err.message);
+    *error = xasprintf ("%s: %s", p->desc.name, err.message[0] ? err.message : rm_strerror (rc));
+    b->handle = NULL;
+    backend_close (b);
+    return NULL;
+  }
+  return b;
+}
+
+void
+backend_close (struct backend *b)
+{
+  if (!b)
+    return;
+  if (b->handle)
+    b->plugin->desc.close (b->handle);
+  pthread_mutex_destroy (&b->lock);
+  backend_config_free (b->config);
+  free (b->prefix);
+  plugin_unload (b->plugin);
+  free (b);
+}
+
+const struct plugin *backend_plugin (const struct backend *b) { return b->plugin; }
+const char *backend_name (const struct backend *b) { return b->plugin->desc.name; }
+bool backend_has_stat (const struct backend *b) { return b->plugin->desc.stat != NULL; }
+bool backend_has_remove_many (const struct backend *b) { return b->plugin->desc.remove_many; }
+
+uint64_t
+backend_caps (struct backend *b)
+{
+  if (b->plugin->desc.capabilities)
+    return b->plugin->desc.capabilities (b->handle);
+  return b->plugin->desc.caps;
+}
+
+unsigned
+backend_max_parallel (const struct backend *b, unsigned wanted)
+{
+  if (b->plugin->desc.thread_model != RM_THREAD_PARALLEL)
+    return 1;
+  return wanted ? wanted : 1;
+}
+
+char *
+backend_describe (struct backend *b)
+{
+  char buf[1024] = "";
+  if (b->plugin->desc.describe && b->plugin->desc.describe (b->handle, buf, sizeof buf) == 0
+      && buf[0]) {
+    log_redact (buf, sizeof buf);
+    return xstrdup (buf);
+  }
+  return xstrdup (b->plugin->desc.name);
+}
+
+/* ---- operations ---- */
+
+static void
+enter (struct backend *b)
+{
+  if (b->plugin->desc.thread_model == RM_THREAD_SERIALIZE_ALL)
+    pthread_mutex_lock (&global_lock);
+  else if (b->plugin->desc.thread_model == RM_THREAD_SERIALIZE_HANDLE)
+    pthread_mutex_lock (&b->lock);
+}
+
+static void
+leave (struct backend *b)
+{
+  if (b->plugin->desc.thread_model == RM_THREAD_SERIALIZE_ALL)
+    pthread_mutex_unlock (&global_lock);
+  else if (b->plugin->desc.thread_model == RM_THREAD_SERIALIZE_HANDLE)
+    pthread_mutex_unlock (&b->lock);
+}
+
+static char *
+full_key (const struct backend *b, const char *key)
+{
+  return xasprintf ("%s%s", b->prefix, key ? key : "");
+}
+
+/* Normalize the plugin's result: code in err, message with context, secrets redacted. */
+static int
+finish (struct backend *b, int rc, const char *op, const char *key, struct rm_error *err)
+{
+  if (rc == RM_OK)
+    return RM_OK;
+  if (!err)
+    return rc;
+  struct strbuf sb = STRBUF_INIT;
+  strbuf_printf (&sb, "%s: %s%s%s: %s", b->plugin->desc.name, op, key ? " " : "", key ? key : "",
+                 err->message[0] ? err->message : rm_strerror (rc));
+  size_t n = sb.len < sizeof err->message - 1 ? sb.len : sizeof err->message - 1;
+  memcpy (err->message, sb.data, n);
+  err->message[n] = '\0';
+  strbuf_free (&sb);
+  err->code = rc;
+  log_redact (err->message, sizeof err->message);
+  return rc;
+}
+
+static void
+clear_err (struct rm_error *err)
+{
+  if (err) {
+    err->code = 0;
+    err->message[0] = '\0';
+  }
+}
+
+int
+backend_put (struct backend *b, const char *key, const struct rm_reader *reader,
+             const struct rm_put_options *opts, struct rm_object_info *info, struct rm_error *err)
+{
+  char *k = full_key (b, key);
+  clear_err (err);
+  enter (b);
+  int rc = b->plugin->desc.put (b->handle, k, reader, opts, info, err);
+  leave (b);
+  rc = finish (b, rc, "put", k, err);
+  free (k);
+  return rc;
+}
+
+int
+backend_get (struct backend *b, const char *key, const struct rm_writer *writer,
+             struct rm_object_info *info, struct rm_error *err)
+{
+  char *k = full_key (b, key);
+  clear_err (err);
+  enter (b);
+  int rc = b->plugin->desc.get (b->handle, k, writer, info, err);
+  leave (b);
+  rc = finish (b, rc, "get", k, err);
+  free (k);
+  return rc;
+}
+
+int
+backend_stat (struct backend *b, const char *key, struct rm_object_info *info,
+              struct rm_error *err)
+{
+  char *k = full_key (b, key);
+  clear_err (err);
+  int rc;
+  if (!b->plugin->desc.stat)
+    rc = rm_error_set (err, RM_E_UNSUPPORTED, "stat is not supported by this backend");
+  else {
+    enter (b);
+    rc = b->plugin->desc.stat (b->handle, k, info, err);
+    leave (b);
+  }
+  rc = finish (b, rc, "stat", k, err);
+  free (k);
+  return rc;
+}
+
+int
+backend_remove (struct backend *b, const char *key, struct rm_error *err)
+{
+  char *k = full_key (b, key);
+  clear_err (err);
+  enter (b);
+  int rc = b->plugin->desc.remove (b->handle, k, err);
+  leave (b);
+  rc = finish (b, rc, "delete", k, err);
+  free (k);
+  return rc;
+}
+
+int
+backend_remove_many (struct backend *b, const char *const *keys, size_t n, int *codes,
+                     struct rm_error *err)
+{
+  clear_err (err);
+  if (!b->plugin->desc.remove_many) {
+    int first = RM_OK;
+    for (size_t i = 0; i < n; i++) {
+      struct rm_error e = { 0, "" };
+      codes[i] = backend_remove (b, keys[i], &e);
+      if (codes[i] != RM_OK && codes[i] != RM_E_NOT_FOUND && first == RM_OK && err) {
+        first = codes[i];
+        *err = e;
+      }
+    }
+    return RM_OK;
+  }
+  char **full = xcalloc (n, sizeof *full);
+  for (size_t i = 0; i < n; i++)
+    full[i] = full_key (b, keys[i]);
+  enter (b);
+  int rc = b->plugin->desc.remove_many (b->handle, (const char *const *) full, n, codes, err);
+  leave (b);
+  rc = finish (b, rc, "delete", NULL, err);
+  for (size_t i = 0; i < n; i++)
+    free (full[i]);
+  free (full);
+  return rc;
+}
+
+struct strip_ctx {
+  size_t prefix_len;
+  rm_list_emit_fn emit;
+  void *opaque;
+};
+
+static int
+strip_emit (void *opaque, const struct rm_list_entry *e)
+{
+  struct strip_ctx *c = opaque;
+  struct rm_list_entry copy = *e;
+  if (strlen (e->key) < c->prefix_len)
+    return 0;   /* cannot happen with a correct plugin */
+  copy.key = e->key + c->prefix_len;
+  return c->emit (c->opaque, &copy);
+}
+
+int
+backend_list (struct backend *b, const char *prefix, const char *token, unsigned max_keys,
+              rm_list_emit_fn emit, void *opaque, char *next_token, size_t next_token_size,
+              struct rm_error *err)
+{
+  char *k = full_key (b, prefix);
+  struct strip_ctx ctx = { strlen (b->prefix), emit, opaque };
+  clear_err (err);
+  next_token[0] = '\0';
+  enter (b);
+  int rc = b->plugin->desc.list (b->handle, k, token, max_keys, strip_emit, &ctx, next_token,
+                                 next_token_size, err);
+  leave (b);
+  rc = finish (b, rc, "list", k[0] ? k : "(all keys)", err);
+  free (k);
+  return rc;
+}
+
+int
+backend_list_all (struct backend *b, const char *prefix, rm_list_emit_fn emit, void *opaque,
+                  struct rm_error *err)
+{
+  char *token = xcalloc (1, RM_LIST_TOKEN_MAX);
+  char *next = xcalloc (1, RM_LIST_TOKEN_MAX);
+  int rc;
+  for (;;) {
+    rc = backend_list (b, prefix, token, 0, emit, opaque, next, RM_LIST_TOKEN_MAX, err);
+    if (rc != RM_OK || !next[0])
+      break;
+    if (strcmp (next, token) == 0) {
+      rc = rm_error_set (err, RM_E_INTERNAL, "%s: list returned the same continuation token "
+                         "twice", backend_name (b));
+      break;
+    }
+    char *t = token;
+    token = next;
+    next = t;
+  }
+  free (token);
+  free (next);
+  return rc;
+}
+
+/* ---- whole objects in memory ---- */
+
+struct mem_reader {
+  const unsigned char *data;
+  size_t len, pos;
+};
+
+static long long
+mem_read (void *opaque, void *buf, size_t len)
+{
+  struct mem_reader *m = opaque;
+  size_t n = m->len - m->pos < len ? m->len - m->pos : len;
+  memcpy (buf, m->data + m->pos, n);
+  m->pos += n;
+  return (long long) n;
+}
+
+static int
+mem_rewind (void *opaque)
+{
+  ((struct mem_reader *) opaque)->pos = 0;
+  return 0;
+}
+
+int
+backend_put_mem (struct backend *b, const char *key, const void *data, size_t len,
+                 const struct rm_put_options *opts, struct rm_object_info *info,
+                 struct rm_error *err)
+{
+  struct mem_reader m = { data, len, 0 };
+  struct rm_reader r = { mem_read, mem_rewind, (long long) len, &m };
+  return backend_put (b, key, &r, opts, info, err);
+}
+
+static int
+sb_write (void *opaque, const void *buf, size_t len)
+{
+  strbuf_add (opaque, buf, len);
+  return 0;
+}
+
+static int
+sb_reset (void *opaque)
+{
+  struct strbuf *sb = opaque;
+  sb->len = 0;
+  if (sb->data)
+    sb->data[0] = '\0';
+  return 0;
+}
+
+int
+backend_get_mem (struct backend *b, const char *key, struct strbuf *out,
+                 struct rm_object_info *info, struct rm_error *err)
+{
+  struct rm_writer w = { sb_write, sb_reset, out };
+  sb_reset (out);
+  return backend_get (b, key, &w, info, err);
+}

@@ -1,0 +1,92 @@
+/* An opened backend: the one wrapper through which the core uses a plugin.  It turns
+ * user options into the plugin's validated configuration, supplies the host table,
+ * enforces the plugin's thread model, applies the --path key prefix, and adds context
+ * ("local: put KEY: ...") to the plugin's error messages. */
+#ifndef RM_BACKEND_H
+#define RM_BACKEND_H
+
+#include <stdbool.h>
+
+#include <releasemanager/backend.h>
+
+#include "plugin.h"
+#include "util.h"
+
+/* One user-supplied option value and where it came from ("--backend-opt",
+ * "environment RELEASEMANAGER_S3_BUCKET", "config.yaml"), for error messages. */
+struct backend_opt {
+  char *key;
+  char *value;
+  char *origin;
+};
+
+/* Option values in precedence order: the first value given for a key wins. */
+struct backend_opts {
+  struct backend_opt *items;
+  size_t n;
+};
+
+void backend_opts_add (struct backend_opts *o, const char *key, const char *value,
+                       const char *origin);
+void backend_opts_free (struct backend_opts *o);
+
+/* Build the configuration open() receives: every declared key with the winning value,
+ * else its default; unknown keys, bad values and missing required keys are errors
+ * naming the key, the backend and the origin.  Values of SECRET keys are registered
+ * with the log redactor and never quoted.  Returns NULL with *error set on failure. */
+struct rm_kv *backend_resolve_config (const struct plugin *p, const struct backend_opts *given,
+                                      char **error);
+void backend_config_free (struct rm_kv *config);
+
+/* Check and normalize one value of the given type (see RM_KEY_* in backend.h).  Returns
+ * the normalized text, or NULL with *why set to a static reason. */
+char *backend_normalize_value (int type, const char *value, const char **why);
+
+struct backend;
+
+/* Open plugin p with config (ownership of both passes to the backend, also on
+ * failure).  prefix, when not NULL or empty, is prepended with '/' to every key.
+ * Returns NULL with *error (allocated) on failure. */
+struct backend *backend_open (struct plugin *p, struct rm_kv *config, const char *prefix,
+                              char **error);
+void backend_close (struct backend *b);
+
+const struct plugin *backend_plugin (const struct backend *b);
+const char *backend_name (const struct backend *b);
+uint64_t backend_caps (struct backend *b);
+/* How many threads may call into this backend at once. */
+unsigned backend_max_parallel (const struct backend *b, unsigned wanted);
+/* "local directory /srv/x", or the backend's name when it cannot describe itself. */
+char *backend_describe (struct backend *b);
+bool backend_has_stat (const struct backend *b);
+bool backend_has_remove_many (const struct backend *b);
+
+int backend_put (struct backend *b, const char *key, const struct rm_reader *reader,
+                 const struct rm_put_options *opts, struct rm_object_info *info,
+                 struct rm_error *err);
+int backend_get (struct backend *b, const char *key, const struct rm_writer *writer,
+                 struct rm_object_info *info, struct rm_error *err);
+int backend_list (struct backend *b, const char *prefix, const char *token, unsigned max_keys,
+                  rm_list_emit_fn emit, void *opaque, char *next_token, size_t next_token_size,
+                  struct rm_error *err);
+int backend_remove (struct backend *b, const char *key, struct rm_error *err);
+int backend_stat (struct backend *b, const char *key, struct rm_object_info *info,
+                  struct rm_error *err);
+/* Uses the plugin's remove_many when it has one, else remove() per key. */
+int backend_remove_many (struct backend *b, const char *const *keys, size_t n, int *codes,
+                         struct rm_error *err);
+
+/* Convenience: whole objects in memory. */
+int backend_put_mem (struct backend *b, const char *key, const void *data, size_t len,
+                     const struct rm_put_options *opts, struct rm_object_info *info,
+                     struct rm_error *err);
+int backend_get_mem (struct backend *b, const char *key, struct strbuf *out,
+                     struct rm_object_info *info, struct rm_error *err);
+/* Every key under prefix, all pages, in order. */
+int backend_list_all (struct backend *b, const char *prefix, rm_list_emit_fn emit,
+                      void *opaque, struct rm_error *err);
+
+/* Ask every backend's long operations to finish early (host should_stop()). */
+void backend_request_stop (void);
+
+#endif

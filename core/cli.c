@@ -1,0 +1,485 @@
+/* Parses the command line (long options may appear anywhere, as in the original tool),
+ * resolves each setting by precedence (flags > RELEASEMANAGER_* environment > config
+ * file > default), and turns the backend selection into an opened backend. */
+#include <config.h>
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+#ifndef PLUGINDIR
+#define PLUGINDIR "/usr/local/lib/releasemanager/backends"
+#endif
+
+static const struct cli_option *
+find_opt (const struct cli_option *table, const char *name, char short_name)
+{
+  for (; table && table->name; table++)
+    if ((name && strcmp (table->name, name) == 0) || (short_name && table->short_name == short_name))
+      return table;
+  return NULL;
+}
+
+const char *
+cli_find_command (int argc, char **argv, const struct cli_option *global)
+{
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp (a, "--") == 0)
+      return i + 1 < argc ? argv[i + 1] : NULL;
+    if (a[0] == '-' && a[1] == '-') {
+      const char *eq = strchr (a + 2, '=');
+      char *name = eq ? strndup (a + 2, (size_t) (eq - a - 2)) : xstrdup (a + 2);
+      const struct cli_option *o = find_opt (global, name, 0);
+      free (name);
+      if (o && o->arg != CLI_FLAG && !eq)
+        i++;
+      continue;
+    }
+    if (a[0] == '-' && a[1]) {
+      const struct cli_option *o = find_opt (global, NULL, a[1]);
+      if (o && o->arg != CLI_FLAG && !a[2])
+        i++;
+      continue;
+    }
+    return a;
+  }
+  return NULL;
+}
+
+static struct cli_value *
+val_for (const struct cli *c, const char *name)
+{
+  for (size_t i = 0; i < c->nvals; i++)
+    if (strcmp (c->vals[i].opt->name, name) == 0)
+      return &c->vals[i];
+  return NULL;
+}
+
+static void
+add_table (struct cli *c, const struct cli_option *t)
+{
+  for (; t && t->name; t++) {
+    c->vals = xrealloc (c->vals, (c->nvals + 1) * sizeof *c->vals);
+    c->vals[c->nvals].opt = t;
+    c->vals[c->nvals].values = (struct strlist) STRLIST_INIT;
+    c->nvals++;
+  }
+}
+
+int
+cli_parse (struct cli *c, int argc, char **argv, const struct cli_option *global,
+           const struct cli_option *command_opts, char **error)
+{
+  add_table (c, global);
+  add_table (c, command_opts);
+  bool seen_command = false;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp (a, "--") == 0) {
+      for (i++; i < argc; i++) {
+        if (!seen_command) {
+          c->command = argv[i];
+          seen_command = true;
+        }
+        else
+          strlist_push (&c->positional, argv[i]);
+      }
+      break;
+    }
+    const struct cli_option *o = NULL;
+    char *name = NULL;
+    const char *value = NULL;
+    if (a[0] == '-' && a[1] == '-') {
+      const char *eq = strchr (a + 2, '=');
+      name = eq ? strndup (a + 2, (size_t) (eq - a - 2)) : xstrdup (a + 2);
+      value = eq ? eq + 1 : NULL;
+      o = find_opt (command_opts, name, 0);
+      if (!o)
+        o = find_opt (global, name, 0);
+      if (!o) {
+        /* Not ours: perhaps a backend key.  It takes the next operand as its value
+         * unless that looks like an option (a bare boolean). */
+        if (!value && i + 1 < argc && argv[i + 1][0] != '-')
+          value = argv[++i];
+        backend_opts_add (&c->pending, name, value ? value : "", value ? "command line" : "");
+        free (name);
+        continue;
+      }
+    }
+    else if (a[0] == '-' && a[1]) {
+      o = find_opt (command_opts, NULL, a[1]);
+      if (!o)
+        o = find_opt (global, NULL, a[1]);
+      if (!o || a[2]) {
+        *error = xasprintf ("unknown option '%s'", a);
+        return -1;
+      }
+      name = xstrdup (o->name);
+    }
+    else {
+      if (!seen_command) {
+        c->command = a;
+        seen_command = true;
+      }
+      else
+        strlist_push (&c->positional, a);
+      continue;
+    }
+    struct cli_value *v = val_for (c, o->name);
+    if (o->arg == CLI_FLAG) {
+      if (value) {
+        const char *why;
+        char *norm = backend_normalize_value (RM_KEY_BOOL, value, &why);
+        if (!norm) {
+          *error = xasprintf ("option --%s: '%s' is %s", o->name, value, why);
+          free (name);
+          return -1;
+        }
+        strlist_push (&v->values, norm);
+        free (norm);
+      }
+      else
+        strlist_push (&v->values, "true");
+    }
+    else {
+      if (!value) {
+        if (i + 1 >= argc) {
+          *error = xasprintf ("option --%s needs a value (%s)", o->name,
+                              o->metavar ? o->metavar : "VALUE");
+          free (name);
+          return -1;
+        }
+        value = argv[++i];
+      }
+      strlist_push (&v->values, value);
+    }
+    free (name);
+  }
+  return 0;
+}
+
+static char *
+env_name (const char *prefix, const char *name)
+{
+  char *e = xasprintf ("RELEASEMANAGER_%s%s", prefix, name);
+  for (char *p = e; *p; p++)
+    *p = *p == '-' ? '_' : (char) toupper ((unsigned char) *p);
+  return e;
+}
+
+static const char *
+env_value (const struct cli_option *o)
+{
+  if (o->flags & CLI_NO_ENV)
+    return NULL;
+  char *e = env_name ("", o->name);
+  const char *v = secure_getenv (e);
+  free (e);
+  return v && *v ? v : NULL;
+}
+
+int
+cli_load_config (struct cli *c, char **error)
+{
+  char *path = NULL;
+  struct cli_value *v = val_for (c, "config");
+  if (v && v->values.n)
+    path = xstrdup (v->values.items[v->values.n - 1]);
+  else if (secure_getenv ("RELEASEMANAGER_CONFIG") && *secure_getenv ("RELEASEMANAGER_CONFIG"))
+    path = xstrdup (secure_getenv ("RELEASEMANAGER_CONFIG"));
+  else
+    path = config_default_path ();
+  if (!path)
+    return 0;
+  c->file = config_load (path, error);
+  free (path);
+  if (!c->file)
+    return -1;
+  for (size_t i = 0; i < c->file->n; i++) {
+    const struct config_entry *e = &c->file->entries[i];
+    struct cli_value *cv = val_for (c, e->key);
+    if (!cv || (cv->opt->flags & CLI_NO_FILE)) {
+      *error = xasprintf ("%s:%d: unknown setting '%s'%s", c->file->path, e->line, e->key,
+                          cv ? " (it cannot be set in the configuration file)" : "");
+      return -1;
+    }
+    if (cv->opt->arg != CLI_LIST) {
+      /* A list given for a single-valued setting is a mistake worth naming. */
+      size_t count = 0;
+      for (size_t j = 0; j < c->file->n; j++)
+        count += strcmp (c->file->entries[j].key, e->key) == 0;
+      if (count > 1) {
+        *error = xasprintf ("%s:%d: '%s' takes one value, not a list", c->file->path, e->line,
+                            e->key);
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+const char *
+cli_get (const struct cli *c, const char *name)
+{
+  struct cli_value *v = val_for (c, name);
+  if (!v)
+    return NULL;
+  if (v->values.n)
+    return v->values.items[v->values.n - 1];
+  const char *e = env_value (v->opt);
+  if (e)
+    return e;
+  if (!(v->opt->flags & CLI_NO_FILE)) {
+    const struct config_entry *fe = config_get (c->file, name);
+    if (fe)
+      return fe->value;
+  }
+  return v->opt->def;
+}
+
+char *
+cli_origin (const struct cli *c, const char *name)
+{
+  struct cli_value *v = val_for (c, name);
+  if (!v)
+    return xstrdup ("unknown");
+  if (v->values.n)
+    return xasprintf ("--%s", name);
+  if (env_value (v->opt)) {
+    char *e = env_name ("", name);
+    char *r = xasprintf ("environment %s", e);
+    free (e);
+    return r;
+  }
+  const struct config_entry *fe = (v->opt->flags & CLI_NO_FILE) ? NULL : config_get (c->file, name);
+  if (fe)
+    return xasprintf ("%s:%d", c->file->path, fe->line);
+  return xstrdup ("default");
+}
+
+bool
+cli_flag (const struct cli *c, const char *name)
+{
+  const char *v = cli_get (c, name);
+  const char *why;
+  char *norm = v ? backend_normalize_value (RM_KEY_BOOL, v, &why) : NULL;
+  bool r = norm && strcmp (norm, "true") == 0;
+  free (norm);
+  return r;
+}
+
+int
+cli_check_values (const struct cli *c, char **error)
+{
+  for (size_t i = 0; i < c->nvals; i++) {
+    if (c->vals[i].opt->arg != CLI_FLAG)
+      continue;
+    const char *v = cli_get (c, c->vals[i].opt->name);
+    const char *why;
+    char *norm = v ? backend_normalize_value (RM_KEY_BOOL, v, &why) : xstrdup ("");
+    if (!norm) {
+      char *origin = cli_origin (c, c->vals[i].opt->name);
+      *error = xasprintf ("%s: '%s' is %s", origin, v, why);
+      free (origin);
+      return -1;
+    }
+    free (norm);
+  }
+  return 0;
+}
+
+void
+cli_plugin_dirs (const struct cli *c, struct strlist *dirs)
+{
+  struct cli_value *v = val_for (c, "plugin-dir");
+  for (size_t i = 0; v && i < v->values.n; i++)
+    strlist_push_split (dirs, v->values.items[i], ':');
+  /* secure_getenv: a setuid or setgid releasemanager never loads code named by the
+   * environment. */
+  const char *env = secure_getenv ("RELEASEMANAGER_PLUGIN_PATH");
+  if (env)
+    strlist_push_split (dirs, env, ':');
+  for (size_t i = 0; c->file && i < c->file->n; i++)
+    if (strcmp (c->file->entries[i].key, "plugin-dir") == 0) {
+      const char *d = c->file->entries[i].value;
+      if (d[0] == '/' || !strrchr (c->file->path, '/'))
+        strlist_push (dirs, d);
+      else {
+        /* Relative to the configuration file's directory. */
+        const char *slash = strrchr (c->file->path, '/');
+        char *p = xasprintf ("%.*s/%s", (int) (slash - c->file->path), c->file->path, d);
+        strlist_push (dirs, p);
+        free (p);
+      }
+    }
+  strlist_push (dirs, PLUGINDIR);
+}
+
+const char *
+cli_backend_name (const struct cli *c, bool positional_ok, char **error)
+{
+  const char *flag = cli_get (c, "backend");
+  if (positional_ok && c->positional.n) {
+    const char *pos = c->positional.items[0];
+    struct cli_value *v = val_for (c, "backend");
+    if (v && v->values.n && strcmp (v->values.items[v->values.n - 1], pos) != 0) {
+      *error = xasprintf ("two backends given: '%s' (operand) and --backend=%s: choose one", pos,
+                          v->values.items[v->values.n - 1]);
+      return NULL;
+    }
+    return pos;
+  }
+  if (!flag || !*flag) {
+    *error = xstrdup ("no backend selected: give --backend=NAME or NAME after the command "
+                      "(`releasemanager backends` lists them)");
+    return NULL;
+  }
+  return flag;
+}
+
+int
+cli_backend_opts (const struct cli *c, const struct plugin *p, struct backend_opts *out,
+                  char **error)
+{
+  const char *name = p->desc.name;
+  /* 1. Command line: --backend-opt KEY=VALUE, --KEY VALUE, and --path for plugins that
+   *    take it. */
+  struct cli_value *bo = val_for (c, "backend-opt");
+  for (size_t i = 0; bo && i < bo->values.n; i++) {
+    const char *kv = bo->values.items[i];
+    const char *eq = strchr (kv, '=');
+    if (!eq || eq == kv) {
+      *error = xasprintf ("--backend-opt '%s': expected KEY=VALUE", kv);
+      return -1;
+    }
+    char *key = strndup (kv, (size_t) (eq - kv));
+    backend_opts_add (out, key, eq + 1, "--backend-opt");
+    free (key);
+  }
+  for (size_t i = 0; i < c->pending.n; i++) {
+    const struct backend_opt *po = &c->pending.items[i];
+    const struct rm_config_key *k = plugin_key (p, po->key);
+    if (!k) {
+      *error = xasprintf ("unknown option '--%s' (not an option of releasemanager, this command "
+                          "or backend '%s'; see --help and `releasemanager backends`)",
+                          po->key, name);
+      return -1;
+    }
+    const char *value = po->value;
+    if (!po->origin[0]) {   /* given without a value */
+      if (k->type != RM_KEY_BOOL) {
+        *error = xasprintf ("option --%s of backend '%s' needs a value", po->key, name);
+        return -1;
+      }
+      value = "true";
+    }
+    char *origin = xasprintf ("--%s", po->key);
+    backend_opts_add (out, k->name, value, origin);
+    free (origin);
+  }
+  struct cli_value *pv = val_for (c, "path");
+  if (p->has_path_key && pv && pv->values.n)
+    backend_opts_add (out, RM_PATH_KEY, pv->values.items[pv->values.n - 1], "--path");
+  /* 2. Environment: RELEASEMANAGER_<BACKEND>_<KEY>, and RELEASEMANAGER_PATH. */
+  char *bprefix = xasprintf ("%s_", name);
+  for (size_t k = 0; k < p->nkeys; k++) {
+    char *e = env_name (bprefix, p->keys[k].name);
+    const char *v = secure_getenv (e);
+    if (v && *v) {
+      char *origin = xasprintf ("environment %s", e);
+      backend_opts_add (out, p->keys[k].name, v, origin);
+      free (origin);
+    }
+    free (e);
+  }
+  free (bprefix);
+  if (p->has_path_key && pv && !pv->values.n && env_value (pv->opt))
+    backend_opts_add (out, RM_PATH_KEY, env_value (pv->opt), "environment RELEASEMANAGER_PATH");
+  /* 3. Configuration file: backends.NAME.KEY, and path. */
+  const struct config_section *s = config_backend (c->file, name);
+  for (size_t i = 0; s && i < s->n; i++) {
+    char *origin = xasprintf ("%s:%d", c->file->path, s->entries[i].line);
+    backend_opts_add (out, s->entries[i].key, s->entries[i].value, origin);
+    free (origin);
+  }
+  const struct config_entry *fp = config_get (c->file, "path");
+  if (p->has_path_key && fp) {
+    char *origin = xasprintf ("%s:%d", c->file->path, fp->line);
+    backend_opts_add (out, RM_PATH_KEY, fp->value, origin);
+    free (origin);
+  }
+  return 0;
+}
+
+struct backend *
+cli_open_backend (struct cli *c, bool positional_ok, char **error)
+{
+  const char *name = cli_backend_name (c, positional_ok, error);
+  if (!name)
+    return NULL;
+  struct strlist dirs = STRLIST_INIT;
+  cli_plugin_dirs (c, &dirs);
+  struct plugin *p = plugin_find (name, &dirs, error);
+  strlist_free (&dirs);
+  if (!p)
+    return NULL;
+  struct backend_opts opts = { NULL, 0 };
+  if (cli_backend_opts (c, p, &opts, error) < 0) {
+    backend_opts_free (&opts);
+    plugin_unload (p);
+    return NULL;
+  }
+  struct rm_kv *config = backend_resolve_config (p, &opts, error);
+  backend_opts_free (&opts);
+  if (!config) {
+    plugin_unload (p);
+    return NULL;
+  }
+  for (struct rm_kv *kv = config; kv->key; kv++)
+    if (!(plugin_key (p, kv->key)->flags & RM_KEY_SECRET))
+      log_debug ("backend %s: %s = %s", p->desc.name, kv->key, kv->value ? kv->value : "(unset)");
+    else
+      log_debug ("backend %s: %s = %s", p->desc.name, kv->key, kv->value ? "(secret)" : "(unset)");
+  const char *prefix = p->has_path_key ? NULL : cli_get (c, "path");
+  return backend_open (p, config, prefix, error);
+}
+
+void
+cli_print_options (FILE *f, const struct cli_option *t)
+{
+  for (; t && t->name; t++) {
+    if (t->flags & CLI_HIDDEN)
+      continue;
+    char left[64];
+    char shortpart[8] = "    ";
+    if (t->short_name)
+      snprintf (shortpart, sizeof shortpart, "-%c, ", t->short_name);
+    if (t->arg == CLI_FLAG)
+      snprintf (left, sizeof left, "%s--%s", shortpart, t->name);
+    else
+      snprintf (left, sizeof left, "%s--%s %s", shortpart, t->name,
+                t->metavar ? t->metavar : "VALUE");
+    fprintf (f, "  %-28s %s", left, t->help);
+    if (t->def)
+      fprintf (f, " (default %s)", t->def);
+    if (t->arg == CLI_LIST)
+      fputs (" (repeatable)", f);
+    fputc ('\n', f);
+  }
+}
+
+void
+cli_free (struct cli *c)
+{
+  for (size_t i = 0; i < c->nvals; i++)
+    strlist_free (&c->vals[i].values);
+  free (c->vals);
+  strlist_free (&c->positional);
+  backend_opts_free (&c->pending);
+  config_free (c->file);
+  memset (c, 0, sizeof *c);
+}

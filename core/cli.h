@@ -1,0 +1,90 @@
+/* Command-line parsing and setting resolution shared by every command: long options
+ * anywhere on the line, the precedence flags > RELEASEMANAGER_* environment > config
+ * file > default, and turning the user's backend selection and options into an opened
+ * backend (both `--backend=NAME` and the positional `COMMAND NAME --KEY VALUE` form). */
+#ifndef RM_CLI_H
+#define RM_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "backend.h"
+#include "config.h"
+#include "util.h"
+
+enum cli_arg {
+  CLI_FLAG,           /* boolean switch: --debug (also --debug=false) */
+  CLI_VALUE,          /* --name VALUE or --name=VALUE; the last one given wins */
+  CLI_LIST,           /* repeatable; every value kept in order */
+};
+
+#define CLI_NO_ENV   (1u << 0)  /* not read from RELEASEMANAGER_<NAME> */
+#define CLI_NO_FILE  (1u << 1)  /* not read from the configuration file */
+#define CLI_HIDDEN   (1u << 2)  /* not shown in --help */
+
+struct cli_option {
+  const char *name;           /* long name without "--"; NULL ends a table */
+  char short_name;            /* or 0 */
+  enum cli_arg arg;
+  const char *metavar;        /* e.g. "FILE" */
+  const char *def;            /* default value text, or NULL */
+  const char *help;
+  unsigned flags;
+};
+
+struct cli_value {
+  const struct cli_option *opt;
+  struct strlist values;      /* from the command line, in order */
+};
+
+struct cli {
+  const char *command;                /* NULL when none was given */
+  struct strlist positional;          /* operands after the command */
+  struct cli_value *vals;             /* one per option of the global + command tables */
+  size_t nvals;
+  struct backend_opts pending;        /* unknown --KEY [VALUE]: candidates for a backend */
+  struct config_file *file;           /* may be NULL */
+};
+
+/* The first operand of argv that is not an option or an option's value (the command),
+ * knowing only the global options; NULL if there is none. */
+const char *cli_find_command (int argc, char **argv, const struct cli_option *global);
+
+/* Parse argv with both tables.  Unknown long options are kept in c->pending for the
+ * backend; whether they are acceptable is decided when the backend is opened.  Returns 0,
+ * or -1 with *error set (a usage error). */
+int cli_parse (struct cli *c, int argc, char **argv, const struct cli_option *global,
+               const struct cli_option *command_opts, char **error);
+
+/* Load the configuration file (from --config, RELEASEMANAGER_CONFIG or the default
+ * location) and check that every top-level key is a known option.  Returns 0 or -1. */
+int cli_load_config (struct cli *c, char **error);
+
+/* Resolved values: command line > environment > configuration file > default. */
+const char *cli_get (const struct cli *c, const char *name);
+bool cli_flag (const struct cli *c, const char *name);
+/* Where the resolved value came from: "--NAME", "environment RELEASEMANAGER_X", "FILE:LINE"
+ * or "default"; allocated. */
+char *cli_origin (const struct cli *c, const char *name);
+/* Check that every FLAG value from the environment or file is a valid boolean. */
+int cli_check_values (const struct cli *c, char **error);
+
+/* The plugin search path in order: --plugin-dir, RELEASEMANAGER_PLUGIN_PATH,
+ * plugin-dir of the configuration file, the compiled-in directory. */
+void cli_plugin_dirs (const struct cli *c, struct strlist *dirs);
+
+/* The backend name from the positional operand (if positional_ok) or --backend. */
+const char *cli_backend_name (const struct cli *c, bool positional_ok, char **error);
+
+/* Select, load, configure and open the backend.  Returns NULL with *error set. */
+struct backend *cli_open_backend (struct cli *c, bool positional_ok, char **error);
+
+/* Collect backend option values for plugin p in precedence order (exposed for tests and
+ * for `backends check`). */
+int cli_backend_opts (const struct cli *c, const struct plugin *p, struct backend_opts *out,
+                      char **error);
+
+void cli_print_options (FILE *f, const struct cli_option *table);
+void cli_free (struct cli *c);
+
+#endif

@@ -1,0 +1,126 @@
+/* Strict standard base64 with padding.  Strict because Helm's decoder (Go's StdEncoding)
+ * is strict: a record we accept must be a record Helm accepts. */
+#include <config.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+#include "helm/base64.h"
+
+static const char alphabet[] =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *
+base64_encode (const void *data, size_t len, size_t *out_len)
+{
+  const unsigned char *in = data;
+  size_t n = (len + 2) / 3 * 4;
+  char *out = xmalloc (n + 1), *o = out;
+  size_t i = 0;
+  for (; i + 3 <= len; i += 3) {
+    uint32_t v = (uint32_t) in[i] << 16 | (uint32_t) in[i + 1] << 8 | in[i + 2];
+    *o++ = alphabet[v >> 18];
+    *o++ = alphabet[(v >> 12) & 63];
+    *o++ = alphabet[(v >> 6) & 63];
+    *o++ = alphabet[v & 63];
+  }
+  if (len - i == 1) {
+    uint32_t v = (uint32_t) in[i] << 16;
+    *o++ = alphabet[v >> 18];
+    *o++ = alphabet[(v >> 12) & 63];
+    *o++ = '=';
+    *o++ = '=';
+  }
+  else if (len - i == 2) {
+    uint32_t v = (uint32_t) in[i] << 16 | (uint32_t) in[i + 1] << 8;
+    *o++ = alphabet[v >> 18];
+    *o++ = alphabet[(v >> 12) & 63];
+    *o++ = alphabet[(v >> 6) & 63];
+    *o++ = '=';
+  }
+  *o = '\0';
+  if (out_len)
+    *out_len = n;
+  return out;
+}
+
+static int
+value_of (unsigned char c)
+{
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+unsigned char *
+base64_decode (const char *text, size_t len, size_t *out_len, char *err, size_t err_size)
+{
+  unsigned char *out = xmalloc (len / 4 * 3 + 4);
+  size_t o = 0;
+  uint32_t quad = 0;
+  int nq = 0, pad = 0;
+
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char) text[i];
+    if (c == '\r' || c == '\n' || c == '\t' || c == ' ')
+      continue;
+    if (c == '=') {
+      /* Padding may only fill the last one or two places of the final quad. */
+      if (nq < 2) {
+        snprintf (err, err_size, "misplaced padding at offset %zu", i);
+        goto fail;
+      }
+      pad++;
+      nq++;
+      quad <<= 6;
+      if (nq == 4) {
+        if (pad == 1) {
+          out[o++] = quad >> 16;
+          out[o++] = quad >> 8;
+        }
+        else
+          out[o++] = quad >> 16;
+        nq = 0;
+      }
+      continue;
+    }
+    if (pad) {
+      snprintf (err, err_size, "data after padding at offset %zu", i);
+      goto fail;
+    }
+    int v = value_of (c);
+    if (v < 0) {
+      if (c >= 0x20 && c < 0x7f)
+        snprintf (err, err_size, "invalid character '%c' at offset %zu", c, i);
+      else
+        snprintf (err, err_size, "invalid byte 0x%02x at offset %zu", c, i);
+      goto fail;
+    }
+    quad = quad << 6 | (uint32_t) v;
+    if (++nq == 4) {
+      out[o++] = quad >> 16;
+      out[o++] = quad >> 8;
+      out[o++] = quad;
+      nq = 0;
+      quad = 0;
+    }
+  }
+  if (nq != 0) {
+    snprintf (err, err_size, "truncated input (%d stray characters at the end)", nq);
+    goto fail;
+  }
+  out[o] = '\0';
+  if (out_len)
+    *out_len = o;
+  return out;
+
+fail:
+  free (out);
+  return NULL;
+}

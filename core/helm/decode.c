@@ -1,0 +1,326 @@
+/* Decoding Helm release objects: Secret or ConfigMap JSON in, release JSON (byte-exact)
+ * and index fields out.  The checks follow what Helm itself accepts (decodeRelease in
+ * helm pkg/storage/driver/util.go), so a record we call corrupt is one Helm cannot read
+ * either, and each message says which object and which layer failed. */
+#include <config.h>
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "log.h"
+#include "helm/base64.h"
+#include "helm/helm.h"
+
+static int
+fail (struct helm_error *err, int code, const char *fmt, ...)
+{
+  va_list ap;
+  err->code = code;
+  va_start (ap, fmt);
+  vsnprintf (err->message, sizeof err->message, fmt, ap);
+  va_end (ap);
+  return code;
+}
+
+const char *
+helm_strerror (int code)
+{
+  switch (code) {
+  case HELM_OK: return "success";
+  case HELM_V2: return "Helm 2 (Tiller) release";
+  case HELM_E_NOT_RELEASE: return "not a Helm release object";
+  case HELM_E_CORRUPT: return "corrupt Helm release record";
+  case HELM_E_TOO_LARGE: return "Helm release record too large";
+  case HELM_E_INVALID: return "invalid Helm release";
+  default: return "unknown error";
+  }
+}
+
+void
+helm_release_free (struct helm_release *rel)
+{
+  free (rel->object_name);
+  free (rel->object_namespace);
+  free (rel->resource_version);
+  free (rel->json);
+  free (rel->name);
+  free (rel->namespace);
+  free (rel->status);
+  free (rel->chart_name);
+  free (rel->chart_version);
+  free (rel->app_version);
+  free (rel->first_deployed);
+  free (rel->last_deployed);
+  free (rel->description);
+  memset (rel, 0, sizeof *rel);
+}
+
+char *
+helm_release_key (const char *name, int version)
+{
+  return xasprintf (HELM_KEY_PREFIX "%s.v%d", name, version);
+}
+
+/* A copy of a string member, or NULL when it is missing, not a string, or empty. */
+static char *
+dup_str (const cJSON *obj, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, key);
+  if (cJSON_IsString (v) && v->valuestring && *v->valuestring)
+    return xstrdup (v->valuestring);
+  return NULL;
+}
+
+int
+helm_release_parse_json (const char *json, size_t len, const char *what,
+                         struct helm_release *rel, struct helm_error *err)
+{
+  const char *end = NULL;
+  cJSON *r = cJSON_ParseWithLengthOpts (json, len, &end, 0);
+  if (!r) {
+    size_t at = end && end >= json ? (size_t) (end - json) : 0;
+    const char *p = cJSON_GetErrorPtr ();
+    if (p && p >= json && p <= json + len)
+      at = (size_t) (p - json);
+    return fail (err, HELM_E_CORRUPT, "%s: release payload is not valid JSON (error near byte %zu of %zu)",
+                 what, at, len);
+  }
+  /* Like Go's json.Unmarshal: only white space may follow the value. */
+  size_t off = (size_t) (end - json);
+  while (off < len && strchr (" \t\r\n", json[off]) && json[off])
+    off++;
+  if (off < len) {
+    cJSON_Delete (r);
+    return fail (err, HELM_E_CORRUPT, "%s: release payload has data after the JSON value (byte %zu of %zu)",
+                 what, off, len);
+  }
+  int rc = HELM_E_CORRUPT;
+  if (!cJSON_IsObject (r)) {
+    fail (err, rc, "%s: release payload is JSON but not an object", what);
+    goto out;
+  }
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive (r, "name");
+  if (!cJSON_IsString (name) || !*name->valuestring) {
+    fail (err, rc, "%s: release JSON has no \"name\"", what);
+    goto out;
+  }
+  const cJSON *ver = cJSON_GetObjectItemCaseSensitive (r, "version");
+  if (!cJSON_IsNumber (ver)) {
+    fail (err, rc, "%s: release JSON has no numeric \"version\"", what);
+    goto out;
+  }
+  double v = ver->valuedouble;
+  if (!(v >= 1 && v <= INT_MAX) || (double) (int) v != v) {
+    fail (err, rc, "%s: release JSON \"version\" %g is not a revision number", what, v);
+    goto out;
+  }
+  const cJSON *ns = cJSON_GetObjectItemCaseSensitive (r, "namespace");
+  if (!cJSON_IsString (ns) || !*ns->valuestring) {
+    fail (err, rc, "%s: release JSON has no \"namespace\"", what);
+    goto out;
+  }
+  const cJSON *info = cJSON_GetObjectItemCaseSensitive (r, "info");
+  const cJSON *status = cJSON_GetObjectItemCaseSensitive (info, "status");
+  if (!cJSON_IsObject (info) || !cJSON_IsString (status) || !*status->valuestring) {
+    fail (err, rc, "%s: release JSON has no \"info.status\"", what);
+    goto out;
+  }
+  const cJSON *chart = cJSON_GetObjectItemCaseSensitive (r, "chart");
+  const cJSON *meta = cJSON_GetObjectItemCaseSensitive (chart, "metadata");
+
+  rel->name = xstrdup (name->valuestring);
+  rel->namespace = xstrdup (ns->valuestring);
+  rel->version = (int) v;
+  rel->status = xstrdup (status->valuestring);
+  rel->chart_name = dup_str (meta, "name");
+  rel->chart_version = dup_str (meta, "version");
+  rel->app_version = dup_str (meta, "appVersion");
+  rel->first_deployed = dup_str (info, "first_deployed");
+  rel->last_deployed = dup_str (info, "last_deployed");
+  rel->description = dup_str (info, "description");
+  rel->helm4 = cJSON_HasObjectItem (r, "apply_method");
+  rc = HELM_OK;
+out:
+  cJSON_Delete (r);
+  return rc;
+}
+
+/* Helm 2 payloads are protobuf (hapi.release.Release); field 1, the name, is
+ * length-delimited, so the first byte is 0x0a.  JSON never starts with it... except as
+ * white space, so this is asked only after JSON parsing failed. */
+static bool
+looks_like_helm2_protobuf (const char *p, size_t len)
+{
+  return len >= 2 && p[0] == 0x0a;
+}
+
+int
+helm_release_decode_blob (const char *b64, size_t len, const char *what,
+                          const struct helm_opts *opts, struct helm_release *rel,
+                          struct helm_error *err)
+{
+  char why[256];
+  size_t max = opts && opts->max_decoded ? opts->max_decoded : HELM_DEFAULT_MAX_DECODED;
+  size_t blen;
+  unsigned char *bytes = base64_decode (b64, len, &blen, why, sizeof why);
+  if (!bytes) {
+    if (helm_is_gzip (b64, len) || (len && b64[0] == '{'))
+      return fail (err, HELM_E_CORRUPT,
+                   "%s: release is not base64 encoded (raw %s; Helm cannot read it either)",
+                   what, b64[0] == '{' ? "JSON" : "gzip");
+    return fail (err, HELM_E_CORRUPT, "%s: release: invalid base64 (%s)", what, why);
+  }
+  struct strbuf payload = STRBUF_INIT;
+  bool gz = false;
+  /* Helm: len(b) > 3 && b[0:3] == magicGzip. */
+  if (blen > 3 && helm_is_gzip (bytes, blen)) {
+    gz = true;
+    int r = helm_gunzip (bytes, blen, max, &payload, why, sizeof why);
+    free (bytes);
+    if (r < 0) {
+      strbuf_free (&payload);
+      return fail (err, strstr (why, "exceeds the limit") ? HELM_E_TOO_LARGE : HELM_E_CORRUPT,
+                   "%s: release: %s", what, why);
+    }
+  }
+  else {
+    if (blen > max) {
+      free (bytes);
+      return fail (err, HELM_E_TOO_LARGE, "%s: release: size %zu exceeds the limit of %zu bytes",
+                   what, blen, max);
+    }
+    payload.data = (char *) bytes;
+    payload.len = blen;
+    payload.cap = blen + 1;
+  }
+  if (!payload.data)
+    strbuf_add (&payload, "", 0);
+
+  int rc = helm_release_parse_json (payload.data, payload.len, what, rel, err);
+  if (rc == HELM_E_CORRUPT && looks_like_helm2_protobuf (payload.data, payload.len)) {
+    strbuf_free (&payload);
+    return fail (err, HELM_V2, "%s: Helm 2 (Tiller) release payload (protobuf, not JSON)", what);
+  }
+  if (rc != HELM_OK) {
+    strbuf_free (&payload);
+    helm_release_free (rel);
+    return rc;
+  }
+  rel->was_gzip = gz;
+  rel->json_len = payload.len;
+  rel->json = payload.data;   /* strbuf keeps a NUL after len */
+  return HELM_OK;
+}
+
+static const char *
+label (const cJSON *labels, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive (labels, key);
+  return cJSON_IsString (v) ? v->valuestring : NULL;
+}
+
+int
+helm_release_decode (const cJSON *obj, enum helm_driver driver, const struct helm_opts *opts,
+                     struct helm_release *rel, struct helm_error *err)
+{
+  memset (rel, 0, sizeof *rel);
+  err->code = HELM_OK;
+  err->message[0] = '\0';
+  if (!cJSON_IsObject (obj))
+    return fail (err, HELM_E_NOT_RELEASE, "release object is not a JSON object");
+
+  const cJSON *kind = cJSON_GetObjectItemCaseSensitive (obj, "kind");
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive (obj, "type");
+  if (driver == HELM_DRIVER_AUTO) {
+    if (cJSON_IsString (kind))
+      driver = strcmp (kind->valuestring, "Secret") == 0 ? HELM_DRIVER_SECRET
+             : strcmp (kind->valuestring, "ConfigMap") == 0 ? HELM_DRIVER_CONFIGMAP
+             : HELM_DRIVER_AUTO;
+    else
+      driver = type ? HELM_DRIVER_SECRET : HELM_DRIVER_CONFIGMAP;
+    if (driver == HELM_DRIVER_AUTO)
+      return fail (err, HELM_E_NOT_RELEASE, "object of kind %s is not a Secret or ConfigMap",
+                   kind->valuestring);
+  }
+  const cJSON *md = cJSON_GetObjectItemCaseSensitive (obj, "metadata");
+  const cJSON *labels = cJSON_GetObjectItemCaseSensitive (md, "labels");
+  char *oname = dup_str (md, "name");
+  char *ons = dup_str (md, "namespace");
+  char what[400];
+  snprintf (what, sizeof what, "%s %s%s%s", driver == HELM_DRIVER_SECRET ? "secret" : "configmap",
+            ons ? ons : "", ons ? "/" : "", oname ? oname : "(unnamed)");
+  int rc;
+
+  /* Helm 2: Tiller labels its objects OWNER=TILLER (capitals). */
+  const char *owner = label (labels, "OWNER");
+  if (!owner)
+    owner = label (labels, "owner");
+  if (owner && strcmp (owner, "TILLER") == 0) {
+    const char *n = label (labels, "NAME"), *v = label (labels, "VERSION"),
+      *s = label (labels, "STATUS");
+    rel->name = n ? xstrdup (n) : NULL;
+    rel->version = v ? atoi (v) : 0;
+    rel->status = s ? xstrdup (s) : NULL;
+    fail (err, HELM_V2, "%s: Helm 2 (Tiller) release %s v%s: not a Helm 3 record (migrate it with helm-2to3)",
+          what, n ? n : "?", v ? v : "?");
+    rc = HELM_V2;
+    goto out;
+  }
+
+  if (driver == HELM_DRIVER_SECRET && cJSON_IsString (type)
+      && strcmp (type->valuestring, HELM_STORAGE_TYPE) != 0
+      && !(owner && strcmp (owner, "helm") == 0)) {
+    rc = fail (err, HELM_E_NOT_RELEASE, "%s: type %s is not %s", what, type->valuestring,
+               HELM_STORAGE_TYPE);
+    goto out;
+  }
+  const cJSON *data = cJSON_GetObjectItemCaseSensitive (obj, "data");
+  const cJSON *blob = cJSON_GetObjectItemCaseSensitive (data, "release");
+  if (!blob) {
+    rc = fail (err, HELM_E_NOT_RELEASE, "%s: no data.release (not a Helm release record)", what);
+    goto out;
+  }
+  if (!cJSON_IsString (blob)) {
+    rc = fail (err, HELM_E_CORRUPT, "%s: data.release is not a string", what);
+    goto out;
+  }
+  const char *text = blob->valuestring;
+  size_t tlen = strlen (text);
+  if (driver == HELM_DRIVER_SECRET) {
+    /* The API's own base64 layer of Secret data. */
+    char why[256];
+    size_t ilen;
+    unsigned char *inner = base64_decode (text, tlen, &ilen, why, sizeof why);
+    if (!inner) {
+      rc = fail (err, HELM_E_CORRUPT, "%s: data.release: invalid base64 (%s)", what, why);
+      goto out;
+    }
+    rc = helm_release_decode_blob ((char *) inner, ilen, what, opts, rel, err);
+    free (inner);
+  }
+  else
+    rc = helm_release_decode_blob (text, tlen, what, opts, rel, err);
+  if (rc == HELM_V2) {
+    /* Protobuf payload under Helm 3 labels: keep what the labels say. */
+    const char *n = label (labels, "name"), *v = label (labels, "version");
+    rel->name = n ? xstrdup (n) : NULL;
+    rel->version = v ? atoi (v) : 0;
+  }
+
+out:
+  if (rc == HELM_OK || rc == HELM_V2) {
+    rel->driver = driver;
+    rel->object_name = oname;
+    rel->object_namespace = ons;
+    rel->resource_version = dup_str (md, "resourceVersion");
+    return rc;
+  }
+  free (oname);
+  free (ons);
+  helm_release_free (rel);
+  return rc;
+}

@@ -1,0 +1,126 @@
+/* gzip for the Helm codec: a streaming inflate with an output cap, so a hostile record
+ * (a "gzip bomb") cannot exhaust memory, and a deflate that writes the header Go's
+ * compress/gzip writes at BestCompression, as Helm's encodeRelease does. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "util.h"
+#include "helm/helm.h"
+
+bool
+helm_is_gzip (const void *data, size_t len)
+{
+  const unsigned char *p = data;
+  return len >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 0x08;
+}
+
+/* Like Go's gzip.Reader (multistream): members may follow each other; anything else after
+ * the first member is an error, as is a stream that ends early. */
+int
+helm_gunzip (const void *data, size_t len, size_t max_out, struct strbuf *out,
+             char *err, size_t err_size)
+{
+  z_stream zs;
+  memset (&zs, 0, sizeof zs);
+  if (inflateInit2 (&zs, 16 + MAX_WBITS) != Z_OK) {
+    snprintf (err, err_size, "zlib initialisation failed");
+    return -1;
+  }
+  /* zlib counts in uInt; feed large inputs in slices. */
+  const unsigned char *in = data;
+  size_t in_left = len;
+  int rc = -1;
+  unsigned char chunk[65536];
+
+  for (;;) {
+    if (zs.avail_in == 0 && in_left > 0) {
+      size_t n = in_left > (1u << 30) ? (1u << 30) : in_left;
+      zs.next_in = (unsigned char *) in;
+      zs.avail_in = (uInt) n;
+      in += n;
+      in_left -= n;
+    }
+    zs.next_out = chunk;
+    zs.avail_out = sizeof chunk;
+    int z = inflate (&zs, Z_NO_FLUSH);
+    size_t got = sizeof chunk - zs.avail_out;
+    if (got) {
+      if (out->len + got > max_out) {
+        snprintf (err, err_size, "decompressed size exceeds the limit of %zu bytes", max_out);
+        goto done;
+      }
+      strbuf_add (out, chunk, got);
+    }
+    if (z == Z_STREAM_END) {
+      size_t rest = zs.avail_in + in_left;
+      if (rest == 0) {
+        rc = 0;
+        goto done;
+      }
+      /* Another member must start right here. */
+      const unsigned char *next = zs.next_in;
+      if (!helm_is_gzip (next, zs.avail_in)) {
+        snprintf (err, err_size, "%zu bytes of trailing garbage after the gzip stream", rest);
+        goto done;
+      }
+      inflateReset (&zs);
+      continue;
+    }
+    if (z == Z_BUF_ERROR || (z == Z_OK && got == 0 && zs.avail_in == 0 && in_left == 0)) {
+      if (zs.avail_in == 0 && in_left == 0) {
+        snprintf (err, err_size, "gzip stream is truncated (ends after %zu compressed bytes)", len);
+        goto done;
+      }
+      continue;
+    }
+    if (z != Z_OK) {
+      snprintf (err, err_size, "gzip stream is corrupt (%s)", zs.msg ? zs.msg : zError (z));
+      goto done;
+    }
+  }
+done:
+  inflateEnd (&zs);
+  return rc;
+}
+
+void
+helm_gzip (const void *data, size_t len, struct strbuf *out)
+{
+  z_stream zs;
+  memset (&zs, 0, sizeof zs);
+  /* 9 = gzip.BestCompression; windowBits 15 + 16 = gzip wrapper; memLevel 8 is zlib's
+   * default.  Go writes mtime 0, XFL 2 (best compression) and OS 255 (unknown): zlib
+   * writes the same XFL at level 9, and deflateSetHeader gives the rest. */
+  if (deflateInit2 (&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    fputs ("releasemanager: zlib deflateInit2 failed\n", stderr);
+    abort ();
+  }
+  gz_header h;
+  memset (&h, 0, sizeof h);
+  h.os = 255;
+  deflateSetHeader (&zs, &h);
+
+  const unsigned char *in = data;
+  size_t in_left = len;
+  unsigned char chunk[65536];
+  int z;
+  do {
+    if (zs.avail_in == 0 && in_left > 0) {
+      size_t n = in_left > (1u << 30) ? (1u << 30) : in_left;
+      zs.next_in = (unsigned char *) in;
+      zs.avail_in = (uInt) n;
+      in += n;
+      in_left -= n;
+    }
+    zs.next_out = chunk;
+    zs.avail_out = sizeof chunk;
+    z = deflate (&zs, in_left == 0 ? Z_FINISH : Z_NO_FLUSH);
+    strbuf_add (out, chunk, sizeof chunk - zs.avail_out);
+  } while (z != Z_STREAM_END);
+  deflateEnd (&zs);
+}
