@@ -1,0 +1,1 @@
+# Tests of the Kubernetes client (core/kube/).
