@@ -416,11 +416,13 @@ cli_backend_opts (const struct cli *c, const struct plugin *p, struct backend_op
 }
 
 struct backend *
-cli_open_backend (struct cli *c, bool positional_ok, char **error)
+cli_open_backend (struct cli *c, bool positional_ok, char **error, bool *usage)
 {
+  *usage = true;
   const char *name = cli_backend_name (c, positional_ok, error);
   if (!name)
     return NULL;
+  *usage = false;
   struct strlist dirs = STRLIST_INIT;
   cli_plugin_dirs (c, &dirs);
   struct plugin *p = plugin_find (name, &dirs, error);
@@ -428,14 +430,12 @@ cli_open_backend (struct cli *c, bool positional_ok, char **error)
   if (!p)
     return NULL;
   struct backend_opts opts = { NULL, 0 };
-  if (cli_backend_opts (c, p, &opts, error) < 0) {
-    backend_opts_free (&opts);
-    plugin_unload (p);
-    return NULL;
-  }
-  struct rm_kv *config = backend_resolve_config (p, &opts, error);
+  struct rm_kv *config = NULL;
+  if (cli_backend_opts (c, p, &opts, error) == 0)
+    config = backend_resolve_config (p, &opts, error);
   backend_opts_free (&opts);
   if (!config) {
+    *usage = true;
     plugin_unload (p);
     return NULL;
   }

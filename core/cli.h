@@ -76,8 +76,10 @@ void cli_plugin_dirs (const struct cli *c, struct strlist *dirs);
 /* The backend name from the positional operand (if positional_ok) or --backend. */
 const char *cli_backend_name (const struct cli *c, bool positional_ok, char **error);
 
-/* Select, load, configure and open the backend.  Returns NULL with *error set. */
-struct backend *cli_open_backend (struct cli *c, bool positional_ok, char **error);
+/* Select, load, configure and open the backend.  Returns NULL with *error set, and
+ * *usage true when the user's options were at fault (unknown or malformed option,
+ * missing required option) rather than the plugin or the store. */
+struct backend *cli_open_backend (struct cli *c, bool positional_ok, char **error, bool *usage);
 
 /* Collect backend option values for plugin p in precedence order (exposed for tests and
  * for `backends check`). */

@@ -101,6 +101,10 @@ plugin_json (const struct plugin *p, bool shadowed)
 static int
 list_backends (struct cli *c)
 {
+  if (c->pending.n) {
+    log_error ("unknown option '--%s' (see releasemanager backends --help)", c->pending.items[0].key);
+    return EXIT_USAGE;
+  }
   const char *format = cli_get (c, "output");
   bool json = strcmp (format, "json") == 0;
   if (!json && strcmp (format, "text") != 0) {
@@ -152,7 +156,7 @@ list_backends (struct cli *c)
     strlist_free (&files);
   }
   if (json) {
-    char *s = cJSON_Print (arr);
+    char *s = cJSON_PrintUnformatted (arr);
     printf ("%s\n", s);
     free (s);
   }
@@ -211,12 +215,13 @@ check_backend (struct cli *c)
   free (v);
 
   char *error = NULL;
-  struct backend *b = cli_open_backend (&sub, true, &error);
+  bool usage;
+  struct backend *b = cli_open_backend (&sub, true, &error, &usage);
   strlist_free (&pos);
   if (!b) {
     log_error ("%s", error);
     free (error);
-    return EXIT_ERROR;
+    return usage ? EXIT_USAGE : EXIT_ERROR;
   }
   int failed = conformance_run (b, &o);
   backend_close (b);

@@ -169,11 +169,6 @@ main (int argc, char **argv)
   }
   log_set_level (cli_flag (&c, "debug") ? RM_LOG_DEBUG
                  : cli_flag (&c, "verbose") ? RM_LOG_INFO : RM_LOG_WARN);
-  /* A pending --KEY is only acceptable for commands that take a backend. */
-  if (c.pending.n && cmd->run == NULL) {
-    fprintf (stderr, "releasemanager: unknown option '--%s'\n", c.pending.items[0].key);
-    goto out;
-  }
 
   struct sigaction sa;
   memset (&sa, 0, sizeof sa);
