@@ -73,6 +73,7 @@ EXTRA_DIST += tests/abi/1.0/releasemanager/backend.h
 
 check_PROGRAMS += tests/test_plugin tests/test_cli
 TESTS += tests/test_plugin tests/test_cli tests/cli.sh tests/sdk_example.sh tests/header.sh
+EXTRA_DIST += scripts/setup-debian.sh
 EXTRA_DIST += tests/cli.sh tests/sdk_example.sh tests/header.sh tests/testlib.sh tests/plugins/fixture.c
 tests_test_plugin_SOURCES = tests/test_plugin.c
 tests_test_plugin_CFLAGS = $(TEST_CFLAGS)

