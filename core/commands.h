@@ -20,5 +20,7 @@ struct command {
 };
 
 extern const struct command cmd_backends;
+extern const struct command cmd_clear;
+extern const struct command cmd_list;
 
 #endif

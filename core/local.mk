@@ -11,7 +11,9 @@ libcore_a_SOURCES = \
 	%reldir%/backend.c %reldir%/backend.h \
 	%reldir%/cli.c %reldir%/cli.h \
 	%reldir%/conformance.c %reldir%/conformance.h \
-	%reldir%/cmd_backends.c %reldir%/commands.h
+	%reldir%/cmd_backends.c %reldir%/commands.h \
+	%reldir%/cmd_clear.c %reldir%/cmd_list.c \
+	%reldir%/store/store.c %reldir%/store/store.h
 
 CORE_LIBS = libcore.a $(CJSON_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 

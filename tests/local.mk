@@ -82,3 +82,10 @@ tests_test_plugin_DEPENDENCIES = libcoretest.a $(check_LTLIBRARIES)
 tests_test_cli_SOURCES = tests/test_cli.c
 tests_test_cli_CFLAGS = $(TEST_CFLAGS)
 tests_test_cli_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/test_store
+TESTS += tests/test_store
+tests_test_store_SOURCES = tests/test_store.c
+tests_test_store_CFLAGS = $(TEST_CFLAGS)
+tests_test_store_LDADD = $(TEST_LIBS)
+tests_test_store_DEPENDENCIES = libcoretest.a plugins/local/local.la

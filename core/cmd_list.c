@@ -1,0 +1,102 @@
+/* `releasemanager list`: what a stored snapshot holds, read from its index alone. */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "log.h"
+#include "store/store.h"
+
+static const struct cli_option list_options[] = {
+  { "output", 'o', CLI_VALUE, "FORMAT", "table", "table or json", CLI_NO_FILE | CLI_NO_ENV },
+  { NULL, 0, 0, NULL, NULL, NULL, 0 },
+};
+
+static void
+human_size (long long n, char *buf, size_t size)
+{
+  if (n < 1024)
+    snprintf (buf, size, "%lld B", n);
+  else if (n < 1024 * 1024)
+    snprintf (buf, size, "%.1f KiB", (double) n / 1024);
+  else
+    snprintf (buf, size, "%.1f MiB", (double) n / (1024 * 1024));
+}
+
+static const char *
+or_dash (const char *s)
+{
+  return s && *s ? s : "-";
+}
+
+static int
+run_list (struct cli *c)
+{
+  const char *format = cli_get (c, "output");
+  if (strcmp (format, "table") != 0 && strcmp (format, "json") != 0) {
+    log_error ("--output: '%s' is not a format (use table or json)", format);
+    return EXIT_USAGE;
+  }
+  if (c->positional.n > 1) {
+    log_error ("list: unexpected operand '%s'", c->positional.items[1]);
+    return EXIT_USAGE;
+  }
+  char *error = NULL;
+  bool usage;
+  struct backend *b = cli_open_backend (c, true, &error, &usage);
+  if (!b) {
+    log_error ("%s", error);
+    free (error);
+    return usage ? EXIT_USAGE : EXIT_ERROR;
+  }
+  struct store_index *ix = NULL;
+  struct rm_error err;
+  int rc = store_index_load (b, &ix, &err);
+  if (rc == RM_E_NOT_FOUND) {
+    char *where = backend_describe (b);
+    log_error ("no snapshot in %s (no %s): run `releasemanager export` first", where,
+               STORE_INDEX_KEY);
+    free (where);
+    backend_close (b);
+    return EXIT_ERROR;
+  }
+  if (rc != RM_OK) {
+    log_error ("%s", err.message);
+    backend_close (b);
+    return EXIT_ERROR;
+  }
+  if (strcmp (format, "json") == 0) {
+    char *text = store_index_to_json (ix);
+    fputs (text, stdout);
+    free (text);
+  }
+  else {
+    printf ("%-20s %-30s %-8s %-16s %-30s %-14s %-25s %s\n", "NAMESPACE", "RELEASE", "REVISION",
+            "STATUS", "CHART", "APP VERSION", "UPDATED", "SIZE");
+    for (size_t i = 0; i < ix->n; i++) {
+      const struct store_record *r = &ix->records[i];
+      char chart[256], size[32];
+      snprintf (chart, sizeof chart, "%s-%s", or_dash (r->chart), or_dash (r->chart_version));
+      human_size (r->size, size, sizeof size);
+      printf ("%-20s %-30s %-8d %-16s %-30s %-14s %-25s %s\n", r->namespace, r->release,
+              r->revision, or_dash (r->status), chart, or_dash (r->app_version),
+              or_dash (r->updated), size);
+    }
+    log_info ("snapshot of cluster %s taken %s by %s: %zu records", or_dash (ix->cluster_uid),
+              or_dash (ix->time), or_dash (ix->exporter), ix->n);
+  }
+  store_index_free (ix);
+  backend_close (b);
+  return EXIT_OK;
+}
+
+const struct command cmd_list = {
+  "list",
+  "show what a stored snapshot holds",
+  "[BACKEND] [BACKEND OPTIONS] [-o table|json]",
+  "Lists every release record of the snapshot stored under --path, from its index:\n"
+  "namespace, release, revision, status, chart, app version, last deployed, size.",
+  list_options,
+  run_list,
+};
