@@ -261,6 +261,21 @@ made:
   return 0;
 }
 
+/* Remove the directories above path that are now empty, up to (not including) root.
+ * Stops at the first that is not empty; a concurrent put recreates what it needs.
+ * Truncates path. */
+static void
+local_prune (const struct local *h, char *path)
+{
+  char *slash;
+
+  while ((slash = strrchr (path, '/')) != NULL && (size_t) (slash - path) > h->baselen) {
+    *slash = '\0';
+    if (rmdir (path) < 0)
+      break;
+  }
+}
+
 /* ---- hashing --------------------------------------------------------------------- */
 
 static void
@@ -488,6 +503,8 @@ local_create_temp (const struct local *h, const char *path, int *fd, char **tmp,
       e = errno;
       if (e == ENOTDIR)
         break;
+      if (e == ENOENT && tries < LOCAL_CREATE_TRIES)
+        continue;                       /* a remove pruned a parent as we made it */
       r = local_fail (err, e, t, "cannot create directory");
       free (t);
       return r;
@@ -738,9 +755,10 @@ local_put (void *handle, const char *key, const struct rm_reader *reader,
 out:
   if (fd >= 0)
     close (fd);
-  if (tmp) {
+  if (tmp) {                            /* failed: leave no trace, not even directories */
     unlink (tmp);
     free (tmp);
+    local_prune (h, path);
   }
   free (path);
   return r;
@@ -1098,20 +1116,6 @@ local_list (void *handle, const char *prefix, const char *token, unsigned max_ke
 }
 
 /* ---- remove ---------------------------------------------------------------------- */
-
-/* Remove the directories above path that are now empty, up to (not including) root.
- * Stops at the first that is not empty; a concurrent put recreates what it needs. */
-static void
-local_prune (const struct local *h, char *path)
-{
-  char *slash;
-
-  while ((slash = strrchr (path, '/')) != NULL && (size_t) (slash - path) > h->baselen) {
-    *slash = '\0';
-    if (rmdir (path) < 0)
-      break;
-  }
-}
 
 static int
 local_remove (void *handle, const char *key, struct rm_error *err)
