@@ -12,7 +12,7 @@ libcore_a_SOURCES = \
 	%reldir%/cli.c %reldir%/cli.h \
 	%reldir%/conformance.c %reldir%/conformance.h \
 	%reldir%/cmd_backends.c %reldir%/commands.h \
-	%reldir%/cmd_clear.c %reldir%/cmd_list.c \
+	%reldir%/cmd_clear.c %reldir%/cmd_list.c %reldir%/cmd_export.c \
 	%reldir%/store/store.c %reldir%/store/store.h
 
 CORE_LIBS = libcore.a $(CJSON_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)

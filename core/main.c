@@ -34,6 +34,7 @@ static const struct cli_option global_options[] = {
 };
 
 static const struct command *const commands[] = {
+  &cmd_export,
   &cmd_list,
   &cmd_clear,
   &cmd_backends,
