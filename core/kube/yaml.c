@@ -259,7 +259,7 @@ kube_yaml_parse (const char *text, size_t len, const char *file, struct kube_yam
     if (!yaml_parser_parse (&parser, &ev)) {
       const char *problem = parser.problem ? parser.problem : "syntax error";
       if (parser.context)
-        snprintf (err, err_size, "%s:%zu:%zu: %s %s (line %zu)", y->file,
+        snprintf (err, err_size, "%s:%zu:%zu: %s (%s at line %zu)", y->file,
                   parser.problem_mark.line + 1, parser.problem_mark.column + 1, problem,
                   parser.context, parser.context_mark.line + 1);
       else

@@ -1,0 +1,139 @@
+/* Small pieces every file of the Kubernetes client uses: error filling (always through
+ * the log redactor, so no registered secret reaches a message), files into memory, and
+ * RFC 3339 times. */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+#include "log.h"
+#include "kube/internal.h"
+
+const char *
+kube_strerror (int code)
+{
+  switch (code) {
+  case KUBE_OK: return "success";
+  case KUBE_E_CONFIG: return "Kubernetes configuration error";
+  case KUBE_E_AUTH: return "authentication failed";
+  case KUBE_E_FORBIDDEN: return "forbidden";
+  case KUBE_E_NOT_FOUND: return "not found";
+  case KUBE_E_CONFLICT: return "conflict";
+  case KUBE_E_GONE: return "resource version expired";
+  case KUBE_E_INVALID: return "invalid request";
+  case KUBE_E_TRANSIENT: return "server unavailable";
+  case KUBE_E_NETWORK: return "network error";
+  case KUBE_E_TLS: return "TLS error";
+  case KUBE_E_PROTOCOL: return "unexpected response";
+  case KUBE_E_HTTP: return "HTTP error";
+  case KUBE_E_ABORTED: return "aborted";
+  case KUBE_E_UNSUPPORTED: return "not supported";
+  default: return "unknown error";
+  }
+}
+
+void
+kube_error_clear (struct kube_error *err)
+{
+  memset (err, 0, sizeof *err);
+}
+
+int
+kube_fail (struct kube_error *err, int code, const char *fmt, ...)
+{
+  va_list ap;
+  err->code = code;
+  va_start (ap, fmt);
+  vsnprintf (err->message, sizeof err->message, fmt, ap);
+  va_end (ap);
+  log_redact (err->message, sizeof err->message);
+  return code;
+}
+
+int
+kube_read_file (const char *path, struct kube_blob *b)
+{
+  memset (b, 0, sizeof *b);
+  FILE *f = fopen (path, "rb");
+  if (!f)
+    return -1;
+  struct strbuf sb = STRBUF_INIT;
+  char buf[16384];
+  size_t n;
+  while ((n = fread (buf, 1, sizeof buf, f)) > 0)
+    strbuf_add (&sb, buf, n);
+  if (ferror (f)) {
+    int e = errno ? errno : EIO;
+    fclose (f);
+    strbuf_free (&sb);
+    errno = e;
+    return -1;
+  }
+  fclose (f);
+  b->len = sb.len;
+  b->data = (unsigned char *) strbuf_detach (&sb);
+  return 0;
+}
+
+void
+kube_blob_free (struct kube_blob *b)
+{
+  free (b->data);
+  b->data = NULL;
+  b->len = 0;
+}
+
+void
+kube_blob_copy (struct kube_blob *dst, const struct kube_blob *src)
+{
+  dst->len = src->len;
+  dst->data = NULL;
+  if (src->data) {
+    dst->data = xmalloc (src->len + 1);
+    memcpy (dst->data, src->data, src->len);
+    dst->data[src->len] = '\0';
+  }
+}
+
+time_t
+kube_parse_time (const char *s)
+{
+  int y, mo, d, h, mi, sec, n = 0;
+  if (!s || sscanf (s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6
+      || n == 0)
+    return -1;
+  const char *p = s + n;
+  if (*p == '.')
+    for (p++; isdigit ((unsigned char) *p); p++)
+      ;
+  long off = 0;
+  if (*p == 'Z' || *p == 'z')
+    p++;
+  else if (*p == '+' || *p == '-') {
+    int oh, om, m = 0;
+    if (sscanf (p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5)
+      return -1;
+    off = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
+    p += 6;
+  }
+  else
+    return -1;
+  if (*p)
+    return -1;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    return -1;
+  struct tm tm;
+  memset (&tm, 0, sizeof tm);
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return timegm (&tm) - off;
+}

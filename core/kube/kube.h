@@ -1,0 +1,235 @@
+/* The Kubernetes client: configuration resolved the way kubectl resolves it (kubeconfig
+ * files merged by kubectl's rules, or the in-cluster service account), credentials
+ * (tokens, token files, client certificates, basic auth, exec plugins), and an HTTP layer
+ * on libcurl (one connection pool, keep-alive, HTTP/2, gzip, retries with backoff,
+ * Status errors) with LIST/GET/POST/PUT/PATCH/DELETE and WATCH on top.
+ *
+ * Errors: every call returns a KUBE_* code and fills a caller-owned struct kube_error
+ * whose message is ready for a user ("Forbidden: secrets is forbidden: User \"x\" cannot
+ * list resource \"secrets\" ... (check the RBAC of your kubeconfig user)").  Nothing
+ * here prints, except debug logging, and no code here exits.
+ *
+ * Threads: a struct kube_client may be used by many threads at once; connections, DNS
+ * and TLS sessions are shared.  A kube_config is read-only once loaded. */
+#ifndef RM_KUBE_H
+#define RM_KUBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "util.h"
+
+/* Result codes.  Never renumber; append. */
+enum kube_code {
+  KUBE_OK = 0,
+  KUBE_E_CONFIG,      /* no usable kubeconfig / in-cluster configuration */
+  KUBE_E_AUTH,        /* credentials unavailable (exec plugin, token file) or HTTP 401 */
+  KUBE_E_FORBIDDEN,   /* HTTP 403 */
+  KUBE_E_NOT_FOUND,   /* HTTP 404 */
+  KUBE_E_CONFLICT,    /* HTTP 409: AlreadyExists or Conflict (see reason) */
+  KUBE_E_GONE,        /* HTTP 410 (Expired / Gone): resourceVersion or continue too old */
+  KUBE_E_INVALID,     /* HTTP 400 / 422: the request was refused as malformed */
+  KUBE_E_TRANSIENT,   /* HTTP 429 / 5xx still failing after the retries */
+  KUBE_E_NETWORK,     /* could not connect / connection lost / timed out, after retries */
+  KUBE_E_TLS,         /* TLS handshake or certificate verification failed */
+  KUBE_E_PROTOCOL,    /* the server's answer is not what the API promises (bad JSON...) */
+  KUBE_E_HTTP,        /* any other HTTP status */
+  KUBE_E_ABORTED,     /* a callback asked to stop */
+  KUBE_E_UNSUPPORTED, /* HTTP 406 / 415: media type or operation not supported */
+};
+
+struct kube_error {
+  int code;           /* KUBE_* */
+  int http_status;    /* 0 when no HTTP answer */
+  char reason[64];    /* Status.reason (Forbidden, NotFound, AlreadyExists, Expired...) */
+  char message[1024];
+};
+
+const char *kube_strerror (int code);
+
+/* ---- configuration (kubeconfig.c, incluster.c) ---- */
+
+struct kube_config_opts {
+  const char *kubeconfig;         /* --kubeconfig: this file only, it must exist */
+  const char *context;            /* --kubecontext: overrides current-context */
+  const char *serviceaccount_dir; /* NULL = /var/run/secrets/kubernetes.io/serviceaccount */
+};
+
+struct kube_exec {
+  char *api_version;       /* client.authentication.k8s.io/v1 or /v1beta1 */
+  char *command;           /* resolved against the kubeconfig's directory if it has a '/' */
+  struct strlist args;
+  struct strlist env;      /* "NAME=VALUE" */
+  char *install_hint;
+  bool provide_cluster_info;
+  char *interactive_mode;  /* Never, IfAvailable, Always */
+  char *cluster_config;    /* JSON of the cluster's client.authentication.k8s.io/exec extension */
+};
+
+/* A blob read from a *-data field or a file: bytes plus NUL. */
+struct kube_blob {
+  unsigned char *data;
+  size_t len;
+};
+
+/* The resolved configuration: one cluster, one user, one namespace.  All owned. */
+struct kube_config {
+  char *source;            /* for messages: "kubeconfig /a:/b, context x" or "in-cluster" */
+  bool in_cluster;
+  char *context;           /* context name (NULL in-cluster) */
+  char *cluster_name;
+  char *user_name;
+  char *namespace;         /* context namespace / service account namespace; NULL = unset */
+
+  char *server;            /* scheme://host[:port][/prefix], no trailing '/' */
+  char *ca_file;           /* where ca came from (path), NULL for -data */
+  struct kube_blob ca;     /* PEM; empty = system trust store */
+  bool insecure;           /* insecure-skip-tls-verify */
+  char *tls_server_name;
+  char *proxy_url;
+  bool disable_compression;
+
+  char *token;             /* static bearer token */
+  char *token_file;        /* re-read when it changes (wins over token) */
+  char *client_cert_file, *client_key_file;   /* for messages */
+  struct kube_blob client_cert, client_key;   /* PEM */
+  char *username, *password;
+  struct kube_exec *exec;
+  char *impersonate_user;  /* as */
+  char *impersonate_uid;   /* as-uid */
+  struct strlist impersonate_groups;  /* as-groups */
+};
+
+/* Resolve the configuration like kubectl: opts->kubeconfig, else $KUBECONFIG (a ':' list
+ * merged: for clusters, users and contexts the first file defining a name wins;
+ * current-context comes from the first file that sets it), else ~/.kube/config, else the
+ * in-cluster service account.  Relative paths resolve against the directory of the file
+ * that holds them.  Secrets read are registered with log_add_secret.  opts may be NULL.
+ * On success *out is the caller's (kube_config_free). */
+int kube_config_load (const struct kube_config_opts *opts, struct kube_config **out,
+                      struct kube_error *err);
+/* In-cluster configuration only (what kube_config_load falls back to). */
+int kube_config_in_cluster (const char *serviceaccount_dir, struct kube_config **out,
+                            struct kube_error *err);
+void kube_config_free (struct kube_config *cfg);
+
+/* ---- client (http.c) ---- */
+
+struct kube_client_opts {
+  long connect_timeout_ms;  /* 0 = 10 s */
+  long timeout_ms;          /* whole request (not WATCH); 0 = none */
+  long stall_timeout_s;     /* abort a transfer that moves no byte for this long; 0 = 60 */
+  int max_retries;          /* on 429, 5xx and connection errors; 0 = 5, -1 = none */
+  long backoff_base_ms;     /* first delay, doubled each retry, +-25% jitter; 0 = 200 */
+  long backoff_max_ms;      /* cap on one delay (Retry-After included); 0 = 30 s */
+  long exec_timeout_ms;     /* exec credential plugins; 0 = 60 s */
+  const char *user_agent;   /* NULL = releasemanager/VERSION */
+};
+
+struct kube_client;
+
+/* Create a client.  It takes ownership of cfg (freed by kube_client_free, also on
+ * failure).  opts may be NULL. */
+int kube_client_new (struct kube_config *cfg, const struct kube_client_opts *opts,
+                     struct kube_client **out, struct kube_error *err);
+void kube_client_free (struct kube_client *c);
+const struct kube_config *kube_client_config (const struct kube_client *c);
+
+/* Counters, for tests, benchmarks and the daemon's metrics. */
+struct kube_stats {
+  unsigned long requests;       /* HTTP exchanges, retries included */
+  unsigned long retries;
+  unsigned long exec_runs;      /* exec credential plugin runs */
+  unsigned long bytes_received; /* decoded body bytes */
+};
+void kube_client_stats (struct kube_client *c, struct kube_stats *out);
+
+struct kube_response {
+  long status;
+  struct strbuf body;
+  char *content_type;
+};
+void kube_response_free (struct kube_response *r);
+
+/* One request.  path begins with '/' and may carry a query ("/api/v1/secrets?limit=5").
+ * body may be NULL.  accept NULL = application/json.  Returns KUBE_OK for 2xx, else the
+ * error from the server's Status (resp keeps the body either way; resp may be NULL). */
+int kube_request (struct kube_client *c, const char *method, const char *path,
+                  const char *content_type, const char *body, size_t body_len,
+                  const char *accept, struct kube_response *resp, struct kube_error *err);
+
+/* JSON helpers.  *out (may be NULL to discard) is the parsed answer, caller deletes. */
+int kube_get (struct kube_client *c, const char *path, cJSON **out, struct kube_error *err);
+int kube_create (struct kube_client *c, const char *path, const cJSON *obj, cJSON **out,
+                 struct kube_error *err);                       /* POST */
+int kube_replace (struct kube_client *c, const char *path, const cJSON *obj, cJSON **out,
+                  struct kube_error *err);                      /* PUT */
+enum kube_patch {
+  KUBE_PATCH_MERGE,       /* application/merge-patch+json */
+  KUBE_PATCH_STRATEGIC,   /* application/strategic-merge-patch+json */
+  KUBE_PATCH_JSON,        /* application/json-patch+json */
+  KUBE_PATCH_APPLY,       /* application/apply-patch+yaml (server-side apply; JSON is YAML) */
+};
+int kube_patch (struct kube_client *c, const char *path, enum kube_patch type,
+                const char *patch, cJSON **out, struct kube_error *err);
+int kube_delete (struct kube_client *c, const char *path, const cJSON *options,
+                 struct kube_error *err);                       /* options: DeleteOptions */
+
+/* API paths.  group_version is "v1" (core, under /api) or "group/version" (under /apis);
+ * ns and name may be NULL.  Each part is percent-encoded.  Caller frees. */
+char *kube_path (const char *group_version, const char *ns, const char *resource,
+                 const char *name);
+/* Percent-encode for a query value.  Caller frees. */
+char *kube_escape (const char *s);
+
+/* ---- LIST and WATCH (list.c) ---- */
+
+struct kube_list_opts {
+  const char *label_selector;
+  const char *field_selector;
+  unsigned limit;           /* page size; 0 = 500 */
+  bool metadata_only;       /* ask for PartialObjectMetadataList (falls back to full) */
+};
+
+struct kube_list_info {
+  char *resource_version;   /* of the list, for a WATCH that follows; caller frees */
+  bool metadata_only;       /* the server sent PartialObjectMetadata items */
+  unsigned long items;
+  unsigned pages;
+  unsigned restarts;        /* times the list restarted after 410 on continue */
+};
+
+/* Called for each item; the item belongs to the page (copy what you keep).  Return 0 to
+ * go on, anything else to stop (kube_list then returns KUBE_E_ABORTED). */
+typedef int (*kube_item_fn) (void *ud, const cJSON *item);
+/* Called when the list starts over after its continue token expired (410): forget the
+ * items seen so far.  May be NULL when the caller collects nothing. */
+typedef void (*kube_restart_fn) (void *ud);
+
+/* LIST path (a collection, no query) page by page with limit and continue. */
+int kube_list (struct kube_client *c, const char *path, const struct kube_list_opts *opts,
+               kube_item_fn item, kube_restart_fn restart, void *ud,
+               struct kube_list_info *info, struct kube_error *err);
+void kube_list_info_free (struct kube_list_info *info);
+
+enum kube_watch_type { KUBE_WATCH_ADDED, KUBE_WATCH_MODIFIED, KUBE_WATCH_DELETED,
+                       KUBE_WATCH_BOOKMARK };
+/* Return 0 to go on watching, anything else to stop (kube_watch returns KUBE_E_ABORTED). */
+typedef int (*kube_watch_fn) (void *ud, enum kube_watch_type type, const cJSON *object);
+
+struct kube_watch_opts {
+  const char *label_selector;
+  const char *resource_version;   /* from kube_list_info; NULL = from now */
+  long timeout_seconds;           /* server-side timeout; 0 = server default */
+  bool bookmarks;                 /* allowWatchBookmarks */
+};
+
+/* WATCH until the server ends the stream (KUBE_OK: start again from the last
+ * resourceVersion seen, reported in *last_rv if not NULL, caller frees) or an error;
+ * KUBE_E_GONE means relist. */
+int kube_watch (struct kube_client *c, const char *path, const struct kube_watch_opts *opts,
+                kube_watch_fn fn, void *ud, char **last_rv, struct kube_error *err);
+
+#endif
