@@ -221,6 +221,9 @@ backend_config_free (struct rm_kv *config)
 
 /* ---- host services ---- */
 
+static void host_log (const struct rm_host *host, int level, const char *fmt, ...)
+  __attribute__((format (printf, 3, 4)));
+
 static void
 host_log (const struct rm_host *host, int level, const char *fmt, ...)
 {

@@ -658,7 +658,7 @@ check_bad_keys (struct suite *s)
   /* Relative to the suite's prefix, each of these makes the full key invalid. */
   static const char *const bad[] = {
     "", "/absolute", "a//b", "a/../b", "..", "a/.", "./a", "trailing/", "back\\slash",
-    "ctrl\x01" "char", "tab\there", "del\x7f",
+    "ctrl\001char", "tab\there", "del\177",
   };
   struct rm_error err;
   for (size_t i = 0; i < ARRAY_SIZE (bad); i++) {

@@ -21,7 +21,7 @@ void log_clear_secrets (void);
 void log_redact (char *buf, size_t size);
 
 void log_msg (int level, const char *fmt, ...) __attribute__((format (printf, 2, 3)));
-void log_vmsg (int level, const char *fmt, va_list ap);
+void log_vmsg (int level, const char *fmt, va_list ap) __attribute__((format (printf, 2, 0)));
 
 #define log_error(...) log_msg (RM_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg (RM_LOG_WARN, __VA_ARGS__)

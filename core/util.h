@@ -34,7 +34,8 @@ struct strbuf {
 void strbuf_add (struct strbuf *sb, const void *data, size_t len);
 void strbuf_puts (struct strbuf *sb, const char *s);
 void strbuf_printf (struct strbuf *sb, const char *fmt, ...) __attribute__((format (printf, 2, 3)));
-void strbuf_vprintf (struct strbuf *sb, const char *fmt, va_list ap);
+void strbuf_vprintf (struct strbuf *sb, const char *fmt, va_list ap)
+  __attribute__((format (printf, 2, 0)));
 char *strbuf_detach (struct strbuf *sb);   /* returns "" rather than NULL when empty */
 void strbuf_free (struct strbuf *sb);
 
