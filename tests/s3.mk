@@ -19,4 +19,16 @@ tests_test_s3_xml_CFLAGS = $(S3_TEST_CFLAGS)
 tests_test_s3_xml_LDADD = $(S3_TEST_LIBS)
 TESTS += tests/test_s3_xml
 
-EXTRA_DIST += tests/data/sigv4 tests/data/s3xml tests/s3
+EXTRA_DIST += tests/data/sigv4 tests/data/s3xml tests/s3/PROVENANCE tests/s3/moto_s3.py \
+	tests/s3/s3env.py tests/test_s3_moto.py
+
+# Integration against moto (tests/test_s3_moto.py runs tests/test_s3_plugin and
+# tests/s3/s3tool; neither is a TESTS entry of its own).
+check_PROGRAMS += tests/test_s3_plugin tests/s3/s3tool
+tests_test_s3_plugin_SOURCES = tests/test_s3_plugin.c tests/s3/harness.h
+tests_test_s3_plugin_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_s3_plugin_LDADD = $(CRITERION_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
+tests_s3_s3tool_SOURCES = tests/s3/s3tool.c tests/s3/harness.h
+tests_s3_s3tool_CFLAGS = $(AM_CFLAGS)
+tests_s3_s3tool_LDADD = $(DL_LIBS) $(PTHREAD_LIBS)
+TESTS += tests/test_s3_moto.py
