@@ -32,3 +32,17 @@ tests_s3_s3tool_SOURCES = tests/s3/s3tool.c tests/s3/harness.h
 tests_s3_s3tool_CFLAGS = $(AM_CFLAGS)
 tests_s3_s3tool_LDADD = $(DL_LIBS) $(PTHREAD_LIBS)
 TESTS += tests/test_s3_moto.py
+
+check_PROGRAMS += tests/test_s3_errmap
+tests_test_s3_errmap_SOURCES = tests/test_s3_errmap.c
+tests_test_s3_errmap_CFLAGS = $(S3_TEST_CFLAGS)
+tests_test_s3_errmap_LDADD = $(S3_TEST_LIBS)
+TESTS += tests/test_s3_errmap
+
+# Credential chain against loopback STS/ECS/IMDS servers (tests/test_s3_creds.py).
+check_PROGRAMS += tests/test_s3_creds
+tests_test_s3_creds_SOURCES = tests/test_s3_creds.c
+tests_test_s3_creds_CFLAGS = $(S3_TEST_CFLAGS)
+tests_test_s3_creds_LDADD = $(S3_TEST_LIBS)
+TESTS += tests/test_s3_creds.py
+EXTRA_DIST += tests/test_s3_creds.py tests/s3/credservers.py
