@@ -1,0 +1,143 @@
+"""The /_fake/ control API (no authentication; never in the request log).
+
+  GET    /_fake/healthz                 "ok"
+  GET    /_fake/info                    url, port, kubeconfig, token, CA, resourceVersion, counts
+  GET    /_fake/faults                  active rules
+  POST   /_fake/faults                  add a rule (JSON object, or a list of them) -> {"ids": [...]}
+  DELETE /_fake/faults[?id=N]           remove one / all rules
+  GET    /_fake/requests[?since=SEQ]    request log (JSON array, oldest first)
+  POST   /_fake/reset-log               empty the request log (also DELETE /_fake/requests)
+  POST   /_fake/load[?replace=1]        bulk create: a JSON List/array, or NDJSON (one object a line)
+  POST   /_fake/compact                 forget history: old watches and continue tokens expire
+  POST   /_fake/auth                    {"tokens": [...], "basic": {"user": "pw"}, "clientCerts": bool}
+  POST   /_fake/settings                {"jobDelay": seconds}
+  POST   /_fake/shutdown                stop the server (the process exits)
+"""
+
+import json
+import threading
+
+from .errors import ApiError, bad_request
+
+
+def _j(obj):
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def control(fk, h, path, q, body):
+    from .server import _Resp
+    m = h.command
+    p = path.rstrip("/")
+    if p == "/_fake/healthz":
+        return _Resp(200, b"ok", "text/plain")
+    if p == "/_fake/info":
+        info = fk.info()
+        with fk.store.lock:
+            info["resourceVersion"] = fk.store.rv
+            info["counts"] = {"%s/%s" % k if k[0] else k[1]: len(t)
+                              for k, t in fk.store.tables.items()}
+        return _Resp(200, _j(info))
+    if p == "/_fake/faults":
+        if m == "GET":
+            return _Resp(200, _j(fk.faults.list()))
+        if m == "POST":
+            spec = json.loads(body or b"{}")
+            specs = spec if isinstance(spec, list) else [spec]
+            ids = [fk.faults.add(s).id for s in specs]
+            return _Resp(201, _j({"ids": ids, "id": ids[0] if ids else None}))
+        if m == "DELETE":
+            fk.faults.clear(int(q["id"]) if q.get("id") else None)
+            return _Resp(200, b"{}")
+    if p == "/_fake/requests":
+        if m == "GET":
+            return _Resp(200, _j(fk.log.since(int(q.get("since") or 0))))
+        if m == "DELETE":
+            fk.log.reset()
+            return _Resp(200, b"{}")
+    if p == "/_fake/reset-log" and m == "POST":
+        fk.log.reset()
+        return _Resp(200, b"{}")
+    if p == "/_fake/compact" and m == "POST":
+        fk.store.compact()
+        return _Resp(200, _j({"compacted": fk.store.compacted}))
+    if p == "/_fake/auth" and m == "POST":
+        spec = json.loads(body or b"{}")
+        if "tokens" in spec:
+            fk.tokens = set(spec["tokens"])
+        if "basic" in spec:
+            fk.basic = dict(spec["basic"])
+        if "clientCerts" in spec:
+            fk.client_certs = bool(spec["clientCerts"])
+        return _Resp(200, b"{}")
+    if p == "/_fake/settings" and m == "POST":
+        spec = json.loads(body or b"{}")
+        if "jobDelay" in spec:
+            fk.controllers.job_delay = float(spec["jobDelay"])
+        return _Resp(200, b"{}")
+    if p == "/_fake/load" and m == "POST":
+        return _Resp(200, _j(load(fk, body, q.get("replace") in ("1", "true"))))
+    if p == "/_fake/shutdown" and m == "POST":
+        threading.Thread(target=fk.stop, daemon=True).start()
+        return _Resp(200, b"{}")
+    raise ApiError(404, "unknown control endpoint %s %s" % (m, path), "NotFound")
+
+
+def _items(body):
+    text = body.lstrip()
+    if text[:1] == b"[":
+        for o in json.loads(body):
+            yield o
+        return
+    if text[:1] == b"{":
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = None
+        if doc is not None:
+            if isinstance(doc.get("items"), list) and doc.get("kind", "List").endswith("List"):
+                for o in doc["items"]:
+                    yield o
+            else:
+                yield doc
+            return
+    for line in body.splitlines():
+        line = line.strip()
+        if line:
+            yield json.loads(line)
+
+
+def load(fk, body, replace=False):
+    """Bulk create (for seeding benchmarks): objects go through the normal create path;
+    missing namespaces are created; with replace, existing objects are overwritten."""
+    api, reg = fk.api, fk.registry
+    nsres = reg.lookup("", "v1", "namespaces")
+    created = replaced = 0
+    errors = []
+    with api.lock:
+        for obj in _items(body):
+            if not isinstance(obj, dict):
+                raise bad_request("load: items must be objects")
+            res = reg.by_kind(obj.get("apiVersion", ""), obj.get("kind", ""))
+            if res is None:
+                errors.append("no resource for %s %s" % (obj.get("apiVersion"), obj.get("kind")))
+                continue
+            meta = obj.setdefault("metadata", {})
+            ns = ""
+            if res.namespaced:
+                ns = meta.get("namespace") or "default"
+                if fk.store.get(nsres.skey, "", ns) is None:
+                    api.create(nsres, "", {"apiVersion": "v1", "kind": "Namespace",
+                                           "metadata": {"name": ns}}, manager="fakekube-load")
+            try:
+                if replace and fk.store.get(res.skey, ns, meta.get("name", "")) is not None:
+                    meta.pop("resourceVersion", None)
+                    api.update(res, ns, meta["name"], obj, manager="fakekube-load", internal=True)
+                    replaced += 1
+                else:
+                    api.create(res, ns, obj, manager="fakekube-load", internal=True)
+                    created += 1
+            except ApiError as e:
+                if len(errors) < 20:
+                    errors.append(e.message)
+    return {"created": created, "replaced": replaced, "errors": errors,
+            "resourceVersion": fk.store.rv}
