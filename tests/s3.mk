@@ -46,3 +46,8 @@ tests_test_s3_creds_CFLAGS = $(S3_TEST_CFLAGS)
 tests_test_s3_creds_LDADD = $(S3_TEST_LIBS)
 TESTS += tests/test_s3_creds.py
 EXTRA_DIST += tests/test_s3_creds.py tests/s3/credservers.py
+
+# Fault injection through tests/s3/faultproxy.py (503, 500, dropped connections, cut and
+# corrupted bodies, stalls), checked directly on moto.
+TESTS += tests/test_s3_faults.py
+EXTRA_DIST += tests/test_s3_faults.py tests/s3/faultproxy.py

@@ -1,0 +1,141 @@
+"""A fault-injecting HTTP/1.1 proxy for the s3 plugin's tests.  It forwards requests
+unchanged (Host included, so SigV4 signatures stay valid) to an upstream S3 server and,
+when a rule matches, injects a fault instead of (or while) answering:
+
+  503        answer 503 SlowDown (Retry-After: <retry_after>) without forwarding
+  500        answer 500 InternalError without forwarding
+  drop       close the connection after reading the request; nothing is forwarded
+  drop-response  forward, then close without answering (the server did the work)
+  drop-mid-body  forward, send the headers and half of the body, then close
+  corrupt    forward, flip one byte of the response body
+  slow       sleep <slow> seconds, then forward
+
+rules: list of dicts {method, path (regex on path+query), fault, times}."""
+import http.client, re, socket, socketserver, threading, time
+
+ERR = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
+       '<RequestId>FAULT%d</RequestId></Error>')
+
+
+class Proxy:
+    def __init__(self, upstream_port, retry_after=None, slow=4.0):
+        self.upstream_port = upstream_port
+        self.retry_after = retry_after
+        self.slow = slow
+        self.rules = []
+        self.log = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                try:
+                    proxy._serve(self)
+                except (BrokenPipeError, ConnectionResetError, socket.timeout):
+                    pass                # the client gave up (timeouts): expected here
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def set(self, *rules):
+        with self.lock:
+            self.rules = [dict(r) for r in rules]
+            self.log = []
+
+    def count(self, method=None, path=None, fault=None):
+        with self.lock:
+            return sum(1 for m, p, f in self.log
+                       if (method is None or m == method) and (path is None or re.search(path, p))
+                       and (fault is None or f == fault))
+
+    def _pick(self, method, target):
+        with self.lock:
+            fault = None
+            for r in self.rules:
+                if r.get("times", 1) > 0 and r.get("method", method) == method \
+                        and re.search(r.get("path", ""), target):
+                    r["times"] = r.get("times", 1) - 1
+                    fault = r["fault"]
+                    break
+            self.log.append((method, target, fault))
+            return fault
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _serve(self, h):
+        rf, wf = h.rfile, h.wfile
+        while True:
+            line = rf.readline(65537)
+            if not line or line in (b"\r\n", b"\n"):
+                return
+            try:
+                method, target, _ = line.decode("latin-1").split(" ", 2)
+            except ValueError:
+                return
+            headers = []
+            while True:
+                l = rf.readline(65537)
+                if l in (b"\r\n", b"\n", b""):
+                    break
+                name, _, value = l.decode("latin-1").partition(":")
+                headers.append((name.strip(), value.strip()))
+            hd = {k.lower(): v for k, v in headers}
+            if hd.get("expect", "").lower() == "100-continue":
+                wf.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                wf.flush()
+            body = rf.read(int(hd.get("content-length", "0") or 0))
+            fault = self._pick(method, target)
+            if fault == "drop":
+                return
+            if fault in ("503", "500"):
+                code, msg = ("SlowDown", "Please reduce your request rate.") if fault == "503" \
+                    else ("InternalError", "We encountered an internal error. Please try again.")
+                data = (ERR % (code, msg, len(self.log))).encode()
+                extra = "Retry-After: %s\r\n" % self.retry_after if fault == "503" and self.retry_after else ""
+                wf.write(("HTTP/1.1 %s %s\r\nContent-Type: application/xml\r\nContent-Length: %d\r\n%s\r\n"
+                          % (fault, code, len(data), extra)).encode() + (b"" if method == "HEAD" else data))
+                wf.flush()
+                continue
+            if fault == "slow":
+                time.sleep(self.slow)
+            up = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
+            up.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+            for k, v in headers:
+                if k.lower() not in ("expect", "connection", "proxy-connection"):
+                    up.putheader(k, v)
+            up.endheaders(body if body else None)
+            resp = up.getresponse()
+            data = resp.read()
+            rheaders = [(k, v) for k, v in resp.getheaders()
+                        if k.lower() not in ("transfer-encoding", "connection", "content-length")]
+            status, reason = resp.status, resp.reason
+            up.close()
+            if fault == "drop-response":
+                return
+            if method == "HEAD":
+                length = resp.getheader("Content-Length", "0")
+            else:
+                length = str(len(data))
+            if fault == "corrupt" and data:
+                data = bytes([data[0] ^ 0x55]) + data[1:]
+            out = "HTTP/1.1 %d %s\r\n" % (status, reason)
+            for k, v in rheaders:
+                out += "%s: %s\r\n" % (k, v)
+            out += "Content-Length: %s\r\n\r\n" % length
+            wf.write(out.encode("latin-1"))
+            if method != "HEAD":
+                wf.write(data[: len(data) // 2] if fault == "drop-mid-body" else data)
+            wf.flush()
+            if fault == "drop-mid-body":
+                try:
+                    h.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
