@@ -1,3 +1,3 @@
-dist_man_MANS +=
+dist_man_MANS += %reldir%/releasemanager-local.1
 dist_man_MANS += %reldir%/releasemanager.1
 dist_man_MANS += %reldir%/releasemanager-backend.3

@@ -28,6 +28,20 @@
 
 #include <releasemanager/backend.h>
 
+/* Under LeakSanitizer, each test checks for leaks at its end: Criterion reports a
+ * test's result before its worker exits and ignores failures in .fini, so the exit-time
+ * leak report would go unnoticed. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_LSAN 1
+#endif
+#endif
+#ifdef TEST_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 /* From local.c, visible because it is built with -DRM_UNITTEST. */
 int local_errno_code (int errnum);
 
@@ -124,6 +138,20 @@ teardown (void)
 }
 
 TestSuite (local, .init = setup, .fini = teardown, .timeout = 120);
+
+static void
+leak_check (void)
+{
+#ifdef TEST_LSAN
+  cr_assert_eq (__lsan_do_recoverable_leak_check (), 0, "memory leaked (report above)");
+#endif
+}
+
+/* A test of the suite whose body is followed by the leak check. */
+#define LOCAL_TEST(name)                                                    \
+  static void name##_body (void);                                           \
+  Test (local, name) { name##_body (); leak_check (); }                     \
+  static void name##_body (void)
 
 /* ---- readers, writers and helpers -------------------------------------------------- */
 
@@ -430,7 +458,7 @@ assert_keys (const struct keys *got, char **want, size_t n, const char *what)
 
 /* ---- descriptor and open ------------------------------------------------------------ */
 
-Test (local, descriptor)
+LOCAL_TEST (descriptor)
 {
   const struct rm_config_key *k = be->config_keys;
 
@@ -454,7 +482,7 @@ Test (local, descriptor)
   cr_assert (be->stat && be->remove_many && be->describe);
 }
 
-Test (local, open_errors)
+LOCAL_TEST (open_errors)
 {
   struct rm_kv none[] = { { NULL, NULL } };
   struct rm_error err = { 0, "" };
@@ -475,7 +503,7 @@ Test (local, open_errors)
   cr_assert_null (x);
 }
 
-Test (local, open_creates_root_0700_and_describes)
+LOCAL_TEST (open_creates_root_0700_and_describes)
 {
   char buf[PATH_MAX + 64], want[PATH_MAX + 64];
   struct rm_error err = { 0, "" };
@@ -529,7 +557,7 @@ roundtrip (const char *key, const void *data, size_t len)
   free (k.data);
 }
 
-Test (local, roundtrip_empty)
+LOCAL_TEST (roundtrip_empty)
 {
   struct rm_object_info info = new_info ();
   struct rm_error err = { 0, "" };
@@ -541,12 +569,12 @@ Test (local, roundtrip_empty)
                     "the etag is the SHA-256 of the content");
 }
 
-Test (local, roundtrip_one_byte)
+LOCAL_TEST (roundtrip_one_byte)
 {
   roundtrip ("a/b/one", "x", 1);
 }
 
-Test (local, roundtrip_large_streamed)
+LOCAL_TEST (roundtrip_large_streamed)
 {
   const long long len = 5 * 1024 * 1024 + 13;
   struct rm_object_info pi = new_info (), gi = new_info ();
@@ -579,7 +607,7 @@ Test (local, roundtrip_large_streamed)
   free (k.data);
 }
 
-Test (local, overwrite_and_info_struct_size)
+LOCAL_TEST (overwrite_and_info_struct_size)
 {
   struct rm_object_info a = new_info (), b = new_info (), small;
   struct rm_error err = { 0, "" };
@@ -598,7 +626,7 @@ Test (local, overwrite_and_info_struct_size)
   cr_assert_eq (small.etag[0], 0x55, "etag beyond struct_size untouched");
 }
 
-Test (local, fsync_off_roundtrip)
+LOCAL_TEST (fsync_off_roundtrip)
 {
   struct rm_error err = { 0, "" };
   void *x;
@@ -617,7 +645,7 @@ Test (local, fsync_off_roundtrip)
 
 /* ---- atomicity, modes, temp files ---------------------------------------------------- */
 
-Test (local, modes_0600_0700)
+LOCAL_TEST (modes_0600_0700)
 {
   char p[PATH_MAX + 32];
   struct stat st;
@@ -635,9 +663,19 @@ Test (local, modes_0600_0700)
   cr_assert_eq (stat (p, &st), 0);
   cr_assert_eq (st.st_mode & 07777, 0700, "dir mode %o", st.st_mode & 07777);
   cr_assert_eq (count_tmp (root), 0, "no temp file stays behind");
+
+  umask (0277);               /* nor be narrowed by a strict one */
+  put_ok ("u1/u2/file", "data");
+  snprintf (p, sizeof p, "%s/u1/u2/file", root);
+  cr_assert_eq (stat (p, &st), 0);
+  cr_assert_eq (st.st_mode & 07777, 0600, "file mode %o", st.st_mode & 07777);
+  snprintf (p, sizeof p, "%s/u1", root);
+  cr_assert_eq (stat (p, &st), 0);
+  cr_assert_eq (st.st_mode & 07777, 0700, "dir mode %o", st.st_mode & 07777);
+  umask (022);
 }
 
-Test (local, temp_files_are_hidden_and_reserved)
+LOCAL_TEST (temp_files_are_hidden_and_reserved)
 {
   struct keys ks = { 0 };
   struct rm_error err = { 0, "" };
@@ -673,7 +711,7 @@ Test (local, temp_files_are_hidden_and_reserved)
 
 /* ---- keys ------------------------------------------------------------------------------ */
 
-Test (local, bad_keys_rejected)
+LOCAL_TEST (bad_keys_rejected)
 {
   char longkey[RM_KEY_MAX + 2], longseg[NAME_MAX + 8];
   const char *bad[] = {
@@ -724,7 +762,7 @@ Test (local, bad_keys_rejected)
   }
 }
 
-Test (local, unusual_legal_keys)
+LOCAL_TEST (unusual_legal_keys)
 {
   static const char *keys[] = {
     "sp ace/with space.json", "plus+tilde~pct%25eq=colon:at@", "ünïcödé/ключ/鍵",
@@ -751,7 +789,7 @@ Test (local, unusual_legal_keys)
 
 /* ---- conditional put --------------------------------------------------------------------- */
 
-Test (local, if_none_match)
+LOCAL_TEST (if_none_match)
 {
   struct rm_put_options o = { .struct_size = sizeof o, .flags = RM_PUT_IF_NONE_MATCH };
   struct rm_object_info info = new_info ();
@@ -766,7 +804,7 @@ Test (local, if_none_match)
   cr_assert_eq (count_tmp (root), 0);
 }
 
-Test (local, if_match)
+LOCAL_TEST (if_match)
 {
   struct rm_put_options o = { .struct_size = sizeof o };
   struct rm_object_info i1 = new_info (), i2 = new_info ();
@@ -864,7 +902,7 @@ race (const char *key, const char *if_match, int loser_code)
   assert_content (key, rs[winner].body);
 }
 
-Test (local, race_if_none_match)
+LOCAL_TEST (race_if_none_match)
 {
   char key[32];
   int round;
@@ -876,7 +914,7 @@ Test (local, race_if_none_match)
   cr_assert_eq (count_tmp (root), 0);
 }
 
-Test (local, race_if_match)
+LOCAL_TEST (race_if_match)
 {
   struct rm_object_info info = new_info ();
   struct rm_error err = { 0, "" };
@@ -928,7 +966,7 @@ churn_run (void *arg)
   return NULL;
 }
 
-Test (local, parallel_put_remove_share_directories)
+LOCAL_TEST (parallel_put_remove_share_directories)
 {
   struct churn c[4];
   pthread_t t[4];
@@ -969,7 +1007,7 @@ put_order_keys (char **sorted)
   qsort (sorted, NORDER, sizeof sorted[0], cmp_str);
 }
 
-Test (local, list_sorted_in_byte_order)
+LOCAL_TEST (list_sorted_in_byte_order)
 {
   char *sorted[NORDER];
   struct keys ks = { 0 };
@@ -983,7 +1021,7 @@ Test (local, list_sorted_in_byte_order)
   }
 }
 
-Test (local, list_prefix)
+LOCAL_TEST (list_prefix)
 {
   static const char *prefixes[] = {
     "", "a", "a/", "a/b", "a/c", "a/c/", "a/c/e/f", "a/c/e/f/", "releases/ns/we",
@@ -1008,7 +1046,7 @@ Test (local, list_prefix)
   }
 }
 
-Test (local, list_paginates_past_2500_keys)
+LOCAL_TEST (list_paginates_past_2500_keys)
 {
   const size_t n = 2600;
   struct rm_error err = { 0, "" };
@@ -1047,7 +1085,7 @@ Test (local, list_paginates_past_2500_keys)
   free (want);
 }
 
-Test (local, list_tokens_survive_any_key)
+LOCAL_TEST (list_tokens_survive_any_key)
 {
   char big[RM_KEY_MAX + 1];
   static char *keys[8];
@@ -1085,7 +1123,7 @@ Test (local, list_tokens_survive_any_key)
   keys_free (&ks);
 }
 
-Test (local, list_bad_tokens_and_abort)
+LOCAL_TEST (list_bad_tokens_and_abort)
 {
   static const char *bad[] = {
     "!!!!", "a", "abc$", "L2Ficw", /* "/abs" */ "YQBi", /* "a\0b" */ "Lg", /* "." */
@@ -1114,7 +1152,7 @@ Test (local, list_bad_tokens_and_abort)
   }
 }
 
-Test (local, list_empty)
+LOCAL_TEST (list_empty)
 {
   char next[RM_LIST_TOKEN_MAX] = "junk";
   struct rm_error err = { 0, "" };
@@ -1132,7 +1170,7 @@ Test (local, list_empty)
 
 /* ---- remove and not-found ------------------------------------------------------------- */
 
-Test (local, remove_prunes_empty_directories)
+LOCAL_TEST (remove_prunes_empty_directories)
 {
   struct rm_error err = { 0, "" };
   struct stat st;
@@ -1149,7 +1187,7 @@ Test (local, remove_prunes_empty_directories)
   cr_assert_eq (be->remove (h, "a/x", &err), RM_E_NOT_FOUND);
 }
 
-Test (local, not_found_codes)
+LOCAL_TEST (not_found_codes)
 {
   struct rm_object_info info = new_info ();
   struct rm_error err = { 0, "" };
@@ -1181,7 +1219,7 @@ Test (local, not_found_codes)
   cr_assert_eq (count_tmp (root), 0);
 }
 
-Test (local, remove_many)
+LOCAL_TEST (remove_many)
 {
   const char *keys[] = { "m/1", "m/absent", "../bad", "m/2" };
   int codes[4] = { -1, -1, -1, -1 };
@@ -1199,7 +1237,7 @@ Test (local, remove_many)
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
-Test (local, errno_table)
+LOCAL_TEST (errno_table)
 {
   static const struct { int e, code; } table[] = {
     { ENOENT, RM_E_NOT_FOUND }, { ENOTDIR, RM_E_NOT_FOUND },
@@ -1217,7 +1255,7 @@ Test (local, errno_table)
                   strerror (table[i].e));
 }
 
-Test (local, reader_failure_keeps_old_file)
+LOCAL_TEST (reader_failure_keeps_old_file)
 {
   struct rm_error err = { 0, "" };
   struct src s = { .len = 1 << 20, .chunk = 4096, .fail_at = 300000, .kill_at = -1 };
@@ -1233,7 +1271,7 @@ Test (local, reader_failure_keeps_old_file)
   cr_assert_not (exists ("new"), "directories made for a failed put are pruned");
 }
 
-Test (local, writer_failure_aborts)
+LOCAL_TEST (writer_failure_aborts)
 {
   struct sink k = { .fail_at = 1 };
   struct rm_writer w = { .write = sink_write, .opaque = &k };
@@ -1245,7 +1283,7 @@ Test (local, writer_failure_aborts)
   free (k.data);
 }
 
-Test (local, crash_mid_write_keeps_old_file)
+LOCAL_TEST (crash_mid_write_keeps_old_file)
 {
   struct keys ks = { 0 };
   pid_t pid;
@@ -1305,7 +1343,7 @@ check_write_failure (void *hd, const char *r, int errnum, int code, const char *
   keys_free (&ks);
 }
 
-Test (local, enospc_small_tmpfs)
+LOCAL_TEST (enospc_small_tmpfs)
 {
   struct rm_error err = { 0, "" };
   char r[PATH_MAX + 16];
@@ -1341,7 +1379,7 @@ Test (local, enospc_small_tmpfs)
   be->close (x);
 }
 
-Test (local, write_errors_via_shim)
+LOCAL_TEST (write_errors_via_shim)
 {
   static const struct { int e, code; const char *text; } cases[] = {
     { ENOSPC, RM_E_NOSPACE, "No space left on device" },
@@ -1358,7 +1396,7 @@ Test (local, write_errors_via_shim)
   }
 }
 
-Test (local, short_writes_are_completed)
+LOCAL_TEST (short_writes_are_completed)
 {
   struct rm_error err = { 0, "" };
   struct src s = { .len = 100000, .seed = 3, .fail_at = -1, .kill_at = -1 };
@@ -1374,7 +1412,7 @@ Test (local, short_writes_are_completed)
   cr_assert_str_eq (info.etag, want);
 }
 
-Test (local, eacces_as_unprivileged_user)
+LOCAL_TEST (eacces_as_unprivileged_user)
 {
   char ro[PATH_MAX + 8], p[PATH_MAX + 32];
   struct rm_error err = { 0, "" };

@@ -226,7 +226,8 @@ local_sync_parent (const struct local *h, const char *path, struct rm_error *err
   return r;
 }
 
-/* mkdir -p with mode 0700.  dir is modified temporarily.  -1 with errno on failure. */
+/* mkdir -p with mode 0700 whatever the umask.  dir is modified temporarily.  -1 with
+ * errno on failure. */
 static int
 local_mkdirs (const struct local *h, char *dir)
 {
@@ -250,6 +251,7 @@ local_mkdirs (const struct local *h, char *dir)
   if (mkdir (dir, 0700) < 0)
     return errno == EEXIST ? 0 : -1;
 made:
+  (void) chmod (dir, 0700);             /* a umask such as 0277 took bits we need */
   if (h->fsync) {                       /* make the new entry durable in its parent */
     slash = strrchr (dir, '/');
     if (slash && slash != dir) {
@@ -487,6 +489,7 @@ local_create_temp (const struct local *h, const char *path, int *fd, char **tmp,
     memcpy (t + dirlen + 1, LOCAL_TMP_NAME, sizeof LOCAL_TMP_NAME);
     *fd = mkostemp (t, O_CLOEXEC);
     if (*fd >= 0) {
+      (void) fchmod (*fd, 0600);        /* mkostemp's 0600 minus the umask */
       *tmp = t;
       return RM_OK;
     }
