@@ -133,9 +133,22 @@ class Controllers:
             before = json.dumps(obj.get("spec"), sort_keys=True)
             spec_update(obj)
             if json.dumps(obj.get("spec"), sort_keys=True) != before:
-                obj = self.api.update(r, ns, name, obj, manager=MANAGER, internal=True)
+                obj["metadata"].pop("resourceVersion", None)
+                self.api.update(r, ns, name, obj, manager=MANAGER, internal=True)
+                rec = self.api.store.get(r.skey, ns, name)
+                if rec is None:
+                    return
+                obj = rec.obj()
+        if obj.get("status") == status:
+            return
         obj["status"] = status
+        obj["metadata"].pop("resourceVersion", None)
         self.api.update(r, ns, name, obj, manager=MANAGER, subresource="status", internal=True)
+
+    def _upd(self, res, ns, name, obj, **kw):
+        """Unconditional write by a controller (nested reconciles may have moved the object on)."""
+        obj["metadata"].pop("resourceVersion", None)
+        return self.api.update(res, ns, name, obj, **kw)
 
     def _owned(self, uid, plural):
         r = self.res("apps" if plural in ("replicasets", "controllerrevisions") else "", plural)
@@ -175,6 +188,16 @@ class Controllers:
     # ---- dispatch -----------------------------------------------------------------------
 
     def on_write(self, res, etype, obj, old):
+        try:
+            self._on_write(res, etype, obj, old)
+        except Exception:
+            import sys
+            import traceback
+            print("fakekube: controller error for %s %s:" % (res.kind, obj["metadata"].get("name")),
+                  file=sys.stderr)
+            traceback.print_exc()
+
+    def _on_write(self, res, etype, obj, old):
         if etype == "DELETED":
             return
         if obj["metadata"].get("deletionTimestamp"):
@@ -267,7 +290,7 @@ class Controllers:
         for rs in owned:
             if rs is not current and (rs.get("spec") or {}).get("replicas", 1) != 0:
                 rs["spec"]["replicas"] = 0
-                self.api.update(self.res("apps", "replicasets"), ns, rs["metadata"]["name"], rs,
+                self._upd(self.res("apps", "replicasets"), ns, rs["metadata"]["name"], rs,
                                 manager=MANAGER, internal=True)
         if current is None:
             tmpl.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = h
@@ -284,12 +307,12 @@ class Controllers:
         elif current["spec"].get("replicas") != replicas:
             current["spec"]["replicas"] = replicas
             current["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/desired-replicas"] = str(replicas)
-            self.api.update(self.res("apps", "replicasets"), ns, current["metadata"]["name"], current,
+            self._upd(self.res("apps", "replicasets"), ns, current["metadata"]["name"], current,
                             manager=MANAGER, internal=True)
         if (meta.get("annotations") or {}).get("deployment.kubernetes.io/revision") != rev:
             d = self._get("apps", "deployments", ns, name)
             d["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/revision"] = rev
-            obj = self.api.update(self.res("apps", "deployments"), ns, name, d, manager=MANAGER,
+            obj = self._upd(self.res("apps", "deployments"), ns, name, d, manager=MANAGER,
                                   internal=True)
         never = _ann(obj, ANN_NEVER) == "true"
         ready = 0 if never else replicas
@@ -476,7 +499,7 @@ class Controllers:
             p["status"]["phase"] = phase
             p["status"]["conditions"] = self._pod_status(phase, False)["conditions"]
             p["status"]["containerStatuses"] = self._container_statuses(p, phase)
-            self.api.update(self.res("", "pods"), ns, p["metadata"]["name"], p, manager=MANAGER,
+            self._upd(self.res("", "pods"), ns, p["metadata"]["name"], p, manager=MANAGER,
                             subresource="status", internal=True)
         st = {"startTime": start, "ready": 0, "uncountedTerminatedPods": {}, "conditions": []}
         if fail:

@@ -191,6 +191,10 @@ class Api:
             rec = self._commit(res, obj, None, applied, dry_run)
             if rec is not None:
                 self._after(res, "ADDED", obj, None)
+                cur = self.store.get(res.skey, rec.ns, rec.name)
+                if cur is not None and cur is not rec:
+                    # what the client gets back is the object as created
+                    pass
             return obj
 
     # ---- update (PUT and the tail of PATCH) -----------------------------------------------

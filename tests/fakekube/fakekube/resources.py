@@ -356,6 +356,28 @@ class Registry:
             return {"paths": paths}
 
 
+def _pb_field(num, payload):
+    """A length-delimited protobuf field."""
+    n = len(payload)
+    varint = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        varint.append(b | (0x80 if n else 0))
+        if not n:
+            break
+    return bytes([(num << 3) | 2]) + bytes(varint) + payload
+
+
+def openapi_v2_protobuf(version="v1.31.0"):
+    """A minimal OpenAPI v2 document (gnostic openapi_v2.Document, protobuf): swagger "2.0"
+    and info, no paths or definitions.  Clients then know no schema for any kind, so
+    client-side validation accepts every object and kubectl's patch computation falls
+    back to its built-in types, as it does for kinds a real server publishes no schema for."""
+    info = _pb_field(1, b"Kubernetes") + _pb_field(2, version.encode())
+    return _pb_field(1, b"2.0") + _pb_field(2, info)
+
+
 def _camel(group):
     if not group:
         return "Core"

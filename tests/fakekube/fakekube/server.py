@@ -168,6 +168,13 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 300
     fk = None  # FakeKube, set by a subclass
 
+    def setup(self):
+        super().setup()
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
     def log_message(self, fmt, *args):
         if self.fk.cfg.verbose:
             sys.stderr.write("fakekube: " + (fmt % args) + "\n")
@@ -226,10 +233,15 @@ class Handler(BaseHTTPRequestHandler):
             entry["responseBytes"] = n
             return
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
         entry["responseBytes"] = len(body)
+        self._headers_buffer.append(b"\r\n")
+        if self.command != "HEAD" and len(body) <= 65536:
+            # headers and a small body in one write
+            self._headers_buffer.append(body)
+            body = b""
+        self.flush_headers()
+        if self.command != "HEAD" and body:
+            self.wfile.write(body)
 
     def _status_resp(self, e):
         return _Resp(e.code, _j(e.status()), headers=e.headers)
@@ -375,6 +387,10 @@ class Handler(BaseHTTPRequestHandler):
                                           "as=APIGroupDiscoveryList" % dv)
             doc = fk.registry.api_versions() if path == "/api" else fk.registry.api_group_list()
             return _Resp(200, _j(doc))
+        if path == "/openapi/v2":
+            from .resources import openapi_v2_protobuf
+            return _Resp(200, openapi_v2_protobuf(fk.cfg.kube_version),
+                         "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
         if path == "/openapi/v3" or path == "/openapi/v3/":
             return _Resp(200, _j(fk.registry.openapi_root()))
         if path.startswith("/openapi/v3/"):
@@ -459,6 +475,9 @@ class Handler(BaseHTTPRequestHandler):
                 return json.loads(body or b"null")
             except ValueError as e:
                 raise bad_request("couldn't get version/kind; json parse error: %s" % e)
+        if ct == "application/vnd.kubernetes.protobuf":
+            from .protobuf import decode
+            return decode(body)
         if ct in ("application/yaml", "application/x-yaml", "text/yaml"):
             from .yamlmini import load
             try:
@@ -632,10 +651,15 @@ class Handler(BaseHTTPRequestHandler):
     def _delete_opts(self, q, body):
         opts = {}
         if body:
-            try:
-                opts = json.loads(body) or {}
-            except ValueError:
-                raise bad_request("invalid DeleteOptions body")
+            ct = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if ct == "application/vnd.kubernetes.protobuf" or body.startswith(b"k8s\x00"):
+                from .protobuf import decode
+                opts = decode(body, "DeleteOptions")
+            else:
+                try:
+                    opts = json.loads(body) or {}
+                except ValueError:
+                    raise bad_request("invalid DeleteOptions body")
         for k in ("propagationPolicy", "gracePeriodSeconds", "orphanDependents"):
             if k in q:
                 v = q[k]
