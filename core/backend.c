@@ -391,9 +391,16 @@ backend_put (struct backend *b, const char *key, const struct rm_reader *reader,
 {
   char *k = full_key (b, key);
   clear_err (err);
-  enter (b);
-  int rc = b->plugin->desc.put (b->handle, k, reader, opts, info, err);
-  leave (b);
+  int rc;
+  if (opts && ((opts->flags & RM_PUT_IF_NONE_MATCH) || opts->if_match)
+      && !(backend_caps (b) & RM_CAP_CONDITIONAL_PUT))
+    rc = rm_error_set (err, RM_E_UNSUPPORTED, "conditional writes are not supported by this "
+                       "backend");
+  else {
+    enter (b);
+    rc = b->plugin->desc.put (b->handle, k, reader, opts, info, err);
+    leave (b);
+  }
   rc = finish (b, rc, "put", k, err);
   free (k);
   return rc;

@@ -346,21 +346,11 @@ cli_backend_opts (const struct cli *c, const struct plugin *p, struct backend_op
                   char **error)
 {
   const char *name = p->desc.name;
-  /* 1. Command line: --backend-opt KEY=VALUE, --KEY VALUE, and --path for plugins that
-   *    take it. */
-  struct cli_value *bo = val_for (c, "backend-opt");
-  for (size_t i = 0; bo && i < bo->values.n; i++) {
-    const char *kv = bo->values.items[i];
-    const char *eq = strchr (kv, '=');
-    if (!eq || eq == kv) {
-      *error = xasprintf ("--backend-opt '%s': expected KEY=VALUE", kv);
-      return -1;
-    }
-    char *key = strndup (kv, (size_t) (eq - kv));
-    backend_opts_add (out, key, eq + 1, "--backend-opt");
-    free (key);
-  }
-  for (size_t i = 0; i < c->pending.n; i++) {
+  /* 1. Command line: --KEY VALUE, --backend-opt KEY=VALUE, and --path for plugins that
+   *    take it.  Each list is walked from its end: the last value given wins, as for
+   *    every other option. */
+  for (size_t r = c->pending.n; r > 0; r--) {
+    size_t i = r - 1;
     const struct backend_opt *po = &c->pending.items[i];
     const struct rm_config_key *k = plugin_key (p, po->key);
     if (!k) {
@@ -380,6 +370,19 @@ cli_backend_opts (const struct cli *c, const struct plugin *p, struct backend_op
     char *origin = xasprintf ("--%s", po->key);
     backend_opts_add (out, k->name, value, origin);
     free (origin);
+  }
+  struct cli_value *bo = val_for (c, "backend-opt");
+  for (size_t r = bo ? bo->values.n : 0; r > 0; r--) {
+    size_t i = r - 1;
+    const char *kv = bo->values.items[i];
+    const char *eq = strchr (kv, '=');
+    if (!eq || eq == kv) {
+      *error = xasprintf ("--backend-opt '%s': expected KEY=VALUE", kv);
+      return -1;
+    }
+    char *key = strndup (kv, (size_t) (eq - kv));
+    backend_opts_add (out, key, eq + 1, "--backend-opt");
+    free (key);
   }
   struct cli_value *pv = val_for (c, "path");
   if (p->has_path_key && pv && pv->values.n)

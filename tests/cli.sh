@@ -50,6 +50,12 @@ expect "$TMP/err" "backend 'local' needs --path"
 run 2 "$RM" backends check local --plugin-dir "$LOCAL_DIR" --path "$P" --backend-opt fsync
 expect "$TMP/err" "--backend-opt 'fsync': expected KEY=VALUE"
 
+# The last value given on the command line wins, in either form.
+run 2 "$RM" backends check local --plugin-dir "$LOCAL_DIR" --path "$P" --fsync true --fsync bad1
+expect "$TMP/err" "'bad1' is not a boolean"
+run 2 "$RM" backends check local --plugin-dir "$LOCAL_DIR" --path "$P" --backend-opt fsync=yes --backend-opt fsync=bad2
+expect "$TMP/err" "'bad2' is not a boolean"
+
 # Precedence: flags > RELEASEMANAGER_* > config file > defaults, named in errors.
 printf 'backends:\n  local:\n    fsync: notabool\n' > "$TMP/bad.yaml"
 run 2 "$RM" --config "$TMP/bad.yaml" backends check local --plugin-dir "$LOCAL_DIR" --path "$P"

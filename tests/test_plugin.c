@@ -499,3 +499,23 @@ Test (options, secret_redacted_from_plugin_errors_and_logs)
   free (error);
   log_clear_secrets ();
 }
+
+Test (options, conditional_put_refused_by_the_core_without_the_capability)
+{
+  struct plugin *p = good ();
+  struct backend_opts o = { NULL, 0 };
+  backend_opts_add (&o, "user", "u", "--x");
+  char *error = NULL;
+  struct rm_kv *kv = backend_resolve_config (p, &o, &error);
+  backend_opts_free (&o);
+  struct backend *b = backend_open (p, kv, NULL, &error);
+  cr_assert_not_null (b, "%s", error);
+  struct rm_put_options create = { sizeof create, RM_PUT_IF_NONE_MATCH, NULL, NULL };
+  struct rm_error err;
+  /* The fixture's put would answer "not implemented" (RM_E_IO): it must not be reached. */
+  cr_assert_eq (backend_put_mem (b, "k", "x", 1, &create, NULL, &err), RM_E_UNSUPPORTED);
+  cr_assert_str_eq (err.message, "good: put k: conditional writes are not supported by this "
+                    "backend");
+  cr_assert_eq (backend_put_mem (b, "k", "x", 1, NULL, NULL, &err), RM_E_IO);
+  backend_close (b);
+}

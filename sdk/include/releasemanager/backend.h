@@ -59,15 +59,17 @@ extern "C" {
 #define RM_E_NOSPACE       9  /* storage full or quota exceeded (ENOSPC, EDQUOT) */
 #define RM_E_UNSUPPORTED  10  /* operation or option not supported by this backend */
 #define RM_E_NOMEM        11  /* out of memory */
-#define RM_E_CONFIG       12  /* configuration incomplete or inconsistent (open only) */
+#define RM_E_CONFIG       12  /* configuration incomplete or inconsistent (from open, or
+                                 when the store reveals it: wrong region, bad endpoint) */
 #define RM_E_ABORTED      13  /* a reader or writer callback reported failure */
 #define RM_E_INTERNAL     14  /* a bug: an invariant of the plugin or core was broken */
 #define RM_E_LAST_        14  /* highest code defined by this header (not a code) */
 
 /* Caller-owned error report.  The caller zeroes it (or sets code = 0, message[0] = 0)
  * before a call; the plugin fills it when it returns a non-zero code.  The message
- * names the specifics (key, HTTP status, remote error code, errno text); the core adds
- * the context (plugin name, operation).  A message must never contain the value of a
+ * names the specifics (file path, HTTP status, remote error code and request id, errno
+ * text); the core adds the context (plugin name, operation, key), so the message need
+ * not repeat the key.  A message must never contain the value of a
  * key flagged RM_KEY_SECRET.  The struct is frozen: it never grows. */
 #define RM_ERROR_MESSAGE_MAX 1024
 struct rm_error {
@@ -275,6 +277,8 @@ struct rm_object_info {
 /* Options of put(). */
 #define RM_PUT_IF_NONE_MATCH (1u << 0)  /* store only if the key does not exist, else
                                            RM_E_EXISTS (create-only) */
+/* The core sets RM_PUT_IF_NONE_MATCH or if_match only for handles that advertise
+ * RM_CAP_CONDITIONAL_PUT; for others it fails the put with RM_E_UNSUPPORTED itself. */
 struct rm_put_options {
   uint32_t struct_size;       /* set by the caller to sizeof (struct rm_put_options) */
   uint32_t flags;             /* RM_PUT_* */
