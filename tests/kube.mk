@@ -4,3 +4,11 @@ TESTS += tests/test_kube_config
 tests_test_kube_config_SOURCES = tests/test_kube_config.c
 tests_test_kube_config_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
 tests_test_kube_config_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/test_kube_http
+TESTS += tests/test_kube_http
+tests_test_kube_http_SOURCES = tests/test_kube_http.c tests/kube/stub.c tests/kube/stub.h
+tests_test_kube_http_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) -I$(top_srcdir)/tests
+tests_test_kube_http_LDADD = $(TEST_LIBS)
+
+EXTRA_DIST += tests/kube/stub_apiserver.py

@@ -162,7 +162,7 @@ Test (kubeconfig, every_cluster_field)
 
 Test (kubeconfig, insecure_and_ca_file)
 {
-  put ("certs/ca.pem", "FILE CA\n");
+  free (put ("certs/ca.pem", "FILE CA\n"));
   char *f = put ("kc",
     "clusters:\n"
     "- {name: a, cluster: {server: 'https://a:1', certificate-authority: certs/ca.pem}}\n"
@@ -191,7 +191,7 @@ Test (kubeconfig, insecure_and_ca_file)
 
 Test (kubeconfig, user_token_and_token_file)
 {
-  put ("tokens/t", "file-token\n");
+  free (put ("tokens/t", "file-token\n"));
   char *f = put ("kc",
     "clusters: [{name: c, cluster: {server: 'https://c'}}]\n"
     "users:\n"
@@ -221,8 +221,8 @@ Test (kubeconfig, user_token_and_token_file)
 
 Test (kubeconfig, user_client_certificates)
 {
-  put ("pki/crt.pem", "CERT\n");
-  put ("pki/key.pem", "KEY\n");
+  free (put ("pki/crt.pem", "CERT\n"));
+  free (put ("pki/key.pem", "KEY\n"));
   char *cd = base64_encode ("CERTDATA", 8, NULL), *kd = base64_encode ("KEYDATA", 7, NULL);
   char *text = xasprintf (
     "clusters: [{name: c, cluster: {server: 'https://c'}}]\n"
@@ -410,7 +410,7 @@ Test (kubeconfig, validation_messages)
     "- {name: nokeyfile, context: {cluster: ok, user: nokeyfile}}\n"
     "- {name: notokfile, context: {cluster: ok, user: notokfile}}\n"
     "current-context: ok\n", ca, ca, ca, ca, ca);
-  put ("ca.pem", "CA");
+  free (put ("ca.pem", "CA"));
   char *f = put ("kc", text);
   load_err (f, "both-ca", KUBE_E_CONFIG, ":2: certificate-authority-data and certificate-authority are both specified for cluster \"both-ca\"");
   load_err (f, "insecure-ca", KUBE_E_CONFIG, "insecure flag is not allowed");

@@ -15,6 +15,9 @@
 #include "helm/base64.h"
 #include "helm/helm.h"
 
+static int fail (struct helm_error *err, int code, const char *fmt, ...)
+  __attribute__((format (printf, 3, 4)));
+
 static int
 fail (struct helm_error *err, int code, const char *fmt, ...)
 {

@@ -433,6 +433,9 @@ setup_handle (struct kube_client *c, CURL *h, const struct kube_http_req *req,
 #endif
   curl_easy_setopt (h, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt (h, CURLOPT_TCP_KEEPALIVE, 1L);
+  /* The shared cache keeps at most this many connections (curl's default is 5, which
+   * makes more parallel workers than that close and reopen connections all the time). */
+  curl_easy_setopt (h, CURLOPT_MAXCONNECTS, 64L);
   curl_easy_setopt (h, CURLOPT_USERAGENT, c->user_agent);
   curl_easy_setopt (h, CURLOPT_HTTPHEADER, headers);
   if (!cfg->disable_compression)
