@@ -46,6 +46,7 @@ struct item {
   int state;                        /* 0 pending, 1 unchanged, 2 written, 3 same hash, 4 skipped, 5 failed */
   struct store_record rec;          /* the new index entry when state 1-3 */
   char *why;                        /* skipped/failed reason */
+  cJSON *obj;                       /* the full object, when a LIST delivered it */
 };
 
 struct export {
@@ -59,6 +60,8 @@ struct export {
   struct strlist only_ns, skip_ns;
   const char *only_release;
   atomic_size_t next;
+  size_t limit;                     /* workers take items next .. limit-1 */
+  size_t *batch;                    /* when set, worker i processes items[batch[i]] */
   atomic_size_t done;
   size_t progress_total;
   bool tty;
@@ -221,32 +224,15 @@ any_object (struct export *e, const char *resource, const char *selector)
   return found;
 }
 
-/* GET, decode, compare, store one item. */
+/* Decode, compare and store one release object (from a GET or a full LIST). */
 static void
-process (struct export *e, struct item *it)
+handle_object (struct export *e, struct item *it, const cJSON *obj)
 {
-  const char *resource = it->driver == HELM_DRIVER_SECRET ? "secrets" : "configmaps";
   const char *kind = it->driver == HELM_DRIVER_SECRET ? "secret" : "configmap";
-  char *path = kube_path ("v1", it->namespace, resource, it->object);
-  cJSON *obj = NULL;
-  struct kube_error kerr;
-  int rc = kube_get (e->kc, path, &obj, &kerr);
-  free (path);
-  if (rc == KUBE_E_NOT_FOUND) {
-    it->state = 4;
-    it->why = xasprintf ("%s %s/%s was deleted while exporting", kind, it->namespace, it->object);
-    return;
-  }
-  if (rc != KUBE_OK) {
-    it->state = 5;
-    it->why = xasprintf ("%s %s/%s: %s", kind, it->namespace, it->object, kerr.message);
-    return;
-  }
   struct helm_release rel;
   struct helm_error herr;
   memset (&rel, 0, sizeof rel);
-  rc = helm_release_decode (obj, it->driver, NULL, &rel, &herr);
-  cJSON_Delete (obj);
+  int rc = helm_release_decode (obj, it->driver, NULL, &rel, &herr);
   if (rc == HELM_V2) {
     it->state = 4;
     it->why = xasprintf ("%s %s/%s is a Helm 2 record: skipped", kind, it->namespace, it->object);
@@ -304,6 +290,36 @@ process (struct export *e, struct item *it)
   helm_release_free (&rel);
 }
 
+/* GET one release object, then handle it. */
+static void
+process (struct export *e, struct item *it)
+{
+  if (it->obj) {
+    handle_object (e, it, it->obj);
+    cJSON_Delete (it->obj);
+    it->obj = NULL;
+    return;
+  }
+  const char *resource = it->driver == HELM_DRIVER_SECRET ? "secrets" : "configmaps";
+  const char *kind = it->driver == HELM_DRIVER_SECRET ? "secret" : "configmap";
+  char *path = kube_path ("v1", it->namespace, resource, it->object);
+  cJSON *obj = NULL;
+  struct kube_error kerr;
+  int rc = kube_get (e->kc, path, &obj, &kerr);
+  free (path);
+  if (rc == KUBE_E_NOT_FOUND) {
+    it->state = 4;
+    it->why = xasprintf ("%s %s/%s was deleted while exporting", kind, it->namespace, it->object);
+  }
+  else if (rc != KUBE_OK) {
+    it->state = 5;
+    it->why = xasprintf ("%s %s/%s: %s", kind, it->namespace, it->object, kerr.message);
+  }
+  else
+    handle_object (e, it, obj);
+  cJSON_Delete (obj);
+}
+
 static void
 progress (struct export *e)
 {
@@ -320,13 +336,129 @@ worker (void *arg)
   struct export *e = arg;
   for (;;) {
     size_t i = atomic_fetch_add (&e->next, 1);
-    if (i >= e->n)
+    if (i >= e->limit)
       break;
-    if (e->items[i].state == 0)
+    if (e->batch)
+      i = e->batch[i];
+    if (e->items[i].state == 0) {
       process (e, &e->items[i]);
-    progress (e);
+      progress (e);
+    }
   }
   return NULL;
+}
+
+/* Process items (all of them, or those listed in batch[0..count-1]) on nt threads. */
+static void
+run_workers (struct export *e, unsigned nt, size_t *batch, size_t count)
+{
+  e->batch = batch;
+  e->limit = batch ? count : e->n;
+  atomic_store (&e->next, 0);
+  if (nt > e->limit)
+    nt = e->limit ? (unsigned) e->limit : 1;
+  pthread_t *tids = xcalloc (nt, sizeof *tids);
+  for (unsigned t = 0; t < nt; t++)
+    pthread_create (&tids[t], NULL, worker, e);
+  for (unsigned t = 0; t < nt; t++)
+    pthread_join (tids[t], NULL);
+  free (tids);
+}
+
+/* Many records to read (a first export, a big change): one full LIST in pages beats a
+ * GET per record.  Pages are handed to the workers as they arrive, so memory stays at
+ * a page or two. */
+struct full_ctx {
+  struct export *e;
+  enum helm_driver driver;
+  unsigned threads;
+  size_t *batch;
+  size_t count, cap;
+};
+
+static int
+cmp_key_item (const void *key, const void *elem)
+{
+  const struct item *it = elem;
+  return strcmp (key, it->key);
+}
+
+static void
+flush_batch (struct full_ctx *f)
+{
+  if (f->count)
+    run_workers (f->e, f->threads, f->batch, f->count);
+  f->count = 0;
+}
+
+static int
+full_item (void *ud, const cJSON *obj)
+{
+  struct full_ctx *f = ud;
+  struct export *e = f->e;
+  const char *ns = json_str (obj, "metadata", "namespace");
+  const char *name = json_str (obj, "metadata", "name");
+  char *release = NULL;
+  int rev;
+  if (!ns || !name || !parse_object_name (name, &release, &rev))
+    return 0;
+  char *key = store_record_key (ns, release, rev);
+  free (release);
+  struct item *it = bsearch (key, e->items, e->n, sizeof *e->items, cmp_key_item);
+  free (key);
+  /* With the auto driver a key may have two items; take the one of this driver. */
+  while (it && it > e->items && strcmp (it[-1].key, it->key) == 0)
+    it--;
+  while (it && it->driver != f->driver && it + 1 < e->items + e->n
+         && strcmp (it[1].key, it->key) == 0)
+    it++;
+  if (!it || it->driver != f->driver || it->state != 0 || it->obj)
+    return 0;
+  it->obj = cJSON_Duplicate (obj, true);
+  f->batch[f->count++] = (size_t) (it - e->items);
+  if (f->count == f->cap)
+    flush_batch (f);
+  return 0;
+}
+
+static void
+full_restart (void *ud)
+{
+  struct full_ctx *f = ud;
+  for (size_t i = 0; i < f->count; i++) {
+    cJSON_Delete (f->e->items[f->batch[i]].obj);
+    f->e->items[f->batch[i]].obj = NULL;
+  }
+  f->count = 0;
+}
+
+static int
+full_list (struct export *e, enum helm_driver driver, unsigned threads, struct kube_error *kerr)
+{
+  const char *resource = driver == HELM_DRIVER_SECRET ? "secrets" : "configmaps";
+  struct kube_list_opts lo = { "owner=helm", NULL, 100, false };
+  struct full_ctx f = { e, driver, threads, NULL, 0, (size_t) threads * 8 };
+  f.batch = xcalloc (f.cap, sizeof *f.batch);
+  struct strlist paths = STRLIST_INIT;
+  if (e->only_ns.n)
+    for (size_t i = 0; i < e->only_ns.n; i++) {
+      char *p = kube_path ("v1", e->only_ns.items[i], resource, NULL);
+      strlist_push (&paths, p);
+      free (p);
+    }
+  else {
+    char *p = kube_path ("v1", NULL, resource, NULL);
+    strlist_push (&paths, p);
+    free (p);
+  }
+  int rc = KUBE_OK;
+  for (size_t i = 0; i < paths.n && rc == KUBE_OK; i++) {
+    rc = kube_list (e->kc, paths.items[i], &lo, full_item, full_restart, &f, NULL, kerr);
+    flush_batch (&f);
+  }
+  strlist_free (&paths);
+  free (f.batch);
+  return rc;
 }
 
 static void
@@ -378,6 +510,7 @@ free_items (struct export *e)
     free (it->release);
     free (it->key);
     free (it->why);
+    cJSON_Delete (it->obj);
     struct store_record *r = &it->rec;
     free (r->key); free (r->namespace); free (r->release); free (r->status); free (r->chart);
     free (r->chart_version); free (r->app_version); free (r->updated); free (r->driver);
@@ -505,16 +638,17 @@ run_export (struct cli *c)
   size_t todo = 0;
   for (size_t i = 0; i < e.n; i++)
     todo += e.items[i].state == 0;
-  e.progress_total = e.n;
+  e.progress_total = todo;
   unsigned nt = backend_max_parallel (e.b, (unsigned) threads);
-  if (nt > todo)
-    nt = todo ? (unsigned) todo : 1;
-  pthread_t *tids = xcalloc (nt, sizeof *tids);
-  for (unsigned t = 0; t < nt; t++)
-    pthread_create (&tids[t], NULL, worker, &e);
-  for (unsigned t = 0; t < nt; t++)
-    pthread_join (tids[t], NULL);
-  free (tids);
+  if (todo > 32 && todo * 4 > e.n) {
+    /* Most records changed: read them with full LIST pages instead of a GET each.
+     * What the LIST did not deliver (deleted meanwhile, or new) is read one by one. */
+    log_debug ("%zu of %zu records to read: using full LIST pages", todo, e.n);
+    if ((want_secret && full_list (&e, HELM_DRIVER_SECRET, nt, &kerr) != KUBE_OK)
+        || (want_cm && full_list (&e, HELM_DRIVER_CONFIGMAP, nt, &kerr) != KUBE_OK))
+      log_warn ("%s (reading the remaining records one by one)", kerr.message);
+  }
+  run_workers (&e, nt, NULL, 0);
 
   /* The new index: every record stored or unchanged. */
   struct store_index *ix = xcalloc (1, sizeof *ix);

@@ -1,0 +1,10 @@
+#!/bin/sh
+# Export benchmark (issue 5): releasemanager vs kubectl and a bare curl LIST, same run.
+#   bench/export.sh [BUILD_DIR] [N]
+# BUILD_DIR holds the built releasemanager (default: the source tree); N releases
+# (default 1000).  Needs the test tools (tests/fakekube/get-tools.sh) and GNU time.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/..}
+exec python3 "$here/export_bench.py" --rm "$build/releasemanager" \
+  --plugins "$build/plugins/local/.libs" -n "${2:-1000}"
