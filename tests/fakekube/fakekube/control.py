@@ -83,6 +83,26 @@ def control(fk, h, path, q, body):
 
 
 def _items(body):
+    if not isinstance(body, (bytes, bytearray)):
+        # a lazily read body: NDJSON streams line by line, anything else is read whole
+        it = iter(body)
+        first = b""
+        for first in it:
+            if first.strip():
+                break
+        if first.lstrip()[:1] == b"{":
+            try:
+                doc = json.loads(first)
+            except ValueError:
+                doc = None
+            if doc is not None and not (isinstance(doc.get("items"), list) and len(first.strip()) and
+                                        doc.get("kind", "").endswith("List")):
+                yield doc
+                for line in it:
+                    if line.strip():
+                        yield json.loads(line)
+                return
+        body = first + b"".join(it)
     text = body.lstrip()
     if text[:1] == b"[":
         for o in json.loads(body):

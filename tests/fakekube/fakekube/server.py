@@ -141,9 +141,10 @@ class FakeKube:
 
 
 class _Resp:
-    def __init__(self, code, body, ctype="application/json", headers=None, stream=None):
+    def __init__(self, code, body, ctype="application/json", headers=None, stream=None, parts=None):
         self.code = code
         self.body = body
+        self.parts = parts
         self.ctype = ctype
         self.headers = headers or {}
         self.stream = stream
@@ -159,6 +160,34 @@ def _obj_bytes(obj):
     h = _j(head)[:-1]
     r = _j(rest)
     return h + (b"," + r[1:] if len(r) > 2 else b"}")
+
+
+class _BodyReader:
+    """A request body read lazily (bulk loads): read() or iteration by line."""
+
+    def __init__(self, rfile, length):
+        self.rfile = rfile
+        self.left = length
+
+    def read(self):
+        data = self.rfile.read(self.left) if self.left > 0 else b""
+        self.left = 0
+        return data
+
+    def __iter__(self):
+        while self.left > 0:
+            line = self.rfile.readline(min(self.left, 1 << 30))
+            if not line:
+                break
+            self.left -= len(line)
+            yield line
+
+    def drain(self):
+        while self.left > 0:
+            n = len(self.rfile.read(min(self.left, 1 << 20)) or b"")
+            if not n:
+                break
+            self.left -= n
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -204,17 +233,24 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n > 0 else b""
 
     def _send(self, resp, entry):
-        body = resp.body if resp.body is not None else b""
+        from . import gz
         headers = {"Audit-Id": str(uuid.uuid4()), "Cache-Control": "no-cache, private",
                    "Content-Type": resp.ctype}
         headers.update(resp.headers)
+        parts = resp.parts if resp.parts is not None else [resp.body if resp.body is not None else b""]
         ae = self.headers.get("Accept-Encoding") or ""
-        if (resp.stream is None and len(body) >= self.fk.cfg.gzip_threshold and "gzip" in ae
-                and self.command != "HEAD"):
-            co = zlib.compressobj(1, zlib.DEFLATED, 31)
-            body = co.compress(body) + co.flush()
+        if (resp.stream is None and "gzip" in ae and self.command != "HEAD"
+                and gz.total_length(parts) >= self.fk.cfg.gzip_threshold):
+            parts = gz.encode(parts)
             headers["Content-Encoding"] = "gzip"
             headers["Vary"] = "Accept-Encoding"
+        parts = [gz.piece_bytes(p) for p in parts]
+        if len(parts) == 1:
+            body = parts[0]
+        elif sum(len(p) for p in parts) <= 65536:
+            body = b"".join(parts)
+        else:
+            body = None
         self.send_response(resp.code)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -232,16 +268,22 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
             entry["responseBytes"] = n
             return
-        self.send_header("Content-Length", str(len(body)))
-        entry["responseBytes"] = len(body)
+        n = len(body) if body is not None else sum(len(p) for p in parts)
+        self.send_header("Content-Length", str(n))
+        entry["responseBytes"] = n
         self._headers_buffer.append(b"\r\n")
-        if self.command != "HEAD" and len(body) <= 65536:
+        if body is not None and self.command != "HEAD" and len(body) <= 65536:
             # headers and a small body in one write
             self._headers_buffer.append(body)
             body = b""
         self.flush_headers()
-        if self.command != "HEAD" and body:
-            self.wfile.write(body)
+        if self.command != "HEAD":
+            if body is not None:
+                if body:
+                    self.wfile.write(body)
+            else:
+                for p in parts:
+                    self.wfile.write(p)
 
     def _status_resp(self, e):
         return _Resp(e.code, _j(e.status()), headers=e.headers)
@@ -270,15 +312,21 @@ class Handler(BaseHTTPRequestHandler):
         path = url.path
         qs = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         q = {k: v[-1] for k, v in qs.items()}
+        stream_body = (path.rstrip("/") == "/_fake/load" and "chunked" not in
+                       (self.headers.get("Transfer-Encoding") or "").lower())
         try:
-            body = self._read_body()
+            body = b"" if stream_body else self._read_body()
         except (ValueError, OSError):
             self.close_connection = True
             return
+        if stream_body:
+            body = _BodyReader(self.rfile, int(self.headers.get("Content-Length") or 0))
         if path.startswith("/_fake/") or path == "/_fake":
             from .control import control
             try:
                 resp = control(self.fk, self, path, q, body)
+                if isinstance(body, _BodyReader):
+                    body.drain()
             except ApiError as e:
                 resp = self._status_resp(e)
             except Exception as e:
@@ -319,7 +367,9 @@ class Handler(BaseHTTPRequestHandler):
                                    st.get("metadata"))
                 if f.action == "truncate":
                     resp = self._route(path, q, body)
-                    data = resp.body or b"{}"
+                    from .gz import piece_bytes
+                    data = (b"".join(bytes(piece_bytes(x)) for x in resp.parts)
+                            if resp.parts is not None else resp.body) or b"{}"
                     self.send_response(resp.code)
                     self.send_header("Content-Type", resp.ctype)
                     self.send_header("Content-Length", str(len(data)))
@@ -539,8 +589,14 @@ class Handler(BaseHTTPRequestHandler):
             head = b'{"kind":"PartialObjectMetadataList","apiVersion":"%s","metadata":' % form[1].encode()
         else:
             av, kind = res.api_version, res.kind
-            items = b",".join(r.raw_as(av, kind) for r in recs)
             head = b'{"kind":"%s","apiVersion":"%s","metadata":' % (res.list_kind.encode(), av.encode())
+            parts = [head + _j(meta) + b',"items":[']
+            ohead = recs[0].head_as(av, kind) if recs else b""
+            for i, r in enumerate(recs):
+                parts.append(ohead if i == 0 else b"," + ohead)
+                parts.append(r)
+            parts.append(b"]}")
+            return _Resp(200, None, parts=parts)
         return _Resp(200, head + _j(meta) + b',"items":[' + items + b"]}")
 
     def _watch(self, res, ns, lsel, fsel, q, accept):

@@ -17,7 +17,7 @@ from .selectors import field_values
 class Rec:
     """One stored object version.  Immutable: a write makes a new Rec."""
     __slots__ = ("skey", "ns", "name", "raw", "meta", "fields", "applied", "rv", "prefix",
-                 "_meta_raw")
+                 "_meta_raw", "_gz")
 
     def __init__(self, skey, obj, rv, applied=None):
         meta = obj["metadata"]
@@ -32,9 +32,10 @@ class Rec:
         head = {"kind": obj.get("kind"), "apiVersion": obj.get("apiVersion")}
         self.prefix = json.dumps(head, separators=(",", ":"))[:-1].encode()
         body = {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
-        rest = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        rest = json.dumps(body, separators=(",", ":")).encode()
         self.raw = self.prefix + (b"," + rest[1:] if len(rest) > 2 else b"}")
         self._meta_raw = None
+        self._gz = None
 
     @property
     def key(self):
@@ -50,6 +51,21 @@ class Rec:
 
     def obj(self):
         return json.loads(self.raw)
+
+    def head_as(self, api_version, kind):
+        """The '{"kind":..,"apiVersion":..' head for a version; tail() is the rest."""
+        head = json.dumps({"kind": kind, "apiVersion": api_version}, separators=(",", ":"))[:-1].encode()
+        return head
+
+    def tail(self):
+        return memoryview(self.raw)[len(self.prefix):]
+
+    def gz_tail(self):
+        g = self._gz
+        if g is None:
+            from .gz import deflate_piece
+            g = self._gz = deflate_piece(self.tail())
+        return g
 
     def raw_as(self, api_version, kind):
         """The bytes with apiVersion rewritten (all versions of a resource share storage)."""
@@ -184,7 +200,7 @@ class Store:
     def compact(self):
         """Forget all history: older watches and continue tokens get 410 Expired."""
         with self.lock:
-            self.compacted = self.rv
+            self.compacted = self.next_rv()
             self.events = []
             self.cond.notify_all()
 
