@@ -33,6 +33,25 @@ def main():
         p = subprocess.run([tool_path("test_s3_plugin"), "--jobs=2"], env=env)
         c.ok(p.returncode == 0, "tests/test_s3_plugin against moto", "exit %d" % p.returncode)
 
+        # 1b. The core's conformance suite through the real program, configured with the
+        # original tool's flag spellings after the positional backend name, the secret
+        # from the environment (RELEASEMANAGER_S3_<KEY>) and --path as the key prefix.
+        rm_bin = os.environ.get("RM_BIN")
+        if not rm_bin or not os.access(rm_bin, os.X_OK):
+            c.ok(False, "releasemanager binary at $RM_BIN", repr(rm_bin))
+        else:
+            benv = dict(os.environ, RELEASEMANAGER_S3_SECRET_ACCESS_KEY=moto.sk)
+            p = subprocess.run([rm_bin, "--plugin-dir", os.path.join(os.environ.get("abs_top_builddir", "."), "plugins", "s3", ".libs"),
+                                "backends", "check", "s3", "--path", "ci/conformance", "--big-size", "20MiB",
+                                "--endpoint", moto.endpoint, "--bucket", "rm-test", "--accessKeyID", moto.ak],
+                               env=benv, capture_output=True, text=True, timeout=600)
+            print(p.stdout, end="")
+            c.ok(p.returncode == 0 and "# 14 passed, 0 failed" in p.stdout and "2600 keys" in p.stdout
+                 and "20971520 bytes" in p.stdout and moto.sk not in p.stdout + p.stderr,
+                 "releasemanager backends check s3 (2600 keys, 20 MiB)", p.stderr)
+            left = moto.client().list_objects_v2(Bucket="rm-test", Prefix="ci/").get("KeyCount", 0)
+            c.ok(left == 0, "backends check cleaned up under --path ci/", "%d keys left" % left)
+
         # 2. Wrong secret: AUTH (exit 10 + 4), S3 code named, secret never echoed.
         bad = opts(moto.endpoint, "rm-test", moto.ak, "Wrong-Secret-123")
         p = s3tool(bad, "list", "")

@@ -42,7 +42,7 @@ teardown (void)
   cfg = NULL;
 }
 
-TestSuite (s3plugin, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite (s3plugin, .init = setup, .fini = teardown, .timeout = 300);
 
 /* ---- memory reader / writer ---- */
 
@@ -320,8 +320,9 @@ Test (s3plugin, writer_failure)
   cr_expect_eq (be->get (h, "wf/x", &w, NULL, &err), RM_E_ABORTED, "%s", err.message);
 }
 
-/* 2600 keys from 8 threads on one handle (RM_THREAD_PARALLEL), listed back in pages of
- * the server's maximum, then deleted in batches with remove_many. */
+/* 1100 keys from 8 threads on one handle (RM_THREAD_PARALLEL), listed back in pages of
+ * the server's maximum, then deleted in batches with remove_many.  (`backends check s3`
+ * in tests/test_s3_moto.py does the same with 2600 keys through the core.) */
 struct pjob {
   int start, count;
   int failures;
@@ -355,9 +356,9 @@ count_emit (void *opaque, const struct rm_list_entry *e)
   return 0;
 }
 
-Test (s3plugin, pagination_parallel_bulk_delete, .timeout = 240)
+Test (s3plugin, pagination_parallel_bulk_delete)
 {
-  enum { N = 2600, T = 8 };
+  enum { N = 1100, T = 8 };
   pthread_t th[T];
   struct pjob jobs[T];
   char tok[RM_LIST_TOKEN_MAX] = "", prev[RM_LIST_TOKEN_MAX];
@@ -378,7 +379,7 @@ Test (s3plugin, pagination_parallel_bulk_delete, .timeout = 240)
     pages++;
   } while (tok[0]);
   cr_expect_eq (n, N);
-  cr_expect_eq (pages, 3);
+  cr_expect_eq (pages, 2);
   /* a small max_keys gives small pages */
   n = 0;
   cr_assert_eq (be->list (h, "many/", NULL, 7, count_emit, &n, tok, sizeof tok, &err), RM_OK);

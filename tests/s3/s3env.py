@@ -80,14 +80,16 @@ class Checks:
 
     def __init__(self):
         self.passed = self.failed = 0
+        self.t0 = time.time()
 
     def ok(self, cond, what, detail=""):
+        stamp = "[%5.1fs] " % (time.time() - self.t0)
         if cond:
             self.passed += 1
-            print("ok: " + what, flush=True)
+            print(stamp + "ok: " + what, flush=True)
         else:
             self.failed += 1
-            print("FAIL: %s %s" % (what, detail), flush=True)
+            print(stamp + "FAIL: %s %s" % (what, detail), flush=True)
         return cond
 
     def finish(self):
