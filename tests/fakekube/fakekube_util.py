@@ -250,9 +250,12 @@ class FakeKube:
         return [e for e in self.requests(since) if e["method"] not in ("GET", "HEAD")
                 and not e.get("dryRun")]
 
-    def load(self, objects, replace=False):
+    def load(self, objects, replace=False, precompress=False):
+        """Bulk create; precompress: compute the gzip form of each object now."""
         body = "\n".join(json.dumps(o, separators=(",", ":")) for o in objects).encode()
-        st, _, data = self.request("POST", "/_fake/load" + ("?replace=1" if replace else ""),
+        q = "&".join(x for x in ("replace=1" if replace else "",
+                                 "precompress=1" if precompress else "") if x)
+        st, _, data = self.request("POST", "/_fake/load" + ("?" + q if q else ""),
                                    body, auth=False, content_type="application/x-ndjson")
         if st != 200:
             raise AssertionError("load failed: %d %s" % (st, data[:300]))

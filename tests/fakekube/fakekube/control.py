@@ -7,7 +7,7 @@
   DELETE /_fake/faults[?id=N]           remove one / all rules
   GET    /_fake/requests[?since=SEQ]    request log (JSON array, oldest first)
   POST   /_fake/reset-log               empty the request log (also DELETE /_fake/requests)
-  POST   /_fake/load[?replace=1]        bulk create: a JSON List/array, or NDJSON (one object a line)
+  POST   /_fake/load[?replace=1][&precompress=1]  bulk create: a JSON List/array, or NDJSON
   POST   /_fake/compact                 forget history: old watches and continue tokens expire
   POST   /_fake/auth                    {"tokens": [...], "basic": {"user": "pw"}, "clientCerts": bool}
   POST   /_fake/settings                {"jobDelay": seconds}
@@ -75,7 +75,8 @@ def control(fk, h, path, q, body):
             fk.controllers.job_delay = float(spec["jobDelay"])
         return _Resp(200, b"{}")
     if p == "/_fake/load" and m == "POST":
-        return _Resp(200, _j(load(fk, body, q.get("replace") in ("1", "true"))))
+        return _Resp(200, _j(load(fk, body, q.get("replace") in ("1", "true"),
+                                  q.get("precompress") in ("1", "true"))))
     if p == "/_fake/shutdown" and m == "POST":
         threading.Thread(target=fk.stop, daemon=True).start()
         return _Resp(200, b"{}")
@@ -126,9 +127,11 @@ def _items(body):
             yield json.loads(line)
 
 
-def load(fk, body, replace=False):
+def load(fk, body, replace=False, precompress=False):
     """Bulk create (for seeding benchmarks): objects go through the normal create path;
-    missing namespaces are created; with replace, existing objects are overwritten."""
+    missing namespaces are created; with replace, existing objects are overwritten; with
+    precompress, the gzip form of each object is computed now rather than on the first
+    gzip LIST."""
     api, reg = fk.api, fk.registry
     nsres = reg.lookup("", "v1", "namespaces")
     created = replaced = 0
@@ -156,6 +159,10 @@ def load(fk, body, replace=False):
                 else:
                     api.create(res, ns, obj, manager="fakekube-load", internal=True)
                     created += 1
+                if precompress:
+                    rec = fk.store.get(res.skey, ns, meta["name"])
+                    if rec is not None:
+                        rec.gz_tail()
             except ApiError as e:
                 if len(errors) < 20:
                     errors.append(e.message)
