@@ -43,7 +43,8 @@ struct item {
   char *key;
   const struct store_record *old;   /* in the previous index, or NULL */
   /* results */
-  int state;                        /* 0 pending, 1 unchanged, 2 written, 3 same hash, 4 skipped, 5 failed */
+  int state;                        /* 0 pending, 1 unchanged, 2 written, 3 same hash, 4 skipped, 5 failed,
+                                       6 ConfigMap superseded by the Secret of the same revision */
   struct store_record rec;          /* the new index entry when state 1-3 */
   char *why;                        /* skipped/failed reason */
   cJSON *obj;                       /* the full object, when a LIST delivered it */
@@ -618,7 +619,7 @@ run_export (struct cli *c)
     qsort (e.items, e.n, sizeof *e.items, cmp_item);
   for (size_t i = 1; i < e.n; i++)
     if (strcmp (e.items[i].key, e.items[i - 1].key) == 0 && e.items[i].state == 0) {
-      e.items[i].state = 4;
+      e.items[i].state = 6;
       e.items[i].why = xasprintf ("configmap %s/%s duplicates the Secret of the same release "
                                   "revision: the Secret is exported", e.items[i].namespace,
                                   e.items[i].object);
@@ -675,6 +676,8 @@ run_export (struct cli *c)
       skipped++;
       log_warn ("%s", it->why);
     }
+    else if (it->state == 6)
+      log_warn ("%s", it->why);   /* the record itself is exported: not a skip */
     else if (it->state == 5) {
       failed++;
       log_error ("%s", it->why);
