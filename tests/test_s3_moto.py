@@ -52,6 +52,24 @@ def main():
             left = moto.client().list_objects_v2(Bucket="rm-test", Prefix="ci/").get("KeyCount", 0)
             c.ok(left == 0, "backends check cleaned up under --path ci/", "%d keys left" % left)
 
+        # 1c. Server-side encryption and storage class reach the store.
+        p = s3tool(o + "\nsse=AES256\nstorage_class=STANDARD_IA", "put", "sse/aes", "-", input=b"x" * 100)
+        h = moto.client().head_object(Bucket="rm-test", Key="sse/aes")
+        c.ok(p.returncode == 0 and h.get("ServerSideEncryption") == "AES256" and h.get("StorageClass") == "STANDARD_IA",
+             "sse=AES256 and storage_class=STANDARD_IA are applied", repr(h) + p.stderr.decode())
+        p = s3tool(o + "\nsse=aws:kms\nsse_kms_key_id=arn:aws:kms:us-east-1:123456789012:key/rm-test\n"
+                   "multipart_threshold=5MiB\nmultipart_chunk_size=5MiB", "put", "sse/kms", "-",
+                   input=b"y" * (6 << 20))
+        h = moto.client().head_object(Bucket="rm-test", Key="sse/kms")
+        c.ok(p.returncode == 0 and h.get("ServerSideEncryption") == "aws:kms"
+             and h.get("SSEKMSKeyId", "").endswith("key/rm-test") and h.get("ContentLength") == 6 << 20,
+             "sse=aws:kms with sse_kms_key_id on a multipart upload", repr(h) + p.stderr.decode())
+        p = s3tool(o + "\nsse=aws:kms", "get", "sse/kms", "-")
+        c.ok(p.returncode == 0 and p.stdout == b"y" * (6 << 20), "get of an SSE-KMS multipart object", p.stderr.decode())
+        p = s3tool(o + "\nsse_kms_key_id=k", "caps")
+        c.ok(p.returncode == 22 and "sse_kms_key_id needs sse=aws:kms" in p.stderr.decode(),
+             "sse_kms_key_id without sse=aws:kms -> configuration error", p.stderr.decode())
+
         # 2. Wrong secret: AUTH (exit 10 + 4), S3 code named, secret never echoed.
         bad = opts(moto.endpoint, "rm-test", moto.ak, "Wrong-Secret-123")
         p = s3tool(bad, "list", "")

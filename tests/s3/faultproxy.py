@@ -24,6 +24,7 @@ class Proxy:
         self.slow = slow
         self.rules = []
         self.log = []
+        self.connections = 0
         self.lock = threading.Lock()
         proxy = self
 
@@ -46,6 +47,7 @@ class Proxy:
         with self.lock:
             self.rules = [dict(r) for r in rules]
             self.log = []
+            self.connections = 0
 
     def count(self, method=None, path=None, fault=None):
         with self.lock:
@@ -70,6 +72,8 @@ class Proxy:
         self.server.server_close()
 
     def _serve(self, h):
+        with self.lock:
+            self.connections += 1
         rf, wf = h.rfile, h.wfile
         while True:
             line = rf.readline(65537)
