@@ -12,3 +12,11 @@ tests_test_kube_http_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) -I$(top_srcdir)/test
 tests_test_kube_http_LDADD = $(TEST_LIBS)
 
 EXTRA_DIST += tests/kube/stub_apiserver.py
+
+# The client and codec against the fake API server, through a small driver program.
+check_PROGRAMS += tests/kube/kube_probe
+tests_kube_kube_probe_SOURCES = tests/kube/kube_probe.c
+tests_kube_kube_probe_CFLAGS = $(AM_CFLAGS) -DRM_UNITTEST $(CJSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)
+tests_kube_kube_probe_LDADD = $(CORE_TEST_LIBS)
+TESTS += tests/test_kube_fakekube.py
+EXTRA_DIST += tests/test_kube_fakekube.py
