@@ -52,6 +52,17 @@ def main():
             left = moto.client().list_objects_v2(Bucket="rm-test", Prefix="ci/").get("KeyCount", 0)
             c.ok(left == 0, "backends check cleaned up under --path ci/", "%d keys left" % left)
 
+        # 1b'. Virtual-hosted addressing (bucket in the Host name; curl resolves
+        # *.localhost to the loopback address).
+        vh = "\n".join(["endpoint=http://localhost:%d" % moto.port, "bucket=rm-test", "access_key_id=" + moto.ak,
+                        "secret_access_key=" + moto.sk, "path_style=false"])
+        p = s3tool(vh, "put", "vhost/a b+c", "-", input=b"virtual", extra_env={"S3TOOL_VERBOSE": "1"})
+        q = s3tool(vh, "-v", "list", "vhost/")
+        body = moto.client().get_object(Bucket="rm-test", Key="vhost/a b+c")["Body"].read()
+        c.ok(p.returncode == 0 and body == b"virtual" and "rm-test.localhost:%d" % moto.port in q.stderr.decode()
+             and q.stdout.decode().startswith("vhost/a b+c\t"),
+             "virtual-hosted style (path_style=false) round trip", p.stderr.decode() + q.stderr.decode())
+
         # 1c. Server-side encryption and storage class reach the store.
         p = s3tool(o + "\nsse=AES256\nstorage_class=STANDARD_IA", "put", "sse/aes", "-", input=b"x" * 100)
         h = moto.client().head_object(Bucket="rm-test", Key="sse/aes")
