@@ -26,8 +26,27 @@ def total_length(pieces):
     return sum(len(piece_bytes(p)) for p in pieces)
 
 
+_POOL = None
+
+
+def _warm(pieces):
+    """Compress the objects that have no cached form yet, in parallel (zlib releases the GIL)."""
+    global _POOL
+    todo = [p for p in pieces if not isinstance(p, (bytes, bytearray, memoryview))
+            and p._gz is None]
+    if len(todo) < 4:
+        return
+    if _POOL is None:
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1),
+                                   thread_name_prefix="fakekube-gzip")
+    list(_POOL.map(lambda r: r.gz_tail(), todo))
+
+
 def encode(pieces):
     """The gzip member for the concatenation of pieces, as a list of byte strings."""
+    _warm(pieces)
     out = [HEADER]
     crc = 0
     size = 0

@@ -285,6 +285,17 @@ class Handler(BaseHTTPRequestHandler):
                 for p in parts:
                     self.wfile.write(p)
 
+    def _peer_closed(self):
+        """During a watch the client sends nothing: readable means it went away."""
+        import select
+        try:
+            r, _, _ = select.select([self.connection], [], [], 0)
+            if not r:
+                return False
+            return self.connection.recv(1) == b""
+        except (OSError, ValueError, ssl.SSLError):
+            return True
+
     def _status_resp(self, e):
         return _Resp(e.code, _j(e.status()), headers=e.headers)
 
@@ -667,7 +678,9 @@ class Handler(BaseHTTPRequestHandler):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return
-                evs, expired = store.events_after(pos, left)
+                evs, expired = store.events_after(pos, min(left, 2.0))
+                if not evs and not expired and self._peer_closed():
+                    return
                 if expired:
                     st = ApiError(410, "too old resource version: %d (%d)" % (pos, store.compacted),
                                   "Expired").status()
