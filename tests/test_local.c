@@ -1271,6 +1271,27 @@ LOCAL_TEST (reader_failure_keeps_old_file)
   cr_assert_not (exists ("new"), "directories made for a failed put are pruned");
 }
 
+LOCAL_TEST (reader_size_mismatch_aborts)
+{
+  struct rm_error err = { 0, "" };
+  struct src s = { .len = 300000, .chunk = 8192, .fail_at = -1, .kill_at = -1 };
+  struct rm_reader r = reader_of (&s);
+
+  put_ok ("z/k", "old content");
+  r.size = 400000;                      /* the data ends early */
+  cr_assert_eq (be->put (h, "z/k", &r, NULL, NULL, &err), RM_E_ABORTED);
+  cr_assert (strstr (err.message, "declared"), "%s", err.message);
+  s.off = 0;
+  r.size = 200000;                      /* the data goes on past its size */
+  cr_assert_eq (be->put (h, "z/k", &r, NULL, NULL, &err), RM_E_ABORTED);
+  cr_assert_leq (s.off, 200000 + 65536, "reading stopped soon after the declared size");
+  assert_content ("z/k", "old content");
+  cr_assert_eq (count_tmp (root), 0);
+  s.off = 0;
+  r.size = -1;                          /* unknown: whatever comes is the object */
+  cr_assert_eq (be->put (h, "z/k", &r, NULL, NULL, &err), RM_OK, "%s", err.message);
+}
+
 LOCAL_TEST (writer_failure_aborts)
 {
   struct sink k = { .fail_at = 1 };

@@ -561,6 +561,16 @@ local_stream_in (int fd, const struct rm_reader *reader, const char *path, char 
       done += (size_t) w;
     }
     sum += n;
+    if (reader->size >= 0 && sum > reader->size)
+      break;
+  }
+  /* A declared size that the data does not match means the data is not what the
+   * caller meant to store: a truncated upload must not replace a good object. */
+  if (reader->size >= 0 && sum != reader->size) {
+    r = rm_error_set (err, RM_E_ABORTED, "%s: the reader yielded %s%lld bytes of a declared "
+                      "%lld; nothing was changed", path, sum > reader->size ? "over " : "",
+                      sum, reader->size);
+    goto out;
   }
   *total = sum;
   r = local_hash_finish (md, etag, err);
