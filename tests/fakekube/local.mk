@@ -26,6 +26,7 @@ EXTRA_DIST += \
 	tests/charts/with-subchart/charts/child/values.yaml \
 	tests/charts/with-subchart/templates/configmap.yaml \
 	tests/charts/with-subchart/values.yaml \
+	tests/fakekube/README.md \
 	tests/fakekube/fakekube.py \
 	tests/fakekube/fakekube/__init__.py \
 	tests/fakekube/fakekube/certs.py \
@@ -49,4 +50,3 @@ EXTRA_DIST += \
 	tests/fakekube/get-tools.sh \
 	tests/fakekube/test_real_clients.py \
 	tests/fakekube/test_server.py
-EXTRA_DIST += tests/fakekube/README.md

@@ -305,6 +305,16 @@ class Releases(unittest.TestCase):
             self.assertEqual(s["metadata"]["labels"]["name"], rel)
             r = fku.decode_release(s)
             self.assertEqual(r["info"]["status"], "deployed")
+        # the ConfigMap driver (typed clients send protobuf ConfigMaps)
+        KUBE.helm3("install", "cm3", os.path.join(CHARTS, "with-subchart"), "-n", "drv",
+                   "--create-namespace", env={"HELM_DRIVER": "configmap"})
+        KUBE.helm3("upgrade", "cm3", os.path.join(CHARTS, "with-subchart"), "-n", "drv",
+                   env={"HELM_DRIVER": "configmap"})
+        out = KUBE.helm4("list", "-n", "drv", env={"HELM_DRIVER": "configmap"}).stdout
+        self.assertRegex(out, r"(?m)^cm3\s+drv\s+2\s")
+        cms = jget("get", "cm", "-n", "drv", "-l", "owner=helm")["items"]
+        self.assertEqual(sorted(c["metadata"]["name"] for c in cms),
+                         ["sh.helm.release.v1.cm3.v1", "sh.helm.release.v1.cm3.v2"])
         # metadata-only LIST of the same records (what an exporter uses)
         st, body = KUBE.get_json("/api/v1/secrets?labelSelector=owner%3Dhelm", headers={
             "Accept": "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"})

@@ -557,6 +557,22 @@ class Perf(unittest.TestCase):
         req("DELETE", "/api/v1/namespaces/perf")
 
 
+class Dist(unittest.TestCase):
+    def test_local_mk_lists_every_file(self):
+        """make distcheck needs every file of the server, its tests and the charts listed."""
+        top = os.path.dirname(os.path.dirname(HERE))
+        with open(os.path.join(HERE, "local.mk")) as f:
+            listed = set(f.read().split())
+        for d in ("tests/fakekube", "tests/charts"):
+            for root, dirs, files in os.walk(os.path.join(top, d)):
+                dirs[:] = [x for x in dirs if x != "__pycache__"]
+                for name in files:
+                    rel = os.path.relpath(os.path.join(root, name), top)
+                    if name.endswith(".pyc") or rel == "tests/fakekube/local.mk":
+                        continue
+                    self.assertIn(rel, listed, "add %s to EXTRA_DIST in tests/fakekube/local.mk" % rel)
+
+
 if __name__ == "__main__":
     if not fku.openssl_available():
         print("SKIP: openssl not found")

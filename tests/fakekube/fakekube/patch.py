@@ -302,6 +302,10 @@ def apply_merge(live, cfg, old):
 
 # ---- managed fields ----------------------------------------------------------------------------
 
+# map-typed (not struct) fields: structured-merge-diff lists the map itself (".") too
+MAP_FIELDS = {"data", "binaryData", "stringData"}
+
+
 def fieldset(obj, top=True):
     """A FieldsV1 set describing the fields of obj (approximation of structured-merge-diff)."""
     import json
@@ -328,7 +332,7 @@ def fieldset(obj, top=True):
                 out["f:metadata"] = m
             continue
         if isinstance(v, dict) and v:
-            sub = {".": {}} if not top else {}
+            sub = {".": {}} if (not top or k in MAP_FIELDS) else {}
             sub.update(fieldset(v, False))
             out["f:" + k] = sub
         elif isinstance(v, list) and v and _keyed(v) == "name":
