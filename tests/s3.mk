@@ -51,3 +51,4 @@ EXTRA_DIST += tests/test_s3_creds.py tests/s3/credservers.py
 # corrupted bodies, stalls), checked directly on moto.
 TESTS += tests/test_s3_faults.py
 EXTRA_DIST += tests/test_s3_faults.py tests/s3/faultproxy.py
+EXTRA_DIST += bench/s3-put.sh

@@ -176,6 +176,11 @@ parse_endpoint (const char *ep, char **scheme, char **hostport)
     *scheme = NULL;
     return -1;                  /* no base paths, queries or userinfo */
   }
+  /* An explicit default port would differ from the Host header curl sends. */
+  if (n > 4 && strcmp (*scheme, "https") == 0 && strncmp (h + n - 4, ":443", 4) == 0)
+    n -= 4;
+  else if (n > 3 && strcmp (*scheme, "http") == 0 && strncmp (h + n - 3, ":80", 3) == 0)
+    n -= 3;
   *hostport = strndup (h, n);
   return 0;
 }
@@ -671,11 +676,14 @@ s3_put (void *handle, const char *key, const struct rm_reader *reader,
     return rc;
   if (opts && opts->struct_size < offsetof (struct rm_put_options, content_type) + sizeof (char *))
     return rm_error_set (err, RM_E_INVALID, "put '%s': rm_put_options too small", key);
-  /* Read one byte past the threshold to learn which way to upload. */
+  /* Read one byte past the threshold (or past the announced size, which spares small
+   * objects a threshold-sized buffer) to learn which way to upload. */
   if (reader->size >= 0 && reader->size > s->threshold)
     f = 0;
   else
-    f = fill (reader, &b, (size_t) s->threshold + 1);
+    f = fill (reader, &b, (size_t) (reader->size >= 0 ? reader->size : s->threshold) + 1);
+  if (f == 0 && reader->size >= 0 && reader->size <= s->threshold)
+    f = fill (reader, &b, (size_t) s->threshold + 1);   /* more than announced */
   if (f == -1)
     rc = rm_error_set (err, RM_E_ABORTED, "put '%s': the reader failed", key);
   else if (f == -2)

@@ -304,7 +304,7 @@ struct attempt {
 static void
 reset_response (struct s3_request *r)
 {
-  r->etag[0] = r->request_id[0] = r->s3_code[0] = r->sse[0] = '\0';
+  r->etag[0] = r->request_id[0] = r->s3_code[0] = r->sse[0] = r->bucket_region[0] = '\0';
   r->content_length = r->last_modified = r->retry_after_ms = -1;
 }
 
@@ -351,6 +351,8 @@ on_header (char *buf, size_t size, size_t nitems, void *ud)
     copy_field (r->request_id, sizeof r->request_id, value);
   else if (strcasecmp (name, "x-amz-server-side-encryption") == 0)
     copy_field (r->sse, sizeof r->sse, value);
+  else if (strcasecmp (name, "x-amz-bucket-region") == 0)
+    copy_field (r->bucket_region, sizeof r->bucket_region, value);
   else if (strcasecmp (name, "Retry-After") == 0) {
     char *e;
     long long secs = strtoll (value, &e, 10);
@@ -442,6 +444,11 @@ describe_failure (struct s3_client *c, struct s3_request *r, int rc, const char 
                   r->request_id[0] ? ", request id " : "", r->request_id);
   else
     rm_error_set (err, rc, "%s: %s", what, detail);
+  if (err && r->bucket_region[0] && strcmp (r->bucket_region, c->region) != 0) {
+    size_t l = strlen (err->message);
+    snprintf (err->message + l, sizeof err->message - l, "; the bucket is in region %s, "
+              "not %s: set region=%s", r->bucket_region, c->region, r->bucket_region);
+  }
   if (r->attempts > 1 && err) {
     size_t l = strlen (err->message);
     snprintf (err->message + l, sizeof err->message - l, " after %d attempts", r->attempts);

@@ -70,6 +70,7 @@ struct s3_request {
   char request_id[128];
   char s3_code[64];             /* <Code> of an error body, or "" */
   char sse[32];                 /* x-amz-server-side-encryption */
+  char bucket_region[64];       /* x-amz-bucket-region (sent with region errors) */
   long long retry_after_ms;     /* -1 if absent */
   int attempts;
   /* Internal per-attempt state. */
