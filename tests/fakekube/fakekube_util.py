@@ -126,6 +126,9 @@ class FakeKube:
         return self
 
     def stop(self):
+        if getattr(self, "_conn", None) is not None:
+            self._conn.close()
+            self._conn = None
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -194,8 +197,13 @@ class FakeKube:
 
     # ---- raw HTTP -------------------------------------------------------------------------
 
-    def request(self, method, path, body=None, headers=None, auth=True, content_type=None):
-        """One HTTPS request (keep-alive connection); returns (status, headers dict, bytes)."""
+    def request(self, method, path, body=None, headers=None, auth=True, content_type=None,
+                retry=None):
+        """One HTTPS request (keep-alive connection); returns (status, headers dict, bytes).
+        A GET/HEAD whose reused connection turns out closed is retried once on a new one;
+        pass retry=False when a fault (drop/truncate) is the point of the request."""
+        if retry is None:
+            retry = method in ("GET", "HEAD")
         h = {"Accept": "application/json"}
         if auth:
             h["Authorization"] = "Bearer " + self.token
@@ -205,18 +213,22 @@ class FakeKube:
             h["Content-Type"] = content_type or "application/json"
         h.update(headers or {})
         for attempt in (0, 1):
+            reused = self._conn is not None
             if self._conn is None:
                 self._conn = http.client.HTTPSConnection("127.0.0.1", self.port,
-                                                         context=self._ssl, timeout=120)
+                                                         context=self._ssl, timeout=300)
             try:
                 self._conn.request(method, path, body=body, headers=h)
                 r = self._conn.getresponse()
                 data = r.read()
+                if r.getheader("Connection", "").lower() == "close":
+                    self._conn.close()
+                    self._conn = None
                 return r.status, {k.lower(): v for k, v in r.getheaders()}, data
             except (http.client.HTTPException, ConnectionError, ssl.SSLError, OSError):
                 self._conn.close()
                 self._conn = None
-                if attempt:
+                if attempt or not (retry and reused):
                     raise
 
     def get_json(self, path, **kw):

@@ -216,6 +216,17 @@ class HelmBase:
         p = KUBE.kubectl("get", "clusterrole", "%s-%s-plain" % (ns, rel), check=False)
         self.assertIn("not found", p.stderr)
 
+    def test_wait_times_out_when_not_ready(self):
+        ns, rel = self.ns("nr"), "nr%d" % self.MAJOR
+        p = self.h("install", rel, os.path.join(CHARTS, "plain"), "-n", ns, "--create-namespace",
+                   "--wait", "--timeout", "3s", "--set-string",
+                   "deploymentAnnotations.fakekube\\.test/never-ready=true", check=False)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertRegex(p.stderr, "context deadline exceeded|not ready")
+        hist = json.loads(self.h("history", rel, "-n", ns, "-o", "json").stdout)
+        self.assertEqual(hist[-1]["status"], "failed")
+        self.h("uninstall", rel, "-n", ns)
+
     def test_crds_chart(self):
         ns, rel = self.ns("crds"), "gad%d" % self.MAJOR
         self.h("install", rel, os.path.join(CHARTS, "with-crds"), "-n", ns, "--create-namespace",

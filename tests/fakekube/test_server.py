@@ -290,6 +290,7 @@ class Watch(unittest.TestCase):
         out.append(r.status)
         for line in r:
             out.append(json.loads(line))
+        c.close()
         done.set()
 
     def test_events(self):

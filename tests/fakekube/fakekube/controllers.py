@@ -292,6 +292,19 @@ class Controllers:
                 rs["spec"]["replicas"] = 0
                 self._upd(self.res("apps", "replicasets"), ns, rs["metadata"]["name"], rs,
                                 manager=MANAGER, internal=True)
+        # like the deployment controller, copy the Deployment's annotations to its ReplicaSets
+        copied = {k: v for k, v in (meta.get("annotations") or {}).items()
+                  if k != "kubectl.kubernetes.io/last-applied-configuration"
+                  and not k.startswith("deployment.kubernetes.io/")}
+        for rs in owned:
+            ra = rs["metadata"].get("annotations") or {}
+            want = dict({k: v for k, v in ra.items() if k.startswith("deployment.kubernetes.io/")}, **copied)
+            if want != ra:
+                rs["metadata"]["annotations"] = want
+                self._upd(self.res("apps", "replicasets"), ns, rs["metadata"]["name"], rs,
+                          manager=MANAGER, internal=True)
+                if rs is current:
+                    current = self._get("apps", "replicasets", ns, rs["metadata"]["name"])
         if current is None:
             tmpl.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = h
             sel = json.loads(json.dumps(spec.get("selector") or {}))
@@ -299,9 +312,10 @@ class Controllers:
             self._create("apps", "replicasets", ns, {
                 "metadata": {"name": "%s-%s" % (name, h), "namespace": ns,
                              "labels": dict(tmpl["metadata"]["labels"]),
-                             "annotations": {"deployment.kubernetes.io/desired-replicas": str(replicas),
-                                             "deployment.kubernetes.io/max-replicas": str(replicas + 1),
-                                             "deployment.kubernetes.io/revision": rev},
+                             "annotations": dict(copied, **{
+                                 "deployment.kubernetes.io/desired-replicas": str(replicas),
+                                 "deployment.kubernetes.io/max-replicas": str(replicas + 1),
+                                 "deployment.kubernetes.io/revision": rev}),
                              "ownerReferences": [self._owner_ref(obj)]},
                 "spec": {"replicas": replicas, "selector": sel, "template": tmpl}})
         elif current["spec"].get("replicas") != replicas:
@@ -385,8 +399,12 @@ class Controllers:
                "spec": dict(tmpl.get("spec") or {}, nodeName=NODE)}
         if not pod["metadata"]["annotations"]:
             del pod["metadata"]["annotations"]
-        pod["status"] = self._pod_status(phase, phase == "Running")
+        ready = phase == "Running" and _ann(owner, ANN_NEVER) != "true"
+        pod["status"] = self._pod_status(phase, ready)
         pod["status"]["containerStatuses"] = self._container_statuses(pod, phase)
+        if not ready:
+            for cs in pod["status"]["containerStatuses"]:
+                cs["ready"] = False
         self._seq += 1
         return self._create("", "pods", ns, pod)
 

@@ -343,6 +343,9 @@ class Handler(BaseHTTPRequestHandler):
             except Exception as e:
                 traceback.print_exc()
                 resp = _Resp(500, _j({"error": repr(e)}))
+            if isinstance(body, _BodyReader) and body.left > 0:
+                self.close_connection = True
+                resp.headers["Connection"] = "close"
             self._send(resp, {})
             return
         entry = {"time": t0, "method": self.command, "path": path, "query": url.query,
