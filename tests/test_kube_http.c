@@ -508,6 +508,7 @@ static const char plugin_sh[] =
   "printf '%s' \"$FOO\" > \"$d/foo\"\n"
   "case \"$MODE\" in\n"
   "fail) echo 'first line' >&2; echo 'error: you must be logged in to the server' >&2; exit 3 ;;\n"
+  "beta) echo '{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"status\":{\"token\":\"beta-tok\"}}' ;;\n"
   "badversion) echo '{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"status\":{\"token\":\"t\"}}' ;;\n"
   "nostatus) echo '{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\"}' ;;\n"
   "garbage) echo 'hello' ;;\n"
@@ -670,6 +671,25 @@ Test (exec, missing_plugin_shows_install_hint)
   cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_E_AUTH);
   cr_expect (strstr (err.message, "exec: executable no-such-auth-plugin not found"), "%s", err.message);
   cr_expect (strstr (err.message, "brew install no-such-auth-plugin"), "%s", err.message);
+  kube_client_free (c);
+}
+
+Test (exec, v1beta1_plugin)
+{
+  /* interactiveMode defaults to IfAvailable: interactive only with a terminal on stdin. */
+  cr_assert_not_null (freopen ("/dev/null", "r", stdin));
+  stub_rules ("[{\"path\": \"/x\", \"auth\": \"Bearer beta-tok\", \"json\": {}}]");
+  free (stub_file ("plugin.sh", plugin_sh, 0755));
+  struct kube_client *c = stub_client (NULL, NULL,
+    "\n    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: ./plugin.sh,"
+    " env: [{name: MODE, value: beta}]}", NULL);
+  struct kube_error err;
+  cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_OK, "%s", err.message);
+  char *info = slurp ("info");
+  cr_expect (strstr (info, "\"apiVersion\":\"client.authentication.k8s.io/v1beta1\""), "%s", info);
+  cr_expect (strstr (info, "\"interactive\":false"), "%s", info);
+  cr_expect_null (strstr (info, "\"cluster\""), "cluster info without provideClusterInfo: %s", info);
+  free (info);
   kube_client_free (c);
 }
 

@@ -443,6 +443,10 @@ setup_handle (struct kube_client *c, CURL *h, const struct kube_http_req *req,
   curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
   if (c->opts.timeout_ms && !req->stream)
     curl_easy_setopt (h, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
+  /* A WATCH the server promised to end: do not wait much longer than that for a
+   * connection that died without a word. */
+  if (req->stream && req->stream_timeout_ms)
+    curl_easy_setopt (h, CURLOPT_TIMEOUT_MS, req->stream_timeout_ms);
   if (!req->stream) {
     curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, c->opts.stall_timeout_s);
@@ -452,7 +456,9 @@ setup_handle (struct kube_client *c, CURL *h, const struct kube_http_req *req,
   curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt (h, CURLOPT_HEADERDATA, x);
 
-  if (strcmp (req->method, "GET") != 0)
+  if (strcmp (req->method, "HEAD") == 0)
+    curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
+  else if (strcmp (req->method, "GET") != 0)
     curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, req->method);
   if (req->body) {
     curl_easy_setopt (h, CURLOPT_POSTFIELDS, req->body);

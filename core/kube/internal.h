@@ -59,7 +59,8 @@ struct kube_http_req {
   const char *body;          /* NULL = none */
   size_t body_len;
   const char *accept;        /* NULL = application/json */
-  bool stream;               /* WATCH: no overall or stall timeout */
+  bool stream;               /* WATCH: no overall or stall timeout... */
+  long stream_timeout_ms;    /* ...except this one, when not 0 */
   /* When set, a 2xx body goes here as it arrives instead of into resp->body; returning
    * non-zero stops the transfer (KUBE_E_ABORTED). */
   int (*sink) (void *ud, const char *data, size_t len);

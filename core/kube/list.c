@@ -256,6 +256,8 @@ kube_watch (struct kube_client *c, const char *path, const struct kube_watch_opt
   kube_error_clear (&stream_err);
   struct watch w = { STRBUF_INIT, fn, ud, NULL, path, &stream_err, false };
   struct kube_http_req req = { .method = "GET", .path = p.data, .stream = true,
+                               .stream_timeout_ms = opts->timeout_seconds > 0
+                                                    ? (opts->timeout_seconds + 30) * 1000 : 0,
                                .sink = watch_sink, .on_retry = watch_reset, .sink_ud = &w };
   struct kube_response resp;
   int rc = kube_http_do (c, &req, &resp, err);
