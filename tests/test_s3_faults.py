@@ -57,6 +57,20 @@ def main():
              "keep-alive: 60 puts from 4 threads over at most 8 connections",
              "%d connections %s" % (proxy.connections, p.stderr.decode()))
 
+        # --- conditional writes are advertised only when the store honours them ---
+        proxy.set()
+        p = run("caps")
+        c.ok(p.returncode == 0 and "conditional" in p.stdout.decode(), "caps: moto honours If-None-Match/If-Match",
+             p.stdout.decode() + p.stderr.decode())
+        proxy.set(dict(path="releasemanager-probe", fault="fake-ok", times=100))
+        p = run("caps")
+        c.ok(p.returncode == 0 and "conditional" not in p.stdout.decode() and proxy.count("PUT") == 3,
+             "caps: a store that ignores the conditions gets no conditional-put capability",
+             p.stdout.decode() + p.stderr.decode())
+        p = s3tool(base + "\nconditional_writes=false", "caps")
+        c.ok(p.returncode == 0 and "conditional" not in p.stdout.decode(), "caps: conditional_writes=false",
+             p.stdout.decode())
+
         # --- PUT ---
         proxy.set(dict(method="PUT", path="/faults/p1", fault="503", times=2))
         p = run("put", "p1", fsmall)

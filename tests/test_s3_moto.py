@@ -52,6 +52,20 @@ def main():
             left = moto.client().list_objects_v2(Bucket="rm-test", Prefix="ci/").get("KeyCount", 0)
             c.ok(left == 0, "backends check cleaned up under --path ci/", "%d keys left" % left)
 
+            # The original tool's flags, all of them on the command line.
+            mdir = os.path.join(os.environ.get("abs_top_builddir", "."), "plugins", "s3", ".libs")
+            flags = ["--endpoint", moto.endpoint, "--bucket", "rm-test", "--region", "us-east-1",
+                     "--accessKeyID", moto.ak]
+            p = subprocess.run([rm_bin, "--plugin-dir", mdir, "list", "s3", "--path", "nothing-here"] + flags
+                               + ["--secretAccessKey", moto.sk], capture_output=True, text=True, timeout=120)
+            c.ok(p.returncode != 0 and "no snapshot in s3://rm-test" in p.stderr,
+                 "releasemanager list s3 --bucket --region --accessKeyID --secretAccessKey reaches the bucket",
+                 p.stdout + p.stderr)
+            p = subprocess.run([rm_bin, "--plugin-dir", mdir, "list", "s3", "--path", "nothing-here"] + flags
+                               + ["--secretAccessKey", "Wrong-Secret-456"], capture_output=True, text=True, timeout=120)
+            c.ok(p.returncode != 0 and "SignatureDoesNotMatch" in p.stderr and "Wrong-Secret-456" not in p.stdout + p.stderr,
+                 "releasemanager with a wrong --secretAccessKey: clear error, secret not shown", p.stdout + p.stderr)
+
         # 1b'. Virtual-hosted addressing (bucket in the Host name; curl resolves
         # *.localhost to the loopback address).
         vh = "\n".join(["endpoint=http://localhost:%d" % moto.port, "bucket=rm-test", "access_key_id=" + moto.ak,

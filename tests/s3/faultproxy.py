@@ -9,6 +9,8 @@ when a rule matches, injects a fault instead of (or while) answering:
   drop-mid-body  forward, send the headers and half of the body, then close
   corrupt    forward, flip one byte of the response body
   slow       sleep <slow> seconds, then forward
+  fake-ok    answer 200 (PUT, with an ETag) or 204 (DELETE) without forwarding: a store
+             that ignores If-None-Match / If-Match looks like this to the probe
 
 rules: list of dicts {method, path (regex on path+query), fault, times}."""
 import http.client, re, socket, socketserver, threading, time
@@ -105,6 +107,12 @@ class Proxy:
                 extra = "Retry-After: %s\r\n" % self.retry_after if fault == "503" and self.retry_after else ""
                 wf.write(("HTTP/1.1 %s %s\r\nContent-Type: application/xml\r\nContent-Length: %d\r\n%s\r\n"
                           % (fault, code, len(data), extra)).encode() + (b"" if method == "HEAD" else data))
+                wf.flush()
+                continue
+            if fault == "fake-ok":
+                status = "204 No Content" if method == "DELETE" else "200 OK"
+                wf.write(("HTTP/1.1 %s\r\nETag: \"%032x\"\r\nContent-Length: 0\r\n\r\n"
+                          % (status, len(self.log))).encode())
                 wf.flush()
                 continue
             if fault == "slow":
