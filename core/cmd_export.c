@@ -48,6 +48,7 @@ struct item {
   struct store_record rec;          /* the new index entry when state 1-3 */
   char *why;                        /* skipped/failed reason */
   cJSON *obj;                       /* the full object, when a LIST delivered it */
+  bool corrupt;                     /* skipped because it does not decode */
 };
 
 struct export {
@@ -242,6 +243,7 @@ handle_object (struct export *e, struct item *it, const cJSON *obj)
   }
   if (rc != HELM_OK) {
     it->state = 4;
+    it->corrupt = true;
     it->why = xstrdup (herr.message);
     helm_release_free (&rel);
     return;
@@ -492,6 +494,47 @@ cmp_item (const void *a, const void *b)
   return c ? c : (int) x->driver - (int) y->driver;
 }
 
+static const char *
+or_unknown (const char *s)
+{
+  return s ? s : "unknown time";
+}
+
+static bool
+same_str (const char *a, const char *b)
+{
+  return (!a && !b) || (a && b && strcmp (a, b) == 0);
+}
+
+/* The new index says nothing the stored one does not (its time aside). */
+static bool
+same_snapshot (const struct store_index *a, const struct store_index *b)
+{
+  if (a->n != b->n || !same_str (a->cluster_uid, b->cluster_uid)
+      || !same_str (a->cluster_server, b->cluster_server) || !same_str (a->exporter, b->exporter))
+    return false;
+  char *ta = store_index_to_json (&(struct store_index) { .records = a->records, .n = a->n });
+  char *tb = store_index_to_json (&(struct store_index) { .records = b->records, .n = b->n });
+  bool same = strcmp (ta, tb) == 0;
+  free (ta);
+  free (tb);
+  return same;
+}
+
+/* The stored state file already says what st says. */
+static bool
+state_unchanged (struct backend *b, const struct store_state *st)
+{
+  struct store_state cur;
+  struct rm_error err;
+  if (store_state_load (b, &cur, &err) != RM_OK)
+    return false;
+  bool same = same_str (cur.release, st->release) && same_str (cur.namespace, st->namespace)
+              && same_str (cur.path, st->path) && same_str (cur.backend, st->backend);
+  store_state_free (&cur);
+  return same;
+}
+
 static int
 collect_key (void *opaque, const struct rm_list_entry *entry)
 {
@@ -591,10 +634,18 @@ run_export (struct cli *c)
   /* Cluster identity. */
   cJSON *ks = NULL;
   char *cluster_uid = NULL;
-  if (kube_get (e.kc, "/api/v1/namespaces/kube-system", &ks, &kerr) == KUBE_OK)
+  int krc = kube_get (e.kc, "/api/v1/namespaces/kube-system", &ks, &kerr);
+  if (krc == KUBE_OK)
     cluster_uid = dup_or_null (json_str (ks, "metadata", "uid"));
-  else
+  else if (krc == KUBE_E_FORBIDDEN || krc == KUBE_E_NOT_FOUND)
     log_warn ("cannot read namespace kube-system for the cluster identity: %s", kerr.message);
+  else {
+    /* The cluster is unreachable or refuses us: say so once, touch nothing. */
+    log_error ("%s", kerr.message);
+    cJSON_Delete (ks);
+    rc = EXIT_ERROR;
+    goto out;
+  }
   cJSON_Delete (ks);
 
   bool want_secret = strcmp (driver, "configmap") != 0;
@@ -674,7 +725,13 @@ run_export (struct cli *c)
     }
     else if (it->state == 4) {
       skipped++;
-      log_warn ("%s", it->why);
+      /* A record that was intact before and is corrupt now: keep the intact copy. */
+      if (it->old && it->corrupt) {
+        log_warn ("%s (keeping the copy stored by an earlier export)", it->why);
+        copy_record (store_index_add (ix), it->old);
+      }
+      else
+        log_warn ("%s", it->why);
     }
     else if (it->state == 6)
       log_warn ("%s", it->why);   /* the record itself is exported: not a skip */
@@ -703,6 +760,11 @@ run_export (struct cli *c)
       printf ("would delete %s\n", stale.items[i]);
     printf ("would write %s (%zu records) and %s\n", STORE_INDEX_KEY, ix->n, STORE_STATE_KEY);
   }
+  else if (e.old && same_snapshot (e.old, ix) && stale.n == 0
+           && state_unchanged (e.b, &(struct store_state) { (char *) cli_get (c, "self-release"),
+                                 (char *) cli_get (c, "self-namespace"),
+                                 (char *) cli_get (c, "path"), (char *) backend_name (e.b) }))
+    log_info ("nothing changed since the snapshot of %s: nothing written", or_unknown (e.old->time));
   else if (failed == 0 || ix->n) {
     if (store_index_save (e.b, ix, &err) != RM_OK) {
       log_error ("%s", err.message);

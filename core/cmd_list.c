@@ -72,14 +72,14 @@ run_list (struct cli *c)
     free (text);
   }
   else {
-    printf ("%-20s %-30s %-8s %-16s %-30s %-14s %-25s %s\n", "NAMESPACE", "RELEASE", "REVISION",
+    printf ("%-20s %-30s %-8s %-16s %-30s %-14s %-30s %s\n", "NAMESPACE", "RELEASE", "REVISION",
             "STATUS", "CHART", "APP VERSION", "UPDATED", "SIZE");
     for (size_t i = 0; i < ix->n; i++) {
       const struct store_record *r = &ix->records[i];
       char chart[256], size[32];
       snprintf (chart, sizeof chart, "%s-%s", or_dash (r->chart), or_dash (r->chart_version));
       human_size (r->size, size, sizeof size);
-      printf ("%-20s %-30s %-8d %-16s %-30s %-14s %-25s %s\n", r->namespace, r->release,
+      printf ("%-20s %-30s %-8d %-16s %-30s %-14s %-30s %s\n", r->namespace, r->release,
               r->revision, or_dash (r->status), chart, or_dash (r->app_version),
               or_dash (r->updated), size);
     }

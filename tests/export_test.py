@@ -324,11 +324,9 @@ class HelmReleases(ExportCase):
                           "the Secret LIST is not a metadata-only (PartialObjectMetadataList) request")
         self.assertStoreMatches(path, expected, "after the second export")
 
-    @unittest.expectedFailure
     def test_02b_unchanged_export_rewrites_no_file(self):
-        """OPEN: an unchanged re-export still rewrites index.json (new "time") and
-        rlsmgrstate.json, i.e. 2 PUTs, where issue 5 asks for "second run writes nothing"
-        and "unchanged re-export 0 PUTs".  Remove expectedFailure once that is done."""
+        """An unchanged re-export writes no file at all, not even index.json or
+        rlsmgrstate.json (issue 5: "second run writes nothing", "0 PUTs")."""
         fk = self.FK
         path = newdir("again-all")
         self.assertExportOk(export(fk, path, "-n", "twin-a"), "first export")
@@ -569,12 +567,9 @@ class Seeded(ExportCase):
         self.assertStoreMatches(path, {"releases/%s/fine/1.json.gz" % ns: good},
                                 "the good release exported beside corrupt ones")
 
-    @unittest.expectedFailure
     def test_06b_record_corrupted_later_keeps_backup(self):
-        """OPEN: when a release Secret that was exported intact later becomes corrupt, the
-        next export drops it from the index and DELETES the good stored copy (a failed GET
-        keeps the previous copy; a corrupt record does not), so the backup loses the only
-        intact copy.  Remove expectedFailure once export keeps it."""
+        """When a release Secret that was exported intact later becomes corrupt, the next
+        export reports it (exit 3) and keeps the intact stored copy in the snapshot."""
         fk = self.FK
         ns = "rot"
         good = release_json(ns, "r", 1)
