@@ -97,7 +97,7 @@ count (const char *name)
   char e[256];
   int n;
   snprintf (url, sizeof url, "%s/count/%s", server (), name);
-  cr_assert_eq (s3_http_simple ("GET", url, NULL, NULL, 5, NULL, &status, &b, e, sizeof e), 0, "%s", e);
+  cr_assert_eq (s3_http_simple ("GET", url, NULL, NULL, 5, 1, NULL, &status, &b, e, sizeof e), 0, "%s", e);
   n = atoi (b.data);
   s3buf_free (&b);
   return n;

@@ -57,6 +57,16 @@ def main():
              "keep-alive: 60 puts from 4 threads over at most 8 connections",
              "%d connections %s" % (proxy.connections, p.stderr.decode()))
 
+        # --- proxies come from the environment (libcurl): talk to moto directly, via
+        # http_proxy = the fault proxy, which then sees the request in absolute form ---
+        proxy.set()
+        direct = opts(moto.endpoint, "faults", moto.ak, moto.sk)
+        penv = {"http_proxy": "http://127.0.0.1:%d" % proxy.port, "no_proxy": "", "NO_PROXY": ""}
+        p = s3tool(direct, "put", "via-proxy", "-", input=b"proxied", extra_env=penv)
+        c.ok(p.returncode == 0 and content("via-proxy") == b"proxied" and proxy.count("PUT", "via-proxy") == 1,
+             "http_proxy from the environment is used", p.stderr.decode())
+        s3.delete_object(Bucket="faults", Key="via-proxy")
+
         # --- conditional writes are advertised only when the store honours them ---
         proxy.set()
         p = run("caps")

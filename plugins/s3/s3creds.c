@@ -271,7 +271,7 @@ src_web_identity_with (struct s3_creds_provider *p, const char *token_file, cons
     snprintf (errbuf, errsz, "out of memory");
     goto out;
   }
-  if (s3_http_simple ("POST", url, hdrs, body.data, 10, p->user_agent, &status, &resp,
+  if (s3_http_simple ("POST", url, hdrs, body.data, 10, 0, p->user_agent, &status, &resp,
                       curlerr, sizeof curlerr) < 0) {
     snprintf (errbuf, errsz, "web identity: STS at %.300s: %.200s", url, curlerr);
     goto out;
@@ -477,7 +477,7 @@ src_container (struct s3_creds_provider *p, struct s3_creds *c, char *errbuf, si
     snprintf (auth, sizeof auth, "Authorization: %s", tok);
     hdrs[0] = auth;
   }
-  if (s3_http_simple ("GET", url, hdrs, NULL, 5, p->user_agent, &status, &resp, curlerr,
+  if (s3_http_simple ("GET", url, hdrs, NULL, 5, 1, p->user_agent, &status, &resp, curlerr,
                       sizeof curlerr) < 0)
     snprintf (errbuf, errsz, "container credentials at %.300s: %.200s", url, curlerr);
   else if (status != 200)
@@ -517,12 +517,12 @@ src_imds (struct s3_creds_provider *p, struct s3_creds *c, char *errbuf, size_t 
     n--;
   /* Short timeouts and no retries, like the AWS CLI: off EC2 this must fail fast. */
   snprintf (url, sizeof url, "%.*s/latest/api/token", (int) n, base);
-  if (s3_http_simple ("PUT", url, put_hdrs, NULL, 1, p->user_agent, &status, &resp, curlerr,
+  if (s3_http_simple ("PUT", url, put_hdrs, NULL, 1, 1, p->user_agent, &status, &resp, curlerr,
                       sizeof curlerr) < 0 || status != 200 || resp.len == 0 || resp.len > 1000)
     goto out;                   /* not on EC2 (or IMDSv2 off): not found */
   snprintf (tokhdr, sizeof tokhdr, "X-aws-ec2-metadata-token: %s", trim (resp.data));
   snprintf (url, sizeof url, "%.*s/latest/meta-data/iam/security-credentials/", (int) n, base);
-  if (s3_http_simple ("GET", url, get_hdrs, NULL, 1, p->user_agent, &status, &resp, curlerr,
+  if (s3_http_simple ("GET", url, get_hdrs, NULL, 1, 1, p->user_agent, &status, &resp, curlerr,
                       sizeof curlerr) < 0 || status != 200) {
     snprintf (errbuf, errsz, "instance metadata: no IAM role attached (HTTP %ld)", status);
     rc = status == 404 ? 0 : -1;
@@ -531,7 +531,7 @@ src_imds (struct s3_creds_provider *p, struct s3_creds *c, char *errbuf, size_t 
   snprintf (role, sizeof role, "%s", trim (resp.data));
   role[strcspn (role, "\r\n")] = '\0';
   snprintf (url, sizeof url, "%.*s/latest/meta-data/iam/security-credentials/%s", (int) n, base, role);
-  if (s3_http_simple ("GET", url, get_hdrs, NULL, 1, p->user_agent, &status, &resp, curlerr,
+  if (s3_http_simple ("GET", url, get_hdrs, NULL, 1, 1, p->user_agent, &status, &resp, curlerr,
                       sizeof curlerr) < 0 || status != 200
       || s3_creds_parse_json (resp.data, c, "Token") < 0) {
     snprintf (errbuf, errsz, "instance metadata: credentials of role %s unavailable (HTTP %ld)",

@@ -744,7 +744,7 @@ simple_body (char *buf, size_t size, size_t nmemb, void *ud)
 
 int
 s3_http_simple (const char *method, const char *url, const char *const *headers,
-                const char *body, long timeout_s, const char *user_agent,
+                const char *body, long timeout_s, int direct, const char *user_agent,
                 long *status, struct s3buf *resp, char *errbuf, size_t errsz)
 {
   CURL *h;
@@ -779,6 +779,8 @@ s3_http_simple (const char *method, const char *url, const char *const *headers,
   curl_easy_setopt (h, CURLOPT_WRITEDATA, &s);
   if (user_agent)
     curl_easy_setopt (h, CURLOPT_USERAGENT, user_agent);
+  if (direct)
+    curl_easy_setopt (h, CURLOPT_NOPROXY, "*");
   if (strcmp (method, "POST") == 0) {
     curl_easy_setopt (h, CURLOPT_POST, 1L);
     curl_easy_setopt (h, CURLOPT_POSTFIELDS, body ? body : "");

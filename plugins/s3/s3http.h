@@ -102,10 +102,11 @@ long long s3_backoff_ms (long base_ms, long max_ms, int attempt, long long retry
                          unsigned *seed);
 
 /* A plain (unsigned) HTTP request for the credential endpoints.  headers is a NULL-
- * terminated array of "Name: value" lines.  Returns 0 and sets *status and body, or -1
- * with a message in err (no secrets). */
+ * terminated array of "Name: value" lines.  direct: never through a proxy (the
+ * link-local ECS and instance metadata endpoints).  Returns 0 and sets *status and
+ * body, or -1 with a message in err (no secrets). */
 int s3_http_simple (const char *method, const char *url, const char *const *headers,
-                    const char *body, long timeout_s, const char *user_agent,
+                    const char *body, long timeout_s, int direct, const char *user_agent,
                     long *status, struct s3buf *resp, char *errbuf, size_t errsz);
 
 #endif
