@@ -103,7 +103,10 @@ rm_error_set (struct rm_error *err, int code, const char *fmt, ...)
  *   (bytes 0x01-0x1f and 0x7f).
  * Everything else is legal, including spaces, '+', '~', '%', '=', ':', '@' and
  * non-ASCII UTF-8.  Plugins must reject invalid keys with RM_E_INVALID and must store
- * legal keys without loss.  rm_key_check() implements exactly this rule.
+ * legal keys without loss.  rm_key_check() implements exactly this rule.  A backend may
+ * still refuse, with RM_E_INVALID and a message naming the conflict, a legal key it
+ * cannot represent (on a filesystem: a key that is also the directory of other keys, or
+ * a segment longer than the filesystem allows); releasemanager's own keys never do that.
  * ------------------------------------------------------------------------------- */
 #define RM_KEY_MAX 1024
 
@@ -299,7 +302,9 @@ struct rm_list_entry {
  * to stop (the list call then returns RM_E_ABORTED). */
 typedef int (*rm_list_emit_fn) (void *opaque, const struct rm_list_entry *entry);
 
-#define RM_LIST_TOKEN_MAX 2048   /* size of the continuation token buffer */
+/* Size of the continuation token buffer, NUL included.  A token derived from a key must
+ * fit: base64url of an RM_KEY_MAX key does (1366 bytes), hex does not. */
+#define RM_LIST_TOKEN_MAX 2048
 
 /* ---------------------------------------------------------------------------------
  * Thread models and capabilities
@@ -376,7 +381,8 @@ struct rm_backend {
 
   /* Optional.  Delete n keys in as few requests as possible.  codes[i] receives the
    * result for keys[i] (RM_OK or RM_E_NOT_FOUND or another code).  Returns RM_OK when
-   * the batch was processed (inspect codes), or a code when it failed as a whole. */
+   * the batch was processed (inspect codes), or a code when it failed as a whole; err
+   * then describes the batch failure (per-key details may go to host->log). */
   int (*remove_many) (void *handle, const char *const *keys, size_t n, int *codes,
                       struct rm_error *err);
 

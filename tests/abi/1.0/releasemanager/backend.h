@@ -59,15 +59,17 @@ extern "C" {
 #define RM_E_NOSPACE       9  /* storage full or quota exceeded (ENOSPC, EDQUOT) */
 #define RM_E_UNSUPPORTED  10  /* operation or option not supported by this backend */
 #define RM_E_NOMEM        11  /* out of memory */
-#define RM_E_CONFIG       12  /* configuration incomplete or inconsistent (open only) */
+#define RM_E_CONFIG       12  /* configuration incomplete or inconsistent (from open, or
+                                 when the store reveals it: wrong region, bad endpoint) */
 #define RM_E_ABORTED      13  /* a reader or writer callback reported failure */
 #define RM_E_INTERNAL     14  /* a bug: an invariant of the plugin or core was broken */
 #define RM_E_LAST_        14  /* highest code defined by this header (not a code) */
 
 /* Caller-owned error report.  The caller zeroes it (or sets code = 0, message[0] = 0)
  * before a call; the plugin fills it when it returns a non-zero code.  The message
- * names the specifics (key, HTTP status, remote error code, errno text); the core adds
- * the context (plugin name, operation).  A message must never contain the value of a
+ * names the specifics (file path, HTTP status, remote error code and request id, errno
+ * text); the core adds the context (plugin name, operation, key), so the message need
+ * not repeat the key.  A message must never contain the value of a
  * key flagged RM_KEY_SECRET.  The struct is frozen: it never grows. */
 #define RM_ERROR_MESSAGE_MAX 1024
 struct rm_error {
@@ -101,7 +103,10 @@ rm_error_set (struct rm_error *err, int code, const char *fmt, ...)
  *   (bytes 0x01-0x1f and 0x7f).
  * Everything else is legal, including spaces, '+', '~', '%', '=', ':', '@' and
  * non-ASCII UTF-8.  Plugins must reject invalid keys with RM_E_INVALID and must store
- * legal keys without loss.  rm_key_check() implements exactly this rule.
+ * legal keys without loss.  rm_key_check() implements exactly this rule.  A backend may
+ * still refuse, with RM_E_INVALID and a message naming the conflict, a legal key it
+ * cannot represent (on a filesystem: a key that is also the directory of other keys, or
+ * a segment longer than the filesystem allows); releasemanager's own keys never do that.
  * ------------------------------------------------------------------------------- */
 #define RM_KEY_MAX 1024
 
@@ -275,6 +280,8 @@ struct rm_object_info {
 /* Options of put(). */
 #define RM_PUT_IF_NONE_MATCH (1u << 0)  /* store only if the key does not exist, else
                                            RM_E_EXISTS (create-only) */
+/* The core sets RM_PUT_IF_NONE_MATCH or if_match only for handles that advertise
+ * RM_CAP_CONDITIONAL_PUT; for others it fails the put with RM_E_UNSUPPORTED itself. */
 struct rm_put_options {
   uint32_t struct_size;       /* set by the caller to sizeof (struct rm_put_options) */
   uint32_t flags;             /* RM_PUT_* */
@@ -295,7 +302,9 @@ struct rm_list_entry {
  * to stop (the list call then returns RM_E_ABORTED). */
 typedef int (*rm_list_emit_fn) (void *opaque, const struct rm_list_entry *entry);
 
-#define RM_LIST_TOKEN_MAX 2048   /* size of the continuation token buffer */
+/* Size of the continuation token buffer, NUL included.  A token derived from a key must
+ * fit: base64url of an RM_KEY_MAX key does (1366 bytes), hex does not. */
+#define RM_LIST_TOKEN_MAX 2048
 
 /* ---------------------------------------------------------------------------------
  * Thread models and capabilities
@@ -372,7 +381,8 @@ struct rm_backend {
 
   /* Optional.  Delete n keys in as few requests as possible.  codes[i] receives the
    * result for keys[i] (RM_OK or RM_E_NOT_FOUND or another code).  Returns RM_OK when
-   * the batch was processed (inspect codes), or a code when it failed as a whole. */
+   * the batch was processed (inspect codes), or a code when it failed as a whole; err
+   * then describes the batch failure (per-key details may go to host->log). */
   int (*remove_many) (void *handle, const char *const *keys, size_t n, int *codes,
                       struct rm_error *err);
 
