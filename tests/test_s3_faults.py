@@ -4,7 +4,7 @@ answers 503 SlowDown / 500, drops connections before forwarding, after forwardin
 the middle of a body, corrupts bodies and stalls.  Every operation must end with the
 right data or a clear error after its retries, and no partial object may ever be stored
 (checked directly on moto, behind the proxy's back)."""
-import os, sys, tempfile, shutil, time
+import os, subprocess, sys, tempfile, shutil, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "s3"))
 from s3env import Moto, Checks, opts, s3tool  # noqa: E402
@@ -66,6 +66,33 @@ def main():
         c.ok(p.returncode == 0 and content("via-proxy") == b"proxied" and proxy.count("PUT", "via-proxy") == 1,
              "http_proxy from the environment is used", p.stderr.decode())
         s3.delete_object(Bucket="faults", Key="via-proxy")
+
+        # --- TLS: ca_bundle, certificate verification, insecure_skip_tls_verify ---
+        cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+        g = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                            "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], capture_output=True)
+        if g.returncode != 0:
+            print("SKIP: TLS checks not run: openssl cannot make a test certificate: %s" % g.stderr.decode(), flush=True)
+        else:
+            tproxy = faultproxy.Proxy(moto.port, tls=(cert, key))
+            try:
+                tls = opts("https://localhost:%d" % tproxy.port, "faults", moto.ak, moto.sk, "max_attempts=2",
+                           "retry_base_delay_ms=10")
+                p = s3tool(tls + "\nca_bundle=" + cert, "put", "tls/a", "-", input=b"over tls")
+                c.ok(p.returncode == 0 and content("tls/a") == b"over tls" and tproxy.count("PUT") == 1,
+                     "https endpoint verified with ca_bundle", p.stderr.decode())
+                p = s3tool(tls, "get", "tls/a", "-", extra_env={"CURL_CA_BUNDLE": "", "SSL_CERT_FILE": ""})
+                err = p.stderr.decode()
+                c.ok(p.returncode == 22 and "certificate" in err.lower() and tproxy.count("GET") == 0,
+                     "unknown CA -> configuration error naming the certificate problem, no retry", err)
+                p = s3tool(tls + "\ninsecure_skip_tls_verify=true", "get", "tls/a", "-")
+                err = p.stderr.decode()
+                c.ok(p.returncode == 0 and p.stdout == b"over tls" and "NOT verified" in err,
+                     "insecure_skip_tls_verify=true works and warns loudly", err)
+            finally:
+                tproxy.stop()
+                s3.delete_object(Bucket="faults", Key="tls/a")
 
         # --- conditional writes are advertised only when the store honours them ---
         proxy.set()

@@ -20,7 +20,7 @@ ERR = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%
 
 
 class Proxy:
-    def __init__(self, upstream_port, retry_after=None, slow=4.0):
+    def __init__(self, upstream_port, retry_after=None, slow=4.0, tls=None):
         self.upstream_port = upstream_port
         self.retry_after = retry_after
         self.slow = slow
@@ -37,9 +37,23 @@ class Proxy:
                 except OSError:
                     pass                # the client gave up (timeouts), or the test ended
 
+        ctx = None
+        if tls:                         # (certfile, keyfile): serve HTTPS
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+
         class Server(socketserver.ThreadingTCPServer):
             daemon_threads = True
             allow_reuse_address = True
+
+            def finish_request(self, request, client_address):
+                if ctx is not None:
+                    try:
+                        request = ctx.wrap_socket(request, server_side=True)
+                    except OSError:
+                        return          # e.g. the client refused our certificate
+                socketserver.ThreadingTCPServer.finish_request(self, request, client_address)
 
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
