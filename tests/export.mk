@@ -4,3 +4,5 @@
 # are missing.
 TESTS += tests/export_test.py
 EXTRA_DIST += tests/export_test.py
+TESTS += tests/export_s3_test.py
+EXTRA_DIST += tests/export_s3_test.py
