@@ -7,4 +7,4 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/..}
 exec python3 "$here/export_bench.py" --rm "$build/releasemanager" \
-  --plugins "$build/plugins/local/.libs" -n "${2:-1000}"
+  --plugins "$build/plugins/local/.libs" --s3-plugins "$build/plugins/s3/.libs" -n "${2:-1000}"

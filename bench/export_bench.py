@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Export benchmark: N Helm releases (~200 KiB of release JSON each, real structure) on
-the fake API server, exported by releasemanager to the local backend, against peers
-measured in the same run:
-  (a) kubectl get secrets -A -l owner=helm -o json, split into one file per release
+the fake API server, exported by releasemanager to the local backend and to moto (S3),
+against peers measured in the same run:
+  (a) kubectl get secrets -A -l owner=helm -o json, split into one file per release,
+      then (for S3) aws s3 sync of those files to moto
   (b) a bare curl of the same LIST: the API-bound floor
 and the unchanged re-export.  Prints a Markdown table for bench/RESULTS.md.
 
@@ -12,6 +13,7 @@ import argparse, base64, gzip, json, os, re, shutil, subprocess, sys, tempfile, 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "fakekube"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "s3"))
 from fakekube_util import FakeKube  # noqa: E402
 
 SEED = os.path.join(HERE, "..", "tests", "data", "helm-releases", "01-secret-basic-demo2.json")
@@ -64,6 +66,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rm", required=True)
     ap.add_argument("--plugins", required=True)
+    ap.add_argument("--s3-plugins", help="directory of s3.so: also benchmark export to moto")
     ap.add_argument("-n", type=int, default=1000)
     ap.add_argument("--size", type=int, default=200 * 1024)
     a = ap.parse_args()
@@ -120,6 +123,35 @@ def main():
         fk.reset_log()
         w, r, o = timed(cmd2)
         rows.append(("releasemanager export (local, no fsync)", w, r, len(fk.requests())))
+
+        # S3: releasemanager to moto vs kubectl + split + aws s3 sync, same files.
+        if a.s3_plugins:
+            import s3env
+            moto = s3env.Moto(work)
+            try:
+                moto.client().create_bucket(Bucket="bench")
+                aenv = dict(os.environ, AWS_ACCESS_KEY_ID=moto.ak, AWS_SECRET_ACCESS_KEY=moto.sk,
+                            AWS_DEFAULT_REGION="us-east-1")
+                sync = split.replace(out, out + "2") + (" && aws --endpoint-url %s s3 sync --only-show-errors %s2 s3://bench/kubectl/"
+                                                        % (moto.endpoint, out))
+                os.makedirs(out + "2")
+                aenv.update(env)
+                fk.reset_log()
+                w, r, _ = timed(sync, env=aenv, shell=True)
+                rows.append(("kubectl + split + aws s3 sync (moto)", w, r, len(fk.requests())))
+                s3cmd = [a.rm, "export", "s3", "--plugin-dir", a.s3_plugins, "--path", "rm",
+                         "--endpoint", moto.endpoint, "--bucket", "bench", "--accessKeyID", moto.ak,
+                         "--kubeconfig", kc]
+                senv = dict(os.environ, RELEASEMANAGER_S3_SECRET_ACCESS_KEY=moto.sk)
+                fk.reset_log()
+                w, r, o = timed(s3cmd, env=senv)
+                rows.append(("releasemanager export (s3, moto)", w, r, len(fk.requests())))
+                fk.reset_log()
+                w, r, o = timed(s3cmd, env=senv)
+                assert "0 written" in o, o
+                rows.append(("releasemanager export (s3), unchanged", w, r, len(fk.requests())))
+            finally:
+                moto.stop()
 
     floor = rows[0][1]
     kubectl = rows[1][1]

@@ -281,7 +281,11 @@ handle_object (struct export *e, struct item *it, const cJSON *obj)
   }
   else {
     struct rm_error err;
-    if (store_put_record (e->b, r, rel.json, rel.json_len, &err) != RM_OK) {
+    /* Helm's own gzip of the record, when it has one, saves compressing it again. */
+    int prc = rel.gzip ? store_put_record_gz (e->b, r, rel.json, rel.json_len, rel.gzip,
+                                              rel.gzip_len, &err)
+                       : store_put_record (e->b, r, rel.json, rel.json_len, &err);
+    if (prc != RM_OK) {
       it->state = 5;
       it->why = xstrdup (err.message);
     }

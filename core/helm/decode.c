@@ -50,6 +50,7 @@ helm_release_free (struct helm_release *rel)
   free (rel->object_namespace);
   free (rel->resource_version);
   free (rel->json);
+  free (rel->gzip);
   free (rel->name);
   free (rel->namespace);
   free (rel->status);
@@ -183,8 +184,8 @@ helm_release_decode_blob (const char *b64, size_t len, const char *what,
   if (blen > 3 && helm_is_gzip (bytes, blen)) {
     gz = true;
     int r = helm_gunzip (bytes, blen, max, &payload, why, sizeof why);
-    free (bytes);
     if (r < 0) {
+      free (bytes);
       strbuf_free (&payload);
       return fail (err, strstr (why, "exceeds the limit") ? HELM_E_TOO_LARGE : HELM_E_CORRUPT,
                    "%s: release: %s", what, why);
@@ -205,15 +206,24 @@ helm_release_decode_blob (const char *b64, size_t len, const char *what,
 
   int rc = helm_release_parse_json (payload.data, payload.len, what, rel, err);
   if (rc == HELM_E_CORRUPT && looks_like_helm2_protobuf (payload.data, payload.len)) {
+    if (gz)
+      free (bytes);
     strbuf_free (&payload);
     return fail (err, HELM_V2, "%s: Helm 2 (Tiller) release payload (protobuf, not JSON)", what);
   }
   if (rc != HELM_OK) {
+    if (gz)
+      free (bytes);
     strbuf_free (&payload);
     helm_release_free (rel);
     return rc;
   }
   rel->was_gzip = gz;
+  if (gz) {
+    /* Keep Helm's own compressed bytes: storing them saves compressing again. */
+    rel->gzip = bytes;
+    rel->gzip_len = blen;
+  }
   rel->json_len = payload.len;
   rel->json = payload.data;   /* strbuf keeps a NUL after len */
   return HELM_OK;

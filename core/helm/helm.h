@@ -64,6 +64,8 @@ struct helm_release {
   char *json;
   size_t json_len;
   bool was_gzip;            /* false: Helm stored it uncompressed */
+  unsigned char *gzip;      /* when was_gzip: Helm's gzip bytes, which inflate to json */
+  size_t gzip_len;
 
   /* From the JSON (HELM_OK) or, for HELM_V2, from Tiller's labels. */
   char *name;

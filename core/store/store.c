@@ -278,13 +278,20 @@ store_put_record (struct backend *b, struct store_record *rec, const char *json,
 {
   struct strbuf gz = STRBUF_INIT;
   helm_gzip (json, len, &gz);
-  store_sha256_hex (json, len, rec->sha256);
-  rec->size = (long long) len;
-  rec->stored_size = (long long) gz.len;
-  struct rm_put_options o = { sizeof o, 0, NULL, "application/gzip" };
-  int rc = backend_put_mem (b, rec->key, gz.data, gz.len, &o, NULL, err);
+  int rc = store_put_record_gz (b, rec, json, len, gz.data, gz.len, err);
   strbuf_free (&gz);
   return rc;
+}
+
+int
+store_put_record_gz (struct backend *b, struct store_record *rec, const char *json, size_t len,
+                     const void *gz, size_t gz_len, struct rm_error *err)
+{
+  store_sha256_hex (json, len, rec->sha256);
+  rec->size = (long long) len;
+  rec->stored_size = (long long) gz_len;
+  struct rm_put_options o = { sizeof o, 0, NULL, "application/gzip" };
+  return backend_put_mem (b, rec->key, gz, gz_len, &o, NULL, err);
 }
 
 int

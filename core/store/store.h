@@ -78,6 +78,9 @@ void store_sha256_hex (const void *data, size_t len, char out[65]);
 /* gzip json and put it under rec->key; sets rec->size, stored_size and sha256. */
 int store_put_record (struct backend *b, struct store_record *rec, const char *json, size_t len,
                       struct rm_error *err);
+/* The same with gzip bytes the caller already has (Helm's own, which inflate to json). */
+int store_put_record_gz (struct backend *b, struct store_record *rec, const char *json,
+                         size_t len, const void *gz, size_t gz_len, struct rm_error *err);
 /* Get, gunzip and verify against rec->sha256/size; json receives the release JSON. */
 int store_get_record (struct backend *b, const struct store_record *rec, struct strbuf *json,
                       struct rm_error *err);
