@@ -175,23 +175,24 @@ list_item (void *ud, const cJSON *obj)
   return 0;
 }
 
+/* The collections to list: one per --namespace, else the cluster-wide one. */
+static void
+collection_paths (const struct export *e, enum helm_driver driver, struct strlist *paths)
+{
+  const char *resource = driver == HELM_DRIVER_SECRET ? "secrets" : "configmaps";
+  for (size_t i = 0; i < (e->only_ns.n ? e->only_ns.n : 1); i++) {
+    char *p = kube_path ("v1", e->only_ns.n ? e->only_ns.items[i] : NULL, resource, NULL);
+    strlist_push (paths, p);
+    free (p);
+  }
+}
+
 static int
 list_driver (struct export *e, enum helm_driver driver, struct kube_error *kerr)
 {
-  const char *resource = driver == HELM_DRIVER_SECRET ? "secrets" : "configmaps";
   struct kube_list_opts lo = { "owner=helm", NULL, 500, true };
   struct strlist paths = STRLIST_INIT;
-  if (e->only_ns.n)
-    for (size_t i = 0; i < e->only_ns.n; i++) {
-      char *p = kube_path ("v1", e->only_ns.items[i], resource, NULL);
-      strlist_push (&paths, p);
-      free (p);
-    }
-  else {
-    char *p = kube_path ("v1", NULL, resource, NULL);
-    strlist_push (&paths, p);
-    free (p);
-  }
+  collection_paths (e, driver, &paths);
   int rc = KUBE_OK;
   for (size_t i = 0; i < paths.n && rc == KUBE_OK; i++) {
     struct list_ctx l = { e, driver, e->n };
@@ -442,22 +443,11 @@ full_restart (void *ud)
 static int
 full_list (struct export *e, enum helm_driver driver, unsigned threads, struct kube_error *kerr)
 {
-  const char *resource = driver == HELM_DRIVER_SECRET ? "secrets" : "configmaps";
   struct kube_list_opts lo = { "owner=helm", NULL, 100, false };
   struct full_ctx f = { e, driver, threads, NULL, 0, (size_t) threads * 8 };
   f.batch = xcalloc (f.cap, sizeof *f.batch);
   struct strlist paths = STRLIST_INIT;
-  if (e->only_ns.n)
-    for (size_t i = 0; i < e->only_ns.n; i++) {
-      char *p = kube_path ("v1", e->only_ns.items[i], resource, NULL);
-      strlist_push (&paths, p);
-      free (p);
-    }
-  else {
-    char *p = kube_path ("v1", NULL, resource, NULL);
-    strlist_push (&paths, p);
-    free (p);
-  }
+  collection_paths (e, driver, &paths);
   int rc = KUBE_OK;
   for (size_t i = 0; i < paths.n && rc == KUBE_OK; i++) {
     rc = kube_list (e->kc, paths.items[i], &lo, full_item, full_restart, &f, NULL, kerr);
@@ -466,27 +456,6 @@ full_list (struct export *e, enum helm_driver driver, unsigned threads, struct k
   strlist_free (&paths);
   free (f.batch);
   return rc;
-}
-
-static void
-copy_record (struct store_record *dst, const struct store_record *src)
-{
-  dst->key = dup_or_null (src->key);
-  dst->namespace = dup_or_null (src->namespace);
-  dst->release = dup_or_null (src->release);
-  dst->revision = src->revision;
-  dst->status = dup_or_null (src->status);
-  dst->chart = dup_or_null (src->chart);
-  dst->chart_version = dup_or_null (src->chart_version);
-  dst->app_version = dup_or_null (src->app_version);
-  dst->updated = dup_or_null (src->updated);
-  dst->driver = dup_or_null (src->driver);
-  dst->source = dup_or_null (src->source);
-  dst->source_uid = dup_or_null (src->source_uid);
-  dst->source_version = dup_or_null (src->source_version);
-  dst->size = src->size;
-  dst->stored_size = src->stored_size;
-  memcpy (dst->sha256, src->sha256, sizeof dst->sha256);
 }
 
 static int
@@ -559,10 +528,7 @@ free_items (struct export *e)
     free (it->key);
     free (it->why);
     cJSON_Delete (it->obj);
-    struct store_record *r = &it->rec;
-    free (r->key); free (r->namespace); free (r->release); free (r->status); free (r->chart);
-    free (r->chart_version); free (r->app_version); free (r->updated); free (r->driver);
-    free (r->source); free (r->source_uid); free (r->source_version);
+    store_record_clear (&it->rec);
   }
   free (e->items);
 }
@@ -685,7 +651,7 @@ run_export (struct cli *c)
     if (it->state == 0 && it->old && it->uid && it->rv && it->old->source_uid
         && it->old->source_version && strcmp (it->old->source_uid, it->uid) == 0
         && strcmp (it->old->source_version, it->rv) == 0) {
-      copy_record (&it->rec, it->old);
+      store_record_copy (&it->rec, it->old);
       it->state = 1;
     }
   }
@@ -721,7 +687,7 @@ run_export (struct cli *c)
   for (size_t i = 0; i < e.n; i++) {
     struct item *it = &e.items[i];
     if (it->state >= 1 && it->state <= 3) {
-      copy_record (store_index_add (ix), &it->rec);
+      store_record_copy (store_index_add (ix), &it->rec);
       if (it->state == 2)
         written++;
       else
@@ -732,7 +698,7 @@ run_export (struct cli *c)
       /* A record that was intact before and is corrupt now: keep the intact copy. */
       if (it->old && it->corrupt) {
         log_warn ("%s (keeping the copy stored by an earlier export)", it->why);
-        copy_record (store_index_add (ix), it->old);
+        store_record_copy (store_index_add (ix), it->old);
       }
       else
         log_warn ("%s", it->why);
@@ -744,7 +710,7 @@ run_export (struct cli *c)
       log_error ("%s", it->why);
       /* Keep the previous copy in the snapshot rather than lose the record. */
       if (it->old)
-        copy_record (store_index_add (ix), it->old);
+        store_record_copy (store_index_add (ix), it->old);
     }
   }
   store_index_sort (ix);

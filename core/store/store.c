@@ -58,8 +58,8 @@ store_index_find (const struct store_index *ix, const char *key)
   return NULL;
 }
 
-static void
-record_free (struct store_record *r)
+void
+store_record_clear (struct store_record *r)
 {
   free (r->key);
   free (r->namespace);
@@ -75,13 +75,37 @@ record_free (struct store_record *r)
   free (r->source_version);
 }
 
+static char *
+dup_or_null (const char *s)
+{
+  return s ? xstrdup (s) : NULL;
+}
+
+void
+store_record_copy (struct store_record *dst, const struct store_record *src)
+{
+  *dst = *src;
+  dst->key = dup_or_null (src->key);
+  dst->namespace = dup_or_null (src->namespace);
+  dst->release = dup_or_null (src->release);
+  dst->status = dup_or_null (src->status);
+  dst->chart = dup_or_null (src->chart);
+  dst->chart_version = dup_or_null (src->chart_version);
+  dst->app_version = dup_or_null (src->app_version);
+  dst->updated = dup_or_null (src->updated);
+  dst->driver = dup_or_null (src->driver);
+  dst->source = dup_or_null (src->source);
+  dst->source_uid = dup_or_null (src->source_uid);
+  dst->source_version = dup_or_null (src->source_version);
+}
+
 void
 store_index_free (struct store_index *ix)
 {
   if (!ix)
     return;
   for (size_t i = 0; i < ix->n; i++)
-    record_free (&ix->records[i]);
+    store_record_clear (&ix->records[i]);
   free (ix->records);
   free (ix->cluster_uid);
   free (ix->cluster_server);

@@ -57,6 +57,9 @@ struct store_index {
 char *store_record_key (const char *namespace, const char *release, int revision);
 
 struct store_record *store_index_add (struct store_index *ix);   /* zeroed, owned by ix */
+/* Deep copy (dst's previous contents are not freed) and release of one record. */
+void store_record_copy (struct store_record *dst, const struct store_record *src);
+void store_record_clear (struct store_record *r);
 /* Sort by namespace, release, revision (the order of keys in the store). */
 void store_index_sort (struct store_index *ix);
 const struct store_record *store_index_find (const struct store_index *ix, const char *key);
