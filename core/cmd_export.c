@@ -65,7 +65,9 @@ struct export {
   size_t limit;                     /* workers take items next .. limit-1 */
   size_t *batch;                    /* when set, worker i processes items[batch[i]] */
   atomic_size_t done;
+  atomic_ullong bytes;              /* release JSON bytes read so far */
   size_t progress_total;
+  struct timespec started;
   bool tty;
 };
 
@@ -328,13 +330,24 @@ process (struct export *e, struct item *it)
   cJSON_Delete (obj);
 }
 
+/* On a terminal: count/total, bytes and rate on one rewritten line of stderr. */
 static void
-progress (struct export *e)
+progress (struct export *e, const struct item *it)
 {
+  unsigned long long bytes = atomic_fetch_add (&e->bytes, it->rec.size > 0
+                                               ? (unsigned long long) it->rec.size : 0)
+                             + (it->rec.size > 0 ? (unsigned long long) it->rec.size : 0);
   size_t d = atomic_fetch_add (&e->done, 1) + 1;
-  if (e->tty && (d % 25 == 0 || d == e->progress_total))
-    fprintf (stderr, "\rreleasemanager: exported %zu/%zu records", d, e->progress_total);
-  if (e->tty && d == e->progress_total)
+  if (!e->tty || (d % 10 != 0 && d != e->progress_total))
+    return;
+  struct timespec now;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  double secs = (double) (now.tv_sec - e->started.tv_sec)
+                + (double) (now.tv_nsec - e->started.tv_nsec) / 1e9;
+  double mib = (double) bytes / (1024.0 * 1024.0);
+  fprintf (stderr, "\rreleasemanager: %zu/%zu records, %.1f MiB, %.1f MiB/s   ", d,
+           e->progress_total, mib, secs > 0 ? mib / secs : 0.0);
+  if (d == e->progress_total)
     fputc ('\n', stderr);
 }
 
@@ -350,7 +363,7 @@ worker (void *arg)
       i = e->batch[i];
     if (e->items[i].state == 0) {
       process (e, &e->items[i]);
-      progress (e);
+      progress (e, &e->items[i]);
     }
   }
   return NULL;
@@ -661,6 +674,7 @@ run_export (struct cli *c)
   for (size_t i = 0; i < e.n; i++)
     todo += e.items[i].state == 0;
   e.progress_total = todo;
+  clock_gettime (CLOCK_MONOTONIC, &e.started);
   unsigned nt = backend_max_parallel (e.b, (unsigned) threads);
   if (todo > 32 && todo * 4 > e.n) {
     /* Most records changed: read them with full LIST pages instead of a GET each.

@@ -718,6 +718,37 @@ class Seeded(ExportCase):
         self.assertEqual({k: v for k, v in file_stats(path).items() if k.startswith("releases/")},
                          before, "unchanged re-export rewrote record files")
 
+    def test_14_progress_on_a_terminal_quiet_otherwise(self):
+        """On a TTY, export shows count/total, bytes and rate on stderr; off a TTY (and
+        without -v) stderr stays empty."""
+        import pty
+        fk = self.FK
+        ns = "progress"
+        fk.load([release_secret(ns, "p%02d" % i, 1) for i in range(12)])
+        path = newdir("progress")
+        args = [RM_BIN, "export"] + store_args(path) + ["--kubeconfig", fk.kubeconfig, "-n", ns]
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(RM_BIN, args)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0, out)
+        self.assertRegex(out.decode(), r"\r(?:releasemanager: )?12/12 records, [0-9.]+ MiB, [0-9.]+ MiB/s",
+                         "progress line on a terminal")
+        p = export(fk, newdir("progress-quiet"), "-n", ns)
+        self.assertEqual(p.returncode, 0, show(p))
+        # (The seeded cluster's Helm 2 record still earns its one warning.)
+        self.assertNotIn("records,", p.stderr, "off a terminal there is no progress line")
+        self.assertNotIn("stored releases/", p.stderr, "off a terminal export is quiet without -v")
+
     def test_12_errors(self):
         fk = self.FK
         fk.load([release_secret("errs", "e1", 1)])
