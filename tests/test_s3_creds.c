@@ -297,6 +297,24 @@ Test (s3creds, web_identity)
   cr_expect (strstr (err.message, "forged-token") == NULL, "%s", err.message);
 }
 
+Test (s3creds, web_identity_from_profile)
+{
+  char url[512], conf[1024];
+  struct s3_creds_config cfg = { .profile = "eks" };
+  struct s3_creds c;
+  struct rm_error err = { 0, "" };
+  char src[600];
+  snprintf (url, sizeof url, "%s/sts", server ());
+  setenv ("AWS_ENDPOINT_URL_STS", url, 1);
+  snprintf (conf, sizeof conf, "[profile eks]\nrole_arn = arn:aws:iam::123:role/from-profile\n"
+            "web_identity_token_file = %s\n", write_file ("tok", "eyJ.web-identity-token.sig"));
+  setenv ("AWS_CONFIG_FILE", write_file ("config", conf), 1);
+  cr_assert_eq (resolve (&cfg, &c, &err, src, sizeof src), RM_OK, "%s", err.message);
+  cr_expect_str_eq (c.access_key_id, "ASIAWEBIDENTITY");
+  cr_expect_str_eq (src, "web identity of profile eks");
+  s3_creds_clear (&c);
+}
+
 Test (s3creds, container_endpoint)
 {
   char url[512];

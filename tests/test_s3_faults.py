@@ -94,6 +94,17 @@ def main():
                 tproxy.stop()
                 s3.delete_object(Bucket="faults", Key="tls/a")
 
+        # --- a wrong local clock is corrected from the server's Date ---
+        proxy.set(dict(method="PUT", fault="skewed", times=1))
+        p = run("put", "skew", "-", input=b"late clock")
+        import calendar
+        sent = proxy.last_amz_date or ""
+        ahead = calendar.timegm(time.strptime(sent, "%Y%m%dT%H%M%SZ")) - time.time() if sent else 0
+        c.ok(p.returncode == 0 and content("skew") == b"late clock" and proxy.count("PUT") == 2
+             and 7000 < ahead < 7400 and "clock differs" in p.stderr.decode(),
+             "RequestTimeTooSkewed: re-signed with the server's time, warned", "%s ahead=%.0f %s" % (sent, ahead, p.stderr.decode()))
+        s3.delete_object(Bucket="faults", Key="skew")
+
         # --- conditional writes are advertised only when the store honours them ---
         proxy.set()
         p = run("caps")

@@ -305,7 +305,7 @@ static void
 reset_response (struct s3_request *r)
 {
   r->etag[0] = r->request_id[0] = r->s3_code[0] = r->sse[0] = r->bucket_region[0] = '\0';
-  r->content_length = r->last_modified = r->retry_after_ms = -1;
+  r->content_length = r->last_modified = r->retry_after_ms = r->server_date = -1;
 }
 
 static void
@@ -351,6 +351,8 @@ on_header (char *buf, size_t size, size_t nitems, void *ud)
     copy_field (r->request_id, sizeof r->request_id, value);
   else if (strcasecmp (name, "x-amz-server-side-encryption") == 0)
     copy_field (r->sse, sizeof r->sse, value);
+  else if (strcasecmp (name, "Date") == 0)
+    r->server_date = s3_parse_time (value);
   else if (strcasecmp (name, "x-amz-bucket-region") == 0)
     copy_field (r->bucket_region, sizeof r->bucket_region, value);
   else if (strcasecmp (name, "Retry-After") == 0) {
@@ -528,7 +530,9 @@ attempt_once (struct s3_client *c, struct s3_request *r, CURL *h, struct rm_erro
   sp.session_token = cr.session_token;
   sp.region = c->region;
   sp.service = "s3";
-  sp.when = time (NULL);
+  pthread_mutex_lock (&c->pool_lock);
+  sp.when = time (NULL) + (time_t) c->clock_skew;
+  pthread_mutex_unlock (&c->pool_lock);
   sp.add_content_sha256 = 1;
   if (sigv4_sign (&sreq, &sp, &sres) < 0) {
     rc = rm_error_set (err, RM_E_NOMEM, "out of memory (signing)");
@@ -696,8 +700,23 @@ s3_request_do (struct s3_client *c, struct s3_request *r, struct rm_error *err)
   int rc = RM_E_INTERNAL, max = r->no_retry ? 1 : (c->max_attempts > 0 ? c->max_attempts : 1);
   if (h == NULL)
     return rm_error_set (err, RM_E_NOMEM, "out of memory (curl handle)");
+  int skew_fixed = 0;
   for (r->attempts = 1;; r->attempts++) {
     rc = attempt_once (c, r, h, err);
+    if (rc == RM_E_AUTH && !skew_fixed && r->attempts < max && r->server_date > 0
+        && strcmp (r->s3_code, "RequestTimeTooSkewed") == 0) {
+      /* Our clock is off (a container without NTP, a suspended VM): sign with the
+       * server's time from now on, as the AWS SDKs do, and try again at once. */
+      long long skew = r->server_date - (long long) time (NULL);
+      pthread_mutex_lock (&c->pool_lock);
+      c->clock_skew = skew;
+      pthread_mutex_unlock (&c->pool_lock);
+      skew_fixed = 1;
+      if (RM_HOST_HAS (c->host, log))
+        c->host->log (c->host, RM_LOG_WARN, "s3: the local clock differs from the server's by "
+                      "%lld s; signing with the server's time (fix the clock: NTP)", skew);
+      continue;
+    }
     if (rc != RM_E_TRANSIENT || r->attempts >= max)
       break;
     if (r->writer && r->streaming

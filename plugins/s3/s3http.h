@@ -34,7 +34,8 @@ struct s3_client {
 
   CURLSH *share;
   pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-  pthread_mutex_t pool_lock;
+  pthread_mutex_t pool_lock;     /* also guards clock_skew */
+  long long clock_skew;         /* seconds to add to our clock (RequestTimeTooSkewed) */
   CURL **pool;                  /* idle easy handles */
   size_t npool, pool_cap;
 };
@@ -72,6 +73,7 @@ struct s3_request {
   char sse[32];                 /* x-amz-server-side-encryption */
   char bucket_region[64];       /* x-amz-bucket-region (sent with region errors) */
   long long retry_after_ms;     /* -1 if absent */
+  long long server_date;        /* Date header, Unix time, or -1 */
   int attempts;
   /* Internal per-attempt state. */
   long long received;

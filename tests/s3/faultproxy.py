@@ -9,6 +9,7 @@ when a rule matches, injects a fault instead of (or while) answering:
   drop-mid-body  forward, send the headers and half of the body, then close
   corrupt    forward, flip one byte of the response body
   slow       sleep <slow> seconds, then forward
+  skewed     answer 403 RequestTimeTooSkewed with a Date two hours ahead
   fake-ok    answer 200 (PUT, with an ETag) or 204 (DELETE) without forwarding: a store
              that ignores If-None-Match / If-Match looks like this to the probe
 
@@ -115,6 +116,8 @@ class Proxy:
                 wf.flush()
             body = rf.read(int(hd.get("content-length", "0") or 0))
             fault = self._pick(method, target)
+            with self.lock:
+                self.last_amz_date = hd.get("x-amz-date")
             if fault == "drop":
                 return
             if fault in ("503", "500"):
@@ -124,6 +127,15 @@ class Proxy:
                 extra = "Retry-After: %s\r\n" % self.retry_after if fault == "503" and self.retry_after else ""
                 wf.write(("HTTP/1.1 %s %s\r\nContent-Type: application/xml\r\nContent-Length: %d\r\n%s\r\n"
                           % (fault, code, len(data), extra)).encode() + (b"" if method == "HEAD" else data))
+                wf.flush()
+                continue
+            if fault == "skewed":
+                import email.utils
+                data = (ERR % ("RequestTimeTooSkewed", "The difference between the request time and the "
+                               "current time is too large.", len(self.log))).encode()
+                wf.write(("HTTP/1.1 403 Forbidden\r\nDate: %s\r\nContent-Type: application/xml\r\n"
+                          "Content-Length: %d\r\n\r\n" % (email.utils.formatdate(time.time() + 7200, usegmt=True),
+                                                            len(data))).encode() + data)
                 wf.flush()
                 continue
             if fault == "fake-ok":
