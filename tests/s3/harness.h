@@ -6,6 +6,7 @@
 #define S3_TEST_HARNESS_H
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 static int harness_verbose;
 static char harness_log[1 << 16];     /* everything logged, for assertions */
 static size_t harness_log_len;
+static pthread_mutex_t harness_log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 __attribute__((format (printf, 3, 4)))
 static void
@@ -27,6 +29,7 @@ harness_logf (const struct rm_host *host, int level, const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (line, sizeof line, fmt, ap);
   va_end (ap);
+  pthread_mutex_lock (&harness_log_lock);     /* host->log must be thread-safe */
   if (harness_log_len + strlen (line) + 2 < sizeof harness_log) {
     harness_log_len += (size_t) snprintf (harness_log + harness_log_len,
                                           sizeof harness_log - harness_log_len, "%d %s\n",
@@ -34,6 +37,7 @@ harness_logf (const struct rm_host *host, int level, const char *fmt, ...)
   }
   if (harness_verbose >= level || level == RM_LOG_WARN || level == RM_LOG_ERROR)
     fprintf (stderr, "[plugin %d] %s\n", level, line);
+  pthread_mutex_unlock (&harness_log_lock);
 }
 
 static int
