@@ -22,6 +22,7 @@ struct command {
 extern const struct command cmd_backends;
 extern const struct command cmd_clear;
 extern const struct command cmd_export;
+extern const struct command cmd_import;
 extern const struct command cmd_list;
 
 #endif

@@ -13,7 +13,10 @@ libcore_a_SOURCES = \
 	%reldir%/conformance.c %reldir%/conformance.h \
 	%reldir%/cmd_backends.c %reldir%/commands.h \
 	%reldir%/cmd_clear.c %reldir%/cmd_list.c %reldir%/cmd_export.c \
-	%reldir%/store/store.c %reldir%/store/store.h
+	%reldir%/store/store.c %reldir%/store/store.h \
+	%reldir%/cmd_import.c %reldir%/import/import.h %reldir%/import/manifest.c \
+	%reldir%/import/discovery.c %reldir%/import/apply.c %reldir%/import/hooks.c \
+	%reldir%/import/records.c %reldir%/import/values.c %reldir%/import/release.c
 
 CORE_LIBS = libcore.a $(CJSON_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 

@@ -35,6 +35,7 @@ static const struct cli_option global_options[] = {
 
 static const struct command *const commands[] = {
   &cmd_export,
+  &cmd_import,
   &cmd_list,
   &cmd_clear,
   &cmd_backends,

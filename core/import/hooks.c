@@ -1,0 +1,90 @@
+/* Release hooks as `helm install` runs them (helm pkg/action/hooks.go execHook): the
+ * hooks of one event by weight, each one deleted first under before-hook-creation (the
+ * default), created, waited for when it is a Job or a Pod, then deleted per
+ * hook-succeeded / hook-failed.  Test hooks are never run: only install events are asked
+ * for.  Hooks get no ownership metadata, as Helm does not track them as resources. */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "import/import.h"
+#include "log.h"
+
+static bool
+waits (const char *kind)
+{
+  return strcmp (kind, "Job") == 0 || strcmp (kind, "Pod") == 0;
+}
+
+static int
+run_one (struct imp_run *r, struct imp_object *h, const char *event)
+{
+  char *coll, *path;
+  int rc = imp_prepare (r, h, IMP_HOOK, &coll, &path);
+  if (rc < 0)
+    return -1;
+  if (r->s->dry) {
+    if (rc == 0) {
+      if (h->policies & IMP_HOOK_BEFORE_CREATION)
+        imp_plan (r, "  %s hook %s (weight %d): DELETE %s if it exists\n", event, h->hook,
+                  h->weight, path);
+      imp_plan (r, "  %s hook %s (weight %d): create %s %s: POST %s%s\n", event, h->hook,
+                h->weight, h->kind, h->name, coll, waits (h->kind) ? ", wait for completion" : "");
+      if (h->policies & IMP_HOOK_SUCCEEDED)
+        imp_plan (r, "  %s hook %s: DELETE %s when it succeeds\n", event, h->hook, path);
+    }
+    free (coll);
+    free (path);
+    return 0;
+  }
+  struct kube_error err;
+  if ((h->policies & IMP_HOOK_BEFORE_CREATION)
+      && imp_delete (r, path, true, &err) != KUBE_OK) {
+    rc = imp_fail (r, "%s hook %s: deleting the previous %s %s: %s", event, h->hook, h->kind,
+                   h->name, err.message);
+    goto out;
+  }
+  if (imp_apply (r, h, IMP_HOOK) < 0) {
+    rc = -1;
+    goto out;
+  }
+  /* Whatever the hook's outcome, the hook object is not a release resource: --atomic
+   * leaves it to the delete policies, like helm. */
+  if (r->created.n && strcmp (r->created.items[r->created.n - 1], path) == 0) {
+    free (r->created.items[--r->created.n]);
+  }
+  rc = waits (h->kind) ? imp_wait_ready (r, h, path) : 0;
+  if (rc < 0) {
+    char *e = r->error;
+    r->error = xasprintf ("%s hook %s failed: %s", event, h->hook, e);
+    free (e);
+    if ((h->policies & IMP_HOOK_FAILED) && imp_delete (r, path, false, &err) != KUBE_OK)
+      log_warn ("%s/%s: deleting failed hook %s: %s", r->ns, r->name, h->hook, err.message);
+    goto out;
+  }
+  log_info ("%s/%s: %s hook %s done", r->ns, r->name, event, h->hook);
+  if ((h->policies & IMP_HOOK_SUCCEEDED) && imp_delete (r, path, false, &err) != KUBE_OK)
+    log_warn ("%s/%s: deleting hook %s: %s", r->ns, r->name, h->hook, err.message);
+out:
+  free (coll);
+  free (path);
+  return rc;
+}
+
+int
+imp_run_hooks (struct imp_run *r, const cJSON *release, const char *event)
+{
+  struct imp_objects hooks = { 0 };
+  char *error = NULL;
+  if (imp_hooks_for (release, event, &hooks, &error) < 0) {
+    imp_fail (r, "%s hooks: %s", event, error);
+    free (error);
+    return -1;
+  }
+  int rc = 0;
+  for (size_t i = 0; i < hooks.n && rc == 0; i++)
+    rc = run_one (r, &hooks.v[i], event);
+  imp_objects_free (&hooks);
+  return rc;
+}

@@ -1,0 +1,171 @@
+/* The restore engine behind `releasemanager import` (DESIGN.md section 4): a stored
+ * release becomes what `helm install` would have left in the target cluster.
+ *
+ *   manifest.c   rendered manifest, chart crds/ and hooks -> objects in Helm's order
+ *   discovery.c  apiVersion + kind -> API resource and scope (cached, thread-safe)
+ *   apply.c      one object: namespace, Helm's ownership metadata, create or take over,
+ *                delete, wait for readiness
+ *   hooks.c      pre-/post-install hooks by weight with their delete policies
+ *   records.c    the release records back as Helm's own storage (Secret or ConfigMap)
+ *   values.c     --update-values: re-render with a helm binary
+ *   release.c    one release from stored records to a Helm-owned release
+ * cmd_import.c reads the store, applies the filters and runs releases in parallel. */
+#ifndef RM_IMPORT_H
+#define RM_IMPORT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "helm/helm.h"
+#include "kube/kube.h"
+#include "util.h"
+
+/* ---- manifest.c ---- */
+
+#define IMP_HOOK_BEFORE_CREATION (1u << 0)
+#define IMP_HOOK_SUCCEEDED       (1u << 1)
+#define IMP_HOOK_FAILED          (1u << 2)
+
+struct imp_object {
+  cJSON *obj;              /* owned */
+  const char *api_version; /* point into obj */
+  const char *kind;
+  const char *name;
+  int order;               /* index in Helm's install order; unknown kinds sort last */
+  /* hooks only */
+  char *hook;              /* the hook's name in the release */
+  int weight;
+  unsigned policies;       /* IMP_HOOK_* */
+};
+
+struct imp_objects {
+  struct imp_object *v;
+  size_t n, cap;
+};
+
+void imp_objects_free (struct imp_objects *l);
+/* Position of kind in Helm's InstallOrder; unknown kinds get the same large value. */
+int imp_kind_order (const char *kind);
+/* Split a multi-document YAML manifest into objects (empty documents and comments
+ * skipped) and append them to out.  what names the source in messages.  Returns 0, or -1
+ * with *error (caller frees). */
+int imp_split_manifest (const char *text, const char *what, struct imp_objects *out,
+                        char **error);
+/* Stable sort by install order; unknown kinds last, ordered by kind name like Helm. */
+void imp_sort_install_order (struct imp_objects *l);
+/* The chart's crds/ files (release.chart.files, base64) as objects, in file order. */
+int imp_chart_crds (const cJSON *release, struct imp_objects *out, char **error);
+/* The hooks of release that run on event ("pre-install"...), sorted by weight then name. */
+int imp_hooks_for (const cJSON *release, const char *event, struct imp_objects *out,
+                   char **error);
+
+/* ---- discovery.c ---- */
+
+struct imp_discovery;
+struct imp_discovery *imp_discovery_new (struct kube_client *kc);
+void imp_discovery_free (struct imp_discovery *d);
+/* Resource name (caller frees) and scope of apiVersion/kind.  KUBE_E_NOT_FOUND when the
+ * server does not serve that kind (after one fresh look). */
+int imp_discover (struct imp_discovery *d, const char *api_version, const char *kind,
+                  char **resource, bool *namespaced, struct kube_error *err);
+/* Forget what was learnt (CRDs were created). */
+void imp_discovery_invalidate (struct imp_discovery *d);
+
+/* ---- shared settings of one import run (read-only while releases run) ---- */
+
+struct imp_settings {
+  struct kube_client *kc;
+  struct imp_discovery *disc;
+  enum helm_driver driver;  /* where the records go: Secret (default) or ConfigMap */
+  const char *target_ns;    /* --target-namespace or NULL */
+  bool dry, replace, wait, atomic, no_hooks, create_ns;
+  long timeout_s;           /* --release-timeout */
+  const struct strlist *updates;   /* --update-values KEY=VALUE */
+  const char *helm_bin;     /* for updates; NULL = none found */
+  const char *kubeconfig, *kubecontext;
+  pthread_mutex_t *out_lock;       /* serialises dry-run plans on stdout */
+};
+
+/* ---- one release being restored ---- */
+
+struct imp_run {
+  const struct imp_settings *s;
+  const char *name;         /* release name */
+  const char *ns;           /* namespace it is restored into */
+  const char *orig_ns;      /* namespace it was stored from */
+  double deadline;          /* monotonic seconds */
+  struct strlist created;   /* API paths of objects this run created, in order (--atomic) */
+  struct strbuf plan;       /* --dry-run: the plan text */
+  char *error;              /* the failure, once set */
+};
+
+double imp_now (void);
+/* Record the failure (the first one wins) and return -1. */
+int imp_fail (struct imp_run *r, const char *fmt, ...) __attribute__((format (printf, 2, 3)));
+void imp_plan (struct imp_run *r, const char *fmt, ...) __attribute__((format (printf, 2, 3)));
+
+/* ---- apply.c ---- */
+
+enum imp_apply_mode {
+  IMP_RESOURCE,   /* a manifest object: Helm's ownership metadata, take over per the rules */
+  IMP_CRD_FILE,   /* a chart crds/ file: created as is, skipped when it exists */
+  IMP_HOOK,       /* a hook: created as is (Helm does not label hooks) */
+};
+
+/* Fill in the namespace and metadata of o for this run and compute its paths: the
+ * collection (*coll) and the object (*path).  Both caller-freed.  -1 on failure. */
+int imp_prepare (struct imp_run *r, struct imp_object *o, enum imp_apply_mode mode,
+                 char **coll, char **path);
+/* Prepare and create o, or take it over / skip it per mode and the options.  In a dry run
+ * only the plan is written.  Returns 0 or -1 (r->error set). */
+int imp_apply (struct imp_run *r, struct imp_object *o, enum imp_apply_mode mode);
+/* DELETE path (background propagation); not found is fine.  wait: until it is gone. */
+int imp_delete (struct imp_run *r, const char *path, bool wait, struct kube_error *err);
+/* --wait: o (already created at path) is ready per Helm's rules, or the deadline. */
+int imp_wait_ready (struct imp_run *r, const struct imp_object *o, const char *path);
+/* --atomic: delete what this run created, newest first. */
+void imp_undo (struct imp_run *r);
+
+/* ---- hooks.c ---- */
+
+int imp_run_hooks (struct imp_run *r, const cJSON *release, const char *event);
+
+/* ---- records.c ---- */
+
+/* Fail unless the target namespace is free of records of this release (or --replace). */
+int imp_check_existing (struct imp_run *r, struct strlist *existing);
+/* Write each release JSON (revision order) as Helm's storage object; then, with
+ * --replace, delete the existing records not overwritten. */
+int imp_write_records (struct imp_run *r, char **json, size_t n, const struct strlist *existing);
+
+/* ---- values.c ---- */
+
+/* KEY.SUB=VALUE into a JSON object, typed like helm --set (numbers, booleans, null). */
+int imp_set_value (cJSON *values, const char *assignment, char **error);
+/* Re-render release with helm upgrade --install using its stored values plus updates. */
+int imp_helm_upgrade (struct imp_run *r, const cJSON *release, const struct strlist *updates);
+/* Whether the release's chart can be rebuilt from the record (no dependencies). */
+bool imp_chart_rebuildable (const cJSON *release, char **why);
+/* The first executable "helm" on PATH, or NULL; caller frees. */
+char *imp_find_helm (void);
+
+/* ---- release.c ---- */
+
+/* One stored revision of a release. */
+struct imp_revision {
+  int revision;
+  char *key;      /* store key, for messages */
+  char *json;     /* the release JSON, as stored */
+  size_t len;
+};
+
+/* Restore one release from its stored revisions (ascending).  Returns 0 restored, 1
+ * skipped (*why set), -1 failed (*why set). */
+int imp_restore_release (const struct imp_settings *s, const char *ns, const char *name,
+                         struct imp_revision *revs, size_t n, const struct strlist *updates,
+                         char **why);
+
+#endif

@@ -1,0 +1,260 @@
+/* One release, from its stored revisions to a release Helm owns in the target cluster,
+ * in `helm install`'s order: the namespace, the chart's CRDs, pre-install hooks, the
+ * manifest's objects in install order, --wait, post-install hooks, then the release
+ * records (the whole history), then --update-values.  Everything that can be refused
+ * (unreadable records, a manifest that does not parse, an existing release) is refused
+ * before the first write.  With --atomic a failure deletes what this run created. */
+#include <config.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "import/import.h"
+#include "log.h"
+
+double
+imp_now (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+int
+imp_fail (struct imp_run *r, const char *fmt, ...)
+{
+  if (!r->error) {
+    va_list ap;
+    va_start (ap, fmt);
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_vprintf (&sb, fmt, ap);
+    va_end (ap);
+    r->error = strbuf_detach (&sb);
+  }
+  return -1;
+}
+
+void
+imp_plan (struct imp_run *r, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  strbuf_vprintf (&r->plan, fmt, ap);
+  va_end (ap);
+}
+
+static bool
+transient_status (const char *st)
+{
+  return st && (str_has_prefix (st, "pending-") || strcmp (st, "uninstalling") == 0);
+}
+
+static int
+ensure_namespace (struct imp_run *r)
+{
+  char *path = kube_path ("v1", NULL, "namespaces", r->ns);
+  struct kube_error err;
+  int rc = kube_get (r->s->kc, path, NULL, &err);
+  free (path);
+  if (rc == KUBE_OK)
+    return 0;
+  if (rc != KUBE_E_NOT_FOUND)
+    return imp_fail (r, "reading namespace %s: %s", r->ns, err.message);
+  if (!r->s->create_ns)
+    return imp_fail (r, "namespace %s does not exist: create it, or import with "
+                     "--create-namespace", r->ns);
+  if (r->s->dry) {
+    imp_plan (r, "  create Namespace %s: POST /api/v1/namespaces\n", r->ns);
+    return 0;
+  }
+  cJSON *ns = cJSON_CreateObject ();
+  cJSON_AddStringToObject (ns, "apiVersion", "v1");
+  cJSON_AddStringToObject (ns, "kind", "Namespace");
+  cJSON_AddStringToObject (cJSON_AddObjectToObject (ns, "metadata"), "name", r->ns);
+  rc = kube_create (r->s->kc, "/api/v1/namespaces", ns, NULL, &err);
+  cJSON_Delete (ns);
+  /* Another release of this run may have created it a moment ago. */
+  if (rc != KUBE_OK && !(rc == KUBE_E_CONFLICT && strcmp (err.reason, "AlreadyExists") == 0))
+    return imp_fail (r, "creating namespace %s: %s", r->ns, err.message);
+  log_info ("%s/%s: created namespace %s", r->ns, r->name, r->ns);
+  return 0;
+}
+
+/* The release JSON for the target namespace.  Records are written back byte for byte as
+ * stored, except that with --target-namespace the release's own "namespace" field must
+ * name the new namespace (helm reads it): that one case re-serialises the JSON with
+ * cJSON.  Caller frees. */
+static char *
+record_for_target (const char *json, const char *orig_ns, const char *ns)
+{
+  if (strcmp (orig_ns, ns) == 0)
+    return xstrdup (json);
+  cJSON *rel = cJSON_Parse (json);
+  cJSON_DeleteItemFromObjectCaseSensitive (rel, "namespace");
+  cJSON_AddStringToObject (rel, "namespace", ns);
+  char *out = cJSON_PrintUnformatted (rel);
+  cJSON_Delete (rel);
+  return out;
+}
+
+static bool
+waitable (const char *kind)
+{
+  return strcmp (kind, "Deployment") == 0 || strcmp (kind, "StatefulSet") == 0
+         || strcmp (kind, "DaemonSet") == 0 || strcmp (kind, "Job") == 0;
+}
+
+/* Everything after the checks: the writes, in helm install's order. */
+static int
+apply_all (struct imp_run *r, const cJSON *rel, struct imp_objects *crds,
+           struct imp_objects *objs, char **records, size_t nrec, const struct strlist *existing,
+           const struct strlist *updates)
+{
+  if (ensure_namespace (r) < 0)
+    return -1;
+  for (size_t i = 0; i < crds->n; i++)
+    if (imp_apply (r, &crds->v[i], IMP_CRD_FILE) < 0)
+      return -1;
+  if (!r->s->no_hooks && imp_run_hooks (r, rel, "pre-install") < 0)
+    return -1;
+  for (size_t i = 0; i < objs->n; i++)
+    if (imp_apply (r, &objs->v[i], IMP_RESOURCE) < 0)
+      return -1;
+  if (r->s->wait) {
+    for (size_t i = 0; i < objs->n; i++) {
+      struct imp_object *o = &objs->v[i];
+      if (!waitable (o->kind))
+        continue;
+      if (r->s->dry) {
+        imp_plan (r, "  wait for %s %s to be ready\n", o->kind, o->name);
+        continue;
+      }
+      char *coll, *path;
+      if (imp_prepare (r, o, IMP_RESOURCE, &coll, &path) < 0)
+        return -1;
+      int rc = imp_wait_ready (r, o, path);
+      free (coll);
+      free (path);
+      if (rc < 0)
+        return -1;
+    }
+  }
+  if (!r->s->no_hooks && imp_run_hooks (r, rel, "post-install") < 0)
+    return -1;
+  if (imp_write_records (r, records, nrec, existing) < 0)
+    return -1;
+  if (updates && updates->n && imp_helm_upgrade (r, rel, updates) < 0)
+    return -1;
+  return 0;
+}
+
+int
+imp_restore_release (const struct imp_settings *s, const char *ns, const char *name,
+                     struct imp_revision *revs, size_t n, const struct strlist *updates,
+                     char **why)
+{
+  struct imp_run r;
+  memset (&r, 0, sizeof r);
+  r.s = s;
+  r.name = name;
+  r.orig_ns = ns;
+  r.ns = s->target_ns ? s->target_ns : ns;
+  r.deadline = imp_now () + (double) s->timeout_s;
+
+  struct helm_release *meta = xcalloc (n, sizeof *meta);
+  char **records = xcalloc (n, sizeof *records);
+  size_t nrec = 0;
+  struct imp_objects crds = { 0 }, objs = { 0 };
+  struct strlist existing = STRLIST_INIT;
+  cJSON *rel = NULL;
+  char *error = NULL;
+  int result = -1;
+  long dep = -1;
+
+  for (size_t i = 0; i < n; i++) {
+    struct helm_error herr;
+    if (helm_release_parse_json (revs[i].json, revs[i].len, revs[i].key, &meta[i], &herr)
+        != HELM_OK) {
+      *why = xasprintf ("record %s: %s", revs[i].key, herr.message);
+      goto out;
+    }
+  }
+  for (size_t i = n; i-- > 0;)
+    if (meta[i].status && strcmp (meta[i].status, "deployed") == 0) {
+      dep = (long) i;
+      break;
+    }
+  if (dep < 0) {
+    *why = xasprintf ("no deployed revision to restore (revision %d is %s)", meta[n - 1].version,
+                      meta[n - 1].status ? meta[n - 1].status : "without status");
+    result = 1;
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if ((long) i > dep && transient_status (meta[i].status)) {
+      log_warn ("%s/%s: revision %d is %s: restoring the last deployed revision %d instead", ns,
+                name, meta[i].version, meta[i].status, meta[dep].version);
+      continue;
+    }
+    records[nrec++] = record_for_target (revs[i].json, ns, r.ns);
+  }
+  rel = cJSON_ParseWithLength (revs[dep].json, revs[dep].len);
+  const cJSON *manifest = cJSON_GetObjectItemCaseSensitive (rel, "manifest");
+  if (imp_chart_crds (rel, &crds, &error) < 0
+      || imp_split_manifest (cJSON_IsString (manifest) ? manifest->valuestring : "",
+                             revs[dep].key, &objs, &error) < 0) {
+    *why = xasprintf ("revision %d: %s", meta[dep].version, error);
+    goto out;
+  }
+  imp_sort_install_order (&objs);
+  if (updates && updates->n && !imp_chart_rebuildable (rel, &error)) {
+    *why = xasprintf ("--update-values: %s", error);
+    goto out;
+  }
+
+  if (imp_check_existing (&r, &existing) == 0
+      && apply_all (&r, rel, &crds, &objs, records, nrec, &existing, updates) == 0) {
+    result = 0;
+    *why = xasprintf ("revision %d, chart %s-%s, %zu object%s, %zu record%s%s",
+                      meta[dep].version, meta[dep].chart_name ? meta[dep].chart_name : "?",
+                      meta[dep].chart_version ? meta[dep].chart_version : "?", objs.n,
+                      objs.n == 1 ? "" : "s", nrec, nrec == 1 ? "" : "s",
+                      (long) n - 1 > dep ? " (the last deployed revision)" : "");
+  }
+  else {
+    if (s->atomic && !s->dry && r.created.n) {
+      log_warn ("%s/%s: %s; --atomic: deleting the %zu objects this import created", r.ns, name,
+                r.error, r.created.n);
+      imp_undo (&r);
+    }
+    *why = xstrdup (r.error ? r.error : "failed");
+  }
+  if (s->dry) {
+    pthread_mutex_lock (s->out_lock);
+    printf ("release %s/%s -> namespace %s: revision %d (%s-%s), %zu objects, %zu records\n%s",
+            ns, name, r.ns, meta[dep].version, meta[dep].chart_name ? meta[dep].chart_name : "?",
+            meta[dep].chart_version ? meta[dep].chart_version : "?", objs.n, nrec,
+            r.plan.data ? r.plan.data : "");
+    fflush (stdout);
+    pthread_mutex_unlock (s->out_lock);
+  }
+out:
+  for (size_t i = 0; i < n; i++)
+    helm_release_free (&meta[i]);
+  free (meta);
+  for (size_t i = 0; i < nrec; i++)
+    free (records[i]);
+  free (records);
+  imp_objects_free (&crds);
+  imp_objects_free (&objs);
+  strlist_free (&existing);
+  strlist_free (&r.created);
+  strbuf_free (&r.plan);
+  free (r.error);
+  free (error);
+  cJSON_Delete (rel);
+  return result;
+}
