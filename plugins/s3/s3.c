@@ -463,8 +463,10 @@ put_single (struct s3_handle *s, const char *key, const unsigned char *data, siz
   object_headers (s, &r, opts);
   cond_headers (&r, opts);
   rc = s3_request_do (&s->client, &r, err);
-  if (rc == RM_E_PRECONDITION && r.attempts > 1 && ours_after_all (s, key, want_etag))
+  if (rc == RM_E_PRECONDITION && r.sends > 1 && ours_after_all (s, key, want_etag)) {
     rc = RM_OK;
+    r.etag[0] = '\0';            /* r.etag came with the 412, not with our write */
+  }
   if (rc == RM_OK)
     fill_info (info, (long long) len, r.etag[0] ? r.etag : want_etag);
   else
@@ -641,7 +643,7 @@ put_multipart (struct s3_handle *s, const char *key, const struct rm_reader *rd,
   s3_req_header (&r, "content-type", "application/xml");
   cond_headers (&r, opts);
   rc = s3_request_do (&s->client, &r, err);
-  if (rc != RM_OK && r.attempts > 1 && (rc == RM_E_NOT_FOUND || rc == RM_E_PRECONDITION)
+  if (rc != RM_OK && r.sends > 1 && (rc == RM_E_NOT_FOUND || rc == RM_E_PRECONDITION)
       && ours_after_all (s, key, want_etag))
     rc = RM_OK;                   /* an earlier attempt completed it */
   if (rc == RM_OK) {

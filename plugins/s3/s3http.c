@@ -419,6 +419,19 @@ seek_cb (void *ud, curl_off_t offset, int origin)
   return CURL_SEEKFUNC_OK;
 }
 
+/* Counts the request headers going out: more than one per attempt means libcurl
+ * resent the request itself (a kept-alive connection closed under it), so an earlier
+ * copy may have been applied by the server. */
+static int
+on_debug (CURL *h, curl_infotype type, char *data, size_t size, void *ud)
+{
+  struct attempt *a = ud;
+  (void) h; (void) data; (void) size;
+  if (type == CURLINFO_HEADER_OUT)
+    a->r->sends++;
+  return 0;
+}
+
 static int
 is_plain_md5_etag (const char *etag)
 {
@@ -580,6 +593,9 @@ attempt_once (struct s3_client *c, struct s3_request *r, CURL *h, struct rm_erro
   curl_easy_setopt (h, CURLOPT_HEADERDATA, &a);
   curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt (h, CURLOPT_WRITEDATA, &a);
+  curl_easy_setopt (h, CURLOPT_DEBUGFUNCTION, on_debug);
+  curl_easy_setopt (h, CURLOPT_DEBUGDATA, &a);
+  curl_easy_setopt (h, CURLOPT_VERBOSE, 1L);     /* only feeds on_debug */
   if (c->ca_bundle)
     curl_easy_setopt (h, CURLOPT_CAINFO, c->ca_bundle);
   if (c->insecure) {

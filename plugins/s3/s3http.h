@@ -75,6 +75,8 @@ struct s3_request {
   long long retry_after_ms;     /* -1 if absent */
   long long server_date;        /* Date header, Unix time, or -1 */
   int attempts;
+  int sends;                    /* times the request went out, over all attempts: libcurl
+                                   itself resends once on a reused connection that died */
   /* Internal per-attempt state. */
   long long received;
   int aborted;                  /* the writer failed */

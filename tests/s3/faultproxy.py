@@ -13,8 +13,10 @@ when a rule matches, injects a fault instead of (or while) answering:
   fake-ok    answer 200 (PUT, with an ETag) or 204 (DELETE) without forwarding: a store
              that ignores If-None-Match / If-Match looks like this to the probe
 
-rules: list of dicts {method, path (regex on path+query), fault, times}."""
-import http.client, re, socket, socketserver, threading, time
+rules: list of dicts {method, path (regex on path+query), fault, times}.  A rule with
+"fault": "random" picks, with probability "p" per request, one of 503, 500, drop,
+drop-response, drop-mid-body (seeded, so a run is reproducible)."""
+import http.client, random, re, socket, socketserver, threading, time
 
 ERR = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
        '<RequestId>FAULT%d</RequestId></Error>')
@@ -80,6 +82,10 @@ class Proxy:
                         and re.search(r.get("path", ""), target):
                     r["times"] = r.get("times", 1) - 1
                     fault = r["fault"]
+                    if fault == "random":
+                        rng = r.setdefault("rng", random.Random(r.get("seed", 1)))
+                        fault = rng.choice(["503", "500", "drop", "drop-response", "drop-mid-body"]) \
+                            if rng.random() < r.get("p", 0.1) else None
                     break
             self.log.append((method, target, fault))
             return fault
