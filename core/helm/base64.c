@@ -2,6 +2,7 @@
  * is strict: a record we accept must be a record Helm accepts. */
 #include <config.h>
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -47,15 +48,22 @@ base64_encode (const void *data, size_t len, size_t *out_len)
   return out;
 }
 
+/* Value of each byte in the alphabet, or -1. */
+static int8_t table[256];
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static void
+init_table (void)
+{
+  memset (table, -1, sizeof table);
+  for (int i = 0; i < 64; i++)
+    table[(unsigned char) alphabet[i]] = (int8_t) i;
+}
+
 static int
 value_of (unsigned char c)
 {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
+  return table[c];
 }
 
 unsigned char *
@@ -65,8 +73,22 @@ base64_decode (const char *text, size_t len, size_t *out_len, char *err, size_t 
   size_t o = 0;
   uint32_t quad = 0;
   int nq = 0, pad = 0;
+  size_t i = 0;
 
-  for (size_t i = 0; i < len; i++) {
+  pthread_once (&table_once, init_table);
+  /* Fast path: whole quads of alphabet characters (all but the end of a record). */
+  const unsigned char *t = (const unsigned char *) text;
+  while (i + 4 <= len) {
+    int a = table[t[i]], b = table[t[i + 1]], c = table[t[i + 2]], d = table[t[i + 3]];
+    if ((a | b | c | d) < 0)
+      break;
+    uint32_t v = (uint32_t) a << 18 | (uint32_t) b << 12 | (uint32_t) c << 6 | (uint32_t) d;
+    out[o++] = (unsigned char) (v >> 16);
+    out[o++] = (unsigned char) (v >> 8);
+    out[o++] = (unsigned char) v;
+    i += 4;
+  }
+  for (; i < len; i++) {
     unsigned char c = (unsigned char) text[i];
     if (c == '\r' || c == '\n' || c == '\t' || c == ' ')
       continue;
