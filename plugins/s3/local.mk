@@ -1,11 +1,13 @@
 # s3 backend: any S3-compatible object store (AWS, MinIO, Ceph RGW, R2, moto).
-# Links libcurl, OpenSSL libcrypto, expat and cJSON (credential endpoints) itself; the core links none of them for it.
+# Links libcurl, OpenSSL libcrypto, expat and cJSON (credential endpoints) itself;
+# the core links none of them for its sake.
 S3_PLUGIN_SOURCES = \
 	%reldir%/s3util.c %reldir%/s3util.h \
 	%reldir%/sigv4.c %reldir%/sigv4.h \
 	%reldir%/s3xml.c %reldir%/s3xml.h \
 	%reldir%/s3creds.c %reldir%/s3creds.h \
-	%reldir%/s3http.c %reldir%/s3http.h
+	%reldir%/s3http.c %reldir%/s3http.h \
+	%reldir%/s3put.c %reldir%/s3handle.h
 S3_PLUGIN_CFLAGS = $(CURL_CFLAGS) $(OPENSSL_CFLAGS) $(EXPAT_CFLAGS) $(CJSON_CFLAGS)
 S3_PLUGIN_LIBS = $(CURL_LIBS) $(OPENSSL_LIBS) $(EXPAT_LIBS) $(CJSON_LIBS) $(PTHREAD_LIBS)
 
