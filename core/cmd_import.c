@@ -1,7 +1,8 @@
 /* `releasemanager import`: restore the stored releases into the current cluster so that
  * Helm owns them afterwards (DESIGN.md section 4; the engine is core/import/).
  *
- * 1. Read index.json and the state file (import never writes to the backend).  2. Group
+ * 1. Read index.json (or, without one, the original tool's .release files) and the state
+ * file (import never writes to the backend).  2. Group
  * the records by release, apply the filters and the self-metadata rule (the manager's
  * own release is not imported unless --force or --new-path).  3. Restore releases in
  * parallel (--threads), each in helm install's order.  4. Print one line per release:
@@ -18,6 +19,13 @@
 #include "import/import.h"
 #include "log.h"
 #include "store/store.h"
+
+/* The original Go tool's layout (logicmonitor/k8s-release-manager, Helm 3 version): one
+ * file per stored release revision directly under --path, named NAME-VERSION-S.release
+ * (S: a second of the last deployment; older versions NAME-VERSION.release), holding
+ * the release JSON exactly as Helm's json.Marshal wrote it, uncompressed; its state file
+ * rlsmgrstate.json is {"ReleaseFilename": ..., "ReleaseName": ..., "ReleaseVersion": N}. */
+#define LEGACY_EXT ".release"
 
 static const struct cli_option import_options[] = {
   { "namespace", 'n', CLI_LIST, "NS", NULL, "import only releases stored from NS", 0 },
@@ -66,6 +74,8 @@ struct run {
   bool serial_store;                /* the backend wants one call at a time */
   struct strlist self_updates;      /* --update-values plus path=--new-path */
   struct strlist *updates;
+  bool legacy;                      /* the original tool's .release files, no index */
+  struct strlist bad;               /* legacy: "KEY: why" of files that are no release */
 };
 
 /* "300", "300s", "5m", "1h". */
@@ -85,6 +95,170 @@ parse_duration (const char *s)
   return -1;
 }
 
+/* A legacy file's key: directly under --path, NAME-VERSION[-S].release. */
+static bool
+legacy_key (const char *key)
+{
+  size_t n = strlen (key), e = strlen (LEGACY_EXT);
+  if (strchr (key, '/') || n <= e || strcmp (key + n - e, LEGACY_EXT) != 0)
+    return false;
+  /* at least "-VERSION" before the extension */
+  const char *p = key + n - e;
+  while (p > key && p[-1] >= '0' && p[-1] <= '9')
+    p--;
+  return p < key + n - e && p > key + 1 && p[-1] == '-';
+}
+
+static int
+collect_legacy (void *opaque, const struct rm_list_entry *entry)
+{
+  if (legacy_key (entry->key))
+    strlist_push (opaque, entry->key);
+  return 0;
+}
+
+/* A legacy file's release JSON: the file as is (gunzipped, should someone have
+ * compressed them). */
+static int
+legacy_read (struct backend *b, const char *key, struct strbuf *json, struct rm_error *err)
+{
+  struct strbuf raw = STRBUF_INIT;
+  int rc = backend_get_mem (b, key, &raw, NULL, err);
+  json->len = 0;
+  if (rc == RM_OK && raw.len >= 2 && (unsigned char) raw.data[0] == 0x1f
+      && (unsigned char) raw.data[1] == 0x8b) {
+    char why[256] = "";
+    if (helm_gunzip (raw.data, raw.len, (size_t) 1 << 30, json, why, sizeof why) < 0)
+      rc = rm_error_set (err, RM_E_IO, "%s: corrupt gzip: %s", key, why);
+  }
+  else if (rc == RM_OK) {
+    strbuf_free (json);
+    *json = raw;
+    return RM_OK;
+  }
+  strbuf_free (&raw);
+  return rc;
+}
+
+/* The same, checked against what was read when listing. */
+static int
+legacy_get (struct backend *b, const struct store_record *rec, struct strbuf *json,
+            struct rm_error *err)
+{
+  int rc = legacy_read (b, rec->key, json, err);
+  if (rc != RM_OK)
+    return rc;
+  char sha[65];
+  store_sha256_hex (json->data ? json->data : "", json->len, sha);
+  if (strcmp (sha, rec->sha256) != 0)
+    return rm_error_set (err, RM_E_IO, "%s: changed while importing", rec->key);
+  return RM_OK;
+}
+
+/* An index built from the original tool's files under --path: each one read and parsed
+ * (namespace, name and revision come from the release JSON; the file name only says
+ * which keys are releases).  Files that are not a release go to run->bad.  When two files
+ * hold the same revision of a release, the one deployed last wins.  RM_E_NOT_FOUND when
+ * there are no such files. */
+static int
+legacy_load (struct run *run, struct store_index **out, struct rm_error *err)
+{
+  struct strlist keys = STRLIST_INIT;
+  int rc = backend_list_all (run->b, "", collect_legacy, &keys, err);
+  if (rc != RM_OK) {
+    strlist_free (&keys);
+    return rc;
+  }
+  if (!keys.n) {
+    strlist_free (&keys);
+    return RM_E_NOT_FOUND;
+  }
+  struct store_index *ix = xcalloc (1, sizeof *ix);
+  for (size_t i = 0; i < keys.n; i++) {
+    const char *key = keys.items[i];
+    struct strbuf json = STRBUF_INIT;
+    struct rm_error gerr;
+    rc = legacy_read (run->b, key, &json, &gerr);
+    if (rc != RM_OK) {
+      char *line = xasprintf ("%s: %s", key, gerr.message);
+      strlist_push (&run->bad, line);
+      free (line);
+      strbuf_free (&json);
+      continue;
+    }
+    struct helm_release meta;
+    struct helm_error herr;
+    memset (&meta, 0, sizeof meta);
+    if (helm_release_parse_json (json.data ? json.data : "", json.len, key, &meta, &herr)
+            != HELM_OK
+        || !meta.name || !meta.namespace || !*meta.namespace) {
+      char *line = xasprintf ("%s: not a Helm 3 release: %s", key,
+                              meta.name && !meta.namespace ? "no namespace" : herr.message);
+      strlist_push (&run->bad, line);
+      free (line);
+    }
+    else {
+      struct store_record *r = store_index_add (ix);
+      r->key = xstrdup (key);
+      r->namespace = xstrdup (meta.namespace);
+      r->release = xstrdup (meta.name);
+      r->revision = meta.version;
+      r->status = meta.status ? xstrdup (meta.status) : NULL;
+      r->updated = meta.last_deployed ? xstrdup (meta.last_deployed) : NULL;
+      r->size = (long long) json.len;
+      store_sha256_hex (json.data ? json.data : "", json.len, r->sha256);
+    }
+    helm_release_free (&meta);
+    strbuf_free (&json);
+  }
+  strlist_free (&keys);
+  store_index_sort (ix);
+  size_t w = 0;
+  for (size_t i = 0; i < ix->n; i++) {
+    struct store_record *r = &ix->records[i];
+    if (w && strcmp (ix->records[w - 1].namespace, r->namespace) == 0
+        && strcmp (ix->records[w - 1].release, r->release) == 0
+        && ix->records[w - 1].revision == r->revision) {
+      struct store_record *keep = &ix->records[w - 1];
+      bool later = r->updated && (!keep->updated || strcmp (r->updated, keep->updated) > 0);
+      log_warn ("%s and %s hold the same revision %d of %s/%s: using %s", keep->key, r->key,
+                r->revision, r->namespace, r->release, later ? r->key : keep->key);
+      if (later) {
+        store_record_clear (keep);
+        *keep = *r;
+      }
+      else
+        store_record_clear (r);
+      continue;
+    }
+    if (w != i)
+      ix->records[w] = *r;
+    w++;
+  }
+  ix->n = w;
+  *out = ix;
+  return RM_OK;
+}
+
+/* The original tool's state file names its release as "ReleaseName" (Go field names),
+ * without a namespace. */
+static void
+legacy_state (struct backend *b, struct store_state *st)
+{
+  struct strbuf sb = STRBUF_INIT;
+  struct rm_error err;
+  if (backend_get_mem (b, STORE_STATE_KEY, &sb, NULL, &err) == RM_OK) {
+    cJSON *root = cJSON_ParseWithLength (sb.data ? sb.data : "", sb.len);
+    const cJSON *v = cJSON_GetObjectItem (root, "ReleaseName");   /* case-insensitive */
+    if (cJSON_IsString (v) && *v->valuestring) {
+      free (st->release);
+      st->release = xstrdup (v->valuestring);
+    }
+    cJSON_Delete (root);
+  }
+  strbuf_free (&sb);
+}
+
 static void
 restore (struct run *run, struct rel *rl)
 {
@@ -95,7 +269,8 @@ restore (struct run *run, struct rel *rl)
     struct rm_error err;
     if (run->serial_store)
       pthread_mutex_lock (&run->store_lock);
-    int rc = store_get_record (run->b, rec, &sb, &err);
+    int rc = run->legacy ? legacy_get (run->b, rec, &sb, &err)
+                         : store_get_record (run->b, rec, &sb, &err);
     if (run->serial_store)
       pthread_mutex_unlock (&run->store_lock);
     revs[i].revision = rec->revision;
@@ -252,7 +427,15 @@ run_import (struct cli *c)
   struct rm_error err;
   int lrc = store_index_load (run.b, &run.ix, &err);
   if (lrc == RM_E_NOT_FOUND) {
-    log_error ("no snapshot in %s (no %s): run export first", where, STORE_INDEX_KEY);
+    run.legacy = true;
+    lrc = legacy_load (&run, &run.ix, &err);
+    if (lrc == RM_OK)
+      log_info ("%s has no %s but the original tool's files: %zu release revisions, %zu "
+                "unreadable", where, STORE_INDEX_KEY, run.ix->n, run.bad.n);
+  }
+  if (lrc == RM_E_NOT_FOUND) {
+    log_error ("no snapshot in %s (no %s, no NAME-VERSION-N%s files): run export first",
+               where, STORE_INDEX_KEY, LEGACY_EXT);
     rc = EXIT_ERROR;
     goto out;
   }
@@ -264,6 +447,8 @@ run_import (struct cli *c)
   lrc = store_state_load (run.b, &st, &err);
   if (lrc != RM_OK && lrc != RM_E_NOT_FOUND)
     log_warn ("%s (the manager's own release cannot be recognised)", err.message);
+  if (lrc == RM_OK && !st.release)
+    legacy_state (run.b, &st);
   store_index_sort (run.ix);
 
   /* Releases: runs of records with the same namespace and name. */
@@ -337,9 +522,14 @@ run_import (struct cli *c)
     if (rl->state == 3)
       log_error ("%s/%s: %s", rl->ns, rl->name, rl->why);
   }
+  for (size_t i = 0; i < run.bad.n; i++) {
+    printf ("failed %s\n", run.bad.items[i]);
+    log_error ("%s", run.bad.items[i]);
+  }
+  failed += run.bad.n;
   printf ("%s %zu releases from %s: %zu restored, %zu skipped, %zu failed\n",
-          s->dry ? "dry run: would import" : "imported", run.n, where, restored, skipped,
-          failed);
+          s->dry ? "dry run: would import" : "imported", run.n + run.bad.n, where, restored,
+          skipped, failed);
   if (failed)
     rc = restored ? EXIT_PARTIAL : EXIT_ERROR;
 out:
@@ -355,6 +545,7 @@ out:
   strlist_free (&skip_ns);
   strlist_free (&updates);
   strlist_free (&run.self_updates);
+  strlist_free (&run.bad);
   pthread_mutex_destroy (&run.store_lock);
   free (helm);
   free (error);
@@ -375,7 +566,9 @@ const struct command cmd_import = {
   "upgrade, rollback and uninstall then work on the restored releases.  An existing object\n"
   "is taken over only when it belongs to the release (or with --replace).  The manager's\n"
   "own release is not imported unless --force or --new-path.  Nothing is written to the\n"
-  "backend.  --dry-run prints the plan and writes nothing.  Exit status 3 when some\n"
+  "backend.  Without index.json, the original Go tool's NAME-VERSION-N.release files\n"
+  "and its rlsmgrstate.json are read instead.  --dry-run prints the plan and writes\n"
+  "nothing.  Exit status 3 when some\n"
   "releases failed and others were restored.",
   import_options,
   run_import,

@@ -8,7 +8,9 @@ Cases: plain chart with 5 revisions, CRDs + custom resource, hooks + a test hook
 subchart, one release name in two namespaces, --target-namespace, --replace (and the
 error without it), --atomic after an injected API failure, the self-metadata rules
 (--force, --new-path), --update-values (and its errors), a corrupt stored record
-(exit 3), and --dry-run making no API write (from the server's request log).
+(exit 3), --dry-run making no API write (from the server's request log), and the
+original Go tool's NAME-VERSION-S.release files and rlsmgrstate.json (built from our
+export) imported and proven with real helm.
 
 Exit 77 (skip) with the reason when helm/kubectl (tests/fakekube/get-tools.sh), openssl
 or the program under test is missing."""
@@ -330,6 +332,80 @@ class Options(unittest.TestCase):
         self.assertEqual(p.returncode, 0, show(p))
         self.assertEqual(helm_json(fk, 4, "get", "values", "rlsmgr", "-n", "ops2").get("path"),
                          "/new/place")
+
+
+def legacy_store(releases, extra=None):
+    """The original Go tool's layout, built from our export: one NAME-VERSION-S.release
+    file per revision directly under the path, holding the release JSON as Helm wrote it
+    (S: a second of the last deployment), and its rlsmgrstate.json in Go field names."""
+    path = tempfile.mkdtemp(prefix="legacy-", dir=WORK)
+    for ns, name in releases:
+        d = os.path.join(STORE, "releases", ns, name)
+        for f in sorted(os.listdir(d)):
+            with gzip.open(os.path.join(d, f)) as g:
+                data = g.read()
+            rel = json.loads(data)
+            sec = rel["version"] * 7 % 60
+            with open(os.path.join(path, "%s-%d-%d.release" % (name, rel["version"], sec)), "wb") as o:
+                o.write(data)
+    with open(os.path.join(path, "rlsmgrstate.json"), "w") as f:
+        json.dump({"ReleaseFilename": "rlsmgr-1-7.release", "ReleaseName": "rlsmgr",
+                   "ReleaseVersion": 1}, f)
+    for k, v in (extra or {}).items():
+        os.makedirs(os.path.dirname(os.path.join(path, k)), exist_ok=True)
+        with open(os.path.join(path, k), "wb") as f:
+            f.write(v)
+    return path
+
+
+class Legacy(unittest.TestCase):
+    """Stores of the original Go tool: no index.json, NAME-VERSION-S.release files."""
+
+    def test_original_tool_files(self):
+        path = legacy_store([("apps", "web"), ("hk", "hooked"), ("cr", "gadgets"), ("ops", "rlsmgr")],
+                            {"notes.txt": b"cruft the tool ignores",
+                             "broken-1-3.release": b"{not json",
+                             "old/web-9-1.release": b"not at the top level: ignored"})
+        self.assertFalse(os.path.exists(os.path.join(path, "index.json")))
+        # one file gzipped: read as well
+        hooked = os.path.join(path, [f for f in os.listdir(path) if f.startswith("hooked-")][0])
+        with open(hooked, "rb") as f:
+            data = f.read()
+        with open(hooked, "wb") as f:
+            f.write(gzip.compress(data))
+        with fku.FakeKube(tools=TOOLS) as fk:
+            p = imp(fk, "--create-namespace", path=path)
+            self.assertEqual(p.returncode, 3, show(p))
+            for r in ("apps/web", "hk/hooked", "cr/gadgets"):
+                self.assertRegex(p.stdout, r"(?m)^restored %s: " % r, show(p))
+            self.assertRegex(p.stdout, r"(?m)^skipped ops/rlsmgr: the manager's own release", show(p))
+            self.assertRegex(p.stdout, r"(?m)^failed broken-1-3\.release: not a Helm 3 release", show(p))
+            self.assertIn("3 restored, 1 skipped, 1 failed", p.stdout)
+            self.assertNotIn("notes.txt", p.stdout + p.stderr)
+            want = {k: v for k, v in releases_of(SRC).items()
+                    if k in (("apps", "web"), ("hk", "hooked"), ("cr", "gadgets"))}
+            for major in (3, 4):
+                self.assertEqual(releases_of(fk, major), want, "helm %d list -A" % major)
+            for ns, name, major, _, _ in RELEASES:
+                if (ns, name) in want:
+                    for m in (3, 4):
+                        with self.subTest(release=(ns, name), helm=m):
+                            self.assertEqual(describe(fk, ns, name, m), SRC_STATE[(ns, name)])
+            st, _ = fk.get_json("/apis/fakekube.example.com/v1/namespaces/cr/gadgets/gadgets-gadget")
+            self.assertEqual(st, 200, "custom resource restored from the legacy file")
+            fk.helm3("upgrade", "web", os.path.join(CHARTS, "plain"), "-n", "apps", "--reuse-values")
+            self.assertEqual(releases_of(fk)[("apps", "web")][2:], (6, "deployed"))
+            # --force: the manager's own release too
+            p = imp(fk, "--release-name", "rlsmgr", "--force", "--create-namespace", path=path)
+            self.assertEqual(p.returncode, 3, show(p))
+            self.assertIn(("ops", "rlsmgr"), releases_of(fk, 4))
+
+    def test_no_store_at_all(self):
+        path = legacy_store([], {"notes.txt": b"x"})
+        with fku.FakeKube(tools=TOOLS) as fk:
+            p = imp(fk, path=path)
+            self.assertEqual(p.returncode, 1, show(p))
+            self.assertIn("no snapshot", p.stderr)
 
 
 class Corrupt(unittest.TestCase):
