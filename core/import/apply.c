@@ -301,12 +301,13 @@ imp_wait_ready (struct imp_run *r, const struct imp_object *o, const char *path)
       free (what);
       return 0;
     }
-    if (imp_now () + pause > r->deadline) {
+    double left = r->deadline - imp_now ();
+    if (left <= 0) {
       imp_fail (r, "%s is not ready within the release timeout (%lds)", what, r->s->timeout_s);
       free (what);
       return -1;
     }
-    nap (pause);
+    nap (pause < left ? pause : left);
     if (pause < 1.0)
       pause *= 1.5;
   }
