@@ -12,10 +12,19 @@ error without it), --atomic after an injected API failure, the self-metadata rul
 original Go tool's NAME-VERSION-S.release files and rlsmgrstate.json (built from our
 export) imported and proven with real helm.
 
+Options beyond the plain restore, on extra releases (namespaces x-*, their own export,
+small charts written by the test): --wait (Deployment, StatefulSet, DaemonSet ready and
+a Job complete, seen in the request log and the Job's status) and its --release-timeout
+on a never-ready Deployment, --threads (Job creations overlap with 4 threads and are
+serialised by --wait with 1), a failing pre-install hook deleted by hook-failed,
+--no-hooks, --helm-driver configmap (seen by helm with HELM_DRIVER=configmap),
+--exclude-namespaces, and records in pending-upgrade / pending-install state.
+
 Exit 77 (skip) with the reason when helm/kubectl (tests/fakekube/get-tools.sh), openssl
 or the program under test is missing."""
 
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -39,6 +48,7 @@ WORK = None
 STORE = None       # the export of the source cluster
 SRC = None         # source fake cluster
 SRC_STATE = {}     # what helm says on the source: (ns, name) -> dict
+STORE_X = None     # the export of the extra releases (namespaces x-*): waits, hooks
 
 
 def rm(*args, path=None, extra_env=None, timeout=180):
@@ -102,8 +112,116 @@ RELEASES = [
 ]
 
 
+WAITY = {
+    "Chart.yaml": "apiVersion: v2\nname: waity\nversion: 0.1.0\nappVersion: \"1.0\"\n",
+    "values.yaml": "deploymentAnnotations: {}\njobDelay: \"2\"\n",
+    "templates/workloads.yaml": """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-dep
+  {{- with .Values.deploymentAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: {{ .Release.Name }}-dep}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}-dep}}
+    spec: {containers: [{name: c, image: "busybox:1.36"}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: {{ .Release.Name }}-sts
+spec:
+  serviceName: {{ .Release.Name }}-sts
+  replicas: 1
+  selector: {matchLabels: {app: {{ .Release.Name }}-sts}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}-sts}}
+    spec: {containers: [{name: c, image: "busybox:1.36"}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: {{ .Release.Name }}-ds
+spec:
+  selector: {matchLabels: {app: {{ .Release.Name }}-ds}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}-ds}}
+    spec: {containers: [{name: c, image: "busybox:1.36"}]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .Release.Name }}-job
+  annotations:
+    fakekube.test/delay-seconds: {{ .Values.jobDelay | quote }}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: "busybox:1.36", args: ["true"]}]
+""",
+}
+
+FAILHOOK = {
+    "Chart.yaml": "apiVersion: v2\nname: failhook\nversion: 0.1.0\n",
+    "templates/all.yaml": """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-cm
+data: {a: b}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .Release.Name }}-pre
+  annotations:
+    helm.sh/hook: pre-install
+    helm.sh/hook-delete-policy: hook-failed
+    fakekube.test/fail: "true"
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: "busybox:1.36", args: ["false"]}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-post
+  annotations:
+    helm.sh/hook: post-install
+data: {phase: post}
+""",
+}
+
+# (ns, name, chart files, helm install args) on the source, exported to STORE_X
+EXTRA = [
+    ("x-wait", "ready1", WAITY, []),
+    ("x-wait", "ready2", WAITY, []),
+    ("x-wait", "ready3", WAITY, []),
+    ("x-wait", "ready4", WAITY, []),
+    ("x-stuck", "stuck", WAITY, ["--values", "NEVER_READY"]),
+    ("x-hook", "hookfail", FAILHOOK, ["--no-hooks"]),
+]
+
+
+def write_chart(files):
+    d = tempfile.mkdtemp(prefix="chart-", dir=WORK)
+    for k, v in files.items():
+        os.makedirs(os.path.dirname(os.path.join(d, k)), exist_ok=True)
+        with open(os.path.join(d, k), "w") as f:
+            f.write(v)
+    return d
+
+
 def setUpModule():
-    global SRC, STORE
+    global SRC, STORE, STORE_X
     t = time.time()
     SRC = fku.FakeKube(tools=TOOLS).start()
     for ns, name, major, chart, upgrades in RELEASES:
@@ -114,10 +232,25 @@ def setUpModule():
             SRC.helm(major, "upgrade", name, c, "-n", ns, "--set", "message=m%d" % (i + 2))
     for ns, name, major, _, _ in RELEASES:
         SRC_STATE[(ns, name)] = describe(SRC, ns, name, major)
+    never = os.path.join(WORK, "never-ready.yaml")
+    with open(never, "w") as f:
+        f.write('deploymentAnnotations:\n  fakekube.test/never-ready: "true"\n')
+    charts = {}
+    for ns, name, files, args in EXTRA:
+        c = charts.setdefault(id(files), write_chart(files))
+        # no --wait: the records say deployed, the objects' readiness is the fake's
+        SRC.helm3("install", name, c, "-n", ns, "--create-namespace",
+                  *[never if a == "NEVER_READY" else a for a in args])
+    xns = sorted({e[0] for e in EXTRA})
     STORE = tempfile.mkdtemp(prefix="store-", dir=WORK)
     p = rm("export", *store_args(STORE), "--kubeconfig", SRC.kubeconfig,
-           "--self-release", "rlsmgr", "--self-namespace", "ops")
+           "--self-release", "rlsmgr", "--self-namespace", "ops",
+           "--exclude-namespaces", ",".join(xns))
     assert p.returncode == 0, "export of the source cluster failed\n" + show(p)
+    STORE_X = tempfile.mkdtemp(prefix="store-x-", dir=WORK)
+    p = rm("export", *store_args(STORE_X), "--kubeconfig", SRC.kubeconfig,
+           *[a for ns in xns for a in ("-n", ns)])
+    assert p.returncode == 0, "export of the extra releases failed\n" + show(p)
     print("set-up (helm + export): %.1fs" % (time.time() - t), file=sys.stderr)
 
 
@@ -145,7 +278,8 @@ class Restore(unittest.TestCase):
         self.assertIn("5 restored, 1 skipped, 0 failed", p.stdout)
 
     def test_02_helm_list_matches_source(self):
-        want = {k: v for k, v in releases_of(SRC).items() if k != ("ops", "rlsmgr")}
+        want = {k: v for k, v in releases_of(SRC).items()
+                if k != ("ops", "rlsmgr") and not k[0].startswith("x-")}
         for major in (3, 4):
             got = releases_of(self.FK, major)
             self.assertEqual(got, want, "helm %d list -A on the target" % major)
@@ -406,6 +540,218 @@ class Legacy(unittest.TestCase):
             p = imp(fk, path=path)
             self.assertEqual(p.returncode, 1, show(p))
             self.assertIn("no snapshot", p.stderr)
+
+
+def edited_store(edits):
+    """A copy of STORE with some records changed: edits maps (ns, name, revision) to a
+    function that changes the release (a dict); index.json follows (size, sha256, status)."""
+    path = tempfile.mkdtemp(prefix="edited-", dir=WORK)
+    shutil.rmtree(path)
+    shutil.copytree(STORE, path)
+    with open(os.path.join(path, "index.json")) as f:
+        ix = json.load(f)
+    done = 0
+    for rec in ix["records"]:
+        fn = edits.get((rec["namespace"], rec["release"], rec["revision"]))
+        if not fn:
+            continue
+        fname = os.path.join(path, rec["key"])
+        with gzip.open(fname) as f:
+            rel = json.loads(f.read())
+        fn(rel)
+        data = json.dumps(rel, separators=(",", ":")).encode()
+        gz = gzip.compress(data)
+        with open(fname, "wb") as f:
+            f.write(gz)
+        rec.update(size=len(data), storedSize=len(gz), sha256=hashlib.sha256(data).hexdigest(),
+                   status=rel["info"]["status"])
+        done += 1
+    assert done == len(edits), "edited_store: records not found"
+    with open(os.path.join(path, "index.json"), "w") as f:
+        json.dump(ix, f)
+    return path
+
+
+def set_status(st):
+    def fn(rel):
+        rel["info"]["status"] = st
+    return fn
+
+
+def log_of(fk, method, fragment):
+    """(time, path) of logged requests with this method whose path contains fragment."""
+    return [(e["time"], e["path"]) for e in fk.requests()
+            if e["method"] == method and fragment in e["path"]]
+
+
+class Waits(unittest.TestCase):
+    """--wait (Deployments, StatefulSets, DaemonSets ready, Jobs complete), its timeout
+    (--release-timeout), and --threads restoring releases in parallel."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.FK = fku.FakeKube(tools=TOOLS).start()
+        cls.addClassCleanup(cls.FK.stop)
+
+    def job_done(self, ns, name):
+        st, job = self.FK.get_json("/apis/batch/v1/namespaces/%s/jobs/%s" % (ns, name))
+        self.assertEqual(st, 200)
+        return (job.get("status") or {}).get("succeeded") == 1
+
+    def test_wait_until_ready(self):
+        fk = self.FK
+        # without --wait: back before the Job (2 s on the fake) completes
+        p = imp(fk, "--release-name", "ready2", "--create-namespace", path=STORE_X)
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertFalse(self.job_done("x-wait", "ready2-job"), "set-up: the Job takes 2 s")
+        fk.reset_log()
+        t = time.time()
+        p = imp(fk, "--release-name", "ready1", "--create-namespace", "--wait", path=STORE_X)
+        elapsed = time.time() - t
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertRegex(p.stdout, r"(?m)^restored x-wait/ready1: ")
+        self.assertTrue(self.job_done("x-wait", "ready1-job"), "--wait returned before the Job completed")
+        self.assertGreaterEqual(elapsed, 1.5)
+        for res in ("deployments/ready1-dep", "statefulsets/ready1-sts", "daemonsets/ready1-ds",
+                    "jobs/ready1-job"):
+            coll, name = res.split("/")
+            created = log_of(fk, "POST", "/namespaces/x-wait/" + coll)
+            polled = [t for t, path in log_of(fk, "GET", "/namespaces/x-wait/" + res)
+                      if path.endswith(res) and created and t >= created[0][0]]
+            self.assertTrue(polled, "--wait did not read %s after creating it" % res)
+        self.assertEqual(releases_of(fk).get(("x-wait", "ready1"), (None,) * 4)[3], "deployed")
+
+    def test_wait_timeout(self):
+        fk = self.FK
+        t = time.time()
+        p = imp(fk, "-n", "x-stuck", "--create-namespace", "--wait", "--release-timeout", "3s",
+                path=STORE_X)
+        elapsed = time.time() - t
+        self.assertEqual(p.returncode, 1, show(p))
+        self.assertRegex(p.stdout, r"(?m)^failed x-stuck/stuck: .*stuck-dep.* not ready within "
+                         r"the release timeout \(3s\)", show(p))
+        self.assertGreaterEqual(elapsed, 3.0)
+        self.assertLess(elapsed, 60.0)
+        self.assertNotIn(("x-stuck", "stuck"), releases_of(fk), "no record for a failed release")
+
+    def test_threads_parallel(self):
+        fk = self.FK
+        spans = {}
+        for threads in (4, 1):
+            ns = "par%d" % threads
+            fk.reset_log()
+            p = imp(fk, "-n", "x-wait", "--target-namespace", ns, "--create-namespace", "--wait",
+                    "--threads", threads, path=STORE_X)
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertIn("4 restored, 0 skipped, 0 failed", p.stdout)
+            posts = sorted(t for t, _ in log_of(fk, "POST", "/namespaces/%s/jobs" % ns))
+            self.assertEqual(len(posts), 4)
+            spans[threads] = posts
+            got = {k for k in releases_of(fk) if k[0] == ns}
+            self.assertEqual(got, {(ns, "ready%d" % i) for i in range(1, 5)})
+        # 4 threads: every release's Job created before the first one completes (2 s);
+        # 1 thread: each release waits for its Job before the next one starts.
+        self.assertLess(spans[4][-1] - spans[4][0], 2.0, spans)
+        for a, b in zip(spans[1], spans[1][1:]):
+            self.assertGreaterEqual(b - a, 1.9, spans)
+
+
+class Hooks(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.FK = fku.FakeKube(tools=TOOLS).start()
+        cls.addClassCleanup(cls.FK.stop)
+
+    def test_failing_hook_deleted_by_hook_failed(self):
+        fk = self.FK
+        fk.reset_log()
+        p = imp(fk, "-n", "x-hook", "--create-namespace", path=STORE_X)
+        self.assertEqual(p.returncode, 1, show(p))
+        self.assertRegex(p.stdout, r"(?m)^failed x-hook/hookfail: pre-install hook hookfail-pre "
+                         r"failed: .*the Job failed", show(p))
+        posts = log_of(fk, "POST", "/namespaces/x-hook/jobs")
+        self.assertEqual(len(posts), 1, "the hook Job was created once")
+        deletes = [t for t, _ in log_of(fk, "DELETE", "/namespaces/x-hook/jobs/hookfail-pre")
+                   if t >= posts[0][0]]
+        self.assertTrue(deletes, "hook-failed: the failed Job must be deleted")
+        st, _ = fk.get_json("/apis/batch/v1/namespaces/x-hook/jobs/hookfail-pre")
+        self.assertEqual(st, 404)
+        st, _ = fk.get_json("/api/v1/namespaces/x-hook/configmaps/hookfail-cm")
+        self.assertEqual(st, 404, "nothing of the manifest after a failed pre-install hook")
+        self.assertNotIn(("x-hook", "hookfail"), releases_of(fk))
+
+    def test_no_hooks(self):
+        fk = self.FK
+        fk.reset_log()
+        p = imp(fk, "-n", "x-hook", "--target-namespace", "nohooks", "--create-namespace",
+                "--no-hooks", path=STORE_X)
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertEqual(log_of(fk, "POST", "/jobs"), [], "--no-hooks ran a hook")
+        st, _ = fk.get_json("/api/v1/namespaces/nohooks/configmaps/hookfail-cm")
+        self.assertEqual(st, 200)
+        st, _ = fk.get_json("/api/v1/namespaces/nohooks/configmaps/hookfail-post")
+        self.assertEqual(st, 404, "--no-hooks ran the post-install hook")
+        self.assertEqual(releases_of(fk, 4)[("nohooks", "hookfail")][3], "deployed")
+
+
+class Records(unittest.TestCase):
+    """--helm-driver configmap, --exclude-namespaces, and records left in a pending state."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.FK = fku.FakeKube(tools=TOOLS).start()
+        cls.addClassCleanup(cls.FK.stop)
+
+    def test_helm_driver_configmap(self):
+        fk = self.FK
+        p = imp(fk, "--release-name", "gadgets", "--target-namespace", "cmdrv", "--create-namespace",
+                "--helm-driver", "configmap")
+        self.assertEqual(p.returncode, 0, show(p))
+        cm = {"HELM_DRIVER": "configmap"}
+        for major in (3, 4):
+            got = json.loads(fk.helm(major, "list", "-A", "-o", "json", env=cm).stdout)
+            self.assertEqual([(r["namespace"], r["name"], r["status"]) for r in got],
+                             [("cmdrv", "gadgets", "deployed")], "helm %d, configmap driver" % major)
+        self.assertNotIn(("cmdrv", "gadgets"), releases_of(fk), "a Secret record was written")
+        st, body = fk.get_json("/api/v1/namespaces/cmdrv/configmaps?labelSelector=owner%3Dhelm")
+        self.assertEqual([i["metadata"]["name"] for i in body["items"]], ["sh.helm.release.v1.gadgets.v1"])
+        fk.helm4("upgrade", "gadgets", os.path.join(CHARTS, "with-crds"), "-n", "cmdrv",
+                 "--reuse-values", env=cm)
+        got = json.loads(fk.helm3("history", "gadgets", "-n", "cmdrv", "-o", "json", env=cm).stdout)
+        self.assertEqual([(h["revision"], h["status"]) for h in got], [(1, "superseded"), (2, "deployed")])
+
+    def test_exclude_namespaces(self):
+        fk = self.FK
+        p = imp(fk, "--exclude-namespaces", "apps,hk,twin-a,twin-b,ops", "--create-namespace")
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertEqual(sorted(l.split(":")[0] for l in p.stdout.splitlines()
+                                if l.startswith(("restored", "skipped", "failed"))),
+                         ["restored cr/gadgets"], show(p))
+        self.assertIn("1 restored, 0 skipped, 0 failed", p.stdout)
+        self.assertEqual({k for k in releases_of(fk) if k[0] in ("apps", "hk", "twin-a", "twin-b", "ops", "cr")},
+                         {("cr", "gadgets")})
+
+    def test_pending_states(self):
+        fk = self.FK
+        path = edited_store({("apps", "web", 5): set_status("pending-upgrade"),
+                             ("apps", "web", 4): set_status("deployed"),
+                             ("hk", "hooked", 1): set_status("pending-install")})
+        p = imp(fk, "-n", "apps", "-n", "hk", "--create-namespace", path=path)
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertRegex(p.stdout, r"(?m)^restored apps/web: revision 4, .*\(the last deployed "
+                         r"revision\)$", show(p))
+        self.assertIn("revision 5 is pending-upgrade: restoring the last deployed revision 4", p.stderr)
+        self.assertRegex(p.stdout, r"(?m)^skipped hk/hooked: no deployed revision to restore "
+                         r"\(revision 1 is pending-install\)", show(p))
+        self.assertEqual(releases_of(fk)[("apps", "web")][2:], (4, "deployed"))
+        self.assertNotIn(("hk", "hooked"), releases_of(fk))
+        hist = helm_json(fk, 4, "history", "web", "-n", "apps")
+        self.assertEqual([h["revision"] for h in hist], [1, 2, 3, 4])
+        self.assertIn("message: m4", fk.helm3("get", "values", "web", "-n", "apps").stdout)
+        st, cm = fk.get_json("/api/v1/namespaces/apps/configmaps/web-plain")
+        self.assertEqual(cm["data"]["message"], "m4", "objects of the deployed revision 4")
+        fk.helm3("upgrade", "web", os.path.join(CHARTS, "plain"), "-n", "apps", "--reuse-values")
+        self.assertEqual(releases_of(fk, 4)[("apps", "web")][2:], (5, "deployed"))
 
 
 class Corrupt(unittest.TestCase):
