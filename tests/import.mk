@@ -3,3 +3,4 @@
 # proven there with real helm.  Skips (exit 77) when helm/kubectl or openssl are missing.
 TESTS += tests/import_test.py
 EXTRA_DIST += tests/import_test.py
+EXTRA_DIST += bench/import.sh bench/import_bench.py
