@@ -359,7 +359,8 @@ struct rm_backend {
               struct rm_error *err);
 
   /* Required.  Stream the object's bytes to the writer.  RM_E_NOT_FOUND if absent.
-   * If info is not NULL, fill it. */
+   * If info is not NULL, fill it.  When get fails, the writer may hold part of the
+   * object: the caller discards it. */
   int (*get) (void *handle, const char *key, const struct rm_writer *writer,
               struct rm_object_info *info, struct rm_error *err);
 
@@ -380,14 +381,16 @@ struct rm_backend {
   int (*stat) (void *handle, const char *key, struct rm_object_info *info, struct rm_error *err);
 
   /* Optional.  Delete n keys in as few requests as possible.  codes[i] receives the
-   * result for keys[i] (RM_OK or RM_E_NOT_FOUND or another code).  Returns RM_OK when
+   * result for keys[i] (RM_OK or RM_E_NOT_FOUND or another code; a store that cannot
+   * tell an absent key from a deleted one, like S3, may report RM_OK).  Returns RM_OK when
    * the batch was processed (inspect codes), or a code when it failed as a whole; err
    * then describes the batch failure (per-key details may go to host->log). */
   int (*remove_many) (void *handle, const char *const *keys, size_t n, int *codes,
                       struct rm_error *err);
 
-  /* Optional.  Capabilities of this handle (e.g. probed from the server); when NULL
-   * the core uses caps. */
+  /* Optional.  Capabilities of this handle (e.g. probed from the server, which may take
+   * network I/O the first time; a failed probe reports the capability absent); when
+   * NULL the core uses caps. */
   uint64_t (*capabilities) (void *handle);
 
   /* Optional.  Write a one-line description of where this handle stores data, with no
