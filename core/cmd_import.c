@@ -48,7 +48,8 @@ static const struct cli_option import_options[] = {
   { "force", 0, CLI_FLAG, NULL, NULL,
     "also import the manager's own release (named in the state file)", 0 },
   { "new-path", 0, CLI_VALUE, "PATH", NULL,
-    "import the manager's own release with its value 'path' set to PATH (needs helm)", 0 },
+    "import the manager's own release with its value 'path' (the original tool's: "
+    "'backend.path') set to PATH (needs helm)", 0 },
   { "update-values", 0, CLI_LIST, "KEY=VALUE", NULL,
     "change a value (a.b.c=v) and re-render with helm upgrade (needs helm on PATH)", 0 },
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
@@ -72,7 +73,8 @@ struct run {
   atomic_size_t next;
   pthread_mutex_t store_lock;
   bool serial_store;                /* the backend wants one call at a time */
-  struct strlist self_updates;      /* --update-values plus path=--new-path */
+  struct strlist self_updates;      /* --update-values plus path=--new-path (legacy:
+                                       backend.path=, the original tool's chart value) */
   struct strlist *updates;
   bool legacy;                      /* the original tool's .release files, no index */
   struct strlist bad;               /* legacy: "KEY: why" of files that are no release */
@@ -399,11 +401,6 @@ run_import (struct cli *c)
   run.updates = &updates;
   for (size_t i = 0; i < updates.n; i++)
     strlist_push (&run.self_updates, updates.items[i]);
-  if (new_path) {
-    char *a = xasprintf ("path=%s", new_path);
-    strlist_push (&run.self_updates, a);
-    free (a);
-  }
   if (updates.n || new_path) {
     helm = imp_find_helm ();
     if (!helm) {
@@ -449,6 +446,12 @@ run_import (struct cli *c)
     log_warn ("%s (the manager's own release cannot be recognised)", err.message);
   if (lrc == RM_OK && !st.release)
     legacy_state (run.b, &st);
+  if (new_path) {
+    /* The original tool's chart keeps the path in backend.path (its --new-path). */
+    char *a = xasprintf ("%s=%s", run.legacy ? "backend.path" : "path", new_path);
+    strlist_push (&run.self_updates, a);
+    free (a);
+  }
   store_index_sort (run.ix);
 
   /* Releases: runs of records with the same namespace and name. */

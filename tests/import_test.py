@@ -534,6 +534,23 @@ class Legacy(unittest.TestCase):
             self.assertEqual(p.returncode, 3, show(p))
             self.assertIn(("ops", "rlsmgr"), releases_of(fk, 4))
 
+    def test_new_path_sets_backend_path(self):
+        """The original tool's chart keeps its path in backend.path: --new-path sets that."""
+        path = legacy_store([("ops", "rlsmgr")])
+        with fku.FakeKube(tools=TOOLS) as fk:
+            bindir = tempfile.mkdtemp(prefix="helmbin-", dir=WORK)
+            os.symlink(TOOLS["helm3"], os.path.join(bindir, "helm"))
+            hp = {"PATH": bindir + ":/usr/bin:/bin", "HOME": fk.home,
+                  "HELM_CACHE_HOME": os.path.join(fk.home, "helm-cache"),
+                  "HELM_CONFIG_HOME": os.path.join(fk.home, "helm-config"),
+                  "HELM_DATA_HOME": os.path.join(fk.home, "helm-data")}
+            p = imp(fk, "--create-namespace", "--new-path", "/new/place", path=path, extra_env=hp)
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertRegex(p.stdout, r"(?m)^restored ops/rlsmgr: ", show(p))
+            vals = helm_json(fk, 4, "get", "values", "rlsmgr", "-n", "ops")
+            self.assertEqual(vals.get("backend", {}).get("path"), "/new/place", vals)
+            self.assertNotIn("path", vals)
+
     def test_no_store_at_all(self):
         path = legacy_store([], {"notes.txt": b"x"})
         with fku.FakeKube(tools=TOOLS) as fk:
