@@ -770,6 +770,15 @@ class Records(unittest.TestCase):
         fk.helm3("upgrade", "web", os.path.join(CHARTS, "plain"), "-n", "apps", "--reuse-values")
         self.assertEqual(releases_of(fk, 4)[("apps", "web")][2:], (5, "deployed"))
 
+    def test_object_of_another_release(self):
+        with fku.FakeKube(tools=TOOLS) as fk:   # its own: cluster-scoped objects collide
+            p = imp(fk, "--release-name", "web", "--target-namespace", "own1", "--create-namespace")
+            self.assertEqual(p.returncode, 0, show(p))
+            p = imp(fk, "--release-name", "web", "--target-namespace", "own2", "--create-namespace")
+        self.assertEqual(p.returncode, 1, show(p))
+        self.assertIn("StorageClass apps-web-fast already exists and belongs to release own1/web, "
+                      "not own2/web: delete it, or import with --replace to take it over", p.stdout)
+
 
 class Corrupt(unittest.TestCase):
     def test_corrupt_record_others_restored(self):

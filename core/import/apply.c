@@ -104,15 +104,19 @@ take_over (struct imp_run *r, struct imp_object *o, const char *path, const char
   const char *owner_ns = str_at (cJSON_GetObjectItemCaseSensitive (live, "metadata"),
                                  "annotations", ANN_NS);
   bool owned = owner && owner_ns && strcmp (owner, r->name) == 0 && strcmp (owner_ns, r->ns) == 0;
-  cJSON_Delete (live);
   if (!owned && !r->s->replace) {
+    /* owner and owner_ns point into live: the message first, then free it */
     if (owner)
-      return imp_fail (r, "%s already exists and belongs to release %s/%s, not %s/%s: delete "
-                       "it, or import with --replace to take it over", what,
-                       owner_ns ? owner_ns : "?", owner, r->ns, r->name);
-    return imp_fail (r, "%s already exists and is not managed by release %s/%s: delete it, or "
-                     "import with --replace to take it over", what, r->ns, r->name);
+      imp_fail (r, "%s already exists and belongs to release %s/%s, not %s/%s: delete it, or "
+                "import with --replace to take it over", what, owner_ns ? owner_ns : "?", owner,
+                r->ns, r->name);
+    else
+      imp_fail (r, "%s already exists and is not managed by release %s/%s: delete it, or "
+                "import with --replace to take it over", what, r->ns, r->name);
+    cJSON_Delete (live);
+    return -1;
   }
+  cJSON_Delete (live);
   /* Server-side apply under Helm's field manager: fields of the live object that the
    * manifest does not mention (a Service's clusterIP...) are kept. */
   char *body = cJSON_PrintUnformatted (o->obj);
