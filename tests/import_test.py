@@ -769,6 +769,18 @@ class Records(unittest.TestCase):
         self.assertEqual(cm["data"]["message"], "m4", "objects of the deployed revision 4")
         fk.helm3("upgrade", "web", os.path.join(CHARTS, "plain"), "-n", "apps", "--reuse-values")
         self.assertEqual(releases_of(fk, 4)[("apps", "web")][2:], (5, "deployed"))
+        # the other transient states, the same way
+        for st in ("pending-rollback", "uninstalling"):
+            path = edited_store({("apps", "web", 5): set_status(st),
+                                 ("apps", "web", 4): set_status("deployed")})
+            ns = "p-" + st
+            # --replace: the cluster-scoped objects (named after apps) of the restore above
+            p = imp(fk, "-n", "apps", "--target-namespace", ns, "--create-namespace", "--replace",
+                    path=path)
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertIn("revision 5 is %s: restoring the last deployed revision 4" % st, p.stderr)
+            self.assertEqual(releases_of(fk)[(ns, "web")][2:], (4, "deployed"), st)
+
 
     def test_object_of_another_release(self):
         with fku.FakeKube(tools=TOOLS) as fk:   # its own: cluster-scoped objects collide
