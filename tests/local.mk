@@ -2,6 +2,8 @@
 # automake's parallel harness.  Each component may add its own fragment next to this one
 # (included from Makefile.am); this file sets the environment every test sees.
 TEST_EXTENSIONS = .sh .py
+# Criterion programs (no extension) run through a wrapper that fails on sanitizer reports.
+LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/sanitizer-check.sh
 SH_LOG_COMPILER = $(SHELL)
 PY_LOG_COMPILER = $(PYTHON3)
 
@@ -73,7 +75,7 @@ EXTRA_DIST += tests/abi/1.0/releasemanager/backend.h
 
 check_PROGRAMS += tests/test_plugin tests/test_cli
 TESTS += tests/test_plugin tests/test_cli tests/cli.sh tests/sdk_example.sh tests/header.sh
-EXTRA_DIST += scripts/setup-debian.sh
+EXTRA_DIST += scripts/setup-debian.sh tests/sanitizer-check.sh
 # configure's exit trap runs `rm -f core ... && rm -f -r conftest* confdefs*`; with our
 # core/ directory the first rm fails and confdefs.h stays behind.
 DISTCLEANFILES += confdefs.h
