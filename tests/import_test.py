@@ -650,6 +650,18 @@ class Waits(unittest.TestCase):
         self.assertGreaterEqual(elapsed, 3.0)
         self.assertLess(elapsed, 60.0)
         self.assertNotIn(("x-stuck", "stuck"), releases_of(fk), "no record for a failed release")
+        st, _ = fk.get_json("/apis/apps/v1/namespaces/x-stuck/deployments/stuck-dep")
+        self.assertEqual(st, 200, "without --atomic the objects stay")
+        # the disaster-recovery run of the man page: --wait --atomic
+        p = imp(fk, "-n", "x-stuck", "--target-namespace", "stuck2", "--create-namespace",
+                "--wait", "--atomic", "--release-timeout", "2s", path=STORE_X)
+        self.assertEqual(p.returncode, 1, show(p))
+        self.assertIn("--atomic: deleting the", p.stderr)
+        for res in ("deployments/stuck-dep", "statefulsets/stuck-sts", "daemonsets/stuck-ds"):
+            st, _ = fk.get_json("/apis/apps/v1/namespaces/stuck2/" + res)
+            self.assertEqual(st, 404, "--atomic left %s behind" % res)
+        st, _ = fk.get_json("/apis/batch/v1/namespaces/stuck2/jobs/stuck-job")
+        self.assertEqual(st, 404, "--atomic left the Job behind")
 
     def test_threads_parallel(self):
         fk = self.FK
