@@ -507,6 +507,14 @@ class Legacy(unittest.TestCase):
             data = f.read()
         with open(hooked, "wb") as f:
             f.write(gzip.compress(data))
+        # the same revision twice (reinstalled): the one deployed last wins
+        gfile = [f for f in os.listdir(path) if f.startswith("gadgets-")][0]
+        with open(os.path.join(path, gfile)) as f:
+            old = json.load(f)
+        old["info"]["last_deployed"] = "2001-01-01T00:00:00Z"
+        old["config"] = {"stale": True}
+        with open(os.path.join(path, "gadgets-1-59.release"), "w") as f:
+            json.dump(old, f)
         with fku.FakeKube(tools=TOOLS) as fk:
             p = imp(fk, "--create-namespace", path=path)
             self.assertEqual(p.returncode, 3, show(p))
@@ -516,6 +524,7 @@ class Legacy(unittest.TestCase):
             self.assertRegex(p.stdout, r"(?m)^failed broken-1-3\.release: not a Helm 3 release", show(p))
             self.assertIn("3 restored, 1 skipped, 1 failed", p.stdout)
             self.assertNotIn("notes.txt", p.stdout + p.stderr)
+            self.assertRegex(p.stderr, r"hold the same revision 1 of cr/gadgets: using gadgets-1-\d\.release")
             want = {k: v for k, v in releases_of(SRC).items()
                     if k in (("apps", "web"), ("hk", "hooked"), ("cr", "gadgets"))}
             for major in (3, 4):
