@@ -241,6 +241,21 @@ cli_get (const struct cli *c, const char *name)
   return v->opt->def;
 }
 
+void
+cli_get_list (const struct cli *c, const char *name, char sep, struct strlist *out)
+{
+  struct cli_value *v = val_for (c, name);
+  if (!v)
+    return;
+  for (size_t i = 0; i < v->values.n; i++)
+    strlist_push_split (out, v->values.items[i], sep);
+  if (v->values.n)
+    return;
+  const char *rest = cli_get (c, name);
+  if (rest)
+    strlist_push_split (out, rest, sep);
+}
+
 char *
 cli_origin (const struct cli *c, const char *name)
 {

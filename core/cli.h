@@ -63,6 +63,10 @@ int cli_load_config (struct cli *c, char **error);
 /* Resolved values: command line > environment > configuration file > default. */
 const char *cli_get (const struct cli *c, const char *name);
 bool cli_flag (const struct cli *c, const char *name);
+/* Every value of option name split at sep, appended to out: all command-line values
+ * when there are any (a CLI_LIST, or a CLI_VALUE given several times), else the
+ * environment's or the configuration file's. */
+void cli_get_list (const struct cli *c, const char *name, char sep, struct strlist *out);
 /* Where the resolved value came from: "--NAME", "environment RELEASEMANAGER_X", "FILE:LINE"
  * or "default"; allocated. */
 char *cli_origin (const struct cli *c, const char *name);

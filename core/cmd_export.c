@@ -23,7 +23,7 @@
 
 static const struct cli_option export_options[] = {
   { "namespace", 'n', CLI_LIST, "NS", NULL, "export only releases in NS", 0 },
-  { "exclude-namespaces", 0, CLI_VALUE, "NS,NS", NULL, "skip releases in these namespaces", 0 },
+  { "exclude-namespaces", 0, CLI_LIST, "NS,NS", NULL, "skip releases in these namespaces", 0 },
   { "release-name", 0, CLI_VALUE, "NAME", NULL, "export only the release NAME", 0 },
   { "helm-driver", 0, CLI_VALUE, "DRIVER", "secret",
     "where Helm keeps releases: secret, configmap, or auto (both)", 0 },
@@ -571,16 +571,9 @@ run_export (struct cli *c)
     log_error ("--threads: '%s' is not a number from 1 to 256", cli_get (c, "threads"));
     return EXIT_USAGE;
   }
-  /* --namespace is repeatable on the command line; the environment and file give a
-   * comma-separated list. */
-  for (size_t i = 0; i < c->nvals; i++)
-    if (strcmp (c->vals[i].opt->name, "namespace") == 0)
-      for (size_t j = 0; j < c->vals[i].values.n; j++)
-        strlist_push_split (&e.only_ns, c->vals[i].values.items[j], ',');
-  if (!e.only_ns.n && cli_get (c, "namespace"))
-    strlist_push_split (&e.only_ns, cli_get (c, "namespace"), ',');
-  if (cli_get (c, "exclude-namespaces"))
-    strlist_push_split (&e.skip_ns, cli_get (c, "exclude-namespaces"), ',');
+  /* Both are repeatable and comma-separated. */
+  cli_get_list (c, "namespace", ',', &e.only_ns);
+  cli_get_list (c, "exclude-namespaces", ',', &e.skip_ns);
   e.only_release = cli_get (c, "release-name");
 
   int rc = EXIT_OK;

@@ -29,7 +29,7 @@
 
 static const struct cli_option import_options[] = {
   { "namespace", 'n', CLI_LIST, "NS", NULL, "import only releases stored from NS", 0 },
-  { "exclude-namespaces", 0, CLI_VALUE, "NS,NS", NULL, "skip releases stored from these namespaces", 0 },
+  { "exclude-namespaces", 0, CLI_LIST, "NS,NS", NULL, "skip releases stored from these namespaces", 0 },
   { "release-name", 0, CLI_VALUE, "NAME", NULL, "import only the release NAME", 0 },
   { "target-namespace", 0, CLI_VALUE, "NS", NULL, "restore every release into NS", 0 },
   { "create-namespace", 0, CLI_FLAG, NULL, NULL, "create missing namespaces", 0 },
@@ -363,21 +363,16 @@ run_import (struct cli *c)
     return EXIT_USAGE;
   }
   struct strlist only_ns = STRLIST_INIT, skip_ns = STRLIST_INIT, updates = STRLIST_INIT;
-  for (size_t i = 0; i < c->nvals; i++) {
-    const char *name = c->vals[i].opt->name;
-    for (size_t j = 0; j < c->vals[i].values.n; j++) {
-      if (strcmp (name, "namespace") == 0)
-        strlist_push_split (&only_ns, c->vals[i].values.items[j], ',');
-      else if (strcmp (name, "update-values") == 0)
+  /* Repeatable; namespaces are also comma-separated.  An --update-values value may hold
+   * commas itself (key=a,b), so only the environment or file form is split. */
+  cli_get_list (c, "namespace", ',', &only_ns);
+  cli_get_list (c, "exclude-namespaces", ',', &skip_ns);
+  for (size_t i = 0; i < c->nvals; i++)
+    if (strcmp (c->vals[i].opt->name, "update-values") == 0)
+      for (size_t j = 0; j < c->vals[i].values.n; j++)
         strlist_push (&updates, c->vals[i].values.items[j]);
-    }
-  }
-  if (!only_ns.n && cli_get (c, "namespace"))
-    strlist_push_split (&only_ns, cli_get (c, "namespace"), ',');
   if (!updates.n && cli_get (c, "update-values"))
     strlist_push_split (&updates, cli_get (c, "update-values"), ',');
-  if (cli_get (c, "exclude-namespaces"))
-    strlist_push_split (&skip_ns, cli_get (c, "exclude-namespaces"), ',');
   const char *only_release = cli_get (c, "release-name");
   const char *new_path = cli_get (c, "new-path");
   int rc = EXIT_OK;

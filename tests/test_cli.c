@@ -195,3 +195,26 @@ Test (cli, config_backend_sections_and_plugin_dirs)
   unlink (file);
   free (file);
 }
+
+Test (cli, repeated_values_as_a_list)
+{
+  struct cli c = { 0 };
+  char *args[] = { "rm", "backends", "--path", "a,b", "--path=c", NULL };
+  parse (&c, args, 1);
+  struct strlist l = STRLIST_INIT;
+  cli_get_list (&c, "path", ',', &l);
+  cr_assert_eq (l.n, 3);
+  cr_assert_str_eq (l.items[2], "c");
+  strlist_free (&l);
+  cr_assert_str_eq (cli_get (&c, "path"), "c", "a single-valued read takes the last");
+  cli_free (&c);
+  struct cli c2 = { 0 };
+  char *args2[] = { "rm", "backends", NULL };
+  parse (&c2, args2, 1);
+  setenv ("RELEASEMANAGER_PATH", "x,y", 1);
+  cli_get_list (&c2, "path", ',', &l);
+  unsetenv ("RELEASEMANAGER_PATH");
+  cr_assert_eq (l.n, 2, "from the environment when the command line has none");
+  strlist_free (&l);
+  cli_free (&c2);
+}

@@ -197,6 +197,13 @@ Test (store, state_file_ours_and_original_tools)
   cr_assert_str_eq (back.release, "rlsmgr");
   cr_assert_str_eq (back.namespace, "kube-system");
   store_state_free (&back);
+  /* What k8s-release-manager (the original tool) actually writes. */
+  const char go2[] = "{\"ReleaseName\":\"release-manager\"}";
+  cr_assert_eq (backend_put_mem (b, STORE_STATE_KEY, go2, strlen (go2), NULL, NULL, &err), RM_OK);
+  cr_assert_eq (store_state_load (b, &back, &err), RM_OK);
+  cr_assert_str_eq (back.release, "release-manager");
+  cr_assert_null (back.namespace);
+  store_state_free (&back);
   backend_close (b);
 }
 

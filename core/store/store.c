@@ -361,8 +361,11 @@ store_state_load (struct backend *b, struct store_state *st, struct rm_error *er
     cJSON_Delete (root);
     return rm_error_set (err, RM_E_IO, "%s: not a JSON object", STORE_STATE_KEY);
   }
-  /* Our own field names, and the original Go tool's (releaseName/releaseNamespace). */
+  /* Our own field names, and the original Go tool's (it writes ReleaseName, and no
+   * namespace). */
   st->release = get_str (root, "release");
+  if (!st->release)
+    st->release = get_str (root, "ReleaseName");
   if (!st->release)
     st->release = get_str (root, "releaseName");
   st->namespace = get_str (root, "namespace");
