@@ -773,6 +773,7 @@ class Records(unittest.TestCase):
         fk = self.FK
         path = edited_store({("apps", "web", 5): set_status("pending-upgrade"),
                              ("apps", "web", 4): set_status("deployed"),
+                             ("apps", "web", 3): set_status("deployed"),   # interrupted upgrade
                              ("hk", "hooked", 1): set_status("pending-install")})
         p = imp(fk, "-n", "apps", "-n", "hk", "--create-namespace", path=path)
         self.assertEqual(p.returncode, 0, show(p))
@@ -785,6 +786,9 @@ class Records(unittest.TestCase):
         self.assertNotIn(("hk", "hooked"), releases_of(fk))
         hist = helm_json(fk, 4, "history", "web", "-n", "apps")
         self.assertEqual([h["revision"] for h in hist], [1, 2, 3, 4])
+        self.assertEqual([h["status"] for h in hist][2:], ["superseded", "deployed"],
+                         "only the restored revision is deployed; an older one marked deployed "
+                         "is written back superseded")
         self.assertIn("message: m4", fk.helm3("get", "values", "web", "-n", "apps").stdout)
         st, cm = fk.get_json("/api/v1/namespaces/apps/configmaps/web-plain")
         self.assertEqual(cm["data"]["message"], "m4", "objects of the deployed revision 4")

@@ -100,6 +100,26 @@ record_for_target (const char *json, const char *orig_ns, const char *ns)
   return out;
 }
 
+/* An older revision still marked deployed (Helm keeps one deployed revision; a store
+ * can hold two after an interrupted upgrade): written back as superseded, the one other
+ * case where the JSON is re-serialised.  Takes json; returns the record to write. */
+static char *
+superseded (char *json)
+{
+  cJSON *rel = cJSON_Parse (json);
+  cJSON *info = cJSON_GetObjectItemCaseSensitive (rel, "info");
+  if (!cJSON_IsObject (info)) {
+    cJSON_Delete (rel);
+    return json;
+  }
+  cJSON_DeleteItemFromObjectCaseSensitive (info, "status");
+  cJSON_AddStringToObject (info, "status", "superseded");
+  char *out = cJSON_PrintUnformatted (rel);
+  cJSON_Delete (rel);
+  free (json);
+  return out;
+}
+
 static bool
 waitable (const char *kind)
 {
@@ -199,7 +219,13 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
                 name, meta[i].version, meta[i].status, meta[dep].version);
       continue;
     }
-    records[nrec++] = record_for_target (revs[i].json, ns, r.ns);
+    records[nrec] = record_for_target (revs[i].json, ns, r.ns);
+    if ((long) i < dep && meta[i].status && strcmp (meta[i].status, "deployed") == 0) {
+      log_info ("%s/%s: revision %d is also marked deployed: written back as superseded", ns,
+                name, meta[i].version);
+      records[nrec] = superseded (records[nrec]);
+    }
+    nrec++;
   }
   rel = cJSON_ParseWithLength (revs[dep].json, revs[dep].len);
   const cJSON *manifest = cJSON_GetObjectItemCaseSensitive (rel, "manifest");
