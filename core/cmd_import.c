@@ -525,9 +525,9 @@ run_import (struct cli *c)
     log_error ("%s", run.bad.items[i]);
   }
   failed += run.bad.n;
-  printf ("%s %zu releases from %s: %zu restored, %zu skipped, %zu failed\n",
+  printf ("%s %zu releases from %s: %zu %s, %zu skipped, %zu failed\n",
           s->dry ? "dry run: would import" : "imported", run.n + run.bad.n, where, restored,
-          skipped, failed);
+          s->dry ? "to restore" : "restored", skipped, failed);
   if (failed)
     rc = restored ? EXIT_PARTIAL : EXIT_ERROR;
 out:

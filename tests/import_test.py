@@ -374,6 +374,7 @@ class Options(unittest.TestCase):
         p = imp(fk, "--dry-run", "--create-namespace", "--force")
         self.assertEqual(p.returncode, 0, show(p))
         self.assertEqual(fk.writes(), [], "--dry-run wrote to the API\n" + show(p))
+        self.assertRegex(p.stdout, r"dry run: would import \d+ releases from .*: \d+ to restore, ")
         self.assertIn("create CustomResourceDefinition gadgets.fakekube.example.com", p.stdout)
         self.assertIn("record sh.helm.release.v1.web.v5 (deployed): POST "
                       "/api/v1/namespaces/apps/secrets", p.stdout)
