@@ -195,3 +195,27 @@ s3_strcaseeq (const char *a, const char *b)
 {
   return strcasecmp (a, b) == 0;
 }
+
+static int
+hexval (int c)
+{
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void
+s3_percent_decode (char *s, bool plus_is_space)
+{
+  char *o = s;
+  for (; *s; s++) {
+    if (s[0] == '%' && hexval (s[1]) >= 0 && hexval (s[2]) >= 0) {
+      *o++ = (char) (hexval (s[1]) * 16 + hexval (s[2]));
+      s += 2;
+    }
+    else
+      *o++ = plus_is_space && *s == '+' ? ' ' : *s;
+  }
+  *o = '\0';
+}

@@ -4,6 +4,7 @@
 #define S3_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -35,6 +36,9 @@ char *s3buf_detach (struct s3buf *b);        /* caller frees; "" rather than NUL
 extern const char s3_empty_sha256_hex[];     /* SHA-256 of "" in hex */
 
 void s3_hex (const unsigned char *in, size_t n, char *out);   /* out: 2n + 1 bytes */
+/* Decode %XX escapes in place (malformed ones are kept as they are); with plus_is_space,
+ * also '+' -> ' ' (form encoding, as in ListObjectsV2's encoding-type=url). */
+void s3_percent_decode (char *s, bool plus_is_space);
 void s3_sha256_hex (const void *data, size_t len, char out[S3_SHA256_HEX_LEN + 1]);
 /* base64 of in[0..n) into out (at least 4 * ((n + 2) / 3) + 1 bytes). */
 void s3_base64 (const unsigned char *in, size_t n, char *out);

@@ -173,28 +173,10 @@ s3xml_error (const char *data, size_t len, char *code, size_t codesz,
   return rc;
 }
 
-static int
-hexval (int c)
-{
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 void
 s3xml_form_decode (char *s)
 {
-  char *o = s;
-  for (; *s; s++) {
-    if (s[0] == '%' && hexval (s[1]) >= 0 && hexval (s[2]) >= 0) {
-      *o++ = (char) (hexval (s[1]) * 16 + hexval (s[2]));
-      s += 2;
-    }
-    else
-      *o++ = *s == '+' ? ' ' : *s;
-  }
-  *o = '\0';
+  s3_percent_decode (s, true);
 }
 
 static long long

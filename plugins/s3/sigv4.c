@@ -37,28 +37,10 @@ sigv4_uri_encode (const char *s, size_t len, int keep_slash)
   return out;
 }
 
-static int
-hexval (int c)
-{
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 void
 sigv4_uri_decode (char *s)
 {
-  char *o = s;
-  for (; *s; s++) {
-    if (s[0] == '%' && hexval (s[1]) >= 0 && hexval (s[2]) >= 0) {
-      *o++ = (char) (hexval (s[1]) * 16 + hexval (s[2]));
-      s += 2;
-    }
-    else
-      *o++ = *s;
-  }
-  *o = '\0';
+  s3_percent_decode (s, false);
 }
 
 /* RFC 3986 remove_dot_segments plus empty-segment removal, keeping a trailing '/'.
