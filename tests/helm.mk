@@ -13,3 +13,9 @@ EXTRA_DIST += \
 	tests/data/helm-releases/02-secret-crd-ingress-v1beta1.yaml \
 	tests/data/helm-releases/17-CONSTRUCTED-configmap-basic-demo2.yaml \
 	tests/data/helm-releases/20-neg-helm2-configmap.yaml
+
+check_PROGRAMS += tests/test_jscan
+TESTS += tests/test_jscan
+tests_test_jscan_SOURCES = tests/test_jscan.c
+tests_test_jscan_CFLAGS = $(TEST_CFLAGS)
+tests_test_jscan_LDADD = $(TEST_LIBS)

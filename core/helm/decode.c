@@ -14,6 +14,7 @@
 #include "log.h"
 #include "helm/base64.h"
 #include "helm/helm.h"
+#include "helm/jscan.h"
 
 static int fail (struct helm_error *err, int code, const char *fmt, ...)
   __attribute__((format (printf, 3, 4)));
@@ -79,77 +80,99 @@ dup_str (const cJSON *obj, const char *key)
   return NULL;
 }
 
+/* The fields of a release JSON the index needs, in the order of fields[] below. */
+enum { F_ROOT, F_NAME, F_VERSION, F_NAMESPACE, F_INFO, F_STATUS, F_FIRST, F_LAST, F_DESC,
+       F_CHART_NAME, F_CHART_VERSION, F_APP_VERSION, F_APPLY_METHOD, F_COUNT };
+
+/* A non-empty string field, unescaped, or NULL. */
+static char *
+field_str (const struct jscan_field *f)
+{
+  if (f->type != JSCAN_STRING || f->len == 0)
+    return NULL;
+  char *s = jscan_string (f);
+  if (!*s) {
+    free (s);
+    return NULL;
+  }
+  return s;
+}
+
+/* Validates the whole text as JSON in one pass and picks out the index fields, without
+ * building a tree: this runs on every record an export reads (jscan.h). */
 int
 helm_release_parse_json (const char *json, size_t len, const char *what,
                          struct helm_release *rel, struct helm_error *err)
 {
-  const char *end = NULL;
-  cJSON *r = cJSON_ParseWithLengthOpts (json, len, &end, 0);
-  if (!r) {
-    size_t at = end && end >= json ? (size_t) (end - json) : 0;
-    const char *p = cJSON_GetErrorPtr ();
-    if (p && p >= json && p <= json + len)
-      at = (size_t) (p - json);
-    return fail (err, HELM_E_CORRUPT, "%s: release payload is not valid JSON (error near byte %zu of %zu)",
-                 what, at, len);
+  struct jscan_field f[F_COUNT] = {
+    [F_ROOT] = { { NULL } },
+    [F_NAME] = { { "name", NULL } },
+    [F_VERSION] = { { "version", NULL } },
+    [F_NAMESPACE] = { { "namespace", NULL } },
+    [F_INFO] = { { "info", NULL } },
+    [F_STATUS] = { { "info", "status", NULL } },
+    [F_FIRST] = { { "info", "first_deployed", NULL } },
+    [F_LAST] = { { "info", "last_deployed", NULL } },
+    [F_DESC] = { { "info", "description", NULL } },
+    [F_CHART_NAME] = { { "chart", "metadata", "name", NULL } },
+    [F_CHART_VERSION] = { { "chart", "metadata", "version", NULL } },
+    [F_APP_VERSION] = { { "chart", "metadata", "appVersion", NULL } },
+    [F_APPLY_METHOD] = { { "apply_method", NULL } },
+  };
+  size_t at;
+  const char *why;
+  if (jscan (json, len, f, F_COUNT, &at, &why) != 0) {
+    if (strstr (why, "after top-level value"))
+      return fail (err, HELM_E_CORRUPT, "%s: release payload has data after the JSON value (byte %zu of %zu)",
+                   what, at, len);
+    return fail (err, HELM_E_CORRUPT, "%s: release payload is not valid JSON: %s (byte %zu of %zu)",
+                 what, why, at, len);
   }
-  /* Like Go's json.Unmarshal: only white space may follow the value. */
-  size_t off = (size_t) (end - json);
-  while (off < len && strchr (" \t\r\n", json[off]) && json[off])
-    off++;
-  if (off < len) {
-    cJSON_Delete (r);
-    return fail (err, HELM_E_CORRUPT, "%s: release payload has data after the JSON value (byte %zu of %zu)",
-                 what, off, len);
-  }
+  if (f[F_ROOT].type != JSCAN_OBJECT)
+    return fail (err, HELM_E_CORRUPT, "%s: release payload is JSON but not an object", what);
+  char *name = field_str (&f[F_NAME]);
+  if (!name)
+    return fail (err, HELM_E_CORRUPT, "%s: release JSON has no \"name\"", what);
   int rc = HELM_E_CORRUPT;
-  if (!cJSON_IsObject (r)) {
-    fail (err, rc, "%s: release payload is JSON but not an object", what);
-    goto out;
-  }
-  const cJSON *name = cJSON_GetObjectItemCaseSensitive (r, "name");
-  if (!cJSON_IsString (name) || !*name->valuestring) {
-    fail (err, rc, "%s: release JSON has no \"name\"", what);
-    goto out;
-  }
-  const cJSON *ver = cJSON_GetObjectItemCaseSensitive (r, "version");
-  if (!cJSON_IsNumber (ver)) {
+  char *ns = NULL, *status = NULL;
+  if (f[F_VERSION].type != JSCAN_NUMBER) {
     fail (err, rc, "%s: release JSON has no numeric \"version\"", what);
     goto out;
   }
-  double v = ver->valuedouble;
+  char num[64];
+  snprintf (num, sizeof num, "%.*s", (int) (f[F_VERSION].len < 63 ? f[F_VERSION].len : 63),
+            f[F_VERSION].at);
+  double v = strtod (num, NULL);
   if (!(v >= 1 && v <= INT_MAX) || (double) (int) v != v) {
-    fail (err, rc, "%s: release JSON \"version\" %g is not a revision number", what, v);
+    fail (err, rc, "%s: release JSON \"version\" %s is not a revision number", what, num);
     goto out;
   }
-  const cJSON *ns = cJSON_GetObjectItemCaseSensitive (r, "namespace");
-  if (!cJSON_IsString (ns) || !*ns->valuestring) {
+  ns = field_str (&f[F_NAMESPACE]);
+  if (!ns) {
     fail (err, rc, "%s: release JSON has no \"namespace\"", what);
     goto out;
   }
-  const cJSON *info = cJSON_GetObjectItemCaseSensitive (r, "info");
-  const cJSON *status = cJSON_GetObjectItemCaseSensitive (info, "status");
-  if (!cJSON_IsObject (info) || !cJSON_IsString (status) || !*status->valuestring) {
+  status = f[F_INFO].type == JSCAN_OBJECT ? field_str (&f[F_STATUS]) : NULL;
+  if (!status) {
     fail (err, rc, "%s: release JSON has no \"info.status\"", what);
     goto out;
   }
-  const cJSON *chart = cJSON_GetObjectItemCaseSensitive (r, "chart");
-  const cJSON *meta = cJSON_GetObjectItemCaseSensitive (chart, "metadata");
-
-  rel->name = xstrdup (name->valuestring);
-  rel->namespace = xstrdup (ns->valuestring);
+  rel->name = name;
+  rel->namespace = ns;
   rel->version = (int) v;
-  rel->status = xstrdup (status->valuestring);
-  rel->chart_name = dup_str (meta, "name");
-  rel->chart_version = dup_str (meta, "version");
-  rel->app_version = dup_str (meta, "appVersion");
-  rel->first_deployed = dup_str (info, "first_deployed");
-  rel->last_deployed = dup_str (info, "last_deployed");
-  rel->description = dup_str (info, "description");
-  rel->helm4 = cJSON_HasObjectItem (r, "apply_method");
-  rc = HELM_OK;
+  rel->status = status;
+  rel->chart_name = field_str (&f[F_CHART_NAME]);
+  rel->chart_version = field_str (&f[F_CHART_VERSION]);
+  rel->app_version = field_str (&f[F_APP_VERSION]);
+  rel->first_deployed = field_str (&f[F_FIRST]);
+  rel->last_deployed = field_str (&f[F_LAST]);
+  rel->description = field_str (&f[F_DESC]);
+  rel->helm4 = f[F_APPLY_METHOD].type != JSCAN_ABSENT;
+  return HELM_OK;
 out:
-  cJSON_Delete (r);
+  free (name);
+  free (ns);
+  free (status);
   return rc;
 }
 
