@@ -62,8 +62,8 @@ xasprintf (const char *fmt, ...)
   return strbuf_detach (&sb);
 }
 
-static void
-strbuf_grow (struct strbuf *sb, size_t extra)
+void
+strbuf_reserve (struct strbuf *sb, size_t extra)
 {
   if (sb->len + extra + 1 <= sb->cap)
     return;
@@ -77,7 +77,7 @@ strbuf_grow (struct strbuf *sb, size_t extra)
 void
 strbuf_add (struct strbuf *sb, const void *data, size_t len)
 {
-  strbuf_grow (sb, len);
+  strbuf_reserve (sb, len);
   if (len)
     memcpy (sb->data + sb->len, data, len);
   sb->len += len;
@@ -99,7 +99,7 @@ strbuf_vprintf (struct strbuf *sb, const char *fmt, va_list ap)
   va_end (ap2);
   if (n < 0)
     return;
-  strbuf_grow (sb, (size_t) n);
+  strbuf_reserve (sb, (size_t) n);
   vsnprintf (sb->data + sb->len, (size_t) n + 1, fmt, ap);
   sb->len += (size_t) n;
 }

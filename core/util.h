@@ -31,6 +31,7 @@ struct strbuf {
   size_t cap;
 };
 #define STRBUF_INIT { NULL, 0, 0 }
+void strbuf_reserve (struct strbuf *sb, size_t extra);   /* room for extra bytes + NUL */
 void strbuf_add (struct strbuf *sb, const void *data, size_t len);
 void strbuf_puts (struct strbuf *sb, const char *s);
 void strbuf_printf (struct strbuf *sb, const char *fmt, ...) __attribute__((format (printf, 2, 3)));

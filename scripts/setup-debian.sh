@@ -14,7 +14,7 @@ SUDO=
 $SUDO apt-get update
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
   build-essential autoconf automake libtool pkg-config \
-  libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev zlib1g-dev libexpat1-dev \
+  libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev zlib1g-dev libdeflate-dev libexpat1-dev \
   libcriterion-dev \
   unzip openssl ca-certificates procps
 command -v npm >/dev/null 2>&1 || $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y npm

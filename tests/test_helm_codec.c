@@ -209,6 +209,30 @@ Test (gzip, rejects_truncated_corrupt_and_trailing)
   strbuf_free (&out);
 }
 
+/* The one-call inflate sizes its buffer from the trailer's ISIZE: a trailer that lies
+ * either way must still be caught (and named by the streaming path). */
+Test (gzip, lying_size_trailer)
+{
+  char text[3000];
+  for (size_t i = 0; i < sizeof text; i++)
+    text[i] = (char) ('a' + (i * 13) % 26);
+  struct strbuf gz = STRBUF_INIT, out = STRBUF_INIT;
+  helm_gzip (text, sizeof text, &gz);
+  char err[256];
+  for (int delta = -1; delta <= 1; delta += 2) {
+    unsigned char *b = (unsigned char *) gz.data + gz.len - 4;
+    unsigned isize = (unsigned) sizeof text + (unsigned) delta;
+    b[0] = (unsigned char) isize;
+    b[1] = (unsigned char) (isize >> 8);
+    b[2] = b[3] = 0;
+    out.len = 0;
+    cr_expect_eq (helm_gunzip (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1, "delta %d", delta);
+    cr_expect (strstr (err, "corrupt (incorrect length check)"), "delta %d: %s", delta, err);
+  }
+  strbuf_free (&gz);
+  strbuf_free (&out);
+}
+
 Test (gzip, output_cap_stops_bombs)
 {
   size_t n = 64 << 20;          /* 64 MiB of zeros: ~64 KiB compressed */
@@ -218,6 +242,12 @@ Test (gzip, output_cap_stops_bombs)
   free (zeros);
   cr_assert_lt (gz.len, 200000);
   char err[256];
+  cr_expect_eq (helm_gunzip (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect (strstr (err, "exceeds the limit of 1048576 bytes"), "%s", err);
+  cr_expect_leq (out.len, 1 << 20);
+  /* The same bomb with a trailer claiming 1000 bytes. */
+  memcpy (gz.data + gz.len - 4, "\xe8\x03\0\0", 4);
+  out.len = 0;
   cr_expect_eq (helm_gunzip (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
   cr_expect (strstr (err, "exceeds the limit of 1048576 bytes"), "%s", err);
   cr_expect_leq (out.len, 1 << 20);
