@@ -34,6 +34,9 @@ static const struct cli_option export_options[] = {
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
+/* Items per page of the full LIST: a page is fetched while the last one is processed. */
+#define FULL_PAGE 100
+
 /* One release object found in the cluster. */
 struct item {
   enum helm_driver driver;
@@ -48,6 +51,7 @@ struct item {
   struct store_record rec;          /* the new index entry when state 1-3 */
   char *why;                        /* skipped/failed reason */
   cJSON *obj;                       /* the full object, when a LIST delivered it */
+  bool queued;                      /* handed to the workers by the full LIST */
   bool corrupt;                     /* skipped because it does not decode */
 };
 
@@ -61,9 +65,7 @@ struct export {
   bool dry;
   struct strlist only_ns, skip_ns;
   const char *only_release;
-  atomic_size_t next;
-  size_t limit;                     /* workers take items next .. limit-1 */
-  size_t *batch;                    /* when set, worker i processes items[batch[i]] */
+  atomic_size_t next;               /* run_workers: the next item to take */
   atomic_size_t done;
   atomic_ullong bytes;              /* release JSON bytes read so far */
   size_t progress_total;
@@ -284,6 +286,7 @@ handle_object (struct export *e, struct item *it, const cJSON *obj)
   }
   else {
     struct rm_error err;
+    memcpy (r->sha256, sha, sizeof sha);
     /* Helm's own gzip of the record, when it has one, saves compressing it again. */
     int prc = rel.gzip ? store_put_record_gz (e->b, r, rel.json, rel.json_len, rel.gzip,
                                               rel.gzip_len, &err)
@@ -357,10 +360,8 @@ worker (void *arg)
   struct export *e = arg;
   for (;;) {
     size_t i = atomic_fetch_add (&e->next, 1);
-    if (i >= e->limit)
+    if (i >= e->n)
       break;
-    if (e->batch)
-      i = e->batch[i];
     if (e->items[i].state == 0) {
       process (e, &e->items[i]);
       progress (e, &e->items[i]);
@@ -369,15 +370,13 @@ worker (void *arg)
   return NULL;
 }
 
-/* Process items (all of them, or those listed in batch[0..count-1]) on nt threads. */
+/* Process every pending item on nt threads, each read with a GET. */
 static void
-run_workers (struct export *e, unsigned nt, size_t *batch, size_t count)
+run_workers (struct export *e, unsigned nt)
 {
-  e->batch = batch;
-  e->limit = batch ? count : e->n;
   atomic_store (&e->next, 0);
-  if (nt > e->limit)
-    nt = e->limit ? (unsigned) e->limit : 1;
+  if (nt > e->n)
+    nt = e->n ? (unsigned) e->n : 1;
   pthread_t *tids = xcalloc (nt, sizeof *tids);
   for (unsigned t = 0; t < nt; t++)
     pthread_create (&tids[t], NULL, worker, e);
@@ -387,14 +386,17 @@ run_workers (struct export *e, unsigned nt, size_t *batch, size_t count)
 }
 
 /* Many records to read (a first export, a big change): one full LIST in pages beats a
- * GET per record.  Pages are handed to the workers as they arrive, so memory stays at
- * a page or two. */
+ * GET per record.  The LIST runs on this thread and hands each object it delivers to
+ * the workers through a bounded queue, so fetching the next page overlaps decoding and
+ * storing this one, and memory stays at about a page. */
 struct full_ctx {
   struct export *e;
   enum helm_driver driver;
-  unsigned threads;
-  size_t *batch;
-  size_t count, cap;
+  pthread_mutex_t lock;
+  pthread_cond_t not_empty, not_full;
+  size_t *q;                        /* ring of item indexes */
+  size_t head, count, cap;
+  bool closed;                      /* the LIST is over: workers drain and leave */
 };
 
 static int
@@ -402,14 +404,6 @@ cmp_key_item (const void *key, const void *elem)
 {
   const struct item *it = elem;
   return strcmp (key, it->key);
-}
-
-static void
-flush_batch (struct full_ctx *f)
-{
-  if (f->count)
-    run_workers (f->e, f->threads, f->batch, f->count);
-  f->count = 0;
 }
 
 static int
@@ -433,41 +427,88 @@ full_item (void *ud, const cJSON *obj)
   while (it && it->driver != f->driver && it + 1 < e->items + e->n
          && strcmp (it[1].key, it->key) == 0)
     it++;
-  if (!it || it->driver != f->driver || it->state != 0 || it->obj)
+  /* queued first: a queued item belongs to the workers, who write its state. */
+  if (!it || it->driver != f->driver || it->queued || it->state != 0)
     return 0;
   it->obj = cJSON_Duplicate (obj, true);
-  f->batch[f->count++] = (size_t) (it - e->items);
-  if (f->count == f->cap)
-    flush_batch (f);
+  it->queued = true;
+  pthread_mutex_lock (&f->lock);
+  while (f->count == f->cap)
+    pthread_cond_wait (&f->not_full, &f->lock);
+  f->q[(f->head + f->count++) % f->cap] = (size_t) (it - e->items);
+  pthread_cond_signal (&f->not_empty);
+  pthread_mutex_unlock (&f->lock);
   return 0;
 }
 
+/* The LIST starts over (its continue token expired): what is still queued will be
+ * delivered again. */
 static void
 full_restart (void *ud)
 {
   struct full_ctx *f = ud;
-  for (size_t i = 0; i < f->count; i++) {
-    cJSON_Delete (f->e->items[f->batch[i]].obj);
-    f->e->items[f->batch[i]].obj = NULL;
+  pthread_mutex_lock (&f->lock);
+  for (; f->count; f->count--, f->head = (f->head + 1) % f->cap) {
+    struct item *it = &f->e->items[f->q[f->head]];
+    cJSON_Delete (it->obj);
+    it->obj = NULL;
+    it->queued = false;
   }
-  f->count = 0;
+  pthread_cond_broadcast (&f->not_full);
+  pthread_mutex_unlock (&f->lock);
+}
+
+static void *
+full_worker (void *arg)
+{
+  struct full_ctx *f = arg;
+  for (;;) {
+    pthread_mutex_lock (&f->lock);
+    while (f->count == 0 && !f->closed)
+      pthread_cond_wait (&f->not_empty, &f->lock);
+    if (f->count == 0) {
+      pthread_mutex_unlock (&f->lock);
+      return NULL;
+    }
+    size_t i = f->q[f->head];
+    f->head = (f->head + 1) % f->cap;
+    f->count--;
+    pthread_cond_signal (&f->not_full);
+    pthread_mutex_unlock (&f->lock);
+    process (f->e, &f->e->items[i]);
+    progress (f->e, &f->e->items[i]);
+  }
 }
 
 static int
 full_list (struct export *e, enum helm_driver driver, unsigned threads, struct kube_error *kerr)
 {
-  struct kube_list_opts lo = { "owner=helm", NULL, 100, false };
-  struct full_ctx f = { e, driver, threads, NULL, 0, (size_t) threads * 8 };
-  f.batch = xcalloc (f.cap, sizeof *f.batch);
+  struct kube_list_opts lo = { "owner=helm", NULL, FULL_PAGE, false };
+  struct full_ctx f = { .e = e, .driver = driver, .cap = FULL_PAGE + (size_t) threads * 4 };
+  f.q = xcalloc (f.cap, sizeof *f.q);
+  pthread_mutex_init (&f.lock, NULL);
+  pthread_cond_init (&f.not_empty, NULL);
+  pthread_cond_init (&f.not_full, NULL);
+  pthread_t *tids = xcalloc (threads, sizeof *tids);
+  for (unsigned t = 0; t < threads; t++)
+    pthread_create (&tids[t], NULL, full_worker, &f);
   struct strlist paths = STRLIST_INIT;
   collection_paths (e, driver, &paths);
   int rc = KUBE_OK;
-  for (size_t i = 0; i < paths.n && rc == KUBE_OK; i++) {
+  for (size_t i = 0; i < paths.n && rc == KUBE_OK; i++)
     rc = kube_list (e->kc, paths.items[i], &lo, full_item, full_restart, &f, NULL, kerr);
-    flush_batch (&f);
-  }
   strlist_free (&paths);
-  free (f.batch);
+  pthread_mutex_lock (&f.lock);
+  f.closed = true;
+  pthread_cond_broadcast (&f.not_empty);
+  pthread_mutex_unlock (&f.lock);
+  for (unsigned t = 0; t < threads; t++)
+    pthread_join (tids[t], NULL);
+  free (tids);
+  pthread_cond_destroy (&f.not_full);
+  pthread_cond_destroy (&f.not_empty);
+  pthread_mutex_destroy (&f.lock);
+  free (f.q);
   return rc;
 }
 
@@ -677,7 +718,7 @@ run_export (struct cli *c)
         || (want_cm && full_list (&e, HELM_DRIVER_CONFIGMAP, nt, &kerr) != KUBE_OK))
       log_warn ("%s (reading the remaining records one by one)", kerr.message);
   }
-  run_workers (&e, nt, NULL, 0);
+  run_workers (&e, nt);
 
   /* The new index: every record stored or unchanged. */
   struct store_index *ix = xcalloc (1, sizeof *ix);

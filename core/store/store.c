@@ -311,7 +311,8 @@ int
 store_put_record_gz (struct backend *b, struct store_record *rec, const char *json, size_t len,
                      const void *gz, size_t gz_len, struct rm_error *err)
 {
-  store_sha256_hex (json, len, rec->sha256);
+  if (!rec->sha256[0])
+    store_sha256_hex (json, len, rec->sha256);
   rec->size = (long long) len;
   rec->stored_size = (long long) gz_len;
   struct rm_put_options o = { sizeof o, 0, NULL, "application/gzip" };

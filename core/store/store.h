@@ -81,7 +81,9 @@ void store_sha256_hex (const void *data, size_t len, char out[65]);
 /* gzip json and put it under rec->key; sets rec->size, stored_size and sha256. */
 int store_put_record (struct backend *b, struct store_record *rec, const char *json, size_t len,
                       struct rm_error *err);
-/* The same with gzip bytes the caller already has (Helm's own, which inflate to json). */
+/* The same with gzip bytes the caller already has (Helm's own, which inflate to json).
+ * For both, a rec->sha256 already set is taken as json's (the caller hashed it to
+ * compare with the index); an empty one is computed. */
 int store_put_record_gz (struct backend *b, struct store_record *rec, const char *json,
                          size_t len, const void *gz, size_t gz_len, struct rm_error *err);
 /* Get, gunzip and verify against rec->sha256/size; json receives the release JSON. */
