@@ -569,6 +569,44 @@ collect_key (void *opaque, const struct rm_list_entry *entry)
   return 0;
 }
 
+/* The keys under releases/ when the export starts, listed on a thread of their own while
+ * the export runs: only those can be stale (what this run stores is in the new index),
+ * and against a big store the listing (a request per 1000 keys) is off the critical path. */
+struct stored_keys {
+  struct backend *b;
+  struct strlist keys;
+  struct rm_error err;
+  int rc;
+  pthread_t tid;
+  bool started;
+};
+
+static void *
+list_stored (void *arg)
+{
+  struct stored_keys *s = arg;
+  s->rc = backend_list_all (s->b, STORE_RELEASES_PREFIX, collect_key, &s->keys, &s->err);
+  return NULL;
+}
+
+static void
+stored_keys_start (struct stored_keys *s, struct backend *b)
+{
+  s->b = b;
+  s->rc = RM_OK;
+  s->started = pthread_create (&s->tid, NULL, list_stored, s) == 0;
+  if (!s->started)
+    list_stored (s);
+}
+
+static void
+stored_keys_wait (struct stored_keys *s)
+{
+  if (s->started)
+    pthread_join (s->tid, NULL);
+  s->started = false;
+}
+
 static void
 free_items (struct export *e)
 {
@@ -596,6 +634,7 @@ run_export (struct cli *c)
   }
   struct export e;
   memset (&e, 0, sizeof e);
+  struct stored_keys stored = { .keys = STRLIST_INIT };
   e.cli = c;
   e.dry = cli_flag (c, "dry-run");
   e.tty = isatty (2) && log_get_level () < RM_LOG_INFO;
@@ -647,6 +686,7 @@ run_export (struct cli *c)
   if (lrc != RM_OK && lrc != RM_E_NOT_FOUND) {
     log_warn ("%s: the previous snapshot is unreadable, exporting everything again", err.message);
   }
+  stored_keys_start (&stored, e.b);
 
   /* Cluster identity. */
   cJSON *ks = NULL;
@@ -764,14 +804,15 @@ run_export (struct cli *c)
   store_index_sort (ix);
 
   /* Records in the store that the new index does not list. */
-  struct strlist stored = STRLIST_INIT, stale = STRLIST_INIT;
-  if (backend_list_all (e.b, STORE_RELEASES_PREFIX, collect_key, &stored, &err) != RM_OK) {
-    log_error ("%s", err.message);
+  struct strlist stale = STRLIST_INIT;
+  stored_keys_wait (&stored);
+  if (stored.rc != RM_OK) {
+    log_error ("%s", stored.err.message);
     failed++;
   }
-  for (size_t i = 0; i < stored.n; i++)
-    if (!store_index_find (ix, stored.items[i]))
-      strlist_push (&stale, stored.items[i]);
+  for (size_t i = 0; i < stored.keys.n; i++)
+    if (!store_index_find (ix, stored.keys.items[i]))
+      strlist_push (&stale, stored.keys.items[i]);
 
   if (e.dry) {
     for (size_t i = 0; i < stale.n; i++)
@@ -816,10 +857,11 @@ run_export (struct cli *c)
     rc = EXIT_ERROR;
   else if (rc == EXIT_OK && skipped)
     rc = EXIT_PARTIAL;
-  strlist_free (&stored);
   strlist_free (&stale);
   store_index_free (ix);
 out:
+  stored_keys_wait (&stored);
+  strlist_free (&stored.keys);
   free_items (&e);
   store_index_free (e.old);
   kube_client_free (e.kc);
