@@ -33,6 +33,9 @@ def main(argv=None):
                     help="seconds before a Job (or run-to-completion Pod) completes")
     ap.add_argument("--gzip-threshold", type=int, default=128 * 1024,
                     help="gzip responses at least this big when the client accepts gzip")
+    ap.add_argument("--no-gzip-cache", action="store_true",
+                    help="compress every response afresh, as kube-apiserver does (default: "
+                         "keep each object's compressed form for the next LIST)")
     ap.add_argument("--max-events", type=int, default=4000,
                     help="watch history kept; older resourceVersions get 410 Expired")
     ap.add_argument("--kube-version", default="v1.31.0", help="what /version reports")
@@ -45,6 +48,7 @@ def main(argv=None):
         basic[u] = p
     cfg = Config(host=a.host, port=a.port, state_dir=a.state_dir, token=a.token, basic=basic,
                  job_delay=a.job_delay, gzip_threshold=a.gzip_threshold,
+                 gzip_cache=not a.no_gzip_cache,
                  max_events=a.max_events, kube_version=a.kube_version,
                  managed_fields=not a.no_managed_fields, verbose=a.verbose)
     fk = FakeKube(cfg)

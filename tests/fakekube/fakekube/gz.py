@@ -44,6 +44,15 @@ def _warm(pieces):
     list(_POOL.map(lambda r: r.gz_tail(), todo))
 
 
+def encode_fresh(pieces):
+    """One gzip stream over the whole body, compressed now: what kube-apiserver does for
+    every large response (level 1, no cache)."""
+    c = zlib.compressobj(LEVEL, zlib.DEFLATED, 31)
+    out = [c.compress(piece_bytes(p)) for p in pieces]
+    out.append(c.flush())
+    return out
+
+
 def encode(pieces):
     """The gzip member for the concatenation of pieces, as a list of byte strings."""
     _warm(pieces)

@@ -37,6 +37,7 @@ class Config:
         self.basic = {}
         self.job_delay = 0.3
         self.gzip_threshold = 128 * 1024
+        self.gzip_cache = True
         self.max_events = 4000
         self.managed_fields = True
         self.kube_version = "v1.31.0"
@@ -241,7 +242,7 @@ class Handler(BaseHTTPRequestHandler):
         ae = self.headers.get("Accept-Encoding") or ""
         if (resp.stream is None and "gzip" in ae and self.command != "HEAD"
                 and gz.total_length(parts) >= self.fk.cfg.gzip_threshold):
-            parts = gz.encode(parts)
+            parts = gz.encode(parts) if self.fk.cfg.gzip_cache else gz.encode_fresh(parts)
             headers["Content-Encoding"] = "gzip"
             headers["Vary"] = "Accept-Encoding"
         parts = [gz.piece_bytes(p) for p in parts]
