@@ -484,7 +484,7 @@ static int
 full_list (struct export *e, enum helm_driver driver, unsigned threads, struct kube_error *kerr)
 {
   struct kube_list_opts lo = { "owner=helm", NULL, FULL_PAGE, false };
-  struct full_ctx f = { .e = e, .driver = driver, .cap = FULL_PAGE + (size_t) threads * 4 };
+  struct full_ctx f = { .e = e, .driver = driver, .cap = 2 * FULL_PAGE + (size_t) threads * 4 };
   f.q = xcalloc (f.cap, sizeof *f.q);
   pthread_mutex_init (&f.lock, NULL);
   pthread_cond_init (&f.not_empty, NULL);
