@@ -107,6 +107,23 @@ Test (http, gzip_and_disable_compression)
   kube_client_free (c);
 }
 
+/* A body that says gzip and is not: a clear error naming the request, retried like a
+ * broken connection (a GET is idempotent), never handed on as JSON. */
+Test (http, corrupt_gzip_body_is_an_error)
+{
+  stub_rules ("[{\"path\": \"/badgz\", \"times\": -1, \"body\": \"this is not gzip\","
+              "  \"headers\": {\"Content-Encoding\": \"gzip\"}}]");
+  struct kube_client *c = stub_client (NULL, NULL, NULL, &fast);
+  struct kube_response r;
+  struct kube_error err;
+  cr_expect_eq (kube_request (c, "GET", "/badgz", NULL, NULL, 0, NULL, &r, &err), KUBE_E_PROTOCOL);
+  cr_expect (strstr (err.message, "GET ") && strstr (err.message, "/badgz: the response body is corrupt"),
+             "%s", err.message);
+  kube_response_free (&r);
+  cr_expect_eq (stub_count ("/badgz"), 4, "1 try + 3 retries");
+  kube_client_free (c);
+}
+
 Test (http, status_errors_are_explained)
 {
   stub_rules ("["

@@ -20,6 +20,7 @@
 
 #include "util.h"
 #include "log.h"
+#include "helm/helm.h"
 #include "kube/internal.h"
 
 struct kube_client {
@@ -239,7 +240,18 @@ struct exchange {
   long retry_after_ms;          /* -1 = none */
   bool got_data;
   bool aborted;
+  bool own_gzip;                /* we asked for gzip ourselves and inflate the body */
+  bool gzip;                    /* ... and this response is gzip'd */
 };
+
+/* Whole bodies (not streams) are inflated here in one call rather than by curl's
+ * streaming zlib: a LIST page of release Secrets is megabytes, and libdeflate through
+ * helm_gunzip does it ~2.5x faster. */
+static bool
+own_gzip (const struct kube_client *c, const struct kube_http_req *req)
+{
+  return !c->cfg->disable_compression && !req->stream && !req->sink;
+}
 
 static size_t
 on_body (char *data, size_t size, size_t n, void *ud)
@@ -271,6 +283,7 @@ on_header (char *data, size_t size, size_t n, void *ud)
       code = atoi (sp + 1);
     x->resp->status = code;
     x->retry_after_ms = -1;
+    x->gzip = false;
     free (x->resp->content_type);
     x->resp->content_type = NULL;
     return len;
@@ -288,6 +301,8 @@ on_header (char *data, size_t size, size_t n, void *ud)
   char *value = xmalloc ((size_t) (end - v) + 1);
   memcpy (value, v, (size_t) (end - v));
   value[end - v] = '\0';
+  if (x->own_gzip && klen == 16 && strncasecmp (data, "Content-Encoding", 16) == 0)
+    x->gzip = strcasecmp (value, "gzip") == 0;
   if (klen == 11 && strncasecmp (data, "Retry-After", 11) == 0) {
     char *e;
     long s = strtol (value, &e, 10);
@@ -395,6 +410,8 @@ build_headers (const struct kube_client *c, const struct kube_http_req *req,
     h = curl_slist_append (h, s);
     free (s);
   }
+  if (own_gzip (c, req))
+    h = curl_slist_append (h, "Accept-Encoding: gzip");
   const struct kube_config *cfg = c->cfg;
   if (cfg->impersonate_user) {
     s = xasprintf ("Impersonate-User: %s", cfg->impersonate_user);
@@ -438,7 +455,7 @@ setup_handle (struct kube_client *c, CURL *h, const struct kube_http_req *req,
   curl_easy_setopt (h, CURLOPT_MAXCONNECTS, 64L);
   curl_easy_setopt (h, CURLOPT_USERAGENT, c->user_agent);
   curl_easy_setopt (h, CURLOPT_HTTPHEADER, headers);
-  if (!cfg->disable_compression)
+  if (!cfg->disable_compression && !own_gzip (c, req))
     curl_easy_setopt (h, CURLOPT_ACCEPT_ENCODING, "gzip");
   curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
   if (c->opts.timeout_ms && !req->stream)
@@ -552,6 +569,24 @@ kube_status_error (const struct kube_client *c, const char *method, const char *
   cJSON_Delete (st);
 }
 
+/* Replace a gzip'd body with its content. */
+static bool
+inflate_body (struct kube_response *resp, char *why, size_t why_size)
+{
+  if (!resp->body.len)
+    return true;
+  struct strbuf out = STRBUF_INIT;
+  if (helm_gunzip (resp->body.data, resp->body.len, SIZE_MAX / 2, &out, why, why_size) != 0) {
+    strbuf_free (&out);
+    return false;
+  }
+  if (!out.data)
+    strbuf_add (&out, "", 0);
+  strbuf_free (&resp->body);
+  resp->body = out;
+  return true;
+}
+
 int
 kube_http_do (struct kube_client *c, const struct kube_http_req *req, struct kube_response *resp,
               struct kube_error *err)
@@ -569,7 +604,7 @@ kube_http_do (struct kube_client *c, const struct kube_http_req *req, struct kub
     if (rc != KUBE_OK)
       break;
     kube_response_free (resp);
-    struct exchange x = { req, resp, -1, false, false };
+    struct exchange x = { req, resp, -1, false, false, own_gzip (c, req), false };
     struct curl_slist *headers = build_headers (c, req, &cr);
     CURL *h = pool_get (c);
     errbuf[0] = '\0';
@@ -589,7 +624,13 @@ kube_http_do (struct kube_client *c, const struct kube_http_req *req, struct kub
 
     bool retry = false;
     long retry_after = -1;
-    if (x.aborted) {
+    char why[256] = "";
+    if (cc == CURLE_OK && !x.aborted && x.gzip && !inflate_body (resp, why, sizeof why)) {
+      rc = kube_fail (err, KUBE_E_PROTOCOL, "%s %s%s: the response body is corrupt: %s",
+                      req->method, c->cfg->server, req->path, why);
+      retry = idempotent (req->method);
+    }
+    else if (x.aborted) {
       rc = kube_fail (err, KUBE_E_ABORTED, "%s %s: stopped by the caller", req->method, req->path);
     }
     else if (cc != CURLE_OK) {
