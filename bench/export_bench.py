@@ -5,7 +5,10 @@ against peers measured in the same run:
   (a) kubectl get secrets -A -l owner=helm -o json, split into one file per release,
       then (for S3) aws s3 sync of those files to moto
   (b) a bare curl of the same LIST: the API-bound floor
-and the unchanged re-export.  Prints a Markdown table for bench/RESULTS.md.
+and the unchanged re-export; for S3 also the plugin PUTting the same objects alone (the
+S3-bound floor).  The fake server compresses every response afresh, as kube-apiserver
+does.  Every row runs --repeat times (default 5); the median is reported.  Prints a
+Markdown table for bench/RESULTS.md.
 
   python3 bench/export_bench.py --rm BUILD/releasemanager --plugins BUILD/plugins/local/.libs [-n 1000]
 """
@@ -62,6 +65,37 @@ def timed(cmd, env=None, shell=False):
     return wall, rss, p.stdout
 
 
+class Rows:
+    """Each row is run `repeat` times against the same server; the median wall time, the
+    largest peak RSS and the API requests of one run are reported."""
+
+    def __init__(self, fk, repeat):
+        self.fk, self.repeat, self.rows = fk, repeat, []
+
+    def run(self, name, make_cmd, env=None, shell=False, check=None):
+        walls, rss, reqs = [], 0, []
+        for i in range(self.repeat):
+            cmd = make_cmd(i)
+            self.fk.reset_log()
+            w, r, out = timed(cmd, env=env, shell=shell)
+            reqs = self.fk.requests()
+            if check:
+                check(out)
+            walls.append(w)
+            rss = max(rss, r)
+        walls.sort()
+        self.rows.append((name, walls[len(walls) // 2], walls, rss, len(reqs)))
+        return reqs
+
+
+def is_tmpfs(path):
+    try:
+        with open("/proc/mounts") as f:
+            return any(l.split()[1] == path and l.split()[2] == "tmpfs" for l in f)
+    except OSError:
+        return False
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rm", required=True)
@@ -69,9 +103,13 @@ def main():
     ap.add_argument("--s3-plugins", help="directory of s3.so: also benchmark export to moto")
     ap.add_argument("-n", type=int, default=1000)
     ap.add_argument("--size", type=int, default=200 * 1024)
+    ap.add_argument("--repeat", type=int, default=5, help="runs per row (the median is reported)")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="rm-bench-")
-    with FakeKube() as fk:
+    shm = tempfile.mkdtemp(prefix="rm-bench-", dir="/dev/shm") if is_tmpfs("/dev/shm") else None
+    # --no-gzip-cache: every response is compressed afresh, as kube-apiserver does, so the
+    # floor and every export pay what a real server would charge them.
+    with FakeKube(args=["--no-gzip-cache"]) as fk:
         objs = [secret_for(release_json(i, a.size)) for i in range(a.n)]
         for ns in sorted({o["metadata"]["namespace"] for o in objs}):
             fk.load([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}])
@@ -80,49 +118,48 @@ def main():
         total_json = sum(len(json.dumps(release_json(i, a.size))) for i in range(3)) // 3
         env = fk.env()
         kc = env["KUBECONFIG"]
-        info = fk.info if hasattr(fk, "info") else {}
+        info = fk.info
         url, token = info.get("url"), info.get("token")
-        rows = []
+        R = Rows(fk, a.repeat)
 
-        # (b) the floor: one LIST with curl, body discarded.
+        # (b) the floor: the same LIST with curl, gzip, body discarded.
         curl = ["curl", "-sS", "--fail", "--compressed", "--cacert", info.get("ca", ""),
                 "-H", "Authorization: Bearer %s" % token,
                 "-o", "/dev/null", url + "/api/v1/secrets?labelSelector=owner%3Dhelm"]
-        fk.reset_log()
-        w, r, _ = timed(curl)
-        rows.append(("curl LIST (floor)", w, r, len(fk.requests())))
+        subprocess.run(curl, check=True)   # warm-up, untimed
+        R.run("curl LIST (floor)", lambda i: curl)
 
         # (a) kubectl, then split per release.
-        out = os.path.join(work, "kubectl")
-        os.makedirs(out)
-        split = ("%s get secrets -A -l owner=helm -o json > %s/all.json && python3 -c '"
-                 "import json,sys\n"
-                 "d=json.load(open(\"%s/all.json\"))\n"
-                 "for s in d[\"items\"]:\n"
-                 "  m=s[\"metadata\"]; open(\"%s/\"+m[\"namespace\"]+\".\"+m[\"name\"],\"w\").write(s[\"data\"][\"release\"])\n"
-                 "'") % (fk._tool("kubectl"), out, out, out)
-        fk.reset_log()
-        w, r, _ = timed(split, env=env, shell=True)
-        rows.append(("kubectl get -o json + split", w, r, len(fk.requests())))
+        split_tpl = ("%s get secrets -A -l owner=helm -o json > {out}/all.json && python3 -c '"
+                     "import json,sys\n"
+                     "d=json.load(open(\"{out}/all.json\"))\n"
+                     "for s in d[\"items\"]:\n"
+                     "  m=s[\"metadata\"]; open(\"{out}/\"+m[\"namespace\"]+\".\"+m[\"name\"],\"w\").write(s[\"data\"][\"release\"])\n"
+                     "'") % fk._tool("kubectl")
 
-        # releasemanager to local, then unchanged.
-        store = os.path.join(work, "store")
-        cmd = [a.rm, "export", "local", "--plugin-dir", a.plugins, "--path", store,
-               "--kubeconfig", kc]
-        fk.reset_log()
-        w, r, o = timed(cmd)
-        rows.append(("releasemanager export (local, fsync)", w, r, len(fk.requests())))
-        fk.reset_log()
-        w, r, o = timed(cmd)
-        reqs = fk.requests()
+        def split(i, tag="kubectl"):
+            out = os.path.join(work, "%s%d" % (tag, i))
+            os.makedirs(out)
+            return split_tpl.replace("{out}", out)
+        R.run("kubectl get -o json + split", split, env=env, shell=True)
+
+        def export(base, *extra):
+            return lambda i: [a.rm, "export", "local", "--plugin-dir", a.plugins, "--path",
+                              os.path.join(base, "store%d" % i), "--kubeconfig", kc] + list(extra)
+
+        def wrote_all(out):
+            assert "%d written" % a.n in out, out
+
+        def wrote_none(out):
+            assert "0 written" in out, out
+        R.run("releasemanager export (local, fsync)", export(work), check=wrote_all)
+        reqs = R.run("releasemanager export, unchanged", lambda i: export(work)(0), check=wrote_none)
         gets = sum(1 for e in reqs if e["method"] == "GET" and "/secrets/" in e["path"])
-        rows.append(("releasemanager export, unchanged", w, r, len(reqs)))
-        assert "0 written" in o, o
-        shutil.rmtree(store)
-        cmd2 = cmd + ["--fsync", "false"]
-        fk.reset_log()
-        w, r, o = timed(cmd2)
-        rows.append(("releasemanager export (local, no fsync)", w, r, len(fk.requests())))
+        R.run("releasemanager export (local, no fsync)", export(work + "/nf", "--fsync", "false"),
+              check=wrote_all)
+        if shm:
+            R.run("releasemanager export (local on tmpfs, no fsync)",
+                  export(shm, "--fsync", "false"), check=wrote_all)
 
         # S3: releasemanager to moto vs kubectl + split + aws s3 sync, same files.
         if a.s3_plugins:
@@ -132,40 +169,55 @@ def main():
                 moto.client().create_bucket(Bucket="bench")
                 aenv = dict(os.environ, AWS_ACCESS_KEY_ID=moto.ak, AWS_SECRET_ACCESS_KEY=moto.sk,
                             AWS_DEFAULT_REGION="us-east-1")
-                sync = split.replace(out, out + "2") + (" && aws --endpoint-url %s s3 sync --only-show-errors %s2 s3://bench/kubectl/"
-                                                        % (moto.endpoint, out))
-                os.makedirs(out + "2")
                 aenv.update(env)
-                fk.reset_log()
-                w, r, _ = timed(sync, env=aenv, shell=True)
-                rows.append(("kubectl + split + aws s3 sync (moto)", w, r, len(fk.requests())))
-                s3cmd = [a.rm, "export", "s3", "--plugin-dir", a.s3_plugins, "--path", "rm",
-                         "--endpoint", moto.endpoint, "--bucket", "bench", "--accessKeyID", moto.ak,
-                         "--kubeconfig", kc]
+
+                def sync(i):
+                    out = os.path.join(work, "sync%d" % i)
+                    return split(i, "sync") + (" && aws --endpoint-url %s s3 sync --only-show-errors %s s3://bench/kubectl%d/"
+                                               % (moto.endpoint, out, i))
+                R.run("kubectl + split + aws s3 sync (moto)", sync, env=aenv, shell=True)
+                s3cmd = lambda i: [a.rm, "export", "s3", "--plugin-dir", a.s3_plugins, "--path",
+                                   "rm%d" % i, "--endpoint", moto.endpoint, "--bucket", "bench",
+                                   "--accessKeyID", moto.ak, "--kubeconfig", kc]
                 senv = dict(os.environ, RELEASEMANAGER_S3_SECRET_ACCESS_KEY=moto.sk)
-                fk.reset_log()
-                w, r, o = timed(s3cmd, env=senv)
-                rows.append(("releasemanager export (s3, moto)", w, r, len(fk.requests())))
-                fk.reset_log()
-                w, r, o = timed(s3cmd, env=senv)
-                assert "0 written" in o, o
-                rows.append(("releasemanager export (s3), unchanged", w, r, len(fk.requests())))
+                R.run("releasemanager export (s3, moto)", s3cmd, env=senv, check=wrote_all)
+                # The S3 side's floor: the same 1000 objects PUT by the plugin alone
+                # (tests/s3/s3tool put-dir, 8 threads), no cluster involved.
+                s3tool = os.path.join(os.path.dirname(os.path.abspath(a.rm)), "tests", "s3", "s3tool")
+                if os.path.exists(s3tool):
+                    flat = os.path.join(work, "objects")
+                    os.makedirs(flat)
+                    src = os.path.join(work, "store0", "releases")
+                    for ns in sorted(os.listdir(src)):
+                        for rel in sorted(os.listdir(os.path.join(src, ns))):
+                            shutil.copy(os.path.join(src, ns, rel, "1.json.gz"),
+                                        os.path.join(flat, "%s.%s.json.gz" % (ns, rel)))
+                    tenv = dict(os.environ, S3_TEST_OPTS=s3env.opts(moto.endpoint, "bench", moto.ak, moto.sk),
+                                S3_PLUGIN=os.path.join(a.s3_plugins, "s3.so"))
+                    R.run("s3tool put-dir of the same objects (moto PUT floor)",
+                          lambda i: [s3tool, "put-dir", flat, "floor%d/" % i, "8"], env=tenv)
+                R.run("releasemanager export (s3), unchanged", lambda i: s3cmd(0), env=senv,
+                      check=wrote_none)
             finally:
                 moto.stop()
 
+    rows = R.rows
     floor = rows[0][1]
     kubectl = rows[1][1]
-    print("N = %d releases, ~%d KiB of release JSON each (%d KiB gzip+base64 in the Secret)" %
-          (a.n, total_json // 1024, len(objs[0]["data"]["release"]) // 1024))
+    print("N = %d releases, ~%d KiB of release JSON each (%d KiB gzip+base64 in the Secret); "
+          "median of %d runs" % (a.n, total_json // 1024, len(objs[0]["data"]["release"]) // 1024,
+                                 a.repeat))
     print()
-    print("| run | wall s | vs curl floor | vs kubectl | peak RSS MiB | API requests |")
-    print("|---|---|---|---|---|---|")
-    for name, w, r, q in rows:
-        print("| %s | %.2f | %.2fx | %.2fx | %.1f | %d |" % (name, w, w / floor, w / kubectl,
-                                                          r / 1024, q))
+    print("| run | wall s (median) | all runs | vs curl floor | vs kubectl | peak RSS MiB | API requests |")
+    print("|---|---|---|---|---|---|---|")
+    for name, w, walls, r, q in rows:
+        print("| %s | %.2f | %s | %.2fx | %.2fx | %.1f | %d |" % (
+            name, w, " ".join("%.2f" % x for x in walls), w / floor, w / kubectl, r / 1024, q))
     print()
     print("unchanged re-export: %d GETs of individual Secrets" % gets)
     shutil.rmtree(work, ignore_errors=True)
+    if shm:
+        shutil.rmtree(shm, ignore_errors=True)
 
 
 if __name__ == "__main__":
