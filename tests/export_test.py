@@ -749,6 +749,67 @@ class Seeded(ExportCase):
         self.assertNotIn("records,", p.stderr, "off a terminal there is no progress line")
         self.assertNotIn("stored releases/", p.stderr, "off a terminal export is quiet without -v")
 
+    def test_15_http2(self):
+        """Where the server offers HTTP/2 (ALPN h2), the client speaks it: the same export
+        through nghttpx (an HTTP/2 TLS front for the fake server, whose own Python server
+        speaks HTTP/1.1), every request over h2 from 8 threads sharing one connection
+        pool, full LIST pages with continue tokens, the store byte-exact."""
+        nghttpx = shutil.which("nghttpx") or next(
+            (p for p in ("/usr/sbin/nghttpx", "/usr/bin/nghttpx") if os.path.exists(p)), None)
+        if not nghttpx:
+            self.skipTest("nghttpx not installed (Debian package nghttp2-proxy)")
+        fk = self.FK
+        ns = "h2"
+        res = fk.load([release_secret(ns, "r%03d" % i, rev) for i in range(130) for rev in (1, 2)])
+        self.assertEqual(res["errors"], [], "loading the records")
+        expected = cluster_records(fk, namespaces=[ns])
+        self.assertEqual(len(expected), 260, "set-up")
+        sd = fk.state_dir
+        backend_port = int(fk.info["url"].rsplit(":", 1)[1])
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        access = os.path.join(WORK, "nghttpx-access.log")
+        errlog = os.path.join(WORK, "nghttpx-error.log")
+        proc = subprocess.Popen(
+            [nghttpx, "--conf=/dev/null", "--frontend=127.0.0.1,%d" % port,
+             "--backend=127.0.0.1,%d;;tls;sni=localhost" % backend_port,
+             "--cacert=" + os.path.join(sd, "ca.crt"), "--accesslog-file=" + access,
+             "--accesslog-format=$alpn $method $path $status", "--errorlog-file=" + errlog,
+             "--workers=1", "--no-ocsp", os.path.join(sd, "server.key"), os.path.join(sd, "server.crt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 20
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.time() > deadline or proc.poll() is not None:
+                        self.fail("nghttpx did not start (see %s)" % errlog)
+                    time.sleep(0.1)
+            with open(fk.kubeconfig) as f:
+                text = f.read()
+            kc = os.path.join(WORK, "kubeconfig-h2")
+            with open(kc, "w") as f:
+                f.write(text.replace(fk.info["url"], "https://127.0.0.1:%d" % port))
+            path = newdir("h2")
+            p = export(kc, path, "-n", ns, "--threads", "8")
+            self.assertExportOk(p, "export over HTTP/2")
+            self.assertStoreMatches(path, expected, "export over HTTP/2")
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        with open(access) as f:
+            lines = [l.split() for l in f if l.strip()]
+        self.assertGreaterEqual(len(lines), 4, "requests seen by nghttpx")
+        self.assertEqual(sorted({l[0] for l in lines}), ["h2"],
+                         "every request over HTTP/2 (ALPN h2): %s" % lines)
+        self.assertTrue(any("continue=" in l[2] for l in lines),
+                        "full LIST pages with continue tokens went through HTTP/2: %s" % lines)
+        self.assertEqual([l for l in lines if l[3] != "200"], [], "all answered 200")
+
     def test_12_errors(self):
         fk = self.FK
         fk.load([release_secret("errs", "e1", 1)])
