@@ -105,19 +105,19 @@ helm_release_parse_json (const char *json, size_t len, const char *what,
                          struct helm_release *rel, struct helm_error *err)
 {
   struct jscan_field f[F_COUNT] = {
-    [F_ROOT] = { { NULL } },
-    [F_NAME] = { { "name", NULL } },
-    [F_VERSION] = { { "version", NULL } },
-    [F_NAMESPACE] = { { "namespace", NULL } },
-    [F_INFO] = { { "info", NULL } },
-    [F_STATUS] = { { "info", "status", NULL } },
-    [F_FIRST] = { { "info", "first_deployed", NULL } },
-    [F_LAST] = { { "info", "last_deployed", NULL } },
-    [F_DESC] = { { "info", "description", NULL } },
-    [F_CHART_NAME] = { { "chart", "metadata", "name", NULL } },
-    [F_CHART_VERSION] = { { "chart", "metadata", "version", NULL } },
-    [F_APP_VERSION] = { { "chart", "metadata", "appVersion", NULL } },
-    [F_APPLY_METHOD] = { { "apply_method", NULL } },
+    [F_ROOT] = { .path = { NULL } },
+    [F_NAME] = { .path = { "name", NULL } },
+    [F_VERSION] = { .path = { "version", NULL } },
+    [F_NAMESPACE] = { .path = { "namespace", NULL } },
+    [F_INFO] = { .path = { "info", NULL } },
+    [F_STATUS] = { .path = { "info", "status", NULL } },
+    [F_FIRST] = { .path = { "info", "first_deployed", NULL } },
+    [F_LAST] = { .path = { "info", "last_deployed", NULL } },
+    [F_DESC] = { .path = { "info", "description", NULL } },
+    [F_CHART_NAME] = { .path = { "chart", "metadata", "name", NULL } },
+    [F_CHART_VERSION] = { .path = { "chart", "metadata", "version", NULL } },
+    [F_APP_VERSION] = { .path = { "chart", "metadata", "appVersion", NULL } },
+    [F_APPLY_METHOD] = { .path = { "apply_method", NULL } },
   };
   size_t at;
   const char *why;
