@@ -270,23 +270,20 @@ handle_object (struct export *e, struct item *it, const cJSON *obj)
   if (rel.name && strcmp (rel.name, it->release) != 0)
     log_warn ("%s %s/%s holds release '%s' revision %d; stored under its object name", kind,
               it->namespace, it->object, rel.name, rel.version);
-  char sha[65];
-  store_sha256_hex (rel.json, rel.json_len, sha);
-  if (it->old && strcmp (it->old->sha256, sha) == 0) {
-    memcpy (r->sha256, sha, sizeof sha);
+  /* Hashed once: compared with the index here, and stored with the record below. */
+  store_sha256_hex (rel.json, rel.json_len, r->sha256);
+  if (it->old && strcmp (it->old->sha256, r->sha256) == 0) {
     r->size = (long long) rel.json_len;
     r->stored_size = it->old->stored_size;
     it->state = 3;
   }
   else if (e->dry) {
-    memcpy (r->sha256, sha, sizeof sha);
     r->size = (long long) rel.json_len;
     printf ("would put %s (%zu bytes of release JSON)\n", it->key, rel.json_len);
     it->state = 2;
   }
   else {
     struct rm_error err;
-    memcpy (r->sha256, sha, sizeof sha);
     /* Helm's own gzip of the record, when it has one, saves compressing it again. */
     int prc = rel.gzip ? store_put_record_gz (e->b, r, rel.json, rel.json_len, rel.gzip,
                                               rel.gzip_len, &err)

@@ -78,7 +78,8 @@ Test (jscan, rejects_invalid_json_and_says_where)
   for (size_t i = 0; i < ARRAY_SIZE (bad); i++) {
     size_t at = 999;
     const char *why = NULL;
-    cr_expect_eq (scan (bad[i].text, &at, &why), -1, "accepted %s", bad[i].text);
+    int want = strstr (bad[i].why, "after top-level") ? JSCAN_E_TRAILING : JSCAN_E_INVALID;
+    cr_expect_eq (scan (bad[i].text, &at, &why), want, "%s: wrong result", bad[i].text);
     cr_expect_eq (at, bad[i].at, "%s: error at %zu, want %zu (%s)", bad[i].text, at, bad[i].at,
                   why);
     cr_expect (why && strstr (why, bad[i].why), "%s: %s, want %s", bad[i].text, why, bad[i].why);
@@ -90,9 +91,9 @@ Test (jscan, embedded_nul_is_invalid)
 {
   size_t at;
   const char *why;
-  cr_expect_eq (jscan ("\"a\0b\"", 5, NULL, 0, &at, &why), -1);
+  cr_expect_eq (jscan ("\"a\0b\"", 5, NULL, 0, &at, &why), JSCAN_E_INVALID);
   cr_expect_eq (at, 2);
-  cr_expect_eq (jscan ("{}\0", 3, NULL, 0, &at, &why), -1);
+  cr_expect_eq (jscan ("{}\0", 3, NULL, 0, &at, &why), JSCAN_E_TRAILING);
   cr_expect_eq (at, 2);
 }
 
@@ -109,7 +110,7 @@ Test (jscan, every_truncation_is_rejected)
     memcpy (copy, doc, cut);
     size_t at;
     const char *why;
-    cr_expect_eq (jscan (copy, cut, NULL, 0, &at, &why), -1, "prefix of %zu accepted", cut);
+    cr_expect_eq (jscan (copy, cut, NULL, 0, &at, &why), JSCAN_E_INVALID, "prefix of %zu accepted", cut);
     free (copy);
   }
   size_t at;
@@ -129,7 +130,7 @@ Test (jscan, nesting_limit_is_gos)
   size_t at;
   const char *why;
   cr_expect_eq (jscan (deep + 1, 2 * n - 2, NULL, 0, &at, &why), 0, "%s", why);
-  cr_expect_eq (jscan (deep, 2 * n, NULL, 0, &at, &why), -1);
+  cr_expect_eq (jscan (deep, 2 * n, NULL, 0, &at, &why), JSCAN_E_INVALID);
   cr_expect (strstr (why, "max depth"), "%s", why);
   cr_expect_eq (at, JSCAN_MAX_DEPTH);
   free (deep);
@@ -235,7 +236,8 @@ Test (jscan, specials_at_every_alignment)
       else {
         /* A raw control byte is the error; a quote ends the string, and the text after
          * it is. */
-        cr_expect_eq (rc, -1, "pad %zu kind %d accepted", pad, kind);
+        cr_expect_eq (rc, kind == 1 ? JSCAN_E_INVALID : JSCAN_E_TRAILING, "pad %zu kind %d: %d",
+                      pad, kind, rc);
         cr_expect_eq (at, pad + (size_t) kind, "pad %zu kind %d: at %zu", pad, kind, at);
       }
       strbuf_free (&sb);

@@ -121,8 +121,9 @@ helm_release_parse_json (const char *json, size_t len, const char *what,
   };
   size_t at;
   const char *why;
-  if (jscan (json, len, f, F_COUNT, &at, &why) != 0) {
-    if (strstr (why, "after top-level value"))
+  int jrc = jscan (json, len, f, F_COUNT, &at, &why);
+  if (jrc != 0) {
+    if (jrc == JSCAN_E_TRAILING)
       return fail (err, HELM_E_CORRUPT, "%s: release payload has data after the JSON value (byte %zu of %zu)",
                    what, at, len);
     return fail (err, HELM_E_CORRUPT, "%s: release payload is not valid JSON: %s (byte %zu of %zu)",

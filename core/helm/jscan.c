@@ -315,9 +315,10 @@ next:
   p = skip_ws (p, end);
   if (depth == 0) {
     if (p != end) {
-      bad = p;
+      free (stack);
+      *err_at = (size_t) (p - json);
       *why = "invalid character after top-level value";
-      goto fail;
+      return JSCAN_E_TRAILING;
     }
     free (stack);
     return 0;
@@ -363,7 +364,7 @@ truncated:
 fail:
   free (stack);
   *err_at = (size_t) (bad - json);
-  return -1;
+  return JSCAN_E_INVALID;
 }
 
 static void

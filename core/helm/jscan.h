@@ -39,8 +39,11 @@ struct jscan_field {
 };
 
 /* Scan json[0..len) as one JSON value with nothing but white space after it.  Returns 0
- * and fills fields[0..n), or -1 with *err_at set to the offset of the first byte that
- * is not valid JSON (len when the text ends too early) and why to a short reason. */
+ * and fills fields[0..n); JSCAN_E_INVALID, or JSCAN_E_TRAILING when a whole value is
+ * followed by more than white space, with *err_at set to the offset of the first byte
+ * that is not valid JSON (len when the text ends too early) and why to a short reason. */
+#define JSCAN_E_INVALID (-1)
+#define JSCAN_E_TRAILING (-2)
 int jscan (const char *json, size_t len, struct jscan_field *fields, size_t n,
            size_t *err_at, const char **why);
 
