@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "log.h"
+#include "base/log.h"
 
 #ifndef PLUGINDIR
 #define PLUGINDIR "/usr/local/lib/releasemanager/backends"

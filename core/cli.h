@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "backend.h"
-#include "config.h"
-#include "util.h"
+#include "backend_wrap.h"
+#include "conffile.h"
+#include "base/util.h"
 
 enum cli_arg {
   CLI_FLAG,           /* boolean switch: --debug (also --debug=false) */

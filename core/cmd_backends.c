@@ -11,7 +11,7 @@
 
 #include "commands.h"
 #include "conformance.h"
-#include "log.h"
+#include "base/log.h"
 
 static const struct cli_option backends_options[] = {
   { "output", 'o', CLI_VALUE, "FORMAT", "text", "output format of the listing: text or json",

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "log.h"
+#include "base/log.h"
 #include "store/store.h"
 
 static int

@@ -15,10 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/sha256.h"
 #include "commands.h"
 #include "helm/helm.h"
 #include "kube/kube.h"
-#include "log.h"
+#include "base/log.h"
 #include "store/store.h"
 
 static const struct cli_option export_options[] = {
@@ -271,7 +272,7 @@ handle_object (struct export *e, struct item *it, const cJSON *obj)
     log_warn ("%s %s/%s holds release '%s' revision %d; stored under its object name", kind,
               it->namespace, it->object, rel.name, rel.version);
   /* Hashed once: compared with the index here, and stored with the record below. */
-  store_sha256_hex (rel.json, rel.json_len, r->sha256);
+  sha256_hex (rel.json, rel.json_len, r->sha256);
   if (it->old && strcmp (it->old->sha256, r->sha256) == 0) {
     r->size = (long long) rel.json_len;
     r->stored_size = it->old->stored_size;

@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sha256.h"
+#include "base/gzip.h"
 #include "commands.h"
 #include "import/import.h"
-#include "log.h"
+#include "base/log.h"
 #include "store/store.h"
 
 /* The original Go tool's layout (logicmonitor/k8s-release-manager, Helm 3 version): one
@@ -130,7 +132,7 @@ legacy_read (struct backend *b, const char *key, struct strbuf *json, struct rm_
   if (rc == RM_OK && raw.len >= 2 && (unsigned char) raw.data[0] == 0x1f
       && (unsigned char) raw.data[1] == 0x8b) {
     char why[256] = "";
-    if (helm_gunzip (raw.data, raw.len, (size_t) 1 << 30, json, why, sizeof why) < 0)
+    if (gzip_inflate (raw.data, raw.len, (size_t) 1 << 30, json, why, sizeof why) < 0)
       rc = rm_error_set (err, RM_E_IO, "%s: corrupt gzip: %s", key, why);
   }
   else if (rc == RM_OK) {
@@ -151,7 +153,7 @@ legacy_get (struct backend *b, const struct store_record *rec, struct strbuf *js
   if (rc != RM_OK)
     return rc;
   char sha[65];
-  store_sha256_hex (json->data ? json->data : "", json->len, sha);
+  sha256_hex (json->data ? json->data : "", json->len, sha);
   if (strcmp (sha, rec->sha256) != 0)
     return rm_error_set (err, RM_E_IO, "%s: changed while importing", rec->key);
   return RM_OK;
@@ -208,7 +210,7 @@ legacy_load (struct run *run, struct store_index **out, struct rm_error *err)
       r->status = meta.status ? xstrdup (meta.status) : NULL;
       r->updated = meta.last_deployed ? xstrdup (meta.last_deployed) : NULL;
       r->size = (long long) json.len;
-      store_sha256_hex (json.data ? json.data : "", json.len, r->sha256);
+      sha256_hex (json.data ? json.data : "", json.len, r->sha256);
     }
     helm_release_free (&meta);
     strbuf_free (&json);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "log.h"
+#include "base/log.h"
 #include "store/store.h"
 
 static const struct cli_option list_options[] = {

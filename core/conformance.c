@@ -13,7 +13,7 @@
 #include <openssl/rand.h>
 
 #include "conformance.h"
-#include "log.h"
+#include "base/log.h"
 
 struct suite {
   struct backend *b;

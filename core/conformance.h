@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include "backend.h"
+#include "backend_wrap.h"
 
 struct conformance_opts {
   unsigned list_keys;         /* keys for the pagination check (default 2600) */

@@ -4,11 +4,9 @@
 noinst_LIBRARIES += libcore.a
 libcore_a_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS)
 libcore_a_SOURCES = \
-	%reldir%/util.c %reldir%/util.h \
-	%reldir%/log.c %reldir%/log.h \
-	%reldir%/config.c %reldir%/config.h \
+	%reldir%/conffile.c %reldir%/conffile.h \
 	%reldir%/plugin.c %reldir%/plugin.h \
-	%reldir%/backend.c %reldir%/backend.h \
+	%reldir%/backend_wrap.c %reldir%/backend_wrap.h \
 	%reldir%/cli.c %reldir%/cli.h \
 	%reldir%/conformance.c %reldir%/conformance.h \
 	%reldir%/cmd_backends.c %reldir%/commands.h \

@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "log.h"
+#include "base/log.h"
 
 static const struct cli_option global_options[] = {
   { "config", 0, CLI_VALUE, "FILE", NULL,

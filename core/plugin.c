@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "plugin.h"
 
 /* The 1.0 layout of struct rm_config_key: the smallest stride we accept. */

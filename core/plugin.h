@@ -8,7 +8,7 @@
 
 #include <releasemanager/backend.h>
 
-#include "util.h"
+#include "base/util.h"
 
 struct plugin {
   char *path;                 /* the file that was loaded */

@@ -76,9 +76,6 @@ EXTRA_DIST += tests/abi/1.0/releasemanager/backend.h
 check_PROGRAMS += tests/test_plugin tests/test_cli
 TESTS += tests/test_plugin tests/test_cli tests/cli.sh tests/sdk_example.sh tests/header.sh
 EXTRA_DIST += scripts/setup-debian.sh tests/sanitizer-check.sh
-# configure's exit trap runs `rm -f core ... && rm -f -r conftest* confdefs*`; with our
-# core/ directory the first rm fails and confdefs.h stays behind.
-DISTCLEANFILES += confdefs.h
 EXTRA_DIST += tests/cli.sh tests/sdk_example.sh tests/header.sh tests/testlib.sh tests/plugins/fixture.c
 tests_test_plugin_SOURCES = tests/test_plugin.c
 tests_test_plugin_CFLAGS = $(TEST_CFLAGS)

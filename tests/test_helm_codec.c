@@ -12,10 +12,11 @@
 #include <criterion/criterion.h>
 #include <openssl/evp.h>
 
-#include "util.h"
-#include "helm/base64.h"
+#include "base/gzip.h"
+#include "base/util.h"
+#include "base/base64.h"
 #include "helm/helm.h"
-#include "kube/yaml.h"
+#include "base/yamljson.h"
 
 static char *
 data_path (const char *name)
@@ -29,12 +30,12 @@ static cJSON *
 load_object (const char *name)
 {
   char *path = data_path (name);
-  struct kube_yaml y;
+  struct yamljson y;
   char err[512];
-  int rc = kube_yaml_load (path, &y, err, sizeof err);
+  int rc = yamljson_load (path, &y, err, sizeof err);
   cr_assert_eq (rc, 0, "%s", err);
   cJSON *obj = cJSON_DetachItemFromArray (y.docs, 0);
-  kube_yaml_free (&y);
+  yamljson_free (&y);
   free (path);
   return obj;
 }
@@ -146,7 +147,7 @@ Test (base64, random_round_trip)
 Test (gzip, header_like_go_best_compression)
 {
   struct strbuf gz = STRBUF_INIT;
-  helm_gzip ("{}", 2, &gz);
+  gzip_deflate ("{}", 2, &gz);
   const unsigned char *h = (const unsigned char *) gz.data;
   cr_assert_geq (gz.len, 10);
   /* magic, deflate, no flags, mtime 0, XFL 2, OS 255 (unknown): what Go writes. */
@@ -160,10 +161,10 @@ Test (gzip, round_trip_and_multistream)
 {
   const char *a = "hello ", *b = "world";
   struct strbuf gz = STRBUF_INIT, out = STRBUF_INIT;
-  helm_gzip (a, strlen (a), &gz);
-  helm_gzip (b, strlen (b), &gz);   /* two members back to back */
+  gzip_deflate (a, strlen (a), &gz);
+  gzip_deflate (b, strlen (b), &gz);   /* two members back to back */
   char err[256];
-  cr_assert_eq (helm_gunzip (gz.data, gz.len, 1 << 20, &out, err, sizeof err), 0, "%s", err);
+  cr_assert_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), 0, "%s", err);
   cr_expect_str_eq (out.data, "hello world");
   strbuf_free (&gz);
   strbuf_free (&out);
@@ -175,35 +176,35 @@ Test (gzip, rejects_truncated_corrupt_and_trailing)
   for (size_t i = 0; i < sizeof text; i++)
     text[i] = "abcdefghij"[(i * 7) % 10] + (char) (i % 3);
   struct strbuf gz = STRBUF_INIT, out = STRBUF_INIT;
-  helm_gzip (text, sizeof text, &gz);
+  gzip_deflate (text, sizeof text, &gz);
   char err[256];
 
   for (size_t cut = 10; cut < gz.len; cut += (gz.len / 7) + 1) {
     out.len = 0;
-    cr_expect_eq (helm_gunzip (gz.data, cut, 1 << 20, &out, err, sizeof err), -1);
+    cr_expect_eq (gzip_inflate (gz.data, cut, 1 << 20, &out, err, sizeof err), -1);
     cr_expect (strstr (err, "truncated") || strstr (err, "corrupt"), "cut %zu: %s", cut, err);
   }
   out.len = 0;
-  cr_expect_eq (helm_gunzip (gz.data, gz.len - 1, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (gz.data, gz.len - 1, 1 << 20, &out, err, sizeof err), -1);
   cr_expect (strstr (err, "truncated"), "%s", err);
 
   char *bad = xmalloc (gz.len);
   memcpy (bad, gz.data, gz.len);
   bad[gz.len - 6] ^= 0x55;        /* CRC32 */
   out.len = 0;
-  cr_expect_eq (helm_gunzip (bad, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (bad, gz.len, 1 << 20, &out, err, sizeof err), -1);
   cr_expect (strstr (err, "corrupt (incorrect data check)"), "%s", err);
 
   memcpy (bad, gz.data, gz.len);
   bad[12] ^= 0xff;                /* deflate data */
   out.len = 0;
-  cr_expect_eq (helm_gunzip (bad, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (bad, gz.len, 1 << 20, &out, err, sizeof err), -1);
   cr_expect (strstr (err, "corrupt"), "%s", err);
   free (bad);
 
   strbuf_add (&gz, "junk", 4);
   out.len = 0;
-  cr_expect_eq (helm_gunzip (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
   cr_expect (strstr (err, "4 bytes of trailing garbage"), "%s", err);
   strbuf_free (&gz);
   strbuf_free (&out);
@@ -217,7 +218,7 @@ Test (gzip, lying_size_trailer)
   for (size_t i = 0; i < sizeof text; i++)
     text[i] = (char) ('a' + (i * 13) % 26);
   struct strbuf gz = STRBUF_INIT, out = STRBUF_INIT;
-  helm_gzip (text, sizeof text, &gz);
+  gzip_deflate (text, sizeof text, &gz);
   char err[256];
   for (int delta = -1; delta <= 1; delta += 2) {
     unsigned char *b = (unsigned char *) gz.data + gz.len - 4;
@@ -226,7 +227,7 @@ Test (gzip, lying_size_trailer)
     b[1] = (unsigned char) (isize >> 8);
     b[2] = b[3] = 0;
     out.len = 0;
-    cr_expect_eq (helm_gunzip (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1, "delta %d", delta);
+    cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1, "delta %d", delta);
     cr_expect (strstr (err, "corrupt (incorrect length check)"), "delta %d: %s", delta, err);
   }
   strbuf_free (&gz);
@@ -238,17 +239,17 @@ Test (gzip, output_cap_stops_bombs)
   size_t n = 64 << 20;          /* 64 MiB of zeros: ~64 KiB compressed */
   char *zeros = xcalloc (1, n);
   struct strbuf gz = STRBUF_INIT, out = STRBUF_INIT;
-  helm_gzip (zeros, n, &gz);
+  gzip_deflate (zeros, n, &gz);
   free (zeros);
   cr_assert_lt (gz.len, 200000);
   char err[256];
-  cr_expect_eq (helm_gunzip (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
   cr_expect (strstr (err, "exceeds the limit of 1048576 bytes"), "%s", err);
   cr_expect_leq (out.len, 1 << 20);
   /* The same bomb with a trailer claiming 1000 bytes. */
   memcpy (gz.data + gz.len - 4, "\xe8\x03\0\0", 4);
   out.len = 0;
-  cr_expect_eq (helm_gunzip (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
   cr_expect (strstr (err, "exceeds the limit of 1048576 bytes"), "%s", err);
   cr_expect_leq (out.len, 1 << 20);
   strbuf_free (&gz);
@@ -372,7 +373,7 @@ set_payload (cJSON *obj, const char *payload, size_t len, bool gzip)
 {
   struct strbuf gz = STRBUF_INIT;
   if (gzip)
-    helm_gzip (payload, len, &gz);
+    gzip_deflate (payload, len, &gz);
   else
     strbuf_add (&gz, payload, len);
   char *inner = base64_encode (gz.data, gz.len, NULL);

@@ -11,8 +11,8 @@
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
 
-#include "util.h"
-#include "helm/jscan.h"
+#include "base/util.h"
+#include "base/jscan.h"
 
 static int
 scan (const char *text, size_t *at, const char **why)

@@ -15,11 +15,11 @@
 
 #include <criterion/criterion.h>
 
-#include "util.h"
-#include "log.h"
-#include "helm/base64.h"
+#include "base/util.h"
+#include "base/log.h"
+#include "base/base64.h"
 #include "kube/kube.h"
-#include "kube/yaml.h"
+#include "base/yamljson.h"
 
 static char tmp[PATH_MAX];
 

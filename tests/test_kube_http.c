@@ -16,8 +16,8 @@
 
 #include <criterion/criterion.h>
 
-#include "util.h"
-#include "helm/base64.h"
+#include "base/util.h"
+#include "base/base64.h"
 #include "kube/kube.h"
 #include "kube/stub.h"
 

@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "log.h"
+#include "backend_wrap.h"
+#include "base/log.h"
 #include "plugin.h"
 
 static char *

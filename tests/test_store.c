@@ -12,7 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "base/sha256.h"
+#include "backend_wrap.h"
 #include "plugin.h"
 #include "store/store.h"
 
@@ -83,7 +84,7 @@ sample_index (struct backend *b)
       cr_assert_eq (store_put_record (b, r, release_json, strlen (release_json), &err), RM_OK,
                     "%s", err.message);
     else
-      store_sha256_hex (release_json, strlen (release_json), r->sha256), r->size = 10;
+      sha256_hex (release_json, strlen (release_json), r->sha256), r->size = 10;
   }
   store_index_sort (ix);
   return ix;

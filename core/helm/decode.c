@@ -10,11 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
-#include "log.h"
-#include "helm/base64.h"
+#include "base/gzip.h"
+#include "base/util.h"
+#include "base/log.h"
+#include "base/base64.h"
 #include "helm/helm.h"
-#include "helm/jscan.h"
+#include "base/jscan.h"
 
 static int fail (struct helm_error *err, int code, const char *fmt, ...)
   __attribute__((format (printf, 3, 4)));
@@ -196,7 +197,7 @@ helm_release_decode_blob (const char *b64, size_t len, const char *what,
   size_t blen;
   unsigned char *bytes = base64_decode (b64, len, &blen, why, sizeof why);
   if (!bytes) {
-    if (helm_is_gzip (b64, len) || (len && b64[0] == '{'))
+    if (gzip_is_gzip (b64, len) || (len && b64[0] == '{'))
       return fail (err, HELM_E_CORRUPT,
                    "%s: release is not base64 encoded (raw %s; Helm cannot read it either)",
                    what, b64[0] == '{' ? "JSON" : "gzip");
@@ -205,9 +206,9 @@ helm_release_decode_blob (const char *b64, size_t len, const char *what,
   struct strbuf payload = STRBUF_INIT;
   bool gz = false;
   /* Helm: len(b) > 3 && b[0:3] == magicGzip. */
-  if (blen > 3 && helm_is_gzip (bytes, blen)) {
+  if (blen > 3 && gzip_is_gzip (bytes, blen)) {
     gz = true;
-    int r = helm_gunzip (bytes, blen, max, &payload, why, sizeof why);
+    int r = gzip_inflate (bytes, blen, max, &payload, why, sizeof why);
     if (r < 0) {
       free (bytes);
       strbuf_free (&payload);

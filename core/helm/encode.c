@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
-#include "helm/base64.h"
+#include "base/gzip.h"
+#include "base/util.h"
+#include "base/base64.h"
 #include "helm/helm.h"
 
 char *
@@ -18,7 +19,7 @@ helm_encode_blob (const char *json, size_t len, bool uncompressed)
   if (uncompressed)
     return base64_encode (json, len, NULL);
   struct strbuf gz = STRBUF_INIT;
-  helm_gzip (json, len, &gz);
+  gzip_deflate (json, len, &gz);
   char *b64 = base64_encode (gz.data, gz.len, NULL);
   strbuf_free (&gz);
   return b64;

@@ -17,7 +17,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* Result codes.  Never renumber; append. */
 enum helm_code {
@@ -130,13 +130,6 @@ char *helm_encode_blob (const char *json, size_t len, bool uncompressed);
 int helm_release_encode (const char *json, size_t len, enum helm_driver driver,
                          const struct helm_encode_opts *opts, cJSON **out,
                          struct helm_error *err);
-
-/* gzip helpers (gzip.c).  helm_gunzip appends to out and returns 0, or -1 with a reason
- * in err; it stops with an error once out would grow past max_out bytes. */
-bool helm_is_gzip (const void *data, size_t len);
-int helm_gunzip (const void *data, size_t len, size_t max_out, struct strbuf *out,
-                 char *err, size_t err_size);
-void helm_gzip (const void *data, size_t len, struct strbuf *out);
 
 const char *helm_strerror (int code);
 

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "import/import.h"
-#include "log.h"
+#include "base/log.h"
 
 #define ANN_NAME "meta.helm.sh/release-name"
 #define ANN_NS "meta.helm.sh/release-namespace"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "import/import.h"
-#include "log.h"
+#include "base/log.h"
 
 static bool
 waits (const char *kind)

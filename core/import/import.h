@@ -21,7 +21,7 @@
 
 #include "helm/helm.h"
 #include "kube/kube.h"
-#include "util.h"
+#include "base/util.h"
 
 /* ---- manifest.c ---- */
 

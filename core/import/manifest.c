@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helm/base64.h"
+#include "base/base64.h"
 #include "import/import.h"
-#include "kube/yaml.h"
+#include "base/yamljson.h"
 
 /* helm pkg/release/util/kind_sorter.go InstallOrder. */
 static const char *const install_order[] = {
@@ -73,9 +73,9 @@ push (struct imp_objects *l, cJSON *obj)
 int
 imp_split_manifest (const char *text, const char *what, struct imp_objects *out, char **error)
 {
-  struct kube_yaml y;
+  struct yamljson y;
   char err[1024];
-  if (kube_yaml_parse (text, strlen (text), what, &y, err, sizeof err) < 0) {
+  if (yamljson_parse (text, strlen (text), what, &y, err, sizeof err) < 0) {
     *error = xstrdup (err);
     return -1;
   }
@@ -87,7 +87,7 @@ imp_split_manifest (const char *text, const char *what, struct imp_objects *out,
       doc = next;
       continue;
     }
-    int line = kube_yaml_line (&y, doc);
+    int line = yamljson_line (&y, doc);
     if (!cJSON_IsObject (doc)) {
       *error = xasprintf ("%s:%d: a document is not a Kubernetes object", what, line);
       rc = -1;
@@ -103,7 +103,7 @@ imp_split_manifest (const char *text, const char *what, struct imp_objects *out,
     }
     doc = next;
   }
-  kube_yaml_free (&y);
+  yamljson_free (&y);
   return rc;
 }
 

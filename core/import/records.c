@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "import/import.h"
-#include "log.h"
+#include "base/log.h"
 
 static const char *
 resource (const struct imp_run *r)

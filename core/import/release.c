@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "import/import.h"
-#include "log.h"
+#include "base/log.h"
 
 double
 imp_now (void)

@@ -18,9 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "helm/base64.h"
+#include "base/base64.h"
 #include "import/import.h"
-#include "log.h"
+#include "base/log.h"
 
 extern char **environ;
 

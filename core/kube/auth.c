@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "util.h"
-#include "log.h"
+#include "base/util.h"
+#include "base/log.h"
 #include "kube/internal.h"
 
 struct kube_auth {

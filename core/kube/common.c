@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "util.h"
-#include "log.h"
+#include "base/util.h"
+#include "base/log.h"
 #include "kube/internal.h"
 
 const char *

@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util.h"
-#include "log.h"
-#include "helm/base64.h"
+#include "base/util.h"
+#include "base/log.h"
+#include "base/base64.h"
 #include "kube/internal.h"
 
 extern char **environ;

@@ -18,9 +18,9 @@
 
 #include <curl/curl.h>
 
-#include "util.h"
-#include "log.h"
-#include "helm/helm.h"
+#include "base/gzip.h"
+#include "base/util.h"
+#include "base/log.h"
 #include "kube/internal.h"
 
 struct kube_client {
@@ -246,7 +246,7 @@ struct exchange {
 
 /* Whole bodies (not streams) are inflated here in one call rather than by curl's
  * streaming zlib: a LIST page of release Secrets is megabytes, and libdeflate through
- * helm_gunzip does it ~2.5x faster. */
+ * gzip_inflate does it ~2.5x faster. */
 static bool
 own_gzip (const struct kube_client *c, const struct kube_http_req *req)
 {
@@ -576,7 +576,7 @@ inflate_body (struct kube_response *resp, char *why, size_t why_size)
   if (!resp->body.len)
     return true;
   struct strbuf out = STRBUF_INIT;
-  if (helm_gunzip (resp->body.data, resp->body.len, SIZE_MAX / 2, &out, why, why_size) != 0) {
+  if (gzip_inflate (resp->body.data, resp->body.len, SIZE_MAX / 2, &out, why, why_size) != 0) {
     strbuf_free (&out);
     return false;
   }

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util.h"
-#include "log.h"
+#include "base/util.h"
+#include "base/log.h"
 #include "kube/internal.h"
 
 #define SERVICEACCOUNT_DIR "/var/run/secrets/kubernetes.io/serviceaccount"

@@ -19,7 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* Result codes.  Never renumber; append. */
 enum kube_code {

@@ -13,16 +13,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util.h"
-#include "log.h"
-#include "helm/base64.h"
+#include "base/util.h"
+#include "base/log.h"
+#include "base/base64.h"
 #include "kube/internal.h"
-#include "kube/yaml.h"
+#include "base/yamljson.h"
 
 struct kfile {
   char *path;
   char *dir;               /* absolute directory, for relative paths in the file */
-  struct kube_yaml y;
+  struct yamljson y;
 };
 
 struct entry {
@@ -58,7 +58,7 @@ static void
 free_merged (struct merged *m)
 {
   for (size_t i = 0; i < m->nfiles; i++) {
-    kube_yaml_free (&m->files[i]->y);
+    yamljson_free (&m->files[i]->y);
     free (m->files[i]->path);
     free (m->files[i]->dir);
     free (m->files[i]);
@@ -114,7 +114,7 @@ kube_config_free (struct kube_config *cfg)
 static void
 where (const struct kfile *f, const cJSON *node, char *buf, size_t size)
 {
-  int line = node ? kube_yaml_line (&f->y, node) : 0;
+  int line = node ? yamljson_line (&f->y, node) : 0;
   if (line)
     snprintf (buf, size, "%s:%d", f->path, line);
   else
@@ -131,7 +131,7 @@ get_string (const struct kfile *f, const cJSON *map, const char *key, const char
   const cJSON *v = cJSON_GetObjectItemCaseSensitive (map, key);
   if (!v || cJSON_IsNull (v))
     return 0;
-  const char *t = kube_yaml_text (v);
+  const char *t = yamljson_text (v);
   if (!t) {
     char w[PATH_MAX + 32];
     where (f, v, w, sizeof w);
@@ -227,7 +227,7 @@ add_entries (struct kfile *f, const cJSON *root, const char *list, const char *b
     if (!cJSON_IsObject (it))
       return kube_fail (err, KUBE_E_CONFIG, "%s: %s[%d] must be a map", w, list, i);
     const cJSON *name = cJSON_GetObjectItemCaseSensitive (it, "name");
-    const char *n = kube_yaml_text (name);
+    const char *n = yamljson_text (name);
     if (!n || !*n)
       return kube_fail (err, KUBE_E_CONFIG, "%s: %s[%d] has no name", w, list, i);
     const cJSON *body = cJSON_GetObjectItemCaseSensitive (it, body_key);
@@ -287,7 +287,7 @@ load_one (struct merged *m, const char *path, bool required, struct kube_error *
   strlist_push (&m->tried, path);
   struct kfile *f = xcalloc (1, sizeof *f);
   char msg[1024];
-  int r = kube_yaml_load (path, &f->y, msg, sizeof msg);
+  int r = yamljson_load (path, &f->y, msg, sizeof msg);
   if (r == -2 && !required) {
     log_debug ("kubeconfig %s does not exist, skipped", path);
     free (f);
@@ -317,7 +317,7 @@ load_one (struct merged *m, const char *path, bool required, struct kube_error *
       || add_entries (f, root, "contexts", "context", &m->contexts, err))
     return -1;
   const cJSON *cc = cJSON_GetObjectItemCaseSensitive (root, "current-context");
-  const char *t = kube_yaml_text (cc);
+  const char *t = yamljson_text (cc);
   if (cc && !cJSON_IsNull (cc) && !t) {
     char w[PATH_MAX + 32];
     where (f, cc, w, sizeof w);
@@ -440,7 +440,7 @@ load_cluster (struct kube_config *cfg, const struct entry *e, struct kube_error 
   const cJSON *exts = cJSON_GetObjectItemCaseSensitive (c, "extensions");
   const cJSON *x;
   cJSON_ArrayForEach (x, (cJSON_IsArray (exts) ? exts : NULL)) {
-    const char *n = kube_yaml_text (cJSON_GetObjectItemCaseSensitive (x, "name"));
+    const char *n = yamljson_text (cJSON_GetObjectItemCaseSensitive (x, "name"));
     const cJSON *ext = cJSON_GetObjectItemCaseSensitive (x, "extension");
     if (n && strcmp (n, "client.authentication.k8s.io/exec") == 0 && ext) {
       if (!cfg->exec)
@@ -522,7 +522,7 @@ load_exec (struct kube_config *cfg, struct kfile *f, const cJSON *x, const char 
     return kube_fail (err, KUBE_E_CONFIG, "%s: %s.args must be a list", w, what);
   }
   cJSON_ArrayForEach (a, (cJSON_IsArray (args) ? args : NULL)) {
-    const char *t = kube_yaml_text (a);
+    const char *t = yamljson_text (a);
     if (!t) {
       where (f, a, w, sizeof w);
       return kube_fail (err, KUBE_E_CONFIG, "%s: %s.args items must be strings", w, what);
@@ -535,8 +535,8 @@ load_exec (struct kube_config *cfg, struct kfile *f, const cJSON *x, const char 
     return kube_fail (err, KUBE_E_CONFIG, "%s: %s.env must be a list", w, what);
   }
   cJSON_ArrayForEach (v, (cJSON_IsArray (env) ? env : NULL)) {
-    const char *n = kube_yaml_text (cJSON_GetObjectItemCaseSensitive (v, "name"));
-    const char *val = kube_yaml_text (cJSON_GetObjectItemCaseSensitive (v, "value"));
+    const char *n = yamljson_text (cJSON_GetObjectItemCaseSensitive (v, "name"));
+    const char *val = yamljson_text (cJSON_GetObjectItemCaseSensitive (v, "value"));
     if (!cJSON_IsObject (v) || !n || !*n) {
       where (f, v, w, sizeof w);
       return kube_fail (err, KUBE_E_CONFIG, "%s: env variable name must be specified for user \"%s\" to use exec authentication plugin", w, user);
@@ -580,8 +580,8 @@ load_user (struct kube_config *cfg, const struct entry *e, struct kube_error *er
 
   const cJSON *groups = cJSON_GetObjectItemCaseSensitive (u, "as-groups"), *g;
   cJSON_ArrayForEach (g, (cJSON_IsArray (groups) ? groups : NULL))
-    if (kube_yaml_text (g))
-      strlist_push (&cfg->impersonate_groups, kube_yaml_text (g));
+    if (yamljson_text (g))
+      strlist_push (&cfg->impersonate_groups, yamljson_text (g));
 
   const cJSON *ap = cJSON_GetObjectItemCaseSensitive (u, "auth-provider");
   const cJSON *exec = cJSON_GetObjectItemCaseSensitive (u, "exec");
@@ -591,7 +591,7 @@ load_user (struct kube_config *cfg, const struct entry *e, struct kube_error *er
       return kube_fail (err, KUBE_E_CONFIG,
                         "%s: authProvider cannot be provided in combination with an exec plugin for user \"%s\"",
                         w, e->name);
-    const char *name = kube_yaml_text (cJSON_GetObjectItemCaseSensitive (ap, "name"));
+    const char *name = yamljson_text (cJSON_GetObjectItemCaseSensitive (ap, "name"));
     return kube_fail (err, KUBE_E_CONFIG, "%s: user \"%s\" uses auth-provider \"%s\": %s", w,
                       e->name, name ? name : "?", auth_provider_advice (name ? name : ""));
   }

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
-#include "log.h"
+#include "base/util.h"
+#include "base/log.h"
 #include "kube/internal.h"
 
 #define META_ACCEPT "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
-#include "helm/helm.h"
+#include "base/sha256.h"
+#include "base/gzip.h"
 #include "store/store.h"
 
 char *
@@ -286,22 +286,12 @@ store_index_save (struct backend *b, const struct store_index *ix, struct rm_err
   return rc;
 }
 
-void
-store_sha256_hex (const void *data, size_t len, char out[65])
-{
-  unsigned char md[32];
-  unsigned int n = 0;
-  EVP_Digest (data, len, md, &n, EVP_sha256 (), NULL);
-  for (unsigned i = 0; i < 32; i++)
-    snprintf (out + 2 * i, 3, "%02x", md[i]);
-}
-
 int
 store_put_record (struct backend *b, struct store_record *rec, const char *json, size_t len,
                   struct rm_error *err)
 {
   struct strbuf gz = STRBUF_INIT;
-  helm_gzip (json, len, &gz);
+  gzip_deflate (json, len, &gz);
   int rc = store_put_record_gz (b, rec, json, len, gz.data, gz.len, err);
   strbuf_free (&gz);
   return rc;
@@ -312,7 +302,7 @@ store_put_record_gz (struct backend *b, struct store_record *rec, const char *js
                      const void *gz, size_t gz_len, struct rm_error *err)
 {
   if (!rec->sha256[0])
-    store_sha256_hex (json, len, rec->sha256);
+    sha256_hex (json, len, rec->sha256);
   rec->size = (long long) len;
   rec->stored_size = (long long) gz_len;
   struct rm_put_options o = { sizeof o, 0, NULL, "application/gzip" };
@@ -332,13 +322,13 @@ store_get_record (struct backend *b, const struct store_record *rec, struct strb
   char why[256] = "";
   json->len = 0;
   size_t cap = rec->size > 0 ? (size_t) rec->size : 1;
-  if (helm_gunzip (gz.data ? gz.data : "", gz.len, cap, json, why, sizeof why) < 0) {
+  if (gzip_inflate (gz.data ? gz.data : "", gz.len, cap, json, why, sizeof why) < 0) {
     strbuf_free (&gz);
     return rm_error_set (err, RM_E_IO, "%s: corrupt record: %s", rec->key, why);
   }
   strbuf_free (&gz);
   char sha[65];
-  store_sha256_hex (json->data ? json->data : "", json->len, sha);
+  sha256_hex (json->data ? json->data : "", json->len, sha);
   if ((long long) json->len != rec->size || strcmp (sha, rec->sha256) != 0)
     return rm_error_set (err, RM_E_IO, "%s: corrupt record: content does not match the "
                          "index (%zu bytes, sha256 %.12s..., index says %lld bytes, %.12s...)",

@@ -16,8 +16,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "backend.h"
-#include "util.h"
+#include "backend_wrap.h"
+#include "base/util.h"
 
 #define STORE_INDEX_KEY "index.json"
 #define STORE_STATE_KEY "rlsmgrstate.json"
@@ -74,9 +74,6 @@ struct store_index *store_index_from_json (const char *text, size_t len, char **
  * when it is not a valid index. */
 int store_index_load (struct backend *b, struct store_index **out, struct rm_error *err);
 int store_index_save (struct backend *b, const struct store_index *ix, struct rm_error *err);
-
-/* Hex SHA-256 of data into out[65]. */
-void store_sha256_hex (const void *data, size_t len, char out[65]);
 
 /* gzip json and put it under rec->key; sets rec->size, stored_size and sha256. */
 int store_put_record (struct backend *b, struct store_record *rec, const char *json, size_t len,

@@ -17,6 +17,7 @@
 
 #include <releasemanager/backend.h>
 
+#include "base/sha256.h"
 #include "s3handle.h"
 #include "s3xml.h"
 

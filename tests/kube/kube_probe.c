@@ -20,8 +20,8 @@
 
 #include <openssl/evp.h>
 
-#include "util.h"
-#include "log.h"
+#include "base/util.h"
+#include "base/log.h"
 #include "helm/helm.h"
 #include "kube/kube.h"
 

@@ -15,7 +15,7 @@
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 
-#include "util.h"
+#include "base/util.h"
 #include "stub.h"
 
 struct stub stub;

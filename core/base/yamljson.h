@@ -5,35 +5,35 @@
  * YAML 1.1 booleans (true/false/yes/no/on/off, y/n), integers and floats; everything else
  * and every quoted scalar is a string.  Every scalar node also keeps its source text in
  * valuestring (cJSON frees it), so a field that wants a string can take `token: 12345`
- * the way kubectl does (kube_yaml_text). */
-#ifndef RM_KUBE_YAML_H
-#define RM_KUBE_YAML_H
+ * the way kubectl does (yamljson_text). */
+#ifndef RM_YAMLJSON_H
+#define RM_YAMLJSON_H
 
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
 
-struct kube_yaml_line;
+struct yamljson_line;
 
-struct kube_yaml {
+struct yamljson {
   cJSON *docs;                   /* array: one entry per document (cJSON null if empty) */
   char *file;                    /* as given, for messages */
-  struct kube_yaml_line *lines;  /* node -> line table */
+  struct yamljson_line *lines;  /* node -> line table */
   size_t nlines, caplines;
 };
 
 /* Parse text (len bytes).  file names it in messages.  Returns 0, or -1 with
  * "FILE:LINE:COLUMN: problem" in err. */
-int kube_yaml_parse (const char *text, size_t len, const char *file, struct kube_yaml *y,
+int yamljson_parse (const char *text, size_t len, const char *file, struct yamljson *y,
                      char *err, size_t err_size);
 /* Read and parse a file.  Returns 0, -1 with a message in err, or -2 (errno ENOENT kept)
  * when the file does not exist. */
-int kube_yaml_load (const char *path, struct kube_yaml *y, char *err, size_t err_size);
-void kube_yaml_free (struct kube_yaml *y);
+int yamljson_load (const char *path, struct yamljson *y, char *err, size_t err_size);
+void yamljson_free (struct yamljson *y);
 
 /* 1-based line of a node, 0 if unknown (e.g. a node copied from an alias). */
-int kube_yaml_line (const struct kube_yaml *y, const cJSON *node);
+int yamljson_line (const struct yamljson *y, const cJSON *node);
 /* The source text of a scalar node (string, number, bool or null); NULL for maps/lists. */
-const char *kube_yaml_text (const cJSON *node);
+const char *yamljson_text (const cJSON *node);
 
 #endif

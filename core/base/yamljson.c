@@ -11,13 +11,13 @@
 
 #include <yaml.h>
 
-#include "util.h"
-#include "kube/yaml.h"
+#include "base/util.h"
+#include "base/yamljson.h"
 
 #define MAX_DEPTH 256
 #define MAX_NODES 2000000
 
-struct kube_yaml_line {
+struct yamljson_line {
   const cJSON *node;
   int line;
 };
@@ -34,7 +34,7 @@ struct anchor {
 };
 
 struct parse {
-  struct kube_yaml *y;
+  struct yamljson *y;
   struct frame stack[MAX_DEPTH];
   int depth;
   struct anchor *anchors;
@@ -45,7 +45,7 @@ struct parse {
 };
 
 static void
-note_line (struct kube_yaml *y, const cJSON *node, int line)
+note_line (struct yamljson *y, const cJSON *node, int line)
 {
   if (y->nlines == y->caplines) {
     y->caplines = y->caplines ? y->caplines * 2 : 64;
@@ -57,7 +57,7 @@ note_line (struct kube_yaml *y, const cJSON *node, int line)
 }
 
 int
-kube_yaml_line (const struct kube_yaml *y, const cJSON *node)
+yamljson_line (const struct yamljson *y, const cJSON *node)
 {
   for (size_t i = 0; i < y->nlines; i++)
     if (y->lines[i].node == node)
@@ -66,7 +66,7 @@ kube_yaml_line (const struct kube_yaml *y, const cJSON *node)
 }
 
 const char *
-kube_yaml_text (const cJSON *node)
+yamljson_text (const cJSON *node)
 {
   if (!node || cJSON_IsObject (node) || cJSON_IsArray (node))
     return NULL;
@@ -231,7 +231,7 @@ remember_anchor (struct parse *p, const unsigned char *anchor, cJSON *node)
 }
 
 int
-kube_yaml_parse (const char *text, size_t len, const char *file, struct kube_yaml *y,
+yamljson_parse (const char *text, size_t len, const char *file, struct yamljson *y,
                  char *err, size_t err_size)
 {
   memset (y, 0, sizeof *y);
@@ -356,12 +356,12 @@ out:
   free (p.anchors);
   yaml_parser_delete (&parser);
   if (rc != 0)
-    kube_yaml_free (y);
+    yamljson_free (y);
   return rc;
 }
 
 int
-kube_yaml_load (const char *path, struct kube_yaml *y, char *err, size_t err_size)
+yamljson_load (const char *path, struct yamljson *y, char *err, size_t err_size)
 {
   memset (y, 0, sizeof *y);
   FILE *f = fopen (path, "rb");
@@ -383,13 +383,13 @@ kube_yaml_load (const char *path, struct kube_yaml *y, char *err, size_t err_siz
     strbuf_free (&sb);
     return -1;
   }
-  int rc = kube_yaml_parse (sb.data ? sb.data : "", sb.len, path, y, err, err_size);
+  int rc = yamljson_parse (sb.data ? sb.data : "", sb.len, path, y, err, err_size);
   strbuf_free (&sb);
   return rc;
 }
 
 void
-kube_yaml_free (struct kube_yaml *y)
+yamljson_free (struct yamljson *y)
 {
   cJSON_Delete (y->docs);
   free (y->file);

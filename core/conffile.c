@@ -11,7 +11,7 @@
 
 #include <yaml.h>
 
-#include "config.h"
+#include "conffile.h"
 
 static void
 add_entry (struct config_entry **v, size_t *n, const char *key, const char *value, int line)

@@ -11,8 +11,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "log.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 static int level = RM_LOG_WARN;
 static enum log_format format = LOG_TEXT;

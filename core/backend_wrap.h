@@ -10,7 +10,7 @@
 #include <releasemanager/backend.h>
 
 #include "plugin.h"
-#include "util.h"
+#include "base/util.h"
 
 /* One user-supplied option value and where it came from ("--backend-opt",
  * "environment RELEASEMANAGER_S3_BUCKET", "config.yaml"), for error messages. */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
-#include "helm/jscan.h"
+#include "base/util.h"
+#include "base/jscan.h"
 
 #define ONES  0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL

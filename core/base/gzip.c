@@ -15,11 +15,11 @@
 #include <libdeflate.h>
 #include <zlib.h>
 
-#include "util.h"
-#include "helm/helm.h"
+#include "base/util.h"
+#include "base/gzip.h"
 
 bool
-helm_is_gzip (const void *data, size_t len)
+gzip_is_gzip (const void *data, size_t len)
 {
   const unsigned char *p = data;
   return len >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 0x08;
@@ -55,7 +55,7 @@ gunzip_fast (const unsigned char *in, size_t len, size_t max_out, struct strbuf 
 /* Like Go's gzip.Reader (multistream): members may follow each other; anything else after
  * the first member is an error, as is a stream that ends early. */
 int
-helm_gunzip (const void *data, size_t len, size_t max_out, struct strbuf *out,
+gzip_inflate (const void *data, size_t len, size_t max_out, struct strbuf *out,
              char *err, size_t err_size)
 {
   if (gunzip_fast (data, len, max_out, out))
@@ -99,7 +99,7 @@ helm_gunzip (const void *data, size_t len, size_t max_out, struct strbuf *out,
       }
       /* Another member must start right here. */
       const unsigned char *next = zs.next_in;
-      if (!helm_is_gzip (next, zs.avail_in)) {
+      if (!gzip_is_gzip (next, zs.avail_in)) {
         snprintf (err, err_size, "%zu bytes of trailing garbage after the gzip stream", rest);
         goto done;
       }
@@ -124,7 +124,7 @@ done:
 }
 
 void
-helm_gzip (const void *data, size_t len, struct strbuf *out)
+gzip_deflate (const void *data, size_t len, struct strbuf *out)
 {
   z_stream zs;
   memset (&zs, 0, sizeof zs);

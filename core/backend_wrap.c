@@ -13,8 +13,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "log.h"
+#include "backend_wrap.h"
+#include "base/log.h"
 
 struct backend {
   struct plugin *plugin;

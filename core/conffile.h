@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "util.h"
+#include "base/util.h"
 
 struct config_entry {
   char *key;          /* "path", or "KEY" of a backend */

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util.h"
-#include "helm/base64.h"
+#include "base/util.h"
+#include "base/base64.h"
 
 static const char alphabet[] =
   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
