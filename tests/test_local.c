@@ -40,8 +40,6 @@
 #endif
 #ifdef TEST_LSAN
 #include <sanitizer/lsan_interface.h>
-
-#include "base/sha256.h"
 #endif
 
 /* From local.c, visible because it is built with -DRM_UNITTEST. */

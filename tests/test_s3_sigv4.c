@@ -11,7 +11,6 @@
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
 
-#include "base/sha256.h"
 #include "plugins/s3/s3util.h"
 #include "plugins/s3/sigv4.h"
 

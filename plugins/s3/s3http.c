@@ -17,7 +17,6 @@
 
 #include <openssl/evp.h>
 
-#include "base/sha256.h"
 #include "s3http.h"
 #include "s3xml.h"
 

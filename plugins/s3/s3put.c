@@ -17,7 +17,6 @@
 
 #include <releasemanager/backend.h>
 
-#include "base/sha256.h"
 #include "s3handle.h"
 #include "s3xml.h"
 

@@ -10,7 +10,6 @@
 
 #include <openssl/evp.h>
 
-#include "base/sha256.h"
 #include "s3util.h"
 
 const char s3_empty_sha256_hex[] =

@@ -9,8 +9,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "base/sha256.h"
-
 /* Helpers that tests call but the plugin keeps file-private. */
 #ifdef RM_UNITTEST
 #define S3_UNITTEST

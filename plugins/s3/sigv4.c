@@ -12,7 +12,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "base/sha256.h"
 #include "s3util.h"
 #include "sigv4.h"
 
