@@ -72,7 +72,8 @@ int backend_list (struct backend *b, const char *prefix, const char *token, unsi
 int backend_remove (struct backend *b, const char *key, struct rm_error *err);
 int backend_stat (struct backend *b, const char *key, struct rm_object_info *info,
                   struct rm_error *err);
-/* Uses the plugin's remove_many when it has one, else remove() per key. */
+/* Uses the plugin's remove_many when it has one, else remove() per key.  Any n: the whole
+ * array goes to the plugin, which batches by its store's own limit. */
 int backend_remove_many (struct backend *b, const char *const *keys, size_t n, int *codes,
                          struct rm_error *err);
 

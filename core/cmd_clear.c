@@ -1,6 +1,6 @@
 /* `releasemanager clear`: delete a stored snapshot (records, index, state file) without
- * any cluster access.  The index goes first, so a reader never sees an index that
- * points at deleted records. */
+ * any cluster access.  The order (index first, so a reader never sees an index that
+ * points at deleted records) is the snapshot protocol's, in store/snapshot.c. */
 #include <config.h>
 
 #include <stdlib.h>
@@ -8,14 +8,7 @@
 
 #include "commands.h"
 #include "base/log.h"
-#include "store/store.h"
-
-static int
-collect (void *opaque, const struct rm_list_entry *e)
-{
-  strlist_push (opaque, e->key);
-  return 0;
-}
+#include "store/snapshot.h"
 
 static int
 run_clear (struct cli *c)
@@ -34,85 +27,30 @@ run_clear (struct cli *c)
   }
   bool dry = cli_flag (c, "dry-run");
   char *where = backend_describe (b);
-  struct strlist keys = STRLIST_INIT;
+  struct snapshot_clear_result res;
   struct rm_error err;
   int rc = EXIT_OK;
-  if (backend_list_all (b, STORE_RELEASES_PREFIX, collect, &keys, &err) != RM_OK) {
+  const char *ix_s = "", *st_s = "";
+  if (snapshot_clear (b, dry, &res, &err) != RM_OK) {
     log_error ("%s", err.message);
     rc = EXIT_ERROR;
     goto out;
   }
-  /* The index and state file, when present, bracket the records: index first, state
-   * file last. */
-  struct strlist order = STRLIST_INIT;
-  static const char *const meta[] = { STORE_INDEX_KEY, STORE_STATE_KEY };
-  for (size_t m = 0; m < ARRAY_SIZE (meta); m++) {
-    struct strbuf probe = STRBUF_INIT;
-    struct rm_object_info info = { sizeof info, -1, -1, "" };
-    int r = backend_has_stat (b) ? backend_stat (b, meta[m], &info, &err)
-                                 : backend_get_mem (b, meta[m], &probe, NULL, &err);
-    strbuf_free (&probe);
-    if (r == RM_OK)
-      strlist_push (&order, meta[m]);
-    else if (r != RM_E_NOT_FOUND) {
-      log_error ("%s", err.message);
-      strlist_free (&order);
-      rc = EXIT_ERROR;
-      goto out;
-    }
-  }
-  struct strlist all = STRLIST_INIT;
-  if (strlist_contains (&order, STORE_INDEX_KEY))
-    strlist_push (&all, STORE_INDEX_KEY);
-  for (size_t i = 0; i < keys.n; i++)
-    strlist_push (&all, keys.items[i]);
-  if (strlist_contains (&order, STORE_STATE_KEY))
-    strlist_push (&all, STORE_STATE_KEY);
-  strlist_free (&order);
-
-  if (all.n == 0) {
+  ix_s = res.index ? ", the index" : "";
+  st_s = res.state ? ", the state file" : "";
+  if (res.keys.n == 0)
     printf ("nothing to clear in %s\n", where);
-    strlist_free (&all);
-    goto out;
-  }
-  if (dry) {
-    for (size_t i = 0; i < all.n; i++)
-      printf ("would delete %s\n", all.items[i]);
-    printf ("dry run: would delete %zu records%s%s from %s\n", keys.n,
-            strlist_contains (&all, STORE_INDEX_KEY) ? ", the index" : "",
-            strlist_contains (&all, STORE_STATE_KEY) ? ", the state file" : "", where);
-    strlist_free (&all);
-    goto out;
-  }
-  size_t failed = 0;
-  for (size_t i = 0; i < all.n; i += 1000) {
-    size_t n = all.n - i < 1000 ? all.n - i : 1000;
-    int *codes = xcalloc (n, sizeof *codes);
-    if (backend_remove_many (b, (const char *const *) all.items + i, n, codes, &err) != RM_OK) {
-      log_error ("%s", err.message);
-      failed += n;
-    }
-    else
-      for (size_t j = 0; j < n; j++)
-        if (codes[j] != RM_OK && codes[j] != RM_E_NOT_FOUND) {
-          log_error ("delete %s: %s", all.items[i + j], rm_strerror (codes[j]));
-          failed++;
-        }
-        else
-          log_info ("deleted %s", all.items[i + j]);
-    free (codes);
-  }
-  if (failed) {
-    log_error ("clear: %zu of %zu keys could not be deleted from %s", failed, all.n, where);
+  else if (dry)
+    printf ("dry run: would delete %zu records%s%s from %s\n", res.records, ix_s, st_s, where);
+  else if (res.failed) {
+    log_error ("clear: %zu of %zu keys could not be deleted from %s", res.failed, res.keys.n,
+               where);
     rc = EXIT_ERROR;
   }
   else
-    printf ("cleared %s: %zu records%s%s\n", where, keys.n,
-            strlist_contains (&all, STORE_INDEX_KEY) ? ", the index" : "",
-            strlist_contains (&all, STORE_STATE_KEY) ? ", the state file" : "");
-  strlist_free (&all);
+    printf ("cleared %s: %zu records%s%s\n", where, res.records, ix_s, st_s);
 out:
-  strlist_free (&keys);
+  strlist_free (&res.keys);
   free (where);
   backend_close (b);
   return rc;

@@ -28,3 +28,8 @@ check_LIBRARIES += libcoretest.a
 libcoretest_a_CFLAGS = $(libcore_a_CFLAGS) -DRM_UNITTEST
 libcoretest_a_SOURCES = $(libcore_a_SOURCES)
 CORE_TEST_LIBS = libcoretest.a $(CJSON_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
+
+# The snapshot protocol (store/) and the export engine (export/).
+libcore_a_SOURCES += %reldir%/store/snapshot.c %reldir%/store/snapshot.h \
+	%reldir%/export/export.h %reldir%/export/internal.h %reldir%/export/plan.c \
+	%reldir%/export/record.c %reldir%/export/fetch.c %reldir%/export/engine.c

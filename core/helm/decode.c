@@ -71,6 +71,24 @@ helm_release_key (const char *name, int version)
   return xasprintf (HELM_KEY_PREFIX "%s.v%d", name, version);
 }
 
+bool
+helm_object_name_parse (const char *obj, char **name, int *revision)
+{
+  if (!str_has_prefix (obj, HELM_KEY_PREFIX))
+    return false;
+  const char *s = obj + strlen (HELM_KEY_PREFIX);
+  const char *dot = strrchr (s, '.');
+  if (!dot || dot == s || dot[1] != 'v' || !dot[2])
+    return false;
+  char *end;
+  long v = strtol (dot + 2, &end, 10);
+  if (*end || v < 1 || v > 1000000000)
+    return false;
+  *name = xasprintf ("%.*s", (int) (dot - s), s);
+  *revision = (int) v;
+  return true;
+}
+
 /* A copy of a string member, or NULL when it is missing, not a string, or empty. */
 static char *
 dup_str (const cJSON *obj, const char *key)

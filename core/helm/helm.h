@@ -104,6 +104,9 @@ int helm_release_parse_json (const char *json, size_t len, const char *what,
 
 /* "sh.helm.release.v1.NAME.vVERSION" (Helm's storage key); caller frees. */
 char *helm_release_key (const char *name, int version);
+/* The inverse: release name and revision from an object name "sh.helm.release.v1.NAME.vREV".
+ * False (and *name untouched) when obj is not named so; else *name is the caller's to free. */
+bool helm_object_name_parse (const char *obj, char **name, int *revision);
 
 /* Options for building a storage object. */
 struct helm_encode_opts {

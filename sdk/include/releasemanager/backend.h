@@ -380,7 +380,9 @@ struct rm_backend {
   /* Optional.  Fill info for key without reading its data; RM_E_NOT_FOUND if absent. */
   int (*stat) (void *handle, const char *key, struct rm_object_info *info, struct rm_error *err);
 
-  /* Optional.  Delete n keys in as few requests as possible.  codes[i] receives the
+  /* Optional.  Delete n keys in as few requests as possible.  The host may pass any n
+   * (a whole stale set at once): a store with a per-request limit splits the array
+   * itself (S3's DeleteObjects takes 1000 keys).  codes[i] receives the
    * result for keys[i] (RM_OK or RM_E_NOT_FOUND or another code; a store that cannot
    * tell an absent key from a deleted one, like S3, may report RM_OK).  Returns RM_OK when
    * the batch was processed (inspect codes), or a code when it failed as a whole; err

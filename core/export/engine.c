@@ -1,0 +1,270 @@
+/* The export engine's life cycle and one run: identify the cluster, plan against the
+ * last committed snapshot, fetch what changed, build the new index, and commit it with
+ * the snapshot protocol (store/snapshot.c).  The committed index stays in memory, so the
+ * next run of the same engine compares with it without reading the store again. */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "export/internal.h"
+#include "store/snapshot.h"
+
+static char *
+dup_or_null (const char *s)
+{
+  return s ? xstrdup (s) : NULL;
+}
+
+static void
+copy_list (struct strlist *dst, const struct strlist *src)
+{
+  for (size_t i = 0; src && i < src->n; i++)
+    strlist_push (dst, src->items[i]);
+}
+
+struct export_engine *
+export_engine_new (struct backend *b, struct kube_client *kc, const struct export_opts *opts)
+{
+  struct export_engine *e = xcalloc (1, sizeof *e);
+  e->b = b;
+  e->kc = kc;
+  e->o = *opts;
+  e->only_ns = (struct strlist) STRLIST_INIT;
+  e->skip_ns = (struct strlist) STRLIST_INIT;
+  copy_list (&e->only_ns, opts->only_ns);
+  copy_list (&e->skip_ns, opts->skip_ns);
+  e->o.only_ns = &e->only_ns;
+  e->o.skip_ns = &e->skip_ns;
+  e->o.only_release = e->only_release = dup_or_null (opts->only_release);
+  e->o.self_release = e->self_release = dup_or_null (opts->self_release);
+  e->o.self_namespace = e->self_namespace = dup_or_null (opts->self_namespace);
+  e->o.path = e->path = dup_or_null (opts->path);
+  if (e->o.threads < 1)
+    e->o.threads = 1;
+  return e;
+}
+
+void
+export_engine_free (struct export_engine *e)
+{
+  if (!e)
+    return;
+  export_items_free (e);
+  store_index_free (e->old);
+  strlist_free (&e->only_ns);
+  strlist_free (&e->skip_ns);
+  free (e->only_release);
+  free (e->self_release);
+  free (e->self_namespace);
+  free (e->path);
+  free (e);
+}
+
+static bool
+same_str (const char *a, const char *b)
+{
+  return (!a && !b) || (a && b && strcmp (a, b) == 0);
+}
+
+/* The new index says nothing the stored one does not (its time aside). */
+static bool
+same_snapshot (const struct store_index *a, const struct store_index *b)
+{
+  if (a->n != b->n || !same_str (a->cluster_uid, b->cluster_uid)
+      || !same_str (a->cluster_server, b->cluster_server) || !same_str (a->exporter, b->exporter))
+    return false;
+  char *ta = store_index_to_json (&(struct store_index) { .records = a->records, .n = a->n });
+  char *tb = store_index_to_json (&(struct store_index) { .records = b->records, .n = b->n });
+  bool same = strcmp (ta, tb) == 0;
+  free (ta);
+  free (tb);
+  return same;
+}
+
+/* The stored state file already says what st says (asked once per engine). */
+static bool
+state_unchanged (struct export_engine *e, const struct store_state *st)
+{
+  if (e->state_saved)
+    return true;
+  struct store_state cur;
+  struct rm_error err;
+  if (store_state_load (e->b, &cur, &err) != RM_OK)
+    return false;
+  bool same = same_str (cur.release, st->release) && same_str (cur.namespace, st->namespace)
+              && same_str (cur.path, st->path) && same_str (cur.backend, st->backend);
+  store_state_free (&cur);
+  return e->state_saved = same;
+}
+
+/* The kube-system namespace's uid, or NULL when it may not be read.  False when the
+ * cluster is unreachable or refuses us (err filled). */
+static bool
+cluster_identity (struct export_engine *e, char **uid, struct rm_error *err)
+{
+  cJSON *ks = NULL;
+  struct kube_error kerr;
+  *uid = NULL;
+  int krc = kube_get (e->kc, "/api/v1/namespaces/kube-system", &ks, &kerr);
+  if (krc == KUBE_OK) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (ks,
+                                                       "metadata"), "uid");
+    *uid = cJSON_IsString (v) ? xstrdup (v->valuestring) : NULL;
+  }
+  else if (krc == KUBE_E_FORBIDDEN || krc == KUBE_E_NOT_FOUND)
+    log_warn ("cannot read namespace kube-system for the cluster identity: %s", kerr.message);
+  cJSON_Delete (ks);
+  if (krc == KUBE_OK || krc == KUBE_E_FORBIDDEN || krc == KUBE_E_NOT_FOUND)
+    return true;
+  rm_error_set (err, RM_E_IO, "%s", kerr.message);
+  return false;
+}
+
+/* The new index from the items, counting them into r and logging each skip and
+ * failure.  A failed or corrupt record keeps its previous copy in the snapshot. */
+static struct store_index *
+build_index (struct export_engine *e, char *cluster_uid, struct export_result *r)
+{
+  struct store_index *ix = xcalloc (1, sizeof *ix);
+  ix->cluster_uid = cluster_uid;
+  ix->cluster_server = xstrdup (kube_client_config (e->kc)->server);
+  ix->exporter = xstrdup (PACKAGE_NAME " " PACKAGE_VERSION);
+  char ts[32];
+  time_t now = time (NULL);
+  struct tm tm;
+  gmtime_r (&now, &tm);
+  strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  ix->time = xstrdup (ts);
+  for (size_t i = 0; i < e->n; i++) {
+    struct item *it = &e->items[i];
+    switch (it->state) {
+    case ITEM_UNCHANGED:
+    case ITEM_WRITTEN:
+    case ITEM_SAME_HASH:
+      /* Moved, not copied: the item is done with it. */
+      *store_index_add (ix) = it->rec;
+      memset (&it->rec, 0, sizeof it->rec);
+      if (it->state == ITEM_WRITTEN)
+        r->written++;
+      else
+        r->unchanged++;
+      break;
+    case ITEM_SKIPPED:
+      r->skipped++;
+      /* A record that was intact before and is corrupt now: keep the intact copy. */
+      if (it->old && it->corrupt) {
+        log_warn ("%s (keeping the copy stored by an earlier export)", it->why);
+        store_record_copy (store_index_add (ix), it->old);
+      }
+      else
+        log_warn ("%s", it->why);
+      break;
+    case ITEM_SUPERSEDED:
+      log_warn ("%s", it->why);   /* the record itself is exported: not a skip */
+      break;
+    case ITEM_FAILED:
+      r->failed++;
+      log_error ("%s", it->why);
+      /* Keep the previous copy in the snapshot rather than lose the record. */
+      if (it->old)
+        store_record_copy (store_index_add (ix), it->old);
+      break;
+    case ITEM_PENDING:
+      break;
+    }
+  }
+  store_index_sort (ix);
+  return ix;
+}
+
+static const char *
+or_unknown (const char *s)
+{
+  return s ? s : "unknown time";
+}
+
+int
+export_engine_run (struct export_engine *e, struct export_result *r, struct rm_error *err)
+{
+  memset (r, 0, sizeof *r);
+  /* The previous snapshot, to skip what has not changed: from the store the first
+   * time, then the one this engine committed. */
+  if (!e->loaded) {
+    int lrc = store_index_load (e->b, &e->old, err);
+    if (lrc != RM_OK && lrc != RM_E_NOT_FOUND)
+      log_warn ("%s: the previous snapshot is unreadable, exporting everything again",
+                err->message);
+    e->loaded = true;
+  }
+  struct snapshot_keys *listing = snapshot_keys_start (e->b);
+  struct strlist stored = STRLIST_INIT;
+  char *cluster_uid = NULL;
+  struct kube_error kerr;
+  int rc = RM_OK;
+  if (!cluster_identity (e, &cluster_uid, err))
+    rc = RM_E_IO;
+  else if (export_plan (e, &kerr) != KUBE_OK) {
+    rc = rm_error_set (err, RM_E_IO, "%s", kerr.message);
+    free (cluster_uid);
+  }
+  if (rc != RM_OK) {
+    /* The cluster is unreachable or refuses us: touch nothing. */
+    snapshot_keys_finish (listing, &stored, NULL);
+    strlist_free (&stored);
+    export_items_free (e);
+    return rc;
+  }
+
+  /* Read, decode and store what changed, in parallel when the backend allows. */
+  export_fetch (e);
+  struct store_index *ix = build_index (e, cluster_uid, r);
+  r->records = ix->n;
+  r->complete = true;
+
+  /* Records in the store that the new index does not list: only those listed when the
+   * run started can be stale (what this run stored is in the new index). */
+  struct strlist stale = STRLIST_INIT;
+  struct rm_error lerr;
+  if (snapshot_keys_finish (listing, &stored, &lerr) != RM_OK) {
+    log_error ("%s", lerr.message);
+    r->failed++;
+  }
+  for (size_t i = 0; i < stored.n; i++)
+    if (!store_index_find (ix, stored.items[i]))
+      strlist_push (&stale, stored.items[i]);
+  r->deleted = stale.n;
+
+  struct store_state st = { e->self_release, e->self_namespace, e->path,
+                            (char *) backend_name (e->b) };
+  bool committed = false;
+  if (!e->o.dry_run && e->old && same_snapshot (e->old, ix) && stale.n == 0
+      && state_unchanged (e, &st))
+    log_info ("nothing changed since the snapshot of %s: nothing written", or_unknown (e->old->time));
+  else if (e->o.dry_run || r->failed == 0 || ix->n) {
+    rc = snapshot_commit (e->b, ix, &st, &stale, e->o.dry_run, err);
+    committed = rc == RM_OK && !e->o.dry_run;
+    /* A failed state file write leaves the stored one unknown. */
+    if (!e->o.dry_run)
+      e->state_saved = committed;
+  }
+  /* What is in the store now is what the next run compares with. */
+  if (committed) {
+    store_index_free (e->old);
+    e->old = ix;
+    ix = NULL;
+  }
+  else if (rc != RM_OK) {
+    /* The index may or may not have been written: read it again next time. */
+    store_index_free (e->old);
+    e->old = NULL;
+    e->loaded = false;
+  }
+  store_index_free (ix);
+  strlist_free (&stale);
+  strlist_free (&stored);
+  export_items_free (e);
+  return rc;
+}

@@ -1,0 +1,47 @@
+/* The export engine: backs up every Helm release record of a cluster into a store, and
+ * can do so again and again in one process (the one-shot `export` calls it once, a
+ * daemon on every tick).  The engine keeps the snapshot it last committed in memory, so
+ * a later run reads only the release objects whose uid or resourceVersion changed and
+ * stores only the records whose hash changed.  It never exits and never decides an exit
+ * status: it returns errors and counts. */
+#ifndef RM_EXPORT_H
+#define RM_EXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "backend_wrap.h"
+#include "base/util.h"
+#include "kube/kube.h"
+
+struct export_opts {
+  bool secrets, configmaps;          /* the Helm drivers to read (both: "auto") */
+  const struct strlist *only_ns;     /* only these namespaces (none: all) */
+  const struct strlist *skip_ns;     /* never these */
+  const char *only_release;          /* only this release name, or NULL */
+  unsigned threads;                  /* parallel reads and uploads, >= 1 */
+  bool dry_run;                      /* print every write and delete, do none */
+  const char *self_release;          /* recorded in the state file; may be NULL */
+  const char *self_namespace;
+  const char *path;                  /* the --path, for the state file */
+  bool progress;                     /* a progress line on stderr (a terminal) */
+};
+
+struct export_result {
+  size_t records;                    /* in the new snapshot */
+  size_t written, unchanged, deleted, skipped, failed;
+  bool complete;                     /* the records were processed: the counts are valid */
+};
+
+/* b and kc are borrowed and must outlive the engine; opts is copied. */
+struct export_engine *export_engine_new (struct backend *b, struct kube_client *kc,
+                                         const struct export_opts *opts);
+/* One export.  Returns RM_OK, or an error with err filled: before result->complete the
+ * cluster could not be read and the store is untouched; after, the snapshot could not
+ * be committed (the store keeps the previous one).  Records that failed or were skipped
+ * are logged and counted in result, not returned. */
+int export_engine_run (struct export_engine *e, struct export_result *result,
+                       struct rm_error *err);
+void export_engine_free (struct export_engine *e);
+
+#endif

@@ -1,0 +1,270 @@
+/* Reading the changed release objects: a GET per object on worker threads, or, when
+ * most objects changed, a full LIST in pages whose objects a bounded queue hands to the
+ * workers.  Each object goes to export_record; progress goes to a terminal. */
+#include <config.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "export/internal.h"
+
+/* Items per page of the full LIST: a page is fetched while the last one is processed. */
+#define FULL_PAGE 100
+
+/* GET one release object (unless a full LIST delivered it), then record it. */
+static void
+process (struct export_engine *e, struct item *it)
+{
+  if (it->obj) {
+    export_record (e, it, it->obj);
+    cJSON_Delete (it->obj);
+    it->obj = NULL;
+    return;
+  }
+  const char *resource = it->driver == HELM_DRIVER_SECRET ? "secrets" : "configmaps";
+  const char *kind = it->driver == HELM_DRIVER_SECRET ? "secret" : "configmap";
+  char *path = kube_path ("v1", it->namespace, resource, it->object);
+  cJSON *obj = NULL;
+  struct kube_error kerr;
+  int rc = kube_get (e->kc, path, &obj, &kerr);
+  free (path);
+  if (rc == KUBE_E_NOT_FOUND) {
+    it->state = ITEM_SKIPPED;
+    it->why = xasprintf ("%s %s/%s was deleted while exporting", kind, it->namespace, it->object);
+  }
+  else if (rc != KUBE_OK) {
+    it->state = ITEM_FAILED;
+    it->why = xasprintf ("%s %s/%s: %s", kind, it->namespace, it->object, kerr.message);
+  }
+  else
+    export_record (e, it, obj);
+  cJSON_Delete (obj);
+}
+
+/* On a terminal: count/total, bytes and rate on one rewritten line of stderr. */
+static void
+progress (struct export_engine *e, const struct item *it)
+{
+  unsigned long long size = it->rec.size > 0 ? (unsigned long long) it->rec.size : 0;
+  unsigned long long bytes = atomic_fetch_add (&e->bytes, size) + size;
+  size_t d = atomic_fetch_add (&e->done, 1) + 1;
+  if (!e->o.progress || (d % 10 != 0 && d != e->progress_total))
+    return;
+  struct timespec now;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  double secs = (double) (now.tv_sec - e->started.tv_sec)
+                + (double) (now.tv_nsec - e->started.tv_nsec) / 1e9;
+  double mib = (double) bytes / (1024.0 * 1024.0);
+  fprintf (stderr, "\rreleasemanager: %zu/%zu records, %.1f MiB, %.1f MiB/s   ", d,
+           e->progress_total, mib, secs > 0 ? mib / secs : 0.0);
+  if (d == e->progress_total)
+    fputc ('\n', stderr);
+}
+
+static void *
+worker (void *arg)
+{
+  struct export_engine *e = arg;
+  for (;;) {
+    size_t i = atomic_fetch_add (&e->next, 1);
+    if (i >= e->n)
+      break;
+    if (e->items[i].state == ITEM_PENDING) {
+      process (e, &e->items[i]);
+      progress (e, &e->items[i]);
+    }
+  }
+  return NULL;
+}
+
+/* Start up to n threads running fn (arg); returns how many started.  A thread that
+ * cannot be created is reported once; the caller copes with fewer. */
+static unsigned
+start_threads (pthread_t *tids, unsigned n, void *(*fn) (void *), void *arg)
+{
+  unsigned t;
+  for (t = 0; t < n; t++) {
+    int rc = pthread_create (&tids[t], NULL, fn, arg);
+    if (rc != 0) {
+      log_debug ("export: started %u of %u worker threads: %s", t, n, strerror (rc));
+      break;
+    }
+  }
+  return t;
+}
+
+/* Process every pending item on nt threads, each read with a GET.  When no thread can
+ * be started, this thread does the work. */
+static void
+run_workers (struct export_engine *e, unsigned nt)
+{
+  atomic_store (&e->next, 0);
+  if (nt > e->n)
+    nt = e->n ? (unsigned) e->n : 1;
+  pthread_t *tids = xcalloc (nt, sizeof *tids);
+  unsigned started = start_threads (tids, nt, worker, e);
+  if (started < nt)
+    worker (e);
+  for (unsigned t = 0; t < started; t++)
+    pthread_join (tids[t], NULL);
+  free (tids);
+}
+
+/* Many records to read (a first export, a big change): one full LIST in pages beats a
+ * GET per record.  The LIST runs on this thread and hands each object it delivers to
+ * the workers through a bounded queue, so fetching the next page overlaps decoding and
+ * storing this one, and memory stays at about a page. */
+struct full_ctx {
+  struct export_engine *e;
+  enum helm_driver driver;
+  pthread_mutex_t lock;
+  pthread_cond_t not_empty, not_full;
+  size_t *q;                        /* ring of item indexes */
+  size_t head, count, cap;
+  bool closed;                      /* the LIST is over: workers drain and leave */
+};
+
+static int
+cmp_key_item (const void *key, const void *elem)
+{
+  const struct item *it = elem;
+  return strcmp (key, it->key);
+}
+
+static int
+full_item (void *ud, const cJSON *obj)
+{
+  struct full_ctx *f = ud;
+  struct export_engine *e = f->e;
+  const cJSON *md = cJSON_GetObjectItemCaseSensitive (obj, "metadata");
+  const cJSON *ns = cJSON_GetObjectItemCaseSensitive (md, "namespace");
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive (md, "name");
+  char *release = NULL;
+  int rev;
+  if (!cJSON_IsString (ns) || !cJSON_IsString (name)
+      || !helm_object_name_parse (name->valuestring, &release, &rev))
+    return 0;
+  char *key = store_record_key (ns->valuestring, release, rev);
+  free (release);
+  struct item *it = bsearch (key, e->items, e->n, sizeof *e->items, cmp_key_item);
+  free (key);
+  /* With the auto driver a key may have two items; take the one of this driver. */
+  while (it && it > e->items && strcmp (it[-1].key, it->key) == 0)
+    it--;
+  while (it && it->driver != f->driver && it + 1 < e->items + e->n
+         && strcmp (it[1].key, it->key) == 0)
+    it++;
+  /* queued first: a queued item belongs to the workers, who write its state. */
+  if (!it || it->driver != f->driver || it->queued || it->state != ITEM_PENDING)
+    return 0;
+  it->obj = cJSON_Duplicate (obj, true);
+  it->queued = true;
+  pthread_mutex_lock (&f->lock);
+  while (f->count == f->cap)
+    pthread_cond_wait (&f->not_full, &f->lock);
+  f->q[(f->head + f->count++) % f->cap] = (size_t) (it - e->items);
+  pthread_cond_signal (&f->not_empty);
+  pthread_mutex_unlock (&f->lock);
+  return 0;
+}
+
+/* The LIST starts over (its continue token expired): what is still queued will be
+ * delivered again. */
+static void
+full_restart (void *ud)
+{
+  struct full_ctx *f = ud;
+  pthread_mutex_lock (&f->lock);
+  for (; f->count; f->count--, f->head = (f->head + 1) % f->cap) {
+    struct item *it = &f->e->items[f->q[f->head]];
+    cJSON_Delete (it->obj);
+    it->obj = NULL;
+    it->queued = false;
+  }
+  pthread_cond_broadcast (&f->not_full);
+  pthread_mutex_unlock (&f->lock);
+}
+
+static void *
+full_worker (void *arg)
+{
+  struct full_ctx *f = arg;
+  for (;;) {
+    pthread_mutex_lock (&f->lock);
+    while (f->count == 0 && !f->closed)
+      pthread_cond_wait (&f->not_empty, &f->lock);
+    if (f->count == 0) {
+      pthread_mutex_unlock (&f->lock);
+      return NULL;
+    }
+    size_t i = f->q[f->head];
+    f->head = (f->head + 1) % f->cap;
+    f->count--;
+    pthread_cond_signal (&f->not_full);
+    pthread_mutex_unlock (&f->lock);
+    process (f->e, &f->e->items[i]);
+    progress (f->e, &f->e->items[i]);
+  }
+}
+
+/* Returns a KUBE_* code.  Without a single worker thread the queue would never drain:
+ * then nothing is listed and run_workers reads every item with a GET. */
+static int
+full_list (struct export_engine *e, enum helm_driver driver, unsigned threads,
+           struct kube_error *kerr)
+{
+  struct kube_list_opts lo = { "owner=helm", NULL, FULL_PAGE, false };
+  struct full_ctx f = { .e = e, .driver = driver, .cap = 2 * FULL_PAGE + (size_t) threads * 4 };
+  f.q = xcalloc (f.cap, sizeof *f.q);
+  pthread_mutex_init (&f.lock, NULL);
+  pthread_cond_init (&f.not_empty, NULL);
+  pthread_cond_init (&f.not_full, NULL);
+  pthread_t *tids = xcalloc (threads, sizeof *tids);
+  unsigned started = start_threads (tids, threads, full_worker, &f);
+  int rc = KUBE_OK;
+  if (started > 0) {
+    struct strlist paths = STRLIST_INIT;
+    export_collection_paths (e, driver, &paths);
+    for (size_t i = 0; i < paths.n && rc == KUBE_OK; i++)
+      rc = kube_list (e->kc, paths.items[i], &lo, full_item, full_restart, &f, NULL, kerr);
+    strlist_free (&paths);
+  }
+  pthread_mutex_lock (&f.lock);
+  f.closed = true;
+  pthread_cond_broadcast (&f.not_empty);
+  pthread_mutex_unlock (&f.lock);
+  for (unsigned t = 0; t < started; t++)
+    pthread_join (tids[t], NULL);
+  free (tids);
+  pthread_cond_destroy (&f.not_full);
+  pthread_cond_destroy (&f.not_empty);
+  pthread_mutex_destroy (&f.lock);
+  free (f.q);
+  return rc;
+}
+
+void
+export_fetch (struct export_engine *e)
+{
+  size_t todo = 0;
+  for (size_t i = 0; i < e->n; i++)
+    todo += e->items[i].state == ITEM_PENDING;
+  e->progress_total = todo;
+  atomic_store (&e->done, 0);
+  atomic_store (&e->bytes, 0);
+  clock_gettime (CLOCK_MONOTONIC, &e->started);
+  unsigned nt = backend_max_parallel (e->b, e->o.threads);
+  if (todo > 32 && todo * 4 > e->n) {
+    /* Most records changed: read them with full LIST pages instead of a GET each.
+     * What the LIST did not deliver (deleted meanwhile, or new) is read one by one. */
+    struct kube_error kerr;
+    log_debug ("%zu of %zu records to read: using full LIST pages", todo, e->n);
+    if ((e->o.secrets && full_list (e, HELM_DRIVER_SECRET, nt, &kerr) != KUBE_OK)
+        || (e->o.configmaps && full_list (e, HELM_DRIVER_CONFIGMAP, nt, &kerr) != KUBE_OK))
+      log_warn ("%s (reading the remaining records one by one)", kerr.message);
+  }
+  run_workers (e, nt);
+}

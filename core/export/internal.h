@@ -1,0 +1,75 @@
+/* What the files of the export engine share: the engine, one item per release object
+ * found in the cluster, and each file's entry points.  plan.c lists the cluster and
+ * compares with the previous snapshot; record.c turns one object into a stored record;
+ * fetch.c reads the changed objects on worker threads; engine.c runs and commits. */
+#ifndef RM_EXPORT_INTERNAL_H
+#define RM_EXPORT_INTERNAL_H
+
+#include <stdatomic.h>
+#include <time.h>
+
+#include "export/export.h"
+#include "helm/helm.h"
+#include "store/store.h"
+
+enum item_state {
+  ITEM_PENDING,          /* to read */
+  ITEM_UNCHANGED,        /* same uid and resourceVersion as in the previous snapshot */
+  ITEM_WRITTEN,          /* stored (or would be, on a dry run) */
+  ITEM_SAME_HASH,        /* read again, but its JSON hash is the stored one */
+  ITEM_SKIPPED,          /* not exportable (Helm 2, corrupt, deleted meanwhile): why */
+  ITEM_FAILED,           /* could not be read or stored: why */
+  ITEM_SUPERSEDED,       /* a ConfigMap whose Secret of the same revision is exported */
+};
+
+/* One release object found in the cluster, for the length of one run. */
+struct item {
+  enum helm_driver driver;
+  enum item_state state;
+  char *namespace, *object, *uid, *rv;
+  char *release;
+  int revision;
+  char *key;
+  const struct store_record *old;   /* in the previous snapshot, or NULL */
+  struct store_record rec;          /* the new index entry: UNCHANGED, WRITTEN, SAME_HASH */
+  char *why;                        /* SKIPPED, FAILED, SUPERSEDED: the reason */
+  cJSON *obj;                       /* the full object, while a full LIST holds it */
+  bool queued;                      /* handed to the workers by the full LIST */
+  bool corrupt;                     /* skipped because it does not decode */
+};
+
+struct export_engine {
+  struct backend *b;
+  struct kube_client *kc;
+  struct export_opts o;             /* the strings below are the engine's copies */
+  struct strlist only_ns, skip_ns;
+  char *only_release, *self_release, *self_namespace, *path;
+  struct store_index *old;          /* the last committed snapshot (NULL: none) */
+  bool loaded;                      /* old has been read from the store */
+  bool state_saved;                 /* the state file is known to say what ours does */
+  /* One run. */
+  struct item *items;
+  size_t n, cap;
+  atomic_size_t next;               /* fetch: the next item to take */
+  atomic_size_t done;
+  atomic_ullong bytes;              /* release JSON bytes read so far */
+  size_t progress_total;
+  struct timespec started;
+};
+
+/* plan.c: list the release objects as metadata only, one item each, sorted by key, the
+ * superseded ConfigMaps and the unchanged objects marked.  Returns a KUBE_* code. */
+int export_plan (struct export_engine *e, struct kube_error *kerr);
+/* The collections to list for driver: one per --namespace, else the cluster-wide one. */
+void export_collection_paths (const struct export_engine *e, enum helm_driver driver,
+                              struct strlist *paths);
+void export_items_free (struct export_engine *e);
+
+/* record.c: decode obj (the item's object), compare with the previous snapshot, and
+ * store it; sets it->state, it->rec and it->why. */
+void export_record (struct export_engine *e, struct item *it, const cJSON *obj);
+
+/* fetch.c: read and store every pending item, in parallel. */
+void export_fetch (struct export_engine *e);
+
+#endif

@@ -1,0 +1,222 @@
+/* The plan of one export: list the release Secrets (or ConfigMaps) as metadata only, one
+ * item per object, and compare each with the previous snapshot: an object whose uid and
+ * resourceVersion are unchanged is not read again. */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "export/internal.h"
+
+static const char *
+json_str (const cJSON *o, const char *path1, const char *path2)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive (o, path1);
+  if (path2)
+    v = cJSON_GetObjectItemCaseSensitive (v, path2);
+  return cJSON_IsString (v) ? v->valuestring : NULL;
+}
+
+static char *
+dup_or_null (const char *s)
+{
+  return s ? xstrdup (s) : NULL;
+}
+
+static bool
+wanted (const struct export_engine *e, const char *ns, const char *release)
+{
+  if (e->only_ns.n && !strlist_contains (&e->only_ns, ns))
+    return false;
+  if (strlist_contains (&e->skip_ns, ns))
+    return false;
+  if (e->only_release && strcmp (e->only_release, release) != 0)
+    return false;
+  return true;
+}
+
+static void
+item_free (struct item *it)
+{
+  free (it->namespace);
+  free (it->object);
+  free (it->uid);
+  free (it->rv);
+  free (it->release);
+  free (it->key);
+  free (it->why);
+  cJSON_Delete (it->obj);
+  store_record_clear (&it->rec);
+}
+
+void
+export_items_free (struct export_engine *e)
+{
+  for (size_t i = 0; i < e->n; i++)
+    item_free (&e->items[i]);
+  free (e->items);
+  e->items = NULL;
+  e->n = e->cap = 0;
+}
+
+struct list_ctx {
+  struct export_engine *e;
+  enum helm_driver driver;
+  size_t start;
+};
+
+/* The LIST starts over: drop what this collection delivered so far. */
+static void
+list_restart (void *ud)
+{
+  struct list_ctx *l = ud;
+  for (size_t i = l->start; i < l->e->n; i++)
+    item_free (&l->e->items[i]);
+  l->e->n = l->start;
+}
+
+static int
+list_item (void *ud, const cJSON *obj)
+{
+  struct list_ctx *l = ud;
+  struct export_engine *e = l->e;
+  const char *ns = json_str (obj, "metadata", "namespace");
+  const char *name = json_str (obj, "metadata", "name");
+  if (!ns || !name)
+    return 0;
+  char *release = NULL;
+  int rev = 0;
+  if (!helm_object_name_parse (name, &release, &rev)) {
+    log_warn ("%s %s/%s has label owner=helm but is not named like a Helm release record "
+              "(sh.helm.release.v1.NAME.vN): skipped",
+              l->driver == HELM_DRIVER_SECRET ? "secret" : "configmap", ns, name);
+    return 0;
+  }
+  if (!wanted (e, ns, release)) {
+    free (release);
+    return 0;
+  }
+  if (e->n == e->cap) {
+    e->cap = e->cap ? e->cap * 2 : 256;
+    e->items = xrealloc (e->items, e->cap * sizeof *e->items);
+  }
+  struct item *it = &e->items[e->n++];
+  memset (it, 0, sizeof *it);
+  it->driver = l->driver;
+  it->state = ITEM_PENDING;
+  it->namespace = xstrdup (ns);
+  it->object = xstrdup (name);
+  it->uid = dup_or_null (json_str (obj, "metadata", "uid"));
+  it->rv = dup_or_null (json_str (obj, "metadata", "resourceVersion"));
+  it->release = release;
+  it->revision = rev;
+  it->key = store_record_key (ns, release, rev);
+  return 0;
+}
+
+void
+export_collection_paths (const struct export_engine *e, enum helm_driver driver,
+                         struct strlist *paths)
+{
+  const char *resource = driver == HELM_DRIVER_SECRET ? "secrets" : "configmaps";
+  for (size_t i = 0; i < (e->only_ns.n ? e->only_ns.n : 1); i++) {
+    char *p = kube_path ("v1", e->only_ns.n ? e->only_ns.items[i] : NULL, resource, NULL);
+    strlist_push (paths, p);
+    free (p);
+  }
+}
+
+static int
+list_driver (struct export_engine *e, enum helm_driver driver, struct kube_error *kerr)
+{
+  struct kube_list_opts lo = { "owner=helm", NULL, 500, true };
+  struct strlist paths = STRLIST_INIT;
+  export_collection_paths (e, driver, &paths);
+  int rc = KUBE_OK;
+  for (size_t i = 0; i < paths.n && rc == KUBE_OK; i++) {
+    struct list_ctx l = { e, driver, e->n };
+    struct kube_list_info info = { 0 };
+    rc = kube_list (e->kc, paths.items[i], &lo, list_item, list_restart, &l, &info, kerr);
+    log_debug ("listed %s: %lu items in %u pages%s", paths.items[i], info.items, info.pages,
+               info.metadata_only ? " (metadata only)" : "");
+    kube_list_info_free (&info);
+  }
+  strlist_free (&paths);
+  return rc;
+}
+
+static int
+stop_at_first (void *ud, const cJSON *item)
+{
+  (void) item;
+  *(bool *) ud = true;
+  return 1;
+}
+
+/* Whether any object of resource matches selector, reading at most one.  A LIST that
+ * fails answers false (no hint is better than a wrong one) and says why at debug level:
+ * these are advisory checks, and the export does not need the permission. */
+static bool
+any_object (struct export_engine *e, const char *resource, const char *selector)
+{
+  struct kube_list_opts lo = { selector, NULL, 1, true };
+  struct kube_error kerr;
+  bool found = false;
+  char *p = kube_path ("v1", NULL, resource, NULL);
+  int rc = kube_list (e->kc, p, &lo, stop_at_first, NULL, &found, NULL, &kerr);
+  if (rc != KUBE_OK && rc != KUBE_E_ABORTED) {
+    log_debug ("cannot tell whether %s has objects labelled %s: %s", p, selector, kerr.message);
+    found = false;
+  }
+  free (p);
+  return found;
+}
+
+static int
+cmp_item (const void *a, const void *b)
+{
+  const struct item *x = a, *y = b;
+  int c = strcmp (x->key, y->key);
+  /* Secrets before ConfigMaps for the same record (auto driver). */
+  return c ? c : (int) x->driver - (int) y->driver;
+}
+
+int
+export_plan (struct export_engine *e, struct kube_error *kerr)
+{
+  int rc = e->o.secrets ? list_driver (e, HELM_DRIVER_SECRET, kerr) : KUBE_OK;
+  if (rc == KUBE_OK && e->o.configmaps)
+    rc = list_driver (e, HELM_DRIVER_CONFIGMAP, kerr);
+  if (rc != KUBE_OK)
+    return rc;
+  /* Helm 2 (Tiller) records are not restorable: say so once. */
+  if (any_object (e, "configmaps", "OWNER=TILLER"))
+    log_warn ("the cluster has Helm 2 (Tiller) release records (ConfigMaps labelled "
+              "OWNER=TILLER): they are not exported; migrate them to Helm 3 with helm-2to3");
+  if (e->n == 0 && !e->o.configmaps && any_object (e, "configmaps", "owner=helm"))
+    log_warn ("no Helm release Secrets found, but release ConfigMaps exist: use "
+              "--helm-driver configmap (or auto)");
+
+  /* One record per key: with --helm-driver auto, a Secret wins over a ConfigMap. */
+  if (e->n)
+    qsort (e->items, e->n, sizeof *e->items, cmp_item);
+  for (size_t i = 1; i < e->n; i++)
+    if (strcmp (e->items[i].key, e->items[i - 1].key) == 0 && e->items[i].state == ITEM_PENDING) {
+      e->items[i].state = ITEM_SUPERSEDED;
+      e->items[i].why = xasprintf ("configmap %s/%s duplicates the Secret of the same release "
+                                   "revision: the Secret is exported", e->items[i].namespace,
+                                   e->items[i].object);
+    }
+  for (size_t i = 0; i < e->n; i++) {
+    struct item *it = &e->items[i];
+    it->old = store_index_find (e->old, it->key);
+    if (it->state == ITEM_PENDING && it->old && it->uid && it->rv && it->old->source_uid
+        && it->old->source_version && strcmp (it->old->source_uid, it->uid) == 0
+        && strcmp (it->old->source_version, it->rv) == 0) {
+      store_record_copy (&it->rec, it->old);
+      it->state = ITEM_UNCHANGED;
+    }
+  }
+  return KUBE_OK;
+}

@@ -1,0 +1,160 @@
+/* The snapshot protocol: the order of writes and deletes that keeps index.json from ever
+ * listing a missing record (commit: index, state file, then stale deletes; clear: index,
+ * records, state file), and the early listing of the stored record keys. */
+#include <config.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "store/snapshot.h"
+
+struct snapshot_keys {
+  struct backend *b;
+  struct strlist keys;
+  struct rm_error err;
+  int rc;
+  pthread_t tid;
+  bool started;
+};
+
+static int
+collect_key (void *opaque, const struct rm_list_entry *entry)
+{
+  strlist_push (opaque, entry->key);
+  return 0;
+}
+
+static void *
+list_keys (void *arg)
+{
+  struct snapshot_keys *s = arg;
+  s->rc = backend_list_all (s->b, STORE_RELEASES_PREFIX, collect_key, &s->keys, &s->err);
+  return NULL;
+}
+
+struct snapshot_keys *
+snapshot_keys_start (struct backend *b)
+{
+  struct snapshot_keys *s = xcalloc (1, sizeof *s);
+  s->b = b;
+  s->keys = (struct strlist) STRLIST_INIT;
+  s->rc = RM_OK;
+  s->started = pthread_create (&s->tid, NULL, list_keys, s) == 0;
+  if (!s->started)
+    list_keys (s);
+  return s;
+}
+
+int
+snapshot_keys_finish (struct snapshot_keys *s, struct strlist *keys, struct rm_error *err)
+{
+  if (s->started)
+    pthread_join (s->tid, NULL);
+  for (size_t i = 0; i < s->keys.n; i++)
+    strlist_push (keys, s->keys.items[i]);
+  int rc = s->rc;
+  if (rc != RM_OK && err)
+    *err = s->err;
+  strlist_free (&s->keys);
+  free (s);
+  return rc;
+}
+
+int
+snapshot_commit (struct backend *b, const struct store_index *ix, const struct store_state *st,
+                 const struct strlist *stale, bool dry, struct rm_error *err)
+{
+  if (dry) {
+    for (size_t i = 0; i < stale->n; i++)
+      printf ("would delete %s\n", stale->items[i]);
+    printf ("would write %s (%zu records) and %s\n", STORE_INDEX_KEY, ix->n, STORE_STATE_KEY);
+    return RM_OK;
+  }
+  int rc = store_index_save (b, ix, err);
+  if (rc == RM_OK)
+    rc = store_state_save (b, st, err);
+  /* Only after the new index is in place.  The backend batches as its store allows. */
+  if (rc != RM_OK || stale->n == 0)
+    return rc;
+  int *codes = xcalloc (stale->n, sizeof *codes);
+  struct rm_error derr;
+  if (backend_remove_many (b, (const char *const *) stale->items, stale->n, codes, &derr) != RM_OK)
+    log_warn ("%s (stale records remain; the next export retries)", derr.message);
+  else
+    for (size_t i = 0; i < stale->n; i++)
+      if (codes[i] == RM_OK)
+        log_info ("deleted %s (no longer in the cluster)", stale->items[i]);
+  free (codes);
+  return RM_OK;
+}
+
+/* Whether key exists: RM_OK, RM_E_NOT_FOUND or an error. */
+static int
+exists (struct backend *b, const char *key, struct rm_error *err)
+{
+  struct strbuf probe = STRBUF_INIT;
+  struct rm_object_info info = { sizeof info, -1, -1, "" };
+  int rc = backend_has_stat (b) ? backend_stat (b, key, &info, err)
+                                : backend_get_mem (b, key, &probe, NULL, err);
+  strbuf_free (&probe);
+  return rc;
+}
+
+int
+snapshot_clear (struct backend *b, bool dry, struct snapshot_clear_result *res,
+                struct rm_error *err)
+{
+  memset (res, 0, sizeof *res);
+  res->keys = (struct strlist) STRLIST_INIT;
+  struct strlist records = STRLIST_INIT;
+  int rc = backend_list_all (b, STORE_RELEASES_PREFIX, collect_key, &records, err);
+  if (rc == RM_OK) {
+    rc = exists (b, STORE_INDEX_KEY, err);
+    res->index = rc == RM_OK;
+  }
+  if (rc == RM_OK || rc == RM_E_NOT_FOUND) {
+    rc = exists (b, STORE_STATE_KEY, err);
+    res->state = rc == RM_OK;
+  }
+  if (rc != RM_OK && rc != RM_E_NOT_FOUND) {
+    strlist_free (&records);
+    return rc;
+  }
+  /* The index and state file, when present, bracket the records. */
+  if (res->index)
+    strlist_push (&res->keys, STORE_INDEX_KEY);
+  for (size_t i = 0; i < records.n; i++)
+    strlist_push (&res->keys, records.items[i]);
+  if (res->state)
+    strlist_push (&res->keys, STORE_STATE_KEY);
+  res->records = records.n;
+  strlist_free (&records);
+  if (res->keys.n == 0)
+    return RM_OK;
+  if (dry) {
+    for (size_t i = 0; i < res->keys.n; i++)
+      printf ("would delete %s\n", res->keys.items[i]);
+    return RM_OK;
+  }
+  /* One call: the backend batches as its store allows, in this order. */
+  size_t n = res->keys.n;
+  int *codes = xcalloc (n, sizeof *codes);
+  struct rm_error derr;
+  if (backend_remove_many (b, (const char *const *) res->keys.items, n, codes, &derr) != RM_OK) {
+    log_error ("%s", derr.message);
+    res->failed = n;
+  }
+  else
+    for (size_t i = 0; i < n; i++)
+      if (codes[i] != RM_OK && codes[i] != RM_E_NOT_FOUND) {
+        log_error ("delete %s: %s", res->keys.items[i], rm_strerror (codes[i]));
+        res->failed++;
+      }
+      else
+        log_info ("deleted %s", res->keys.items[i]);
+  free (codes);
+  return RM_OK;
+}

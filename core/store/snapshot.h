@@ -1,0 +1,42 @@
+/* The snapshot protocol (DESIGN.md section 3): the order in which a snapshot's objects are
+ * written and deleted so that a reader never sees an index that points at missing
+ * records.  Commit: the records are already put; index.json goes next, then the state
+ * file, then the records the new index no longer lists.  Clear: index.json first, then
+ * the records, then the state file.  Used by the export engine and by `clear`. */
+#ifndef RM_STORE_SNAPSHOT_H
+#define RM_STORE_SNAPSHOT_H
+
+#include <stdbool.h>
+
+#include "store/store.h"
+
+/* The keys under releases/, listed on a thread of their own while the caller works (an
+ * export lists the cluster meanwhile): against a big store the listing, a request per
+ * 1000 keys, is then off the critical path.  When no thread can be started the listing
+ * runs in snapshot_keys_start. */
+struct snapshot_keys;
+struct snapshot_keys *snapshot_keys_start (struct backend *b);
+/* Waits for the listing and frees s; keys receives the keys (appended).  The listing's
+ * error, if any, is returned with err filled; keys then holds what was listed. */
+int snapshot_keys_finish (struct snapshot_keys *s, struct strlist *keys, struct rm_error *err);
+
+/* Write ix as index.json, then st as the state file, then delete the stale keys.  A
+ * failure to write the index or the state file is returned (err filled) and no key is
+ * deleted; a failed delete is only logged (the next commit retries: the key is still not
+ * in the index).  dry: print each write and delete instead, touch nothing. */
+int snapshot_commit (struct backend *b, const struct store_index *ix, const struct store_state *st,
+                     const struct strlist *stale, bool dry, struct rm_error *err);
+
+struct snapshot_clear_result {
+  struct strlist keys;     /* everything found, in deletion order; the caller frees */
+  size_t records;          /* of keys, the records under releases/ */
+  bool index, state;       /* index.json / the state file were among keys */
+  size_t failed;           /* keys not deleted (each logged) */
+};
+/* Delete the snapshot: index first, records, state file last.  dry: print "would delete"
+ * for each key and delete nothing.  Returns an error (err filled) only when the snapshot
+ * could not be listed; failed deletes are counted in res. */
+int snapshot_clear (struct backend *b, bool dry, struct snapshot_clear_result *res,
+                    struct rm_error *err);
+
+#endif
