@@ -6,3 +6,9 @@ TESTS += tests/export_test.py
 EXTRA_DIST += tests/export_test.py
 TESTS += tests/export_s3_test.py
 EXTRA_DIST += tests/export_s3_test.py
+
+# One export engine run several times in one process (driven by tests/export_test.py).
+check_PROGRAMS += tests/export_probe
+tests_export_probe_SOURCES = tests/export_probe.c
+tests_export_probe_CFLAGS = $(AM_CFLAGS) -DRM_UNITTEST $(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
+tests_export_probe_LDADD = $(CORE_TEST_LIBS)

@@ -34,6 +34,7 @@ import fakekube_util as fku  # noqa: E402
 
 RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
 PLUGIN_DIR = os.path.join(BUILDDIR, "plugins", "local", ".libs")
+EXPORT_PROBE = os.path.join(BUILDDIR, "tests", "export_probe")
 CHARTS = os.path.join(SRCDIR, "tests", "charts")
 FIXTURES = os.path.join(SRCDIR, "tests", "data", "helm-releases")
 SECRETS_META_ACCEPT = "as=PartialObjectMetadataList"
@@ -809,6 +810,67 @@ class Seeded(ExportCase):
         self.assertTrue(any("continue=" in l[2] for l in lines),
                         "full LIST pages with continue tokens went through HTTP/2: %s" % lines)
         self.assertEqual([l for l in lines if l[3] != "200"], [], "all answered 200")
+
+    def test_16_engine_runs_again_in_one_process(self):
+        """One export engine (tests/export_probe) run again in the same process compares
+        with the snapshot it committed: an unchanged cluster costs no Secret read and no
+        write; one more release record is the only record stored."""
+        fk = self.FK
+        ns = "twice"
+        res = fk.load([release_secret(ns, "a", 1), release_secret(ns, "a", 2),
+                       release_secret(ns, "b", 1)])
+        self.assertEqual(res["errors"], [], "loading the records")
+        self.assertTrue(os.access(EXPORT_PROBE, os.X_OK), "tests/export_probe is not built")
+        path = newdir("twice")
+        probe = subprocess.Popen([EXPORT_PROBE, "--kubeconfig", fk.kubeconfig, "--plugin",
+                                  os.path.join(PLUGIN_DIR, "local.so"), "--path", path,
+                                  "--namespace", ns], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def run_again():
+            probe.stdin.write("again\n")
+            probe.stdin.flush()
+            return json.loads(probe.stdout.readline() or "null")
+
+        def secret_gets():
+            return ["%s %s" % (e["method"], e["path"]) for e in fk.requests()
+                    if e["verb"] == "get" and "/secrets/" in e["path"]]
+
+        def counts(run, records, written, unchanged):
+            return {"run": run, "records": records, "written": written, "unchanged": unchanged,
+                    "deleted": 0, "skipped": 0, "failed": 0}
+
+        try:
+            first = json.loads(probe.stdout.readline() or "null")
+            self.assertEqual(first, counts(1, 3, 3, 0), "first run")
+            self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), "first run")
+            before = file_stats(path)
+
+            fk.reset_log()
+            self.assertEqual(run_again(), counts(2, 3, 0, 3), "second run, nothing changed")
+            self.assertEqual(secret_gets(), [], "the second run read release Secrets")
+            self.assertEqual(file_stats(path), before, "the second run wrote files")
+
+            res = fk.load([release_secret(ns, "b", 2)])
+            self.assertEqual(res["errors"], [], "loading one more record")
+            fk.reset_log()
+            self.assertEqual(run_again(), counts(3, 4, 1, 3), "third run, one record added")
+            self.assertEqual(secret_gets(),
+                             ["GET /api/v1/namespaces/%s/secrets/sh.helm.release.v1.b.v2" % ns],
+                             "the third run read other Secrets than the new one")
+            after = file_stats(path)
+            self.assertEqual(sorted(k for k in after if k.startswith("releases/")
+                                    and after[k] != before.get(k)),
+                             ["releases/%s/b/2.json.gz" % ns], "records the third run wrote")
+            self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), "third run")
+        finally:
+            probe.stdin.close()
+            out, err = probe.stdout.read(), probe.stderr.read()
+            probe.stdout.close()
+            probe.stderr.close()
+            probe.wait(timeout=120)
+        self.assertEqual(probe.returncode, 0, "export_probe: exit %d\n%s%s" % (probe.returncode,
+                                                                             out, err))
 
     def test_12_errors(self):
         fk = self.FK
