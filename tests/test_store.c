@@ -15,6 +15,7 @@
 #include "base/sha256.h"
 #include "backend_wrap.h"
 #include "plugin.h"
+#include "store/snapshot.h"
 #include "store/store.h"
 
 static char dir[64];
@@ -280,4 +281,107 @@ Test (store, list_and_clear_commands)
   free (args);
   free (idx);
   free (rel);
+}
+
+static bool
+exists_in_dir (const char *key)
+{
+  char *p = xasprintf ("%s/%s", dir, key);
+  bool yes = access (p, F_OK) == 0;
+  free (p);
+  return yes;
+}
+
+static void
+make_dir_at (const char *key, bool make)
+{
+  char *p = xasprintf ("%s/%s", dir, key);
+  cr_assert_eq (make ? mkdir (p, 0755) : rmdir (p), 0, "%s", p);
+  free (p);
+}
+
+/* Commit: nothing is deleted until the new index and the state file are in place. */
+Test (store, snapshot_commit_deletes_only_after_the_index)
+{
+  struct backend *b = open_local ();
+  struct store_index *ix = sample_index (b);
+  struct rm_error err;
+  struct store_record gone = { 0 };
+  gone.key = store_record_key ("old", "gone", 1);
+  cr_assert_eq (store_put_record (b, &gone, release_json, strlen (release_json), &err), RM_OK);
+  struct strlist keys = STRLIST_INIT, stale = STRLIST_INIT;
+  cr_assert_eq (snapshot_keys_finish (snapshot_keys_start (b), &keys, &err), RM_OK, "%s",
+                err.message);
+  cr_assert_eq (keys.n, 4, "the early listing sees every stored record");
+  for (size_t i = 0; i < keys.n; i++)
+    if (!store_index_find (ix, keys.items[i]))
+      strlist_push (&stale, keys.items[i]);
+  cr_assert_eq (stale.n, 1);
+  cr_assert_str_eq (stale.items[0], gone.key);
+  struct store_state st = { "rm", "ops", dir, "local" };
+
+  /* The index cannot be written (a directory is in its place): no delete, no state. */
+  make_dir_at (STORE_INDEX_KEY, true);
+  cr_assert_neq (snapshot_commit (b, ix, &st, &stale, false, &err), RM_OK);
+  cr_assert (exists_in_dir (gone.key), "a stale record was deleted before the index was written");
+  cr_assert (!exists_in_dir (STORE_STATE_KEY), "the state file was written before the index");
+  make_dir_at (STORE_INDEX_KEY, false);
+
+  /* The state file cannot be written: the index is, still no delete. */
+  make_dir_at (STORE_STATE_KEY, true);
+  cr_assert_neq (snapshot_commit (b, ix, &st, &stale, false, &err), RM_OK);
+  cr_assert (exists_in_dir (STORE_INDEX_KEY), "the index is written first");
+  cr_assert (exists_in_dir (gone.key), "a stale record was deleted before the state file");
+  make_dir_at (STORE_STATE_KEY, false);
+
+  /* A dry run touches nothing. */
+  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, true, &err), RM_OK);
+  cr_assert (exists_in_dir (gone.key) && !exists_in_dir (STORE_STATE_KEY));
+
+  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, false, &err), RM_OK, "%s", err.message);
+  cr_assert (exists_in_dir (STORE_INDEX_KEY) && exists_in_dir (STORE_STATE_KEY));
+  cr_assert (!exists_in_dir (gone.key), "the stale record is deleted after the commit");
+  for (size_t i = 0; i < ix->n; i++)
+    cr_assert (exists_in_dir (ix->records[i].key), "%s", ix->records[i].key);
+  store_record_clear (&gone);
+  strlist_free (&keys);
+  strlist_free (&stale);
+  store_index_free (ix);
+  backend_close (b);
+}
+
+/* Clear: the index first, then the records, the state file last. */
+Test (store, snapshot_clear_order)
+{
+  struct backend *b = open_local ();
+  struct store_index *ix = sample_index (b);
+  struct rm_error err;
+  struct store_state st = { "rm", "ops", dir, "local" };
+  struct strlist none = STRLIST_INIT;
+  cr_assert_eq (snapshot_commit (b, ix, &st, &none, false, &err), RM_OK, "%s", err.message);
+
+  struct snapshot_clear_result res;
+  cr_assert_eq (snapshot_clear (b, true, &res, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (res.keys.n, 5);
+  cr_assert_str_eq (res.keys.items[0], STORE_INDEX_KEY);
+  for (size_t i = 1; i < 4; i++)
+    cr_assert (str_has_prefix (res.keys.items[i], STORE_RELEASES_PREFIX), "%s", res.keys.items[i]);
+  cr_assert_str_eq (res.keys.items[4], STORE_STATE_KEY);
+  cr_assert (res.index && res.state && res.records == 3 && res.failed == 0);
+  cr_assert (exists_in_dir (STORE_INDEX_KEY), "the dry run deleted the index");
+  strlist_free (&res.keys);
+
+  cr_assert_eq (snapshot_clear (b, false, &res, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (res.failed, 0);
+  cr_assert_eq (res.keys.n, 5);
+  for (size_t i = 0; i < ix->n; i++)
+    cr_assert (!exists_in_dir (ix->records[i].key), "%s", ix->records[i].key);
+  cr_assert (!exists_in_dir (STORE_INDEX_KEY) && !exists_in_dir (STORE_STATE_KEY));
+  strlist_free (&res.keys);
+
+  cr_assert_eq (snapshot_clear (b, false, &res, &err), RM_OK, "%s", err.message);
+  cr_assert (res.keys.n == 0 && !res.index && !res.state);
+  strlist_free (&res.keys);
+  store_index_free (ix);
+  backend_close (b);
 }
