@@ -1,6 +1,6 @@
-/* Reads the YAML configuration file with libyaml's document API and flattens it into
- * top-level entries and per-backend sections, keeping line numbers so that every
- * complaint about the file can point at the line. */
+/* Reads the YAML configuration file through the base layer's YAML reader (yamljson) and
+ * flattens the tree into top-level entries and per-backend sections, keeping line
+ * numbers so that every complaint about the file can point at the line. */
 #include <config.h>
 
 #include <errno.h>
@@ -9,8 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <yaml.h>
-
+#include "base/yamljson.h"
 #include "conffile.h"
 
 static void
@@ -23,76 +22,88 @@ add_entry (struct config_entry **v, size_t *n, const char *key, const char *valu
   (*n)++;
 }
 
+/* The line of node; a node copied from an alias has none of its own: its parent's. */
 static int
-line_of (const yaml_node_t *node)
+line_of (const struct yamljson *y, const cJSON *node, int parent_line)
 {
-  return (int) node->start_mark.line + 1;
+  int line = yamljson_line (y, node);
+  return line ? line : parent_line;
 }
 
-static const char *
-scalar (const yaml_node_t *node)
+/* A scalar with no text at all ("key:" with nothing after it). */
+static bool
+is_empty (const cJSON *node)
 {
-  return (const char *) node->data.scalar.value;
+  const char *t = yamljson_text (node);
+  return !cJSON_IsObject (node) && !cJSON_IsArray (node) && (!t || !*t);
 }
 
-/* Fill *v from a mapping of scalars (or lists of scalars). */
+/* Fill *v from a mapping of scalars (or lists of scalars).  Keys given twice are all
+ * kept (YAMLJSON_DUPLICATE_KEYS), so the caller can tell a repeated setting. */
 static char *
-read_map (yaml_document_t *doc, const yaml_node_t *map, const char *path, const char *where,
-          struct config_entry **v, size_t *n, bool allow_backends, struct config_file *cf)
+read_map (const struct yamljson *y, const cJSON *map, int map_line, const char *path,
+          const char *where, struct config_entry **v, size_t *n, bool allow_backends,
+          struct config_file *cf)
 {
-  for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
-       pr++) {
-    yaml_node_t *k = yaml_document_get_node (doc, pr->key);
-    yaml_node_t *val = yaml_document_get_node (doc, pr->value);
-    if (!k || k->type != YAML_SCALAR_NODE)
-      return xasprintf ("%s:%d: %s: keys must be plain names", path, k ? line_of (k) : 0, where);
-    const char *key = scalar (k);
+  for (const cJSON *val = map->child; val; val = val->next) {
+    const char *key = val->string;
+    int line = line_of (y, val, map_line);
     if (allow_backends && strcmp (key, "backends") == 0) {
-      if (val->type == YAML_SCALAR_NODE && !*scalar (val))
+      if (is_empty (val))
         continue;   /* "backends:" with nothing under it */
-      if (val->type != YAML_MAPPING_NODE)
+      if (!cJSON_IsObject (val))
         return xasprintf ("%s:%d: 'backends' must be a mapping of backend names to their "
-                          "options", path, line_of (val));
-      for (yaml_node_pair_t *bp = val->data.mapping.pairs.start;
-           bp < val->data.mapping.pairs.top; bp++) {
-        yaml_node_t *bk = yaml_document_get_node (doc, bp->key);
-        yaml_node_t *bv = yaml_document_get_node (doc, bp->value);
-        if (bk->type != YAML_SCALAR_NODE)
-          return xasprintf ("%s:%d: backend names must be plain names", path, line_of (bk));
-        if (bv->type == YAML_SCALAR_NODE && !*scalar (bv))
+                          "options", path, line);
+      for (const cJSON *bv = val->child; bv; bv = bv->next) {
+        int bline = line_of (y, bv, line);
+        if (is_empty (bv))
           continue;
-        if (bv->type != YAML_MAPPING_NODE)
+        if (!cJSON_IsObject (bv))
           return xasprintf ("%s:%d: 'backends.%s' must be a mapping of option names to values",
-                            path, line_of (bv), scalar (bk));
+                            path, bline, bv->string);
         cf->backends = xrealloc (cf->backends, (cf->nbackends + 1) * sizeof *cf->backends);
         struct config_section *s = &cf->backends[cf->nbackends++];
         memset (s, 0, sizeof *s);
-        s->name = xstrdup (scalar (bk));
+        s->name = xstrdup (bv->string);
         char *where2 = xasprintf ("backends.%s", s->name);
-        char *err = read_map (doc, bv, path, where2, &s->entries, &s->n, false, cf);
+        char *err = read_map (y, bv, bline, path, where2, &s->entries, &s->n, false, cf);
         free (where2);
         if (err)
           return err;
       }
       continue;
     }
-    if (val->type == YAML_SCALAR_NODE)
-      add_entry (v, n, key, scalar (val), line_of (val));
-    else if (val->type == YAML_SEQUENCE_NODE) {
-      for (yaml_node_item_t *it = val->data.sequence.items.start;
-           it < val->data.sequence.items.top; it++) {
-        yaml_node_t *item = yaml_document_get_node (doc, *it);
-        if (item->type != YAML_SCALAR_NODE)
+    if (cJSON_IsArray (val)) {
+      for (const cJSON *item = val->child; item; item = item->next) {
+        if (cJSON_IsObject (item) || cJSON_IsArray (item))
           return xasprintf ("%s:%d: %s%s%s: list items must be plain values", path,
-                            line_of (item), where, *where ? "." : "", key);
-        add_entry (v, n, key, scalar (item), line_of (item));
+                            line_of (y, item, line), where, *where ? "." : "", key);
+        add_entry (v, n, key, yamljson_text (item), line_of (y, item, line));
       }
     }
-    else
+    else if (cJSON_IsObject (val))
       return xasprintf ("%s:%d: %s%s%s: expected a value or a list, found a mapping", path,
-                        line_of (val), where, *where ? "." : "", key);
+                        line, where, *where ? "." : "", key);
+    else
+      add_entry (v, n, key, yamljson_text (val), line);
   }
   return NULL;
+}
+
+/* yamljson's "FILE:LINE[:COLUMN]: problem" as "FILE:LINE[:COLUMN]: invalid YAML: problem". */
+static char *
+invalid_yaml (const char *path, const char *err)
+{
+  size_t plen = strlen (path);
+  const char *p = err + plen;
+  if (strncmp (err, path, plen) != 0 || *p != ':' || !strchr ("0123456789", p[1]))
+    return xasprintf ("%s: invalid YAML: %s", path, err);
+  p++;
+  while (*p && strchr ("0123456789:", *p))
+    p++;
+  if (*p == ' ')
+    p++;
+  return xasprintf ("%.*s invalid YAML: %s", (int) (p - err - 1), err, p);
 }
 
 struct config_file *
@@ -103,35 +114,43 @@ config_load (const char *path, char **error)
     *error = xasprintf ("%s: cannot read the configuration file: %s", path, strerror (errno));
     return NULL;
   }
-  yaml_parser_t parser;
-  yaml_document_t doc;
-  yaml_parser_initialize (&parser);
-  yaml_parser_set_input_file (&parser, f);
-  struct config_file *cf = xcalloc (1, sizeof *cf);
-  cf->path = xstrdup (path);
-  if (!yaml_parser_load (&parser, &doc)) {
-    *error = xasprintf ("%s:%zu:%zu: invalid YAML: %s%s%s", path,
-                        (size_t) parser.problem_mark.line + 1,
-                        (size_t) parser.problem_mark.column + 1,
-                        parser.problem ? parser.problem : "syntax error",
-                        parser.context ? " " : "", parser.context ? parser.context : "");
-    yaml_parser_delete (&parser);
-    fclose (f);
-    config_free (cf);
+  struct strbuf text = STRBUF_INIT;
+  char buf[8192];
+  size_t got;
+  while ((got = fread (buf, 1, sizeof buf, f)) > 0)
+    strbuf_add (&text, buf, got);
+  int read_errno = ferror (f) ? (errno ? errno : EIO) : 0;
+  fclose (f);
+  if (read_errno) {
+    *error = xasprintf ("%s: cannot read the configuration file: %s", path,
+                        strerror (read_errno));
+    strbuf_free (&text);
     return NULL;
   }
-  char *err = NULL;
-  yaml_node_t *root = yaml_document_get_root_node (&doc);
-  if (root && !(root->type == YAML_SCALAR_NODE && !*scalar (root))) {
-    if (root->type != YAML_MAPPING_NODE)
-      err = xasprintf ("%s:%d: the configuration must be a mapping of settings", path,
-                       line_of (root));
-    else
-      err = read_map (&doc, root, path, "", &cf->entries, &cf->n, true, cf);
+  struct yamljson y;
+  char yerr[512];
+  int rc = yamljson_parse_flags (text.data ? text.data : "", text.len, path,
+                                 YAMLJSON_DUPLICATE_KEYS | YAMLJSON_FIRST_DOCUMENT, &y, yerr,
+                                 sizeof yerr);
+  strbuf_free (&text);
+  if (rc != 0) {
+    *error = invalid_yaml (path, yerr);
+    return NULL;
   }
-  yaml_document_delete (&doc);
-  yaml_parser_delete (&parser);
-  fclose (f);
+  struct config_file *cf = xcalloc (1, sizeof *cf);
+  cf->path = xstrdup (path);
+  char *err = NULL;
+  /* Only the first document is read (as libyaml's yaml_parser_load did). */
+  const cJSON *root = cJSON_GetArrayItem (y.docs, 0);
+  if (root && !is_empty (root)) {
+    if (!cJSON_IsObject (root))
+      err = xasprintf ("%s:%d: the configuration must be a mapping of settings", path,
+                       line_of (&y, root, 1));
+    else
+      err = read_map (&y, root, line_of (&y, root, 1), path, "", &cf->entries, &cf->n, true,
+                      cf);
+  }
+  yamljson_free (&y);
   if (err) {
     *error = err;
     config_free (cf);

@@ -91,3 +91,7 @@ tests_test_store_SOURCES = tests/test_store.c
 tests_test_store_CFLAGS = $(TEST_CFLAGS)
 tests_test_store_LDADD = $(TEST_LIBS)
 tests_test_store_DEPENDENCIES = libcoretest.a plugins/local/local.la
+
+# One-way layers (issue 10): calls and includes between files, from the built objects.
+TESTS += tests/layers.sh
+EXTRA_DIST += tests/layers.sh

@@ -42,6 +42,7 @@ struct parse {
   size_t nodes;
   char *err;
   size_t err_size;
+  unsigned flags;   /* YAMLJSON_* */
 };
 
 static void
@@ -210,8 +211,9 @@ attach (struct parse *p, cJSON *node, int line, cJSON **root, bool is_scalar)
     cJSON_Delete (node);
     return 0;
   }
-  /* Duplicate keys: the last one wins, as in kubectl. */
-  cJSON_DeleteItemFromObjectCaseSensitive (f->node, f->key);
+  /* Duplicate keys: the last one wins, as in kubectl, unless the caller keeps them. */
+  if (!(p->flags & YAMLJSON_DUPLICATE_KEYS))
+    cJSON_DeleteItemFromObjectCaseSensitive (f->node, f->key);
   cJSON_AddItemToObject (f->node, f->key, node);
   note_line (p->y, node, line);
   free (f->key);
@@ -234,6 +236,13 @@ int
 yamljson_parse (const char *text, size_t len, const char *file, struct yamljson *y,
                  char *err, size_t err_size)
 {
+  return yamljson_parse_flags (text, len, file, 0, y, err, err_size);
+}
+
+int
+yamljson_parse_flags (const char *text, size_t len, const char *file, unsigned flags,
+                      struct yamljson *y, char *err, size_t err_size)
+{
   memset (y, 0, sizeof *y);
   y->file = xstrdup (file ? file : "<input>");
   y->docs = cJSON_CreateArray ();
@@ -250,6 +259,7 @@ yamljson_parse (const char *text, size_t len, const char *file, struct yamljson 
   p.y = y;
   p.err = err;
   p.err_size = err_size;
+  p.flags = flags;
   cJSON *root = NULL;
   int rc = -1;
   bool done = false;
@@ -282,6 +292,8 @@ yamljson_parse (const char *text, size_t len, const char *file, struct yamljson 
       for (size_t i = 0; i < p.nanchors; i++)
         free (p.anchors[i].name);
       p.nanchors = 0;
+      if (flags & YAMLJSON_FIRST_DOCUMENT)
+        done = true;
       break;
     case YAML_SCALAR_EVENT: {
       cJSON *n = make_scalar (&ev);

@@ -1,5 +1,6 @@
-/* YAML to cJSON for kubeconfig files (and test fixtures), on libyaml, remembering the
- * line of every node so errors can say "FILE:LINE: ...".
+/* YAML to cJSON for kubeconfig files, the configuration file (conffile.c) and test
+ * fixtures, on libyaml, remembering the line of every node so errors can say
+ * "FILE:LINE: ...".
  *
  * Plain scalars are resolved like go-yaml v2 (which kubectl uses): null (~, null, empty),
  * YAML 1.1 booleans (true/false/yes/no/on/off, y/n), integers and floats; everything else
@@ -26,6 +27,14 @@ struct yamljson {
  * "FILE:LINE:COLUMN: problem" in err. */
 int yamljson_parse (const char *text, size_t len, const char *file, struct yamljson *y,
                      char *err, size_t err_size);
+/* yamljson_parse with flags.  YAMLJSON_DUPLICATE_KEYS: a key given twice in one mapping
+ * stays twice in its object, in file order (the default keeps the last, like kubectl);
+ * the configuration file reader reports such a key instead of taking one silently. */
+#define YAMLJSON_DUPLICATE_KEYS 1u
+/* YAMLJSON_FIRST_DOCUMENT: stop after the first document; what follows is not read. */
+#define YAMLJSON_FIRST_DOCUMENT 2u
+int yamljson_parse_flags (const char *text, size_t len, const char *file, unsigned flags,
+                          struct yamljson *y, char *err, size_t err_size);
 /* Read and parse a file.  Returns 0, -1 with a message in err, or -2 (errno ENOENT kept)
  * when the file does not exist. */
 int yamljson_load (const char *path, struct yamljson *y, char *err, size_t err_size);

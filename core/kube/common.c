@@ -1,6 +1,7 @@
 /* Small pieces every file of the Kubernetes client uses: error filling (always through
- * the log redactor, so no registered secret reaches a message), files into memory, and
- * RFC 3339 times. */
+ * the log redactor, so no registered secret reaches a message), files into memory,
+ * RFC 3339 times, and freeing a kube_config (kubeconfig.c and incluster.c both build one).
+ * Nothing here calls another file of the client. */
 #include <config.h>
 
 #include <ctype.h>
@@ -136,4 +137,46 @@ kube_parse_time (const char *s)
   tm.tm_min = mi;
   tm.tm_sec = sec;
   return timegm (&tm) - off;
+}
+
+/* Here rather than in kubeconfig.c: incluster.c builds a kube_config too, and the two
+ * must not call each other. */
+void
+kube_config_free (struct kube_config *cfg)
+{
+  if (!cfg)
+    return;
+  free (cfg->source);
+  free (cfg->context);
+  free (cfg->cluster_name);
+  free (cfg->user_name);
+  free (cfg->namespace);
+  free (cfg->server);
+  free (cfg->ca_file);
+  kube_blob_free (&cfg->ca);
+  free (cfg->tls_server_name);
+  free (cfg->proxy_url);
+  free (cfg->token);
+  free (cfg->token_file);
+  free (cfg->client_cert_file);
+  free (cfg->client_key_file);
+  kube_blob_free (&cfg->client_cert);
+  kube_blob_free (&cfg->client_key);
+  free (cfg->username);
+  free (cfg->password);
+  if (cfg->exec) {
+    struct kube_exec *x = cfg->exec;
+    free (x->api_version);
+    free (x->command);
+    strlist_free (&x->args);
+    strlist_free (&x->env);
+    free (x->install_hint);
+    free (x->interactive_mode);
+    free (x->cluster_config);
+    free (x);
+  }
+  free (cfg->impersonate_user);
+  free (cfg->impersonate_uid);
+  strlist_free (&cfg->impersonate_groups);
+  free (cfg);
 }

@@ -49,7 +49,7 @@ struct kube_error {
 
 const char *kube_strerror (int code);
 
-/* ---- configuration (kubeconfig.c, incluster.c) ---- */
+/* ---- configuration (kubeconfig.c, incluster.c; kube_config_free in common.c) ---- */
 
 struct kube_config_opts {
   const char *kubeconfig;         /* --kubeconfig: this file only, it must exist */

@@ -70,46 +70,6 @@ free_merged (struct merged *m)
   strlist_free (&m->tried);
 }
 
-void
-kube_config_free (struct kube_config *cfg)
-{
-  if (!cfg)
-    return;
-  free (cfg->source);
-  free (cfg->context);
-  free (cfg->cluster_name);
-  free (cfg->user_name);
-  free (cfg->namespace);
-  free (cfg->server);
-  free (cfg->ca_file);
-  kube_blob_free (&cfg->ca);
-  free (cfg->tls_server_name);
-  free (cfg->proxy_url);
-  free (cfg->token);
-  free (cfg->token_file);
-  free (cfg->client_cert_file);
-  free (cfg->client_key_file);
-  kube_blob_free (&cfg->client_cert);
-  kube_blob_free (&cfg->client_key);
-  free (cfg->username);
-  free (cfg->password);
-  if (cfg->exec) {
-    struct kube_exec *x = cfg->exec;
-    free (x->api_version);
-    free (x->command);
-    strlist_free (&x->args);
-    strlist_free (&x->env);
-    free (x->install_hint);
-    free (x->interactive_mode);
-    free (x->cluster_config);
-    free (x);
-  }
-  free (cfg->impersonate_user);
-  free (cfg->impersonate_uid);
-  strlist_free (&cfg->impersonate_groups);
-  free (cfg);
-}
-
 /* "FILE:LINE: " for a node. */
 static void
 where (const struct kfile *f, const cJSON *node, char *buf, size_t size)

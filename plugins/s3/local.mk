@@ -7,7 +7,8 @@ S3_PLUGIN_SOURCES = \
 	%reldir%/s3xml.c %reldir%/s3xml.h \
 	%reldir%/s3creds.c %reldir%/s3creds.h \
 	%reldir%/s3http.c %reldir%/s3http.h \
-	%reldir%/s3put.c %reldir%/s3handle.h
+	%reldir%/s3put.c %reldir%/s3handle.h \
+	%reldir%/s3curl.c %reldir%/s3curl.h %reldir%/s3stat.c
 S3_PLUGIN_CFLAGS = $(CURL_CFLAGS) $(OPENSSL_CFLAGS) $(EXPAT_CFLAGS) $(CJSON_CFLAGS)
 S3_PLUGIN_LIBS = $(CURL_LIBS) $(OPENSSL_LIBS) $(EXPAT_LIBS) $(CJSON_LIBS) $(PTHREAD_LIBS)
 

@@ -1,7 +1,7 @@
 /* s3 backend: stores each key as an object in one bucket of any S3-compatible store
  * (AWS S3, MinIO, Ceph RGW, Cloudflare R2, moto).  This file holds the key table,
- * open/close, get, stat, list, remove, the conditional-write probe and the descriptor;
- * put() is in s3put.c, signed HTTP with retries in s3http.c, XML in s3xml.c, the
+ * open/close, get, list, remove, the conditional-write probe and the descriptor;
+ * put() is in s3put.c, stat() in s3stat.c, signed HTTP with retries in s3http.c, XML in s3xml.c, the
  * credential chain in s3creds.c, the SigV4 signer in sigv4.c.
  *
  * Keys arrive already prefixed with the user's --path (this plugin declares no "path"
@@ -323,17 +323,7 @@ fail:
   return rc;
 }
 
-/* ---- get, stat ---- */
-
-static void
-info_from (struct rm_object_info *info, const struct s3_request *r)
-{
-  if (info == NULL)
-    return;
-  info->size = r->content_length;
-  info->mtime = r->last_modified;
-  snprintf (info->etag, sizeof info->etag, "%s", r->etag);
-}
+/* ---- get ---- */
 
 static int
 s3_get (void *handle, const char *key, const struct rm_writer *writer,
@@ -351,45 +341,7 @@ s3_get (void *handle, const char *key, const struct rm_writer *writer,
   r.writer = writer;
   rc = s3_request_do (&s->client, &r, err);
   if (rc == RM_OK)
-    info_from (info, &r);
-  s3_req_free (&r);
-  return rc;
-}
-
-int
-s3_stat (void *handle, const char *key, struct rm_object_info *info, struct rm_error *err)
-{
-  struct s3_handle *s = handle;
-  struct s3_request r;
-  int rc;
-  if ((rc = rm_key_check (key, err)) != RM_OK)
-    return rc;
-  memset (&r, 0, sizeof r);
-  r.op = "stat";
-  r.method = "HEAD";
-  r.key = key;
-  rc = s3_request_do (&s->client, &r, err);
-  if (rc == RM_OK)
-    info_from (info, &r);
-  else if (rc != RM_E_NOT_FOUND && rc != RM_E_TRANSIENT && r.s3_code[0] == '\0' && r.status >= 400) {
-    /* A HEAD error has no body, so "403" cannot tell a bad signature from a missing
-     * permission.  Ask again with a one-byte GET to get S3's <Code> for the message. */
-    struct s3_request g;
-    struct rm_error e2 = { 0, "" };
-    int rc2;
-    memset (&g, 0, sizeof g);
-    g.op = "stat";
-    g.method = "GET";
-    g.key = key;
-    g.no_retry = 1;
-    s3_req_header (&g, "range", "bytes=0-0");
-    rc2 = s3_request_do (&s->client, &g, &e2);
-    if (rc2 != RM_OK && g.s3_code[0]) {
-      rc = rc2;
-      *err = e2;
-    }
-    s3_req_free (&g);
-  }
+    s3_object_info (info, &r);
   s3_req_free (&r);
   return rc;
 }

@@ -17,9 +17,10 @@
 #include <openssl/crypto.h>
 
 #include "s3creds.h"
-#include "s3http.h"
+#include "s3curl.h"
 #include "s3util.h"
 #include "s3xml.h"
+#include "sigv4.h"
 
 enum source {
   SRC_OPTIONS, SRC_ENV, SRC_WEB_IDENTITY, SRC_PROFILE, SRC_PROCESS, SRC_CONTAINER, SRC_IMDS

@@ -1,5 +1,6 @@
 /* What the s3 plugin's files share about a handle: its state, the S3 size limits, and
- * the entry points s3.c and s3put.c call in each other.  Internal: never installed. */
+ * the entry points s3.c, s3put.c and s3stat.c call (s3.c uses s3put.c and s3stat.c,
+ * s3put.c uses s3stat.c; nothing calls back into s3.c).  Internal: never installed. */
 #ifndef S3_HANDLE_H
 #define S3_HANDLE_H
 
@@ -39,7 +40,9 @@ int s3_put_single (struct s3_handle *s, const char *key, const unsigned char *da
 /* Binary MD5 of data (Content-MD5, multipart ETags). */
 void s3_md5 (const void *data, size_t len, unsigned char md[16]);
 
-/* s3.c: the stat() callback (HeadObject). */
+/* s3stat.c: the stat() callback (HeadObject), and the size, mtime and ETag of a
+ * finished request into info (info may be NULL). */
 int s3_stat (void *handle, const char *key, struct rm_object_info *info, struct rm_error *err);
+void s3_object_info (struct rm_object_info *info, const struct s3_request *r);
 
 #endif

@@ -11,6 +11,7 @@
 #include <releasemanager/backend.h>
 
 #include "s3creds.h"
+#include "s3curl.h"
 #include "s3util.h"
 #include "sigv4.h"
 
@@ -45,7 +46,6 @@ void s3_client_cleanup (struct s3_client *c);
 
 #define S3_MAX_QUERY 8
 #define S3_MAX_HEADERS 16
-#define S3_ERRBODY_MAX (1 << 20)
 
 struct s3_request {
   /* Input. */
@@ -104,13 +104,5 @@ int s3_map_curl (CURLcode rc);
  * min(max_ms, base_ms * 2^(attempt-1)), but at least retry_after_ms when >= 0. */
 long long s3_backoff_ms (long base_ms, long max_ms, int attempt, long long retry_after_ms,
                          unsigned *seed);
-
-/* A plain (unsigned) HTTP request for the credential endpoints.  headers is a NULL-
- * terminated array of "Name: value" lines.  direct: never through a proxy (the
- * link-local ECS and instance metadata endpoints).  Returns 0 and sets *status and
- * body, or -1 with a message in err (no secrets). */
-int s3_http_simple (const char *method, const char *url, const char *const *headers,
-                    const char *body, long timeout_s, int direct, const char *user_agent,
-                    long *status, struct s3buf *resp, char *errbuf, size_t errsz);
 
 #endif
