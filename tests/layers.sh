@@ -40,8 +40,6 @@ core/import/hooks.c core/import/release.c
 core/import/records.c core/import/release.c
 core/import/values.c core/import/release.c
 # export, clear and import list and delete records on the backend past the store layer (to be removed: snapshot protocol and legacy layout move into store/)
-core/cmd_export.c core/backend_wrap.c backend_list_all backend_remove_many
-core/cmd_clear.c core/backend_wrap.c backend_get_mem backend_list_all backend_remove_many backend_stat
 core/cmd_import.c core/backend_wrap.c backend_get_mem backend_list_all
 EOF
 
