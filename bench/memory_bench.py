@@ -2,7 +2,8 @@
 """Memory benchmark (issue 10): peak RSS and wall time of releasemanager against the size
 of the snapshot index.  The fake API server (tests/fakekube) is seeded with releases of
 up to 10 revisions each (release i has i % 10 + 1), every record a small real release
-(basic-demo 0.3.3 from tests/data, its manifest cut to ~1.5 KiB) so that the index, not
+(basic-demo 0.3.3 from tests/data, its manifest cut to ~1.5 KiB and its chart to one
+template: ~5 KiB of release JSON) so that the index, not
 the record bodies or the fake server, is what grows.  For each size, in ascending order
 on the same server (more releases are added between sizes), one fresh local store:
   first export, unchanged re-export, `list -o json`, and the peer
@@ -27,6 +28,8 @@ def seed_release():
     sec = json.load(open(SEED))
     rel = json.loads(gzip.decompress(base64.b64decode(base64.b64decode(sec["data"]["release"]))))
     rel["manifest"] = rel["manifest"][:1500]
+    rel["chart"]["templates"] = rel["chart"]["templates"][:1]
+    rel["chart"]["files"] = []
     return rel
 
 

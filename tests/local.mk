@@ -91,3 +91,4 @@ tests_test_store_SOURCES = tests/test_store.c
 tests_test_store_CFLAGS = $(TEST_CFLAGS)
 tests_test_store_LDADD = $(TEST_LIBS)
 tests_test_store_DEPENDENCIES = libcoretest.a plugins/local/local.la
+EXTRA_DIST += tests/data/store/index-0.1.json bench/memory.sh bench/memory_bench.py
