@@ -427,6 +427,14 @@ Test (store, real_index_round_trips_byte_for_byte)
   cr_assert_eq (strlen (again), len);
   cr_assert (memcmp (again, text, len) == 0, "read and written again, byte for byte");
   assert_writer_matches (ix, "the real index");
+  struct store_index *twin = store_index_from_json (again, len, &error);
+  cr_assert (store_index_same_records (ix, twin));
+  twin->records[20].revision++;
+  cr_assert_not (store_index_same_records (ix, twin));
+  twin->n--;
+  cr_assert_not (store_index_same_records (ix, twin));
+  twin->n++;
+  store_index_free (twin);
   free (again);
   store_index_free (ix);
   free (text);
@@ -582,6 +590,13 @@ Test (store, record_copy_is_one_allocation_and_independent)
   cr_assert_eq (a.size, 42);
   store_record_copy (&b, &a);
   cr_assert_neq (b.mem, a.mem);
+  cr_assert (store_record_same (&a, &b));
+  b.status = "deployed";
+  cr_assert_not (store_record_same (&a, &b), "a string only one of them has");
+  b.status = NULL;
+  b.stored_size = 1;
+  cr_assert_not (store_record_same (&a, &b));
+  b.stored_size = a.stored_size;
   store_record_clear (&a);
   cr_assert_str_eq (b.namespace, "ns");
   cr_assert_str_eq (b.sha256, "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");

@@ -193,6 +193,35 @@ store_record_copy (struct store_record *dst, const struct store_record *src)
   *dst = tmp;
 }
 
+static bool
+same_str (const char *a, const char *b)
+{
+  return a == b || (a && b && strcmp (a, b) == 0);
+}
+
+bool
+store_record_same (const struct store_record *a, const struct store_record *b)
+{
+  char *const *sa[N_RECORD_STRINGS] = RECORD_STRINGS (a);
+  char *const *sb[N_RECORD_STRINGS] = RECORD_STRINGS (b);
+  for (size_t i = 0; i < N_RECORD_STRINGS; i++)
+    if (!same_str (*sa[i], *sb[i]))
+      return false;
+  return a->revision == b->revision && a->size == b->size && a->stored_size == b->stored_size
+         && strcmp (a->sha256, b->sha256) == 0;
+}
+
+bool
+store_index_same_records (const struct store_index *a, const struct store_index *b)
+{
+  if (a->n != b->n)
+    return false;
+  for (size_t i = 0; i < a->n; i++)
+    if (!store_record_same (&a->records[i], &b->records[i]))
+      return false;
+  return true;
+}
+
 void
 store_index_free (struct store_index *ix)
 {
@@ -318,7 +347,6 @@ char *
 store_index_to_json (const struct store_index *ix)
 {
   struct strbuf sb = STRBUF_INIT;
-  strbuf_reserve (&sb, 256 + ix->n * 640);   /* ~550 bytes a record in practice */
   bool first = true, cfirst = true;
   strbuf_add (&sb, "{\n", 2);
   put_str (&sb, &first, 1, "apiVersion", STORE_INDEX_API);
@@ -338,7 +366,9 @@ store_index_to_json (const struct store_index *ix)
     put_record (&sb, &ix->records[i]);
   }
   strbuf_add (&sb, "]\n}\n", 4);
-  return strbuf_detach (&sb);
+  /* Give back what the last doubling left unused (~550 bytes a record are used). */
+  sb.data = xrealloc (sb.data, sb.len + 1);
+  return sb.data;
 }
 
 /* ---- Reading: validate the whole text in one pass, then scan each record. ---- */

@@ -73,6 +73,11 @@ void store_index_sort (struct store_index *ix);
  * scan.  Adding a record unsorts the index. */
 const struct store_record *store_index_find (const struct store_index *ix, const char *key);
 void store_index_free (struct store_index *ix);
+/* Whether the two say the same in index.json (every field; how a string is allocated
+ * does not matter), record by record and in order; with no text built, unlike comparing
+ * store_index_to_json of both. */
+bool store_record_same (const struct store_record *a, const struct store_record *b);
+bool store_index_same_records (const struct store_index *a, const struct store_index *b);
 
 /* JSON text of the index; caller frees. */
 char *store_index_to_json (const struct store_index *ix);
