@@ -12,6 +12,7 @@ libcore_a_SOURCES = \
 	%reldir%/cmd_backends.c %reldir%/commands.h \
 	%reldir%/cmd_clear.c %reldir%/cmd_list.c %reldir%/cmd_export.c \
 	%reldir%/store/store.c %reldir%/store/store.h \
+	%reldir%/store/index.c \
 	%reldir%/cmd_import.c %reldir%/import/import.h %reldir%/import/manifest.c \
 	%reldir%/import/discovery.c %reldir%/import/apply.c %reldir%/import/hooks.c \
 	%reldir%/import/records.c %reldir%/import/values.c %reldir%/import/release.c

@@ -95,3 +95,4 @@ tests_test_store_DEPENDENCIES = libcoretest.a plugins/local/local.la
 # One-way layers (issue 10): calls and includes between files, from the built objects.
 TESTS += tests/layers.sh
 EXTRA_DIST += tests/layers.sh
+EXTRA_DIST += tests/data/store/index-0.1.json bench/memory.sh bench/memory_bench.py

@@ -385,3 +385,324 @@ Test (store, snapshot_clear_order)
   store_index_free (ix);
   backend_close (b);
 }
+
+/* ---- The index: the writer against cJSON, the reader, find, record packing. ---- */
+
+static void
+ref_str (cJSON *o, const char *name, const char *v)
+{
+  if (v)
+    cJSON_AddStringToObject (o, name, v);
+}
+
+/* store_index_to_json as it was written with cJSON (releasemanager 0.1.0): the writer must
+ * produce these bytes, which existing stores and their readers hold. */
+static char *
+reference_json (const struct store_index *ix)
+{
+  cJSON *root = cJSON_CreateObject ();
+  cJSON_AddStringToObject (root, "apiVersion", STORE_INDEX_API);
+  cJSON_AddStringToObject (root, "kind", STORE_INDEX_KIND);
+  cJSON *cluster = cJSON_AddObjectToObject (root, "cluster");
+  ref_str (cluster, "uid", ix->cluster_uid);
+  ref_str (cluster, "server", ix->cluster_server);
+  ref_str (root, "exporter", ix->exporter);
+  ref_str (root, "time", ix->time);
+  cJSON *recs = cJSON_AddArrayToObject (root, "records");
+  for (size_t i = 0; i < ix->n; i++) {
+    const struct store_record *r = &ix->records[i];
+    cJSON *o = cJSON_CreateObject ();
+    ref_str (o, "key", r->key);
+    ref_str (o, "namespace", r->namespace);
+    ref_str (o, "release", r->release);
+    cJSON_AddNumberToObject (o, "revision", r->revision);
+    ref_str (o, "status", r->status);
+    ref_str (o, "chart", r->chart);
+    ref_str (o, "chartVersion", r->chart_version);
+    ref_str (o, "appVersion", r->app_version);
+    ref_str (o, "updated", r->updated);
+    ref_str (o, "driver", r->driver);
+    ref_str (o, "source", r->source);
+    ref_str (o, "sourceUID", r->source_uid);
+    ref_str (o, "sourceResourceVersion", r->source_version);
+    cJSON_AddNumberToObject (o, "size", (double) r->size);
+    cJSON_AddNumberToObject (o, "storedSize", (double) r->stored_size);
+    cJSON_AddStringToObject (o, "sha256", r->sha256);
+    cJSON_AddItemToArray (recs, o);
+  }
+  char *text = cJSON_Print (root);
+  cJSON_Delete (root);
+  char *out = xasprintf ("%s\n", text);
+  free (text);
+  return out;
+}
+
+static void
+assert_writer_matches (const struct store_index *ix, const char *what)
+{
+  char *want = reference_json (ix), *got = store_index_to_json (ix);
+  size_t i = 0;
+  while (want[i] && want[i] == got[i])
+    i++;
+  cr_assert (want[i] == got[i], "%s: first difference at byte %zu:\nwant ...%.40s\ngot  ...%.40s",
+             what, i, want + (i > 20 ? i - 20 : 0), got + (i > 20 ? i - 20 : 0));
+  free (want);
+  free (got);
+}
+
+Test (store, index_writer_is_byte_identical_to_cjson)
+{
+  struct store_index *ix = xcalloc (1, sizeof *ix);
+  assert_writer_matches (ix, "empty index");
+  ix->cluster_server = xstrdup ("https://10.0.0.1:6443");
+  assert_writer_matches (ix, "cluster server only");
+  ix->cluster_uid = xstrdup ("uid-1");
+  ix->exporter = xstrdup ("releasemanager 0.1.0");
+  ix->time = xstrdup ("2026-12-01T12:00:00Z");
+  /* Every byte below 0x80, then UTF-8, quotes, backslashes and a slash. */
+  char all[128];
+  for (int c = 1; c < 128; c++)
+    all[c - 1] = (char) c;
+  all[127] = '\0';
+  static const long long sizes[] = {
+    0, 1, 2147483647LL, 2147483648LL, 3000000000LL, 999999999999999LL, 1000000000000001LL,
+    12345678901234567LL, 9223372036854775807LL, -1, -2147483648LL, -2147483649LL,
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (sizes); i++) {
+    struct store_record *r = store_index_add (ix);
+    r->key = xasprintf ("releases/ns/r%zu/%zu.json.gz", i, i + 1);
+    r->namespace = xstrdup ("ns");
+    r->release = xasprintf ("r%zu", i);
+    r->revision = i == 3 ? 2147483647 : i == 4 ? -5 : (int) i + 1;
+    r->status = i % 3 ? xstrdup ("deployed") : NULL;
+    r->chart = xstrdup (i == 1 ? all : "caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80");
+    r->chart_version = i == 2 ? xstrdup ("\"quoted\" back\\slash a/b") : NULL;
+    r->app_version = i == 5 ? xstrdup ("") : NULL;
+    r->updated = xstrdup ("2020-05-19T15:41:23.178317-06:00");
+    r->driver = xstrdup (i % 2 ? "configmap" : "secret");
+    r->source = xasprintf ("ns/sh.helm.release.v1.r%zu.v%zu", i, i + 1);
+    r->source_uid = i == 6 ? NULL : xstrdup ("0a0b0c0d-1111-2222-3333-444455556666");
+    r->source_version = xstrdup ("12345");
+    r->size = sizes[i];
+    r->stored_size = sizes[ARRAY_SIZE (sizes) - 1 - i];
+    if (i != 7)
+      sha256_hex (r->key, strlen (r->key), r->sha256);
+  }
+  assert_writer_matches (ix, "edge cases");
+  store_index_free (ix);
+}
+
+static char *
+read_fixture (const char *name, size_t *len)
+{
+  const char *top = getenv ("abs_top_srcdir");
+  cr_assert (top, "run through make check");
+  char *path = xasprintf ("%s/tests/data/store/%s", top, name);
+  FILE *f = fopen (path, "rb");
+  cr_assert_not_null (f, "%s", path);
+  struct strbuf sb = STRBUF_INIT;
+  char buf[4096];
+  size_t n;
+  while ((n = fread (buf, 1, sizeof buf, f)) > 0)
+    strbuf_add (&sb, buf, n);
+  fclose (f);
+  free (path);
+  *len = sb.len;
+  return strbuf_detach (&sb);
+}
+
+/* index-0.1.json was written by releasemanager 0.1.0 (the cJSON writer) exporting 8
+ * releases of up to 8 revisions from the fake API server. */
+Test (store, real_index_round_trips_byte_for_byte)
+{
+  size_t len;
+  char *text = read_fixture ("index-0.1.json", &len);
+  char *error = NULL;
+  struct store_index *ix = store_index_from_json (text, len, &error);
+  cr_assert_not_null (ix, "%s", error);
+  cr_assert_eq (ix->n, 36);
+  cr_assert (ix->sorted, "written sorted, read as sorted");
+  cr_assert_str_eq (ix->exporter, "releasemanager 0.1.0");
+  cr_assert_str_eq (ix->records[35].key, "releases/ns07/rel00007/8.json.gz");
+  cr_assert_str_eq (ix->records[35].status, "deployed");
+  cr_assert_str_eq (ix->records[35].driver, "secret");
+  cr_assert_not_null (ix->records[35].mem, "a record's strings are one allocation");
+  char *again = store_index_to_json (ix);
+  cr_assert_eq (strlen (again), len);
+  cr_assert (memcmp (again, text, len) == 0, "read and written again, byte for byte");
+  assert_writer_matches (ix, "the real index");
+  struct store_index *twin = store_index_from_json (again, len, &error);
+  cr_assert (store_index_same_records (ix, twin));
+  twin->records[20].revision++;
+  cr_assert_not (store_index_same_records (ix, twin));
+  twin->n--;
+  cr_assert_not (store_index_same_records (ix, twin));
+  twin->n++;
+  store_index_free (twin);
+  free (again);
+  store_index_free (ix);
+  free (text);
+}
+
+Test (store, find_on_a_big_index)
+{
+  /* 2000 releases of 10 revisions, added out of order. */
+  struct store_index *ix = xcalloc (1, sizeof *ix);
+  const size_t nrel = 2000, nrev = 10;
+  for (size_t k = 0; k < nrel * nrev; k++) {
+    size_t j = (k * 7919) % (nrel * nrev);   /* a permutation: 7919 is prime */
+    struct store_record *r = store_index_add (ix);
+    r->namespace = xasprintf ("ns%zu", j / nrev % 20);
+    r->release = xasprintf ("rel%zu", j / nrev);
+    r->revision = (int) (j % nrev) + 1;
+    r->key = store_record_key (r->namespace, r->release, r->revision);
+    sha256_hex (r->key, strlen (r->key), r->sha256);
+  }
+  cr_assert_not (ix->sorted);
+  cr_assert_str_eq (store_index_find (ix, "releases/ns3/rel3/4.json.gz")->release, "rel3",
+                    "an unsorted index is scanned");
+  store_index_sort (ix);
+  cr_assert (ix->sorted);
+  for (size_t j = 0; j < nrel * nrev; j++) {
+    char *key = xasprintf ("releases/ns%zu/rel%zu/%zu.json.gz", j / nrev % 20, j / nrev,
+                           j % nrev + 1);
+    const struct store_record *r = store_index_find (ix, key);
+    cr_assert_not_null (r, "%s", key);
+    cr_assert_str_eq (r->key, key);
+    free (key);
+  }
+  static const char *const absent[] = {
+    "releases/ns3/rel3/11.json.gz", "releases/ns3/rel3/0.json.gz", "releases/ns3/rel3/04.json.gz",
+    "releases/ns4/rel3/4.json.gz", "releases/ns3/rel3/4.json", "releases/ns3/rel3/4.json.gzz",
+    "releases/ns3/4.json.gz", "releases/", "releases/ns3/rel3/99999999999.json.gz",
+    "index.json", "", "releases/ns0/rel0/1.json.gz/x",
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (absent); i++)
+    cr_assert_null (store_index_find (ix, absent[i]), "%s", absent[i]);
+  cr_assert_null (store_index_find (NULL, "releases/ns3/rel3/4.json.gz"));
+
+  /* Read back from its text: sorted, and found the same way. */
+  char *text = store_index_to_json (ix), *error = NULL;
+  struct store_index *back = store_index_from_json (text, strlen (text), &error);
+  cr_assert_not_null (back, "%s", error);
+  cr_assert (back->sorted);
+  cr_assert_str_eq (back->records[back->n - 1].key, "releases/ns9/rel989/10.json.gz");
+  cr_assert_eq (store_index_find (back, "releases/ns9/rel989/10.json.gz"),
+                &back->records[back->n - 1]);
+  cr_assert_eq (store_index_find (back, "releases/ns0/rel0/1.json.gz"), &back->records[0]);
+  /* Adding unsorts it; what is found stays right. */
+  struct store_record *extra = store_index_add (back);
+  extra->namespace = xstrdup ("a");
+  extra->release = xstrdup ("b");
+  extra->revision = 1;
+  extra->key = store_record_key ("a", "b", 1);
+  cr_assert_not (back->sorted);
+  cr_assert_eq (store_index_find (back, "releases/a/b/1.json.gz"), extra);
+  store_index_free (back);
+  free (text);
+
+  /* The same key twice: the first is found, sorted or not. */
+  struct store_index *dup = xcalloc (1, sizeof *dup);
+  for (int i = 0; i < 3; i++) {
+    struct store_record *r = store_index_add (dup);
+    r->namespace = xstrdup ("ns");
+    r->release = xstrdup (i == 2 ? "a" : "b");
+    r->revision = 1;
+    r->key = store_record_key (r->namespace, r->release, 1);
+    r->size = i;
+  }
+  cr_assert_eq (store_index_find (dup, "releases/ns/b/1.json.gz")->size, 0);
+  store_index_sort (dup);
+  const struct store_record *first = store_index_find (dup, "releases/ns/b/1.json.gz");
+  cr_assert_eq (first, &dup->records[1], "the first of the two, after the sort");
+  store_index_free (dup);
+  store_index_free (ix);
+}
+
+#define REC(key, rev, more) \
+  "{\"key\":\"" key "\",\"namespace\":\"a\",\"release\":\"b\",\"revision\":" #rev "," \
+  "\"size\":3,\"sha256\":\"" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+  "\"" more "}"
+#define DOC(recs) "{\"apiVersion\":\"releasemanager.io/v1\",\"records\":[" recs "]}"
+
+Test (store, index_errors_name_the_problem_and_the_place)
+{
+  static const struct { const char *text, *msg; } bad[] = {
+    { DOC (REC ("releases/a/b/1.json.gz", 1, "")), NULL },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, "") "," REC ("releases/a/b/2.json.gz", 2, "")
+           ", {\"key\":\"releases/a/b/3.json.gz\"}"), "record 3 is incomplete" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, "") ", 7"), "record 2 is incomplete" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, "") "," REC ("releases/a/b/01.json.gz", 1, "")),
+      "record 2: key 'releases/a/b/01.json.gz' does not match" },
+    { DOC (REC ("releases/a/b/1.json.gz", 0, "")), "record 1 is incomplete" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":-1")), "record 1 is incomplete" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"sha256\":\"ABC\"")), "record 1 is incomplete" },
+    { "{\"apiVersion\":\"releasemanager.io/v1\",\"records\":[{\"key\":}]}",
+      "not valid JSON (near byte 55: invalid character looking for beginning of value)" },
+    { "{\"apiVersion\":\"releasemanager.io/v1\",\"records\":[", "not valid JSON (near byte 48: "
+      "unexpected end of JSON input)" },
+    { "", "not valid JSON (near byte 0" },
+    { "[]", "apiVersion is not releasemanager.io/v1" },
+    { "{\"apiVersion\":\"releasemanager.io/v1\",\"records\":{}}", "has no records array" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (bad); i++) {
+    char *error = NULL;
+    struct store_index *ix = store_index_from_json (bad[i].text, strlen (bad[i].text), &error);
+    if (!bad[i].msg) {
+      cr_assert_not_null (ix, "%s", error);
+      store_index_free (ix);
+      continue;
+    }
+    cr_assert_null (ix, "%s", bad[i].text);
+    cr_assert (strstr (error, bad[i].msg), "'%s' not in '%s'", bad[i].msg, error);
+    free (error);
+  }
+  /* Escapes are read, and what follows the document is ignored, as cJSON did. */
+  const char ok[] = DOC (REC ("releases\\/a\\/b/1.json.gz", 1, ",\"status\":\"d\\u00e9ploy\\u00E9\""))
+                    "\n\nx";
+  char *error = NULL;
+  struct store_index *ix = store_index_from_json (ok, strlen (ok), &error);
+  cr_assert_not_null (ix, "%s", error);
+  cr_assert_str_eq (ix->records[0].key, "releases/a/b/1.json.gz");
+  cr_assert_str_eq (ix->records[0].status, "d\xc3\xa9ploy\xc3\xa9");
+  cr_assert_eq (ix->records[0].stored_size, -1);
+  cr_assert_null (ix->cluster_uid);
+  store_index_free (ix);
+}
+
+Test (store, record_copy_is_one_allocation_and_independent)
+{
+  struct store_record loose;
+  memset (&loose, 0, sizeof loose);
+  loose.key = store_record_key ("ns", "web", 2);
+  loose.namespace = xstrdup ("ns");
+  loose.release = xstrdup ("web");
+  loose.revision = 2;
+  loose.updated = xstrdup ("");
+  loose.size = 42;
+  sha256_hex ("x", 1, loose.sha256);
+  struct store_record a, b;
+  store_record_copy (&a, &loose);
+  store_record_clear (&loose);
+  cr_assert_not_null (a.mem);
+  cr_assert_eq (a.key, a.mem, "the key opens the allocation");
+  cr_assert_str_eq (a.key, "releases/ns/web/2.json.gz");
+  cr_assert_str_eq (a.release, "web");
+  cr_assert_str_eq (a.updated, "");
+  cr_assert_null (a.status);
+  cr_assert_null (a.source_version);
+  cr_assert_eq (a.size, 42);
+  store_record_copy (&b, &a);
+  cr_assert_neq (b.mem, a.mem);
+  cr_assert (store_record_same (&a, &b));
+  b.status = "deployed";
+  cr_assert_not (store_record_same (&a, &b), "a string only one of them has");
+  b.status = NULL;
+  b.stored_size = 1;
+  cr_assert_not (store_record_same (&a, &b));
+  b.stored_size = a.stored_size;
+  store_record_clear (&a);
+  cr_assert_str_eq (b.namespace, "ns");
+  cr_assert_str_eq (b.sha256, "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");
+  store_record_clear (&b);
+}

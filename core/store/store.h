@@ -42,6 +42,10 @@ struct store_record {
   long long size;          /* bytes of the release JSON */
   long long stored_size;   /* bytes of the gzip object */
   char sha256[65];         /* hex SHA-256 of the release JSON */
+  /* When set, the one allocation holding all the strings above (store_record_copy and
+   * the index reader pack them so), freed by store_record_clear; to change one string of
+   * such a record, replace the record.  When NULL, each string is its own allocation. */
+  char *mem;
 };
 
 struct store_index {
@@ -51,19 +55,29 @@ struct store_index {
   char *time;              /* RFC 3339 UTC of the export */
   struct store_record *records;
   size_t n, cap;
+  bool sorted;             /* records in store_index_sort order: find bisects */
 };
 
 /* "releases/NS/NAME/REV.json.gz"; caller frees. */
 char *store_record_key (const char *namespace, const char *release, int revision);
 
 struct store_record *store_index_add (struct store_index *ix);   /* zeroed, owned by ix */
-/* Deep copy (dst's previous contents are not freed) and release of one record. */
+/* Deep copy into one allocation (dst's previous contents are not freed) and release of
+ * one record. */
 void store_record_copy (struct store_record *dst, const struct store_record *src);
 void store_record_clear (struct store_record *r);
 /* Sort by namespace, release, revision (the order of keys in the store). */
 void store_index_sort (struct store_index *ix);
+/* The first record whose key is key, or NULL: O(log n) on a sorted index whose
+ * releases/ keys are store_record_key of their record (as the reader checks), else a
+ * scan.  Adding a record unsorts the index. */
 const struct store_record *store_index_find (const struct store_index *ix, const char *key);
 void store_index_free (struct store_index *ix);
+/* Whether the two say the same in index.json (every field; how a string is allocated
+ * does not matter), record by record and in order; with no text built, unlike comparing
+ * store_index_to_json of both. */
+bool store_record_same (const struct store_record *a, const struct store_record *b);
+bool store_index_same_records (const struct store_index *a, const struct store_index *b);
 
 /* JSON text of the index; caller frees. */
 char *store_index_to_json (const struct store_index *ix);
