@@ -29,6 +29,7 @@ class Proxy:
         self.slow = slow
         self.rules = []
         self.log = []
+        self.arrivals = []
         self.connections = 0
         self.lock = threading.Lock()
         proxy = self
@@ -66,6 +67,7 @@ class Proxy:
         with self.lock:
             self.rules = [dict(r) for r in rules]
             self.log = []
+            self.arrivals = []          # when each logged request arrived, as the proxy saw it
             self.connections = 0
 
     def count(self, method=None, path=None, fault=None):
@@ -88,6 +90,7 @@ class Proxy:
                             if rng.random() < r.get("p", 0.1) else None
                     break
             self.log.append((method, target, fault))
+            self.arrivals.append(time.monotonic())
             return fault
 
     def stop(self):
