@@ -507,6 +507,38 @@ class Faults(unittest.TestCase):
         KUBE.clear_faults()
         self.assertEqual(KUBE.control("GET", "faults"), [])
 
+    def test_scripted_answers(self):
+        """action=respond with acceptHas / queryLacks / auth conditions, gzip and a stream
+        (the rules tests/unit/kube_stub.c uses in --scripted mode, here on the full server)."""
+        KUBE.reset_log()
+        KUBE.add_fault(path="^/api/v1/namespaces/default/configmaps$", action="respond",
+                       acceptHas="as=Table", status=203, headers={"X-Scripted": "1"},
+                       json={"kind": "Table"}, count=-1)
+        KUBE.add_fault(path="^/api/v1/secrets$", queryLacks="continue=", action="respond",
+                       json={"items": [1]}, gzip=True)
+        KUBE.add_fault(path="^/x$", action="respond", auth="Bearer other", body="hello")
+        KUBE.add_fault(path="^/w$", action="respond",
+                       stream=[{"line": '{"type":"ADDED"}'}, {"line": '{"type":"DELETED"}'}])
+        st, h, data = KUBE.request("GET", "/api/v1/namespaces/default/configmaps",
+                                   headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})
+        self.assertEqual((st, h.get("x-scripted"), json.loads(data)), (203, "1", {"kind": "Table"}))
+        self.assertEqual(req("GET", "/api/v1/namespaces/default/configmaps")[1]["kind"], "ConfigMapList")
+        self.assertNotEqual(req("GET", "/api/v1/secrets?continue=abc")[1], {"items": [1]})
+        st, h, data = KUBE.request("GET", "/api/v1/secrets", headers={"Accept-Encoding": "gzip"})
+        self.assertEqual((h.get("content-encoding"), json.loads(gzip.decompress(data))),
+                         ("gzip", {"items": [1]}))
+        KUBE.set_auth(tokens=[KUBE.token, "other"])    # both pass the server's own check
+        try:
+            self.assertEqual(KUBE.request("GET", "/x")[0], 401, "auth differs: 401, rule unused")
+            st, _, data = KUBE.request("GET", "/x", headers={"Authorization": "Bearer other"})
+            self.assertEqual((st, data), (200, b"hello"))
+        finally:
+            KUBE.set_auth(tokens=[KUBE.token])
+        st, _, data = KUBE.request("GET", "/w")
+        self.assertEqual(data.splitlines(), [b'{"type":"ADDED"}', b'{"type":"DELETED"}'])
+        self.assertEqual([e["status"] for e in KUBE.requests() if e["path"] == "/x"], [401, 200])
+        KUBE.clear_faults()
+
 
 class BigList(unittest.TestCase):
     def test_big_list(self):

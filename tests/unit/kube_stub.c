@@ -1,4 +1,6 @@
-/* Test-side driver of tests/unit/kube_stub_apiserver.py (see stub.h). */
+/* Test-side driver of the fake API server (tests/fakekube/) in scripted mode for the
+ * Kubernetes client's unit tests (see kube_stub.h): start it, turn the tests' short rules
+ * into its fault rules, read its request log. */
 #include <config.h>
 
 #include <errno.h>
@@ -29,6 +31,32 @@ have_program (const char *name)
   return rc == 0;
 }
 
+/* Regex for exactly this text (fakekube's rules match paths and queries by regex). */
+static char *
+literal (const char *text, bool whole)
+{
+  struct strbuf sb = STRBUF_INIT;
+  if (whole)
+    strbuf_add (&sb, "^", 1);
+  for (const char *p = text; *p; p++) {
+    if (strchr (".^$*+?()[]{}|\\", *p))
+      strbuf_add (&sb, "\\", 1);
+    strbuf_add (&sb, p, 1);
+  }
+  if (whole)
+    strbuf_add (&sb, "$", 1);
+  return strbuf_detach (&sb);
+}
+
+/* Link dir/name to the fake server's file of that content. */
+static void
+link_as (const char *target, const char *name)
+{
+  char *path = xasprintf ("%s/%s", stub.dir, name);
+  cr_assert_eq (symlink (target, path), 0, "%s: %s", path, strerror (errno));
+  free (path);
+}
+
 void
 stub_start (bool proxy)
 {
@@ -36,14 +64,15 @@ stub_start (bool proxy)
   if (!py || !*py || strcmp (py, "no") == 0)
     py = "python3";
   if (!have_program (py))
-    cr_skip_test ("python3 is needed for the stub API server and was not found");
+    cr_skip_test ("python3 is needed for the fake API server and was not found");
   if (!have_program ("openssl"))
-    cr_skip_test ("the openssl command is needed to make the stub's certificates and was not found");
+    cr_skip_test ("the openssl command is needed to make the fake API server's certificates and was not found");
   const char *top = getenv ("abs_top_srcdir");
-  char *script = xasprintf ("%s/tests/unit/kube_stub_apiserver.py", top ? top : ".");
+  char *script = xasprintf ("%s/tests/fakekube/fakekube.py", top ? top : ".");
   snprintf (stub.dir, sizeof stub.dir, "%s/rm-kubestub-XXXXXX",
             getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp");
   cr_assert (mkdtemp (stub.dir));
+  char *state = xasprintf ("%s/fakekube", stub.dir);
   int out[2];
   cr_assert_eq (pipe (out), 0);
   stub.pid = fork ();
@@ -52,25 +81,36 @@ stub_start (bool proxy)
     dup2 (out[1], 1);
     close (out[0]);
     close (out[1]);
-    execlp (py, py, script, "--dir", stub.dir, proxy ? "--proxy" : NULL, (char *) NULL);
+    /* The certificate is valid for 127.0.0.1 and kubernetes.default.svc, not "localhost",
+     * so that tls-server-name can be tested. */
+    execlp (py, py, script, "--state-dir", state, "--scripted",
+            "--server-names", "IP:127.0.0.1,DNS:kubernetes.default.svc",
+            proxy ? "--proxy" : NULL, (char *) NULL);
     _exit (127);
   }
   close (out[1]);
   free (script);
-  char line[128];
-  size_t n = 0;
+  struct strbuf line = STRBUF_INIT;
   struct pollfd pfd = { out[0], POLLIN, 0 };
-  while (n < sizeof line - 1 && poll (&pfd, 1, 60000) > 0) {
-    ssize_t r = read (out[0], line + n, 1);
-    if (r <= 0 || line[n] == '\n')
-      break;
-    n++;
-  }
-  line[n] = '\0';
+  char ch;
+  while (poll (&pfd, 1, 60000) > 0 && read (out[0], &ch, 1) == 1 && ch != '\n')
+    strbuf_add (&line, &ch, 1);
   close (out[0]);
-  stub.proxy_port = 0;
-  int got = sscanf (line, "READY %d %d", &stub.port, &stub.proxy_port);
-  cr_assert_geq (got, 1, "the stub API server did not start (said '%s')", line);
+  char *text = strbuf_detach (&line);
+  cJSON *ready = cJSON_Parse (text);
+  const cJSON *port = cJSON_GetObjectItem (ready, "port");
+  cr_assert (cJSON_IsNumber (port), "the fake API server did not start (said '%s')", text);
+  stub.port = port->valueint;
+  const cJSON *pp = cJSON_GetObjectItem (ready, "proxyPort");
+  stub.proxy_port = cJSON_IsNumber (pp) ? pp->valueint : 0;
+  cJSON_Delete (ready);
+  free (text);
+  /* The names the tests' kubeconfigs use. */
+  char *f;
+  link_as (f = xasprintf ("%s/ca.crt", state), "ca.pem"), free (f);
+  link_as (f = xasprintf ("%s/client.crt", state), "client.pem"), free (f);
+  link_as (f = xasprintf ("%s/client.key", state), "client-key.pem"), free (f);
+  free (state);
 }
 
 void
@@ -122,15 +162,51 @@ control (const char *method, const char *path, const char *body)
 void
 stub_rules (const char *json)
 {
-  free (control ("POST", "/_stub/rules", json));
+  cJSON *rules = cJSON_Parse (json);
+  cr_assert (cJSON_IsArray (rules), "stub rules are not a JSON list: %s", json);
+  cJSON *faults = cJSON_CreateArray ();
+  const cJSON *r;
+  cJSON_ArrayForEach (r, rules) {
+    cJSON *f = cJSON_CreateObject ();
+    const cJSON *e;
+    cJSON_ArrayForEach (e, r) {
+      const char *k = e->string;
+      char *re = NULL;
+      if (strcmp (k, "path") == 0)
+        cJSON_AddStringToObject (f, "path", re = literal (e->valuestring, true));
+      else if (strcmp (k, "query_has") == 0)
+        cJSON_AddStringToObject (f, "query", re = literal (e->valuestring, false));
+      else if (strcmp (k, "query_lacks") == 0)
+        cJSON_AddStringToObject (f, "queryLacks", re = literal (e->valuestring, false));
+      else if (strcmp (k, "accept_has") == 0)
+        cJSON_AddItemToObject (f, "acceptHas", cJSON_Duplicate (e, true));
+      else if (strcmp (k, "client_cn") == 0)
+        cJSON_AddItemToObject (f, "clientCN", cJSON_Duplicate (e, true));
+      else if (strcmp (k, "times") == 0)
+        cJSON_AddItemToObject (f, "count", cJSON_Duplicate (e, true));
+      else if (strcmp (k, "drop") == 0)
+        cJSON_AddStringToObject (f, "action", cJSON_IsTrue (e) ? "drop" : "respond");
+      else      /* method, auth, status, headers, json, body, gzip, stream: the same */
+        cJSON_AddItemToObject (f, k, cJSON_Duplicate (e, true));
+      free (re);
+    }
+    if (!cJSON_GetObjectItem (f, "action"))
+      cJSON_AddStringToObject (f, "action", "respond");
+    cJSON_AddItemToArray (faults, f);
+  }
+  char *body = cJSON_PrintUnformatted (faults);
+  free (control ("POST", "/_fake/faults", body));
+  free (body);
+  cJSON_Delete (faults);
+  cJSON_Delete (rules);
 }
 
 cJSON *
 stub_log (void)
 {
-  char *text = control ("GET", "/_stub/log", NULL);
+  char *text = control ("GET", "/_fake/requests", NULL);
   cJSON *j = cJSON_Parse (text);
-  cr_assert (cJSON_IsArray (j), "stub log: %s", text);
+  cr_assert (cJSON_IsArray (j), "fake API server's request log: %s", text);
   free (text);
   return j;
 }

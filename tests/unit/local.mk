@@ -45,7 +45,7 @@ EXTRA_DIST += \
 	tests/data/helm-releases/20-neg-helm2-configmap.yaml
 
 # The Kubernetes client (core/kube/): kubeconfig parsing, and HTTP against the fake API
-# server driven through its fault rules (tests/unit/kube_stub.c).
+# server (tests/fakekube/) in scripted mode, driven through tests/unit/kube_stub.c.
 check_PROGRAMS += tests/unit/test_kube_config
 TESTS += tests/unit/test_kube_config
 tests_unit_test_kube_config_SOURCES = tests/unit/test_kube_config.c
@@ -57,7 +57,6 @@ TESTS += tests/unit/test_kube_http
 tests_unit_test_kube_http_SOURCES = tests/unit/test_kube_http.c tests/unit/kube_stub.c tests/unit/kube_stub.h
 tests_unit_test_kube_http_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
 tests_unit_test_kube_http_LDADD = $(TEST_LIBS)
-EXTRA_DIST += tests/unit/kube_stub_apiserver.py
 
 # The client and codec against the fake API server, through a small driver program.
 check_PROGRAMS += tests/unit/kube_probe
