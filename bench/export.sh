@@ -4,7 +4,7 @@
 # BUILD_DIR holds the built releasemanager (default: the source tree); N releases
 # (default 1000); each row runs REPEAT times (default 5) and the median is reported.
 # Needs the test tools (tests/fakekube/get-tools.sh), GNU time, moto and the AWS CLI;
-# the S3 floor row needs tests/s3/s3tool (built by make check).
+# the S3 floor row needs tests/plugins/s3/s3tool (built by make check).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/..}

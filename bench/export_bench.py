@@ -16,7 +16,7 @@ import argparse, base64, gzip, json, os, re, shutil, subprocess, sys, tempfile, 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "fakekube"))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "s3"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "plugins", "s3"))
 from fakekube_util import FakeKube  # noqa: E402
 
 SEED = os.path.join(HERE, "..", "tests", "data", "helm-releases", "01-secret-basic-demo2.json")
@@ -182,8 +182,8 @@ def main():
                 senv = dict(os.environ, RELEASEMANAGER_S3_SECRET_ACCESS_KEY=moto.sk)
                 R.run("releasemanager export (s3, moto)", s3cmd, env=senv, check=wrote_all)
                 # The S3 side's floor: the same 1000 objects PUT by the plugin alone
-                # (tests/s3/s3tool put-dir, 8 threads), no cluster involved.
-                s3tool = os.path.join(os.path.dirname(os.path.abspath(a.rm)), "tests", "s3", "s3tool")
+                # (tests/plugins/s3/s3tool put-dir, 8 threads), no cluster involved.
+                s3tool = os.path.join(os.path.dirname(os.path.abspath(a.rm)), "tests", "plugins", "s3", "s3tool")
                 if os.path.exists(s3tool):
                     flat = os.path.join(work, "objects")
                     os.makedirs(flat)

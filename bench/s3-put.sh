@@ -3,7 +3,7 @@
 # same moto server, same run.
 #   bench/s3-put.sh [BUILD_DIR] [N] [SIZE_KIB] [THREADS]
 # BUILD_DIR holds the built tree (default: the source tree): its plugins/s3/.libs/s3.so
-# is driven by tests/s3/s3tool (`put-dir`: THREADS uploads in parallel on one plugin
+# is driven by tests/plugins/s3/s3tool (`put-dir`: THREADS uploads in parallel on one plugin
 # handle, as the core does).  Defaults: 1000 objects of 200 KiB, 10 threads (the AWS
 # CLI's default max_concurrent_requests).  Needs python3 with moto and boto3, and the
 # AWS CLI (`aws` or `python3 -m awscli`).
@@ -16,7 +16,7 @@ threads=${4:-10}
 exec python3 - "$here/.." "$build" "$n" "$kib" "$threads" <<'PYEOF'
 import os, shutil, subprocess, sys, tempfile, time
 src, build, n, kib, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-sys.path.insert(0, os.path.join(src, "tests", "s3"))
+sys.path.insert(0, os.path.join(src, "tests", "plugins", "s3"))
 os.environ["abs_top_builddir"] = build
 from s3env import Moto, opts, s3tool
 

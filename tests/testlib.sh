@@ -1,5 +1,5 @@
 # Shared helpers for the shell tests: assertions that print what went wrong.
-# Sourced by tests/*.sh; expects RM_BIN and abs_top_builddir from the harness.
+# Sourced by the shell tests (tests/*/test_*.sh); expects RM_BIN and abs_top_builddir from the harness.
 set -u
 : "${RM_BIN:?run through make check}"
 FIXTURES="$abs_top_builddir/tests/plugins/.libs"

@@ -40,6 +40,14 @@ def main(argv=None):
                     help="watch history kept; older resourceVersions get 410 Expired")
     ap.add_argument("--kube-version", default="v1.31.0", help="what /version reports")
     ap.add_argument("--no-managed-fields", action="store_true")
+    ap.add_argument("--scripted", action="store_true",
+                    help="answer only from fault rules (404 otherwise), no authentication "
+                         "but the rules' own, full headers and bodies in the request log")
+    ap.add_argument("--server-names", metavar="SAN",
+                    help="subjectAltName of the server certificate, openssl syntax "
+                         "(default: 127.0.0.1, ::1, localhost, kubernetes.default.svc, ...)")
+    ap.add_argument("--proxy", action="store_true",
+                    help="also run a CONNECT proxy on a free port (proxyPort in the JSON)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log every request on stderr")
     a = ap.parse_args(argv)
     basic = {}
@@ -50,7 +58,8 @@ def main(argv=None):
                  job_delay=a.job_delay, gzip_threshold=a.gzip_threshold,
                  gzip_cache=not a.no_gzip_cache,
                  max_events=a.max_events, kube_version=a.kube_version,
-                 managed_fields=not a.no_managed_fields, verbose=a.verbose)
+                 managed_fields=not a.no_managed_fields, verbose=a.verbose,
+                 scripted=a.scripted, server_names=a.server_names, proxy=a.proxy)
     fk = FakeKube(cfg)
     info = fk.start()
     done = threading.Event()

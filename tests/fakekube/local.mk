@@ -40,6 +40,7 @@ EXTRA_DIST += \
 	tests/fakekube/fakekube/ops.py \
 	tests/fakekube/fakekube/patch.py \
 	tests/fakekube/fakekube/protobuf.py \
+	tests/fakekube/fakekube/proxy.py \
 	tests/fakekube/fakekube/resources.py \
 	tests/fakekube/fakekube/selectors.py \
 	tests/fakekube/fakekube/server.py \

@@ -1,5 +1,5 @@
 /* One source, many broken or unusual plugins for the loader's failure matrix
- * (tests/test_plugin.c).  Each variant is selected with -DVARIANT_x; its name is the
+ * (tests/unit/test_plugin.c).  Each variant is selected with -DVARIANT_x; its name is the
  * file name it is built as.  Where a callback must never run, it aborts the process. */
 #include <stdlib.h>
 #include <string.h>

@@ -30,10 +30,10 @@ def _sign(d, name, ext):
         os.unlink(os.path.join(d, name + suffix))
 
 
-def ensure_certs(d):
+def ensure_certs(d, san=None):
     """ca.crt/key, server.crt/key (SANs 127.0.0.1, localhost, kubernetes.default.svc...)
     and client.crt/key (CN=fakekube-admin, O=system:masters) in directory d.  Reused when
-    present."""
+    present.  san: the server certificate's subjectAltName instead (openssl syntax)."""
     os.makedirs(d, exist_ok=True)
     want = ["ca.crt", "ca.key", "server.crt", "server.key", "client.crt", "client.key"]
     if all(os.path.exists(os.path.join(d, f)) for f in want):
@@ -49,7 +49,7 @@ def ensure_certs(d):
         _sign(d, "server", "basicConstraints=CA:FALSE\n"
                            "keyUsage=critical,digitalSignature,keyEncipherment\n"
                            "extendedKeyUsage=serverAuth\n"
-                           "subjectAltName=" + SAN + "\n")
+                           "subjectAltName=" + (san or SAN) + "\n")
         _key_and_csr(d, "client", "/O=system:masters/CN=fakekube-admin")
         _sign(d, "client", "basicConstraints=CA:FALSE\n"
                            "keyUsage=critical,digitalSignature,keyEncipherment\n"

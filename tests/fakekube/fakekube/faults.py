@@ -35,6 +35,16 @@ class Fault:
       reason, message   of the Status body (defaults per code)
       retryAfter        seconds: Retry-After header and details.retryAfterSeconds
       delay    seconds to wait (action=delay, or before any other action)
+    Scripted answers (the Kubernetes client's unit tests say exactly what it must cope
+    with; see --scripted in README.md):
+      queryLacks  regex: the rule does not match when it is found in the raw query
+      acceptHas   text the Accept header must contain
+      auth        the exact Authorization header; another one gets 401 and the rule
+                  stays unused
+      clientCN    the client certificate's CN; another one (or none) gets 401 likewise
+      action=respond: status (default 200), headers, json (an object) or body (text),
+                  gzip (compress when the client accepts gzip),
+                  stream ([{"line": "...", "delay": seconds}, ...], chunked, for WATCH)
     """
 
     _ids = itertools.count(1)
@@ -45,22 +55,29 @@ class Fault:
         self.method = re.compile(spec.get("method") or ".*", re.I)
         self.path = re.compile(spec.get("path") or "")
         self.query = re.compile(spec["query"]) if spec.get("query") else None
+        self.query_lacks = re.compile(spec["queryLacks"]) if spec.get("queryLacks") else None
+        self.accept_has = spec.get("acceptHas")
         self.verb = spec.get("verb")
         self.count = int(spec.get("count", 1))
         self.skip = int(spec.get("skip", 0))
         self.action = spec.get("action", "status")
         if self.action == "status" and "status" not in spec and spec.get("code"):
             spec["status"] = spec["code"]
-        self.code = int(spec.get("status", spec.get("code", 500)) or 500)
+        default = 200 if self.action == "respond" else 500
+        self.code = int(spec.get("status", spec.get("code", default)) or default)
         self.fired = 0
         self.seen = 0
 
-    def matches(self, method, path, query, verb, has_continue):
+    def matches(self, method, path, query, verb, has_continue, accept=""):
         if not self.method.fullmatch(method):
             return False
         if not self.path.search(path):
             return False
         if self.query is not None and not self.query.search(query or ""):
+            return False
+        if self.query_lacks is not None and self.query_lacks.search(query or ""):
+            return False
+        if self.accept_has and self.accept_has not in (accept or ""):
             return False
         if self.verb and self.verb != verb:
             return False
@@ -97,6 +114,9 @@ class Fault:
         return code, headers, status_obj(code, reason, msg, details)
 
 
+UNAUTHORIZED = "unauthorized"
+
+
 class Faults:
     def __init__(self):
         self.lock = threading.Lock()
@@ -119,13 +139,18 @@ class Faults:
         with self.lock:
             return [r.describe() for r in self.rules]
 
-    def pick(self, method, path, query, verb, has_continue):
+    def pick(self, method, path, query, verb, has_continue, accept="", auth=None, client_cn=None):
+        """The first rule that fires for this request, None, or UNAUTHORIZED when that rule
+        wants other credentials (auth, clientCN): then it does not fire."""
         with self.lock:
             for r in self.rules:
                 if r.count >= 0 and r.fired >= r.count:
                     continue
-                if not r.matches(method, path, query, verb, has_continue):
+                if not r.matches(method, path, query, verb, has_continue, accept):
                     continue
+                if ((r.spec.get("auth") and r.spec["auth"] != auth)
+                        or (r.spec.get("clientCN") and r.spec["clientCN"] != client_cn)):
+                    return UNAUTHORIZED
                 r.seen += 1
                 if r.seen <= r.skip:
                     continue

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import certs, negotiate, tables
 from .controllers import Controllers, bootstrap
 from .errors import ApiError, bad_request, method_not_allowed, path_not_found, unauthorized
-from .faults import Faults, RequestLog
+from .faults import UNAUTHORIZED, Faults, RequestLog
 from .ops import PATCH_TYPES, Api, manager_from_ua
 from .resources import Registry
 from .selectors import parse_field_selector, parse_label_selector
@@ -42,6 +42,9 @@ class Config:
         self.managed_fields = True
         self.kube_version = "v1.31.0"
         self.verbose = False
+        self.scripted = False       # answer only from fault rules (the client's unit tests)
+        self.server_names = None    # subjectAltName of the server certificate (openssl syntax)
+        self.proxy = False          # also run a CONNECT proxy (proxyPort in info)
         for k, v in kw.items():
             if not hasattr(self, k):
                 raise TypeError("unknown option %s" % k)
@@ -65,7 +68,7 @@ class FakeKube:
         self.cfg = config
         self.state_dir = os.path.abspath(config.state_dir)
         os.makedirs(self.state_dir, exist_ok=True)
-        certs.ensure_certs(self.state_dir)
+        certs.ensure_certs(self.state_dir, config.server_names)
         with open(os.path.join(self.state_dir, "ca.crt")) as f:
             ca_pem = f.read()
         self.tokens = {config.token or base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")}
@@ -80,6 +83,7 @@ class FakeKube:
         self.log = RequestLog()
         self.started = time.time()
         self.httpd = None
+        self.proxy = None
         self._thread = None
 
     @property
@@ -93,6 +97,10 @@ class FakeKube:
         ctx.load_verify_locations(os.path.join(self.state_dir, "ca.crt"))
         ctx.verify_mode = ssl.CERT_OPTIONAL
         ctx.set_alpn_protocols(["http/1.1"])
+
+        def sni(sslsock, name, _ctx):
+            sslsock.fakekube_sni = name     # the request log shows it (scripted mode)
+        ctx.sni_callback = sni
         handler = type("Handler", (Handler,), {"fk": self})
         self.httpd = _HTTPServer((self.cfg.host, self.cfg.port), handler, bind_and_activate=True)
         self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True,
@@ -108,6 +116,9 @@ class FakeKube:
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="fakekube-http", daemon=True)
         self._thread.start()
+        if self.cfg.proxy:
+            from .proxy import ConnectProxy
+            self.proxy = ConnectProxy(self.cfg.host, self.log)
         info = self.info()
         tmp = os.path.join(self.state_dir, "ready.json.tmp")
         with open(tmp, "w") as f:
@@ -116,17 +127,22 @@ class FakeKube:
         return info
 
     def info(self):
-        return {"url": self.url, "port": self.port, "host": self.cfg.host,
+        info = {"url": self.url, "port": self.port, "host": self.cfg.host,
                 "kubeconfig": self.kubeconfig, "token": self.token,
                 "ca": os.path.join(self.state_dir, "ca.crt"),
                 "clientCert": os.path.join(self.state_dir, "client.crt"),
                 "clientKey": os.path.join(self.state_dir, "client.key"),
                 "stateDir": self.state_dir, "pid": os.getpid(),
                 "version": self.cfg.kube_version}
+        if self.proxy is not None:
+            info["proxyPort"] = self.proxy.port
+        return info
 
     def stop(self):
         self.store.close()
         self.controllers.stop()
+        if self.proxy is not None:
+            self.proxy.stop()
         if self.httpd:
             self.httpd.shutdown()
             self.httpd.server_close()
@@ -241,6 +257,7 @@ class Handler(BaseHTTPRequestHandler):
         parts = resp.parts if resp.parts is not None else [resp.body if resp.body is not None else b""]
         ae = self.headers.get("Accept-Encoding") or ""
         if (resp.stream is None and "gzip" in ae and self.command != "HEAD"
+                and "Content-Encoding" not in headers
                 and gz.total_length(parts) >= self.fk.cfg.gzip_threshold):
             parts = gz.encode(parts) if self.fk.cfg.gzip_cache else gz.encode_fresh(parts)
             headers["Content-Encoding"] = "gzip"
@@ -356,14 +373,33 @@ class Handler(BaseHTTPRequestHandler):
                  "requestBytes": len(body), "verb": None, "fault": None,
                  "dryRun": "dryRun" in q}
         ctx = {"verb": None}
+        resp = None
+        scripted = self.fk.cfg.scripted
+        if scripted:
+            entry.update({"headers": dict(self.headers.items()),
+                          "body": body.decode("utf-8", "replace"),
+                          "clientPort": self.client_address[1], "clientCN": self._client_cn(),
+                          "sni": getattr(self.connection, "fakekube_sni", None)})
         try:
-            ok, presented = self._authenticated()
-            if not ok and (presented or path not in PUBLIC_PATHS):
-                raise unauthorized()
+            if not scripted:
+                ok, presented = self._authenticated()
+                if not ok and (presented or path not in PUBLIC_PATHS):
+                    raise unauthorized()
             verb = self._verb(path, q)
             entry["verb"] = verb
-            f = self.fk.faults.pick(self.command, path, url.query, verb, bool(q.get("continue")))
-            if f is not None:
+            f = self.fk.faults.pick(self.command, path, url.query, verb, bool(q.get("continue")),
+                                    self.headers.get("Accept") or "",
+                                    self.headers.get("Authorization"), self._client_cn())
+            if f == UNAUTHORIZED:
+                raise unauthorized()
+            if f is None and scripted:
+                raise path_not_found()
+            if f is not None and f.action == "respond":
+                entry["fault"] = f.id
+                if f.spec.get("delay"):
+                    time.sleep(float(f.spec["delay"]))
+                resp = self._scripted(f)
+            elif f is not None:
                 entry["fault"] = f.id
                 if f.spec.get("delay"):
                     time.sleep(float(f.spec["delay"]))
@@ -396,7 +432,8 @@ class Handler(BaseHTTPRequestHandler):
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
-            resp = self._route(path, q, body)
+            if resp is None:
+                resp = self._route(path, q, body)
         except ApiError as e:
             resp = self._status_resp(e)
         except Exception as e:
@@ -414,6 +451,36 @@ class Handler(BaseHTTPRequestHandler):
         entry["duration"] = time.time() - t0
 
     # ---- routing ----------------------------------------------------------------------
+
+    def _client_cn(self):
+        try:
+            cert = self.connection.getpeercert()
+        except (AttributeError, ValueError):
+            return None
+        for rdn in (cert or {}).get("subject", ()):
+            for k, v in rdn:
+                if k == "commonName":
+                    return v
+        return None
+
+    def _scripted(self, f):
+        """The answer of an action=respond rule."""
+        spec = f.spec
+        headers = dict(spec.get("headers") or {})
+        if spec.get("stream") is not None:
+            def gen():
+                for ev in spec["stream"]:
+                    time.sleep(float(ev.get("delay", 0)))
+                    yield (ev["line"] + "\n").encode()
+            return _Resp(f.code, b"", headers=headers, stream=gen())
+        if spec.get("json") is not None:
+            data = json.dumps(spec["json"]).encode()
+        else:
+            data = (spec.get("body") or "").encode()
+        if spec.get("gzip") and "gzip" in (self.headers.get("Accept-Encoding") or ""):
+            data = gzip.compress(data)
+            headers["Content-Encoding"] = "gzip"
+        return _Resp(f.code, data, headers=headers)
 
     def _verb(self, path, q):
         parts = [p for p in path.split("/") if p]

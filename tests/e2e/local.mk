@@ -1,0 +1,17 @@
+# End-to-end tests: the releasemanager program itself.  test_cli.sh checks options, backend
+# selection, messages and exit codes with the local backend; test_export*.py and
+# test_import.py run export, list, clear and import against the fake Kubernetes API server
+# (tests/fakekube/) with releases from real helm 3 and helm 4 and the shared fixtures, and
+# against moto for the s3 backend.  They skip (exit 77) when helm/kubectl
+# (tests/fakekube/get-tools.sh), openssl or moto are missing.
+TESTS += tests/e2e/test_cli.sh tests/e2e/test_export.py tests/e2e/test_export_s3.py \
+	tests/e2e/test_import.py
+EXTRA_DIST += tests/e2e/test_cli.sh tests/e2e/test_export.py tests/e2e/test_export_s3.py \
+	tests/e2e/test_import.py
+EXTRA_DIST += bench/import.sh bench/import_bench.py
+
+# One export engine run several times in one process (driven by test_export.py).
+check_PROGRAMS += tests/e2e/export_probe
+tests_e2e_export_probe_SOURCES = tests/e2e/export_probe.c
+tests_e2e_export_probe_CFLAGS = $(AM_CFLAGS) -DRM_UNITTEST $(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
+tests_e2e_export_probe_LDADD = $(CORE_TEST_LIBS)

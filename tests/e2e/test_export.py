@@ -1,0 +1,952 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `releasemanager export`, `list` and `clear`: the REAL program
+($RM_BIN, local backend from the build tree) against the fake Kubernetes API server
+(tests/fakekube/), with release records written by real helm 3 and helm 4 and by the
+shared fixtures in tests/data/helm-releases/.
+
+Two servers: one with releases installed by helm (HelmReleases), one seeded with
+fk.load (Seeded: fixtures, corrupt records, API faults, 2500 releases, errors).  Tests
+that change the cluster work in namespaces of their own, and every expectation is
+computed from what the server holds at that moment, so the tests do not depend on
+each other's order.
+
+Exit 77 (skip) with the reason when helm/kubectl (tests/fakekube/get-tools.sh), openssl
+or the program under test is missing."""
+
+import base64
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
+import fakekube_util as fku  # noqa: E402
+
+RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
+PLUGIN_DIR = os.path.join(BUILDDIR, "plugins", "local", ".libs")
+EXPORT_PROBE = os.path.join(BUILDDIR, "tests", "e2e", "export_probe")
+CHARTS = os.path.join(SRCDIR, "tests", "charts")
+FIXTURES = os.path.join(SRCDIR, "tests", "data", "helm-releases")
+SECRETS_META_ACCEPT = "as=PartialObjectMetadataList"
+T0 = time.time()
+TOOLS = None
+WORK = None
+
+
+# ---- the program under test ---------------------------------------------------------------
+
+def rm(*args, timeout=120):
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith("RELEASEMANAGER_") or k in ("KUBECONFIG", "HELM_DRIVER"):
+            del env[k]
+    p = subprocess.run([RM_BIN] + [str(a) for a in args], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=env, timeout=timeout)
+    return p
+
+
+def store_args(path):
+    return ["local", "--path", path, "--fsync", "false", "--plugin-dir", PLUGIN_DIR]
+
+
+def export(fk_or_kubeconfig, path, *extra):
+    kc = fk_or_kubeconfig if isinstance(fk_or_kubeconfig, str) else fk_or_kubeconfig.kubeconfig
+    return rm("export", *store_args(path), "--kubeconfig", kc, *extra)
+
+
+def show(p):
+    return "exit %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, p.stdout, p.stderr)
+
+
+def newdir(name):
+    d = tempfile.mkdtemp(prefix=name + "-", dir=WORK)
+    return d
+
+
+# ---- what Helm stored, decoded independently of the program ----------------------------------
+
+def inner_bytes(obj):
+    """The release JSON bytes of a Secret- or ConfigMap-driver record, exactly as Helm
+    wrote them (before any JSON parsing)."""
+    data = obj["data"]["release"]
+    raw = base64.b64decode(data, validate=True)
+    if obj["kind"] == "Secret":
+        raw = base64.b64decode(raw, validate=True)
+    if raw[:3] == b"\x1f\x8b\x08":
+        raw = gzip.decompress(raw)
+    return raw
+
+
+NAME_RE = re.compile(r"^sh\.helm\.release\.v1\.(.+)\.v([0-9]+)$")
+
+
+def cluster_records(fk, resource="secrets", namespaces=None, release=None, exclude=()):
+    """{key: release JSON bytes} of the Helm records the server holds now."""
+    st, body = fk.get_json("/api/v1/%s?labelSelector=owner%%3Dhelm" % resource)
+    assert st == 200, "listing %s from the fake server: %d" % (resource, st)
+    out = {}
+    for o in body["items"]:
+        o.setdefault("kind", "Secret" if resource == "secrets" else "ConfigMap")
+        ns, name = o["metadata"]["namespace"], o["metadata"]["name"]
+        m = NAME_RE.match(name)
+        if not m:
+            continue
+        if namespaces is not None and ns not in namespaces:
+            continue
+        if ns in exclude:
+            continue
+        if release is not None and m.group(1) != release:
+            continue
+        out["releases/%s/%s/%d.json.gz" % (ns, m.group(1), int(m.group(2)))] = inner_bytes(o)
+    return out
+
+
+def kube_system_uid(fk):
+    st, ns = fk.get_json("/api/v1/namespaces/kube-system")
+    assert st == 200
+    return ns["metadata"]["uid"]
+
+
+# ---- what the program stored ------------------------------------------------------------------
+
+def stored_files(path):
+    """{relative path: bytes} of every file under path."""
+    out = {}
+    for d, _, files in os.walk(path):
+        for f in files:
+            full = os.path.join(d, f)
+            with open(full, "rb") as fh:
+                out[os.path.relpath(full, path)] = fh.read()
+    return out
+
+
+def stored_records(path):
+    return {k: gzip.decompress(v) for k, v in stored_files(path).items()
+            if k.startswith("releases/")}
+
+
+def file_stats(path):
+    """{relative path: (inode, mtime_ns, size)} of every file under path."""
+    out = {}
+    for d, _, files in os.walk(path):
+        for f in files:
+            full = os.path.join(d, f)
+            s = os.stat(full)
+            out[os.path.relpath(full, path)] = (s.st_ino, s.st_mtime_ns, s.st_size)
+    return out
+
+
+def load_index(path):
+    with open(os.path.join(path, "index.json"), "rb") as f:
+        return json.loads(f.read())
+
+
+def sha(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+# ---- records built by the test (for fk.load) -----------------------------------------------------
+
+def release_json(ns, name, rev, status="deployed", pad=0):
+    """Minimal release JSON with the structure Helm 3 writes (field order as Helm's)."""
+    rel = {
+        "name": name,
+        "info": {"first_deployed": "2024-05-01T10:00:00.123456789Z",
+                 "last_deployed": "2024-05-01T10:0%d:00.123456789Z" % (rev % 10),
+                 "deleted": "", "description": "Install complete" if rev == 1 else "Upgrade complete",
+                 "status": status, "notes": "tiny %s" % name},
+        "chart": {"metadata": {"name": "tiny", "version": "1.2.%d" % rev, "description": "tiny chart",
+                               "apiVersion": "v2", "appVersion": "9.%d" % rev, "type": "application"},
+                  "lock": None,
+                  "templates": [{"name": "templates/cm.yaml",
+                                 "data": base64.b64encode(b"kind: ConfigMap\n" + b"#" * pad).decode()}],
+                  "values": {"x": 1}, "schema": None, "files": []},
+        "config": {},
+        "manifest": "---\n# Source: tiny/templates/cm.yaml\nkind: ConfigMap\nmetadata:\n  name: %s\n" % name,
+        "version": rev,
+        "namespace": ns,
+    }
+    return json.dumps(rel, separators=(",", ":")).encode()
+
+
+def release_secret(ns, name, rev, payload=None, inner=None, status="deployed"):
+    """A Helm Secret-driver record: data.release = base64(base64(gzip(JSON))) on the wire;
+    inner replaces Helm's base64 layer (for corrupt records)."""
+    if inner is None:
+        inner = base64.b64encode(gzip.compress(payload if payload is not None
+                                               else release_json(ns, name, rev, status), mtime=0))
+    return {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+            "metadata": {"name": "sh.helm.release.v1.%s.v%d" % (name, rev), "namespace": ns,
+                         "labels": {"name": name, "owner": "helm", "status": status,
+                                    "version": str(rev), "modifiedAt": "1714557600"}},
+            "data": {"release": base64.b64encode(inner).decode()}}
+
+
+def load_fixture(fname):
+    path = os.path.join(FIXTURES, fname)
+    with open(path) as f:
+        text = f.read()
+    if fname.endswith(".json"):
+        obj = json.loads(text)
+    else:
+        from fakekube import yamlmini
+        obj = yamlmini.load(text)
+    for k in ("resourceVersion", "uid", "selfLink", "creationTimestamp"):
+        obj["metadata"].pop(k, None)
+    return obj
+
+
+# ---- assertions shared by several tests -------------------------------------------------------
+
+class ExportCase(unittest.TestCase):
+    FK = None
+
+    def assertExportOk(self, p, what, rc=0):
+        self.assertEqual(p.returncode, rc, "%s: expected exit %d\n%s" % (what, rc, show(p)))
+
+    def assertStoreMatches(self, path, expected, what, cluster_uid=None):
+        """The store under path holds exactly the records of expected (key -> release JSON),
+        each gunzipping byte-exact to it, and index.json lists each with size and sha256."""
+        got = stored_records(path)
+        self.assertEqual(sorted(got), sorted(expected),
+                         "%s: stored record keys differ from the cluster's Helm records" % what)
+        for k, raw in expected.items():
+            self.assertTrue(got[k] == raw, "%s: %s does not gunzip byte-exact to the release JSON "
+                            "Helm stored (%d bytes stored, %d expected)" % (what, k, len(got[k]), len(raw)))
+        ix = load_index(path)
+        self.assertEqual((ix.get("apiVersion"), ix.get("kind")), ("releasemanager.io/v1", "Snapshot"),
+                         "%s: index.json header" % what)
+        recs = {r["key"]: r for r in ix["records"]}
+        self.assertEqual(len(recs), len(ix["records"]), "%s: index.json lists a key twice" % what)
+        self.assertEqual(sorted(recs), sorted(expected), "%s: index.json records differ from the "
+                         "stored records" % what)
+        for k, raw in expected.items():
+            r = recs[k]
+            self.assertEqual((r["size"], r["sha256"]), (len(raw), sha(raw)),
+                             "%s: index size/sha256 of %s" % (what, k))
+            self.assertEqual(r["storedSize"], os.path.getsize(os.path.join(path, k)),
+                             "%s: index storedSize of %s is not the stored file's size" % (what, k))
+            ns, rel, rev = k[len("releases/"):-len(".json.gz")].split("/")
+            self.assertEqual((r["namespace"], r["release"], r["revision"]), (ns, rel, int(rev)),
+                             "%s: index namespace/release/revision of %s" % (what, k))
+        if cluster_uid is not None:
+            self.assertEqual(ix.get("cluster", {}).get("uid"), cluster_uid,
+                             "%s: index cluster uid is not the kube-system namespace uid" % what)
+        return ix
+
+
+# =====================================================================================================
+# Releases installed by real helm 3 and helm 4
+# =====================================================================================================
+
+class HelmReleases(ExportCase):
+    @classmethod
+    def setUpClass(cls):
+        t = time.time()
+        cls.FK = fk = fku.FakeKube(tools=TOOLS).start()
+        cls.addClassCleanup(fk.stop)
+        plain = os.path.join(CHARTS, "plain")
+        hooks = os.path.join(CHARTS, "with-hooks")
+        # helm 3: three revisions of one release
+        fk.helm3("install", "multi", plain, "-n", "h3", "--create-namespace")
+        fk.helm3("upgrade", "multi", plain, "-n", "h3", "--set", "message=second")
+        fk.helm3("upgrade", "multi", plain, "-n", "h3", "--set", "message=third")
+        # helm 4: two revisions of a release with hooks
+        fk.helm4("install", "hooked", hooks, "-n", "h4", "--create-namespace", "--wait",
+                 "--timeout", "60s")
+        fk.helm4("upgrade", "hooked", hooks, "-n", "h4", "--set", "greeting=yo", "--wait",
+                 "--timeout", "60s")
+        # the same release name in two namespaces (different charts: plain's IngressClass
+        # is cluster-scoped)
+        fk.helm3("install", "twin", os.path.join(CHARTS, "with-subchart"), "-n", "twin-a",
+                 "--create-namespace")
+        fk.helm4("install", "twin", os.path.join(CHARTS, "with-crds"), "-n", "twin-b",
+                 "--create-namespace")
+        print("HelmReleases: helm set-up %.1fs" % (time.time() - t), file=sys.stderr)
+
+    def test_01_records_byte_exact_and_index_complete(self):
+        fk = self.FK
+        path = newdir("all")
+        expected = cluster_records(fk)
+        for k in ("releases/h3/multi/1.json.gz", "releases/h3/multi/2.json.gz",
+                  "releases/h3/multi/3.json.gz", "releases/h4/hooked/1.json.gz",
+                  "releases/h4/hooked/2.json.gz"):
+            self.assertIn(k, expected, "set-up: helm did not leave the record %s" % k)
+        p = export(fk, path)
+        self.assertExportOk(p, "export of helm 3 and helm 4 releases")
+        self.assertIn("%d written" % len(expected), p.stdout, "summary line\n" + show(p))
+        ix = self.assertStoreMatches(path, expected, "helm 3 + helm 4 export",
+                                     cluster_uid=kube_system_uid(fk))
+        recs = {r["key"]: r for r in ix["records"]}
+        self.assertEqual([recs["releases/h3/multi/%d.json.gz" % i]["status"] for i in (1, 2, 3)],
+                         ["superseded", "superseded", "deployed"],
+                         "every revision of the helm 3 release is exported with its status")
+        self.assertEqual(recs["releases/h4/hooked/2.json.gz"]["chart"], "with-hooks",
+                         "helm 4 record's chart in the index")
+        self.assertTrue(json.loads(stored_records(path)["releases/h4/hooked/2.json.gz"])["hooks"],
+                        "the helm 4 record keeps its hooks")
+        with open(os.path.join(path, "rlsmgrstate.json")) as f:
+            self.assertIsInstance(json.load(f), dict, "state file written")
+
+    def test_02_second_export_writes_nothing(self):
+        fk = self.FK
+        path = newdir("again")
+        expected = cluster_records(fk, namespaces={"h3", "h4"})
+        p = export(fk, path, "-n", "h3", "-n", "h4")
+        self.assertExportOk(p, "first export")
+        records_before = {k: v for k, v in file_stats(path).items() if k.startswith("releases/")}
+        self.assertEqual(len(records_before), len(expected), "first export stored every record")
+        fk.reset_log()
+        p = export(fk, path, "-n", "h3", "-n", "h4")
+        self.assertExportOk(p, "second export")
+        self.assertRegex(p.stdout, r"\b0 written, %d unchanged, 0 deleted" % len(expected),
+                         "second export of an unchanged cluster: summary\n" + show(p))
+        records_after = {k: v for k, v in file_stats(path).items() if k.startswith("releases/")}
+        self.assertEqual(records_after, records_before,
+                         "second export rewrote record files (inode/mtime/size changed)")
+        log = fk.requests()
+        gets = ["%s %s" % (e["method"], e["path"]) for e in log
+                if e["verb"] == "get" and "/secrets/" in e["path"]]
+        self.assertEqual(gets, [], "second export read individual release Secrets")
+        lists = [e for e in log if e["verb"] == "list" and e["path"].endswith("/secrets")]
+        self.assertTrue(lists, "second export did not LIST the release Secrets")
+        for e in lists:
+            self.assertIn(SECRETS_META_ACCEPT, e["accept"],
+                          "the Secret LIST is not a metadata-only (PartialObjectMetadataList) request")
+        self.assertStoreMatches(path, expected, "after the second export")
+
+    def test_02b_unchanged_export_rewrites_no_file(self):
+        """An unchanged re-export writes no file at all, not even index.json or
+        rlsmgrstate.json (issue 5: "second run writes nothing", "0 PUTs")."""
+        fk = self.FK
+        path = newdir("again-all")
+        self.assertExportOk(export(fk, path, "-n", "twin-a"), "first export")
+        before = file_stats(path)
+        time.sleep(0.05)
+        self.assertExportOk(export(fk, path, "-n", "twin-a"), "second export")
+        self.assertEqual(file_stats(path), before, "an unchanged re-export rewrote files "
+                         "(index.json / rlsmgrstate.json)")
+
+    def test_03_uninstall_removes_upgrade_adds(self):
+        fk = self.FK
+        path = newdir("life")
+        fk.helm3("install", "gone", os.path.join(CHARTS, "with-subchart"), "-n", "life",
+                 "--create-namespace")
+        fk.helm4("install", "grow", os.path.join(CHARTS, "with-crds"), "-n", "life")
+        p = export(fk, path, "-n", "life")
+        self.assertExportOk(p, "export before uninstall/upgrade")
+        self.assertEqual(sorted(stored_records(path)),
+                         ["releases/life/gone/1.json.gz", "releases/life/grow/1.json.gz"],
+                         "first export of namespace life")
+        fk.helm3("uninstall", "gone", "-n", "life")
+        fk.helm4("upgrade", "grow", os.path.join(CHARTS, "with-crds"), "-n", "life",
+                 "--set", "gadget.size=9")
+        p = export(fk, path, "-n", "life")
+        self.assertExportOk(p, "export after uninstall/upgrade")
+        # The upgrade rewrites revision 1 too (its status becomes superseded): 2 written.
+        self.assertRegex(p.stdout, r"\b2 written, 0 unchanged, 1 deleted",
+                         "summary after uninstall + upgrade\n" + show(p))
+        expected = cluster_records(fk, namespaces={"life"})
+        self.assertEqual(sorted(expected), ["releases/life/grow/1.json.gz",
+                                            "releases/life/grow/2.json.gz"],
+                         "set-up: helm's records after uninstall/upgrade")
+        self.assertStoreMatches(path, expected, "uninstalled release removed, upgrade added")
+        self.assertFalse(os.path.exists(os.path.join(path, "releases/life/gone/1.json.gz")),
+                         "the uninstalled release's record is still in the store")
+        recs = {r["key"]: r for r in load_index(path)["records"]}
+        self.assertNotIn("gone", [r["release"] for r in recs.values()],
+                         "the uninstalled release is still in the index")
+        self.assertEqual([recs["releases/life/grow/%d.json.gz" % i]["status"] for i in (1, 2)],
+                         ["superseded", "deployed"], "statuses of the upgraded release's revisions")
+
+    def test_04_same_name_in_two_namespaces(self):
+        fk = self.FK
+        path = newdir("twin")
+        expected = cluster_records(fk, release="twin")
+        self.assertEqual(sorted(expected), ["releases/twin-a/twin/1.json.gz",
+                                            "releases/twin-b/twin/1.json.gz"], "set-up")
+        p = export(fk, path, "-n", "twin-a", "-n", "twin-b")
+        self.assertExportOk(p, "export of twin releases")
+        ix = self.assertStoreMatches(path, expected, "same release name in two namespaces")
+        charts = {r["namespace"]: r["chart"] for r in ix["records"]}
+        self.assertEqual(charts, {"twin-a": "with-subchart", "twin-b": "with-crds"},
+                         "both same-named releases kept, each with its own chart")
+
+    def test_08_dry_run_writes_nothing(self):
+        fk = self.FK
+        path = newdir("dry")
+        expected = cluster_records(fk)
+        p = export(fk, path, "--dry-run")
+        self.assertExportOk(p, "dry-run export")
+        puts = sorted(re.findall(r"(?m)^would put (\S+)", p.stdout))
+        self.assertEqual(puts, sorted(expected), "dry run: 'would put' lines\n" + show(p))
+        self.assertRegex(p.stdout, r"(?m)^would write index\.json\b", "dry run: index write")
+        self.assertEqual(os.listdir(path), [], "dry run wrote to the store")
+        # On an existing snapshot: the deletes a filter would cause are printed, not done.
+        p = export(fk, path)
+        self.assertExportOk(p, "real export")
+        before = stored_files(path), file_stats(path)
+        p = export(fk, path, "--dry-run", "-n", "h3")
+        self.assertExportOk(p, "dry-run export with a filter")
+        deletes = sorted(re.findall(r"(?m)^would delete (\S+)", p.stdout))
+        self.assertEqual(deletes, sorted(k for k in expected if not k.startswith("releases/h3/")),
+                         "dry run: 'would delete' lines\n" + show(p))
+        self.assertNotIn("would put", p.stdout, "dry run of an unchanged snapshot puts nothing")
+        self.assertEqual((stored_files(path), file_stats(path)), before,
+                         "dry run changed the existing snapshot")
+
+    def test_09_filters(self):
+        fk = self.FK
+        cases = [
+            (["-n", "h3", "-n", "twin-a"], dict(namespaces={"h3", "twin-a"})),
+            (["--namespace", "h4,twin-b"], dict(namespaces={"h4", "twin-b"})),
+            (["--exclude-namespaces", "h3,twin-a"], dict(exclude={"h3", "twin-a"})),
+            (["--release-name", "twin"], dict(release="twin")),
+            (["-n", "twin-b", "--release-name", "twin"], dict(namespaces={"twin-b"}, release="twin")),
+            (["--release-name", "nosuch"], dict(release="nosuch")),
+        ]
+        for args, sel in cases:
+            with self.subTest(args=args):
+                path = newdir("filter")
+                expected = cluster_records(fk, **sel)
+                if sel.get("release") != "nosuch":
+                    self.assertTrue(expected, "set-up: filter %s selects nothing" % args)
+                p = export(fk, path, *args)
+                self.assertExportOk(p, "export %s" % " ".join(args))
+                self.assertStoreMatches(path, expected, "export %s" % " ".join(args))
+
+    def test_11_list_and_clear(self):
+        fk = self.FK
+        path = newdir("listclear")
+        expected = cluster_records(fk)
+        p = export(fk, path)
+        self.assertExportOk(p, "export")
+        ix = load_index(path)
+        p = rm("list", *store_args(path), "-o", "json")
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertEqual(json.loads(p.stdout), ix, "list -o json is not the index")
+        p = rm("list", *store_args(path))
+        self.assertEqual(p.returncode, 0, show(p))
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[0].split()[:3], ["NAMESPACE", "RELEASE", "REVISION"], "table header")
+        rows = [ln.split() for ln in lines[1:] if ln.strip()]
+        want = [[r["namespace"], r["release"], str(r["revision"]), r["status"],
+                 "%s-%s" % (r["chart"], r["chartVersion"])] for r in ix["records"]]
+        self.assertEqual(sorted(r[:5] for r in rows), sorted(want),
+                         "list table rows (namespace release revision status chart) vs index\n"
+                         + p.stdout)
+        self.assertEqual(len(rows), len(expected), "list shows one row per record")
+
+        before = stored_files(path)
+        p = rm("clear", *store_args(path), "--dry-run")
+        self.assertEqual(p.returncode, 0, show(p))
+        would = re.findall(r"(?m)^would delete (\S+)", p.stdout)
+        self.assertEqual(sorted(would), sorted(before), "clear --dry-run lists every key\n" + show(p))
+        self.assertEqual(would[0], "index.json", "clear deletes the index first")
+        self.assertEqual(stored_files(path), before, "clear --dry-run removed something")
+
+        p = rm("clear", *store_args(path))
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertEqual(stored_files(path), {}, "clear left files behind")
+        p = rm("list", *store_args(path))
+        self.assertEqual(p.returncode, 1, "list after clear\n" + show(p))
+        self.assertIn("no snapshot", p.stderr, "list after clear says there is no snapshot")
+
+
+# =====================================================================================================
+# Records seeded with fk.load: fixtures, corrupt records, faults, pagination, errors
+# =====================================================================================================
+
+class Seeded(ExportCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.FK = fku.FakeKube(tools=TOOLS).start()
+        cls.addClassCleanup(cls.FK.stop)
+
+    def tearDown(self):
+        self.FK.clear_faults()
+
+    def test_05_shared_fixtures(self):
+        fk = self.FK
+        fx = {n: load_fixture(n) for n in ("01-secret-basic-demo2.json",
+                                           "02-secret-crd-ingress-v1beta1.yaml",
+                                           "17-CONSTRUCTED-configmap-basic-demo2.yaml",
+                                           "20-neg-helm2-configmap.yaml")}
+        cm_only = json.loads(json.dumps(fx["17-CONSTRUCTED-configmap-basic-demo2.yaml"]))
+        cm_only["metadata"]["namespace"] = "cmonly"
+        res = fk.load(list(fx.values()) + [cm_only])
+        self.assertEqual((res["created"], res["errors"]), (5, []), "loading the fixtures")
+        shas = {}
+        with open(os.path.join(FIXTURES, "decoded.sha256")) as f:
+            for line in f:
+                h, name = line.split()
+                shas[name] = h
+        demo2 = inner_bytes(fx["01-secret-basic-demo2.json"])
+        foooo = inner_bytes(fx["02-secret-crd-ingress-v1beta1.yaml"])
+        self.assertEqual((sha(demo2), sha(foooo)), (shas["01-secret-basic-demo2.json"],
+                                                      shas["02-secret-crd-ingress-v1beta1.yaml"]),
+                         "set-up: fixtures decode to decoded.sha256")
+        helm2 = re.compile(r"Helm 2|Tiller", re.I)
+
+        # Secret driver (default)
+        path = newdir("fx-secret")
+        p = export(fk, path, "-n", "demo2", "-n", "appns", "-n", "helm-system")
+        self.assertExportOk(p, "fixtures, secret driver")
+        self.assertStoreMatches(path, {"releases/demo2/demo2/1.json.gz": demo2,
+                                       "releases/appns/foooo/1.json.gz": foooo},
+                                "fixture Secrets", cluster_uid=kube_system_uid(fk))
+        self.assertEqual(len([l for l in p.stderr.splitlines() if helm2.search(l)]), 1,
+                         "exactly one warning line about the Helm 2 record\n" + show(p))
+
+        # ConfigMap driver
+        path = newdir("fx-cm")
+        p = export(fk, path, "--helm-driver", "configmap", "-n", "demo2", "-n", "helm-system")
+        self.assertExportOk(p, "fixtures, configmap driver")
+        self.assertStoreMatches(path, {"releases/demo2/demo2/1.json.gz": demo2},
+                                "fixture ConfigMap (--helm-driver configmap)")
+        self.assertEqual(load_index(path)["records"][0]["driver"], "configmap", "index driver")
+        self.assertEqual(len([l for l in p.stderr.splitlines() if helm2.search(l)]), 1,
+                         "exactly one warning line about the Helm 2 record (configmap driver)\n" + show(p))
+        self.assertFalse(os.path.exists(os.path.join(path, "releases", "helm-system")),
+                         "the Helm 2 ConfigMap was exported")
+
+        # auto: a ConfigMap-only release is exported from its ConfigMap
+        path = newdir("fx-auto")
+        p = export(fk, path, "--helm-driver", "auto", "-n", "cmonly", "-n", "appns",
+                   "-n", "helm-system")
+        self.assertExportOk(p, "fixtures, auto driver")
+        ix = self.assertStoreMatches(path, {"releases/cmonly/demo2/1.json.gz": demo2,
+                                            "releases/appns/foooo/1.json.gz": foooo},
+                                     "fixture ConfigMap + Secret (--helm-driver auto)")
+        self.assertEqual({r["namespace"]: r["driver"] for r in ix["records"]},
+                         {"cmonly": "configmap", "appns": "secret"}, "index drivers with auto")
+        self.assertEqual(len([l for l in p.stderr.splitlines() if helm2.search(l)]), 1,
+                         "exactly one warning line about the Helm 2 record (auto)\n" + show(p))
+
+        # auto, where the same revision is in a Secret and a ConfigMap: the Secret wins
+        path = newdir("fx-auto-both")
+        p = export(fk, path, "--helm-driver", "auto", "-n", "demo2")
+        self.assertIn(p.returncode, (0, 3), show(p))
+        ix = self.assertStoreMatches(path, {"releases/demo2/demo2/1.json.gz": demo2},
+                                     "Secret and ConfigMap of one revision (auto)")
+        self.assertEqual(ix["records"][0]["driver"], "secret", "auto: the Secret wins")
+        self.assertExportOk(p, "auto with a Secret and a ConfigMap of the same revision "
+                            "(documented precedence, nothing skipped)")
+
+    def test_06_corrupt_records_skipped(self):
+        fk = self.FK
+        ns = "corrupt"
+        good = release_json(ns, "fine", 1)
+        gz = gzip.compress(release_json(ns, "trunc", 1), mtime=0)
+        objs = [release_secret(ns, "fine", 1, payload=good),
+                release_secret(ns, "badb64", 1, inner=b"H4sI!!not*base64**"),
+                release_secret(ns, "trunc", 1, inner=base64.b64encode(gz[:len(gz) // 2]))]
+        res = fk.load(objs)
+        self.assertEqual(res["errors"], [], "loading corrupt records")
+        path = newdir("corrupt")
+        p = export(fk, path, "-n", ns)
+        self.assertEqual(p.returncode, 3, "corrupt records: exit status 3 (partial)\n" + show(p))
+        lines = p.stderr.splitlines()
+        for name, reason in (("sh.helm.release.v1.badb64.v1", "base64"),
+                             ("sh.helm.release.v1.trunc.v1", r"gzip|truncat|compress")):
+            hits = [l for l in lines if name in l]
+            self.assertTrue(hits, "corrupt Secret %s not reported by name\n%s" % (name, show(p)))
+            self.assertTrue(any(re.search(reason, l, re.I) for l in hits),
+                            "report for %s does not give the reason (/%s/): %s" % (name, reason, hits))
+        self.assertRegex(p.stdout, r"\b1 written, 0 unchanged, 0 deleted, 2 skipped",
+                         "summary with two skipped\n" + show(p))
+        self.assertStoreMatches(path, {"releases/%s/fine/1.json.gz" % ns: good},
+                                "the good release exported beside corrupt ones")
+
+    def test_06b_record_corrupted_later_keeps_backup(self):
+        """When a release Secret that was exported intact later becomes corrupt, the next
+        export reports it (exit 3) and keeps the intact stored copy in the snapshot."""
+        fk = self.FK
+        ns = "rot"
+        good = release_json(ns, "r", 1)
+        fk.load([release_secret(ns, "r", 1, payload=good), release_secret(ns, "s", 1)])
+        path = newdir("rot")
+        self.assertExportOk(export(fk, path, "-n", ns), "export while intact")
+        gz = gzip.compress(good, mtime=0)
+        fk.load([release_secret(ns, "r", 1, inner=base64.b64encode(gz[:20]))], replace=True)
+        p = export(fk, path, "-n", ns)
+        self.assertEqual(p.returncode, 3, "corrupt record: exit 3\n" + show(p))
+        self.assertIn("releases/rot/r/1.json.gz", stored_records(path),
+                      "the intact stored copy of a now-corrupt record was deleted")
+        self.assertIn("releases/rot/r/1.json.gz", [r["key"] for r in load_index(path)["records"]],
+                      "the intact copy of a now-corrupt record is not in the index")
+
+    def test_07_api_faults_retried(self):
+        fk = self.FK
+        ns = "faulty"
+        payloads = {n: release_json(ns, n, 1, pad=3000) for n in ("r1", "r2", "r3")}
+        fk.load([release_secret(ns, n, 1, payload=b) for n, b in payloads.items()])
+        lpath = "/api/v1/namespaces/%s/secrets$" % ns
+        gpath = "/secrets/sh.helm.release.v1.%s.v1$"
+        fk.add_fault(verb="list", path=lpath, status=500, count=1)
+        fk.add_fault(verb="list", path=lpath, status=429, retryAfter=1, count=1)
+        fk.add_fault(verb="get", path=gpath % "r1", status=500, count=1)
+        fk.add_fault(verb="get", path=gpath % "r1", status=429, retryAfter=1, count=1)
+        fk.add_fault(verb="get", path=gpath % "r2", action="drop", count=1)
+        fk.add_fault(verb="get", path=gpath % "r3", status=503, count=2)
+        fk.reset_log()
+        path = newdir("faults")
+        p = export(fk, path, "-n", ns, "--threads", "2")
+        self.assertExportOk(p, "export through 500/429/503/dropped connections")
+        self.assertStoreMatches(path, {"releases/%s/%s/1.json.gz" % (ns, n): b
+                                       for n, b in payloads.items()}, "export through API faults")
+        log = fk.requests()
+
+        def seq(pred):
+            return [(e["status"], e["time"]) for e in log if pred(e)]
+        lst = seq(lambda e: e["verb"] == "list" and re.search(lpath, e["path"]))
+        self.assertEqual([s for s, _ in lst], [500, 429, 200], "LIST retried after 500 and 429")
+        self.assertGreaterEqual(lst[2][1] - lst[1][1], 0.9, "Retry-After: 1 of the 429 not honoured")
+        g1 = seq(lambda e: e["verb"] == "get" and re.search(gpath % "r1", e["path"]))
+        self.assertEqual([s for s, _ in g1], [500, 429, 200], "GET retried after 500 and 429")
+        self.assertGreaterEqual(g1[2][1] - g1[1][1], 0.9, "Retry-After: 1 of the 429 not honoured (GET)")
+        g2 = seq(lambda e: e["verb"] == "get" and re.search(gpath % "r2", e["path"]))
+        self.assertEqual([s for s, _ in g2], [0, 200], "GET retried after a dropped connection")
+        g3 = seq(lambda e: e["verb"] == "get" and re.search(gpath % "r3", e["path"]))
+        self.assertEqual([s for s, _ in g3], [503, 503, 200], "GET retried after two 503s")
+
+    def test_10_pagination_2500(self):
+        fk = self.FK
+        N = 2500
+        nss = ["page-%d" % i for i in range(5)]
+        objs = [release_secret(nss[i % 5], "p%04d" % i, 1) for i in range(N)]
+        res = fk.load(objs)
+        self.assertEqual((res["created"], res["errors"]), (N, []), "loading %d Secrets" % N)
+        path = newdir("pages")
+        # every namespace but these five (other tests seed records elsewhere on this server)
+        others = ",".join(n["metadata"]["name"] for n in fk.get_json("/api/v1/namespaces")[1]["items"]
+                          if n["metadata"]["name"] not in nss)
+        fk.reset_log()
+        p = export(fk, path, "--exclude-namespaces", others)
+        self.assertExportOk(p, "export of %d releases" % N)
+        ix = load_index(path)
+        self.assertEqual(len(ix["records"]), N, "index of the %d-release export" % N)
+        want = {"releases/%s/p%04d/1.json.gz" % (nss[i % 5], i) for i in range(N)}
+        self.assertEqual({r["key"] for r in ix["records"]}, want, "index keys of the paged export")
+        got = stored_records(path)
+        self.assertEqual(set(got), want, "stored records of the paged export")
+        for i in (0, 1, 777, N - 1):
+            k = "releases/%s/p%04d/1.json.gz" % (nss[i % 5], i)
+            self.assertEqual(got[k], release_json(nss[i % 5], "p%04d" % i, 1), "content of %s" % k)
+        lists = [e for e in fk.requests() if e["verb"] == "list" and e["path"] == "/api/v1/secrets"]
+        self.assertTrue(all("limit=" in e["query"] and e["status"] == 200 for e in lists),
+                        "a LIST without limit, or failed")
+        # the metadata LIST, in pages; then (many records to read) maybe full LIST pages
+        meta = [e for e in lists if SECRETS_META_ACCEPT in e["accept"]]
+        full = [e for e in lists if SECRETS_META_ACCEPT not in e["accept"]]
+        for what, pages in (("metadata", meta), ("full", full)):
+            if not pages:
+                continue
+            self.assertEqual(["continue=" in e["query"] for e in pages],
+                             [False] + [True] * (len(pages) - 1),
+                             "%s LIST: one listing whose later pages continue the first" % what)
+        self.assertGreaterEqual(len(meta), 3, "the metadata LIST of %d Secrets was not paginated "
+                                "(%d request(s))" % (N, len(meta)))
+        gets = [e for e in fk.requests() if e["verb"] == "get" and "/secrets/" in e["path"]]
+        print("pagination: %d metadata pages, %d full pages, %d GETs" % (len(meta), len(full), len(gets)),
+              file=sys.stderr)
+
+        # Unchanged re-export at scale, with the continue token expiring once (410): the
+        # LIST restarts and still sees every record; nothing is read or written.
+        before = {k: v for k, v in file_stats(path).items() if k.startswith("releases/")}
+        fk.add_fault(action="expire-continue", path="^/api/v1/secrets$", count=1)
+        fk.reset_log()
+        p = export(fk, path, "--exclude-namespaces", others)
+        self.assertExportOk(p, "unchanged re-export of %d releases" % N)
+        self.assertRegex(p.stdout, r"\b0 written, %d unchanged, 0 deleted" % N, show(p))
+        log = fk.requests()
+        self.assertIn(410, [e["status"] for e in log], "set-up: the expire-continue fault did not fire")
+        self.assertEqual([e["path"] for e in log if e["verb"] == "get" and "/secrets/" in e["path"]], [],
+                         "unchanged re-export read release Secrets")
+        self.assertEqual(len(load_index(path)["records"]), N, "index after the 410 restart")
+        self.assertEqual({k: v for k, v in file_stats(path).items() if k.startswith("releases/")},
+                         before, "unchanged re-export rewrote record files")
+
+    def test_13_full_list_path_faults_and_corrupt(self):
+        """Many records to read: export reads them from full LIST pages (not a GET each);
+        faults on those pages are retried and a corrupt record in a page is reported."""
+        fk = self.FK
+        ns, N = "bulk", 150
+        payloads = {"b%03d" % i: release_json(ns, "b%03d" % i, 1) for i in range(N)}
+        gz = gzip.compress(payloads["b077"], mtime=0)
+        objs = [release_secret(ns, n, 1, payload=b) for n, b in payloads.items() if n != "b077"]
+        objs.append(release_secret(ns, "b077", 1, inner=base64.b64encode(gz[:-12])))
+        res = fk.load(objs)
+        self.assertEqual((res["created"], res["errors"]), (N, []), "loading %d Secrets" % N)
+        lpath = "/api/v1/namespaces/%s/secrets$" % ns
+        # the first LIST (metadata) passes; the next one fails once; a continued page drops once
+        fk.add_fault(verb="list", path=lpath, query="continue=", action="drop", count=1)
+        fk.add_fault(verb="list", path=lpath, skip=1, status=500, count=1)
+        fk.reset_log()
+        path = newdir("bulk")
+        p = export(fk, path, "-n", ns)
+        self.assertEqual(p.returncode, 3, "one corrupt record among %d: exit 3\n%s" % (N, show(p)))
+        self.assertRegex(p.stderr, r"sh\.helm\.release\.v1\.b077\.v1.*(gzip|truncat)",
+                         "the corrupt record in a LIST page is reported by name and reason\n" + show(p))
+        self.assertRegex(p.stdout, r"\b%d written, 0 unchanged, 0 deleted, 1 skipped, 0 failed" % (N - 1),
+                         show(p))
+        self.assertStoreMatches(path, {"releases/%s/%s/1.json.gz" % (ns, n): b
+                                       for n, b in payloads.items() if n != "b077"},
+                                "export from full LIST pages through faults")
+        log = fk.requests()
+        lists = [e for e in log if e["verb"] == "list" and re.search(lpath, e["path"])]
+        full = [e for e in lists if SECRETS_META_ACCEPT not in e["accept"]]
+        self.assertIn(500, [e["status"] for e in full], "set-up: the 500 did not hit the full LIST")
+        self.assertIn(0, [e["status"] for e in full], "set-up: the drop did not hit a full LIST page")
+        self.assertEqual(full[-1]["status"], 200, "the full LIST was not completed after the faults")
+        gets = [e["path"] for e in log if e["verb"] == "get" and "/secrets/" in e["path"]]
+        self.assertEqual(gets, [], "records the full LIST delivered were read again one by one")
+
+        before = {k: v for k, v in file_stats(path).items() if k.startswith("releases/")}
+        p = export(fk, path, "-n", ns)
+        self.assertEqual(p.returncode, 3, "re-export: still one corrupt record\n" + show(p))
+        self.assertRegex(p.stdout, r"\b0 written, %d unchanged, 0 deleted, 1 skipped" % (N - 1), show(p))
+        self.assertEqual({k: v for k, v in file_stats(path).items() if k.startswith("releases/")},
+                         before, "unchanged re-export rewrote record files")
+
+    def test_14_progress_on_a_terminal_quiet_otherwise(self):
+        """On a TTY, export shows count/total, bytes and rate on stderr; off a TTY (and
+        without -v) stderr stays empty."""
+        import pty
+        fk = self.FK
+        ns = "progress"
+        fk.load([release_secret(ns, "p%02d" % i, 1) for i in range(12)])
+        path = newdir("progress")
+        args = [RM_BIN, "export"] + store_args(path) + ["--kubeconfig", fk.kubeconfig, "-n", ns]
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(RM_BIN, args)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0, out)
+        self.assertRegex(out.decode(), r"\r(?:releasemanager: )?12/12 records, [0-9.]+ MiB, [0-9.]+ MiB/s",
+                         "progress line on a terminal")
+        p = export(fk, newdir("progress-quiet"), "-n", ns)
+        self.assertEqual(p.returncode, 0, show(p))
+        # (The seeded cluster's Helm 2 record still earns its one warning.)
+        self.assertNotIn("records,", p.stderr, "off a terminal there is no progress line")
+        self.assertNotIn("stored releases/", p.stderr, "off a terminal export is quiet without -v")
+
+    def test_15_http2(self):
+        """Where the server offers HTTP/2 (ALPN h2), the client speaks it: the same export
+        through nghttpx (an HTTP/2 TLS front for the fake server, whose own Python server
+        speaks HTTP/1.1), every request over h2 from 8 threads sharing one connection
+        pool, full LIST pages with continue tokens, the store byte-exact."""
+        nghttpx = shutil.which("nghttpx") or next(
+            (p for p in ("/usr/sbin/nghttpx", "/usr/bin/nghttpx") if os.path.exists(p)), None)
+        if not nghttpx:
+            self.skipTest("nghttpx not installed (Debian package nghttp2-proxy)")
+        fk = self.FK
+        ns = "h2"
+        res = fk.load([release_secret(ns, "r%03d" % i, rev) for i in range(130) for rev in (1, 2)])
+        self.assertEqual(res["errors"], [], "loading the records")
+        expected = cluster_records(fk, namespaces=[ns])
+        self.assertEqual(len(expected), 260, "set-up")
+        sd = fk.state_dir
+        backend_port = int(fk.info["url"].rsplit(":", 1)[1])
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        access = os.path.join(WORK, "nghttpx-access.log")
+        errlog = os.path.join(WORK, "nghttpx-error.log")
+        proc = subprocess.Popen(
+            [nghttpx, "--conf=/dev/null", "--frontend=127.0.0.1,%d" % port,
+             "--backend=127.0.0.1,%d;;tls;sni=localhost" % backend_port,
+             "--cacert=" + os.path.join(sd, "ca.crt"), "--accesslog-file=" + access,
+             "--accesslog-format=$alpn $method $path $status", "--errorlog-file=" + errlog,
+             "--workers=1", "--no-ocsp", os.path.join(sd, "server.key"), os.path.join(sd, "server.crt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 20
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.time() > deadline or proc.poll() is not None:
+                        self.fail("nghttpx did not start (see %s)" % errlog)
+                    time.sleep(0.1)
+            with open(fk.kubeconfig) as f:
+                text = f.read()
+            kc = os.path.join(WORK, "kubeconfig-h2")
+            with open(kc, "w") as f:
+                f.write(text.replace(fk.info["url"], "https://127.0.0.1:%d" % port))
+            path = newdir("h2")
+            p = export(kc, path, "-n", ns, "--threads", "8")
+            self.assertExportOk(p, "export over HTTP/2")
+            self.assertStoreMatches(path, expected, "export over HTTP/2")
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        with open(access) as f:
+            lines = [l.split() for l in f if l.strip()]
+        self.assertGreaterEqual(len(lines), 4, "requests seen by nghttpx")
+        self.assertEqual(sorted({l[0] for l in lines}), ["h2"],
+                         "every request over HTTP/2 (ALPN h2): %s" % lines)
+        self.assertTrue(any("continue=" in l[2] for l in lines),
+                        "full LIST pages with continue tokens went through HTTP/2: %s" % lines)
+        self.assertEqual([l for l in lines if l[3] != "200"], [], "all answered 200")
+
+    def test_16_engine_runs_again_in_one_process(self):
+        """One export engine (tests/e2e/export_probe) run again in the same process compares
+        with the snapshot it committed: an unchanged cluster costs no Secret read and no
+        write; one more release record is the only record stored."""
+        fk = self.FK
+        ns = "twice"
+        res = fk.load([release_secret(ns, "a", 1), release_secret(ns, "a", 2),
+                       release_secret(ns, "b", 1)])
+        self.assertEqual(res["errors"], [], "loading the records")
+        self.assertTrue(os.access(EXPORT_PROBE, os.X_OK), "tests/e2e/export_probe is not built")
+        path = newdir("twice")
+        probe = subprocess.Popen([EXPORT_PROBE, "--kubeconfig", fk.kubeconfig, "--plugin",
+                                  os.path.join(PLUGIN_DIR, "local.so"), "--path", path,
+                                  "--namespace", ns], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def run_again():
+            probe.stdin.write("again\n")
+            probe.stdin.flush()
+            return json.loads(probe.stdout.readline() or "null")
+
+        def secret_gets():
+            return ["%s %s" % (e["method"], e["path"]) for e in fk.requests()
+                    if e["verb"] == "get" and "/secrets/" in e["path"]]
+
+        def counts(run, records, written, unchanged):
+            return {"run": run, "records": records, "written": written, "unchanged": unchanged,
+                    "deleted": 0, "skipped": 0, "failed": 0}
+
+        try:
+            first = json.loads(probe.stdout.readline() or "null")
+            self.assertEqual(first, counts(1, 3, 3, 0), "first run")
+            self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), "first run")
+            before = file_stats(path)
+
+            fk.reset_log()
+            self.assertEqual(run_again(), counts(2, 3, 0, 3), "second run, nothing changed")
+            self.assertEqual(secret_gets(), [], "the second run read release Secrets")
+            self.assertEqual(file_stats(path), before, "the second run wrote files")
+
+            res = fk.load([release_secret(ns, "b", 2)])
+            self.assertEqual(res["errors"], [], "loading one more record")
+            fk.reset_log()
+            self.assertEqual(run_again(), counts(3, 4, 1, 3), "third run, one record added")
+            self.assertEqual(secret_gets(),
+                             ["GET /api/v1/namespaces/%s/secrets/sh.helm.release.v1.b.v2" % ns],
+                             "the third run read other Secrets than the new one")
+            after = file_stats(path)
+            self.assertEqual(sorted(k for k in after if k.startswith("releases/")
+                                    and after[k] != before.get(k)),
+                             ["releases/%s/b/2.json.gz" % ns], "records the third run wrote")
+            self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), "third run")
+        finally:
+            probe.stdin.close()
+            out, err = probe.stdout.read(), probe.stderr.read()
+            probe.stdout.close()
+            probe.stderr.close()
+            probe.wait(timeout=120)
+        self.assertEqual(probe.returncode, 0, "export_probe: exit %d\n%s%s" % (probe.returncode,
+                                                                             out, err))
+
+    def test_12_errors(self):
+        fk = self.FK
+        fk.load([release_secret("errs", "e1", 1)])
+        path = newdir("errors")
+        p = export(fk, path, "-n", "errs")
+        self.assertExportOk(p, "set-up export")
+        before = stored_files(path), file_stats(path)
+        with open(fk.kubeconfig) as f:
+            kc = f.read()
+        self.assertIn("127.0.0.1:%d" % fk.port, kc)
+
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+        s.close()
+        bad = os.path.join(newdir("kc"), "closed-port")
+        with open(bad, "w") as f:
+            f.write(kc.replace("127.0.0.1:%d" % fk.port, "127.0.0.1:%d" % closed))
+        t = time.time()
+        p = export(bad, path, "-n", "errs")
+        took = time.time() - t
+        self.assertEqual(p.returncode, 1, "unreachable server: exit 1\n" + show(p))
+        self.assertRegex(p.stderr, r"127\.0\.0\.1:%d|port %d" % (closed, closed),
+                         "unreachable server: error names the server\n" + show(p))
+        self.assertRegex(p.stderr, r"(?i)connect", "unreachable server: error says it cannot connect")
+        self.assertEqual((stored_files(path), file_stats(path)), before,
+                         "an export against an unreachable server touched the store")
+        print("unreachable server: failed after %.1fs" % took, file=sys.stderr)
+
+        wrong = os.path.join(newdir("kc"), "wrong-token")
+        self.assertIn("token: %s" % fk.token, kc)
+        with open(wrong, "w") as f:
+            f.write(kc.replace("token: %s" % fk.token, "token: not-the-token"))
+        p = export(wrong, path, "-n", "errs")
+        self.assertEqual(p.returncode, 1, "wrong token: exit 1\n" + show(p))
+        self.assertRegex(p.stderr, r"401|Unauthorized", "wrong token: 401/Unauthorized\n" + show(p))
+        self.assertNotIn("not-the-token", p.stderr + p.stdout, "the token is echoed")
+        self.assertEqual((stored_files(path), file_stats(path)), before,
+                         "an export with a wrong token touched the store")
+
+
+def main():
+    global TOOLS, WORK
+    if not fku.openssl_available():
+        print("SKIP: openssl not found (the fake API server needs it for its TLS certificates)")
+        return fku.SKIP
+    try:
+        TOOLS = fku.find_tools()
+    except fku.ToolsUnavailable as e:
+        print("SKIP: %s" % e)
+        return fku.SKIP
+    if not os.access(RM_BIN, os.X_OK):
+        print("SKIP: program under test not found at %s (set RM_BIN; run from make check)" % RM_BIN)
+        return fku.SKIP
+    if not os.path.isdir(PLUGIN_DIR):
+        print("SKIP: local backend plugin not built in %s" % PLUGIN_DIR)
+        return fku.SKIP
+    if not os.path.isdir(FIXTURES):
+        print("FAIL: fixtures missing: %s" % FIXTURES)
+        return 1
+    # Thousands of small files: on tmpfs when $TMPDIR does not say otherwise.
+    base = None if os.environ.get("TMPDIR") else "/dev/shm"
+    if base and not (os.path.isdir(base) and os.access(base, os.W_OK)):
+        base = None
+    WORK = tempfile.mkdtemp(prefix="export-test-", dir=base)
+    try:
+        prog = unittest.main(exit=False, verbosity=2, argv=[sys.argv[0]] + sys.argv[1:])
+    finally:
+        if os.environ.get("KEEP_WORK"):
+            print("work directory kept: %s" % WORK)
+        else:
+            shutil.rmtree(WORK, ignore_errors=True)
+    print("export_test: %.1fs" % (time.time() - T0))
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

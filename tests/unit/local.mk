@@ -1,0 +1,68 @@
+# Unit tests of the core: Criterion programs linked with the core library (libcoretest.a,
+# built -DRM_UNITTEST), one per module, plus the Kubernetes client against the fake API
+# server (tests/fakekube/) through a small driver program.
+check_PROGRAMS += tests/unit/test_cli
+TESTS += tests/unit/test_cli
+tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
+tests_unit_test_cli_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_cli_LDADD = $(TEST_LIBS)
+
+# The plugin loader's failure matrix, against the fixture plugins of tests/plugins/.
+check_PROGRAMS += tests/unit/test_plugin
+TESTS += tests/unit/test_plugin
+tests_unit_test_plugin_SOURCES = tests/unit/test_plugin.c
+tests_unit_test_plugin_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_plugin_LDADD = $(TEST_LIBS)
+tests_unit_test_plugin_DEPENDENCIES = libcoretest.a $(check_LTLIBRARIES)
+
+check_PROGRAMS += tests/unit/test_store
+TESTS += tests/unit/test_store
+tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_store_LDADD = $(TEST_LIBS)
+tests_unit_test_store_DEPENDENCIES = libcoretest.a plugins/local/local.la
+
+# The Helm release codec (core/helm/) and the JSON scanner, on the shared fixtures.
+check_PROGRAMS += tests/unit/test_helm_codec
+TESTS += tests/unit/test_helm_codec
+tests_unit_test_helm_codec_SOURCES = tests/unit/test_helm_codec.c
+tests_unit_test_helm_codec_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
+tests_unit_test_helm_codec_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_jscan
+TESTS += tests/unit/test_jscan
+tests_unit_test_jscan_SOURCES = tests/unit/test_jscan.c
+tests_unit_test_jscan_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_jscan_LDADD = $(TEST_LIBS)
+
+EXTRA_DIST += \
+	tests/data/helm-releases/PROVENANCE.md \
+	tests/data/helm-releases/decoded.sha256 \
+	tests/data/helm-releases/helm_decode.py \
+	tests/data/helm-releases/01-secret-basic-demo2.json \
+	tests/data/helm-releases/02-secret-crd-ingress-v1beta1.yaml \
+	tests/data/helm-releases/17-CONSTRUCTED-configmap-basic-demo2.yaml \
+	tests/data/helm-releases/20-neg-helm2-configmap.yaml
+
+# The Kubernetes client (core/kube/): kubeconfig parsing, and HTTP against the fake API
+# server (tests/fakekube/) in scripted mode, driven through tests/unit/kube_stub.c.
+check_PROGRAMS += tests/unit/test_kube_config
+TESTS += tests/unit/test_kube_config
+tests_unit_test_kube_config_SOURCES = tests/unit/test_kube_config.c
+tests_unit_test_kube_config_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_kube_config_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_kube_http
+TESTS += tests/unit/test_kube_http
+tests_unit_test_kube_http_SOURCES = tests/unit/test_kube_http.c tests/unit/kube_stub.c tests/unit/kube_stub.h
+tests_unit_test_kube_http_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_kube_http_LDADD = $(TEST_LIBS)
+
+# The client and codec against the fake API server, through a small driver program.
+check_PROGRAMS += tests/unit/kube_probe
+tests_unit_kube_probe_SOURCES = tests/unit/kube_probe.c
+tests_unit_kube_probe_CFLAGS = $(AM_CFLAGS) -DRM_UNITTEST $(CJSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)
+tests_unit_kube_probe_LDADD = $(CORE_TEST_LIBS)
+TESTS += tests/unit/test_kube_fakekube.py
+EXTRA_DIST += tests/unit/test_kube_fakekube.py
+EXTRA_DIST += tests/data/store/index-0.1.json bench/memory.sh bench/memory_bench.py
