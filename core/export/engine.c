@@ -76,12 +76,7 @@ same_snapshot (const struct store_index *a, const struct store_index *b)
   if (a->n != b->n || !same_str (a->cluster_uid, b->cluster_uid)
       || !same_str (a->cluster_server, b->cluster_server) || !same_str (a->exporter, b->exporter))
     return false;
-  char *ta = store_index_to_json (&(struct store_index) { .records = a->records, .n = a->n });
-  char *tb = store_index_to_json (&(struct store_index) { .records = b->records, .n = b->n });
-  bool same = strcmp (ta, tb) == 0;
-  free (ta);
-  free (tb);
-  return same;
+  return store_index_same_records (a, b);
 }
 
 /* The stored state file already says what st says (asked once per engine). */
@@ -138,6 +133,9 @@ build_index (struct export_engine *e, char *cluster_uid, struct export_result *r
   gmtime_r (&now, &tm);
   strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
   ix->time = xstrdup (ts);
+  /* At most one entry per item: sized once rather than grown by doubling. */
+  ix->cap = e->n ? e->n : 1;
+  ix->records = xmalloc (ix->cap * sizeof *ix->records);
   for (size_t i = 0; i < e->n; i++) {
     struct item *it = &e->items[i];
     switch (it->state) {

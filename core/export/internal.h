@@ -26,10 +26,13 @@ enum item_state {
 struct item {
   enum helm_driver driver;
   enum item_state state;
-  char *namespace, *object, *uid, *rv;
-  char *release;
+  /* namespace, object, uid, rv, release and key point into mem (one allocation per
+   * item: a run holds one item per release record in the cluster). */
+  const char *namespace, *object, *uid, *rv;
+  const char *release;
   int revision;
-  char *key;
+  const char *key;
+  char *mem;
   const struct store_record *old;   /* in the previous snapshot, or NULL */
   struct store_record rec;          /* the new index entry: UNCHANGED, WRITTEN, SAME_HASH */
   char *why;                        /* SKIPPED, FAILED, SUPERSEDED: the reason */

@@ -18,12 +18,6 @@ json_str (const cJSON *o, const char *path1, const char *path2)
   return cJSON_IsString (v) ? v->valuestring : NULL;
 }
 
-static char *
-dup_or_null (const char *s)
-{
-  return s ? xstrdup (s) : NULL;
-}
-
 static bool
 wanted (const struct export_engine *e, const char *ns, const char *release)
 {
@@ -39,12 +33,7 @@ wanted (const struct export_engine *e, const char *ns, const char *release)
 static void
 item_free (struct item *it)
 {
-  free (it->namespace);
-  free (it->object);
-  free (it->uid);
-  free (it->rv);
-  free (it->release);
-  free (it->key);
+  free (it->mem);
   free (it->why);
   cJSON_Delete (it->obj);
   store_record_clear (&it->rec);
@@ -58,6 +47,31 @@ export_items_free (struct export_engine *e)
   free (e->items);
   e->items = NULL;
   e->n = e->cap = 0;
+}
+
+/* The item's strings in one allocation (uid and rv may be NULL). */
+static void
+item_strings (struct item *it, const char *ns, const char *object, const char *uid,
+              const char *rv, const char *release, int rev)
+{
+  char *key = store_record_key (ns, release, rev);
+  const char *src[] = { ns, object, uid, rv, release, key };
+  size_t len[ARRAY_SIZE (src)], total = 0;
+  for (size_t i = 0; i < ARRAY_SIZE (src); i++)
+    total += len[i] = src[i] ? strlen (src[i]) + 1 : 0;
+  char *p = it->mem = xmalloc (total ? total : 1);
+  const char *dst[ARRAY_SIZE (src)];
+  for (size_t i = 0; i < ARRAY_SIZE (src); i++) {
+    dst[i] = src[i] ? memcpy (p, src[i], len[i]) : NULL;
+    p += len[i];
+  }
+  it->namespace = dst[0];
+  it->object = dst[1];
+  it->uid = dst[2];
+  it->rv = dst[3];
+  it->release = dst[4];
+  it->key = dst[5];
+  free (key);
 }
 
 struct list_ctx {
@@ -98,20 +112,19 @@ list_item (void *ud, const cJSON *obj)
     return 0;
   }
   if (e->n == e->cap) {
-    e->cap = e->cap ? e->cap * 2 : 256;
+    /* The previous snapshot's size is the best guess of how many there are. */
+    size_t guess = e->old ? e->old->n + e->old->n / 8 + 64 : 256;
+    e->cap = e->cap ? e->cap * 2 : guess;
     e->items = xrealloc (e->items, e->cap * sizeof *e->items);
   }
   struct item *it = &e->items[e->n++];
   memset (it, 0, sizeof *it);
   it->driver = l->driver;
   it->state = ITEM_PENDING;
-  it->namespace = xstrdup (ns);
-  it->object = xstrdup (name);
-  it->uid = dup_or_null (json_str (obj, "metadata", "uid"));
-  it->rv = dup_or_null (json_str (obj, "metadata", "resourceVersion"));
-  it->release = release;
+  item_strings (it, ns, name, json_str (obj, "metadata", "uid"),
+                json_str (obj, "metadata", "resourceVersion"), release, rev);
   it->revision = rev;
-  it->key = store_record_key (ns, release, rev);
+  free (release);
   return 0;
 }
 
