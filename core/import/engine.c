@@ -153,7 +153,7 @@ group (struct run *run, const struct imp_request *rq, const struct store_state *
 
 /* The cluster, checked once: fail fast when it is unreachable. */
 static int
-connect (struct run *run, struct kube_client **kc, struct rm_error *err)
+open_cluster (struct run *run, struct kube_client **kc, struct rm_error *err)
 {
   struct kube_config_opts ko = { run->s.kubeconfig, run->s.kubecontext, NULL };
   struct kube_config *kcfg = NULL;
@@ -207,7 +207,7 @@ imp_engine_run (const struct imp_request *rq, struct imp_result *res, struct rm_
   store_index_sort (run.ix);
   group (&run, rq, &st);
 
-  rc = connect (&run, &kc, err);
+  rc = open_cluster (&run, &kc, err);
   if (rc != RM_OK)
     goto out;
   run.s.kc = kc;
