@@ -61,7 +61,9 @@ const struct command cmd_clear = {
   "delete the stored snapshot (no cluster needed)",
   "[BACKEND] [BACKEND OPTIONS]",
   "Deletes the snapshot stored under --path: the index first (so no reader sees a\n"
-  "partial snapshot), then every release record, then the manager's state file.\n"
+  "partial snapshot), then every release record, then the manager's state file.  A\n"
+  "store of the original Go tool loses its NAME-VERSION-N.release files, then its\n"
+  "state file.\n"
   "No cluster access.  With --dry-run, lists what it would delete and deletes nothing.",
   NULL,
   run_clear,

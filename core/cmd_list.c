@@ -1,4 +1,6 @@
-/* `releasemanager list`: what a stored snapshot holds, read from its index alone. */
+/* `releasemanager list`: what a stored snapshot holds, read from its index alone, or
+ * the records of a store the original Go tool wrote (store/legacy.c reads them as import
+ * sees them), as a table or as JSON in the index's format. */
 #include <config.h>
 
 #include <stdlib.h>
@@ -6,6 +8,8 @@
 
 #include "commands.h"
 #include "base/log.h"
+#include "import/import.h"
+#include "store/legacy.h"
 #include "store/store.h"
 
 static const struct cli_option list_options[] = {
@@ -30,6 +34,22 @@ or_dash (const char *s)
   return s && *s ? s : "-";
 }
 
+static void
+print_table (const struct store_index *ix)
+{
+  printf ("%-20s %-30s %-8s %-16s %-30s %-14s %-30s %s\n", "NAMESPACE", "RELEASE", "REVISION",
+          "STATUS", "CHART", "APP VERSION", "UPDATED", "SIZE");
+  for (size_t i = 0; i < ix->n; i++) {
+    const struct store_record *r = &ix->records[i];
+    char chart[256], size[32];
+    snprintf (chart, sizeof chart, "%s-%s", or_dash (r->chart), or_dash (r->chart_version));
+    human_size (r->size, size, sizeof size);
+    printf ("%-20s %-30s %-8d %-16s %-30s %-14s %-30s %s\n", r->namespace, r->release,
+            r->revision, or_dash (r->status), chart, or_dash (r->app_version),
+            or_dash (r->updated), size);
+  }
+}
+
 static int
 run_list (struct cli *c)
 {
@@ -51,42 +71,41 @@ run_list (struct cli *c)
     return usage ? EXIT_USAGE : EXIT_ERROR;
   }
   struct store_index *ix = NULL;
+  struct strlist bad = STRLIST_INIT;
   struct rm_error err;
-  int rc = store_index_load (b, &ix, &err);
-  if (rc == RM_E_NOT_FOUND) {
-    char *where = backend_describe (b);
-    log_error ("no snapshot in %s (no %s): run `releasemanager export` first", where,
-               STORE_INDEX_KEY);
+  bool legacy;
+  char *where = backend_describe (b);
+  int rc = store_legacy_load_any (b, imp_describe_record, &ix, &legacy, &bad, &err);
+  if (rc != RM_OK) {
+    if (rc == RM_E_NOT_FOUND)
+      log_error ("no snapshot in %s (no %s, no NAME-VERSION-N%s files): run `releasemanager "
+                 "export` first", where, STORE_INDEX_KEY, STORE_LEGACY_EXT);
+    else
+      log_error ("%s", err.message);
     free (where);
     backend_close (b);
     return EXIT_ERROR;
   }
-  if (rc != RM_OK) {
-    log_error ("%s", err.message);
-    backend_close (b);
-    return EXIT_ERROR;
-  }
+  for (size_t i = 0; i < bad.n; i++)
+    log_warn ("%s", bad.items[i]);
+  if (legacy)
+    log_warn ("%s was written by the original tool (k8s-release-manager): no %s, %zu records "
+              "read from its NAME-VERSION-N%s files (%zu unreadable), as import reads them",
+              where, STORE_INDEX_KEY, ix->n, STORE_LEGACY_EXT, bad.n);
   if (strcmp (format, "json") == 0) {
     char *text = store_index_to_json (ix);
     fputs (text, stdout);
     free (text);
   }
   else {
-    printf ("%-20s %-30s %-8s %-16s %-30s %-14s %-30s %s\n", "NAMESPACE", "RELEASE", "REVISION",
-            "STATUS", "CHART", "APP VERSION", "UPDATED", "SIZE");
-    for (size_t i = 0; i < ix->n; i++) {
-      const struct store_record *r = &ix->records[i];
-      char chart[256], size[32];
-      snprintf (chart, sizeof chart, "%s-%s", or_dash (r->chart), or_dash (r->chart_version));
-      human_size (r->size, size, sizeof size);
-      printf ("%-20s %-30s %-8d %-16s %-30s %-14s %-30s %s\n", r->namespace, r->release,
-              r->revision, or_dash (r->status), chart, or_dash (r->app_version),
-              or_dash (r->updated), size);
-    }
-    log_info ("snapshot of cluster %s taken %s by %s: %zu records", or_dash (ix->cluster_uid),
-              or_dash (ix->time), or_dash (ix->exporter), ix->n);
+    print_table (ix);
+    if (!legacy)
+      log_info ("snapshot of cluster %s taken %s by %s: %zu records", or_dash (ix->cluster_uid),
+                or_dash (ix->time), or_dash (ix->exporter), ix->n);
   }
   store_index_free (ix);
+  strlist_free (&bad);
+  free (where);
   backend_close (b);
   return EXIT_OK;
 }
@@ -96,7 +115,10 @@ const struct command cmd_list = {
   "show what a stored snapshot holds",
   "[BACKEND] [BACKEND OPTIONS] [-o table|json]",
   "Lists every release record of the snapshot stored under --path, from its index:\n"
-  "namespace, release, revision, status, chart, app version, last deployed, size.",
+  "namespace, release, revision, status, chart, app version, last deployed, size.\n"
+  "Without index.json, the original Go tool's NAME-VERSION-N.release files are read\n"
+  "and listed the same way (as import would restore them), with a warning saying so;\n"
+  "files that are not a release are named in warnings.",
   list_options,
   run_list,
 };

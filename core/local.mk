@@ -16,6 +16,8 @@ libcore_a_SOURCES = \
 	%reldir%/cmd_import.c %reldir%/import/import.h %reldir%/import/manifest.c \
 	%reldir%/import/discovery.c %reldir%/import/apply.c %reldir%/import/hooks.c \
 	%reldir%/import/records.c %reldir%/import/values.c %reldir%/import/release.c
+libcore_a_SOURCES += %reldir%/store/legacy.c %reldir%/store/legacy.h \
+	%reldir%/import/run.c %reldir%/import/engine.c %reldir%/import/describe.c
 
 CORE_LIBS = libcore.a $(CJSON_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 

@@ -9,7 +9,11 @@
  *   records.c    the release records back as Helm's own storage (Secret or ConfigMap)
  *   values.c     --update-values: re-render with a helm binary
  *   release.c    one release from stored records to a Helm-owned release
- * cmd_import.c reads the store, applies the filters and runs releases in parallel. */
+ *   run.c        what those steps share: the first failure, the dry-run plan, the clock
+ *   engine.c     a whole run: reads the store (index.json or the original tool's files),
+ *                groups revisions per release, applies the filters, restores releases
+ *                in parallel and counts the outcomes
+ * cmd_import.c turns the options into a struct imp_request and prints the result. */
 #ifndef RM_IMPORT_H
 #define RM_IMPORT_H
 
@@ -19,9 +23,17 @@
 
 #include <cjson/cJSON.h>
 
+#include "backend_wrap.h"
 #include "helm/helm.h"
 #include "kube/kube.h"
 #include "base/util.h"
+
+/* ---- describe.c ---- */
+
+struct store_record;
+/* A store_describe_fn (store/legacy.h): r's index fields from one release JSON. */
+int imp_describe_record (const char *json, size_t len, const char *key, struct store_record *r,
+                         struct rm_error *err);
 
 /* ---- manifest.c ---- */
 
@@ -102,9 +114,13 @@ struct imp_run {
   char *error;              /* the failure, once set */
 };
 
+/* ---- run.c: shared by the steps below (and calling none of them) ---- */
+
+/* Monotonic seconds, the clock of imp_run.deadline. */
 double imp_now (void);
 /* Record the failure (the first one wins) and return -1. */
 int imp_fail (struct imp_run *r, const char *fmt, ...) __attribute__((format (printf, 2, 3)));
+/* Append to the --dry-run plan. */
 void imp_plan (struct imp_run *r, const char *fmt, ...) __attribute__((format (printf, 2, 3)));
 
 /* ---- apply.c ---- */
@@ -167,5 +183,53 @@ struct imp_revision {
 int imp_restore_release (const struct imp_settings *s, const char *ns, const char *name,
                          struct imp_revision *revs, size_t n, const struct strlist *updates,
                          char **why);
+
+/* ---- engine.c ---- */
+
+enum imp_state {
+  IMP_PENDING,
+  IMP_RESTORED,             /* or, in a dry run, would be */
+  IMP_SKIPPED,
+  IMP_FAILED,
+};
+
+/* What to import and how; the caller keeps it all alive during imp_engine_run. */
+struct imp_request {
+  struct backend *b;                 /* the store; never written */
+  struct imp_settings s;             /* for every release (kc, disc and out_lock are set
+                                        by the engine) */
+  const struct strlist *only_ns;     /* --namespace: only these namespaces (empty: all) */
+  const struct strlist *skip_ns;     /* --exclude-namespaces */
+  const char *only_release;          /* --release-name, or NULL */
+  const struct strlist *updates;     /* --update-values, for every release */
+  bool force;                        /* --force: the manager's own release too */
+  const char *new_path;              /* --new-path: the manager's own release, its path
+                                        value (the original tool's backend.path) set */
+  unsigned threads;                  /* releases restored in parallel, >= 1 */
+};
+
+/* One release of the store that the filters selected. */
+struct imp_outcome {
+  char *ns, *name;
+  enum imp_state state;
+  char *why;                         /* what was restored, or why not; may be NULL */
+};
+
+struct imp_result {
+  char *where;                       /* the store, described (backend_describe) */
+  bool legacy;                       /* read from the original tool's .release files */
+  struct imp_outcome *releases;      /* in store order */
+  size_t n;
+  struct strlist bad;                /* legacy: "KEY: why" of files that are no release */
+  size_t restored, skipped, failed;  /* failed counts the bad files too */
+};
+
+/* Import what rq selects from the store into the cluster of rq->s.kubeconfig.  RM_OK
+ * once releases were attempted (each one's outcome in *res, which the caller frees with
+ * imp_result_free, also on error); otherwise an RM_E_* code with err filled: no
+ * snapshot (RM_E_NOT_FOUND), an unreadable store, or an unreachable cluster.  Never
+ * exits; choosing an exit status is the caller's job. */
+int imp_engine_run (const struct imp_request *rq, struct imp_result *res, struct rm_error *err);
+void imp_result_free (struct imp_result *res);
 
 #endif

@@ -6,45 +6,12 @@
  * before the first write.  With --atomic a failure deletes what this run created. */
 #include <config.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "import/import.h"
 #include "base/log.h"
-
-double
-imp_now (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-int
-imp_fail (struct imp_run *r, const char *fmt, ...)
-{
-  if (!r->error) {
-    va_list ap;
-    va_start (ap, fmt);
-    struct strbuf sb = STRBUF_INIT;
-    strbuf_vprintf (&sb, fmt, ap);
-    va_end (ap);
-    r->error = strbuf_detach (&sb);
-  }
-  return -1;
-}
-
-void
-imp_plan (struct imp_run *r, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  strbuf_vprintf (&r->plan, fmt, ap);
-  va_end (ap);
-}
 
 static bool
 transient_status (const char *st)

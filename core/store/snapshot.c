@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "store/legacy.h"
 #include "store/snapshot.h"
 
 struct snapshot_keys {
@@ -103,6 +104,27 @@ exists (struct backend *b, const char *key, struct rm_error *err)
   return rc;
 }
 
+/* Delete keys in one remove_many call; failures are logged and counted into res. */
+static void
+remove_keys (struct backend *b, char **keys, size_t n, struct snapshot_clear_result *res)
+{
+  int *codes = xcalloc (n, sizeof *codes);
+  struct rm_error derr;
+  if (backend_remove_many (b, (const char *const *) keys, n, codes, &derr) != RM_OK) {
+    log_error ("%s", derr.message);
+    res->failed += n;
+  }
+  else
+    for (size_t i = 0; i < n; i++)
+      if (codes[i] != RM_OK && codes[i] != RM_E_NOT_FOUND) {
+        log_error ("delete %s: %s", keys[i], rm_strerror (codes[i]));
+        res->failed++;
+      }
+      else
+        log_info ("deleted %s", keys[i]);
+  free (codes);
+}
+
 int
 snapshot_clear (struct backend *b, bool dry, struct snapshot_clear_result *res,
                 struct rm_error *err)
@@ -111,6 +133,18 @@ snapshot_clear (struct backend *b, bool dry, struct snapshot_clear_result *res,
   res->keys = (struct strlist) STRLIST_INIT;
   struct strlist records = STRLIST_INIT;
   int rc = backend_list_all (b, STORE_RELEASES_PREFIX, collect_key, &records, err);
+  if (rc == RM_OK) {
+    /* A store of the original tool: its NAME-VERSION-S.release files are records too
+     * (its state file is ours, rlsmgrstate.json, checked below). */
+    struct strlist legacy = STRLIST_INIT;
+    rc = store_legacy_keys (b, &legacy, err);
+    for (size_t i = 0; rc == RM_OK && i < legacy.n; i++)
+      if (strcmp (legacy.items[i], STORE_STATE_KEY) != 0)
+        strlist_push (&records, legacy.items[i]);
+    strlist_free (&legacy);
+    if (rc == RM_E_NOT_FOUND)
+      rc = RM_OK;
+  }
   if (rc == RM_OK) {
     rc = exists (b, STORE_INDEX_KEY, err);
     res->index = rc == RM_OK;
@@ -139,22 +173,20 @@ snapshot_clear (struct backend *b, bool dry, struct snapshot_clear_result *res,
       printf ("would delete %s\n", res->keys.items[i]);
     return RM_OK;
   }
-  /* One call: the backend batches as its store allows, in this order. */
+  /* Three steps, each finished before the next starts (a backend may delete the keys of
+   * one batch in any order): the index, the records in one call (the backend batches
+   * them as its store allows), the state file.  A failed step stops those after it. */
   size_t n = res->keys.n;
-  int *codes = xcalloc (n, sizeof *codes);
-  struct rm_error derr;
-  if (backend_remove_many (b, (const char *const *) res->keys.items, n, codes, &derr) != RM_OK) {
-    log_error ("%s", derr.message);
-    res->failed = n;
+  size_t first = res->index ? 1 : 0, last = n - (res->state ? 1 : 0);
+  const size_t steps[3][2] = { { 0, first }, { first, last }, { last, n } };
+  for (int i = 0; i < 3; i++) {
+    size_t from = steps[i][0], cnt = steps[i][1] - steps[i][0];
+    if (cnt == 0)
+      continue;
+    if (res->failed)
+      res->failed += cnt;
+    else
+      remove_keys (b, res->keys.items + from, cnt, res);
   }
-  else
-    for (size_t i = 0; i < n; i++)
-      if (codes[i] != RM_OK && codes[i] != RM_E_NOT_FOUND) {
-        log_error ("delete %s: %s", res->keys.items[i], rm_strerror (codes[i]));
-        res->failed++;
-      }
-      else
-        log_info ("deleted %s", res->keys.items[i]);
-  free (codes);
   return RM_OK;
 }

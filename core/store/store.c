@@ -97,6 +97,12 @@ store_state_load (struct backend *b, struct store_state *st, struct rm_error *er
     st->release = get_str (root, "ReleaseName");
   if (!st->release)
     st->release = get_str (root, "releaseName");
+  if (!st->release) {
+    /* Go's encoding/json matches field names case-insensitively, so may a hand edit. */
+    const cJSON *v = cJSON_GetObjectItem (root, "ReleaseName");
+    if (cJSON_IsString (v) && *v->valuestring)
+      st->release = xstrdup (v->valuestring);
+  }
   st->namespace = get_str (root, "namespace");
   if (!st->namespace)
     st->namespace = get_str (root, "releaseNamespace");

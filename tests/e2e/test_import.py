@@ -10,7 +10,7 @@ error without it), --atomic after an injected API failure, the self-metadata rul
 (--force, --new-path), --update-values (and its errors), a corrupt stored record
 (exit 3), --dry-run making no API write (from the server's request log), and the
 original Go tool's NAME-VERSION-S.release files and rlsmgrstate.json (built from our
-export) imported and proven with real helm.
+export) imported and proven with real helm, and listed by `list` as import reads them.
 
 Options beyond the plain restore, on extra releases (namespaces x-*, their own export,
 small charts written by the test): --wait (Deployment, StatefulSet, DaemonSet ready and
@@ -567,6 +567,37 @@ class Legacy(unittest.TestCase):
             p = imp(fk, path=path)
             self.assertEqual(p.returncode, 1, show(p))
             self.assertIn("no snapshot", p.stderr)
+        p = rm("list", *store_args(path))
+        self.assertEqual(p.returncode, 1, show(p))
+        self.assertIn("no snapshot", p.stderr)
+
+    def test_list_shows_the_records(self):
+        """list reads the original tool's files as import does: the same records as our
+        export of those releases, with a warning naming the original tool."""
+        path = legacy_store([("apps", "web"), ("ops", "rlsmgr")],
+                            {"notes.txt": b"cruft", "broken-1-3.release": b"{not json"})
+        with open(os.path.join(STORE, "index.json")) as f:
+            ours = [r for r in json.load(f)["records"]
+                    if (r["namespace"], r["release"]) in (("apps", "web"), ("ops", "rlsmgr"))]
+        self.assertGreater(len(ours), 2)
+        p = rm("list", *store_args(path), "-o", "json")
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertIn("was written by the original tool", p.stderr)
+        self.assertRegex(p.stderr, r"warning: broken-1-3\.release: not a Helm 3 release")
+        got = json.loads(p.stdout)["records"]
+        fields = ("namespace", "release", "revision", "status", "chart", "chartVersion",
+                  "appVersion", "updated", "size", "sha256")
+        self.assertEqual([tuple(r.get(k) for k in fields) for r in got],
+                         [tuple(r.get(k) for k in fields) for r in ours])
+        for r in got:
+            self.assertRegex(r["key"], r"^%s-%d-\d+\.release$" % (r["release"], r["revision"]))
+        p = rm("list", *store_args(path))
+        self.assertEqual(p.returncode, 0, show(p))
+        rows = [l.split()[:5] for l in p.stdout.splitlines()[1:]]
+        self.assertEqual(rows, [[r["namespace"], r["release"], str(r["revision"]), r["status"],
+                                 "%s-%s" % (r["chart"], r["chartVersion"])] for r in ours],
+                         show(p))
+        self.assertNotIn("notes.txt", p.stdout + p.stderr)
 
 
 def edited_store(edits):

@@ -1,7 +1,8 @@
 /* The storage layout: index round trip and validation, records stored gzip'd and
  * verified on the way back, the state file (ours and the original tool's field names),
- * and the `list` and `clear` commands on a snapshot built here through the real local
- * plugin. */
+ * the `list` and `clear` commands on a snapshot built here through the real local
+ * plugin, and the original Go tool's layout (store/legacy.c) on files laid out here as
+ * that tool writes them. */
 #include <config.h>
 
 #include <criterion/criterion.h>
@@ -12,9 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/gzip.h"
 #include "base/sha256.h"
 #include "backend_wrap.h"
 #include "plugin.h"
+#include "import/import.h"
+#include "store/legacy.h"
 #include "store/snapshot.h"
 #include "store/store.h"
 
@@ -705,4 +709,250 @@ Test (store, record_copy_is_one_allocation_and_independent)
   cr_assert_str_eq (b.namespace, "ns");
   cr_assert_str_eq (b.sha256, "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");
   store_record_clear (&b);
+}
+
+/* ---- the original Go tool's layout ---- */
+
+/* Write a file under dir as the original tool would (or as a user left it). */
+static void
+put_file (const char *name, const void *data, size_t len)
+{
+  char *path = xasprintf ("%s/%s", dir, name);
+  char *slash = strrchr (path, '/');
+  *slash = 0;
+  mkdir (path, 0755);
+  *slash = '/';
+  FILE *f = fopen (path, "wb");
+  cr_assert_not_null (f, "%s", path);
+  cr_assert_eq (fwrite (data, 1, len, f), len);
+  cr_assert_eq (fclose (f), 0);
+  free (path);
+}
+
+static char *
+legacy_json (const char *ns, const char *name, int version, const char *status,
+             const char *deployed)
+{
+  return xasprintf ("{\"name\":\"%s\",\"info\":{\"first_deployed\":\"2020-01-01T00:00:00Z\","
+                    "\"last_deployed\":\"%s\",\"status\":\"%s\"},\"chart\":{\"metadata\":"
+                    "{\"name\":\"%s\",\"version\":\"1.%d.0\",\"appVersion\":\"2.0\"}},"
+                    "\"manifest\":\"\",\"version\":%d,\"namespace\":\"%s\"}",
+                    name, deployed, status, name, version, version, ns);
+}
+
+/* A store as the original tool leaves it: web with two revisions (the second gzipped by
+ * someone, and present twice, reinstalled), db with one, a state file in Go field
+ * names, and files that are not its records. */
+static void
+legacy_layout (void)
+{
+  char *j = legacy_json ("apps", "web", 1, "superseded", "2020-01-01T00:00:00Z");
+  put_file ("web-1-7.release", j, strlen (j));
+  free (j);
+  j = legacy_json ("apps", "web", 2, "deployed", "2020-02-01T00:00:00Z");
+  struct strbuf gz = STRBUF_INIT;
+  gzip_deflate (j, strlen (j), &gz);
+  put_file ("web-2-14.release", gz.data, gz.len);
+  strbuf_free (&gz);
+  free (j);
+  j = legacy_json ("apps", "web", 2, "deployed", "2001-01-01T00:00:00Z");
+  put_file ("web-2-59.release", j, strlen (j));
+  free (j);
+  j = legacy_json ("data", "db", 4, "deployed", "2020-03-01T00:00:00Z");
+  put_file ("db-4.release", j, strlen (j));   /* the older tool's name, no second */
+  free (j);
+  put_file ("broken-1-3.release", "{not json", 9);
+  put_file ("nons-1-3.release", "{\"name\":\"nons\",\"version\":1}", 27);
+  put_file ("notes.txt", "cruft", 5);
+  put_file ("old/web-9-1.release", "not at the top level", 20);
+  put_file ("web.release", "no version", 10);
+  const char st[] = "{\"ReleaseFilename\":\"rlsmgr-1-7.release\",\"ReleaseName\":\"rlsmgr\","
+                    "\"ReleaseVersion\":1}";
+  put_file (STORE_STATE_KEY, st, strlen (st));
+}
+
+TestSuite (legacy, .init = setup, .fini = teardown);
+
+Test (legacy, which_keys_are_records)
+{
+  static const struct { const char *key; bool yes; } keys[] = {
+    { "web-1-7.release", true },       { "web-1.release", true },
+    { "my-app-12-59.release", true },  { "a-1.release", true },
+    { "web.release", false },          { "-1.release", false },
+    { "web-.release", false },         { "web-x.release", false },
+    { "old/web-1-7.release", false },  { "web-1-7.release.bak", false },
+    { ".release", false },             { "rlsmgrstate.json", false },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (keys); i++)
+    cr_expect_eq (store_legacy_key (keys[i].key), keys[i].yes, "%s", keys[i].key);
+}
+
+Test (legacy, records_as_an_index)
+{
+  legacy_layout ();
+  struct backend *b = open_local ();
+  struct store_index *ix = NULL;
+  struct strlist bad = STRLIST_INIT;
+  struct rm_error err;
+  bool legacy = false;
+  cr_assert_eq (store_legacy_load_any (b, imp_describe_record, &ix, &legacy, &bad, &err), RM_OK,
+                "%s", err.message);
+  cr_assert (legacy);
+  cr_assert_eq (ix->n, 3, "apps/web 1, apps/web 2 once, data/db 4");
+  const struct store_record *w1 = &ix->records[0], *w2 = &ix->records[1],
+                            *db = &ix->records[2];
+  cr_assert_str_eq (db->key, "db-4.release");
+  cr_assert_str_eq (db->namespace, "data");
+  cr_assert_str_eq (db->release, "db");
+  cr_assert_eq (db->revision, 4);
+  cr_assert_str_eq (w1->key, "web-1-7.release");
+  cr_assert_str_eq (w1->status, "superseded");
+  cr_assert_str_eq (w1->chart, "web");
+  cr_assert_str_eq (w1->chart_version, "1.1.0");
+  cr_assert_str_eq (w1->app_version, "2.0");
+  cr_assert_str_eq (w1->updated, "2020-01-01T00:00:00Z");
+  cr_assert_str_eq (w2->key, "web-2-14.release", "the revision deployed last wins");
+  cr_assert_str_eq (w2->updated, "2020-02-01T00:00:00Z");
+  /* size and sha256 are the release JSON's, gunzipped */
+  char *j = legacy_json ("apps", "web", 2, "deployed", "2020-02-01T00:00:00Z");
+  char sha[65];
+  sha256_hex (j, strlen (j), sha);
+  cr_assert_str_eq (w2->sha256, sha);
+  cr_assert_eq (w2->size, (long long) strlen (j));
+  struct strbuf json = STRBUF_INIT;
+  cr_assert_eq (store_legacy_get (b, w2, &json, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (json.len, strlen (j));
+  cr_assert (memcmp (json.data, j, json.len) == 0, "gunzipped byte for byte");
+  free (j);
+  /* the files that are not a release, each with its reason */
+  cr_assert_eq (bad.n, 2);
+  cr_assert (strstr (bad.items[0], "broken-1-3.release: not a Helm 3 release"), "%s",
+             bad.items[0]);
+  cr_assert (strstr (bad.items[1], "nons-1-3.release: not a Helm 3 release: ")
+             && strstr (bad.items[1], "no \"namespace\""), "%s", bad.items[1]);
+  /* a file changed after listing is refused */
+  put_file ("db-4.release", "{}", 2);
+  cr_assert_eq (store_legacy_get (b, db, &json, &err), RM_E_IO);
+  cr_assert_str_eq (err.message, "db-4.release: changed while importing");
+  put_file ("web-1-7.release", "\x1f\x8b junk", 7);
+  cr_assert_eq (store_legacy_get (b, w1, &json, &err), RM_E_IO);
+  cr_assert (strstr (err.message, "web-1-7.release: corrupt gzip"), "%s", err.message);
+  strbuf_free (&json);
+  strlist_free (&bad);
+  store_index_free (ix);
+  /* the state file: the original tool's fields, read by the one state-file reader */
+  struct store_state st;
+  cr_assert_eq (store_state_load (b, &st, &err), RM_OK, "%s", err.message);
+  cr_assert_str_eq (st.release, "rlsmgr");
+  cr_assert_null (st.namespace);
+  store_state_free (&st);
+  const char upper[] = "{\"RELEASENAME\":\"rm2\"}";
+  put_file (STORE_STATE_KEY, upper, strlen (upper));
+  cr_assert_eq (store_state_load (b, &st, &err), RM_OK, "%s", err.message);
+  cr_assert_str_eq (st.release, "rm2", "Go matches field names case-insensitively");
+  store_state_free (&st);
+  backend_close (b);
+}
+
+Test (legacy, every_key_for_clear)
+{
+  struct backend *b = open_local ();
+  struct strlist keys = STRLIST_INIT;
+  struct rm_error err;
+  cr_assert_eq (store_legacy_keys (b, &keys, &err), RM_E_NOT_FOUND, "an empty store");
+  const char st[] = "{\"ReleaseName\":\"rlsmgr\"}";
+  put_file (STORE_STATE_KEY, st, strlen (st));
+  cr_assert_eq (store_legacy_keys (b, &keys, &err), RM_E_NOT_FOUND,
+                "a state file alone is not a legacy store");
+  cr_assert_eq (keys.n, 0);
+  legacy_layout ();
+  cr_assert_eq (store_legacy_keys (b, &keys, &err), RM_OK, "%s", err.message);
+  static const char *const want[] = {
+    "broken-1-3.release", "db-4.release", "nons-1-3.release", "web-1-7.release",
+    "web-2-14.release", "web-2-59.release", STORE_STATE_KEY,
+  };
+  cr_assert_eq (keys.n, ARRAY_SIZE (want));
+  for (size_t i = 0; i < keys.n; i++)
+    cr_expect_str_eq (keys.items[i], want[i], "key %zu", i);
+  strlist_free (&keys);
+  /* Without a state file, only the records. */
+  char *path = xasprintf ("%s/%s", dir, STORE_STATE_KEY);
+  cr_assert_eq (unlink (path), 0);
+  free (path);
+  cr_assert_eq (store_legacy_keys (b, &keys, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (keys.n, ARRAY_SIZE (want) - 1);
+  cr_assert_str_eq (keys.items[keys.n - 1], "web-2-59.release");
+  strlist_free (&keys);
+  backend_close (b);
+}
+
+/* clear deletes the original tool's store too: its .release files, then its state file;
+ * a file that is not a release record of it (no .release suffix) stays. */
+Test (legacy, clear_deletes_the_store)
+{
+  legacy_layout ();
+  put_file ("notes.txt", "keep", 4);
+  struct backend *b = open_local ();
+  struct snapshot_clear_result res;
+  struct rm_error err;
+  cr_assert_eq (snapshot_clear (b, true, &res, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (res.records, 6);
+  cr_assert (!res.index && res.state);
+  cr_assert_str_eq (res.keys.items[res.keys.n - 1], STORE_STATE_KEY);
+  strlist_free (&res.keys);
+  cr_assert (exists_in_dir ("web-1-7.release"), "a dry run deletes nothing");
+  cr_assert_eq (snapshot_clear (b, false, &res, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (res.failed, 0);
+  for (size_t i = 0; i < res.keys.n; i++)
+    cr_assert (!exists_in_dir (res.keys.items[i]), "%s", res.keys.items[i]);
+  cr_assert (exists_in_dir ("notes.txt"));
+  strlist_free (&res.keys);
+  cr_assert_eq (snapshot_clear (b, false, &res, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (res.keys.n, 0, "nothing left to clear");
+  strlist_free (&res.keys);
+  backend_close (b);
+}
+
+Test (legacy, an_index_comes_first)
+{
+  legacy_layout ();
+  struct backend *b = open_local ();
+  struct store_index *ix = sample_index (b);
+  struct rm_error err;
+  cr_assert_eq (store_index_save (b, ix, &err), RM_OK, "%s", err.message);
+  store_index_free (ix);
+  struct strlist bad = STRLIST_INIT;
+  bool legacy = true;
+  cr_assert_eq (store_legacy_load_any (b, imp_describe_record, &ix, &legacy, &bad, &err), RM_OK,
+                "%s", err.message);
+  cr_assert (!legacy);
+  cr_assert_eq (ix->n, 3);
+  cr_assert_str_eq (ix->records[0].key, "releases/dev/web/1.json.gz");
+  cr_assert_eq (bad.n, 0);
+  store_index_free (ix);
+  backend_close (b);
+}
+
+Test (legacy, list_command)
+{
+  legacy_layout ();
+  char *out, *args = xasprintf ("list local --path '%s'", dir);
+  cr_assert_eq (rm (&out, args), 0, "%s", out);
+  cr_assert (strstr (out, "was written by the original tool (k8s-release-manager): no "
+                     "index.json, 3 records read from its NAME-VERSION-N.release files (2 "
+                     "unreadable)"), "%s", out);
+  cr_assert (strstr (out, "warning: broken-1-3.release: not a Helm 3 release"), "%s", out);
+  cr_assert (strstr (out, "hold the same revision 2 of apps/web: using web-2-14.release"),
+             "%s", out);
+  cr_assert (strstr (out, "\ndata                 db                             4        "
+                     "deployed         db-1.4.0 "), "%s", out);
+  cr_assert (strstr (out, "\napps                 web                            2        "
+                     "deployed         web-1.2.0 "), "%s", out);
+  free (out);
+  free (args);
+  args = xasprintf ("list local --path '%s' -o json", dir);
+  cr_assert_eq (rm (&out, args), 0, "%s", out);
+  cr_assert (strstr (out, "\"key\":\t\"web-2-14.release\""), "%s", out);
+  free (out);
+  free (args);
 }
