@@ -193,7 +193,7 @@ collection_paths (const struct export *e, enum helm_driver driver, struct strlis
 }
 
 static int
-list_driver (struct export *e, enum helm_driver driver, struct kube_error *kerr)
+list_driver (struct export *e, enum helm_driver driver, struct rm_error *kerr)
 {
   struct kube_list_opts lo = { "owner=helm", NULL, 500, true };
   struct strlist paths = STRLIST_INIT;
@@ -224,7 +224,7 @@ static bool
 any_object (struct export *e, const char *resource, const char *selector)
 {
   struct kube_list_opts lo = { selector, NULL, 1, true };
-  struct kube_error kerr;
+  struct rm_error kerr;
   bool found = false;
   char *p = kube_path ("v1", NULL, resource, NULL);
   kube_list (e->kc, p, &lo, stop_at_first, NULL, &found, NULL, &kerr);
@@ -238,7 +238,7 @@ handle_object (struct export *e, struct item *it, const cJSON *obj)
 {
   const char *kind = it->driver == HELM_DRIVER_SECRET ? "secret" : "configmap";
   struct helm_release rel;
-  struct helm_error herr;
+  struct rm_error herr;
   memset (&rel, 0, sizeof rel);
   int rc = helm_release_decode (obj, it->driver, NULL, &rel, &herr);
   if (rc == HELM_V2) {
@@ -315,7 +315,7 @@ process (struct export *e, struct item *it)
   const char *kind = it->driver == HELM_DRIVER_SECRET ? "secret" : "configmap";
   char *path = kube_path ("v1", it->namespace, resource, it->object);
   cJSON *obj = NULL;
-  struct kube_error kerr;
+  struct rm_error kerr;
   int rc = kube_get (e->kc, path, &obj, &kerr);
   free (path);
   if (rc == KUBE_E_NOT_FOUND) {
@@ -479,7 +479,7 @@ full_worker (void *arg)
 }
 
 static int
-full_list (struct export *e, enum helm_driver driver, unsigned threads, struct kube_error *kerr)
+full_list (struct export *e, enum helm_driver driver, unsigned threads, struct rm_error *kerr)
 {
   struct kube_list_opts lo = { "owner=helm", NULL, FULL_PAGE, false };
   struct full_ctx f = { .e = e, .driver = driver, .cap = 2 * FULL_PAGE + (size_t) threads * 4 };
@@ -669,7 +669,7 @@ run_export (struct cli *c)
 
   struct kube_config_opts ko = { cli_get (c, "kubeconfig"), cli_get (c, "kubecontext"), NULL };
   struct kube_config *kcfg = NULL;
-  struct kube_error kerr;
+  struct rm_error kerr;
   if (kube_config_load (&ko, &kcfg, &kerr) != KUBE_OK
       || kube_client_new (kcfg, NULL, &e.kc, &kerr) != KUBE_OK) {
     log_error ("%s", kerr.message);

@@ -191,7 +191,7 @@ legacy_load (struct run *run, struct store_index **out, struct rm_error *err)
       continue;
     }
     struct helm_release meta;
-    struct helm_error herr;
+    struct rm_error herr;
     memset (&meta, 0, sizeof meta);
     if (helm_release_parse_json (json.data ? json.data : "", json.len, key, &meta, &herr)
             != HELM_OK
@@ -479,7 +479,7 @@ run_import (struct cli *c)
 
   struct kube_config_opts ko = { s->kubeconfig, s->kubecontext, NULL };
   struct kube_config *kcfg = NULL;
-  struct kube_error kerr;
+  struct rm_error kerr;
   if (kube_config_load (&ko, &kcfg, &kerr) != KUBE_OK
       || kube_client_new (kcfg, NULL, &kc, &kerr) != KUBE_OK) {
     log_error ("%s", kerr.message);

@@ -264,7 +264,7 @@ check_fixture (const char *file, enum helm_driver want_driver, const char *name,
 {
   cJSON *obj = load_object (file);
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   int rc = helm_release_decode (obj, HELM_DRIVER_AUTO, NULL, &rel, &err);
   cr_assert_eq (rc, HELM_OK, "%s: %s", file, err.message);
   cr_expect_eq (rel.driver, want_driver);
@@ -315,7 +315,7 @@ Test (fixtures, helm2_tiller_configmap_is_reported_not_decoded)
 {
   cJSON *obj = load_object ("20-neg-helm2-configmap.yaml");
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   int rc = helm_release_decode (obj, HELM_DRIVER_AUTO, NULL, &rel, &err);
   cr_assert_eq (rc, HELM_V2, "%d: %s", rc, err.message);
   cr_expect_eq (err.code, HELM_V2);
@@ -338,7 +338,7 @@ Test (fixtures, helm2_payload_under_helm3_labels)
   cJSON_DeleteItemFromObject (labels, "OWNER");
   cJSON_AddStringToObject (labels, "owner", "helm");
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   int rc = helm_release_decode (obj, HELM_DRIVER_CONFIGMAP, NULL, &rel, &err);
   cr_expect_eq (rc, HELM_V2, "%d: %s", rc, err.message);
   cr_expect (strstr (err.message, "protobuf"), "%s", err.message);
@@ -388,7 +388,7 @@ static void
 expect_failure (cJSON *obj, int want_code, const char *want_text)
 {
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   int rc = helm_release_decode (obj, HELM_DRIVER_AUTO, NULL, &rel, &err);
   cr_expect_eq (rc, want_code, "code %d (%s), want %d", rc, err.message, want_code);
   cr_expect_eq (err.code, rc);
@@ -535,7 +535,7 @@ Test (corrupt, size_cap)
   cJSON *obj = load_object ("01-secret-basic-demo2.json");
   struct helm_opts opts = { .max_decoded = 20000 };   /* the record is 20087 bytes */
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   int rc = helm_release_decode (obj, HELM_DRIVER_AUTO, &opts, &rel, &err);
   cr_expect_eq (rc, HELM_E_TOO_LARGE, "%s", err.message);
   cr_expect (strstr (err.message, "exceeds the limit of 20000 bytes"), "%s", err.message);
@@ -556,7 +556,7 @@ Test (payload, uncompressed_and_time_fields)
   cJSON *obj = load_object ("01-secret-basic-demo2.json");
   set_payload (obj, j, strlen (j), false);
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   cr_assert_eq (helm_release_decode (obj, HELM_DRIVER_SECRET, NULL, &rel, &err), HELM_OK, "%s", err.message);
   cr_expect_not (rel.was_gzip);
   cr_expect_str_eq (rel.json, j);
@@ -578,7 +578,7 @@ Test (payload, helm4_unknown_fields_survive_byte_exact)
   cJSON *obj = load_object ("01-secret-basic-demo2.json");
   set_payload (obj, j, strlen (j), true);
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   cr_assert_eq (helm_release_decode (obj, HELM_DRIVER_AUTO, NULL, &rel, &err), HELM_OK, "%s", err.message);
   cr_expect_eq (rel.json_len, strlen (j));
   cr_expect (memcmp (rel.json, j, rel.json_len) == 0);
@@ -597,7 +597,7 @@ round_trip (const char *file, enum helm_driver driver, bool uncompressed)
 {
   cJSON *obj = load_object (file);
   struct helm_release rel, back;
-  struct helm_error err;
+  struct rm_error err;
   cr_assert_eq (helm_release_decode (obj, HELM_DRIVER_AUTO, NULL, &rel, &err), HELM_OK, "%s", err.message);
 
   cJSON *labels = cJSON_CreateObject ();
@@ -651,7 +651,7 @@ Test (encode, uncompressed_round_trip) { round_trip ("17-CONSTRUCTED-configmap-b
 Test (encode, rejects_non_release)
 {
   cJSON *out;
-  struct helm_error err;
+  struct rm_error err;
   cr_expect_eq (helm_release_encode ("{\"name\":\"x\"}", 12, HELM_DRIVER_SECRET, NULL, &out, &err), HELM_E_INVALID);
   cr_expect_null (out);
   cr_expect (strstr (err.message, "no numeric \"version\""), "%s", err.message);
@@ -671,7 +671,7 @@ Test (encode, python_decoder_agrees)
   }
   cJSON *obj = load_object ("02-secret-crd-ingress-v1beta1.yaml");
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   cr_assert_eq (helm_release_decode (obj, HELM_DRIVER_AUTO, NULL, &rel, &err), HELM_OK, "%s", err.message);
   for (int d = HELM_DRIVER_SECRET; d <= HELM_DRIVER_CONFIGMAP; d++) {
     cJSON *enc;

@@ -17,32 +17,33 @@
 #include "helm/helm.h"
 #include "base/jscan.h"
 
-static int fail (struct helm_error *err, int code, const char *fmt, ...)
+static int fail (struct rm_error *err, int code, const char *fmt, ...)
   __attribute__((format (printf, 3, 4)));
 
 static int
-fail (struct helm_error *err, int code, const char *fmt, ...)
+fail (struct rm_error *err, int code, const char *fmt, ...)
 {
   va_list ap;
-  err->code = code;
   va_start (ap, fmt);
-  vsnprintf (err->message, sizeof err->message, fmt, ap);
+  err_vset (err, code, fmt, ap);
   va_end (ap);
   return code;
 }
 
+static const struct err_name helm_names[] = {
+  { HELM_V2, "HELM_V2", "Helm 2 (Tiller) release" },
+  { HELM_E_NOT_RELEASE, "HELM_E_NOT_RELEASE", "not a Helm release object" },
+  { HELM_E_CORRUPT, "HELM_E_CORRUPT", "corrupt Helm release record" },
+  { HELM_E_TOO_LARGE, "HELM_E_TOO_LARGE", "Helm release record too large" },
+  { HELM_E_INVALID, "HELM_E_INVALID", "invalid Helm release" },
+  { 0, NULL, NULL }
+};
+ERR_TABLE (helm_table, helm_names)
+
 const char *
 helm_strerror (int code)
 {
-  switch (code) {
-  case HELM_OK: return "success";
-  case HELM_V2: return "Helm 2 (Tiller) release";
-  case HELM_E_NOT_RELEASE: return "not a Helm release object";
-  case HELM_E_CORRUPT: return "corrupt Helm release record";
-  case HELM_E_TOO_LARGE: return "Helm release record too large";
-  case HELM_E_INVALID: return "invalid Helm release";
-  default: return "unknown error";
-  }
+  return err_strerror (code);
 }
 
 void
@@ -103,7 +104,7 @@ field_str (const struct jscan_field *f)
  * building a tree: this runs on every record an export reads (jscan.h). */
 int
 helm_release_parse_json (const char *json, size_t len, const char *what,
-                         struct helm_release *rel, struct helm_error *err)
+                         struct helm_release *rel, struct rm_error *err)
 {
   struct jscan_field f[F_COUNT] = {
     [F_ROOT] = { .path = { NULL } },
@@ -190,7 +191,7 @@ looks_like_helm2_protobuf (const char *p, size_t len)
 int
 helm_release_decode_blob (const char *b64, size_t len, const char *what,
                           const struct helm_opts *opts, struct helm_release *rel,
-                          struct helm_error *err)
+                          struct rm_error *err)
 {
   char why[256];
   size_t max = opts && opts->max_decoded ? opts->max_decoded : HELM_DEFAULT_MAX_DECODED;
@@ -263,7 +264,7 @@ label (const cJSON *labels, const char *key)
 
 int
 helm_release_decode (const cJSON *obj, enum helm_driver driver, const struct helm_opts *opts,
-                     struct helm_release *rel, struct helm_error *err)
+                     struct helm_release *rel, struct rm_error *err)
 {
   memset (rel, 0, sizeof *rel);
   err->code = HELM_OK;

@@ -125,7 +125,7 @@ where (const struct kfile *f, const cJSON *node, char *buf, size_t size)
  * `token: 12345` into "12345"); a map or list is an error. */
 static int
 get_string (const struct kfile *f, const cJSON *map, const char *key, const char *what,
-            char **out, struct kube_error *err)
+            char **out, struct rm_error *err)
 {
   *out = NULL;
   const cJSON *v = cJSON_GetObjectItemCaseSensitive (map, key);
@@ -143,7 +143,7 @@ get_string (const struct kfile *f, const cJSON *map, const char *key, const char
 
 static int
 get_bool (const struct kfile *f, const cJSON *map, const char *key, const char *what,
-          bool *out, struct kube_error *err)
+          bool *out, struct rm_error *err)
 {
   *out = false;
   const cJSON *v = cJSON_GetObjectItemCaseSensitive (map, key);
@@ -161,7 +161,7 @@ get_bool (const struct kfile *f, const cJSON *map, const char *key, const char *
 /* A path field, made absolute against the file's directory (clientcmd ResolvePaths). */
 static int
 get_path (const struct kfile *f, const cJSON *map, const char *key, const char *what,
-          char **out, struct kube_error *err)
+          char **out, struct rm_error *err)
 {
   if (get_string (f, map, key, what, out, err))
     return -1;
@@ -176,7 +176,7 @@ get_path (const struct kfile *f, const cJSON *map, const char *key, const char *
 /* A *-data field: base64 of the bytes. */
 static int
 get_data (const struct kfile *f, const cJSON *map, const char *key, const char *what,
-          struct kube_blob *out, struct kube_error *err)
+          struct kube_blob *out, struct rm_error *err)
 {
   char *text;
   memset (out, 0, sizeof *out);
@@ -198,7 +198,7 @@ get_data (const struct kfile *f, const cJSON *map, const char *key, const char *
 
 static int
 read_blob (const char *path, const char *field, const char *kind, const char *name,
-           struct kube_blob *out, struct kube_error *err)
+           struct kube_blob *out, struct rm_error *err)
 {
   if (kube_read_file (path, out) < 0)
     return kube_fail (err, KUBE_E_CONFIG, "unable to read %s %s for %s \"%s\": %s", field, path,
@@ -209,7 +209,7 @@ read_blob (const char *path, const char *field, const char *kind, const char *na
 /* Parse one list (clusters/users/contexts) of a file into e; first file wins. */
 static int
 add_entries (struct kfile *f, const cJSON *root, const char *list, const char *body_key,
-             struct entries *e, struct kube_error *err)
+             struct entries *e, struct rm_error *err)
 {
   const cJSON *l = cJSON_GetObjectItemCaseSensitive (root, list);
   char w[PATH_MAX + 32];
@@ -282,7 +282,7 @@ absolute_dir (const char *path)
 
 /* Load one file into m.  A missing file is skipped unless required. */
 static int
-load_one (struct merged *m, const char *path, bool required, struct kube_error *err)
+load_one (struct merged *m, const char *path, bool required, struct rm_error *err)
 {
   strlist_push (&m->tried, path);
   struct kfile *f = xcalloc (1, sizeof *f);
@@ -372,7 +372,7 @@ normalise_server (const char *server, bool tls)
 }
 
 static int
-load_cluster (struct kube_config *cfg, const struct entry *e, struct kube_error *err)
+load_cluster (struct kube_config *cfg, const struct entry *e, struct rm_error *err)
 {
   struct kfile *f = e->file;
   const cJSON *c = e->body;
@@ -473,7 +473,7 @@ auth_provider_advice (const char *name)
 
 static int
 load_exec (struct kube_config *cfg, struct kfile *f, const cJSON *x, const char *user,
-           struct kube_error *err)
+           struct rm_error *err)
 {
   char what[300], w[PATH_MAX + 32];
   snprintf (what, sizeof what, "users[%s].user.exec", user);
@@ -549,7 +549,7 @@ load_exec (struct kube_config *cfg, struct kfile *f, const cJSON *x, const char 
 }
 
 static int
-load_user (struct kube_config *cfg, const struct entry *e, struct kube_error *err)
+load_user (struct kube_config *cfg, const struct entry *e, struct rm_error *err)
 {
   struct kfile *f = e->file;
   const cJSON *u = e->body;
@@ -647,13 +647,13 @@ in_cluster_possible (void)
 
 int
 kube_config_load (const struct kube_config_opts *opts, struct kube_config **out,
-                  struct kube_error *err)
+                  struct rm_error *err)
 {
   static const struct kube_config_opts none;
   if (!opts)
     opts = &none;
   *out = NULL;
-  kube_error_clear (err);
+  err_clear (err);
 
   struct merged m;
   memset (&m, 0, sizeof m);
