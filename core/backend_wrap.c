@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -362,8 +363,18 @@ finish (struct backend *b, int rc, const char *op, const char *key, struct rm_er
 {
   if (rc == RM_OK)
     return RM_OK;
+  /* Plugins speak primary codes only (extended codes are the core's); anything else is a
+   * plugin bug, reported as one rather than passed on for a caller to misread. */
+  int bad = rc < 0 || rc > RM_E_LAST_ ? rc : 0;
+  if (bad)
+    rc = RM_E_INTERNAL;
   if (!err)
     return rc;
+  if (bad) {
+    char was[RM_ERROR_MESSAGE_MAX];
+    snprintf (was, sizeof was, "%s", err->message[0] ? err->message : "no message");
+    rm_error_set (err, rc, "invalid error code %d (%s)", bad, was);
+  }
   struct strbuf sb = STRBUF_INIT;
   strbuf_printf (&sb, "%s: %s%s%s: %s", b->plugin->desc.name, op, key ? " " : "", key ? key : "",
                  err->message[0] ? err->message : rm_strerror (rc));
@@ -476,8 +487,11 @@ backend_remove_many (struct backend *b, const char *const *keys, size_t n, int *
   int rc = b->plugin->desc.remove_many (b->handle, (const char *const *) full, n, codes, err);
   leave (b);
   rc = finish (b, rc, "delete", NULL, err);
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
+    if (rc == RM_OK && (codes[i] < 0 || codes[i] > RM_E_LAST_))
+      codes[i] = RM_E_INTERNAL;   /* as finish() does for the call's own code */
     free (full[i]);
+  }
   free (full);
   return rc;
 }

@@ -19,3 +19,10 @@ TESTS += tests/test_jscan
 tests_test_jscan_SOURCES = tests/test_jscan.c
 tests_test_jscan_CFLAGS = $(TEST_CFLAGS)
 tests_test_jscan_LDADD = $(TEST_LIBS)
+
+# The core's error convention (core/base/error.c) and the codes of kube, helm and base.
+check_PROGRAMS += tests/test_error
+TESTS += tests/test_error
+tests_test_error_SOURCES = tests/test_error.c
+tests_test_error_CFLAGS = $(TEST_CFLAGS)
+tests_test_error_LDADD = $(TEST_LIBS)

@@ -31,9 +31,9 @@ load_object (const char *name)
 {
   char *path = data_path (name);
   struct yamljson y;
-  char err[512];
-  int rc = yamljson_load (path, &y, err, sizeof err);
-  cr_assert_eq (rc, 0, "%s", err);
+  struct rm_error err;
+  int rc = yamljson_load (path, &y, &err);
+  cr_assert_eq (rc, 0, "%s", err.message);
   cJSON *obj = cJSON_DetachItemFromArray (y.docs, 0);
   yamljson_free (&y);
   free (path);
@@ -163,8 +163,9 @@ Test (gzip, round_trip_and_multistream)
   struct strbuf gz = STRBUF_INIT, out = STRBUF_INIT;
   gzip_deflate (a, strlen (a), &gz);
   gzip_deflate (b, strlen (b), &gz);   /* two members back to back */
-  char err[256];
-  cr_assert_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), 0, "%s", err);
+  struct rm_error gerr;
+  const char *err = gerr.message;
+  cr_assert_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, &gerr), 0, "%s", err);
   cr_expect_str_eq (out.data, "hello world");
   strbuf_free (&gz);
   strbuf_free (&out);
@@ -177,34 +178,35 @@ Test (gzip, rejects_truncated_corrupt_and_trailing)
     text[i] = "abcdefghij"[(i * 7) % 10] + (char) (i % 3);
   struct strbuf gz = STRBUF_INIT, out = STRBUF_INIT;
   gzip_deflate (text, sizeof text, &gz);
-  char err[256];
+  struct rm_error gerr;
+  const char *err = gerr.message;
 
   for (size_t cut = 10; cut < gz.len; cut += (gz.len / 7) + 1) {
     out.len = 0;
-    cr_expect_eq (gzip_inflate (gz.data, cut, 1 << 20, &out, err, sizeof err), -1);
+    cr_expect_eq (gzip_inflate (gz.data, cut, 1 << 20, &out, &gerr), GZIP_E_CORRUPT);
     cr_expect (strstr (err, "truncated") || strstr (err, "corrupt"), "cut %zu: %s", cut, err);
   }
   out.len = 0;
-  cr_expect_eq (gzip_inflate (gz.data, gz.len - 1, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (gz.data, gz.len - 1, 1 << 20, &out, &gerr), GZIP_E_CORRUPT);
   cr_expect (strstr (err, "truncated"), "%s", err);
 
   char *bad = xmalloc (gz.len);
   memcpy (bad, gz.data, gz.len);
   bad[gz.len - 6] ^= 0x55;        /* CRC32 */
   out.len = 0;
-  cr_expect_eq (gzip_inflate (bad, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (bad, gz.len, 1 << 20, &out, &gerr), GZIP_E_CORRUPT);
   cr_expect (strstr (err, "corrupt (incorrect data check)"), "%s", err);
 
   memcpy (bad, gz.data, gz.len);
   bad[12] ^= 0xff;                /* deflate data */
   out.len = 0;
-  cr_expect_eq (gzip_inflate (bad, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (bad, gz.len, 1 << 20, &out, &gerr), GZIP_E_CORRUPT);
   cr_expect (strstr (err, "corrupt"), "%s", err);
   free (bad);
 
   strbuf_add (&gz, "junk", 4);
   out.len = 0;
-  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, &gerr), GZIP_E_CORRUPT);
   cr_expect (strstr (err, "4 bytes of trailing garbage"), "%s", err);
   strbuf_free (&gz);
   strbuf_free (&out);
@@ -219,7 +221,8 @@ Test (gzip, lying_size_trailer)
     text[i] = (char) ('a' + (i * 13) % 26);
   struct strbuf gz = STRBUF_INIT, out = STRBUF_INIT;
   gzip_deflate (text, sizeof text, &gz);
-  char err[256];
+  struct rm_error gerr;
+  const char *err = gerr.message;
   for (int delta = -1; delta <= 1; delta += 2) {
     unsigned char *b = (unsigned char *) gz.data + gz.len - 4;
     unsigned isize = (unsigned) sizeof text + (unsigned) delta;
@@ -227,7 +230,7 @@ Test (gzip, lying_size_trailer)
     b[1] = (unsigned char) (isize >> 8);
     b[2] = b[3] = 0;
     out.len = 0;
-    cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1, "delta %d", delta);
+    cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, &gerr), GZIP_E_CORRUPT, "delta %d", delta);
     cr_expect (strstr (err, "corrupt (incorrect length check)"), "delta %d: %s", delta, err);
   }
   strbuf_free (&gz);
@@ -242,14 +245,15 @@ Test (gzip, output_cap_stops_bombs)
   gzip_deflate (zeros, n, &gz);
   free (zeros);
   cr_assert_lt (gz.len, 200000);
-  char err[256];
-  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  struct rm_error gerr;
+  const char *err = gerr.message;
+  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, &gerr), GZIP_E_TOO_LARGE);
   cr_expect (strstr (err, "exceeds the limit of 1048576 bytes"), "%s", err);
   cr_expect_leq (out.len, 1 << 20);
   /* The same bomb with a trailer claiming 1000 bytes. */
   memcpy (gz.data + gz.len - 4, "\xe8\x03\0\0", 4);
   out.len = 0;
-  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, &gerr), GZIP_E_TOO_LARGE);
   cr_expect (strstr (err, "exceeds the limit of 1048576 bytes"), "%s", err);
   cr_expect_leq (out.len, 1 << 20);
   strbuf_free (&gz);

@@ -209,12 +209,13 @@ helm_release_decode_blob (const char *b64, size_t len, const char *what,
   /* Helm: len(b) > 3 && b[0:3] == magicGzip. */
   if (blen > 3 && gzip_is_gzip (bytes, blen)) {
     gz = true;
-    int r = gzip_inflate (bytes, blen, max, &payload, why, sizeof why);
-    if (r < 0) {
+    struct rm_error gerr;
+    int r = gzip_inflate (bytes, blen, max, &payload, &gerr);
+    if (r != 0) {
       free (bytes);
       strbuf_free (&payload);
-      return fail (err, strstr (why, "exceeds the limit") ? HELM_E_TOO_LARGE : HELM_E_CORRUPT,
-                   "%s: release: %s", what, why);
+      return fail (err, r == GZIP_E_TOO_LARGE ? HELM_E_TOO_LARGE : HELM_E_CORRUPT,
+                   "%s: release: %s", what, gerr.message);
     }
   }
   else {

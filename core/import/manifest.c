@@ -74,9 +74,9 @@ int
 imp_split_manifest (const char *text, const char *what, struct imp_objects *out, char **error)
 {
   struct yamljson y;
-  char err[1024];
-  if (yamljson_parse (text, strlen (text), what, &y, err, sizeof err) < 0) {
-    *error = xstrdup (err);
+  struct rm_error yerr;
+  if (yamljson_parse (text, strlen (text), what, &y, &yerr) != 0) {
+    *error = xstrdup (yerr.message);
     return -1;
   }
   int rc = 0;

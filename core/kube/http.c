@@ -569,12 +569,12 @@ kube_status_error (const struct kube_client *c, const char *method, const char *
 
 /* Replace a gzip'd body with its content. */
 static bool
-inflate_body (struct kube_response *resp, char *why, size_t why_size)
+inflate_body (struct kube_response *resp, struct rm_error *why)
 {
   if (!resp->body.len)
     return true;
   struct strbuf out = STRBUF_INIT;
-  if (gzip_inflate (resp->body.data, resp->body.len, SIZE_MAX / 2, &out, why, why_size) != 0) {
+  if (gzip_inflate (resp->body.data, resp->body.len, SIZE_MAX / 2, &out, why) != 0) {
     strbuf_free (&out);
     return false;
   }
@@ -622,10 +622,10 @@ kube_http_do (struct kube_client *c, const struct kube_http_req *req, struct kub
 
     bool retry = false;
     long retry_after = -1;
-    char why[256] = "";
-    if (cc == CURLE_OK && !x.aborted && x.gzip && !inflate_body (resp, why, sizeof why)) {
+    struct rm_error why;
+    if (cc == CURLE_OK && !x.aborted && x.gzip && !inflate_body (resp, &why)) {
       rc = kube_fail (err, KUBE_E_PROTOCOL, "%s %s%s: the response body is corrupt: %s",
-                      req->method, c->cfg->server, req->path, why);
+                      req->method, c->cfg->server, req->path, why.message);
       retry = idempotent (req->method);
     }
     else if (x.aborted) {

@@ -286,18 +286,18 @@ load_one (struct merged *m, const char *path, bool required, struct rm_error *er
 {
   strlist_push (&m->tried, path);
   struct kfile *f = xcalloc (1, sizeof *f);
-  char msg[1024];
-  int r = yamljson_load (path, &f->y, msg, sizeof msg);
-  if (r == -2 && !required) {
+  struct rm_error yerr;
+  int r = yamljson_load (path, &f->y, &yerr);
+  if (r == YAMLJSON_E_NO_FILE && !required) {
     log_debug ("kubeconfig %s does not exist, skipped", path);
     free (f);
     return 0;
   }
   if (r != 0) {
     free (f);
-    if (r == -2)
-      return kube_fail (err, KUBE_E_CONFIG, "kubeconfig %s", msg);
-    return kube_fail (err, KUBE_E_CONFIG, "bad kubeconfig %s", msg);
+    if (r == YAMLJSON_E_NO_FILE)
+      return kube_fail (err, KUBE_E_CONFIG, "kubeconfig %s", yerr.message);
+    return kube_fail (err, KUBE_E_CONFIG, "bad kubeconfig %s", yerr.message);
   }
   f->path = xstrdup (path);
   f->dir = absolute_dir (path);
