@@ -9,6 +9,7 @@
 
 #include <criterion/criterion.h>
 
+#include "base/base64.h"
 #include "base/error.h"
 #include "base/gzip.h"
 #include "base/log.h"
@@ -49,6 +50,7 @@ static const struct code codes[] = {
   { YAMLJSON_E_SYNTAX, "YAMLJSON_E_SYNTAX", "invalid YAML", RM_E_INVALID },
   { YAMLJSON_E_NO_FILE, "YAMLJSON_E_NO_FILE", "no such file", RM_E_NOT_FOUND },
   { YAMLJSON_E_READ, "YAMLJSON_E_READ", "cannot read file", RM_E_IO },
+  { BASE64_E_INVALID, "BASE64_E_INVALID", "invalid base64", RM_E_INVALID },
 };
 #define NCODES (sizeof codes / sizeof codes[0])
 
@@ -166,4 +168,9 @@ Test (error, base_functions_return_their_codes)
   cr_expect_eq (yamljson_parse ("a: [", 4, "t.yaml", &y, NULL), YAMLJSON_E_SYNTAX);
   cr_expect_eq (yamljson_load ("/nonexistent/x.yaml", &y, &e), YAMLJSON_E_NO_FILE);
   cr_expect_eq (e.code, YAMLJSON_E_NO_FILE);
+  size_t n;
+  cr_expect_null (base64_decode ("Zm9v!", 5, &n, &e));
+  cr_expect_eq (e.code, BASE64_E_INVALID);
+  cr_expect_str_eq (e.message, "invalid character '!' at offset 4");
+  cr_expect_null (base64_decode ("Zm9v!", 5, &n, NULL));
 }

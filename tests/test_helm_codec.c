@@ -81,8 +81,9 @@ Test (base64, rfc4648_vectors)
     char *e = base64_encode (plain[i], strlen (plain[i]), &n);
     cr_expect_str_eq (e, enc[i]);
     cr_expect_eq (n, strlen (enc[i]));
-    char err[128];
-    unsigned char *d = base64_decode (enc[i], strlen (enc[i]), &n, err, sizeof err);
+    struct rm_error berr = { 0, "" };
+    const char *err = berr.message;
+    unsigned char *d = base64_decode (enc[i], strlen (enc[i]), &n, &berr);
     cr_assert (d, "%s: %s", enc[i], err);
     cr_expect_eq (n, strlen (plain[i]));
     cr_expect (memcmp (d, plain[i], n) == 0);
@@ -93,9 +94,10 @@ Test (base64, rfc4648_vectors)
 
 Test (base64, skips_line_breaks)
 {
-  char err[128];
+  struct rm_error berr = { 0, "" };
+  const char *err = berr.message;
   size_t n;
-  unsigned char *d = base64_decode ("Zm9v\r\nYm Fy\n", 12, &n, err, sizeof err);
+  unsigned char *d = base64_decode ("Zm9v\r\nYm Fy\n", 12, &n, &berr);
   cr_assert (d, "%s", err);
   cr_expect_eq (n, 6);
   cr_expect (memcmp (d, "foobar", 6) == 0);
@@ -114,9 +116,10 @@ Test (base64, rejects_bad_input)
     { "Zm-_", "invalid character '-'" },          /* URL alphabet is not Helm's */
   };
   for (size_t i = 0; i < ARRAY_SIZE (cases); i++) {
-    char err[128] = "";
+    struct rm_error berr = { 0, "" };
+    const char *err = berr.message;
     size_t n;
-    unsigned char *d = base64_decode (cases[i].in, strlen (cases[i].in), &n, err, sizeof err);
+    unsigned char *d = base64_decode (cases[i].in, strlen (cases[i].in), &n, &berr);
     cr_expect_null (d, "%s decoded", cases[i].in);
     cr_expect (strstr (err, cases[i].why), "%s: got '%s', want '%s'", cases[i].in, err, cases[i].why);
     free (d);
@@ -131,9 +134,10 @@ Test (base64, random_round_trip)
     for (size_t i = 0; i < len; i++)
       buf[i] = (unsigned char) rand ();
     size_t n, m;
-    char err[128];
+    struct rm_error berr = { 0, "" };
+    const char *err = berr.message;
     char *e = base64_encode (buf, len, &n);
-    unsigned char *d = base64_decode (e, n, &m, err, sizeof err);
+    unsigned char *d = base64_decode (e, n, &m, &berr);
     cr_assert (d, "%s", err);
     cr_assert_eq (m, len);
     cr_assert (memcmp (d, buf, len) == 0);
@@ -357,9 +361,10 @@ static char *
 inner_of_01 (cJSON *obj)
 {
   const char *outer = cJSON_GetObjectItem (cJSON_GetObjectItem (obj, "data"), "release")->valuestring;
-  char err[128];
+  struct rm_error berr = { 0, "" };
+  const char *err = berr.message;
   size_t n;
-  char *inner = (char *) base64_decode (outer, strlen (outer), &n, err, sizeof err);
+  char *inner = (char *) base64_decode (outer, strlen (outer), &n, &berr);
   cr_assert (inner, "%s", err);
   return inner;
 }
@@ -431,9 +436,9 @@ Test (corrupt, single_encoded_secret)
   /* Someone stored Helm's gzip bytes with only the API's base64: Helm cannot read it. */
   cJSON *obj = load_object ("01-secret-basic-demo2.json");
   char *inner = inner_of_01 (obj);
-  char err[128];
+  struct rm_error berr = { 0, "" };
   size_t n;
-  unsigned char *gz = base64_decode (inner, strlen (inner), &n, err, sizeof err);
+  unsigned char *gz = base64_decode (inner, strlen (inner), &n, &berr);
   char *outer = base64_encode (gz, n, NULL);
   set_release (obj, outer);
   expect_failure (obj, HELM_E_CORRUPT, "release is not base64 encoded (raw gzip");
@@ -447,9 +452,9 @@ Test (corrupt, truncated_gzip)
 {
   cJSON *obj = load_object ("01-secret-basic-demo2.json");
   char *inner = inner_of_01 (obj);
-  char err[128];
+  struct rm_error berr = { 0, "" };
   size_t n;
-  unsigned char *gz = base64_decode (inner, strlen (inner), &n, err, sizeof err);
+  unsigned char *gz = base64_decode (inner, strlen (inner), &n, &berr);
   char *cut = base64_encode (gz, n / 2, NULL);
   char *outer = base64_encode (cut, strlen (cut), NULL);
   set_release (obj, outer);
@@ -465,9 +470,9 @@ Test (corrupt, bad_gzip_data)
 {
   cJSON *obj = load_object ("01-secret-basic-demo2.json");
   char *inner = inner_of_01 (obj);
-  char err[128];
+  struct rm_error berr = { 0, "" };
   size_t n;
-  unsigned char *gz = base64_decode (inner, strlen (inner), &n, err, sizeof err);
+  unsigned char *gz = base64_decode (inner, strlen (inner), &n, &berr);
   for (size_t i = 20; i < 60; i++)
     gz[i] ^= 0xa5;
   char *bad = base64_encode (gz, n, NULL);

@@ -193,16 +193,16 @@ helm_release_decode_blob (const char *b64, size_t len, const char *what,
                           const struct helm_opts *opts, struct helm_release *rel,
                           struct rm_error *err)
 {
-  char why[256];
+  struct rm_error why;
   size_t max = opts && opts->max_decoded ? opts->max_decoded : HELM_DEFAULT_MAX_DECODED;
   size_t blen;
-  unsigned char *bytes = base64_decode (b64, len, &blen, why, sizeof why);
+  unsigned char *bytes = base64_decode (b64, len, &blen, &why);
   if (!bytes) {
     if (gzip_is_gzip (b64, len) || (len && b64[0] == '{'))
       return fail (err, HELM_E_CORRUPT,
                    "%s: release is not base64 encoded (raw %s; Helm cannot read it either)",
                    what, b64[0] == '{' ? "JSON" : "gzip");
-    return fail (err, HELM_E_CORRUPT, "%s: release: invalid base64 (%s)", what, why);
+    return fail (err, HELM_E_CORRUPT, "%s: release: invalid base64 (%s)", what, why.message);
   }
   struct strbuf payload = STRBUF_INIT;
   bool gz = false;
@@ -332,11 +332,11 @@ helm_release_decode (const cJSON *obj, enum helm_driver driver, const struct hel
   size_t tlen = strlen (text);
   if (driver == HELM_DRIVER_SECRET) {
     /* The API's own base64 layer of Secret data. */
-    char why[256];
+    struct rm_error why;
     size_t ilen;
-    unsigned char *inner = base64_decode (text, tlen, &ilen, why, sizeof why);
+    unsigned char *inner = base64_decode (text, tlen, &ilen, &why);
     if (!inner) {
-      rc = fail (err, HELM_E_CORRUPT, "%s: data.release: invalid base64 (%s)", what, why);
+      rc = fail (err, HELM_E_CORRUPT, "%s: data.release: invalid base64 (%s)", what, why.message);
       goto out;
     }
     rc = helm_release_decode_blob ((char *) inner, ilen, what, opts, rel, err);

@@ -158,10 +158,10 @@ imp_chart_crds (const cJSON *release, struct imp_objects *out, char **error)
     if (!name || !data || !str_has_prefix (name, "crds/") || !manifest_ext (name))
       continue;
     size_t len;
-    char why[256];
-    char *text = (char *) base64_decode (data, strlen (data), &len, why, sizeof why);
+    struct rm_error why;
+    char *text = (char *) base64_decode (data, strlen (data), &len, &why);
     if (!text) {
-      *error = xasprintf ("chart file %s: %s", name, why);
+      *error = xasprintf ("chart file %s: %s", name, why.message);
       return -1;
     }
     size_t before = out->n;

@@ -184,13 +184,13 @@ get_data (const struct kfile *f, const cJSON *map, const char *key, const char *
     return -1;
   if (!text)
     return 0;
-  char why[200];
-  out->data = base64_decode (text, strlen (text), &out->len, why, sizeof why);
+  struct rm_error why;
+  out->data = base64_decode (text, strlen (text), &out->len, &why);
   if (!out->data) {
     char w[PATH_MAX + 32];
     where (f, cJSON_GetObjectItemCaseSensitive (map, key), w, sizeof w);
     free (text);
-    return kube_fail (err, KUBE_E_CONFIG, "%s: %s.%s: invalid base64 (%s)", w, what, key, why);
+    return kube_fail (err, KUBE_E_CONFIG, "%s: %s.%s: invalid base64 (%s)", w, what, key, why.message);
   }
   free (text);
   return 0;
