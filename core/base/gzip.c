@@ -92,7 +92,8 @@ gzip_inflate (const void *data, size_t len, size_t max_out, struct strbuf *out,
     size_t got = sizeof chunk - zs.avail_out;
     if (got) {
       if (out->len + got > max_out) {
-        rc = err_set (err, GZIP_E_TOO_LARGE, "decompressed size exceeds the limit of %zu bytes", max_out);
+        rc = err_set (err, GZIP_E_TOO_LARGE, "decompressed size exceeds the limit of %zu bytes",
+                      max_out);
         goto done;
       }
       strbuf_add (out, chunk, got);
@@ -114,7 +115,8 @@ gzip_inflate (const void *data, size_t len, size_t max_out, struct strbuf *out,
     }
     if (z == Z_BUF_ERROR || (z == Z_OK && got == 0 && zs.avail_in == 0 && in_left == 0)) {
       if (zs.avail_in == 0 && in_left == 0) {
-        err_set (err, GZIP_E_CORRUPT, "gzip stream is truncated (ends after %zu compressed bytes)", len);
+        err_set (err, GZIP_E_CORRUPT, "gzip stream is truncated (ends after %zu compressed bytes)",
+                 len);
         goto done;
       }
       continue;

@@ -181,8 +181,8 @@ static int
 attach (struct parse *p, cJSON *node, int line, cJSON **root, bool is_scalar)
 {
   if (++p->nodes > MAX_NODES) {
-    err_set (p->err, YAMLJSON_E_SYNTAX, "%s:%d: document too large (more than %d nodes)", p->y->file,
-              line, MAX_NODES);
+    err_set (p->err, YAMLJSON_E_SYNTAX, "%s:%d: document too large (more than %d nodes)",
+             p->y->file, line, MAX_NODES);
     cJSON_Delete (node);
     return -1;
   }
@@ -265,11 +265,11 @@ yamljson_parse (const char *text, size_t len, const char *file, struct yamljson 
       const char *problem = parser.problem ? parser.problem : "syntax error";
       if (parser.context)
         err_set (err, YAMLJSON_E_SYNTAX, "%s:%zu:%zu: %s (%s at line %zu)", y->file,
-                  parser.problem_mark.line + 1, parser.problem_mark.column + 1, problem,
-                  parser.context, parser.context_mark.line + 1);
+                 parser.problem_mark.line + 1, parser.problem_mark.column + 1, problem,
+                 parser.context, parser.context_mark.line + 1);
       else
         err_set (err, YAMLJSON_E_SYNTAX, "%s:%zu:%zu: %s", y->file, parser.problem_mark.line + 1,
-                  parser.problem_mark.column + 1, problem);
+                 parser.problem_mark.column + 1, problem);
       goto out;
     }
     int line = (int) ev.start_mark.line + 1;
@@ -303,14 +303,15 @@ yamljson_parse (const char *text, size_t len, const char *file, struct yamljson 
         }
       if (!target) {
         err_set (err, YAMLJSON_E_SYNTAX, "%s:%d: unknown alias *%s", y->file, line,
-                  (const char *) ev.data.alias.anchor);
+                 (const char *) ev.data.alias.anchor);
         bad = -1;
         break;
       }
       size_t size = count_nodes (target);
       if (p.nodes + size > MAX_NODES) {
-        err_set (err, YAMLJSON_E_SYNTAX, "%s:%d: document too large (aliases expand to more than %d nodes)",
-                  y->file, line, MAX_NODES);
+        err_set (err, YAMLJSON_E_SYNTAX,
+                 "%s:%d: document too large (aliases expand to more than %d nodes)", y->file, line,
+                 MAX_NODES);
         bad = -1;
         break;
       }
@@ -321,7 +322,8 @@ yamljson_parse (const char *text, size_t len, const char *file, struct yamljson 
     case YAML_MAPPING_START_EVENT:
     case YAML_SEQUENCE_START_EVENT: {
       if (p.depth >= MAX_DEPTH) {
-        err_set (err, YAMLJSON_E_SYNTAX, "%s:%d: nesting deeper than %d levels", y->file, line, MAX_DEPTH);
+        err_set (err, YAMLJSON_E_SYNTAX, "%s:%d: nesting deeper than %d levels", y->file, line,
+                 MAX_DEPTH);
         bad = -1;
         break;
       }

@@ -5,8 +5,8 @@
  * Status errors) with LIST/GET/POST/PUT/PATCH/DELETE and WATCH on top.
  *
  * Errors: every call returns a KUBE_* code (an extended code of base/error.h) and fills a
- * caller-owned struct rm_error whose message is ready for a user ("Forbidden: secrets is forbidden: User \"x\" cannot
- * list resource \"secrets\" ... (check the RBAC of your kubeconfig user)").  Nothing
+ * caller-owned struct rm_error whose message is ready for a user ("Forbidden: secrets is
+ * forbidden: User \"x\" cannot list resource \"secrets\" ... (check the RBAC of your kubeconfig user)").  Nothing
  * here prints, except debug logging, and no code here exits.
  *
  * Threads: a struct kube_client may be used by many threads at once; connections, DNS
@@ -26,21 +26,32 @@
  * 0x10-0x1f; rm_primary() gives the RM_E_* code.  Never renumber; append. */
 enum kube_code {
   KUBE_OK = 0,
-  KUBE_E_CONFIG = ERR_EXT (RM_E_CONFIG, 0x10),       /* no usable kubeconfig / in-cluster configuration */
-  KUBE_E_AUTH = ERR_EXT (RM_E_AUTH, 0x10),           /* credentials unavailable (exec plugin, token file) or HTTP 401 */
-  KUBE_E_FORBIDDEN = ERR_EXT (RM_E_PERMISSION, 0x10), /* HTTP 403 */
-  KUBE_E_NOT_FOUND = ERR_EXT (RM_E_NOT_FOUND, 0x10), /* HTTP 404 */
-  KUBE_E_CONFLICT = ERR_EXT (RM_E_EXISTS, 0x10),     /* HTTP 409 other than AlreadyExists (Conflict) */
-  KUBE_E_GONE = ERR_EXT (RM_E_PRECONDITION, 0x10),   /* HTTP 410 (Expired / Gone): resourceVersion or continue too old */
-  KUBE_E_INVALID = ERR_EXT (RM_E_INVALID, 0x10),     /* HTTP 400 / 422: the request was refused as malformed */
-  KUBE_E_TRANSIENT = ERR_EXT (RM_E_TRANSIENT, 0x10), /* HTTP 429 / 5xx still failing after the retries */
-  KUBE_E_NETWORK = ERR_EXT (RM_E_TRANSIENT, 0x11),   /* could not connect / connection lost / timed out, after retries */
-  KUBE_E_TLS = ERR_EXT (RM_E_IO, 0x10),              /* TLS handshake or certificate verification failed */
-  KUBE_E_PROTOCOL = ERR_EXT (RM_E_IO, 0x11),         /* the server's answer is not what the API promises (bad JSON...) */
-  KUBE_E_HTTP = ERR_EXT (RM_E_IO, 0x12),             /* any other HTTP status */
-  KUBE_E_ABORTED = ERR_EXT (RM_E_ABORTED, 0x10),     /* a callback asked to stop */
-  KUBE_E_UNSUPPORTED = ERR_EXT (RM_E_UNSUPPORTED, 0x10), /* HTTP 406 / 415: media type or operation not supported */
-  KUBE_E_ALREADY_EXISTS = ERR_EXT (RM_E_EXISTS, 0x11), /* HTTP 409 with Status reason AlreadyExists (create) */
+  /* No usable kubeconfig / in-cluster configuration. */
+  KUBE_E_CONFIG = ERR_EXT (RM_E_CONFIG, 0x10),
+  /* Credentials unavailable (exec plugin, token file) or HTTP 401. */
+  KUBE_E_AUTH = ERR_EXT (RM_E_AUTH, 0x10),
+  KUBE_E_FORBIDDEN = ERR_EXT (RM_E_PERMISSION, 0x10),   /* HTTP 403 */
+  KUBE_E_NOT_FOUND = ERR_EXT (RM_E_NOT_FOUND, 0x10),    /* HTTP 404 */
+  /* HTTP 409 other than AlreadyExists (Conflict: the object changed meanwhile...). */
+  KUBE_E_CONFLICT = ERR_EXT (RM_E_EXISTS, 0x10),
+  /* HTTP 410 (Expired / Gone): resourceVersion or continue token too old. */
+  KUBE_E_GONE = ERR_EXT (RM_E_PRECONDITION, 0x10),
+  /* HTTP 400 / 422: the request was refused as malformed. */
+  KUBE_E_INVALID = ERR_EXT (RM_E_INVALID, 0x10),
+  /* HTTP 429 / 5xx still failing after the retries. */
+  KUBE_E_TRANSIENT = ERR_EXT (RM_E_TRANSIENT, 0x10),
+  /* Could not connect / connection lost / timed out, after the retries. */
+  KUBE_E_NETWORK = ERR_EXT (RM_E_TRANSIENT, 0x11),
+  /* TLS handshake or certificate verification failed (a retry will not fix it). */
+  KUBE_E_TLS = ERR_EXT (RM_E_IO, 0x10),
+  /* The server's answer is not what the API promises (bad JSON, corrupt gzip...). */
+  KUBE_E_PROTOCOL = ERR_EXT (RM_E_IO, 0x11),
+  KUBE_E_HTTP = ERR_EXT (RM_E_IO, 0x12),                /* any other HTTP status */
+  KUBE_E_ABORTED = ERR_EXT (RM_E_ABORTED, 0x10),        /* a callback asked to stop */
+  /* HTTP 406 / 415: media type or operation not supported. */
+  KUBE_E_UNSUPPORTED = ERR_EXT (RM_E_UNSUPPORTED, 0x10),
+  /* HTTP 409 with Status reason AlreadyExists (a create found the name taken). */
+  KUBE_E_ALREADY_EXISTS = ERR_EXT (RM_E_EXISTS, 0x11),
 };
 
 /* The HTTP status and the Status reason are in the message ("Forbidden: secrets is
