@@ -1,5 +1,5 @@
 /* Tests for the core's error convention (core/base/error.c): every extended code of kube,
- * helm and the base layer has a primary RM_E_* code, no two modules mint the same code,
+ * helm, the plugin loader and the base layer has a primary RM_E_* code, no two modules mint the same code,
  * err_strerror and err_name name each code, and err_set / err_prefix fill a struct rm_error
  * the way callers rely on (NULL-tolerant, truncating, redacting secrets). */
 #include <config.h>
@@ -16,6 +16,7 @@
 #include "base/yamljson.h"
 #include "helm/helm.h"
 #include "kube/kube.h"
+#include "plugin.h"
 
 struct code {
   int code;
@@ -51,6 +52,10 @@ static const struct code codes[] = {
   { YAMLJSON_E_NO_FILE, "YAMLJSON_E_NO_FILE", "no such file", RM_E_NOT_FOUND },
   { YAMLJSON_E_READ, "YAMLJSON_E_READ", "cannot read file", RM_E_IO },
   { BASE64_E_INVALID, "BASE64_E_INVALID", "invalid base64", RM_E_INVALID },
+  { PLUGIN_E_NOT_FOUND, "PLUGIN_E_NOT_FOUND", "backend plugin not found", RM_E_NOT_FOUND },
+  { PLUGIN_E_LOAD, "PLUGIN_E_LOAD", "cannot load backend plugin", RM_E_IO },
+  { PLUGIN_E_ABI, "PLUGIN_E_ABI", "backend plugin built for another ABI", RM_E_UNSUPPORTED },
+  { PLUGIN_E_INVALID, "PLUGIN_E_INVALID", "not a valid backend plugin", RM_E_INVALID },
 };
 #define NCODES (sizeof codes / sizeof codes[0])
 
@@ -86,6 +91,8 @@ Test (error, codes_stay_in_their_module_block)
       cr_expect (n >= 0x10 && n <= 0x1f, "%s: N 0x%x", nm, (unsigned) n);
     else if (strncmp (nm, "HELM_", 5) == 0)
       cr_expect (n >= 0x20 && n <= 0x2f, "%s: N 0x%x", nm, (unsigned) n);
+    else if (strncmp (nm, "PLUGIN_", 7) == 0)
+      cr_expect (n >= 0x40 && n <= 0x4f, "%s: N 0x%x", nm, (unsigned) n);
     else
       cr_expect (n >= 0x01 && n <= 0x0f, "%s: N 0x%x", nm, (unsigned) n);
   }
@@ -173,4 +180,6 @@ Test (error, base_functions_return_their_codes)
   cr_expect_eq (e.code, BASE64_E_INVALID);
   cr_expect_str_eq (e.message, "invalid character '!' at offset 4");
   cr_expect_null (base64_decode ("Zm9v!", 5, &n, NULL));
+  cr_expect_null (plugin_load ("/nonexistent/x.so", NULL, &e));
+  cr_expect_eq (e.code, PLUGIN_E_NOT_FOUND);
 }

@@ -24,17 +24,19 @@ open_local (void)
 {
   const char *top = getenv ("abs_top_builddir");
   cr_assert (top, "run through make check");
-  char *path = xasprintf ("%s/plugins/local/.libs/local.so", top), *error = NULL;
-  struct plugin *p = plugin_load (path, "local", &error);
+  char *path = xasprintf ("%s/plugins/local/.libs/local.so", top);
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  struct plugin *p = plugin_load (path, "local", &errs);
   cr_assert_not_null (p, "%s", error);
   free (path);
   struct backend_opts o = { NULL, 0 };
   backend_opts_add (&o, "path", dir, "test");
   backend_opts_add (&o, "fsync", "false", "test");
-  struct rm_kv *kv = backend_resolve_config (p, &o, &error);
+  struct rm_kv *kv = backend_resolve_config (p, &o, &errs);
   backend_opts_free (&o);
   cr_assert_not_null (kv, "%s", error);
-  struct backend *b = backend_open (p, kv, NULL, &error);
+  struct backend *b = backend_open (p, kv, NULL, &errs);
   cr_assert_not_null (b, "%s", error);
   return b;
 }
