@@ -195,7 +195,10 @@ cli_load_config (struct cli *c, char **error)
     path = config_default_path ();
   if (!path)
     return 0;
-  c->file = config_load (path, error);
+  struct rm_error err;
+  c->file = config_load (path, &err);
+  if (!c->file)
+    *error = xstrdup (err.message);
   free (path);
   if (!c->file)
     return -1;

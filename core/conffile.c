@@ -95,12 +95,21 @@ read_map (yaml_document_t *doc, const yaml_node_t *map, const char *path, const 
   return NULL;
 }
 
+static const struct err_name conffile_names[] = {
+  { CONFFILE_E_READ, "CONFFILE_E_READ", "cannot read the configuration file" },
+  { CONFFILE_E_SYNTAX, "CONFFILE_E_SYNTAX", "configuration file is not YAML" },
+  { CONFFILE_E_INVALID, "CONFFILE_E_INVALID", "invalid configuration file" },
+  { 0, NULL, NULL }
+};
+ERR_TABLE (conffile_table, conffile_names)
+
 struct config_file *
-config_load (const char *path, char **error)
+config_load (const char *path, struct rm_error *error)
 {
   FILE *f = fopen (path, "rb");
   if (!f) {
-    *error = xasprintf ("%s: cannot read the configuration file: %s", path, strerror (errno));
+    err_set (error, CONFFILE_E_READ, "%s: cannot read the configuration file: %s", path,
+             strerror (errno));
     return NULL;
   }
   yaml_parser_t parser;
@@ -110,11 +119,10 @@ config_load (const char *path, char **error)
   struct config_file *cf = xcalloc (1, sizeof *cf);
   cf->path = xstrdup (path);
   if (!yaml_parser_load (&parser, &doc)) {
-    *error = xasprintf ("%s:%zu:%zu: invalid YAML: %s%s%s", path,
-                        (size_t) parser.problem_mark.line + 1,
-                        (size_t) parser.problem_mark.column + 1,
-                        parser.problem ? parser.problem : "syntax error",
-                        parser.context ? " " : "", parser.context ? parser.context : "");
+    err_set (error, CONFFILE_E_SYNTAX, "%s:%zu:%zu: invalid YAML: %s%s%s", path,
+             (size_t) parser.problem_mark.line + 1, (size_t) parser.problem_mark.column + 1,
+             parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+             parser.context ? parser.context : "");
     yaml_parser_delete (&parser);
     fclose (f);
     config_free (cf);
@@ -133,7 +141,8 @@ config_load (const char *path, char **error)
   yaml_parser_delete (&parser);
   fclose (f);
   if (err) {
-    *error = err;
+    err_set (error, CONFFILE_E_INVALID, "%s", err);
+    free (err);
     config_free (cf);
     return NULL;
   }

@@ -16,6 +16,7 @@
 #include "base/yamljson.h"
 #include "helm/helm.h"
 #include "kube/kube.h"
+#include "conffile.h"
 #include "plugin.h"
 
 struct code {
@@ -52,6 +53,9 @@ static const struct code codes[] = {
   { YAMLJSON_E_NO_FILE, "YAMLJSON_E_NO_FILE", "no such file", RM_E_NOT_FOUND },
   { YAMLJSON_E_READ, "YAMLJSON_E_READ", "cannot read file", RM_E_IO },
   { BASE64_E_INVALID, "BASE64_E_INVALID", "invalid base64", RM_E_INVALID },
+  { CONFFILE_E_READ, "CONFFILE_E_READ", "cannot read the configuration file", RM_E_CONFIG },
+  { CONFFILE_E_SYNTAX, "CONFFILE_E_SYNTAX", "configuration file is not YAML", RM_E_CONFIG },
+  { CONFFILE_E_INVALID, "CONFFILE_E_INVALID", "invalid configuration file", RM_E_CONFIG },
   { PLUGIN_E_NOT_FOUND, "PLUGIN_E_NOT_FOUND", "backend plugin not found", RM_E_NOT_FOUND },
   { PLUGIN_E_LOAD, "PLUGIN_E_LOAD", "cannot load backend plugin", RM_E_IO },
   { PLUGIN_E_ABI, "PLUGIN_E_ABI", "backend plugin built for another ABI", RM_E_UNSUPPORTED },
@@ -91,7 +95,7 @@ Test (error, codes_stay_in_their_module_block)
       cr_expect (n >= 0x10 && n <= 0x1f, "%s: N 0x%x", nm, (unsigned) n);
     else if (strncmp (nm, "HELM_", 5) == 0)
       cr_expect (n >= 0x20 && n <= 0x2f, "%s: N 0x%x", nm, (unsigned) n);
-    else if (strncmp (nm, "PLUGIN_", 7) == 0)
+    else if (strncmp (nm, "PLUGIN_", 7) == 0 || strncmp (nm, "CONFFILE_", 9) == 0)
       cr_expect (n >= 0x40 && n <= 0x4f, "%s: N 0x%x", nm, (unsigned) n);
     else
       cr_expect (n >= 0x01 && n <= 0x0f, "%s: N 0x%x", nm, (unsigned) n);
@@ -182,4 +186,6 @@ Test (error, base_functions_return_their_codes)
   cr_expect_null (base64_decode ("Zm9v!", 5, &n, NULL));
   cr_expect_null (plugin_load ("/nonexistent/x.so", NULL, &e));
   cr_expect_eq (e.code, PLUGIN_E_NOT_FOUND);
+  cr_expect_null (config_load ("/nonexistent/config.yaml", &e));
+  cr_expect_eq (e.code, CONFFILE_E_READ);
 }
