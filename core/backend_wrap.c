@@ -8,12 +8,14 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include "backend_wrap.h"
+#include "base/error.h"
 #include "base/log.h"
 
 struct backend {
@@ -146,7 +148,8 @@ backend_normalize_value (int type, const char *value, const char **why)
 }
 
 struct rm_kv *
-backend_resolve_config (const struct plugin *p, const struct backend_opts *given, char **error)
+backend_resolve_config (const struct plugin *p, const struct backend_opts *given,
+                        struct rm_error *err)
 {
   const char *name = p->desc.name;
   /* Every given key must be declared. */
@@ -162,7 +165,8 @@ backend_resolve_config (const struct plugin *p, const struct backend_opts *given
       }
       else
         strbuf_puts (&sb, "; it takes no options");
-      *error = strbuf_detach (&sb);
+      err_set (err, RM_E_CONFIG, "%s", sb.data);
+      strbuf_free (&sb);
       return NULL;
     }
 
@@ -180,11 +184,11 @@ backend_resolve_config (const struct plugin *p, const struct backend_opts *given
       char *norm = backend_normalize_value (key->type, raw, &why);
       if (!norm) {
         if (key->flags & RM_KEY_SECRET)
-          *error = xasprintf ("backend '%s': option '%s'%s%s: the value is %s", name, key->name,
-                              win ? " from " : " default", win ? win->origin : "", why);
+          err_set (err, RM_E_CONFIG, "backend '%s': option '%s'%s%s: the value is %s", name,
+                   key->name, win ? " from " : " default", win ? win->origin : "", why);
         else
-          *error = xasprintf ("backend '%s': option '%s'%s%s: '%s' is %s", name, key->name,
-                              win ? " from " : " default", win ? win->origin : "", raw, why);
+          err_set (err, RM_E_CONFIG, "backend '%s': option '%s'%s%s: '%s' is %s", name,
+                   key->name, win ? " from " : " default", win ? win->origin : "", raw, why);
         kv[k].value = NULL;
         backend_config_free (kv);
         return NULL;
@@ -195,11 +199,11 @@ backend_resolve_config (const struct plugin *p, const struct backend_opts *given
     }
     else if (key->flags & RM_KEY_REQUIRED) {
       if (strcmp (key->name, RM_PATH_KEY) == 0)
-        *error = xasprintf ("backend '%s' needs --path (%s)", name, key->help);
+        err_set (err, RM_E_CONFIG, "backend '%s' needs --path (%s)", name, key->help);
       else
-        *error = xasprintf ("backend '%s' needs option '%s' (%s): give --backend-opt %s=VALUE, "
-                            "or --%s VALUE after the backend name", name, key->name, key->help,
-                            key->name, key->name);
+        err_set (err, RM_E_CONFIG, "backend '%s' needs option '%s' (%s): give --backend-opt "
+                 "%s=VALUE, or --%s VALUE after the backend name", name, key->name, key->help,
+                 key->name, key->name);
       backend_config_free (kv);
       return NULL;
     }
@@ -247,7 +251,7 @@ host_should_stop (const struct rm_host *host)
 /* ---- open / close ---- */
 
 struct backend *
-backend_open (struct plugin *p, struct rm_kv *config, const char *prefix, char **error)
+backend_open (struct plugin *p, struct rm_kv *config, const char *prefix, struct rm_error *err)
 {
   struct backend *b = xcalloc (1, sizeof *b);
   b->plugin = p;
@@ -271,11 +275,13 @@ backend_open (struct plugin *p, struct rm_kv *config, const char *prefix, char *
   b->host.should_stop = host_should_stop;
   b->host.host_data = b;
 
-  struct rm_error err = { 0, "" };
-  int rc = p->desc.open (&b->host, config, &b->handle, &err);
+  struct rm_error oerr = { 0, "" };
+  int rc = p->desc.open (&b->host, config, &b->handle, &oerr);
   if (rc != RM_OK) {
-    log_redact (err.message, sizeof err.message);
-    *error = xasprintf ("%s: %s", p->desc.name, err.message[0] ? err.message : rm_strerror (rc));
+    if (rc < 0 || rc > RM_E_LAST_)
+      rc = RM_E_INTERNAL;   /* plugins return primaries only (see finish) */
+    log_redact (oerr.message, sizeof oerr.message);
+    err_set (err, rc, "%s: %s", p->desc.name, oerr.message[0] ? oerr.message : rm_strerror (rc));
     b->handle = NULL;
     backend_close (b);
     return NULL;
@@ -362,8 +368,18 @@ finish (struct backend *b, int rc, const char *op, const char *key, struct rm_er
 {
   if (rc == RM_OK)
     return RM_OK;
+  /* Plugins speak primary codes only (extended codes are the core's); anything else is a
+   * plugin bug, reported as one rather than passed on for a caller to misread. */
+  int bad = rc < 0 || rc > RM_E_LAST_ ? rc : 0;
+  if (bad)
+    rc = RM_E_INTERNAL;
   if (!err)
     return rc;
+  if (bad) {
+    char was[RM_ERROR_MESSAGE_MAX];
+    snprintf (was, sizeof was, "%s", err->message[0] ? err->message : "no message");
+    rm_error_set (err, rc, "invalid error code %d (%s)", bad, was);
+  }
   struct strbuf sb = STRBUF_INIT;
   strbuf_printf (&sb, "%s: %s%s%s: %s", b->plugin->desc.name, op, key ? " " : "", key ? key : "",
                  err->message[0] ? err->message : rm_strerror (rc));
@@ -476,8 +492,11 @@ backend_remove_many (struct backend *b, const char *const *keys, size_t n, int *
   int rc = b->plugin->desc.remove_many (b->handle, (const char *const *) full, n, codes, err);
   leave (b);
   rc = finish (b, rc, "delete", NULL, err);
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
+    if (rc == RM_OK && (codes[i] < 0 || codes[i] > RM_E_LAST_))
+      codes[i] = RM_E_INTERNAL;   /* as finish() does for the call's own code */
     free (full[i]);
+  }
   free (full);
   return rc;
 }

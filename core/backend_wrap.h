@@ -33,9 +33,10 @@ void backend_opts_free (struct backend_opts *o);
 /* Build the configuration open() receives: every declared key with the winning value,
  * else its default; unknown keys, bad values and missing required keys are errors
  * naming the key, the backend and the origin.  Values of SECRET keys are registered
- * with the log redactor and never quoted.  Returns NULL with *error set on failure. */
+ * with the log redactor and never quoted.  Returns NULL with err (RM_E_CONFIG) filled on
+ * failure; err may be NULL. */
 struct rm_kv *backend_resolve_config (const struct plugin *p, const struct backend_opts *given,
-                                      char **error);
+                                      struct rm_error *err);
 void backend_config_free (struct rm_kv *config);
 
 /* Check and normalize one value of the given type (see RM_KEY_* in backend.h).  Returns
@@ -46,9 +47,10 @@ struct backend;
 
 /* Open plugin p with config (ownership of both passes to the backend, also on
  * failure).  prefix, when not NULL or empty, is prepended with '/' to every key.
- * Returns NULL with *error (allocated) on failure. */
+ * Returns NULL with err filled on failure: the plugin's own (primary) code, the message
+ * prefixed with the backend name. */
 struct backend *backend_open (struct plugin *p, struct rm_kv *config, const char *prefix,
-                              char **error);
+                              struct rm_error *err);
 void backend_close (struct backend *b);
 
 const struct plugin *backend_plugin (const struct backend *b);

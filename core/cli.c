@@ -195,7 +195,10 @@ cli_load_config (struct cli *c, char **error)
     path = config_default_path ();
   if (!path)
     return 0;
-  c->file = config_load (path, error);
+  struct rm_error err;
+  c->file = config_load (path, &err);
+  if (!c->file)
+    *error = xstrdup (err.message);
   free (path);
   if (!c->file)
     return -1;
@@ -443,14 +446,20 @@ cli_open_backend (struct cli *c, bool positional_ok, char **error, bool *usage)
   *usage = false;
   struct strlist dirs = STRLIST_INIT;
   cli_plugin_dirs (c, &dirs);
-  struct plugin *p = plugin_find (name, &dirs, error);
+  struct rm_error err;
+  struct plugin *p = plugin_find (name, &dirs, &err);
   strlist_free (&dirs);
-  if (!p)
+  if (!p) {
+    *error = xstrdup (err.message);
     return NULL;
+  }
   struct backend_opts opts = { NULL, 0 };
   struct rm_kv *config = NULL;
-  if (cli_backend_opts (c, p, &opts, error) == 0)
-    config = backend_resolve_config (p, &opts, error);
+  if (cli_backend_opts (c, p, &opts, error) == 0) {
+    config = backend_resolve_config (p, &opts, &err);
+    if (!config)
+      *error = xstrdup (err.message);
+  }
   backend_opts_free (&opts);
   if (!config) {
     *usage = true;
@@ -463,7 +472,10 @@ cli_open_backend (struct cli *c, bool positional_ok, char **error, bool *usage)
     else
       log_debug ("backend %s: %s = %s", p->desc.name, kv->key, kv->value ? "(secret)" : "(unset)");
   const char *prefix = p->has_path_key ? NULL : cli_get (c, "path");
-  return backend_open (p, config, prefix, error);
+  struct backend *b = backend_open (p, config, prefix, &err);
+  if (!b)
+    *error = xstrdup (err.message);
+  return b;
 }
 
 void

@@ -131,10 +131,10 @@ list_backends (struct cli *c)
       qsort (files.items, files.n, sizeof *files.items, cmp_str);
     for (size_t f = 0; f < files.n; f++) {
       char *path = xasprintf ("%s/%s", dirs.items[i], files.items[f]);
-      char *error = NULL;
-      struct plugin *p = plugin_load (path, NULL, &error);
+      struct rm_error err;
+      struct plugin *p = plugin_load (path, NULL, &err);
       if (!p) {
-        log_error ("%s", error);
+        log_error ("%s", err.message);
         broken++;
       }
       else {
@@ -150,7 +150,6 @@ list_backends (struct cli *c)
         found++;
         plugin_unload (p);
       }
-      free (error);
       free (path);
     }
     strlist_free (&files);

@@ -87,7 +87,7 @@ run_export (struct cli *c)
   struct kube_config_opts ko = { cli_get (c, "kubeconfig"), cli_get (c, "kubecontext"), NULL };
   struct kube_config *kcfg = NULL;
   struct kube_client *kc = NULL;
-  struct kube_error kerr;
+  struct rm_error kerr;
   if (kube_config_load (&ko, &kcfg, &kerr) != KUBE_OK
       || kube_client_new (kcfg, NULL, &kc, &kerr) != KUBE_OK) {
     log_error ("%s", kerr.message);

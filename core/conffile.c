@@ -106,12 +106,21 @@ invalid_yaml (const char *path, const char *err)
   return xasprintf ("%.*s invalid YAML: %s", (int) (p - err - 1), err, p);
 }
 
+static const struct err_name conffile_names[] = {
+  { CONFFILE_E_READ, "CONFFILE_E_READ", "cannot read the configuration file" },
+  { CONFFILE_E_SYNTAX, "CONFFILE_E_SYNTAX", "configuration file is not YAML" },
+  { CONFFILE_E_INVALID, "CONFFILE_E_INVALID", "invalid configuration file" },
+  { 0, NULL, NULL }
+};
+ERR_TABLE (conffile_table, conffile_names)
+
 struct config_file *
-config_load (const char *path, char **error)
+config_load (const char *path, struct rm_error *error)
 {
   FILE *f = fopen (path, "rb");
   if (!f) {
-    *error = xasprintf ("%s: cannot read the configuration file: %s", path, strerror (errno));
+    err_set (error, CONFFILE_E_READ, "%s: cannot read the configuration file: %s", path,
+             strerror (errno));
     return NULL;
   }
   struct strbuf text = STRBUF_INIT;
@@ -122,19 +131,20 @@ config_load (const char *path, char **error)
   int read_errno = ferror (f) ? (errno ? errno : EIO) : 0;
   fclose (f);
   if (read_errno) {
-    *error = xasprintf ("%s: cannot read the configuration file: %s", path,
-                        strerror (read_errno));
+    err_set (error, CONFFILE_E_READ, "%s: cannot read the configuration file: %s", path,
+             strerror (read_errno));
     strbuf_free (&text);
     return NULL;
   }
   struct yamljson y;
-  char yerr[512];
+  struct rm_error yerr;
   int rc = yamljson_parse_flags (text.data ? text.data : "", text.len, path,
-                                 YAMLJSON_DUPLICATE_KEYS | YAMLJSON_FIRST_DOCUMENT, &y, yerr,
-                                 sizeof yerr);
+                                 YAMLJSON_DUPLICATE_KEYS | YAMLJSON_FIRST_DOCUMENT, &y, &yerr);
   strbuf_free (&text);
   if (rc != 0) {
-    *error = invalid_yaml (path, yerr);
+    char *msg = invalid_yaml (path, yerr.message);
+    err_set (error, CONFFILE_E_SYNTAX, "%s", msg);
+    free (msg);
     return NULL;
   }
   struct config_file *cf = xcalloc (1, sizeof *cf);
@@ -152,7 +162,8 @@ config_load (const char *path, char **error)
   }
   yamljson_free (&y);
   if (err) {
-    *error = err;
+    err_set (error, CONFFILE_E_INVALID, "%s", err);
+    free (err);
     config_free (cf);
     return NULL;
   }

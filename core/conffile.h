@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "base/error.h"
 #include "base/util.h"
 
 struct config_entry {
@@ -28,8 +29,16 @@ struct config_file {
   size_t nbackends;
 };
 
-/* Parse FILE.  Returns NULL with *error = "FILE:LINE: problem" on failure. */
-struct config_file *config_load (const char *path, char **error);
+/* Extended codes (base/error.h, block 0x40-0x4f, shared with the plugin loader). */
+enum conffile_code {
+  CONFFILE_E_READ = ERR_EXT (RM_E_CONFIG, 0x41),     /* the file cannot be opened */
+  CONFFILE_E_SYNTAX = ERR_EXT (RM_E_CONFIG, 0x42),   /* not YAML */
+  CONFFILE_E_INVALID = ERR_EXT (RM_E_CONFIG, 0x43),  /* YAML, but not a valid configuration */
+};
+
+/* Parse FILE.  Returns NULL with error filled ("FILE:LINE: problem", a CONFFILE_E_* code)
+ * on failure; error may be NULL. */
+struct config_file *config_load (const char *path, struct rm_error *error);
 void config_free (struct config_file *cf);
 
 /* The last value of a top-level key, or NULL. */

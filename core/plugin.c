@@ -18,13 +18,24 @@
 #define KEY_MIN_SIZE (offsetof (struct rm_config_key, aliases) + sizeof (const char *))
 #define MAX_KEYS 256
 
+/* Fill err with code and msg (which is freed), unload p, return NULL. */
 static struct plugin *
-fail (struct plugin *p, char **error, char *msg)
+fail (struct plugin *p, struct rm_error *err, int code, char *msg)
 {
-  *error = msg;
+  err_set (err, code, "%s", msg);
+  free (msg);
   plugin_unload (p);
   return NULL;
 }
+
+static const struct err_name plugin_names[] = {
+  { PLUGIN_E_NOT_FOUND, "PLUGIN_E_NOT_FOUND", "backend plugin not found" },
+  { PLUGIN_E_LOAD, "PLUGIN_E_LOAD", "cannot load backend plugin" },
+  { PLUGIN_E_ABI, "PLUGIN_E_ABI", "backend plugin built for another ABI" },
+  { PLUGIN_E_INVALID, "PLUGIN_E_INVALID", "not a valid backend plugin" },
+  { 0, NULL, NULL }
+};
+ERR_TABLE (plugin_table, plugin_names)
 
 static bool
 valid_name (const char *s, bool allow_dash)
@@ -87,7 +98,7 @@ base_name (const char *path)
 }
 
 struct plugin *
-plugin_load (const char *path, const char *expect_name, char **error)
+plugin_load (const char *path, const char *expect_name, struct rm_error *err)
 {
   struct plugin *p = xcalloc (1, sizeof *p);
   /* dlopen searches the library path for names without '/': never do that. */
@@ -97,56 +108,65 @@ plugin_load (const char *path, const char *expect_name, char **error)
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT)
-      return fail (p, error, xasprintf ("%s: no such file", p->path));
-    return fail (p, error, xasprintf ("%s: cannot read: %s", p->path, strerror (e)));
+      return fail (p, err, PLUGIN_E_NOT_FOUND, xasprintf ("%s: no such file", p->path));
+    return fail (p, err, PLUGIN_E_LOAD, xasprintf ("%s: cannot read: %s", p->path, strerror (e)));
   }
   unsigned char magic[4] = { 0 };
   ssize_t n = read (fd, magic, sizeof magic);
   int e = errno;
   close (fd);
   if (n < 0)
-    return fail (p, error, xasprintf ("%s: cannot read: %s", p->path, strerror (e)));
+    return fail (p, err, PLUGIN_E_LOAD, xasprintf ("%s: cannot read: %s", p->path, strerror (e)));
   if (n < 4 || memcmp (magic, "\177ELF", 4) != 0)
-    return fail (p, error, xasprintf ("%s: not an ELF shared object: not a backend plugin",
-                                      p->path));
+    return fail (p, err, PLUGIN_E_LOAD,
+                 xasprintf ("%s: not an ELF shared object: not a backend plugin",
+                            p->path));
 
   dlerror ();
   p->dl = dlopen (p->path, RTLD_NOW | RTLD_LOCAL);
   if (!p->dl) {
     const char *de = dlerror ();
-    return fail (p, error, xasprintf ("%s: cannot load: %s", p->path, de ? de : "unknown error"));
+    return fail (p, err, PLUGIN_E_LOAD,
+                 xasprintf ("%s: cannot load: %s", p->path, de ? de : "unknown error"));
   }
   rm_backend_init_fn init;
   void *sym = dlsym (p->dl, RM_BACKEND_INIT_SYMBOL);
   memcpy (&init, &sym, sizeof init);   /* object pointer -> function pointer, POSIX-style */
   if (!init)
-    return fail (p, error, xasprintf ("%s: no %s() entry point: not a releasemanager backend "
-                                      "plugin", p->path, RM_BACKEND_INIT_SYMBOL));
+    return fail (p, err, PLUGIN_E_INVALID,
+                 xasprintf ("%s: no %s() entry point: not a releasemanager backend "
+                            "plugin", p->path, RM_BACKEND_INIT_SYMBOL));
   const struct rm_backend *d = init ();
   if (!d)
-    return fail (p, error, xasprintf ("%s: %s() returned NULL", p->path, RM_BACKEND_INIT_SYMBOL));
+    return fail (p, err, PLUGIN_E_INVALID,
+                 xasprintf ("%s: %s() returned NULL", p->path, RM_BACKEND_INIT_SYMBOL));
 
   /* The frozen prefix: nothing beyond it is read from a foreign major. */
   if (d->struct_size < RM_BACKEND_PREFIX_SIZE)
-    return fail (p, error, xasprintf ("%s: descriptor struct_size %u is smaller than the ABI "
-                                      "prefix (%zu bytes): not a valid backend plugin", p->path,
-                                      (unsigned) d->struct_size, (size_t) RM_BACKEND_PREFIX_SIZE));
+    return fail (p, err, PLUGIN_E_INVALID,
+                 xasprintf ("%s: descriptor struct_size %u is smaller than the ABI "
+                            "prefix (%zu bytes): not a valid backend plugin", p->path,
+                            (unsigned) d->struct_size, (size_t) RM_BACKEND_PREFIX_SIZE));
   if (d->abi_major != RM_BACKEND_ABI_MAJOR)
-    return fail (p, error, xasprintf ("%s: built for backend ABI %u.%u, this releasemanager "
-                                      "provides %d.%d: rebuild the plugin", p->path,
-                                      (unsigned) d->abi_major, (unsigned) d->abi_minor,
-                                      RM_BACKEND_ABI_MAJOR, RM_BACKEND_ABI_MINOR));
+    return fail (p, err, PLUGIN_E_ABI,
+                 xasprintf ("%s: built for backend ABI %u.%u, this releasemanager "
+                            "provides %d.%d: rebuild the plugin", p->path,
+                            (unsigned) d->abi_major, (unsigned) d->abi_minor,
+                            RM_BACKEND_ABI_MAJOR, RM_BACKEND_ABI_MINOR));
   if (!valid_name (d->name, true))
-    return fail (p, error, xasprintf ("%s: descriptor has %s name: not a valid backend plugin",
-                                      p->path, d->name ? "an invalid" : "no"));
+    return fail (p, err, PLUGIN_E_INVALID,
+                 xasprintf ("%s: descriptor has %s name: not a valid backend plugin",
+                            p->path, d->name ? "an invalid" : "no"));
   const char *file = base_name (p->path);
   size_t nlen = strlen (d->name);
   if (strncmp (file, d->name, nlen) != 0 || strcmp (file + nlen, ".so") != 0)
-    return fail (p, error, xasprintf ("%s: plugin calls itself '%s' but the file is named '%s': "
-                                      "install it as %s.so", p->path, d->name, file, d->name));
+    return fail (p, err, PLUGIN_E_INVALID,
+                 xasprintf ("%s: plugin calls itself '%s' but the file is named '%s': "
+                            "install it as %s.so", p->path, d->name, file, d->name));
   if (expect_name && strcmp (expect_name, d->name) != 0)
-    return fail (p, error, xasprintf ("%s: plugin calls itself '%s', expected '%s'", p->path,
-                                      d->name, expect_name));
+    return fail (p, err, PLUGIN_E_INVALID,
+                 xasprintf ("%s: plugin calls itself '%s', expected '%s'", p->path,
+                            d->name, expect_name));
 
   p->plugin_struct_size = d->struct_size;
   memcpy (&p->desc, d, d->struct_size < sizeof p->desc ? d->struct_size : sizeof p->desc);
@@ -164,15 +184,16 @@ plugin_load (const char *path, const char *expect_name, char **error)
     void *fn;
     memcpy (&fn, (const char *) &p->desc + required[i].off, sizeof fn);
     if (!fn)
-      return fail (p, error, xasprintf ("%s: required operation '%s' is missing (NULL in the "
-                                        "descriptor)", p->path, required[i].name));
+      return fail (p, err, PLUGIN_E_INVALID,
+                   xasprintf ("%s: required operation '%s' is missing (NULL in the "
+                              "descriptor)", p->path, required[i].name));
   }
   if (p->desc.thread_model < RM_THREAD_SERIALIZE_ALL || p->desc.thread_model > RM_THREAD_PARALLEL)
-    return fail (p, error, xasprintf ("%s: unknown thread model %d", p->path,
+    return fail (p, err, PLUGIN_E_INVALID, xasprintf ("%s: unknown thread model %d", p->path,
                                       p->desc.thread_model));
   char *kerr = load_keys (p);
   if (kerr)
-    return fail (p, error, kerr);
+    return fail (p, err, PLUGIN_E_INVALID, kerr);
   if (d->abi_minor > RM_BACKEND_ABI_MINOR)
     log_debug ("%s: built for ABI %u.%u, newer than this releasemanager's %d.%d: fields added "
                "since are ignored", p->path, (unsigned) d->abi_major, (unsigned) d->abi_minor,
@@ -184,18 +205,18 @@ plugin_load (const char *path, const char *expect_name, char **error)
 }
 
 struct plugin *
-plugin_find (const char *name, const struct strlist *dirs, char **error)
+plugin_find (const char *name, const struct strlist *dirs, struct rm_error *err)
 {
   if (strchr (name, '/') || str_has_suffix (name, ".so"))
-    return plugin_load (name, NULL, error);
+    return plugin_load (name, NULL, err);
   if (!valid_name (name, true)) {
-    *error = xasprintf ("invalid backend name '%s'", name);
+    err_set (err, PLUGIN_E_INVALID, "invalid backend name '%s'", name);
     return NULL;
   }
   for (size_t i = 0; i < dirs->n; i++) {
     char *path = xasprintf ("%s/%s.so", dirs->items[i], name);
     if (access (path, F_OK) == 0) {
-      struct plugin *p = plugin_load (path, name, error);
+      struct plugin *p = plugin_load (path, name, err);
       free (path);
       return p;
     }
@@ -208,7 +229,8 @@ plugin_find (const char *name, const struct strlist *dirs, char **error)
   for (size_t i = 0; i < dirs->n; i++)
     strbuf_printf (&sb, "%s%s", i ? ", " : "", dirs->items[i]);
   strbuf_puts (&sb, " (see `releasemanager backends`)");
-  *error = strbuf_detach (&sb);
+  err_set (err, PLUGIN_E_NOT_FOUND, "%s", sb.data);
+  strbuf_free (&sb);
   return NULL;
 }
 

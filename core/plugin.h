@@ -8,7 +8,16 @@
 
 #include <releasemanager/backend.h>
 
+#include "base/error.h"
 #include "base/util.h"
+
+/* Extended codes (base/error.h, block 0x40-0x4f, shared with the backend wrapper). */
+enum plugin_code {
+  PLUGIN_E_NOT_FOUND = ERR_EXT (RM_E_NOT_FOUND, 0x40),  /* no such file, no NAME.so found */
+  PLUGIN_E_LOAD = ERR_EXT (RM_E_IO, 0x40),              /* unreadable, not ELF, dlopen failed */
+  PLUGIN_E_ABI = ERR_EXT (RM_E_UNSUPPORTED, 0x40),      /* built for another ABI major */
+  PLUGIN_E_INVALID = ERR_EXT (RM_E_INVALID, 0x40),      /* broken descriptor or key table */
+};
 
 struct plugin {
   char *path;                 /* the file that was loaded */
@@ -21,13 +30,14 @@ struct plugin {
 };
 
 /* Load and validate the plugin file at path.  expect_name, if not NULL, is the name
- * the descriptor must carry.  On failure returns NULL and sets *error to an allocated
- * message that names the file, the problem and the fix. */
-struct plugin *plugin_load (const char *path, const char *expect_name, char **error);
+ * the descriptor must carry.  On failure returns NULL and fills err (a PLUGIN_E_* code, a
+ * message that names the file, the problem and the fix); err may be NULL. */
+struct plugin *plugin_load (const char *path, const char *expect_name, struct rm_error *err);
 
 /* Find backend NAME: NAME itself if it contains a '/' or ends in ".so", else NAME.so in
- * each directory of dirs in order.  On failure *error lists every directory searched. */
-struct plugin *plugin_find (const char *name, const struct strlist *dirs, char **error);
+ * each directory of dirs in order.  On failure err's message lists every directory
+ * searched. */
+struct plugin *plugin_find (const char *name, const struct strlist *dirs, struct rm_error *err);
 
 void plugin_unload (struct plugin *p);
 

@@ -66,8 +66,14 @@ value_of (unsigned char c)
   return table[c];
 }
 
+static const struct err_name base64_names[] = {
+  { BASE64_E_INVALID, "BASE64_E_INVALID", "invalid base64" },
+  { 0, NULL, NULL }
+};
+ERR_TABLE (base64_table, base64_names)
+
 unsigned char *
-base64_decode (const char *text, size_t len, size_t *out_len, char *err, size_t err_size)
+base64_decode (const char *text, size_t len, size_t *out_len, struct rm_error *err)
 {
   unsigned char *out = xmalloc (len / 4 * 3 + 4);
   size_t o = 0;
@@ -95,7 +101,7 @@ base64_decode (const char *text, size_t len, size_t *out_len, char *err, size_t 
     if (c == '=') {
       /* Padding may only fill the last one or two places of the final quad. */
       if (nq < 2) {
-        snprintf (err, err_size, "misplaced padding at offset %zu", i);
+        err_set (err, BASE64_E_INVALID, "misplaced padding at offset %zu", i);
         goto fail;
       }
       pad++;
@@ -113,15 +119,15 @@ base64_decode (const char *text, size_t len, size_t *out_len, char *err, size_t 
       continue;
     }
     if (pad) {
-      snprintf (err, err_size, "data after padding at offset %zu", i);
+      err_set (err, BASE64_E_INVALID, "data after padding at offset %zu", i);
       goto fail;
     }
     int v = value_of (c);
     if (v < 0) {
       if (c >= 0x20 && c < 0x7f)
-        snprintf (err, err_size, "invalid character '%c' at offset %zu", c, i);
+        err_set (err, BASE64_E_INVALID, "invalid character '%c' at offset %zu", c, i);
       else
-        snprintf (err, err_size, "invalid byte 0x%02x at offset %zu", c, i);
+        err_set (err, BASE64_E_INVALID, "invalid byte 0x%02x at offset %zu", c, i);
       goto fail;
     }
     quad = quad << 6 | (uint32_t) v;
@@ -134,7 +140,7 @@ base64_decode (const char *text, size_t len, size_t *out_len, char *err, size_t 
     }
   }
   if (nq != 0) {
-    snprintf (err, err_size, "truncated input (%d stray characters at the end)", nq);
+    err_set (err, BASE64_E_INVALID, "truncated input (%d stray characters at the end)", nq);
     goto fail;
   }
   out[o] = '\0';

@@ -52,24 +52,30 @@ gunzip_fast (const unsigned char *in, size_t len, size_t max_out, struct strbuf 
   return 1;
 }
 
+static const struct err_name gzip_names[] = {
+  { GZIP_E_CORRUPT, "GZIP_E_CORRUPT", "corrupt gzip data" },
+  { GZIP_E_TOO_LARGE, "GZIP_E_TOO_LARGE", "decompressed data too large" },
+  { 0, NULL, NULL }
+};
+ERR_TABLE (gzip_table, gzip_names)
+
 /* Like Go's gzip.Reader (multistream): members may follow each other; anything else after
  * the first member is an error, as is a stream that ends early. */
 int
 gzip_inflate (const void *data, size_t len, size_t max_out, struct strbuf *out,
-             char *err, size_t err_size)
+              struct rm_error *err)
 {
   if (gunzip_fast (data, len, max_out, out))
     return 0;
   z_stream zs;
   memset (&zs, 0, sizeof zs);
   if (inflateInit2 (&zs, 16 + MAX_WBITS) != Z_OK) {
-    snprintf (err, err_size, "zlib initialisation failed");
-    return -1;
+    return err_set (err, RM_E_NOMEM, "zlib initialisation failed");
   }
   /* zlib counts in uInt; feed large inputs in slices. */
   const unsigned char *in = data;
   size_t in_left = len;
-  int rc = -1;
+  int rc = GZIP_E_CORRUPT;
   unsigned char chunk[65536];
 
   for (;;) {
@@ -86,7 +92,8 @@ gzip_inflate (const void *data, size_t len, size_t max_out, struct strbuf *out,
     size_t got = sizeof chunk - zs.avail_out;
     if (got) {
       if (out->len + got > max_out) {
-        snprintf (err, err_size, "decompressed size exceeds the limit of %zu bytes", max_out);
+        rc = err_set (err, GZIP_E_TOO_LARGE, "decompressed size exceeds the limit of %zu bytes",
+                      max_out);
         goto done;
       }
       strbuf_add (out, chunk, got);
@@ -100,7 +107,7 @@ gzip_inflate (const void *data, size_t len, size_t max_out, struct strbuf *out,
       /* Another member must start right here. */
       const unsigned char *next = zs.next_in;
       if (!gzip_is_gzip (next, zs.avail_in)) {
-        snprintf (err, err_size, "%zu bytes of trailing garbage after the gzip stream", rest);
+        err_set (err, GZIP_E_CORRUPT, "%zu bytes of trailing garbage after the gzip stream", rest);
         goto done;
       }
       inflateReset (&zs);
@@ -108,13 +115,14 @@ gzip_inflate (const void *data, size_t len, size_t max_out, struct strbuf *out,
     }
     if (z == Z_BUF_ERROR || (z == Z_OK && got == 0 && zs.avail_in == 0 && in_left == 0)) {
       if (zs.avail_in == 0 && in_left == 0) {
-        snprintf (err, err_size, "gzip stream is truncated (ends after %zu compressed bytes)", len);
+        err_set (err, GZIP_E_CORRUPT, "gzip stream is truncated (ends after %zu compressed bytes)",
+                 len);
         goto done;
       }
       continue;
     }
     if (z != Z_OK) {
-      snprintf (err, err_size, "gzip stream is corrupt (%s)", zs.msg ? zs.msg : zError (z));
+      err_set (err, GZIP_E_CORRUPT, "gzip stream is corrupt (%s)", zs.msg ? zs.msg : zError (z));
       goto done;
     }
   }

@@ -8,14 +8,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/error.h"
 #include "base/util.h"
 
 /* data starts with the gzip magic and the deflate method (1f 8b 08). */
 bool gzip_is_gzip (const void *data, size_t len);
-/* Inflate data (one or more gzip members), appending to out; 0, or -1 with a reason in
- * err.  Stops with an error once out would grow past max_out bytes. */
+/* Extended codes (base/error.h, base block 0x01-0x0f). */
+enum gzip_code {
+  GZIP_E_CORRUPT = ERR_EXT (RM_E_IO, 0x01),        /* truncated, corrupt, trailing garbage */
+  GZIP_E_TOO_LARGE = ERR_EXT (RM_E_INVALID, 0x01), /* the output would exceed max_out */
+};
+
+/* Inflate data (one or more gzip members), appending to out; 0, or a GZIP_E_* code with a
+ * reason in err (which may be NULL).  Stops with GZIP_E_TOO_LARGE once out would grow
+ * past max_out bytes. */
 int gzip_inflate (const void *data, size_t len, size_t max_out, struct strbuf *out,
-                 char *err, size_t err_size);
+                  struct rm_error *err);
 /* Deflate data into one gzip member appended to out. */
 void gzip_deflate (const void *data, size_t len, struct strbuf *out);
 

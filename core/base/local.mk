@@ -1,6 +1,6 @@
 # The base layer (core/base/): generic helpers every other core module may use and that
 # include nothing above them: allocation and strings, logging, base64, capped gzip, the
-# YAML-to-cJSON reader, the validating JSON scanner and SHA-256 hex.
+# YAML-to-cJSON reader, the validating JSON scanner, SHA-256 hex and the error convention.
 libcore_a_SOURCES += \
 	%reldir%/util.c %reldir%/util.h \
 	%reldir%/log.c %reldir%/log.h \
@@ -8,7 +8,8 @@ libcore_a_SOURCES += \
 	%reldir%/gzip.c %reldir%/gzip.h \
 	%reldir%/yamljson.c %reldir%/yamljson.h \
 	%reldir%/jscan.c %reldir%/jscan.h \
-	%reldir%/sha256.c %reldir%/sha256.h
+	%reldir%/sha256.c %reldir%/sha256.h \
+	%reldir%/error.c %reldir%/error.h
 libcore_a_CFLAGS += $(ZLIB_CFLAGS) $(LIBDEFLATE_CFLAGS)
 CORE_LIBS += $(ZLIB_LIBS) $(LIBDEFLATE_LIBS)
 CORE_TEST_LIBS += $(ZLIB_LIBS) $(LIBDEFLATE_LIBS)

@@ -40,8 +40,7 @@ struct parse {
   struct anchor *anchors;
   size_t nanchors;
   size_t nodes;
-  char *err;
-  size_t err_size;
+  struct rm_error *err;
   unsigned flags;   /* YAMLJSON_* */
 };
 
@@ -183,8 +182,8 @@ static int
 attach (struct parse *p, cJSON *node, int line, cJSON **root, bool is_scalar)
 {
   if (++p->nodes > MAX_NODES) {
-    snprintf (p->err, p->err_size, "%s:%d: document too large (more than %d nodes)", p->y->file,
-              line, MAX_NODES);
+    err_set (p->err, YAMLJSON_E_SYNTAX, "%s:%d: document too large (more than %d nodes)",
+             p->y->file, line, MAX_NODES);
     cJSON_Delete (node);
     return -1;
   }
@@ -201,7 +200,7 @@ attach (struct parse *p, cJSON *node, int line, cJSON **root, bool is_scalar)
   }
   if (!f->key) {
     if (!is_scalar) {
-      snprintf (p->err, p->err_size, "%s:%d: a map or list as a mapping key is not supported",
+      err_set (p->err, YAMLJSON_E_SYNTAX, "%s:%d: a map or list as a mapping key is not supported",
                 p->y->file, line);
       cJSON_Delete (node);
       return -1;
@@ -232,16 +231,24 @@ remember_anchor (struct parse *p, const unsigned char *anchor, cJSON *node)
   p->nanchors++;
 }
 
+static const struct err_name yamljson_names[] = {
+  { YAMLJSON_E_SYNTAX, "YAMLJSON_E_SYNTAX", "invalid YAML" },
+  { YAMLJSON_E_NO_FILE, "YAMLJSON_E_NO_FILE", "no such file" },
+  { YAMLJSON_E_READ, "YAMLJSON_E_READ", "cannot read file" },
+  { 0, NULL, NULL }
+};
+ERR_TABLE (yamljson_table, yamljson_names)
+
 int
 yamljson_parse (const char *text, size_t len, const char *file, struct yamljson *y,
-                 char *err, size_t err_size)
+                struct rm_error *err)
 {
-  return yamljson_parse_flags (text, len, file, 0, y, err, err_size);
+  return yamljson_parse_flags (text, len, file, 0, y, err);
 }
 
 int
 yamljson_parse_flags (const char *text, size_t len, const char *file, unsigned flags,
-                      struct yamljson *y, char *err, size_t err_size)
+                      struct yamljson *y, struct rm_error *err)
 {
   memset (y, 0, sizeof *y);
   y->file = xstrdup (file ? file : "<input>");
@@ -249,8 +256,7 @@ yamljson_parse_flags (const char *text, size_t len, const char *file, unsigned f
 
   yaml_parser_t parser;
   if (!yaml_parser_initialize (&parser)) {
-    snprintf (err, err_size, "%s: libyaml initialisation failed", y->file);
-    return -1;
+    return err_set (err, RM_E_NOMEM, "%s: libyaml initialisation failed", y->file);
   }
   yaml_parser_set_input_string (&parser, (const unsigned char *) text, len);
 
@@ -258,10 +264,9 @@ yamljson_parse_flags (const char *text, size_t len, const char *file, unsigned f
   memset (&p, 0, sizeof p);
   p.y = y;
   p.err = err;
-  p.err_size = err_size;
   p.flags = flags;
   cJSON *root = NULL;
-  int rc = -1;
+  int rc = YAMLJSON_E_SYNTAX;
   bool done = false;
 
   while (!done) {
@@ -269,12 +274,12 @@ yamljson_parse_flags (const char *text, size_t len, const char *file, unsigned f
     if (!yaml_parser_parse (&parser, &ev)) {
       const char *problem = parser.problem ? parser.problem : "syntax error";
       if (parser.context)
-        snprintf (err, err_size, "%s:%zu:%zu: %s (%s at line %zu)", y->file,
-                  parser.problem_mark.line + 1, parser.problem_mark.column + 1, problem,
-                  parser.context, parser.context_mark.line + 1);
+        err_set (err, YAMLJSON_E_SYNTAX, "%s:%zu:%zu: %s (%s at line %zu)", y->file,
+                 parser.problem_mark.line + 1, parser.problem_mark.column + 1, problem,
+                 parser.context, parser.context_mark.line + 1);
       else
-        snprintf (err, err_size, "%s:%zu:%zu: %s", y->file, parser.problem_mark.line + 1,
-                  parser.problem_mark.column + 1, problem);
+        err_set (err, YAMLJSON_E_SYNTAX, "%s:%zu:%zu: %s", y->file, parser.problem_mark.line + 1,
+                 parser.problem_mark.column + 1, problem);
       goto out;
     }
     int line = (int) ev.start_mark.line + 1;
@@ -309,15 +314,16 @@ yamljson_parse_flags (const char *text, size_t len, const char *file, unsigned f
           break;
         }
       if (!target) {
-        snprintf (err, err_size, "%s:%d: unknown alias *%s", y->file, line,
-                  (const char *) ev.data.alias.anchor);
+        err_set (err, YAMLJSON_E_SYNTAX, "%s:%d: unknown alias *%s", y->file, line,
+                 (const char *) ev.data.alias.anchor);
         bad = -1;
         break;
       }
       size_t size = count_nodes (target);
       if (p.nodes + size > MAX_NODES) {
-        snprintf (err, err_size, "%s:%d: document too large (aliases expand to more than %d nodes)",
-                  y->file, line, MAX_NODES);
+        err_set (err, YAMLJSON_E_SYNTAX,
+                 "%s:%d: document too large (aliases expand to more than %d nodes)", y->file, line,
+                 MAX_NODES);
         bad = -1;
         break;
       }
@@ -328,7 +334,8 @@ yamljson_parse_flags (const char *text, size_t len, const char *file, unsigned f
     case YAML_MAPPING_START_EVENT:
     case YAML_SEQUENCE_START_EVENT: {
       if (p.depth >= MAX_DEPTH) {
-        snprintf (err, err_size, "%s:%d: nesting deeper than %d levels", y->file, line, MAX_DEPTH);
+        err_set (err, YAMLJSON_E_SYNTAX, "%s:%d: nesting deeper than %d levels", y->file, line,
+                 MAX_DEPTH);
         bad = -1;
         break;
       }
@@ -373,15 +380,16 @@ out:
 }
 
 int
-yamljson_load (const char *path, struct yamljson *y, char *err, size_t err_size)
+yamljson_load (const char *path, struct yamljson *y, struct rm_error *err)
 {
   memset (y, 0, sizeof *y);
   FILE *f = fopen (path, "rb");
   if (!f) {
     int e = errno;
-    snprintf (err, err_size, "%s: %s", path, strerror (e));
+    err_set (err, e == ENOENT ? YAMLJSON_E_NO_FILE : YAMLJSON_E_READ, "%s: %s", path,
+             strerror (e));
     errno = e;
-    return e == ENOENT ? -2 : -1;
+    return e == ENOENT ? YAMLJSON_E_NO_FILE : YAMLJSON_E_READ;
   }
   struct strbuf sb = STRBUF_INIT;
   char buf[65536];
@@ -391,11 +399,10 @@ yamljson_load (const char *path, struct yamljson *y, char *err, size_t err_size)
   bool bad = ferror (f);
   fclose (f);
   if (bad) {
-    snprintf (err, err_size, "%s: read error", path);
     strbuf_free (&sb);
-    return -1;
+    return err_set (err, YAMLJSON_E_READ, "%s: read error", path);
   }
-  int rc = yamljson_parse (sb.data ? sb.data : "", sb.len, path, y, err, err_size);
+  int rc = yamljson_parse (sb.data ? sb.data : "", sb.len, path, y, err);
   strbuf_free (&sb);
   return rc;
 }

@@ -14,6 +14,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/error.h"
+
 struct yamljson_line;
 
 struct yamljson {
@@ -23,10 +25,17 @@ struct yamljson {
   size_t nlines, caplines;
 };
 
-/* Parse text (len bytes).  file names it in messages.  Returns 0, or -1 with
- * "FILE:LINE:COLUMN: problem" in err. */
+/* Extended codes (base/error.h, base block 0x01-0x0f). */
+enum yamljson_code {
+  YAMLJSON_E_SYNTAX = ERR_EXT (RM_E_INVALID, 0x02),   /* not YAML, or beyond our limits */
+  YAMLJSON_E_NO_FILE = ERR_EXT (RM_E_NOT_FOUND, 0x02), /* the file does not exist */
+  YAMLJSON_E_READ = ERR_EXT (RM_E_IO, 0x02),          /* the file cannot be opened or read */
+};
+
+/* Parse text (len bytes).  file names it in messages.  Returns 0, or YAMLJSON_E_SYNTAX
+ * with "FILE:LINE:COLUMN: problem" in err (which may be NULL). */
 int yamljson_parse (const char *text, size_t len, const char *file, struct yamljson *y,
-                     char *err, size_t err_size);
+                     struct rm_error *err);
 /* yamljson_parse with flags.  YAMLJSON_DUPLICATE_KEYS: a key given twice in one mapping
  * stays twice in its object, in file order (the default keeps the last, like kubectl);
  * the configuration file reader reports such a key instead of taking one silently. */
@@ -34,10 +43,10 @@ int yamljson_parse (const char *text, size_t len, const char *file, struct yamlj
 /* YAMLJSON_FIRST_DOCUMENT: stop after the first document; what follows is not read. */
 #define YAMLJSON_FIRST_DOCUMENT 2u
 int yamljson_parse_flags (const char *text, size_t len, const char *file, unsigned flags,
-                          struct yamljson *y, char *err, size_t err_size);
-/* Read and parse a file.  Returns 0, -1 with a message in err, or -2 (errno ENOENT kept)
- * when the file does not exist. */
-int yamljson_load (const char *path, struct yamljson *y, char *err, size_t err_size);
+                          struct yamljson *y, struct rm_error *err);
+/* Read and parse a file.  Returns 0, a code of yamljson_parse, YAMLJSON_E_NO_FILE (errno
+ * ENOENT kept) when the file does not exist, or YAMLJSON_E_READ; err may be NULL. */
+int yamljson_load (const char *path, struct yamljson *y, struct rm_error *err);
 void yamljson_free (struct yamljson *y);
 
 /* 1-based line of a node, 0 if unknown (e.g. a node copied from an alias). */

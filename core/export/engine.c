@@ -101,7 +101,7 @@ static bool
 cluster_identity (struct export_engine *e, char **uid, struct rm_error *err)
 {
   cJSON *ks = NULL;
-  struct kube_error kerr;
+  struct rm_error kerr;
   *uid = NULL;
   int krc = kube_get (e->kc, "/api/v1/namespaces/kube-system", &ks, &kerr);
   if (krc == KUBE_OK) {
@@ -200,7 +200,7 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   struct snapshot_keys *listing = snapshot_keys_start (e->b);
   struct strlist stored = STRLIST_INIT;
   char *cluster_uid = NULL;
-  struct kube_error kerr;
+  struct rm_error kerr;
   int rc = RM_OK;
   if (!cluster_identity (e, &cluster_uid, err))
     rc = RM_E_IO;

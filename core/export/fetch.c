@@ -28,7 +28,7 @@ process (struct export_engine *e, struct item *it)
   const char *kind = it->driver == HELM_DRIVER_SECRET ? "secret" : "configmap";
   char *path = kube_path ("v1", it->namespace, resource, it->object);
   cJSON *obj = NULL;
-  struct kube_error kerr;
+  struct rm_error kerr;
   int rc = kube_get (e->kc, path, &obj, &kerr);
   free (path);
   if (rc == KUBE_E_NOT_FOUND) {
@@ -214,7 +214,7 @@ full_worker (void *arg)
  * then nothing is listed and run_workers reads every item with a GET. */
 static int
 full_list (struct export_engine *e, enum helm_driver driver, unsigned threads,
-           struct kube_error *kerr)
+           struct rm_error *kerr)
 {
   struct kube_list_opts lo = { "owner=helm", NULL, FULL_PAGE, false };
   struct full_ctx f = { .e = e, .driver = driver, .cap = 2 * FULL_PAGE + (size_t) threads * 4 };
@@ -260,7 +260,7 @@ export_fetch (struct export_engine *e)
   if (todo > 32 && todo * 4 > e->n) {
     /* Most records changed: read them with full LIST pages instead of a GET each.
      * What the LIST did not deliver (deleted meanwhile, or new) is read one by one. */
-    struct kube_error kerr;
+    struct rm_error kerr;
     log_debug ("%zu of %zu records to read: using full LIST pages", todo, e->n);
     if ((e->o.secrets && full_list (e, HELM_DRIVER_SECRET, nt, &kerr) != KUBE_OK)
         || (e->o.configmaps && full_list (e, HELM_DRIVER_CONFIGMAP, nt, &kerr) != KUBE_OK))

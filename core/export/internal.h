@@ -62,7 +62,7 @@ struct export_engine {
 
 /* plan.c: list the release objects as metadata only, one item each, sorted by key, the
  * superseded ConfigMaps and the unchanged objects marked.  Returns a KUBE_* code. */
-int export_plan (struct export_engine *e, struct kube_error *kerr);
+int export_plan (struct export_engine *e, struct rm_error *kerr);
 /* The collections to list for driver: one per --namespace, else the cluster-wide one. */
 void export_collection_paths (const struct export_engine *e, enum helm_driver driver,
                               struct strlist *paths);

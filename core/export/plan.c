@@ -141,7 +141,7 @@ export_collection_paths (const struct export_engine *e, enum helm_driver driver,
 }
 
 static int
-list_driver (struct export_engine *e, enum helm_driver driver, struct kube_error *kerr)
+list_driver (struct export_engine *e, enum helm_driver driver, struct rm_error *kerr)
 {
   struct kube_list_opts lo = { "owner=helm", NULL, 500, true };
   struct strlist paths = STRLIST_INIT;
@@ -174,7 +174,7 @@ static bool
 any_object (struct export_engine *e, const char *resource, const char *selector)
 {
   struct kube_list_opts lo = { selector, NULL, 1, true };
-  struct kube_error kerr;
+  struct rm_error kerr;
   bool found = false;
   char *p = kube_path ("v1", NULL, resource, NULL);
   int rc = kube_list (e->kc, p, &lo, stop_at_first, NULL, &found, NULL, &kerr);
@@ -196,7 +196,7 @@ cmp_item (const void *a, const void *b)
 }
 
 int
-export_plan (struct export_engine *e, struct kube_error *kerr)
+export_plan (struct export_engine *e, struct rm_error *kerr)
 {
   int rc = e->o.secrets ? list_driver (e, HELM_DRIVER_SECRET, kerr) : KUBE_OK;
   if (rc == KUBE_OK && e->o.configmaps)

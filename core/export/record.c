@@ -21,7 +21,7 @@ export_record (struct export_engine *e, struct item *it, const cJSON *obj)
 {
   const char *kind = it->driver == HELM_DRIVER_SECRET ? "secret" : "configmap";
   struct helm_release rel;
-  struct helm_error herr;
+  struct rm_error herr;
   memset (&rel, 0, sizeof rel);
   int rc = helm_release_decode (obj, it->driver, NULL, &rel, &herr);
   if (rc == HELM_V2) {

@@ -17,32 +17,33 @@
 #include "helm/helm.h"
 #include "base/jscan.h"
 
-static int fail (struct helm_error *err, int code, const char *fmt, ...)
+static int fail (struct rm_error *err, int code, const char *fmt, ...)
   __attribute__((format (printf, 3, 4)));
 
 static int
-fail (struct helm_error *err, int code, const char *fmt, ...)
+fail (struct rm_error *err, int code, const char *fmt, ...)
 {
   va_list ap;
-  err->code = code;
   va_start (ap, fmt);
-  vsnprintf (err->message, sizeof err->message, fmt, ap);
+  err_vset (err, code, fmt, ap);
   va_end (ap);
   return code;
 }
 
+static const struct err_name helm_names[] = {
+  { HELM_V2, "HELM_V2", "Helm 2 (Tiller) release" },
+  { HELM_E_NOT_RELEASE, "HELM_E_NOT_RELEASE", "not a Helm release object" },
+  { HELM_E_CORRUPT, "HELM_E_CORRUPT", "corrupt Helm release record" },
+  { HELM_E_TOO_LARGE, "HELM_E_TOO_LARGE", "Helm release record too large" },
+  { HELM_E_INVALID, "HELM_E_INVALID", "invalid Helm release" },
+  { 0, NULL, NULL }
+};
+ERR_TABLE (helm_table, helm_names)
+
 const char *
 helm_strerror (int code)
 {
-  switch (code) {
-  case HELM_OK: return "success";
-  case HELM_V2: return "Helm 2 (Tiller) release";
-  case HELM_E_NOT_RELEASE: return "not a Helm release object";
-  case HELM_E_CORRUPT: return "corrupt Helm release record";
-  case HELM_E_TOO_LARGE: return "Helm release record too large";
-  case HELM_E_INVALID: return "invalid Helm release";
-  default: return "unknown error";
-  }
+  return err_strerror (code);
 }
 
 void
@@ -121,7 +122,7 @@ field_str (const struct jscan_field *f)
  * building a tree: this runs on every record an export reads (jscan.h). */
 int
 helm_release_parse_json (const char *json, size_t len, const char *what,
-                         struct helm_release *rel, struct helm_error *err)
+                         struct helm_release *rel, struct rm_error *err)
 {
   struct jscan_field f[F_COUNT] = {
     [F_ROOT] = { .path = { NULL } },
@@ -208,30 +209,31 @@ looks_like_helm2_protobuf (const char *p, size_t len)
 int
 helm_release_decode_blob (const char *b64, size_t len, const char *what,
                           const struct helm_opts *opts, struct helm_release *rel,
-                          struct helm_error *err)
+                          struct rm_error *err)
 {
-  char why[256];
+  struct rm_error why;
   size_t max = opts && opts->max_decoded ? opts->max_decoded : HELM_DEFAULT_MAX_DECODED;
   size_t blen;
-  unsigned char *bytes = base64_decode (b64, len, &blen, why, sizeof why);
+  unsigned char *bytes = base64_decode (b64, len, &blen, &why);
   if (!bytes) {
     if (gzip_is_gzip (b64, len) || (len && b64[0] == '{'))
       return fail (err, HELM_E_CORRUPT,
                    "%s: release is not base64 encoded (raw %s; Helm cannot read it either)",
                    what, b64[0] == '{' ? "JSON" : "gzip");
-    return fail (err, HELM_E_CORRUPT, "%s: release: invalid base64 (%s)", what, why);
+    return fail (err, HELM_E_CORRUPT, "%s: release: invalid base64 (%s)", what, why.message);
   }
   struct strbuf payload = STRBUF_INIT;
   bool gz = false;
   /* Helm: len(b) > 3 && b[0:3] == magicGzip. */
   if (blen > 3 && gzip_is_gzip (bytes, blen)) {
     gz = true;
-    int r = gzip_inflate (bytes, blen, max, &payload, why, sizeof why);
-    if (r < 0) {
+    struct rm_error gerr;
+    int r = gzip_inflate (bytes, blen, max, &payload, &gerr);
+    if (r != 0) {
       free (bytes);
       strbuf_free (&payload);
-      return fail (err, strstr (why, "exceeds the limit") ? HELM_E_TOO_LARGE : HELM_E_CORRUPT,
-                   "%s: release: %s", what, why);
+      return fail (err, r == GZIP_E_TOO_LARGE ? HELM_E_TOO_LARGE : HELM_E_CORRUPT,
+                   "%s: release: %s", what, gerr.message);
     }
   }
   else {
@@ -281,7 +283,7 @@ label (const cJSON *labels, const char *key)
 
 int
 helm_release_decode (const cJSON *obj, enum helm_driver driver, const struct helm_opts *opts,
-                     struct helm_release *rel, struct helm_error *err)
+                     struct helm_release *rel, struct rm_error *err)
 {
   memset (rel, 0, sizeof *rel);
   err->code = HELM_OK;
@@ -348,11 +350,11 @@ helm_release_decode (const cJSON *obj, enum helm_driver driver, const struct hel
   size_t tlen = strlen (text);
   if (driver == HELM_DRIVER_SECRET) {
     /* The API's own base64 layer of Secret data. */
-    char why[256];
+    struct rm_error why;
     size_t ilen;
-    unsigned char *inner = base64_decode (text, tlen, &ilen, why, sizeof why);
+    unsigned char *inner = base64_decode (text, tlen, &ilen, &why);
     if (!inner) {
-      rc = fail (err, HELM_E_CORRUPT, "%s: data.release: invalid base64 (%s)", what, why);
+      rc = fail (err, HELM_E_CORRUPT, "%s: data.release: invalid base64 (%s)", what, why.message);
       goto out;
     }
     rc = helm_release_decode_blob ((char *) inner, ilen, what, opts, rel, err);

@@ -35,7 +35,7 @@ set_str (cJSON *obj, const char *key, const char *value)
 
 int
 helm_release_encode (const char *json, size_t len, enum helm_driver driver,
-                     const struct helm_encode_opts *opts, cJSON **out, struct helm_error *err)
+                     const struct helm_encode_opts *opts, cJSON **out, struct rm_error *err)
 {
   static const struct helm_encode_opts defaults;
   if (!opts)

@@ -17,25 +17,30 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/error.h"
 #include "base/util.h"
 
-/* Result codes.  Never renumber; append. */
+/* Result codes: extended codes of the core's one convention (base/error.h), block
+ * 0x20-0x2f; rm_primary() gives the RM_E_* code.  A payload that cannot be decoded is
+ * RM_E_IO-based (the data read is broken, as with a read error: no argument of the
+ * caller's is wrong); the other failures are RM_E_INVALID-based.  Never renumber; append. */
 enum helm_code {
   HELM_OK = 0,
-  HELM_V2,             /* a Helm 2 (Tiller) record: not an error, skip it with a warning */
-  HELM_E_NOT_RELEASE,  /* not a Helm release object at all (wrong kind/type, no data.release) */
-  HELM_E_CORRUPT,      /* a release object whose payload cannot be decoded */
-  HELM_E_TOO_LARGE,    /* decoded payload exceeds helm_opts.max_decoded */
-  HELM_E_INVALID,      /* encode: the release JSON handed in is not a usable release */
+  /* A Helm 2 (Tiller) record: not an error, skip it with a warning. */
+  HELM_V2 = ERR_EXT (RM_E_UNSUPPORTED, 0x20),
+  /* Not a Helm release object at all (wrong kind/type, no data.release). */
+  HELM_E_NOT_RELEASE = ERR_EXT (RM_E_INVALID, 0x20),
+  /* A release object whose payload cannot be decoded. */
+  HELM_E_CORRUPT = ERR_EXT (RM_E_IO, 0x20),
+  /* Decoded payload exceeds helm_opts.max_decoded. */
+  HELM_E_TOO_LARGE = ERR_EXT (RM_E_INVALID, 0x21),
+  /* encode: the release JSON handed in is not a usable release. */
+  HELM_E_INVALID = ERR_EXT (RM_E_INVALID, 0x22),
 };
 
-/* Every failing call fills one of these.  message names the object when there is one:
- * "secret web/sh.helm.release.v1.web.v3: data.release: inner base64: invalid character
- * '!' at offset 12". */
-struct helm_error {
-  int code;
-  char message[1024];
-};
+/* Every failing call fills a struct rm_error.  Its message names the object when there is
+ * one: "secret web/sh.helm.release.v1.web.v3: data.release: inner base64: invalid
+ * character '!' at offset 12". */
 
 enum helm_driver {
   HELM_DRIVER_AUTO = 0,  /* decode: from "kind", else "type" (list items have no kind) */
@@ -89,18 +94,18 @@ void helm_release_free (struct helm_release *rel);
  * json is NULL.  On any other code rel is left empty and err says why.  opts may be NULL. */
 int helm_release_decode (const cJSON *obj, enum helm_driver driver,
                          const struct helm_opts *opts, struct helm_release *rel,
-                         struct helm_error *err);
+                         struct rm_error *err);
 
 /* Decode Helm's own encoding: base64( [gzip]( JSON ) ), i.e. a ConfigMap's data.release or
  * a Secret's data.release after the API's base64.  what names the object in messages. */
 int helm_release_decode_blob (const char *b64, size_t len, const char *what,
                               const struct helm_opts *opts, struct helm_release *rel,
-                              struct helm_error *err);
+                              struct rm_error *err);
 
 /* Parse release JSON (not re-encoding it) and fill name/namespace/version/status/chart
  * and time fields of rel.  what names the record in messages. */
 int helm_release_parse_json (const char *json, size_t len, const char *what,
-                             struct helm_release *rel, struct helm_error *err);
+                             struct helm_release *rel, struct rm_error *err);
 
 /* "sh.helm.release.v1.NAME.vVERSION" (Helm's storage key); caller frees. */
 char *helm_release_key (const char *name, int version);
@@ -132,7 +137,7 @@ char *helm_encode_blob (const char *json, size_t len, bool uncompressed);
  * error code with err filled.  opts may be NULL. */
 int helm_release_encode (const char *json, size_t len, enum helm_driver driver,
                          const struct helm_encode_opts *opts, cJSON **out,
-                         struct helm_error *err);
+                         struct rm_error *err);
 
 const char *helm_strerror (int code);
 

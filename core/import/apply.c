@@ -58,7 +58,7 @@ imp_prepare (struct imp_run *r, struct imp_object *o, enum imp_apply_mode mode, 
   *coll = *path = NULL;
   char *resource = NULL;
   bool namespaced = false;
-  struct kube_error err;
+  struct rm_error err;
   int rc = imp_discover (r->s->disc, o->api_version, o->kind, &resource, &namespaced, &err);
   if (rc == KUBE_E_NOT_FOUND && r->s->dry)
     return 1;   /* a custom resource whose CRD this import would create first */
@@ -95,7 +95,7 @@ imp_prepare (struct imp_run *r, struct imp_object *o, enum imp_apply_mode mode, 
 static int
 take_over (struct imp_run *r, struct imp_object *o, const char *path, const char *what)
 {
-  struct kube_error err;
+  struct rm_error err;
   cJSON *live = NULL;
   if (kube_get (r->s->kc, path, &live, &err) != KUBE_OK)
     return imp_fail (r, "%s exists but cannot be read: %s", what, err.message);
@@ -150,7 +150,7 @@ imp_apply (struct imp_run *r, struct imp_object *o, enum imp_apply_mode mode)
     free (path);
     return 0;
   }
-  struct kube_error err;
+  struct rm_error err;
   char *p = xasprintf ("%s?fieldManager=helm", coll);
   rc = kube_create (r->s->kc, p, o->obj, NULL, &err);
   free (p);
@@ -161,7 +161,7 @@ imp_apply (struct imp_run *r, struct imp_object *o, enum imp_apply_mode mode)
       imp_discovery_invalidate (r->s->disc);
     rc = 0;
   }
-  else if (rc == KUBE_E_CONFLICT && strcmp (err.reason, "AlreadyExists") == 0) {
+  else if (rc == KUBE_E_ALREADY_EXISTS) {
     if (mode == IMP_CRD_FILE) {
       log_info ("%s/%s: %s exists: skipped (as helm does)", r->ns, r->name, what);
       rc = 0;
@@ -187,7 +187,7 @@ nap (double seconds)
 }
 
 int
-imp_delete (struct imp_run *r, const char *path, bool wait, struct kube_error *err)
+imp_delete (struct imp_run *r, const char *path, bool wait, struct rm_error *err)
 {
   cJSON *opts = cJSON_CreateObject ();
   cJSON_AddStringToObject (opts, "kind", "DeleteOptions");
@@ -285,7 +285,7 @@ imp_wait_ready (struct imp_run *r, const struct imp_object *o, const char *path)
   char *what = describe (o);
   for (;;) {
     cJSON *live = NULL;
-    struct kube_error err;
+    struct rm_error err;
     int rc = kube_get (r->s->kc, path, &live, &err);
     if (rc != KUBE_OK) {
       imp_fail (r, "waiting for %s: %s", what, err.message);
@@ -321,7 +321,7 @@ void
 imp_undo (struct imp_run *r)
 {
   for (size_t i = r->created.n; i-- > 0;) {
-    struct kube_error err;
+    struct rm_error err;
     if (imp_delete (r, r->created.items[i], false, &err) != KUBE_OK)
       log_warn ("%s/%s: --atomic: could not delete %s: %s", r->ns, r->name, r->created.items[i],
                 err.message);

@@ -21,7 +21,7 @@ imp_describe_record (const char *json, size_t len, const char *key, struct store
                      struct rm_error *err)
 {
   struct helm_release meta;
-  struct helm_error herr;
+  struct rm_error herr;
   memset (&meta, 0, sizeof meta);
   int rc = RM_OK;
   if (helm_release_parse_json (json, len, key, &meta, &herr) != HELM_OK)

@@ -79,7 +79,7 @@ find_kind (const cJSON *resources, const char *kind, char **resource, bool *name
 
 /* Read one group version's resources (NULL when not served).  Called unlocked. */
 static int
-fetch (struct imp_discovery *d, const char *gv, cJSON **resources, struct kube_error *err)
+fetch (struct imp_discovery *d, const char *gv, cJSON **resources, struct rm_error *err)
 {
   char *path = xasprintf ("%s%s", strchr (gv, '/') ? "/apis/" : "/api/", gv);
   cJSON *list = NULL;
@@ -97,7 +97,7 @@ fetch (struct imp_discovery *d, const char *gv, cJSON **resources, struct kube_e
 
 static int
 lookup (struct imp_discovery *d, const char *gv, const char *kind, bool fresh, char **resource,
-        bool *namespaced, struct kube_error *err)
+        bool *namespaced, struct rm_error *err)
 {
   pthread_mutex_lock (&d->lock);
   struct gv_entry *e = NULL;
@@ -143,7 +143,7 @@ lookup (struct imp_discovery *d, const char *gv, const char *kind, bool fresh, c
 
 int
 imp_discover (struct imp_discovery *d, const char *api_version, const char *kind,
-              char **resource, bool *namespaced, struct kube_error *err)
+              char **resource, bool *namespaced, struct rm_error *err)
 {
   *resource = NULL;
   int rc = lookup (d, api_version, kind, false, resource, namespaced, err);
@@ -163,11 +163,7 @@ imp_discover (struct imp_discovery *d, const char *api_version, const char *kind
     if (rc != KUBE_E_NOT_FOUND)
       return rc;
   }
-  err->code = KUBE_E_NOT_FOUND;
-  err->http_status = 0;
-  snprintf (err->reason, sizeof err->reason, "NotFound");
-  snprintf (err->message, sizeof err->message,
-            "the server does not serve kind %s in apiVersion %s (is its CRD installed?)", kind,
-            api_version);
-  return KUBE_E_NOT_FOUND;
+  return err_set (err, KUBE_E_NOT_FOUND,
+                  "the server does not serve kind %s in apiVersion %s (is its CRD installed?)",
+                  kind, api_version);
 }

@@ -157,7 +157,7 @@ open_cluster (struct run *run, struct kube_client **kc, struct rm_error *err)
 {
   struct kube_config_opts ko = { run->s.kubeconfig, run->s.kubecontext, NULL };
   struct kube_config *kcfg = NULL;
-  struct kube_error kerr;
+  struct rm_error kerr;
   if (kube_config_load (&ko, &kcfg, &kerr) != KUBE_OK
       || kube_client_new (kcfg, NULL, kc, &kerr) != KUBE_OK
       || kube_get (*kc, "/api/v1", NULL, &kerr) != KUBE_OK)

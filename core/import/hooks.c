@@ -38,7 +38,7 @@ run_one (struct imp_run *r, struct imp_object *h, const char *event)
     free (path);
     return 0;
   }
-  struct kube_error err;
+  struct rm_error err;
   if ((h->policies & IMP_HOOK_BEFORE_CREATION)
       && imp_delete (r, path, true, &err) != KUBE_OK) {
     rc = imp_fail (r, "%s hook %s: deleting the previous %s %s: %s", event, h->hook, h->kind,

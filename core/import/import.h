@@ -82,7 +82,7 @@ void imp_discovery_free (struct imp_discovery *d);
 /* Resource name (caller frees) and scope of apiVersion/kind.  KUBE_E_NOT_FOUND when the
  * server does not serve that kind (after one fresh look). */
 int imp_discover (struct imp_discovery *d, const char *api_version, const char *kind,
-                  char **resource, bool *namespaced, struct kube_error *err);
+                  char **resource, bool *namespaced, struct rm_error *err);
 /* Forget what was learnt (CRDs were created). */
 void imp_discovery_invalidate (struct imp_discovery *d);
 
@@ -139,7 +139,7 @@ int imp_prepare (struct imp_run *r, struct imp_object *o, enum imp_apply_mode mo
  * only the plan is written.  Returns 0 or -1 (r->error set). */
 int imp_apply (struct imp_run *r, struct imp_object *o, enum imp_apply_mode mode);
 /* DELETE path (background propagation); not found is fine.  wait: until it is gone. */
-int imp_delete (struct imp_run *r, const char *path, bool wait, struct kube_error *err);
+int imp_delete (struct imp_run *r, const char *path, bool wait, struct rm_error *err);
 /* --wait: o (already created at path) is ready per Helm's rules, or the deadline. */
 int imp_wait_ready (struct imp_run *r, const struct imp_object *o, const char *path);
 /* --atomic: delete what this run created, newest first. */

@@ -74,9 +74,9 @@ int
 imp_split_manifest (const char *text, const char *what, struct imp_objects *out, char **error)
 {
   struct yamljson y;
-  char err[1024];
-  if (yamljson_parse (text, strlen (text), what, &y, err, sizeof err) < 0) {
-    *error = xstrdup (err);
+  struct rm_error yerr;
+  if (yamljson_parse (text, strlen (text), what, &y, &yerr) != 0) {
+    *error = xstrdup (yerr.message);
     return -1;
   }
   int rc = 0;
@@ -158,10 +158,10 @@ imp_chart_crds (const cJSON *release, struct imp_objects *out, char **error)
     if (!name || !data || !str_has_prefix (name, "crds/") || !manifest_ext (name))
       continue;
     size_t len;
-    char why[256];
-    char *text = (char *) base64_decode (data, strlen (data), &len, why, sizeof why);
+    struct rm_error why;
+    char *text = (char *) base64_decode (data, strlen (data), &len, &why);
     if (!text) {
-      *error = xasprintf ("chart file %s: %s", name, why);
+      *error = xasprintf ("chart file %s: %s", name, why.message);
       return -1;
     }
     size_t before = out->n;

@@ -34,7 +34,7 @@ imp_check_existing (struct imp_run *r, struct strlist *existing)
   char *path = kube_path ("v1", r->ns, resource (r), NULL);
   char *sel = xasprintf ("owner=helm,name=%s", r->name);
   struct kube_list_opts lo = { sel, NULL, 500, true };
-  struct kube_error err;
+  struct rm_error err;
   int rc = kube_list (r->s->kc, path, &lo, collect, NULL, existing, NULL, &err);
   free (sel);
   free (path);
@@ -57,7 +57,7 @@ imp_write_records (struct imp_run *r, char **json, size_t n, const struct strlis
   time_t now = time (NULL);
   for (size_t i = 0; i < n && rc == 0; i++) {
     struct helm_encode_opts eo = { NULL, now, r->ns, false };
-    struct helm_error herr;
+    struct rm_error herr;
     cJSON *obj = NULL;
     if (helm_release_encode (json[i], strlen (json[i]), r->s->driver, &eo, &obj, &herr)
         != HELM_OK) {
@@ -75,11 +75,11 @@ imp_write_records (struct imp_run *r, char **json, size_t n, const struct strlis
     if (r->s->dry)
       imp_plan (r, "  record %s (%s): POST %s\n", name, status, coll);
     else {
-      struct kube_error err;
+      struct rm_error err;
       int krc = kube_create (r->s->kc, coll, obj, NULL, &err);
       if (krc == KUBE_OK)
         strlist_push (&r->created, path);
-      else if (krc == KUBE_E_CONFLICT && r->s->replace)
+      else if (rm_primary (krc) == RM_E_EXISTS && r->s->replace)
         krc = kube_replace (r->s->kc, path, obj, NULL, &err);
       if (krc != KUBE_OK)
         rc = imp_fail (r, "writing the release record %s/%s: %s", r->ns, name, err.message);
@@ -98,7 +98,7 @@ imp_write_records (struct imp_run *r, char **json, size_t n, const struct strlis
     if (r->s->dry)
       imp_plan (r, "  delete record %s: DELETE %s (--replace)\n", existing->items[i], path);
     else {
-      struct kube_error err;
+      struct rm_error err;
       if (imp_delete (r, path, false, &err) != KUBE_OK)
         rc = imp_fail (r, "deleting the old release record %s/%s: %s", r->ns,
                        existing->items[i], err.message);

@@ -23,7 +23,7 @@ static int
 ensure_namespace (struct imp_run *r)
 {
   char *path = kube_path ("v1", NULL, "namespaces", r->ns);
-  struct kube_error err;
+  struct rm_error err;
   int rc = kube_get (r->s->kc, path, NULL, &err);
   free (path);
   if (rc == KUBE_OK)
@@ -44,7 +44,7 @@ ensure_namespace (struct imp_run *r)
   rc = kube_create (r->s->kc, "/api/v1/namespaces", ns, NULL, &err);
   cJSON_Delete (ns);
   /* Another release of this run may have created it a moment ago. */
-  if (rc != KUBE_OK && !(rc == KUBE_E_CONFLICT && strcmp (err.reason, "AlreadyExists") == 0))
+  if (rc != KUBE_OK && rc != KUBE_E_ALREADY_EXISTS)
     return imp_fail (r, "creating namespace %s: %s", r->ns, err.message);
   log_info ("%s/%s: created namespace %s", r->ns, r->name, r->ns);
   return 0;
@@ -162,7 +162,7 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
   long dep = -1;
 
   for (size_t i = 0; i < n; i++) {
-    struct helm_error herr;
+    struct rm_error herr;
     if (helm_release_parse_json (revs[i].json, revs[i].len, revs[i].key, &meta[i], &herr)
         != HELM_OK) {
       *why = xasprintf ("record %s: %s", revs[i].key, herr.message);

@@ -136,9 +136,7 @@ write_b64_list (const char *dir, const cJSON *list)
     if (!cJSON_IsString (n) || !cJSON_IsString (d))
       continue;
     size_t len;
-    char why[128];
-    unsigned char *raw = base64_decode (d->valuestring, strlen (d->valuestring), &len, why,
-                                        sizeof why);
+    unsigned char *raw = base64_decode (d->valuestring, strlen (d->valuestring), &len, NULL);
     int rc = raw ? write_file (dir, n->valuestring, raw, len) : -1;
     free (raw);
     if (rc < 0)
@@ -220,9 +218,8 @@ imp_helm_upgrade (struct imp_run *r, const cJSON *release, const struct strlist 
   }
   if (cJSON_IsString (schema)) {
     size_t len;
-    char why2[128];
     unsigned char *raw = base64_decode (schema->valuestring, strlen (schema->valuestring), &len,
-                                        why2, sizeof why2);
+                                        NULL);
     if (raw)
       write_file (cdir, "values.schema.json", raw, len);
     free (raw);

@@ -48,7 +48,7 @@ kube_path (const char *group_version, const char *ns, const char *resource, cons
 /* One JSON request; *out gets the parsed answer when asked for. */
 static int
 json_call (struct kube_client *c, const char *method, const char *path, const char *ctype,
-           const char *body, cJSON **out, struct kube_error *err)
+           const char *body, cJSON **out, struct rm_error *err)
 {
   struct kube_response resp;
   if (out)
@@ -67,7 +67,7 @@ json_call (struct kube_client *c, const char *method, const char *path, const ch
 
 static int
 json_obj_call (struct kube_client *c, const char *method, const char *path, const char *ctype,
-               const cJSON *obj, cJSON **out, struct kube_error *err)
+               const cJSON *obj, cJSON **out, struct rm_error *err)
 {
   char *body = obj ? cJSON_PrintUnformatted (obj) : NULL;
   int rc = json_call (c, method, path, ctype, body, out, err);
@@ -76,28 +76,28 @@ json_obj_call (struct kube_client *c, const char *method, const char *path, cons
 }
 
 int
-kube_get (struct kube_client *c, const char *path, cJSON **out, struct kube_error *err)
+kube_get (struct kube_client *c, const char *path, cJSON **out, struct rm_error *err)
 {
   return json_call (c, "GET", path, NULL, NULL, out, err);
 }
 
 int
 kube_create (struct kube_client *c, const char *path, const cJSON *obj, cJSON **out,
-             struct kube_error *err)
+             struct rm_error *err)
 {
   return json_obj_call (c, "POST", path, "application/json", obj, out, err);
 }
 
 int
 kube_replace (struct kube_client *c, const char *path, const cJSON *obj, cJSON **out,
-              struct kube_error *err)
+              struct rm_error *err)
 {
   return json_obj_call (c, "PUT", path, "application/json", obj, out, err);
 }
 
 int
 kube_patch (struct kube_client *c, const char *path, enum kube_patch type, const char *patch,
-            cJSON **out, struct kube_error *err)
+            cJSON **out, struct rm_error *err)
 {
   static const char *const types[] = {
     [KUBE_PATCH_MERGE] = "application/merge-patch+json",
@@ -112,7 +112,7 @@ kube_patch (struct kube_client *c, const char *path, enum kube_patch type, const
 
 int
 kube_delete (struct kube_client *c, const char *path, const cJSON *options,
-             struct kube_error *err)
+             struct rm_error *err)
 {
   return json_obj_call (c, "DELETE", path, "application/json", options, NULL, err);
 }

@@ -84,7 +84,7 @@ same_file (const struct stat *a, const struct stat *b)
 /* (Re)load the token file if it changed.  Caller holds the lock.  Returns 0, or -1 with
  * err set when there is no token at all. */
 static int
-refresh_token_file_locked (struct kube_auth *a, struct kube_error *err)
+refresh_token_file_locked (struct kube_auth *a, struct rm_error *err)
 {
   const char *path = a->cfg->token_file;
   struct stat st;
@@ -126,7 +126,7 @@ refresh_token_file_locked (struct kube_auth *a, struct kube_error *err)
 }
 
 int
-kube_auth_get (struct kube_auth *a, struct kube_creds *out, struct kube_error *err)
+kube_auth_get (struct kube_auth *a, struct kube_creds *out, struct rm_error *err)
 {
   const struct kube_config *cfg = a->cfg;
   memset (out, 0, sizeof *out);
@@ -188,7 +188,7 @@ kube_auth_unauthorized (struct kube_auth *a, const struct kube_creds *cr)
     retry = true;
   }
   else if (a->cfg->token_file) {
-    struct kube_error ignored;
+    struct rm_error ignored;
     refresh_token_file_locked (a, &ignored);
     retry = cr->generation != a->generation;
   }

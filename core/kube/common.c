@@ -11,48 +11,44 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/error.h"
 #include "base/util.h"
 #include "base/log.h"
 #include "kube/internal.h"
 
+static const struct err_name kube_names[] = {
+  { KUBE_E_CONFIG, "KUBE_E_CONFIG", "Kubernetes configuration error" },
+  { KUBE_E_AUTH, "KUBE_E_AUTH", "authentication failed" },
+  { KUBE_E_FORBIDDEN, "KUBE_E_FORBIDDEN", "forbidden" },
+  { KUBE_E_NOT_FOUND, "KUBE_E_NOT_FOUND", "not found" },
+  { KUBE_E_CONFLICT, "KUBE_E_CONFLICT", "conflict" },
+  { KUBE_E_GONE, "KUBE_E_GONE", "resource version expired" },
+  { KUBE_E_INVALID, "KUBE_E_INVALID", "invalid request" },
+  { KUBE_E_TRANSIENT, "KUBE_E_TRANSIENT", "server unavailable" },
+  { KUBE_E_NETWORK, "KUBE_E_NETWORK", "network error" },
+  { KUBE_E_TLS, "KUBE_E_TLS", "TLS error" },
+  { KUBE_E_PROTOCOL, "KUBE_E_PROTOCOL", "unexpected response" },
+  { KUBE_E_HTTP, "KUBE_E_HTTP", "HTTP error" },
+  { KUBE_E_ABORTED, "KUBE_E_ABORTED", "aborted" },
+  { KUBE_E_UNSUPPORTED, "KUBE_E_UNSUPPORTED", "not supported" },
+  { KUBE_E_ALREADY_EXISTS, "KUBE_E_ALREADY_EXISTS", "already exists" },
+  { 0, NULL, NULL }
+};
+ERR_TABLE (kube_table, kube_names)
+
 const char *
 kube_strerror (int code)
 {
-  switch (code) {
-  case KUBE_OK: return "success";
-  case KUBE_E_CONFIG: return "Kubernetes configuration error";
-  case KUBE_E_AUTH: return "authentication failed";
-  case KUBE_E_FORBIDDEN: return "forbidden";
-  case KUBE_E_NOT_FOUND: return "not found";
-  case KUBE_E_CONFLICT: return "conflict";
-  case KUBE_E_GONE: return "resource version expired";
-  case KUBE_E_INVALID: return "invalid request";
-  case KUBE_E_TRANSIENT: return "server unavailable";
-  case KUBE_E_NETWORK: return "network error";
-  case KUBE_E_TLS: return "TLS error";
-  case KUBE_E_PROTOCOL: return "unexpected response";
-  case KUBE_E_HTTP: return "HTTP error";
-  case KUBE_E_ABORTED: return "aborted";
-  case KUBE_E_UNSUPPORTED: return "not supported";
-  default: return "unknown error";
-  }
-}
-
-void
-kube_error_clear (struct kube_error *err)
-{
-  memset (err, 0, sizeof *err);
+  return err_strerror (code);
 }
 
 int
-kube_fail (struct kube_error *err, int code, const char *fmt, ...)
+kube_fail (struct rm_error *err, int code, const char *fmt, ...)
 {
   va_list ap;
-  err->code = code;
   va_start (ap, fmt);
-  vsnprintf (err->message, sizeof err->message, fmt, ap);
+  err_vset (err, code, fmt, ap);
   va_end (ap);
-  log_redact (err->message, sizeof err->message);
   return code;
 }
 

@@ -121,7 +121,7 @@ stderr_tail (const struct strbuf *sb, char *out, size_t size)
 
 static int
 parse_credential (const struct kube_config *cfg, const char *text, struct kube_exec_result *out,
-                  struct kube_error *err)
+                  struct rm_error *err)
 {
   const char *cmd = cfg->exec->command;
   cJSON *o = cJSON_Parse (text);
@@ -190,7 +190,7 @@ out:
 
 int
 kube_exec_run (const struct kube_config *cfg, long timeout_ms, struct kube_exec_result *out,
-               struct kube_error *err)
+               struct rm_error *err)
 {
   const struct kube_exec *x = cfg->exec;
   memset (out, 0, sizeof *out);

@@ -86,7 +86,7 @@ kube_client_stats (struct kube_client *c, struct kube_stats *out)
  * names tls-server-name and CURLOPT_CONNECT_TO sends the connection to the real host;
  * the Host header keeps the real host, as Go's client sends it. */
 static int
-setup_server_name (struct kube_client *c, struct kube_error *err)
+setup_server_name (struct kube_client *c, struct rm_error *err)
 {
   const struct kube_config *cfg = c->cfg;
   if (!cfg->tls_server_name) {
@@ -124,10 +124,10 @@ out:
 
 int
 kube_client_new (struct kube_config *cfg, const struct kube_client_opts *opts,
-                 struct kube_client **out, struct kube_error *err)
+                 struct kube_client **out, struct rm_error *err)
 {
   *out = NULL;
-  kube_error_clear (err);
+  err_clear (err);
   pthread_once (&global_once, global_init);
   if (global_rc != CURLE_OK) {
     kube_config_free (cfg);
@@ -532,7 +532,7 @@ kube_code_for_status (long status)
 /* Describe a non-2xx answer from its Status object (or its body when there is none). */
 void
 kube_status_error (const struct kube_client *c, const char *method, const char *path, long status,
-              const char *body, size_t len, struct kube_error *err)
+              const char *body, size_t len, struct rm_error *err)
 {
   int code = kube_code_for_status (status);
   cJSON *st = body && len ? cJSON_ParseWithLength (body, len) : NULL;
@@ -545,12 +545,10 @@ kube_status_error (const struct kube_client *c, const char *method, const char *
     hint = in_cluster ? " (check the service account token)" : " (check the credentials of your kubeconfig user)";
   else if (status == 403)
     hint = in_cluster ? " (check the RBAC of the service account)" : " (check the RBAC of your kubeconfig user)";
-  err->http_status = (int) status;
-  err->reason[0] = '\0';
   if (cJSON_IsString (kind) && strcmp (kind->valuestring, "Status") == 0 && cJSON_IsString (msg)) {
     const char *r = cJSON_IsString (reason) && *reason->valuestring ? reason->valuestring : NULL;
-    if (r)
-      snprintf (err->reason, sizeof err->reason, "%s", r);
+    if (status == 409 && r && strcmp (r, "AlreadyExists") == 0)
+      code = KUBE_E_ALREADY_EXISTS;
     if (r && strcmp (r, msg->valuestring) != 0)
       kube_fail (err, code, "%s: %s%s", r, msg->valuestring, hint);
     else
@@ -571,12 +569,12 @@ kube_status_error (const struct kube_client *c, const char *method, const char *
 
 /* Replace a gzip'd body with its content. */
 static bool
-inflate_body (struct kube_response *resp, char *why, size_t why_size)
+inflate_body (struct kube_response *resp, struct rm_error *why)
 {
   if (!resp->body.len)
     return true;
   struct strbuf out = STRBUF_INIT;
-  if (gzip_inflate (resp->body.data, resp->body.len, SIZE_MAX / 2, &out, why, why_size) != 0) {
+  if (gzip_inflate (resp->body.data, resp->body.len, SIZE_MAX / 2, &out, why) != 0) {
     strbuf_free (&out);
     return false;
   }
@@ -589,9 +587,9 @@ inflate_body (struct kube_response *resp, char *why, size_t why_size)
 
 int
 kube_http_do (struct kube_client *c, const struct kube_http_req *req, struct kube_response *resp,
-              struct kube_error *err)
+              struct rm_error *err)
 {
-  kube_error_clear (err);
+  err_clear (err);
   memset (resp, 0, sizeof *resp);
   char *url = xasprintf ("%s%s", c->base, req->path);
   bool auth_retried = false;
@@ -624,10 +622,10 @@ kube_http_do (struct kube_client *c, const struct kube_http_req *req, struct kub
 
     bool retry = false;
     long retry_after = -1;
-    char why[256] = "";
-    if (cc == CURLE_OK && !x.aborted && x.gzip && !inflate_body (resp, why, sizeof why)) {
+    struct rm_error why;
+    if (cc == CURLE_OK && !x.aborted && x.gzip && !inflate_body (resp, &why)) {
       rc = kube_fail (err, KUBE_E_PROTOCOL, "%s %s%s: the response body is corrupt: %s",
-                      req->method, c->cfg->server, req->path, why);
+                      req->method, c->cfg->server, req->path, why.message);
       retry = idempotent (req->method);
     }
     else if (x.aborted) {
@@ -690,7 +688,7 @@ kube_http_do (struct kube_client *c, const struct kube_http_req *req, struct kub
 int
 kube_request (struct kube_client *c, const char *method, const char *path,
               const char *content_type, const char *body, size_t body_len, const char *accept,
-              struct kube_response *resp, struct kube_error *err)
+              struct kube_response *resp, struct rm_error *err)
 {
   struct kube_http_req req = { .method = method, .path = path, .content_type = content_type,
                                .body = body, .body_len = body_len, .accept = accept };

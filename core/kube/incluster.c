@@ -16,7 +16,7 @@
 #define SERVICEACCOUNT_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
 int
-kube_config_in_cluster (const char *dir, struct kube_config **out, struct kube_error *err)
+kube_config_in_cluster (const char *dir, struct kube_config **out, struct rm_error *err)
 {
   *out = NULL;
   if (!dir || !*dir)

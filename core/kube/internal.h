@@ -9,9 +9,8 @@
 #include "kube/kube.h"
 
 /* Fill err (message passed through the log redactor) and return code. */
-int kube_fail (struct kube_error *err, int code, const char *fmt, ...)
+int kube_fail (struct rm_error *err, int code, const char *fmt, ...)
   __attribute__((format (printf, 3, 4)));
-void kube_error_clear (struct kube_error *err);
 
 /* Read a whole file into b (NUL-terminated).  Returns 0 or -1 with errno set. */
 int kube_read_file (const char *path, struct kube_blob *b);
@@ -32,7 +31,7 @@ struct kube_auth *kube_auth_new (const struct kube_config *cfg, long exec_timeou
 void kube_auth_free (struct kube_auth *a);
 /* Current credentials: static ones, the token file (re-read when it changed), or the
  * exec plugin's (run again once expired).  Thread-safe. */
-int kube_auth_get (struct kube_auth *a, struct kube_creds *out, struct kube_error *err);
+int kube_auth_get (struct kube_auth *a, struct kube_creds *out, struct rm_error *err);
 /* The server answered 401 to a request made with cr: drop cached exec credentials of that
  * generation.  Returns true when asking again may give different credentials. */
 bool kube_auth_unauthorized (struct kube_auth *a, const struct kube_creds *cr);
@@ -47,7 +46,7 @@ struct kube_exec_result {
 void kube_exec_result_free (struct kube_exec_result *r);
 /* Run cfg->exec once (exec.c). */
 int kube_exec_run (const struct kube_config *cfg, long timeout_ms, struct kube_exec_result *out,
-                   struct kube_error *err);
+                   struct rm_error *err);
 /* RFC 3339 to time_t (UTC); -1 when malformed. */
 time_t kube_parse_time (const char *s);
 
@@ -68,10 +67,10 @@ struct kube_http_req {
   void *sink_ud;
 };
 int kube_http_do (struct kube_client *c, const struct kube_http_req *req,
-                  struct kube_response *resp, struct kube_error *err);
+                  struct kube_response *resp, struct rm_error *err);
 int kube_code_for_status (long status);
 /* Describe a failed answer from its Status object (c may be NULL). */
 void kube_status_error (const struct kube_client *c, const char *method, const char *path,
-                        long status, const char *body, size_t len, struct kube_error *err);
+                        long status, const char *body, size_t len, struct rm_error *err);
 
 #endif

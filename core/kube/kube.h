@@ -4,9 +4,9 @@
  * on libcurl (one connection pool, keep-alive, HTTP/2, gzip, retries with backoff,
  * Status errors) with LIST/GET/POST/PUT/PATCH/DELETE and WATCH on top.
  *
- * Errors: every call returns a KUBE_* code and fills a caller-owned struct kube_error
- * whose message is ready for a user ("Forbidden: secrets is forbidden: User \"x\" cannot
- * list resource \"secrets\" ... (check the RBAC of your kubeconfig user)").  Nothing
+ * Errors: every call returns a KUBE_* code (an extended code of base/error.h) and fills a
+ * caller-owned struct rm_error whose message is ready for a user ("Forbidden: secrets is
+ * forbidden: User \"x\" cannot list resource \"secrets\" ... (check the RBAC of your kubeconfig user)").  Nothing
  * here prints, except debug logging, and no code here exits.
  *
  * Threads: a struct kube_client may be used by many threads at once; connections, DNS
@@ -19,34 +19,46 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/error.h"
 #include "base/util.h"
 
-/* Result codes.  Never renumber; append. */
+/* Result codes: extended codes of the core's one convention (base/error.h), block
+ * 0x10-0x1f; rm_primary() gives the RM_E_* code.  Never renumber; append. */
 enum kube_code {
   KUBE_OK = 0,
-  KUBE_E_CONFIG,      /* no usable kubeconfig / in-cluster configuration */
-  KUBE_E_AUTH,        /* credentials unavailable (exec plugin, token file) or HTTP 401 */
-  KUBE_E_FORBIDDEN,   /* HTTP 403 */
-  KUBE_E_NOT_FOUND,   /* HTTP 404 */
-  KUBE_E_CONFLICT,    /* HTTP 409: AlreadyExists or Conflict (see reason) */
-  KUBE_E_GONE,        /* HTTP 410 (Expired / Gone): resourceVersion or continue too old */
-  KUBE_E_INVALID,     /* HTTP 400 / 422: the request was refused as malformed */
-  KUBE_E_TRANSIENT,   /* HTTP 429 / 5xx still failing after the retries */
-  KUBE_E_NETWORK,     /* could not connect / connection lost / timed out, after retries */
-  KUBE_E_TLS,         /* TLS handshake or certificate verification failed */
-  KUBE_E_PROTOCOL,    /* the server's answer is not what the API promises (bad JSON...) */
-  KUBE_E_HTTP,        /* any other HTTP status */
-  KUBE_E_ABORTED,     /* a callback asked to stop */
-  KUBE_E_UNSUPPORTED, /* HTTP 406 / 415: media type or operation not supported */
+  /* No usable kubeconfig / in-cluster configuration. */
+  KUBE_E_CONFIG = ERR_EXT (RM_E_CONFIG, 0x10),
+  /* Credentials unavailable (exec plugin, token file) or HTTP 401. */
+  KUBE_E_AUTH = ERR_EXT (RM_E_AUTH, 0x10),
+  KUBE_E_FORBIDDEN = ERR_EXT (RM_E_PERMISSION, 0x10),   /* HTTP 403 */
+  KUBE_E_NOT_FOUND = ERR_EXT (RM_E_NOT_FOUND, 0x10),    /* HTTP 404 */
+  /* HTTP 409 other than AlreadyExists (Conflict: the object changed meanwhile...). */
+  KUBE_E_CONFLICT = ERR_EXT (RM_E_EXISTS, 0x10),
+  /* HTTP 410 (Expired / Gone): resourceVersion or continue token too old. */
+  KUBE_E_GONE = ERR_EXT (RM_E_PRECONDITION, 0x10),
+  /* HTTP 400 / 422: the request was refused as malformed. */
+  KUBE_E_INVALID = ERR_EXT (RM_E_INVALID, 0x10),
+  /* HTTP 429 / 5xx still failing after the retries. */
+  KUBE_E_TRANSIENT = ERR_EXT (RM_E_TRANSIENT, 0x10),
+  /* Could not connect / connection lost / timed out, after the retries. */
+  KUBE_E_NETWORK = ERR_EXT (RM_E_TRANSIENT, 0x11),
+  /* TLS handshake or certificate verification failed (a retry will not fix it). */
+  KUBE_E_TLS = ERR_EXT (RM_E_IO, 0x10),
+  /* The server's answer is not what the API promises (bad JSON, corrupt gzip...). */
+  KUBE_E_PROTOCOL = ERR_EXT (RM_E_IO, 0x11),
+  KUBE_E_HTTP = ERR_EXT (RM_E_IO, 0x12),                /* any other HTTP status */
+  KUBE_E_ABORTED = ERR_EXT (RM_E_ABORTED, 0x10),        /* a callback asked to stop */
+  /* HTTP 406 / 415: media type or operation not supported. */
+  KUBE_E_UNSUPPORTED = ERR_EXT (RM_E_UNSUPPORTED, 0x10),
+  /* HTTP 409 with Status reason AlreadyExists (a create found the name taken). */
+  KUBE_E_ALREADY_EXISTS = ERR_EXT (RM_E_EXISTS, 0x11),
 };
 
-struct kube_error {
-  int code;           /* KUBE_* */
-  int http_status;    /* 0 when no HTTP answer */
-  char reason[64];    /* Status.reason (Forbidden, NotFound, AlreadyExists, Expired...) */
-  char message[1024];
-};
+/* The HTTP status and the Status reason are in the message ("Forbidden: secrets is
+ * forbidden: ... (check the RBAC of your kubeconfig user)", "HTTP 502 from GET /x: ...");
+ * a caller that must tell them apart compares codes. */
 
+/* The text of a KUBE_* code (err_strerror does the same for every code). */
 const char *kube_strerror (int code);
 
 /* ---- configuration (kubeconfig.c, incluster.c; kube_config_free in common.c) ---- */
@@ -109,10 +121,10 @@ struct kube_config {
  * that holds them.  Secrets read are registered with log_add_secret.  opts may be NULL.
  * On success *out is the caller's (kube_config_free). */
 int kube_config_load (const struct kube_config_opts *opts, struct kube_config **out,
-                      struct kube_error *err);
+                      struct rm_error *err);
 /* In-cluster configuration only (what kube_config_load falls back to). */
 int kube_config_in_cluster (const char *serviceaccount_dir, struct kube_config **out,
-                            struct kube_error *err);
+                            struct rm_error *err);
 void kube_config_free (struct kube_config *cfg);
 
 /* ---- client (http.c) ---- */
@@ -133,7 +145,7 @@ struct kube_client;
 /* Create a client.  It takes ownership of cfg (freed by kube_client_free, also on
  * failure).  opts may be NULL. */
 int kube_client_new (struct kube_config *cfg, const struct kube_client_opts *opts,
-                     struct kube_client **out, struct kube_error *err);
+                     struct kube_client **out, struct rm_error *err);
 void kube_client_free (struct kube_client *c);
 const struct kube_config *kube_client_config (const struct kube_client *c);
 
@@ -158,14 +170,14 @@ void kube_response_free (struct kube_response *r);
  * error from the server's Status (resp keeps the body either way; resp may be NULL). */
 int kube_request (struct kube_client *c, const char *method, const char *path,
                   const char *content_type, const char *body, size_t body_len,
-                  const char *accept, struct kube_response *resp, struct kube_error *err);
+                  const char *accept, struct kube_response *resp, struct rm_error *err);
 
 /* JSON helpers.  *out (may be NULL to discard) is the parsed answer, caller deletes. */
-int kube_get (struct kube_client *c, const char *path, cJSON **out, struct kube_error *err);
+int kube_get (struct kube_client *c, const char *path, cJSON **out, struct rm_error *err);
 int kube_create (struct kube_client *c, const char *path, const cJSON *obj, cJSON **out,
-                 struct kube_error *err);                       /* POST */
+                 struct rm_error *err);                       /* POST */
 int kube_replace (struct kube_client *c, const char *path, const cJSON *obj, cJSON **out,
-                  struct kube_error *err);                      /* PUT */
+                  struct rm_error *err);                      /* PUT */
 enum kube_patch {
   KUBE_PATCH_MERGE,       /* application/merge-patch+json */
   KUBE_PATCH_STRATEGIC,   /* application/strategic-merge-patch+json */
@@ -173,9 +185,9 @@ enum kube_patch {
   KUBE_PATCH_APPLY,       /* application/apply-patch+yaml (server-side apply; JSON is YAML) */
 };
 int kube_patch (struct kube_client *c, const char *path, enum kube_patch type,
-                const char *patch, cJSON **out, struct kube_error *err);
+                const char *patch, cJSON **out, struct rm_error *err);
 int kube_delete (struct kube_client *c, const char *path, const cJSON *options,
-                 struct kube_error *err);                       /* options: DeleteOptions */
+                 struct rm_error *err);                       /* options: DeleteOptions */
 
 /* API paths.  group_version is "v1" (core, under /api) or "group/version" (under /apis);
  * ns and name may be NULL.  Each part is percent-encoded.  Caller frees. */
@@ -211,7 +223,7 @@ typedef void (*kube_restart_fn) (void *ud);
 /* LIST path (a collection, no query) page by page with limit and continue. */
 int kube_list (struct kube_client *c, const char *path, const struct kube_list_opts *opts,
                kube_item_fn item, kube_restart_fn restart, void *ud,
-               struct kube_list_info *info, struct kube_error *err);
+               struct kube_list_info *info, struct rm_error *err);
 void kube_list_info_free (struct kube_list_info *info);
 
 enum kube_watch_type { KUBE_WATCH_ADDED, KUBE_WATCH_MODIFIED, KUBE_WATCH_DELETED,
@@ -230,6 +242,6 @@ struct kube_watch_opts {
  * resourceVersion seen, reported in *last_rv if not NULL, caller frees) or an error;
  * KUBE_E_GONE means relist. */
 int kube_watch (struct kube_client *c, const char *path, const struct kube_watch_opts *opts,
-                kube_watch_fn fn, void *ud, char **last_rv, struct kube_error *err);
+                kube_watch_fn fn, void *ud, char **last_rv, struct rm_error *err);
 
 #endif

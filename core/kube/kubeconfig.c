@@ -85,7 +85,7 @@ where (const struct kfile *f, const cJSON *node, char *buf, size_t size)
  * `token: 12345` into "12345"); a map or list is an error. */
 static int
 get_string (const struct kfile *f, const cJSON *map, const char *key, const char *what,
-            char **out, struct kube_error *err)
+            char **out, struct rm_error *err)
 {
   *out = NULL;
   const cJSON *v = cJSON_GetObjectItemCaseSensitive (map, key);
@@ -103,7 +103,7 @@ get_string (const struct kfile *f, const cJSON *map, const char *key, const char
 
 static int
 get_bool (const struct kfile *f, const cJSON *map, const char *key, const char *what,
-          bool *out, struct kube_error *err)
+          bool *out, struct rm_error *err)
 {
   *out = false;
   const cJSON *v = cJSON_GetObjectItemCaseSensitive (map, key);
@@ -121,7 +121,7 @@ get_bool (const struct kfile *f, const cJSON *map, const char *key, const char *
 /* A path field, made absolute against the file's directory (clientcmd ResolvePaths). */
 static int
 get_path (const struct kfile *f, const cJSON *map, const char *key, const char *what,
-          char **out, struct kube_error *err)
+          char **out, struct rm_error *err)
 {
   if (get_string (f, map, key, what, out, err))
     return -1;
@@ -136,7 +136,7 @@ get_path (const struct kfile *f, const cJSON *map, const char *key, const char *
 /* A *-data field: base64 of the bytes. */
 static int
 get_data (const struct kfile *f, const cJSON *map, const char *key, const char *what,
-          struct kube_blob *out, struct kube_error *err)
+          struct kube_blob *out, struct rm_error *err)
 {
   char *text;
   memset (out, 0, sizeof *out);
@@ -144,13 +144,13 @@ get_data (const struct kfile *f, const cJSON *map, const char *key, const char *
     return -1;
   if (!text)
     return 0;
-  char why[200];
-  out->data = base64_decode (text, strlen (text), &out->len, why, sizeof why);
+  struct rm_error why;
+  out->data = base64_decode (text, strlen (text), &out->len, &why);
   if (!out->data) {
     char w[PATH_MAX + 32];
     where (f, cJSON_GetObjectItemCaseSensitive (map, key), w, sizeof w);
     free (text);
-    return kube_fail (err, KUBE_E_CONFIG, "%s: %s.%s: invalid base64 (%s)", w, what, key, why);
+    return kube_fail (err, KUBE_E_CONFIG, "%s: %s.%s: invalid base64 (%s)", w, what, key, why.message);
   }
   free (text);
   return 0;
@@ -158,7 +158,7 @@ get_data (const struct kfile *f, const cJSON *map, const char *key, const char *
 
 static int
 read_blob (const char *path, const char *field, const char *kind, const char *name,
-           struct kube_blob *out, struct kube_error *err)
+           struct kube_blob *out, struct rm_error *err)
 {
   if (kube_read_file (path, out) < 0)
     return kube_fail (err, KUBE_E_CONFIG, "unable to read %s %s for %s \"%s\": %s", field, path,
@@ -169,7 +169,7 @@ read_blob (const char *path, const char *field, const char *kind, const char *na
 /* Parse one list (clusters/users/contexts) of a file into e; first file wins. */
 static int
 add_entries (struct kfile *f, const cJSON *root, const char *list, const char *body_key,
-             struct entries *e, struct kube_error *err)
+             struct entries *e, struct rm_error *err)
 {
   const cJSON *l = cJSON_GetObjectItemCaseSensitive (root, list);
   char w[PATH_MAX + 32];
@@ -242,22 +242,22 @@ absolute_dir (const char *path)
 
 /* Load one file into m.  A missing file is skipped unless required. */
 static int
-load_one (struct merged *m, const char *path, bool required, struct kube_error *err)
+load_one (struct merged *m, const char *path, bool required, struct rm_error *err)
 {
   strlist_push (&m->tried, path);
   struct kfile *f = xcalloc (1, sizeof *f);
-  char msg[1024];
-  int r = yamljson_load (path, &f->y, msg, sizeof msg);
-  if (r == -2 && !required) {
+  struct rm_error yerr;
+  int r = yamljson_load (path, &f->y, &yerr);
+  if (r == YAMLJSON_E_NO_FILE && !required) {
     log_debug ("kubeconfig %s does not exist, skipped", path);
     free (f);
     return 0;
   }
   if (r != 0) {
     free (f);
-    if (r == -2)
-      return kube_fail (err, KUBE_E_CONFIG, "kubeconfig %s", msg);
-    return kube_fail (err, KUBE_E_CONFIG, "bad kubeconfig %s", msg);
+    if (r == YAMLJSON_E_NO_FILE)
+      return kube_fail (err, KUBE_E_CONFIG, "kubeconfig %s", yerr.message);
+    return kube_fail (err, KUBE_E_CONFIG, "bad kubeconfig %s", yerr.message);
   }
   f->path = xstrdup (path);
   f->dir = absolute_dir (path);
@@ -332,7 +332,7 @@ normalise_server (const char *server, bool tls)
 }
 
 static int
-load_cluster (struct kube_config *cfg, const struct entry *e, struct kube_error *err)
+load_cluster (struct kube_config *cfg, const struct entry *e, struct rm_error *err)
 {
   struct kfile *f = e->file;
   const cJSON *c = e->body;
@@ -433,7 +433,7 @@ auth_provider_advice (const char *name)
 
 static int
 load_exec (struct kube_config *cfg, struct kfile *f, const cJSON *x, const char *user,
-           struct kube_error *err)
+           struct rm_error *err)
 {
   char what[300], w[PATH_MAX + 32];
   snprintf (what, sizeof what, "users[%s].user.exec", user);
@@ -509,7 +509,7 @@ load_exec (struct kube_config *cfg, struct kfile *f, const cJSON *x, const char 
 }
 
 static int
-load_user (struct kube_config *cfg, const struct entry *e, struct kube_error *err)
+load_user (struct kube_config *cfg, const struct entry *e, struct rm_error *err)
 {
   struct kfile *f = e->file;
   const cJSON *u = e->body;
@@ -607,13 +607,13 @@ in_cluster_possible (void)
 
 int
 kube_config_load (const struct kube_config_opts *opts, struct kube_config **out,
-                  struct kube_error *err)
+                  struct rm_error *err)
 {
   static const struct kube_config_opts none;
   if (!opts)
     opts = &none;
   *out = NULL;
-  kube_error_clear (err);
+  err_clear (err);
 
   struct merged m;
   memset (&m, 0, sizeof m);

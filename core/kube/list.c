@@ -36,7 +36,7 @@ add_param (struct strbuf *sb, const char *key, const char *value)
 int
 kube_list (struct kube_client *c, const char *path, const struct kube_list_opts *opts,
            kube_item_fn item, kube_restart_fn restart, void *ud, struct kube_list_info *info,
-           struct kube_error *err)
+           struct rm_error *err)
 {
   static const struct kube_list_opts defaults;
   struct kube_list_info local;
@@ -45,7 +45,7 @@ kube_list (struct kube_client *c, const char *path, const struct kube_list_opts 
   if (!info)
     info = &local;
   memset (info, 0, sizeof *info);
-  kube_error_clear (err);
+  err_clear (err);
   unsigned limit = opts->limit ? opts->limit : 500;
   bool meta = opts->metadata_only;
   char *cont = NULL;
@@ -145,7 +145,7 @@ struct watch {
   void *ud;
   char *last_rv;
   const char *path;
-  struct kube_error *err;    /* set when the stream itself reports an error */
+  struct rm_error *err;    /* set when the stream itself reports an error */
   bool failed;
 };
 
@@ -232,7 +232,7 @@ watch_sink (void *ud, const char *data, size_t len)
 
 int
 kube_watch (struct kube_client *c, const char *path, const struct kube_watch_opts *opts,
-            kube_watch_fn fn, void *ud, char **last_rv, struct kube_error *err)
+            kube_watch_fn fn, void *ud, char **last_rv, struct rm_error *err)
 {
   static const struct kube_watch_opts defaults;
   if (!opts)
@@ -252,8 +252,8 @@ kube_watch (struct kube_client *c, const char *path, const struct kube_watch_opt
   if (opts->bookmarks)
     add_param (&p, "allowWatchBookmarks", "true");
 
-  struct kube_error stream_err;
-  kube_error_clear (&stream_err);
+  struct rm_error stream_err;
+  err_clear (&stream_err);
   struct watch w = { STRBUF_INIT, fn, ud, NULL, path, &stream_err, false };
   struct kube_http_req req = { .method = "GET", .path = p.data, .stream = true,
                                .stream_timeout_ms = opts->timeout_seconds > 0

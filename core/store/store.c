@@ -57,12 +57,12 @@ store_get_record (struct backend *b, const struct store_record *rec, struct strb
     strbuf_free (&gz);
     return rc;
   }
-  char why[256] = "";
+  struct rm_error gerr;
   json->len = 0;
   size_t cap = rec->size > 0 ? (size_t) rec->size : 1;
-  if (gzip_inflate (gz.data ? gz.data : "", gz.len, cap, json, why, sizeof why) < 0) {
+  if (gzip_inflate (gz.data ? gz.data : "", gz.len, cap, json, &gerr) != 0) {
     strbuf_free (&gz);
-    return rm_error_set (err, RM_E_IO, "%s: corrupt record: %s", rec->key, why);
+    return rm_error_set (err, RM_E_IO, "%s: corrupt record: %s", rec->key, gerr.message);
   }
   strbuf_free (&gz);
   char sha[65];

@@ -21,11 +21,10 @@
 static struct backend *
 open_local (const char *plugin, const char *path)
 {
-  char *error = NULL;
+  struct rm_error error = { 0, "" };
   struct plugin *p = plugin_load (plugin, "local", &error);
   if (!p) {
-    fprintf (stderr, "%s\n", error);
-    free (error);
+    fprintf (stderr, "%s\n", error.message);
     return NULL;
   }
   struct backend_opts o = { NULL, 0 };
@@ -36,10 +35,8 @@ open_local (const char *plugin, const char *path)
   struct backend *b = kv ? backend_open (p, kv, NULL, &error) : NULL;
   if (!kv)
     plugin_unload (p);
-  if (!b) {
-    fprintf (stderr, "%s\n", error);
-    free (error);
-  }
+  if (!b)
+    fprintf (stderr, "%s\n", error.message);
   return b;
 }
 
@@ -73,7 +70,7 @@ main (int argc, char **argv)
   struct backend *b = open_local (plugin, path);
   struct kube_config *cfg = NULL;
   struct kube_client *kc = NULL;
-  struct kube_error kerr;
+  struct rm_error kerr;
   if (b && (kube_config_load (&co, &cfg, &kerr) != KUBE_OK
             || kube_client_new (cfg, NULL, &kc, &kerr) != KUBE_OK)) {
     fprintf (stderr, "%s\n", kerr.message);

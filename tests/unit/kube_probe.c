@@ -28,7 +28,7 @@
 static struct kube_client *client;
 
 static void
-die_kube (const struct kube_error *err)
+die_kube (const struct rm_error *err)
 {
   fprintf (stderr, "ERROR %s: %s\n", kube_strerror (err->code), err->message);
   kube_client_free (client);
@@ -97,7 +97,7 @@ struct work {
 };
 
 static char *
-describe (const struct helm_release *rel, int rc, const struct helm_error *herr, const char *path)
+describe (const struct helm_release *rel, int rc, const struct rm_error *herr, const char *path)
 {
   cJSON *o = cJSON_CreateObject ();
   cJSON_AddStringToObject (o, "path", path);
@@ -141,13 +141,13 @@ worker (void *ud)
       return NULL;
     struct job *j = &w->jobs[i];
     cJSON *obj;
-    struct kube_error err;
+    struct rm_error err;
     if (kube_get (client, j->path, &obj, &err) != KUBE_OK) {
       j->line = xasprintf ("{\"path\": \"%s\", \"result\": \"kube error\", \"code\": %d}", j->path, err.code);
       continue;
     }
     struct helm_release rel;
-    struct helm_error herr;
+    struct rm_error herr;
     int rc = helm_release_decode (obj, w->configmaps ? HELM_DRIVER_CONFIGMAP : HELM_DRIVER_SECRET,
                                   NULL, &rel, &herr);
     j->line = describe (&rel, rc, &herr, j->path);
@@ -188,7 +188,7 @@ releases (const char *ns, unsigned limit, int threads, bool configmaps)
   char *path = kube_path ("v1", ns, configmaps ? "configmaps" : "secrets", NULL);
   struct kube_list_opts o = { .label_selector = "owner=helm", .limit = limit, .metadata_only = true };
   struct kube_list_info info;
-  struct kube_error err;
+  struct rm_error err;
   if (kube_list (client, path, &o, collect, forget, &w, &info, &err) != KUBE_OK)
     die_kube (&err);
   pthread_t t[64];
@@ -270,7 +270,7 @@ main (int argc, char **argv)
   const char *cmd = argv[optind];
   const char *path = optind + 1 < argc ? argv[optind + 1] : NULL;
   struct kube_config *cfg;
-  struct kube_error err;
+  struct rm_error err;
   if (kube_config_load (&co, &cfg, &err) != KUBE_OK)
     die_kube (&err);
   struct kube_client_opts opts = { .backoff_base_ms = 50, .backoff_max_ms = 3000 };

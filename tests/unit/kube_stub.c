@@ -255,7 +255,7 @@ stub_client (const char *server, const char *cluster_extra, const char *user_yam
   char *kc = stub_file ("kubeconfig", text, 0600);
   struct kube_config_opts o = { .kubeconfig = kc };
   struct kube_config *cfg;
-  struct kube_error err;
+  struct rm_error err;
   cr_assert_eq (kube_config_load (&o, &cfg, &err), KUBE_OK, "%s", err.message);
   struct kube_client *c;
   cr_assert_eq (kube_client_new (cfg, opts, &c, &err), KUBE_OK, "%s", err.message);

@@ -66,3 +66,10 @@ tests_unit_kube_probe_LDADD = $(CORE_TEST_LIBS)
 TESTS += tests/unit/test_kube_fakekube.py
 EXTRA_DIST += tests/unit/test_kube_fakekube.py
 EXTRA_DIST += tests/data/store/index-0.1.json bench/memory.sh bench/memory_bench.py
+
+# One error convention (core/base/error.h): codes, primaries, names, err_set.
+check_PROGRAMS += tests/unit/test_error
+TESTS += tests/unit/test_error
+tests_unit_test_error_SOURCES = tests/unit/test_error.c
+tests_unit_test_error_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_error_LDADD = $(TEST_LIBS)

@@ -31,9 +31,9 @@ load_object (const char *name)
 {
   char *path = data_path (name);
   struct yamljson y;
-  char err[512];
-  int rc = yamljson_load (path, &y, err, sizeof err);
-  cr_assert_eq (rc, 0, "%s", err);
+  struct rm_error err;
+  int rc = yamljson_load (path, &y, &err);
+  cr_assert_eq (rc, 0, "%s", err.message);
   cJSON *obj = cJSON_DetachItemFromArray (y.docs, 0);
   yamljson_free (&y);
   free (path);
@@ -81,8 +81,9 @@ Test (base64, rfc4648_vectors)
     char *e = base64_encode (plain[i], strlen (plain[i]), &n);
     cr_expect_str_eq (e, enc[i]);
     cr_expect_eq (n, strlen (enc[i]));
-    char err[128];
-    unsigned char *d = base64_decode (enc[i], strlen (enc[i]), &n, err, sizeof err);
+    struct rm_error berr = { 0, "" };
+    const char *err = berr.message;
+    unsigned char *d = base64_decode (enc[i], strlen (enc[i]), &n, &berr);
     cr_assert (d, "%s: %s", enc[i], err);
     cr_expect_eq (n, strlen (plain[i]));
     cr_expect (memcmp (d, plain[i], n) == 0);
@@ -93,9 +94,10 @@ Test (base64, rfc4648_vectors)
 
 Test (base64, skips_line_breaks)
 {
-  char err[128];
+  struct rm_error berr = { 0, "" };
+  const char *err = berr.message;
   size_t n;
-  unsigned char *d = base64_decode ("Zm9v\r\nYm Fy\n", 12, &n, err, sizeof err);
+  unsigned char *d = base64_decode ("Zm9v\r\nYm Fy\n", 12, &n, &berr);
   cr_assert (d, "%s", err);
   cr_expect_eq (n, 6);
   cr_expect (memcmp (d, "foobar", 6) == 0);
@@ -114,9 +116,10 @@ Test (base64, rejects_bad_input)
     { "Zm-_", "invalid character '-'" },          /* URL alphabet is not Helm's */
   };
   for (size_t i = 0; i < ARRAY_SIZE (cases); i++) {
-    char err[128] = "";
+    struct rm_error berr = { 0, "" };
+    const char *err = berr.message;
     size_t n;
-    unsigned char *d = base64_decode (cases[i].in, strlen (cases[i].in), &n, err, sizeof err);
+    unsigned char *d = base64_decode (cases[i].in, strlen (cases[i].in), &n, &berr);
     cr_expect_null (d, "%s decoded", cases[i].in);
     cr_expect (strstr (err, cases[i].why), "%s: got '%s', want '%s'", cases[i].in, err, cases[i].why);
     free (d);
@@ -131,9 +134,10 @@ Test (base64, random_round_trip)
     for (size_t i = 0; i < len; i++)
       buf[i] = (unsigned char) rand ();
     size_t n, m;
-    char err[128];
+    struct rm_error berr = { 0, "" };
+    const char *err = berr.message;
     char *e = base64_encode (buf, len, &n);
-    unsigned char *d = base64_decode (e, n, &m, err, sizeof err);
+    unsigned char *d = base64_decode (e, n, &m, &berr);
     cr_assert (d, "%s", err);
     cr_assert_eq (m, len);
     cr_assert (memcmp (d, buf, len) == 0);
@@ -163,8 +167,9 @@ Test (gzip, round_trip_and_multistream)
   struct strbuf gz = STRBUF_INIT, out = STRBUF_INIT;
   gzip_deflate (a, strlen (a), &gz);
   gzip_deflate (b, strlen (b), &gz);   /* two members back to back */
-  char err[256];
-  cr_assert_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), 0, "%s", err);
+  struct rm_error gerr;
+  const char *err = gerr.message;
+  cr_assert_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, &gerr), 0, "%s", err);
   cr_expect_str_eq (out.data, "hello world");
   strbuf_free (&gz);
   strbuf_free (&out);
@@ -177,34 +182,35 @@ Test (gzip, rejects_truncated_corrupt_and_trailing)
     text[i] = "abcdefghij"[(i * 7) % 10] + (char) (i % 3);
   struct strbuf gz = STRBUF_INIT, out = STRBUF_INIT;
   gzip_deflate (text, sizeof text, &gz);
-  char err[256];
+  struct rm_error gerr;
+  const char *err = gerr.message;
 
   for (size_t cut = 10; cut < gz.len; cut += (gz.len / 7) + 1) {
     out.len = 0;
-    cr_expect_eq (gzip_inflate (gz.data, cut, 1 << 20, &out, err, sizeof err), -1);
+    cr_expect_eq (gzip_inflate (gz.data, cut, 1 << 20, &out, &gerr), GZIP_E_CORRUPT);
     cr_expect (strstr (err, "truncated") || strstr (err, "corrupt"), "cut %zu: %s", cut, err);
   }
   out.len = 0;
-  cr_expect_eq (gzip_inflate (gz.data, gz.len - 1, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (gz.data, gz.len - 1, 1 << 20, &out, &gerr), GZIP_E_CORRUPT);
   cr_expect (strstr (err, "truncated"), "%s", err);
 
   char *bad = xmalloc (gz.len);
   memcpy (bad, gz.data, gz.len);
   bad[gz.len - 6] ^= 0x55;        /* CRC32 */
   out.len = 0;
-  cr_expect_eq (gzip_inflate (bad, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (bad, gz.len, 1 << 20, &out, &gerr), GZIP_E_CORRUPT);
   cr_expect (strstr (err, "corrupt (incorrect data check)"), "%s", err);
 
   memcpy (bad, gz.data, gz.len);
   bad[12] ^= 0xff;                /* deflate data */
   out.len = 0;
-  cr_expect_eq (gzip_inflate (bad, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (bad, gz.len, 1 << 20, &out, &gerr), GZIP_E_CORRUPT);
   cr_expect (strstr (err, "corrupt"), "%s", err);
   free (bad);
 
   strbuf_add (&gz, "junk", 4);
   out.len = 0;
-  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, &gerr), GZIP_E_CORRUPT);
   cr_expect (strstr (err, "4 bytes of trailing garbage"), "%s", err);
   strbuf_free (&gz);
   strbuf_free (&out);
@@ -219,7 +225,8 @@ Test (gzip, lying_size_trailer)
     text[i] = (char) ('a' + (i * 13) % 26);
   struct strbuf gz = STRBUF_INIT, out = STRBUF_INIT;
   gzip_deflate (text, sizeof text, &gz);
-  char err[256];
+  struct rm_error gerr;
+  const char *err = gerr.message;
   for (int delta = -1; delta <= 1; delta += 2) {
     unsigned char *b = (unsigned char *) gz.data + gz.len - 4;
     unsigned isize = (unsigned) sizeof text + (unsigned) delta;
@@ -227,7 +234,7 @@ Test (gzip, lying_size_trailer)
     b[1] = (unsigned char) (isize >> 8);
     b[2] = b[3] = 0;
     out.len = 0;
-    cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1, "delta %d", delta);
+    cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, &gerr), GZIP_E_CORRUPT, "delta %d", delta);
     cr_expect (strstr (err, "corrupt (incorrect length check)"), "delta %d: %s", delta, err);
   }
   strbuf_free (&gz);
@@ -242,14 +249,15 @@ Test (gzip, output_cap_stops_bombs)
   gzip_deflate (zeros, n, &gz);
   free (zeros);
   cr_assert_lt (gz.len, 200000);
-  char err[256];
-  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  struct rm_error gerr;
+  const char *err = gerr.message;
+  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, &gerr), GZIP_E_TOO_LARGE);
   cr_expect (strstr (err, "exceeds the limit of 1048576 bytes"), "%s", err);
   cr_expect_leq (out.len, 1 << 20);
   /* The same bomb with a trailer claiming 1000 bytes. */
   memcpy (gz.data + gz.len - 4, "\xe8\x03\0\0", 4);
   out.len = 0;
-  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, err, sizeof err), -1);
+  cr_expect_eq (gzip_inflate (gz.data, gz.len, 1 << 20, &out, &gerr), GZIP_E_TOO_LARGE);
   cr_expect (strstr (err, "exceeds the limit of 1048576 bytes"), "%s", err);
   cr_expect_leq (out.len, 1 << 20);
   strbuf_free (&gz);
@@ -264,7 +272,7 @@ check_fixture (const char *file, enum helm_driver want_driver, const char *name,
 {
   cJSON *obj = load_object (file);
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   int rc = helm_release_decode (obj, HELM_DRIVER_AUTO, NULL, &rel, &err);
   cr_assert_eq (rc, HELM_OK, "%s: %s", file, err.message);
   cr_expect_eq (rel.driver, want_driver);
@@ -315,7 +323,7 @@ Test (fixtures, helm2_tiller_configmap_is_reported_not_decoded)
 {
   cJSON *obj = load_object ("20-neg-helm2-configmap.yaml");
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   int rc = helm_release_decode (obj, HELM_DRIVER_AUTO, NULL, &rel, &err);
   cr_assert_eq (rc, HELM_V2, "%d: %s", rc, err.message);
   cr_expect_eq (err.code, HELM_V2);
@@ -338,7 +346,7 @@ Test (fixtures, helm2_payload_under_helm3_labels)
   cJSON_DeleteItemFromObject (labels, "OWNER");
   cJSON_AddStringToObject (labels, "owner", "helm");
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   int rc = helm_release_decode (obj, HELM_DRIVER_CONFIGMAP, NULL, &rel, &err);
   cr_expect_eq (rc, HELM_V2, "%d: %s", rc, err.message);
   cr_expect (strstr (err.message, "protobuf"), "%s", err.message);
@@ -353,9 +361,10 @@ static char *
 inner_of_01 (cJSON *obj)
 {
   const char *outer = cJSON_GetObjectItem (cJSON_GetObjectItem (obj, "data"), "release")->valuestring;
-  char err[128];
+  struct rm_error berr = { 0, "" };
+  const char *err = berr.message;
   size_t n;
-  char *inner = (char *) base64_decode (outer, strlen (outer), &n, err, sizeof err);
+  char *inner = (char *) base64_decode (outer, strlen (outer), &n, &berr);
   cr_assert (inner, "%s", err);
   return inner;
 }
@@ -388,7 +397,7 @@ static void
 expect_failure (cJSON *obj, int want_code, const char *want_text)
 {
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   int rc = helm_release_decode (obj, HELM_DRIVER_AUTO, NULL, &rel, &err);
   cr_expect_eq (rc, want_code, "code %d (%s), want %d", rc, err.message, want_code);
   cr_expect_eq (err.code, rc);
@@ -427,9 +436,9 @@ Test (corrupt, single_encoded_secret)
   /* Someone stored Helm's gzip bytes with only the API's base64: Helm cannot read it. */
   cJSON *obj = load_object ("01-secret-basic-demo2.json");
   char *inner = inner_of_01 (obj);
-  char err[128];
+  struct rm_error berr = { 0, "" };
   size_t n;
-  unsigned char *gz = base64_decode (inner, strlen (inner), &n, err, sizeof err);
+  unsigned char *gz = base64_decode (inner, strlen (inner), &n, &berr);
   char *outer = base64_encode (gz, n, NULL);
   set_release (obj, outer);
   expect_failure (obj, HELM_E_CORRUPT, "release is not base64 encoded (raw gzip");
@@ -443,9 +452,9 @@ Test (corrupt, truncated_gzip)
 {
   cJSON *obj = load_object ("01-secret-basic-demo2.json");
   char *inner = inner_of_01 (obj);
-  char err[128];
+  struct rm_error berr = { 0, "" };
   size_t n;
-  unsigned char *gz = base64_decode (inner, strlen (inner), &n, err, sizeof err);
+  unsigned char *gz = base64_decode (inner, strlen (inner), &n, &berr);
   char *cut = base64_encode (gz, n / 2, NULL);
   char *outer = base64_encode (cut, strlen (cut), NULL);
   set_release (obj, outer);
@@ -461,9 +470,9 @@ Test (corrupt, bad_gzip_data)
 {
   cJSON *obj = load_object ("01-secret-basic-demo2.json");
   char *inner = inner_of_01 (obj);
-  char err[128];
+  struct rm_error berr = { 0, "" };
   size_t n;
-  unsigned char *gz = base64_decode (inner, strlen (inner), &n, err, sizeof err);
+  unsigned char *gz = base64_decode (inner, strlen (inner), &n, &berr);
   for (size_t i = 20; i < 60; i++)
     gz[i] ^= 0xa5;
   char *bad = base64_encode (gz, n, NULL);
@@ -535,7 +544,7 @@ Test (corrupt, size_cap)
   cJSON *obj = load_object ("01-secret-basic-demo2.json");
   struct helm_opts opts = { .max_decoded = 20000 };   /* the record is 20087 bytes */
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   int rc = helm_release_decode (obj, HELM_DRIVER_AUTO, &opts, &rel, &err);
   cr_expect_eq (rc, HELM_E_TOO_LARGE, "%s", err.message);
   cr_expect (strstr (err.message, "exceeds the limit of 20000 bytes"), "%s", err.message);
@@ -556,7 +565,7 @@ Test (payload, uncompressed_and_time_fields)
   cJSON *obj = load_object ("01-secret-basic-demo2.json");
   set_payload (obj, j, strlen (j), false);
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   cr_assert_eq (helm_release_decode (obj, HELM_DRIVER_SECRET, NULL, &rel, &err), HELM_OK, "%s", err.message);
   cr_expect_not (rel.was_gzip);
   cr_expect_str_eq (rel.json, j);
@@ -578,7 +587,7 @@ Test (payload, helm4_unknown_fields_survive_byte_exact)
   cJSON *obj = load_object ("01-secret-basic-demo2.json");
   set_payload (obj, j, strlen (j), true);
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   cr_assert_eq (helm_release_decode (obj, HELM_DRIVER_AUTO, NULL, &rel, &err), HELM_OK, "%s", err.message);
   cr_expect_eq (rel.json_len, strlen (j));
   cr_expect (memcmp (rel.json, j, rel.json_len) == 0);
@@ -597,7 +606,7 @@ round_trip (const char *file, enum helm_driver driver, bool uncompressed)
 {
   cJSON *obj = load_object (file);
   struct helm_release rel, back;
-  struct helm_error err;
+  struct rm_error err;
   cr_assert_eq (helm_release_decode (obj, HELM_DRIVER_AUTO, NULL, &rel, &err), HELM_OK, "%s", err.message);
 
   cJSON *labels = cJSON_CreateObject ();
@@ -651,7 +660,7 @@ Test (encode, uncompressed_round_trip) { round_trip ("17-CONSTRUCTED-configmap-b
 Test (encode, rejects_non_release)
 {
   cJSON *out;
-  struct helm_error err;
+  struct rm_error err;
   cr_expect_eq (helm_release_encode ("{\"name\":\"x\"}", 12, HELM_DRIVER_SECRET, NULL, &out, &err), HELM_E_INVALID);
   cr_expect_null (out);
   cr_expect (strstr (err.message, "no numeric \"version\""), "%s", err.message);
@@ -671,7 +680,7 @@ Test (encode, python_decoder_agrees)
   }
   cJSON *obj = load_object ("02-secret-crd-ingress-v1beta1.yaml");
   struct helm_release rel;
-  struct helm_error err;
+  struct rm_error err;
   cr_assert_eq (helm_release_decode (obj, HELM_DRIVER_AUTO, NULL, &rel, &err), HELM_OK, "%s", err.message);
   for (int d = HELM_DRIVER_SECRET; d <= HELM_DRIVER_CONFIGMAP; d++) {
     cJSON *enc;

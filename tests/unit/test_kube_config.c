@@ -79,7 +79,7 @@ load_ok (const char *kubeconfig, const char *context)
 {
   struct kube_config_opts o = { .kubeconfig = kubeconfig, .context = context };
   struct kube_config *cfg = NULL;
-  struct kube_error err;
+  struct rm_error err;
   int rc = kube_config_load (&o, &cfg, &err);
   cr_assert_eq (rc, KUBE_OK, "kube_config_load: %s", err.message);
   cr_assert_not_null (cfg);
@@ -93,7 +93,7 @@ load_err (const char *kubeconfig, const char *context, int code, const char *wan
 {
   struct kube_config_opts o = { .kubeconfig = kubeconfig, .context = context };
   struct kube_config *cfg = NULL;
-  struct kube_error err;
+  struct rm_error err;
   int rc = kube_config_load (&o, &cfg, &err);
   cr_expect_eq (rc, code, "rc %d (%s), want %d", rc, err.message, code);
   cr_expect_null (cfg);
@@ -632,7 +632,7 @@ Test (incluster, fallback_when_no_kubeconfig)
   setenv ("KUBERNETES_SERVICE_PORT", "443", 1);
   struct kube_config_opts o = { .serviceaccount_dir = sa };
   struct kube_config *cfg;
-  struct kube_error err;
+  struct rm_error err;
   cr_assert_eq (kube_config_load (&o, &cfg, &err), KUBE_OK, "%s", err.message);
   cr_expect (cfg->in_cluster);
   cr_expect_str_eq (cfg->server, "https://10.96.0.1:443");
@@ -662,7 +662,7 @@ Test (incluster, kubeconfig_with_context_wins)
                                   "contexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n"));
   struct kube_config_opts o = { .serviceaccount_dir = sa };
   struct kube_config *cfg;
-  struct kube_error err;
+  struct rm_error err;
   cr_assert_eq (kube_config_load (&o, &cfg, &err), KUBE_OK, "%s", err.message);
   cr_expect_str_eq (cfg->server, "https://home");
   kube_config_free (cfg);
@@ -672,7 +672,7 @@ Test (incluster, kubeconfig_with_context_wins)
 Test (incluster, errors)
 {
   struct kube_config *cfg;
-  struct kube_error err;
+  struct rm_error err;
   char *sa = path_of ("nosa");
   cr_expect_eq (kube_config_in_cluster (sa, &cfg, &err), KUBE_E_CONFIG);
   cr_expect (strstr (err.message, "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined"), "%s", err.message);

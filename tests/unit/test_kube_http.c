@@ -60,7 +60,7 @@ Test (http, get_headers_and_keepalive)
   struct kube_client *c = stub_client (NULL, NULL, "{token: tok-abc-123}", NULL);
   for (int i = 0; i < 3; i++) {
     cJSON *ns;
-    struct kube_error err;
+    struct rm_error err;
     char *path = kube_path ("v1", NULL, "namespaces", "default");
     cr_assert_eq (kube_get (c, path, &ns, &err), KUBE_OK, "%s", err.message);
     free (path);
@@ -93,7 +93,7 @@ Test (http, gzip_and_disable_compression)
               "  \"json\": {\"data\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}}]");
   struct kube_client *c = stub_client (NULL, NULL, NULL, NULL);
   struct kube_response r;
-  struct kube_error err;
+  struct rm_error err;
   cr_assert_eq (kube_request (c, "GET", "/big", NULL, NULL, 0, NULL, &r, &err), KUBE_OK, "%s", err.message);
   cr_expect (strstr (r.body.data, "\"data\": \"aaaa"), "body not decoded: %s", r.body.data);
   kube_response_free (&r);
@@ -115,7 +115,7 @@ Test (http, corrupt_gzip_body_is_an_error)
               "  \"headers\": {\"Content-Encoding\": \"gzip\"}}]");
   struct kube_client *c = stub_client (NULL, NULL, NULL, &fast);
   struct kube_response r;
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_request (c, "GET", "/badgz", NULL, NULL, 0, NULL, &r, &err), KUBE_E_PROTOCOL);
   cr_expect (strstr (err.message, "GET ") && strstr (err.message, "/badgz: the response body is corrupt"),
              "%s", err.message);
@@ -139,17 +139,17 @@ Test (http, status_errors_are_explained)
     "  \"reason\": \"Unauthorized\", \"code\": 401, \"message\": \"Unauthorized\"}}"
     "]");
   struct kube_client *c = stub_client (NULL, NULL, NULL, NULL);
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/api/v1/secrets", NULL, &err), KUBE_E_FORBIDDEN);
   cr_expect_str_eq (err.message, "Forbidden: secrets is forbidden: User \"x\" cannot list resource \"secrets\" "
                     "in API group \"\" at the cluster scope (check the RBAC of your kubeconfig user)");
-  cr_expect_str_eq (err.reason, "Forbidden");
-  cr_expect_eq (err.http_status, 403);
+  cr_expect_eq (rm_primary (err.code), RM_E_PERMISSION);
   cr_expect_eq (kube_get (c, "/api/v1/namespaces/a/secrets/s", NULL, &err), KUBE_E_NOT_FOUND);
   cr_expect_str_eq (err.message, "NotFound: secrets \"s\" not found");
   cJSON *obj = cJSON_Parse ("{\"metadata\": {\"name\": \"s\"}}");
-  cr_expect_eq (kube_create (c, "/api/v1/namespaces/a/secrets", obj, NULL, &err), KUBE_E_CONFLICT);
-  cr_expect_str_eq (err.reason, "AlreadyExists");
+  cr_expect_eq (kube_create (c, "/api/v1/namespaces/a/secrets", obj, NULL, &err), KUBE_E_ALREADY_EXISTS);
+  cr_expect_str_eq (err.message, "AlreadyExists: secrets \"s\" already exists");
+  cr_expect_eq (rm_primary (err.code), RM_E_EXISTS);
   cJSON_Delete (obj);
   cr_expect_eq (kube_get (c, "/lb", NULL, &err), KUBE_E_HTTP);
   cr_expect_str_eq (err.message, "HTTP 418 from GET /lb: <html> <b>teapot</b></html>");
@@ -169,7 +169,7 @@ Test (http, retries_5xx_and_drops_then_succeeds)
     "{\"path\": \"/flaky\", \"status\": 503, \"body\": \"unavailable\"},"
     "{\"path\": \"/flaky\", \"json\": {\"ok\": true}}]");
   struct kube_client *c = stub_client (NULL, NULL, NULL, &fast);
-  struct kube_error err;
+  struct rm_error err;
   cJSON *out;
   cr_assert_eq (kube_get (c, "/flaky", &out, &err), KUBE_OK, "%s", err.message);
   cr_expect (cJSON_IsTrue (cJSON_GetObjectItem (out, "ok")));
@@ -186,7 +186,7 @@ Test (http, gives_up_after_max_retries)
   stub_rules ("[{\"path\": \"/down\", \"times\": -1, \"status\": 503, \"json\": {\"kind\": \"Status\","
               " \"reason\": \"ServiceUnavailable\", \"code\": 503, \"message\": \"etcd is down\"}}]");
   struct kube_client *c = stub_client (NULL, NULL, NULL, &fast);
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/down", NULL, &err), KUBE_E_TRANSIENT);
   cr_expect_str_eq (err.message, "ServiceUnavailable: etcd is down (after 3 retries)");
   cr_expect_eq (stub_count ("/down"), 4);
@@ -199,7 +199,7 @@ Test (http, retry_after_is_honoured)
               "  \"json\": {\"kind\": \"Status\", \"reason\": \"TooManyRequests\", \"code\": 429, \"message\": \"slow down\"}},"
               " {\"path\": \"/slow\", \"json\": {}}]");
   struct kube_client *c = stub_client (NULL, NULL, NULL, &fast);
-  struct kube_error err;
+  struct rm_error err;
   cr_assert_eq (kube_get (c, "/slow", NULL, &err), KUBE_OK, "%s", err.message);
   /* As the server saw it: the 429, then one retry no sooner than Retry-After said. */
   cJSON *log = stub_log ();
@@ -223,7 +223,7 @@ Test (http, writes_are_not_blindly_repeated)
     "{\"path\": \"/d\", \"method\": \"POST\", \"status\": 429, \"body\": \"\"},"
     "{\"path\": \"/d\", \"method\": \"POST\", \"status\": 201, \"json\": {}}]");
   struct kube_client *c = stub_client (NULL, NULL, NULL, &fast);
-  struct kube_error err;
+  struct rm_error err;
   cJSON *obj = cJSON_CreateObject ();
   cr_expect_eq (kube_create (c, "/c", obj, NULL, &err), KUBE_E_TRANSIENT);
   cr_expect_eq (stub_count ("/c"), 1);
@@ -239,7 +239,7 @@ Test (http, connection_refused)
   int port = stub.port;
   struct kube_client *c = stub_client (NULL, NULL, NULL, &fast);
   stub_stop ();
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/api", NULL, &err), KUBE_E_NETWORK);
   char want[100];
   snprintf (want, sizeof want, "GET https://127.0.0.1:%d/api: ", port);
@@ -252,7 +252,7 @@ Test (http, verbs_and_content_types)
   stub_rules ("[{\"path\": \"/o\", \"method\": \"PUT\", \"json\": {}}, {\"path\": \"/o\", \"method\": \"DELETE\", \"json\": {}},"
               " {\"path\": \"/o\", \"method\": \"PATCH\", \"times\": -1, \"json\": {\"patched\": 1}}]");
   struct kube_client *c = stub_client (NULL, NULL, NULL, NULL);
-  struct kube_error err;
+  struct rm_error err;
   cJSON *obj = cJSON_Parse ("{\"a\": 1}"), *out = NULL;
   cr_expect_eq (kube_replace (c, "/o", obj, NULL, &err), KUBE_OK, "%s", err.message);
   cr_expect_eq (kube_delete (c, "/o", NULL, &err), KUBE_OK, "%s", err.message);
@@ -295,7 +295,7 @@ Test (http, impersonation_headers)
 {
   stub_rules ("[{\"path\": \"/x\", \"json\": {}}]");
   struct kube_client *c = stub_client (NULL, NULL, "{as: alice, as-groups: [dev, ops], as-uid: u-9}", NULL);
-  struct kube_error err;
+  struct rm_error err;
   cr_assert_eq (kube_get (c, "/x", NULL, &err), KUBE_OK, "%s", err.message);
   cJSON *log = stub_log ();
   cr_expect_str_eq (header (log_entry (log, 0), "Impersonate-User"), "alice");
@@ -316,7 +316,7 @@ par_worker (void *ud)
 {
   struct par *p = ud;
   for (int i = 0; i < 25; i++) {
-    struct kube_error err;
+    struct rm_error err;
     cJSON *out;
     if (kube_get (p->c, "/api/v1/namespaces/default", &out, &err) != KUBE_OK)
       __atomic_add_fetch (&p->failures, 1, __ATOMIC_SEQ_CST);
@@ -364,7 +364,7 @@ Test (tls, wrong_ca_is_a_tls_error_and_insecure_skips_it)
                          stub.dir, other);
   cr_assert_eq (system (cmd), 0);
   struct kube_client *c = stub_client (NULL, "    certificate-authority: other-ca.pem", NULL, &fast);
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_E_TLS);
   cr_expect (strstr (err.message, "TLS error talking to https://127.0.0.1:") && strstr (err.message, "context \"stub\""),
              "%s", err.message);
@@ -389,7 +389,7 @@ Test (tls, ca_data_and_tls_server_name)
   /* The certificate is not valid for "localhost": only tls-server-name makes this work. */
   char *server = xasprintf ("https://localhost:%d", stub.port);
   struct kube_client *c = stub_client (server, extra, NULL, &fast);
-  struct kube_error err;
+  struct rm_error err;
   cr_assert_eq (kube_get (c, "/x", NULL, &err), KUBE_OK, "%s", err.message);
   kube_client_free (c);
   cJSON *log = stub_log ();
@@ -413,7 +413,7 @@ Test (tls, client_certificate)
 {
   stub_rules ("[{\"path\": \"/x\", \"times\": -1, \"client_cn\": \"fakekube-admin\", \"json\": {}}]");
   struct kube_client *c = stub_client (NULL, NULL, "{client-certificate: client.pem, client-key: client-key.pem}", NULL);
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_OK, "%s", err.message);
   kube_client_free (c);
   c = stub_client (NULL, NULL, NULL, NULL);
@@ -426,7 +426,7 @@ Test (proxy, proxy_url_tunnels)
   stub_rules ("[{\"path\": \"/x\", \"json\": {}}]");
   char *extra = xasprintf ("    certificate-authority: ca.pem\n    proxy-url: http://127.0.0.1:%d", stub.proxy_port);
   struct kube_client *c = stub_client (NULL, extra, NULL, NULL);
-  struct kube_error err;
+  struct rm_error err;
   cr_assert_eq (kube_get (c, "/x", NULL, &err), KUBE_OK, "%s", err.message);
   cJSON *log = stub_log ();
   char want[64];
@@ -447,7 +447,7 @@ Test (auth, basic_auth)
   char *rules = xasprintf ("[{\"path\": \"/x\", \"auth\": \"Basic %s\", \"json\": {}}]", want);
   stub_rules (rules);
   struct kube_client *c = stub_client (NULL, NULL, "{username: admin, password: pa55-word-x}", NULL);
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_OK, "%s", err.message);
   kube_client_free (c);
   free (rules);
@@ -460,7 +460,7 @@ Test (auth, token_file_rotates)
               " {\"path\": \"/y\", \"times\": -1, \"auth\": \"Bearer tok-b\", \"json\": {}}]");
   char *tf = stub_file ("token", "tok-a\n", 0600);
   struct kube_client *c = stub_client (NULL, NULL, "{tokenFile: token}", NULL);
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_OK, "%s", err.message);
   /* The server wants the next token before the file has it: 401, the file is read
    * again, still the same: the error stands. */
@@ -496,7 +496,7 @@ Test (auth, in_cluster_rotating_token)
   struct kube_config_opts o = { .serviceaccount_dir = sa };
   struct kube_config *cfg;
   struct kube_client *c;
-  struct kube_error err;
+  struct rm_error err;
   cr_assert_eq (kube_config_load (&o, &cfg, &err), KUBE_OK, "%s", err.message);
   cr_expect (cfg->in_cluster);
   cr_expect_str_eq (cfg->namespace, "ns-x");
@@ -583,7 +583,7 @@ Test (exec, token_is_cached_and_environment_passed)
 {
   stub_rules ("[{\"path\": \"/x\", \"times\": -1, \"auth\": \"Bearer tok-1\", \"json\": {}}]");
   struct kube_client *c = exec_client ("token", "", NULL);
-  struct kube_error err;
+  struct rm_error err;
   for (int i = 0; i < 3; i++)
     cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_OK, "%s", err.message);
   struct kube_stats st;
@@ -615,7 +615,7 @@ Test (exec, expired_credentials_are_renewed)
 {
   stub_rules ("[{\"path\": \"/x\", \"times\": -1, \"json\": {}}]");
   struct kube_client *c = exec_client ("token", "2001-01-01T00:00:00Z", NULL);
-  struct kube_error err;
+  struct rm_error err;
   for (int i = 0; i < 3; i++)
     cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_OK, "%s", err.message);
   struct kube_stats st;
@@ -640,7 +640,7 @@ Test (exec, rerun_on_401)
   /* The first token is refused: the plugin runs again and the request is repeated. */
   stub_rules ("[{\"path\": \"/x\", \"times\": -1, \"auth\": \"Bearer tok-2\", \"json\": {}}]");
   struct kube_client *c = exec_client ("token", "", NULL);
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_OK, "%s", err.message);
   cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_OK, "%s", err.message);
   struct kube_stats st;
@@ -654,7 +654,7 @@ Test (exec, client_certificate_from_plugin)
 {
   stub_rules ("[{\"path\": \"/x\", \"client_cn\": \"fakekube-admin\", \"json\": {}}]");
   struct kube_client *c = exec_client ("cert", "", NULL);
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_OK, "%s", err.message);
   kube_client_free (c);
 }
@@ -663,7 +663,7 @@ static void
 exec_fails (const char *mode, const char *want1, const char *want2)
 {
   struct kube_client *c = exec_client (mode, "", NULL);
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_E_AUTH);
   cr_expect (strstr (err.message, want1), "%s: '%s' lacks '%s'", mode, err.message, want1);
   if (want2)
@@ -687,7 +687,7 @@ Test (exec, missing_plugin_shows_install_hint)
   struct kube_client *c = stub_client (NULL, NULL,
     "\n    exec: {apiVersion: client.authentication.k8s.io/v1, command: no-such-auth-plugin,"
     " interactiveMode: IfAvailable, installHint: 'brew install no-such-auth-plugin'}", NULL);
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_E_AUTH);
   cr_expect (strstr (err.message, "exec: executable no-such-auth-plugin not found"), "%s", err.message);
   cr_expect (strstr (err.message, "brew install no-such-auth-plugin"), "%s", err.message);
@@ -703,7 +703,7 @@ Test (exec, v1beta1_plugin)
   struct kube_client *c = stub_client (NULL, NULL,
     "\n    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: ./plugin.sh,"
     " env: [{name: MODE, value: beta}]}", NULL);
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_OK, "%s", err.message);
   char *info = slurp ("info");
   cr_expect (strstr (info, "\"apiVersion\":\"client.authentication.k8s.io/v1beta1\""), "%s", info);
@@ -717,7 +717,7 @@ Test (exec, interactive_always_needs_a_terminal)
 {
   struct kube_client *c = stub_client (NULL, NULL,
     "\n    exec: {apiVersion: client.authentication.k8s.io/v1, command: x, interactiveMode: Always}", NULL);
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_E_AUTH);
   cr_expect (strstr (err.message, "cannot support interactive mode"), "%s", err.message);
   kube_client_free (c);
@@ -731,7 +731,7 @@ Test (exec, timeout)
   struct kube_client *c = stub_client (NULL, NULL,
     "\n    exec: {apiVersion: client.authentication.k8s.io/v1, command: ./plugin.sh, interactiveMode: Never,"
     " env: [{name: MODE, value: slow}]}", &o);
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_get (c, "/x", NULL, &err), KUBE_E_AUTH);
   cr_expect (strstr (err.message, "did not finish within 300 ms"), "%s", err.message);
   kube_client_free (c);
@@ -777,7 +777,7 @@ Test (list, pages_with_continue)
   struct seen s = { STRLIST_INIT, 0, 0 };
   struct kube_list_opts o = { .label_selector = "owner=helm", .limit = 2 };
   struct kube_list_info info;
-  struct kube_error err;
+  struct rm_error err;
   cr_assert_eq (kube_list (c, "/api/v1/secrets", &o, on_item, on_restart, &s, &info, &err), KUBE_OK, "%s", err.message);
   cr_expect_eq (s.names.n, 5);
   cr_expect_str_eq (s.names.items[4], "e");
@@ -809,7 +809,7 @@ Test (list, restarts_when_continue_expires)
   struct kube_client *c = stub_client (NULL, NULL, NULL, NULL);
   struct seen s = { STRLIST_INIT, 0, 0 };
   struct kube_list_info info;
-  struct kube_error err;
+  struct rm_error err;
   cr_assert_eq (kube_list (c, "/api/v1/secrets", NULL, on_item, on_restart, &s, &info, &err), KUBE_OK, "%s", err.message);
   cr_expect_eq (s.restarts, 1);
   cr_expect_eq (info.restarts, 1);
@@ -834,7 +834,7 @@ Test (list, metadata_only_and_fallback)
   struct seen s = { STRLIST_INIT, 0, 0 };
   struct kube_list_opts o = { .metadata_only = true };
   struct kube_list_info info;
-  struct kube_error err;
+  struct rm_error err;
   cr_assert_eq (kube_list (c, "/api/v1/secrets", &o, on_item, NULL, &s, &info, &err), KUBE_OK, "%s", err.message);
   cr_expect (info.metadata_only);
   kube_list_info_free (&info);
@@ -860,7 +860,7 @@ Test (list, callback_can_stop_and_errors_pass_through)
               "  \"code\": 403, \"message\": \"pods is forbidden\"}}]");
   struct kube_client *c = stub_client (NULL, NULL, NULL, NULL);
   struct seen s = { STRLIST_INIT, 0, 2 };
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_list (c, "/api/v1/secrets", NULL, on_item, NULL, &s, NULL, &err), KUBE_E_ABORTED);
   cr_expect_eq (s.names.n, 2);
   cr_expect_eq (stub_count ("/api/v1/secrets"), 1);
@@ -899,7 +899,7 @@ Test (watch, events_in_order)
   struct kube_watch_opts o = { .label_selector = "owner=helm", .resource_version = "4", .timeout_seconds = 30,
                                .bookmarks = true };
   char *rv = NULL;
-  struct kube_error err;
+  struct rm_error err;
   cr_assert_eq (kube_watch (c, "/api/v1/secrets", &o, on_event, &e, &rv, &err), KUBE_OK, "%s", err.message);
   cr_expect_str_eq (e.text.data, "ADDED a;MODIFIED a;BOOKMARK ;DELETED a;");
   cr_expect_str_eq (rv, "8");
@@ -921,7 +921,7 @@ Test (watch, expired_and_stopped)
               EVENT ("ADDED", "c", "7") "]}]");
   struct kube_client *c = stub_client (NULL, NULL, NULL, NULL);
   struct events e = { STRBUF_INIT, 0, 0 };
-  struct kube_error err;
+  struct rm_error err;
   cr_expect_eq (kube_watch (c, "/w1", NULL, on_event, &e, NULL, &err), KUBE_E_GONE);
   cr_expect_str_eq (err.message, "Expired: too old resource version: 4 (50)");
   cr_expect_str_eq (e.text.data, "ADDED a;");

@@ -59,21 +59,23 @@ read_marker (void)
 static void
 expect_load_error (const char *path, const char *suffix)
 {
-  char *error = NULL;
-  struct plugin *p = plugin_load (path, NULL, &error);
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  struct plugin *p = plugin_load (path, NULL, &errs);
   cr_assert_null (p, "loading %s should fail", path);
   char *want = xasprintf ("%s%s", path, suffix);
   cr_assert_str_eq (error, want);
   free (want);
-  free (error);
 }
 
 TestSuite (loader, .init = setup, .fini = teardown);
 
 Test (loader, good_fixture_loads)
 {
-  char *path = fixture ("good"), *error = NULL;
-  struct plugin *p = plugin_load (path, "good", &error);
+  char *path = fixture ("good");
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  struct plugin *p = plugin_load (path, "good", &errs);
   cr_assert_not_null (p, "%s", error);
   cr_assert_str_eq (p->desc.name, "good");
   cr_assert_eq (p->nkeys, 7);
@@ -126,8 +128,9 @@ Test (loader, unreadable_file)
   if (pid == 0) {
     if (geteuid () == 0 && (setgid (65534) != 0 || setuid (65534) != 0))
       _exit (3);
-    char *error = NULL;
-    struct plugin *p = plugin_load (path, NULL, &error);
+    struct rm_error errs = { 0, "" };
+    const char *error = errs.message;
+    struct plugin *p = plugin_load (path, NULL, &errs);
     char *want = xasprintf ("%s: cannot read: Permission denied", path);
     _exit (p == NULL && error && strcmp (error, want) == 0 ? 0 : 1);
   }
@@ -231,29 +234,33 @@ Test (loader, key_table_stride_too_small)
 
 Test (loader, expected_name)
 {
-  char *path = fixture ("good"), *error = NULL;
-  cr_assert_null (plugin_load (path, "s3", &error));
+  char *path = fixture ("good");
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  cr_assert_null (plugin_load (path, "s3", &errs));
   char *want = xasprintf ("%s: plugin calls itself 'good', expected 's3'", path);
   cr_assert_str_eq (error, want);
+  cr_assert_eq (errs.code, PLUGIN_E_INVALID);
   free (want);
-  free (error);
   free (path);
 }
 
 Test (loader, older_minor_loads_and_missing_callbacks_are_unsupported)
 {
-  char *path = fixture ("oldminor"), *error = NULL;
-  struct plugin *p = plugin_load (path, NULL, &error);
+  char *path = fixture ("oldminor");
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  struct plugin *p = plugin_load (path, NULL, &errs);
   cr_assert_not_null (p, "%s", error);
   cr_assert_null (p->desc.stat, "stat lies beyond the plugin's struct_size and must read as NULL");
   cr_assert_null (p->desc.remove_many);
   cr_assert_null (p->desc.describe);
   struct backend_opts o = { NULL, 0 };
   backend_opts_add (&o, "user", "u", "test");
-  struct rm_kv *kv = backend_resolve_config (p, &o, &error);
+  struct rm_kv *kv = backend_resolve_config (p, &o, &errs);
   backend_opts_free (&o);
   cr_assert_not_null (kv, "%s", error);
-  struct backend *b = backend_open (p, kv, NULL, &error);
+  struct backend *b = backend_open (p, kv, NULL, &errs);
   cr_assert_not_null (b, "%s", error);
   struct rm_object_info info = { sizeof info, -1, -1, "" };
   struct rm_error err;
@@ -268,8 +275,10 @@ Test (loader, older_minor_loads_and_missing_callbacks_are_unsupported)
 
 Test (loader, newer_minor_loads)
 {
-  char *path = fixture ("future"), *error = NULL;
-  struct plugin *p = plugin_load (path, NULL, &error);
+  char *path = fixture ("future");
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  struct plugin *p = plugin_load (path, NULL, &errs);
   cr_assert_not_null (p, "%s", error);
   cr_assert_eq (p->desc.abi_minor, RM_BACKEND_ABI_MINOR + 7);
   cr_assert_gt (p->plugin_struct_size, sizeof (struct rm_backend));
@@ -280,8 +289,10 @@ Test (loader, newer_minor_loads)
 
 Test (loader, frozen_abi_1_0_header_plugin_loads)
 {
-  char *path = fixture ("abi10"), *error = NULL;
-  struct plugin *p = plugin_load (path, NULL, &error);
+  char *path = fixture ("abi10");
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  struct plugin *p = plugin_load (path, NULL, &errs);
   cr_assert_not_null (p, "a plugin built against the released ABI 1.0 header must load: %s",
                       error);
   cr_assert_eq (p->desc.abi_major, 1);
@@ -295,18 +306,22 @@ Test (loader, find_lists_every_directory)
   struct strlist dirs = STRLIST_INIT;
   strlist_push (&dirs, "/first/dir");
   strlist_push (&dirs, "/second/dir");
-  char *error = NULL;
-  cr_assert_null (plugin_find ("nosuch", &dirs, &error));
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  cr_assert_null (plugin_find ("nosuch", &dirs, &errs));
   cr_assert_str_eq (error, "backend 'nosuch' not found: no nosuch.so in /first/dir, /second/dir "
                     "(see `releasemanager backends`)");
-  free (error);
+  cr_assert_eq (errs.code, PLUGIN_E_NOT_FOUND);
+  cr_assert_eq (rm_primary (errs.code), RM_E_NOT_FOUND);
   strlist_free (&dirs);
 }
 
 Test (loader, find_by_explicit_path_and_search_order)
 {
-  char *path = fixture ("good"), *error = NULL;
-  struct plugin *p = plugin_find (path, NULL, &error);
+  char *path = fixture ("good");
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  struct plugin *p = plugin_find (path, NULL, &errs);
   cr_assert_not_null (p, "%s", error);
   plugin_unload (p);
   struct strlist dirs = STRLIST_INIT;
@@ -314,7 +329,7 @@ Test (loader, find_by_explicit_path_and_search_order)
   char *dir = xstrdup (path);
   *strrchr (dir, '/') = '\0';
   strlist_push (&dirs, dir);
-  p = plugin_find ("good", &dirs, &error);
+  p = plugin_find ("good", &dirs, &errs);
   cr_assert_not_null (p, "%s", error);
   cr_assert_str_eq (p->path, path);
   plugin_unload (p);
@@ -328,8 +343,10 @@ Test (loader, find_by_explicit_path_and_search_order)
 static struct plugin *
 good (void)
 {
-  char *path = fixture ("good"), *error = NULL;
-  struct plugin *p = plugin_load (path, NULL, &error);
+  char *path = fixture ("good");
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  struct plugin *p = plugin_load (path, NULL, &errs);
   cr_assert_not_null (p, "%s", error);
   free (path);
   return p;
@@ -339,12 +356,13 @@ static char *
 resolve_error (struct backend_opts *o)
 {
   struct plugin *p = good ();
-  char *error = NULL;
-  struct rm_kv *kv = backend_resolve_config (p, o, &error);
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  struct rm_kv *kv = backend_resolve_config (p, o, &errs);
   cr_assert_null (kv);
   plugin_unload (p);
   backend_opts_free (o);
-  return error;
+  return xstrdup (error);
 }
 
 TestSuite (options);
@@ -396,8 +414,9 @@ Test (options, normalization_defaults_aliases_and_precedence)
   backend_opts_add (&o, "user", "env-loses", "environment");
   backend_opts_add (&o, "flag", "YES", "--flag");
   backend_opts_add (&o, "size", "8MiB", "--size");
-  char *error = NULL;
-  struct rm_kv *kv = backend_resolve_config (p, &o, &error);
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  struct rm_kv *kv = backend_resolve_config (p, &o, &errs);
   cr_assert_not_null (kv, "%s", error);
   cr_assert_str_eq (rm_config_get (kv, "user"), "alias-wins");
   cr_assert_str_eq (rm_config_get (kv, "flag"), "true");
@@ -454,11 +473,12 @@ Test (options, secret_value_never_quoted_in_type_errors)
   struct backend_opts o = { NULL, 0 };
   backend_opts_add (&o, "user", "u", "--x");
   backend_opts_add (&o, "count", "hunter2-secret", "--x");
-  char *error = NULL;
-  cr_assert_null (backend_resolve_config (p, &o, &error));
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  cr_assert_null (backend_resolve_config (p, &o, &errs));
   cr_assert_null (strstr (error, "hunter2"), "secret leaked: %s", error);
   cr_assert_str_eq (error, "backend 'good': option 'count' from --x: the value is not an integer");
-  free (error);
+  cr_assert_eq (errs.code, RM_E_CONFIG);
   backend_opts_free (&o);
   plugin_unload (p);
 }
@@ -470,8 +490,9 @@ Test (options, secret_redacted_from_plugin_errors_and_logs)
   backend_opts_add (&o, "user", "alice", "--x");
   backend_opts_add (&o, "password", "s3cr3t-Pa55", "--x");
   backend_opts_add (&o, "fail_open", "true", "--x");
-  char *error = NULL;
-  struct rm_kv *kv = backend_resolve_config (p, &o, &error);
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  struct rm_kv *kv = backend_resolve_config (p, &o, &errs);
   cr_assert_not_null (kv, "%s", error);
   backend_opts_free (&o);
   /* The fixture's open() logs the password at debug level and quotes it in its error. */
@@ -480,13 +501,14 @@ Test (options, secret_redacted_from_plugin_errors_and_logs)
   int fd = mkstemp (path);
   dup2 (fd, 2);
   log_set_level (RM_LOG_DEBUG);
-  struct backend *b = backend_open (p, kv, NULL, &error);
+  struct backend *b = backend_open (p, kv, NULL, &errs);
   log_set_level (RM_LOG_WARN);
   fflush (stderr);
   dup2 (saved, 2);
   close (saved);
   cr_assert_null (b);
   cr_assert_str_eq (error, "good: login refused for password '***'");
+  cr_assert_eq (errs.code, RM_E_AUTH, "the plugin's own code reaches the caller");
   char logbuf[4096] = "";
   lseek (fd, 0, SEEK_SET);
   ssize_t n = read (fd, logbuf, sizeof logbuf - 1);
@@ -496,7 +518,6 @@ Test (options, secret_redacted_from_plugin_errors_and_logs)
   logbuf[n] = '\0';
   cr_assert_null (strstr (logbuf, "s3cr3t"), "secret in the log: %s", logbuf);
   cr_assert_not_null (strstr (logbuf, "good: opening as alice with password ***"), "%s", logbuf);
-  free (error);
   log_clear_secrets ();
 }
 
@@ -505,10 +526,11 @@ Test (options, conditional_put_refused_by_the_core_without_the_capability)
   struct plugin *p = good ();
   struct backend_opts o = { NULL, 0 };
   backend_opts_add (&o, "user", "u", "--x");
-  char *error = NULL;
-  struct rm_kv *kv = backend_resolve_config (p, &o, &error);
+  struct rm_error errs = { 0, "" };
+  const char *error = errs.message;
+  struct rm_kv *kv = backend_resolve_config (p, &o, &errs);
   backend_opts_free (&o);
-  struct backend *b = backend_open (p, kv, NULL, &error);
+  struct backend *b = backend_open (p, kv, NULL, &errs);
   cr_assert_not_null (b, "%s", error);
   struct rm_put_options create = { sizeof create, RM_PUT_IF_NONE_MATCH, NULL, NULL };
   struct rm_error err;

@@ -29,18 +29,19 @@ open_local (void)
 {
   const char *top = getenv ("abs_top_builddir");
   cr_assert (top, "run through make check");
-  char *path = xasprintf ("%s/plugins/local/.libs/local.so", top), *error = NULL;
+  char *path = xasprintf ("%s/plugins/local/.libs/local.so", top);
+  struct rm_error error = { 0, "" };
   struct plugin *p = plugin_load (path, "local", &error);
-  cr_assert_not_null (p, "%s", error);
+  cr_assert_not_null (p, "%s", error.message);
   free (path);
   struct backend_opts o = { NULL, 0 };
   backend_opts_add (&o, "path", dir, "test");
   backend_opts_add (&o, "fsync", "false", "test");
   struct rm_kv *kv = backend_resolve_config (p, &o, &error);
   backend_opts_free (&o);
-  cr_assert_not_null (kv, "%s", error);
+  cr_assert_not_null (kv, "%s", error.message);
   struct backend *b = backend_open (p, kv, NULL, &error);
-  cr_assert_not_null (b, "%s", error);
+  cr_assert_not_null (b, "%s", error.message);
   return b;
 }
 
