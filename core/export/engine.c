@@ -69,14 +69,13 @@ same_str (const char *a, const char *b)
   return (!a && !b) || (a && b && strcmp (a, b) == 0);
 }
 
-/* The new index says nothing the stored one does not (its time aside). */
+/* The new index says nothing the stored one does not (its time aside), given that no
+ * entry of it differs from the stored entry of its key (build_index). */
 static bool
-same_snapshot (const struct store_index *a, const struct store_index *b)
+same_snapshot (const struct store_index *a, const struct store_index *b, bool differs)
 {
-  if (a->n != b->n || !same_str (a->cluster_uid, b->cluster_uid)
-      || !same_str (a->cluster_server, b->cluster_server) || !same_str (a->exporter, b->exporter))
-    return false;
-  return store_index_same_records (a, b);
+  return !differs && a->n == b->n && same_str (a->cluster_uid, b->cluster_uid)
+         && same_str (a->cluster_server, b->cluster_server) && same_str (a->exporter, b->exporter);
 }
 
 /* The stored state file already says what st says (asked once per engine). */
@@ -118,10 +117,30 @@ cluster_identity (struct export_engine *e, char **uid, struct rm_error *err)
   return false;
 }
 
+/* The previous entry of it, for the new index: taken out of the engine's copy of the
+ * previous snapshot when take (that copy is then replaced or dropped, see
+ * export_engine_run), else copied. */
+static void
+reuse_old (struct store_index *ix, struct item *it, bool take)
+{
+  struct store_record *dst = store_index_add (ix);
+  if (take) {
+    *dst = *it->old;
+    memset (it->old, 0, sizeof *it->old);
+  }
+  else
+    store_record_copy (dst, it->old);
+}
+
 /* The new index from the items, counting them into r and logging each skip and
- * failure.  A failed or corrupt record keeps its previous copy in the snapshot. */
+ * failure.  A failed or corrupt record keeps its previous copy in the snapshot.
+ * *differs: whether any entry differs from the previous snapshot's entry of its key
+ * (with the same number of entries and the same cluster, false means the same
+ * snapshot: each key is in at most one entry).  take: move the unchanged entries out of
+ * e->old rather than copy them, so an unchanged re-export holds each entry once. */
 static struct store_index *
-build_index (struct export_engine *e, char *cluster_uid, struct export_result *r)
+build_index (struct export_engine *e, char *cluster_uid, struct export_result *r, bool take,
+             bool *differs)
 {
   struct store_index *ix = xcalloc (1, sizeof *ix);
   ix->cluster_uid = cluster_uid;
@@ -136,12 +155,18 @@ build_index (struct export_engine *e, char *cluster_uid, struct export_result *r
   /* At most one entry per item: sized once rather than grown by doubling. */
   ix->cap = e->n ? e->n : 1;
   ix->records = xmalloc (ix->cap * sizeof *ix->records);
+  *differs = false;
   for (size_t i = 0; i < e->n; i++) {
     struct item *it = &e->items[i];
     switch (it->state) {
     case ITEM_UNCHANGED:
+      reuse_old (ix, it, take);
+      r->unchanged++;
+      break;
     case ITEM_WRITTEN:
     case ITEM_SAME_HASH:
+      if (it->state == ITEM_WRITTEN || !it->old || !store_record_same (&it->rec, it->old))
+        *differs = true;
       /* Moved, not copied: the item is done with it. */
       *store_index_add (ix) = it->rec;
       memset (&it->rec, 0, sizeof it->rec);
@@ -155,7 +180,7 @@ build_index (struct export_engine *e, char *cluster_uid, struct export_result *r
       /* A record that was intact before and is corrupt now: keep the intact copy. */
       if (it->old && it->corrupt) {
         log_warn ("%s (keeping the copy stored by an earlier export)", it->why);
-        store_record_copy (store_index_add (ix), it->old);
+        reuse_old (ix, it, take);
       }
       else
         log_warn ("%s", it->why);
@@ -168,7 +193,7 @@ build_index (struct export_engine *e, char *cluster_uid, struct export_result *r
       log_error ("%s", it->why);
       /* Keep the previous copy in the snapshot rather than lose the record. */
       if (it->old)
-        store_record_copy (store_index_add (ix), it->old);
+        reuse_old (ix, it, take);
       break;
     case ITEM_PENDING:
       break;
@@ -218,7 +243,10 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
 
   /* Read, decode and store what changed, in parallel when the backend allows. */
   export_fetch (e);
-  struct store_index *ix = build_index (e, cluster_uid, r);
+  /* Unless this is a dry run (which keeps comparing with what is stored), the previous
+   * snapshot's entries move into the new one instead of being copied. */
+  bool take = !e->o.dry_run && e->old, differs;
+  struct store_index *ix = build_index (e, cluster_uid, r, take, &differs);
   r->records = ix->n;
   r->complete = true;
 
@@ -238,9 +266,18 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   struct store_state st = { e->self_release, e->self_namespace, e->path,
                             (char *) backend_name (e->b) };
   bool committed = false;
-  if (!e->o.dry_run && e->old && same_snapshot (e->old, ix) && stale.n == 0
-      && state_unchanged (e, &st))
+  if (!e->o.dry_run && e->old && same_snapshot (e->old, ix, differs) && stale.n == 0
+      && state_unchanged (e, &st)) {
     log_info ("nothing changed since the snapshot of %s: nothing written", or_unknown (e->old->time));
+    /* The new index holds the entries now (taken from e->old): it is what is stored,
+     * under the stored snapshot's time. */
+    free (ix->time);
+    ix->time = e->old->time;
+    e->old->time = NULL;
+    store_index_free (e->old);
+    e->old = ix;
+    ix = NULL;
+  }
   else if (e->o.dry_run || r->failed == 0 || ix->n) {
     rc = snapshot_commit (e->b, ix, &st, &stale, e->o.dry_run, err);
     committed = rc == RM_OK && !e->o.dry_run;

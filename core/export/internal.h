@@ -33,7 +33,7 @@ struct item {
   int revision;
   const char *key;
   char *mem;
-  const struct store_record *old;   /* in the previous snapshot, or NULL */
+  struct store_record *old;         /* in the previous snapshot, or NULL */
   struct store_record rec;          /* the new index entry: UNCHANGED, WRITTEN, SAME_HASH */
   char *why;                        /* SKIPPED, FAILED, SUPERSEDED: the reason */
   cJSON *obj;                       /* the full object, while a full LIST holds it */
