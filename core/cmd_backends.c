@@ -228,8 +228,9 @@ check_backend (struct cli *c)
 }
 
 static int
-run_backends (struct cli *c)
+run_backends (struct cmd_ctx *x)
 {
+  struct cli *c = x->cli;
   if (c->positional.n == 0)
     return list_backends (c);
   if (strcmp (c->positional.items[0], "check") == 0)
@@ -253,5 +254,9 @@ const struct command cmd_backends = {
   "unusual and invalid keys, failed uploads.  It writes under a random prefix and removes\n"
   "everything it wrote.  Exit status 0 when every check passes.",
   backends_options,
+  0,
+  CMD_ANY_OPERANDS,
+  NULL,
   run_backends,
+  NULL,
 };

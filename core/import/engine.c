@@ -153,14 +153,10 @@ group (struct run *run, const struct imp_request *rq, const struct store_state *
 
 /* The cluster, checked once: fail fast when it is unreachable. */
 static int
-open_cluster (struct run *run, struct kube_client **kc, struct rm_error *err)
+check_cluster (struct kube_client *kc, struct rm_error *err)
 {
-  struct kube_config_opts ko = { run->s.kubeconfig, run->s.kubecontext, NULL };
-  struct kube_config *kcfg = NULL;
   struct rm_error kerr;
-  if (kube_config_load (&ko, &kcfg, &kerr) != KUBE_OK
-      || kube_client_new (kcfg, NULL, kc, &kerr) != KUBE_OK
-      || kube_get (*kc, "/api/v1", NULL, &kerr) != KUBE_OK)
+  if (kube_get (kc, "/api/v1", NULL, &kerr) != KUBE_OK)
     return rm_error_set (err, RM_E_IO, "%s", kerr.message);
   return RM_OK;
 }
@@ -178,7 +174,7 @@ imp_engine_run (const struct imp_request *rq, struct imp_result *res, struct rm_
   pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
   run.s.out_lock = &out_lock;
   pthread_mutex_init (&run.store_lock, NULL);
-  struct kube_client *kc = NULL;
+  struct kube_client *kc = rq->s.kc;
   struct store_state st = { 0 };
   res->where = backend_describe (run.b);
 
@@ -208,7 +204,7 @@ imp_engine_run (const struct imp_request *rq, struct imp_result *res, struct rm_
   store_index_sort (run.ix);
   group (&run, rq, &st);
 
-  rc = open_cluster (&run, &kc, err);
+  rc = check_cluster (kc, err);
   if (rc != RM_OK)
     goto out;
   run.s.kc = kc;
@@ -231,7 +227,6 @@ out:
   res->n = run.n;
   free (run.rels);
   imp_discovery_free (run.s.disc);
-  kube_client_free (kc);
   store_index_free (run.ix);
   store_state_free (&st);
   strlist_free (&run.self_updates);

@@ -196,7 +196,8 @@ enum imp_state {
 /* What to import and how; the caller keeps it all alive during imp_engine_run. */
 struct imp_request {
   struct backend *b;                 /* the store; never written */
-  struct imp_settings s;             /* for every release (kc, disc and out_lock are set
+  struct imp_settings s;             /* for every release (s.kc is the caller's client
+                                        of the target cluster; disc and out_lock are set
                                         by the engine) */
   const struct strlist *only_ns;     /* --namespace: only these namespaces (empty: all) */
   const struct strlist *skip_ns;     /* --exclude-namespaces */
@@ -224,7 +225,7 @@ struct imp_result {
   size_t restored, skipped, failed;  /* failed counts the bad files too */
 };
 
-/* Import what rq selects from the store into the cluster of rq->s.kubeconfig.  RM_OK
+/* Import what rq selects from the store into the cluster of rq->s.kc.  RM_OK
  * once releases were attempted (each one's outcome in *res, which the caller frees with
  * imp_result_free, also on error); otherwise an RM_E_* code with err filled: no
  * snapshot (RM_E_NOT_FOUND), an unreadable store, or an unreachable cluster.  Never
