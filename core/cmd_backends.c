@@ -257,6 +257,7 @@ const struct command cmd_backends = {
   0,
   CMD_ANY_OPERANDS,
   NULL,
+  NULL,
   run_backends,
   NULL,
 };

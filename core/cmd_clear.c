@@ -57,6 +57,7 @@ const struct command cmd_clear = {
   CMD_NEEDS_BACKEND,
   1,
   NULL,
+  NULL,
   run_clear,
   NULL,
 };

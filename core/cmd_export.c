@@ -119,6 +119,7 @@ const struct command cmd_export = {
   CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_THREADS,
   1,
   check_export,
+  NULL,
   run_export,
   release_export,
 };

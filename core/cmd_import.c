@@ -90,6 +90,8 @@ report (const struct imp_request *rq, const struct imp_result *res)
 /* The request and what it points to. */
 struct import_cmd {
   struct imp_request rq;
+  struct imp_engine *engine;
+  struct imp_result res;
   struct strlist only_ns, skip_ns, updates;
   char *helm;
 };
@@ -177,6 +179,8 @@ release_import (struct cmd_ctx *x)
   struct import_cmd *ic = x->opts;
   if (!ic)
     return;
+  imp_engine_free (ic->engine);
+  imp_result_free (&ic->res);
   strlist_free (&ic->only_ns);
   strlist_free (&ic->skip_ns);
   strlist_free (&ic->updates);
@@ -184,28 +188,34 @@ release_import (struct cmd_ctx *x)
   free (ic);
 }
 
+/* The store, read before the cluster is touched. */
+static int
+load_import (struct cmd_ctx *x)
+{
+  struct import_cmd *ic = x->opts;
+  ic->rq.threads = x->threads;
+  ic->rq.b = x->b;
+  struct rm_error err;
+  if (imp_engine_load (&ic->rq, &ic->res, &ic->engine, &err) != RM_OK) {
+    log_error ("%s", err.message);
+    return EXIT_ERROR;
+  }
+  return EXIT_OK;
+}
+
 static int
 run_import (struct cmd_ctx *x)
 {
   struct import_cmd *ic = x->opts;
-  struct imp_request *rq = &ic->rq;
-  rq->threads = x->threads;
-  rq->b = x->b;
-  rq->s.kc = x->kc;
-  int rc = EXIT_OK;
-  struct imp_result res = { 0 };
   struct rm_error err;
-  if (imp_engine_run (rq, &res, &err) != RM_OK) {
+  if (imp_engine_run (ic->engine, x->kc, &ic->res, &err) != RM_OK) {
     log_error ("%s", err.message);
-    rc = EXIT_ERROR;
+    return EXIT_ERROR;
   }
-  else {
-    report (rq, &res);
-    if (res.failed)
-      rc = res.restored ? EXIT_PARTIAL : EXIT_ERROR;
-  }
-  imp_result_free (&res);
-  return rc;
+  report (&ic->rq, &ic->res);
+  if (ic->res.failed)
+    return ic->res.restored ? EXIT_PARTIAL : EXIT_ERROR;
+  return EXIT_OK;
 }
 
 const struct command cmd_import = {
@@ -229,6 +239,7 @@ const struct command cmd_import = {
   CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_THREADS,
   1,
   check_import,
+  load_import,
   run_import,
   release_import,
 };

@@ -117,6 +117,7 @@ const struct command cmd_list = {
   CMD_NEEDS_BACKEND,
   1,
   check_list,
+  NULL,
   run_list,
   NULL,
 };

@@ -32,9 +32,10 @@ struct cmd_ctx {
 };
 
 /* main() runs a verb as: at most max_operands operands ("VERB: unexpected operand 'X'"),
- * check() (the verb's own options; any error is a usage error, said), --threads, the
- * backend, the cluster, run(), then release(), each returning an exit code, and stops
- * at the first that is not EXIT_OK (release() always runs when check() succeeded). */
+ * check() (the verb's own options), --threads, the backend, prepare() (what needs only
+ * the backend: import reads the store before it touches the cluster), the cluster,
+ * run(); each step says what went wrong and returns an exit code, and main() stops at
+ * the first that is not EXIT_OK.  Then release() and main() closes what it opened. */
 struct command {
   const char *name;
   const char *summary;                /* one line for `releasemanager --help` */
@@ -44,8 +45,10 @@ struct command {
   unsigned needs;                     /* CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_THREADS */
   size_t max_operands;                /* the backend name counts; or CMD_ANY_OPERANDS */
   int (*check) (struct cmd_ctx *x);   /* or NULL; may set x->opts */
-  int (*run) (struct cmd_ctx *x);     /* returns an exit code */
-  void (*release) (struct cmd_ctx *x);  /* frees x->opts; or NULL */
+  int (*prepare) (struct cmd_ctx *x); /* or NULL */
+  int (*run) (struct cmd_ctx *x);
+  void (*release) (struct cmd_ctx *x);  /* frees x->opts (also after a failed check);
+                                           or NULL */
 };
 
 extern const struct command cmd_backends;

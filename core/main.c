@@ -159,12 +159,12 @@ run_command (const struct command *cmd, struct cli *c)
   }
   struct cmd_ctx x = { .cli = c, .dry_run = cli_flag (c, "dry-run") };
   int rc = cmd->check ? cmd->check (&x) : EXIT_OK;
-  if (rc != EXIT_OK)
-    return rc;
-  if (cmd->needs & CMD_THREADS)
+  if (rc == EXIT_OK && (cmd->needs & CMD_THREADS))
     rc = parse_threads (&x);
   if (rc == EXIT_OK && (cmd->needs & CMD_NEEDS_BACKEND))
     rc = open_backend (&x);
+  if (rc == EXIT_OK && cmd->prepare)
+    rc = cmd->prepare (&x);
   if (rc == EXIT_OK && (cmd->needs & CMD_NEEDS_CLUSTER))
     rc = open_cluster (&x);
   if (rc == EXIT_OK)

@@ -193,11 +193,10 @@ enum imp_state {
   IMP_FAILED,
 };
 
-/* What to import and how; the caller keeps it all alive during imp_engine_run. */
+/* What to import and how; the caller keeps it all alive until imp_engine_free. */
 struct imp_request {
   struct backend *b;                 /* the store; never written */
-  struct imp_settings s;             /* for every release (s.kc is the caller's client
-                                        of the target cluster; disc and out_lock are set
+  struct imp_settings s;             /* for every release (kc, disc and out_lock are set
                                         by the engine) */
   const struct strlist *only_ns;     /* --namespace: only these namespaces (empty: all) */
   const struct strlist *skip_ns;     /* --exclude-namespaces */
@@ -225,12 +224,20 @@ struct imp_result {
   size_t restored, skipped, failed;  /* failed counts the bad files too */
 };
 
-/* Import what rq selects from the store into the cluster of rq->s.kc.  RM_OK
- * once releases were attempted (each one's outcome in *res, which the caller frees with
- * imp_result_free, also on error); otherwise an RM_E_* code with err filled: no
- * snapshot (RM_E_NOT_FOUND), an unreadable store, or an unreachable cluster.  Never
- * exits; choosing an exit status is the caller's job. */
-int imp_engine_run (const struct imp_request *rq, struct imp_result *res, struct rm_error *err);
+/* An import in two steps, so that the store is read before the cluster is touched.
+ * imp_engine_load reads the store and selects the releases: RM_OK, or an RM_E_* code with
+ * err filled (no snapshot: RM_E_NOT_FOUND; an unreadable store).  imp_engine_run then
+ * imports them into the cluster of kc: RM_OK once releases were attempted (each one's
+ * outcome in *res), or an RM_E_* code with err filled (an unreachable cluster).  *res is
+ * the caller's (imp_result_free), also on error, and so is *e (imp_engine_free), which
+ * must outlive neither rq nor the backend.  Never exits; choosing an exit status is the
+ * caller's job. */
+struct imp_engine;
+int imp_engine_load (const struct imp_request *rq, struct imp_result *res,
+                     struct imp_engine **e, struct rm_error *err);
+int imp_engine_run (struct imp_engine *e, struct kube_client *kc, struct imp_result *res,
+                    struct rm_error *err);
+void imp_engine_free (struct imp_engine *e);
 void imp_result_free (struct imp_result *res);
 
 #endif
