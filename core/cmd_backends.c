@@ -213,14 +213,13 @@ check_backend (struct cli *c)
   o.threads = (unsigned) atoll (v);
   free (v);
 
-  char *error = NULL;
-  bool usage;
-  struct backend *b = cli_open_backend (&sub, true, &error, &usage);
+  struct backend *b;
+  struct rm_error err;
+  int rc = cli_open_backend (&sub, true, &b, &err);
   strlist_free (&pos);
-  if (!b) {
-    log_error ("%s", error);
-    free (error);
-    return usage ? EXIT_USAGE : EXIT_ERROR;
+  if (rc != RM_OK) {
+    log_error ("%s", err.message);
+    return rc == CLI_E_USAGE ? EXIT_USAGE : EXIT_ERROR;
   }
   int failed = conformance_run (b, &o);
   backend_close (b);

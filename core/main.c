@@ -122,14 +122,12 @@ parse_threads (struct cmd_ctx *x)
 static int
 open_backend (struct cmd_ctx *x)
 {
-  char *error = NULL;
-  bool usage;
-  x->b = cli_open_backend (x->cli, true, &error, &usage);
-  if (x->b)
+  struct rm_error err;
+  int rc = cli_open_backend (x->cli, true, &x->b, &err);
+  if (rc == RM_OK)
     return EXIT_OK;
-  log_error ("%s", error);
-  free (error);
-  return usage ? EXIT_USAGE : EXIT_ERROR;
+  log_error ("%s", err.message);
+  return rc == CLI_E_USAGE ? EXIT_USAGE : EXIT_ERROR;
 }
 
 /* A client of the cluster of --kubeconfig and --kubecontext (nothing is sent yet). */
@@ -187,7 +185,7 @@ int
 main (int argc, char **argv)
 {
   struct cli c = { 0 };
-  char *error = NULL;
+  struct rm_error err;
   int rc = EXIT_USAGE;
 
   const char *name = cli_find_command (argc, argv, global_options);
@@ -200,8 +198,8 @@ main (int argc, char **argv)
       return EXIT_USAGE;
     }
   }
-  if (cli_parse (&c, argc, argv, global_options, cmd ? cmd->options : NULL, &error) < 0) {
-    fprintf (stderr, "releasemanager: %s (see releasemanager --help)\n", error);
+  if (cli_parse (&c, argc, argv, global_options, cmd ? cmd->options : NULL, &err) != RM_OK) {
+    fprintf (stderr, "releasemanager: %s (see releasemanager --help)\n", err.message);
     goto out;
   }
   if (cli_flag (&c, "version")) {
@@ -234,8 +232,8 @@ main (int argc, char **argv)
     print_help (stderr);
     goto out;
   }
-  if (cli_load_config (&c, &error) < 0 || cli_check_values (&c, &error) < 0) {
-    fprintf (stderr, "releasemanager: %s\n", error);
+  if (cli_load_config (&c, &err) != RM_OK || cli_check_values (&c, &err) != RM_OK) {
+    fprintf (stderr, "releasemanager: %s\n", err.message);
     rc = EXIT_USAGE;
     goto out;
   }
@@ -259,7 +257,6 @@ main (int argc, char **argv)
   rc = run_command (cmd, &c);
 
 out:
-  free (error);
   cli_free (&c);
   log_clear_secrets ();
   return rc;
