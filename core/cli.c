@@ -138,10 +138,10 @@ cli_parse (struct cli *c, int argc, char **argv, const struct cli_option *global
     struct cli_value *v = val_for (c, o->name);
     if (o->arg == CLI_FLAG) {
       if (value) {
-        const char *why;
-        char *norm = backend_normalize_value (RM_KEY_BOOL, value, &why);
-        if (!norm) {
-          err_set (err, CLI_E_USAGE, "option --%s: '%s' is %s", o->name, value, why);
+        char *norm;
+        struct rm_error nerr;
+        if (backend_normalize_value (RM_KEY_BOOL, value, &norm, &nerr) != RM_OK) {
+          err_set (err, CLI_E_USAGE, "option --%s: '%s' is %s", o->name, value, nerr.message);
           free (name);
           return CLI_E_USAGE;
         }
@@ -285,8 +285,9 @@ bool
 cli_flag (const struct cli *c, const char *name)
 {
   const char *v = cli_get (c, name);
-  const char *why;
-  char *norm = v ? backend_normalize_value (RM_KEY_BOOL, v, &why) : NULL;
+  char *norm = NULL;
+  if (v)
+    backend_normalize_value (RM_KEY_BOOL, v, &norm, NULL);
   bool r = norm && strcmp (norm, "true") == 0;
   free (norm);
   return r;
@@ -299,11 +300,11 @@ cli_check_values (const struct cli *c, struct rm_error *err)
     if (c->vals[i].opt->arg != CLI_FLAG)
       continue;
     const char *v = cli_get (c, c->vals[i].opt->name);
-    const char *why;
-    char *norm = v ? backend_normalize_value (RM_KEY_BOOL, v, &why) : xstrdup ("");
-    if (!norm) {
+    char *norm = NULL;
+    struct rm_error nerr;
+    if (v && backend_normalize_value (RM_KEY_BOOL, v, &norm, &nerr) != RM_OK) {
       char *origin = cli_origin (c, c->vals[i].opt->name);
-      err_set (err, CLI_E_USAGE, "%s: '%s' is %s", origin, v, why);
+      err_set (err, CLI_E_USAGE, "%s: '%s' is %s", origin, v, nerr.message);
       free (origin);
       return CLI_E_USAGE;
     }

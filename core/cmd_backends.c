@@ -185,8 +185,9 @@ check_backend (struct cli *c)
   strlist_push (&pos, c->positional.items[1]);
   sub.positional = pos;
   struct conformance_opts o = { 2600, 10u << 20, 8, stdout };
-  const char *why;
-  char *v = backend_normalize_value (RM_KEY_INT, cli_get (c, "list-keys"), &why);
+  char *v;
+  struct rm_error err;
+  backend_normalize_value (RM_KEY_INT, cli_get (c, "list-keys"), &v, &err);
   if (!v || atoll (v) < 0 || atoll (v) > 1000000) {
     log_error ("--list-keys: '%s' is not a number from 0 to 1000000", cli_get (c, "list-keys"));
     free (v);
@@ -195,15 +196,14 @@ check_backend (struct cli *c)
   }
   o.list_keys = (unsigned) atoll (v);
   free (v);
-  v = backend_normalize_value (RM_KEY_SIZE, cli_get (c, "big-size"), &why);
-  if (!v) {
-    log_error ("--big-size: '%s' is %s", cli_get (c, "big-size"), why);
+  if (backend_normalize_value (RM_KEY_SIZE, cli_get (c, "big-size"), &v, &err) != RM_OK) {
+    log_error ("--big-size: '%s' is %s", cli_get (c, "big-size"), err.message);
     strlist_free (&pos);
     return EXIT_USAGE;
   }
   o.big_size = (size_t) strtoull (v, NULL, 10);
   free (v);
-  v = backend_normalize_value (RM_KEY_INT, cli_get (c, "threads"), &why);
+  backend_normalize_value (RM_KEY_INT, cli_get (c, "threads"), &v, &err);
   if (!v || atoll (v) < 1 || atoll (v) > 256) {
     log_error ("--threads: '%s' is not a number from 1 to 256", cli_get (c, "threads"));
     free (v);
@@ -214,7 +214,6 @@ check_backend (struct cli *c)
   free (v);
 
   struct backend *b;
-  struct rm_error err;
   int rc = cli_open_backend (&sub, true, &b, &err);
   strlist_free (&pos);
   if (rc != RM_OK) {

@@ -106,9 +106,8 @@ static int
 parse_threads (struct cmd_ctx *x)
 {
   const char *v = cli_get (x->cli, "threads");
-  const char *why;
-  char *tv = backend_normalize_value (RM_KEY_INT, v, &why);
-  long threads = tv ? atol (tv) : 0;
+  char *tv;
+  long threads = backend_normalize_value (RM_KEY_INT, v, &tv, NULL) == RM_OK ? atol (tv) : 0;
   free (tv);
   if (threads < 1 || threads > 256) {
     log_error ("--threads: '%s' is not a number from 1 to 256", v);
