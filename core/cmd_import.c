@@ -151,12 +151,11 @@ check_import (struct cmd_ctx *x)
   int rc = EXIT_OK;
   cJSON *probe = cJSON_CreateObject ();
   for (size_t i = 0; i < ic->updates.n; i++) {
-    char *error = NULL;
-    if (imp_set_value (probe, ic->updates.items[i], &error) < 0) {
-      log_error ("%s", error);
+    struct rm_error err;
+    if (imp_set_value (probe, ic->updates.items[i], &err) != RM_OK) {
+      log_error ("%s", err.message);
       rc = EXIT_USAGE;
     }
-    free (error);
   }
   cJSON_Delete (probe);
   if (rc != EXIT_OK)
