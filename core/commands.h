@@ -20,8 +20,8 @@ struct kube_client;
 /* Operands a verb takes when it checks them itself (struct command's max_operands). */
 #define CMD_ANY_OPERANDS   ((size_t) -1)
 
-/* What main() hands to a verb: filled in the order of the fields, each step only when
- * the verb needs it, and released by main() after run(). */
+/* What main() hands to a verb, each part only when the verb needs it (struct command
+ * says in which order); main() closes the backend and the cluster after run(). */
 struct cmd_ctx {
   struct cli *cli;
   void *opts;                         /* the verb's parsed options (its check() fills) */
