@@ -73,8 +73,9 @@ parse_ll (const char *s, long long *out)
   return true;
 }
 
-char *
-backend_normalize_value (int type, const char *value, const char **why)
+/* The normalized text, or NULL with *why set to a static reason. */
+static char *
+normalize (int type, const char *value, const char **why)
 {
   switch (type) {
   case RM_KEY_STRING:
@@ -147,6 +148,14 @@ backend_normalize_value (int type, const char *value, const char **why)
   return NULL;
 }
 
+int
+backend_normalize_value (int type, const char *value, char **out, struct rm_error *err)
+{
+  const char *why = NULL;
+  *out = normalize (type, value, &why);
+  return *out ? RM_OK : err_set (err, RM_E_INVALID, "%s", why);
+}
+
 struct rm_kv *
 backend_resolve_config (const struct plugin *p, const struct backend_opts *given,
                         struct rm_error *err)
@@ -180,9 +189,10 @@ backend_resolve_config (const struct plugin *p, const struct backend_opts *given
     kv[k].key = xstrdup (key->name);
     const char *raw = win ? win->value : key->default_value;
     if (raw) {
-      const char *why = NULL;
-      char *norm = backend_normalize_value (key->type, raw, &why);
-      if (!norm) {
+      char *norm;
+      struct rm_error nerr;
+      if (backend_normalize_value (key->type, raw, &norm, &nerr) != RM_OK) {
+        const char *why = nerr.message;
         if (key->flags & RM_KEY_SECRET)
           err_set (err, RM_E_CONFIG, "backend '%s': option '%s'%s%s: the value is %s", name,
                    key->name, win ? " from " : " default", win ? win->origin : "", why);

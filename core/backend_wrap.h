@@ -39,9 +39,10 @@ struct rm_kv *backend_resolve_config (const struct plugin *p, const struct backe
                                       struct rm_error *err);
 void backend_config_free (struct rm_kv *config);
 
-/* Check and normalize one value of the given type (see RM_KEY_* in backend.h).  Returns
- * the normalized text, or NULL with *why set to a static reason. */
-char *backend_normalize_value (int type, const char *value, const char **why);
+/* Check and normalize one value of the given type (see RM_KEY_* in backend.h) into *out
+ * (the caller's).  Returns RM_OK, or RM_E_INVALID with *out NULL and err's message the
+ * reason, to follow "'VALUE' is " ("not an integer"). */
+int backend_normalize_value (int type, const char *value, char **out, struct rm_error *err);
 
 struct backend;
 

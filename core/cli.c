@@ -10,6 +10,12 @@
 #include "cli.h"
 #include "base/log.h"
 
+static const struct err_name cli_names[] = {
+  { CLI_E_USAGE, "CLI_E_USAGE", "usage error" },
+  { 0, NULL, NULL }
+};
+ERR_TABLE (cli_table, cli_names)
+
 #ifndef PLUGINDIR
 #define PLUGINDIR "/usr/local/lib/releasemanager/backends"
 #endif
@@ -72,7 +78,7 @@ add_table (struct cli *c, const struct cli_option *t)
 
 int
 cli_parse (struct cli *c, int argc, char **argv, const struct cli_option *global,
-           const struct cli_option *command_opts, char **error)
+           const struct cli_option *command_opts, struct rm_error *err)
 {
   add_table (c, global);
   add_table (c, command_opts);
@@ -115,8 +121,8 @@ cli_parse (struct cli *c, int argc, char **argv, const struct cli_option *global
       if (!o)
         o = find_opt (global, NULL, a[1]);
       if (!o || a[2]) {
-        *error = xasprintf ("unknown option '%s'", a);
-        return -1;
+        err_set (err, CLI_E_USAGE, "unknown option '%s'", a);
+        return CLI_E_USAGE;
       }
       name = xstrdup (o->name);
     }
@@ -132,12 +138,12 @@ cli_parse (struct cli *c, int argc, char **argv, const struct cli_option *global
     struct cli_value *v = val_for (c, o->name);
     if (o->arg == CLI_FLAG) {
       if (value) {
-        const char *why;
-        char *norm = backend_normalize_value (RM_KEY_BOOL, value, &why);
-        if (!norm) {
-          *error = xasprintf ("option --%s: '%s' is %s", o->name, value, why);
+        char *norm;
+        struct rm_error nerr;
+        if (backend_normalize_value (RM_KEY_BOOL, value, &norm, &nerr) != RM_OK) {
+          err_set (err, CLI_E_USAGE, "option --%s: '%s' is %s", o->name, value, nerr.message);
           free (name);
-          return -1;
+          return CLI_E_USAGE;
         }
         strlist_push (&v->values, norm);
         free (norm);
@@ -148,10 +154,10 @@ cli_parse (struct cli *c, int argc, char **argv, const struct cli_option *global
     else {
       if (!value) {
         if (i + 1 >= argc) {
-          *error = xasprintf ("option --%s needs a value (%s)", o->name,
-                              o->metavar ? o->metavar : "VALUE");
+          err_set (err, CLI_E_USAGE, "option --%s needs a value (%s)", o->name,
+                   o->metavar ? o->metavar : "VALUE");
           free (name);
-          return -1;
+          return CLI_E_USAGE;
         }
         value = argv[++i];
       }
@@ -159,7 +165,7 @@ cli_parse (struct cli *c, int argc, char **argv, const struct cli_option *global
     }
     free (name);
   }
-  return 0;
+  return RM_OK;
 }
 
 static char *
@@ -183,7 +189,7 @@ env_value (const struct cli_option *o)
 }
 
 int
-cli_load_config (struct cli *c, char **error)
+cli_load_config (struct cli *c, struct rm_error *err)
 {
   char *path = NULL;
   struct cli_value *v = val_for (c, "config");
@@ -194,21 +200,18 @@ cli_load_config (struct cli *c, char **error)
   else
     path = config_default_path ();
   if (!path)
-    return 0;
-  struct rm_error err;
-  c->file = config_load (path, &err);
-  if (!c->file)
-    *error = xstrdup (err.message);
+    return RM_OK;
+  c->file = config_load (path, err);
   free (path);
   if (!c->file)
-    return -1;
+    return err->code;
   for (size_t i = 0; i < c->file->n; i++) {
     const struct config_entry *e = &c->file->entries[i];
     struct cli_value *cv = val_for (c, e->key);
     if (!cv || (cv->opt->flags & CLI_NO_FILE)) {
-      *error = xasprintf ("%s:%d: unknown setting '%s'%s", c->file->path, e->line, e->key,
-                          cv ? " (it cannot be set in the configuration file)" : "");
-      return -1;
+      return err_set (err, CLI_E_USAGE, "%s:%d: unknown setting '%s'%s", c->file->path,
+                      e->line, e->key,
+                      cv ? " (it cannot be set in the configuration file)" : "");
     }
     if (cv->opt->arg != CLI_LIST) {
       /* A list given for a single-valued setting is a mistake worth naming. */
@@ -216,13 +219,12 @@ cli_load_config (struct cli *c, char **error)
       for (size_t j = 0; j < c->file->n; j++)
         count += strcmp (c->file->entries[j].key, e->key) == 0;
       if (count > 1) {
-        *error = xasprintf ("%s:%d: '%s' takes one value, not a list", c->file->path, e->line,
-                            e->key);
-        return -1;
+        return err_set (err, CLI_E_USAGE, "%s:%d: '%s' takes one value, not a list",
+                        c->file->path, e->line, e->key);
       }
     }
   }
-  return 0;
+  return RM_OK;
 }
 
 const char *
@@ -283,31 +285,32 @@ bool
 cli_flag (const struct cli *c, const char *name)
 {
   const char *v = cli_get (c, name);
-  const char *why;
-  char *norm = v ? backend_normalize_value (RM_KEY_BOOL, v, &why) : NULL;
+  char *norm = NULL;
+  if (v)
+    backend_normalize_value (RM_KEY_BOOL, v, &norm, NULL);
   bool r = norm && strcmp (norm, "true") == 0;
   free (norm);
   return r;
 }
 
 int
-cli_check_values (const struct cli *c, char **error)
+cli_check_values (const struct cli *c, struct rm_error *err)
 {
   for (size_t i = 0; i < c->nvals; i++) {
     if (c->vals[i].opt->arg != CLI_FLAG)
       continue;
     const char *v = cli_get (c, c->vals[i].opt->name);
-    const char *why;
-    char *norm = v ? backend_normalize_value (RM_KEY_BOOL, v, &why) : xstrdup ("");
-    if (!norm) {
+    char *norm = NULL;
+    struct rm_error nerr;
+    if (v && backend_normalize_value (RM_KEY_BOOL, v, &norm, &nerr) != RM_OK) {
       char *origin = cli_origin (c, c->vals[i].opt->name);
-      *error = xasprintf ("%s: '%s' is %s", origin, v, why);
+      err_set (err, CLI_E_USAGE, "%s: '%s' is %s", origin, v, nerr.message);
       free (origin);
-      return -1;
+      return CLI_E_USAGE;
     }
     free (norm);
   }
-  return 0;
+  return RM_OK;
 }
 
 void
@@ -338,22 +341,22 @@ cli_plugin_dirs (const struct cli *c, struct strlist *dirs)
 }
 
 const char *
-cli_backend_name (const struct cli *c, bool positional_ok, char **error)
+cli_backend_name (const struct cli *c, bool positional_ok, struct rm_error *err)
 {
   const char *flag = cli_get (c, "backend");
   if (positional_ok && c->positional.n) {
     const char *pos = c->positional.items[0];
     struct cli_value *v = val_for (c, "backend");
     if (v && v->values.n && strcmp (v->values.items[v->values.n - 1], pos) != 0) {
-      *error = xasprintf ("two backends given: '%s' (operand) and --backend=%s: choose one", pos,
-                          v->values.items[v->values.n - 1]);
+      err_set (err, CLI_E_USAGE, "two backends given: '%s' (operand) and --backend=%s: choose one",
+               pos, v->values.items[v->values.n - 1]);
       return NULL;
     }
     return pos;
   }
   if (!flag || !*flag) {
-    *error = xstrdup ("no backend selected: give --backend=NAME or NAME after the command "
-                      "(`releasemanager backends` lists them)");
+    err_set (err, CLI_E_USAGE, "no backend selected: give --backend=NAME or NAME after the "
+             "command (`releasemanager backends` lists them)");
     return NULL;
   }
   return flag;
@@ -361,7 +364,7 @@ cli_backend_name (const struct cli *c, bool positional_ok, char **error)
 
 int
 cli_backend_opts (const struct cli *c, const struct plugin *p, struct backend_opts *out,
-                  char **error)
+                  struct rm_error *err)
 {
   const char *name = p->desc.name;
   /* 1. Command line: --KEY VALUE, --backend-opt KEY=VALUE, and --path for plugins that
@@ -372,16 +375,15 @@ cli_backend_opts (const struct cli *c, const struct plugin *p, struct backend_op
     const struct backend_opt *po = &c->pending.items[i];
     const struct rm_config_key *k = plugin_key (p, po->key);
     if (!k) {
-      *error = xasprintf ("unknown option '--%s' (not an option of releasemanager, this command "
-                          "or backend '%s'; see --help and `releasemanager backends`)",
-                          po->key, name);
-      return -1;
+      return err_set (err, CLI_E_USAGE, "unknown option '--%s' (not an option of "
+                      "releasemanager, this command or backend '%s'; see --help and "
+                      "`releasemanager backends`)", po->key, name);
     }
     const char *value = po->value;
     if (!po->origin[0]) {   /* given without a value */
       if (k->type != RM_KEY_BOOL) {
-        *error = xasprintf ("option --%s of backend '%s' needs a value", po->key, name);
-        return -1;
+        return err_set (err, CLI_E_USAGE, "option --%s of backend '%s' needs a value", po->key,
+                        name);
       }
       value = "true";
     }
@@ -395,8 +397,8 @@ cli_backend_opts (const struct cli *c, const struct plugin *p, struct backend_op
     const char *kv = bo->values.items[i];
     const char *eq = strchr (kv, '=');
     if (!eq || eq == kv) {
-      *error = xasprintf ("--backend-opt '%s': expected KEY=VALUE", kv);
-      return -1;
+      err_set (err, CLI_E_USAGE, "--backend-opt '%s': expected KEY=VALUE", kv);
+      return CLI_E_USAGE;
     }
     char *key = strndup (kv, (size_t) (eq - kv));
     backend_opts_add (out, key, eq + 1, "--backend-opt");
@@ -433,38 +435,34 @@ cli_backend_opts (const struct cli *c, const struct plugin *p, struct backend_op
     backend_opts_add (out, RM_PATH_KEY, fp->value, origin);
     free (origin);
   }
-  return 0;
+  return RM_OK;
 }
 
-struct backend *
-cli_open_backend (struct cli *c, bool positional_ok, char **error, bool *usage)
+int
+cli_open_backend (struct cli *c, bool positional_ok, struct backend **out,
+                  struct rm_error *err)
 {
-  *usage = true;
-  const char *name = cli_backend_name (c, positional_ok, error);
+  *out = NULL;
+  const char *name = cli_backend_name (c, positional_ok, err);
   if (!name)
-    return NULL;
-  *usage = false;
+    return err->code;
   struct strlist dirs = STRLIST_INIT;
   cli_plugin_dirs (c, &dirs);
-  struct rm_error err;
-  struct plugin *p = plugin_find (name, &dirs, &err);
+  struct plugin *p = plugin_find (name, &dirs, err);
   strlist_free (&dirs);
-  if (!p) {
-    *error = xstrdup (err.message);
-    return NULL;
-  }
+  if (!p)
+    return err->code;
   struct backend_opts opts = { NULL, 0 };
   struct rm_kv *config = NULL;
-  if (cli_backend_opts (c, p, &opts, error) == 0) {
-    config = backend_resolve_config (p, &opts, &err);
+  if (cli_backend_opts (c, p, &opts, err) == RM_OK) {
+    config = backend_resolve_config (p, &opts, err);
     if (!config)
-      *error = xstrdup (err.message);
+      err->code = CLI_E_USAGE;     /* the message says which option is at fault */
   }
   backend_opts_free (&opts);
   if (!config) {
-    *usage = true;
     plugin_unload (p);
-    return NULL;
+    return err->code;
   }
   for (struct rm_kv *kv = config; kv->key; kv++)
     if (!(plugin_key (p, kv->key)->flags & RM_KEY_SECRET))
@@ -472,10 +470,8 @@ cli_open_backend (struct cli *c, bool positional_ok, char **error, bool *usage)
     else
       log_debug ("backend %s: %s = %s", p->desc.name, kv->key, kv->value ? "(secret)" : "(unset)");
   const char *prefix = p->has_path_key ? NULL : cli_get (c, "path");
-  struct backend *b = backend_open (p, config, prefix, &err);
-  if (!b)
-    *error = xstrdup (err.message);
-  return b;
+  *out = backend_open (p, config, prefix, err);
+  return *out ? RM_OK : err->code;
 }
 
 void

@@ -18,6 +18,13 @@ enum cli_arg {
   CLI_LIST,           /* repeatable; every value kept in order */
 };
 
+/* Extended code (base/error.h, block 0x40-0x4f, shared with conffile and the plugin
+ * loader): the command line, the environment or the configuration file is at fault, a
+ * usage error (exit status 2). */
+enum cli_code {
+  CLI_E_USAGE = ERR_EXT (RM_E_INVALID, 0x44),
+};
+
 #define CLI_NO_ENV   (1u << 0)  /* not read from RELEASEMANAGER_<NAME> */
 #define CLI_NO_FILE  (1u << 1)  /* not read from the configuration file */
 #define CLI_HIDDEN   (1u << 2)  /* not shown in --help */
@@ -51,14 +58,16 @@ struct cli {
 const char *cli_find_command (int argc, char **argv, const struct cli_option *global);
 
 /* Parse argv with both tables.  Unknown long options are kept in c->pending for the
- * backend; whether they are acceptable is decided when the backend is opened.  Returns 0,
- * or -1 with *error set (a usage error). */
+ * backend; whether they are acceptable is decided when the backend is opened.  Returns
+ * RM_OK, or CLI_E_USAGE with err filled. */
 int cli_parse (struct cli *c, int argc, char **argv, const struct cli_option *global,
-               const struct cli_option *command_opts, char **error);
+               const struct cli_option *command_opts, struct rm_error *err);
 
 /* Load the configuration file (from --config, RELEASEMANAGER_CONFIG or the default
- * location) and check that every top-level key is a known option.  Returns 0 or -1. */
-int cli_load_config (struct cli *c, char **error);
+ * location) and check that every top-level key is a known option.  Returns RM_OK, or
+ * with err filled a CONFFILE_E_* code (unreadable, not a configuration) or CLI_E_USAGE
+ * (a setting that is no option). */
+int cli_load_config (struct cli *c, struct rm_error *err);
 
 /* Resolved values: command line > environment > configuration file > default. */
 const char *cli_get (const struct cli *c, const char *name);
@@ -70,25 +79,29 @@ void cli_get_list (const struct cli *c, const char *name, char sep, struct strli
 /* Where the resolved value came from: "--NAME", "environment RELEASEMANAGER_X", "FILE:LINE"
  * or "default"; allocated. */
 char *cli_origin (const struct cli *c, const char *name);
-/* Check that every FLAG value from the environment or file is a valid boolean. */
-int cli_check_values (const struct cli *c, char **error);
+/* Check that every FLAG value from the environment or file is a valid boolean: RM_OK, or
+ * CLI_E_USAGE with err filled. */
+int cli_check_values (const struct cli *c, struct rm_error *err);
 
 /* The plugin search path in order: --plugin-dir, RELEASEMANAGER_PLUGIN_PATH,
  * plugin-dir of the configuration file, the compiled-in directory. */
 void cli_plugin_dirs (const struct cli *c, struct strlist *dirs);
 
-/* The backend name from the positional operand (if positional_ok) or --backend. */
-const char *cli_backend_name (const struct cli *c, bool positional_ok, char **error);
+/* The backend name from the positional operand (if positional_ok) or --backend; NULL
+ * with err filled (CLI_E_USAGE) when there is none or two. */
+const char *cli_backend_name (const struct cli *c, bool positional_ok, struct rm_error *err);
 
-/* Select, load, configure and open the backend.  Returns NULL with *error set, and
- * *usage true when the user's options were at fault (unknown or malformed option,
- * missing required option) rather than the plugin or the store. */
-struct backend *cli_open_backend (struct cli *c, bool positional_ok, char **error, bool *usage);
+/* Select, load, configure and open the backend into *out.  Returns RM_OK, or with err
+ * filled CLI_E_USAGE when the user's options were at fault (no backend named, unknown or
+ * malformed option, missing required option), else the code of the plugin loader or of
+ * the plugin (the plugin or the store is at fault). */
+int cli_open_backend (struct cli *c, bool positional_ok, struct backend **out,
+                      struct rm_error *err);
 
 /* Collect backend option values for plugin p in precedence order (exposed for tests and
- * for `backends check`). */
+ * for `backends check`): RM_OK, or CLI_E_USAGE with err filled. */
 int cli_backend_opts (const struct cli *c, const struct plugin *p, struct backend_opts *out,
-                      char **error);
+                      struct rm_error *err);
 
 void cli_print_options (FILE *f, const struct cli_option *table);
 void cli_free (struct cli *c);

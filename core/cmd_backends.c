@@ -185,8 +185,9 @@ check_backend (struct cli *c)
   strlist_push (&pos, c->positional.items[1]);
   sub.positional = pos;
   struct conformance_opts o = { 2600, 10u << 20, 8, stdout };
-  const char *why;
-  char *v = backend_normalize_value (RM_KEY_INT, cli_get (c, "list-keys"), &why);
+  char *v;
+  struct rm_error err;
+  backend_normalize_value (RM_KEY_INT, cli_get (c, "list-keys"), &v, &err);
   if (!v || atoll (v) < 0 || atoll (v) > 1000000) {
     log_error ("--list-keys: '%s' is not a number from 0 to 1000000", cli_get (c, "list-keys"));
     free (v);
@@ -195,15 +196,14 @@ check_backend (struct cli *c)
   }
   o.list_keys = (unsigned) atoll (v);
   free (v);
-  v = backend_normalize_value (RM_KEY_SIZE, cli_get (c, "big-size"), &why);
-  if (!v) {
-    log_error ("--big-size: '%s' is %s", cli_get (c, "big-size"), why);
+  if (backend_normalize_value (RM_KEY_SIZE, cli_get (c, "big-size"), &v, &err) != RM_OK) {
+    log_error ("--big-size: '%s' is %s", cli_get (c, "big-size"), err.message);
     strlist_free (&pos);
     return EXIT_USAGE;
   }
   o.big_size = (size_t) strtoull (v, NULL, 10);
   free (v);
-  v = backend_normalize_value (RM_KEY_INT, cli_get (c, "threads"), &why);
+  backend_normalize_value (RM_KEY_INT, cli_get (c, "threads"), &v, &err);
   if (!v || atoll (v) < 1 || atoll (v) > 256) {
     log_error ("--threads: '%s' is not a number from 1 to 256", cli_get (c, "threads"));
     free (v);
@@ -213,14 +213,12 @@ check_backend (struct cli *c)
   o.threads = (unsigned) atoll (v);
   free (v);
 
-  char *error = NULL;
-  bool usage;
-  struct backend *b = cli_open_backend (&sub, true, &error, &usage);
+  struct backend *b;
+  int rc = cli_open_backend (&sub, true, &b, &err);
   strlist_free (&pos);
-  if (!b) {
-    log_error ("%s", error);
-    free (error);
-    return usage ? EXIT_USAGE : EXIT_ERROR;
+  if (rc != RM_OK) {
+    log_error ("%s", err.message);
+    return rc == CLI_E_USAGE ? EXIT_USAGE : EXIT_ERROR;
   }
   int failed = conformance_run (b, &o);
   backend_close (b);
@@ -228,8 +226,9 @@ check_backend (struct cli *c)
 }
 
 static int
-run_backends (struct cli *c)
+run_backends (struct cmd_ctx *x)
 {
+  struct cli *c = x->cli;
   if (c->positional.n == 0)
     return list_backends (c);
   if (strcmp (c->positional.items[0], "check") == 0)
@@ -253,5 +252,10 @@ const struct command cmd_backends = {
   "unusual and invalid keys, failed uploads.  It writes under a random prefix and removes\n"
   "everything it wrote.  Exit status 0 when every check passes.",
   backends_options,
+  0,
+  CMD_ANY_OPERANDS,
+  NULL,
+  NULL,
   run_backends,
+  NULL,
 };

@@ -11,21 +11,10 @@
 #include "store/snapshot.h"
 
 static int
-run_clear (struct cli *c)
+run_clear (struct cmd_ctx *x)
 {
-  if (c->positional.n > 1) {
-    log_error ("clear: unexpected operand '%s'", c->positional.items[1]);
-    return EXIT_USAGE;
-  }
-  char *error = NULL;
-  bool usage;
-  struct backend *b = cli_open_backend (c, true, &error, &usage);
-  if (!b) {
-    log_error ("%s", error);
-    free (error);
-    return usage ? EXIT_USAGE : EXIT_ERROR;
-  }
-  bool dry = cli_flag (c, "dry-run");
+  struct backend *b = x->b;
+  bool dry = x->dry_run;
   char *where = backend_describe (b);
   struct snapshot_clear_result res;
   struct rm_error err;
@@ -52,7 +41,6 @@ run_clear (struct cli *c)
 out:
   strlist_free (&res.keys);
   free (where);
-  backend_close (b);
   return rc;
 }
 
@@ -66,5 +54,10 @@ const struct command cmd_clear = {
   "state file.\n"
   "No cluster access.  With --dry-run, lists what it would delete and deletes nothing.",
   NULL,
+  CMD_NEEDS_BACKEND,
+  1,
+  NULL,
+  NULL,
   run_clear,
+  NULL,
 };

@@ -1,6 +1,6 @@
 /* `releasemanager export`: back up every Helm release record of the cluster.  Option
- * handling, the backend and the cluster, one run of the export engine (core/export/),
- * and the summary line.  A corrupt record is reported by name and skipped; the exit
+ * handling, one run of the export engine (core/export/) on the backend and the cluster
+ * main() opened, and the summary line.  A corrupt record is reported by name and skipped; the exit
  * status then says partial. */
 #include <config.h>
 
@@ -25,37 +25,34 @@ static const struct cli_option export_options[] = {
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
-/* The engine's options from the command line; EXIT_OK or EXIT_USAGE (said why). */
+/* The engine's options, with the namespace lists they point to. */
+struct export_cmd {
+  struct export_opts o;
+  struct strlist only, skip;
+};
+
+/* The engine's options from the command line; EXIT_OK or EXIT_USAGE (said why).
+ * main() adds --threads. */
 static int
-parse_options (struct cli *c, struct export_opts *o, struct strlist *only, struct strlist *skip)
+check_export (struct cmd_ctx *x)
 {
-  if (c->positional.n > 1) {
-    log_error ("export: unexpected operand '%s'", c->positional.items[1]);
-    return EXIT_USAGE;
-  }
+  struct cli *c = x->cli;
   const char *driver = cli_get (c, "helm-driver");
   if (strcmp (driver, "secret") && strcmp (driver, "configmap") && strcmp (driver, "auto")) {
     log_error ("--helm-driver: '%s' is not secret, configmap or auto", driver);
     return EXIT_USAGE;
   }
-  const char *why;
-  char *tv = backend_normalize_value (RM_KEY_INT, cli_get (c, "threads"), &why);
-  long threads = tv ? atol (tv) : 0;
-  free (tv);
-  if (threads < 1 || threads > 256) {
-    log_error ("--threads: '%s' is not a number from 1 to 256", cli_get (c, "threads"));
-    return EXIT_USAGE;
-  }
+  struct export_cmd *e = xcalloc (1, sizeof *e);
+  x->opts = e;
   /* Both are repeatable and comma-separated. */
-  cli_get_list (c, "namespace", ',', only);
-  cli_get_list (c, "exclude-namespaces", ',', skip);
-  *o = (struct export_opts) {
+  cli_get_list (c, "namespace", ',', &e->only);
+  cli_get_list (c, "exclude-namespaces", ',', &e->skip);
+  e->o = (struct export_opts) {
     .secrets = strcmp (driver, "configmap") != 0,
     .configmaps = strcmp (driver, "secret") != 0,
-    .only_ns = only, .skip_ns = skip,
+    .only_ns = &e->only, .skip_ns = &e->skip,
     .only_release = cli_get (c, "release-name"),
-    .threads = (unsigned) threads,
-    .dry_run = cli_flag (c, "dry-run"),
+    .dry_run = x->dry_run,
     .self_release = cli_get (c, "self-release"),
     .self_namespace = cli_get (c, "self-namespace"),
     .path = cli_get (c, "path"),
@@ -64,61 +61,45 @@ parse_options (struct cli *c, struct export_opts *o, struct strlist *only, struc
   return EXIT_OK;
 }
 
-static int
-run_export (struct cli *c)
+static void
+release_export (struct cmd_ctx *x)
 {
-  struct export_opts o;
-  struct strlist only = STRLIST_INIT, skip = STRLIST_INIT;
-  int rc = parse_options (c, &o, &only, &skip);
-  char *error = NULL;
-  bool usage;
-  struct backend *b = rc == EXIT_OK ? cli_open_backend (c, true, &error, &usage) : NULL;
-  if (rc == EXIT_OK && !b) {
-    log_error ("%s", error);
-    free (error);
-    rc = usage ? EXIT_USAGE : EXIT_ERROR;
-  }
-  if (rc != EXIT_OK) {
-    strlist_free (&only);
-    strlist_free (&skip);
-    return rc;
-  }
-  char *where = backend_describe (b);
-  struct kube_config_opts ko = { cli_get (c, "kubeconfig"), cli_get (c, "kubecontext"), NULL };
-  struct kube_config *kcfg = NULL;
-  struct kube_client *kc = NULL;
-  struct rm_error kerr;
-  if (kube_config_load (&ko, &kcfg, &kerr) != KUBE_OK
-      || kube_client_new (kcfg, NULL, &kc, &kerr) != KUBE_OK) {
-    log_error ("%s", kerr.message);
-    rc = EXIT_ERROR;
-    goto out;
-  }
-  log_info ("exporting from %s to %s", kube_client_config (kc)->source, where);
+  struct export_cmd *e = x->opts;
+  if (!e)
+    return;
+  strlist_free (&e->only);
+  strlist_free (&e->skip);
+  free (e);
+}
 
-  struct export_engine *e = export_engine_new (b, kc, &o);
+static int
+run_export (struct cmd_ctx *x)
+{
+  struct export_cmd *e = x->opts;
+  const struct export_opts *o = &e->o;
+  e->o.threads = x->threads;
+  int rc = EXIT_OK;
+  char *where = backend_describe (x->b);
+  log_info ("exporting from %s to %s", kube_client_config (x->kc)->source, where);
+
+  struct export_engine *en = export_engine_new (x->b, x->kc, o);
   struct export_result r;
   struct rm_error err;
-  if (export_engine_run (e, &r, &err) != RM_OK) {
+  if (export_engine_run (en, &r, &err) != RM_OK) {
     log_error ("%s", err.message);
     rc = EXIT_ERROR;
   }
-  export_engine_free (e);
+  export_engine_free (en);
   if (r.complete) {
     printf ("%s %zu release records to %s: %zu written, %zu unchanged, %zu deleted, "
-            "%zu skipped, %zu failed\n", o.dry_run ? "dry run: would export" : "exported",
+            "%zu skipped, %zu failed\n", o->dry_run ? "dry run: would export" : "exported",
             r.records, where, r.written, r.unchanged, r.deleted, r.skipped, r.failed);
     if (rc == EXIT_OK && r.failed)
       rc = EXIT_ERROR;
     else if (rc == EXIT_OK && r.skipped)
       rc = EXIT_PARTIAL;
   }
-out:
-  kube_client_free (kc);
-  strlist_free (&only);
-  strlist_free (&skip);
   free (where);
-  backend_close (b);
   return rc;
 }
 
@@ -135,5 +116,10 @@ const struct command cmd_export = {
   "record is reported and skipped (exit status 3).  --dry-run prints every write and\n"
   "delete it would do and does none.",
   export_options,
+  CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_THREADS,
+  1,
+  check_export,
+  NULL,
   run_export,
+  release_export,
 };

@@ -87,17 +87,27 @@ report (const struct imp_request *rq, const struct imp_result *res)
           res->restored, dry ? "to restore" : "restored", res->skipped, res->failed);
 }
 
-static int
-run_import (struct cli *c)
-{
-  if (c->positional.n > 1) {
-    log_error ("import: unexpected operand '%s'", c->positional.items[1]);
-    return EXIT_USAGE;
-  }
+/* The request and what it points to. */
+struct import_cmd {
   struct imp_request rq;
-  memset (&rq, 0, sizeof rq);
-  struct imp_settings *s = &rq.s;
-  s->dry = cli_flag (c, "dry-run");
+  struct imp_engine *engine;
+  struct imp_result res;
+  struct strlist only_ns, skip_ns, updates;
+  char *helm;
+};
+
+/* The request from the command line, its values checked before touching anything;
+ * EXIT_OK, or EXIT_USAGE or EXIT_ERROR (no helm), said why.  main() adds --threads, the
+ * backend and the cluster. */
+static int
+check_import (struct cmd_ctx *x)
+{
+  struct cli *c = x->cli;
+  struct import_cmd *ic = xcalloc (1, sizeof *ic);
+  x->opts = ic;
+  struct imp_request *rq = &ic->rq;
+  struct imp_settings *s = &rq->s;
+  s->dry = x->dry_run;
   s->replace = cli_flag (c, "replace");
   s->wait = cli_flag (c, "wait");
   s->atomic = cli_flag (c, "atomic");
@@ -121,82 +131,90 @@ run_import (struct cli *c)
                cli_get (c, "release-timeout"));
     return EXIT_USAGE;
   }
-  const char *why;
-  char *tv = backend_normalize_value (RM_KEY_INT, cli_get (c, "threads"), &why);
-  long threads = tv ? atol (tv) : 0;
-  free (tv);
-  if (threads < 1 || threads > 256) {
-    log_error ("--threads: '%s' is not a number from 1 to 256", cli_get (c, "threads"));
-    return EXIT_USAGE;
-  }
-  rq.threads = (unsigned) threads;
-  struct strlist only_ns = STRLIST_INIT, skip_ns = STRLIST_INIT, updates = STRLIST_INIT;
   /* Repeatable; namespaces are also comma-separated.  An --update-values value may hold
    * commas itself (key=a,b), so only the environment or file form is split. */
-  cli_get_list (c, "namespace", ',', &only_ns);
-  cli_get_list (c, "exclude-namespaces", ',', &skip_ns);
+  cli_get_list (c, "namespace", ',', &ic->only_ns);
+  cli_get_list (c, "exclude-namespaces", ',', &ic->skip_ns);
   for (size_t i = 0; i < c->nvals; i++)
     if (strcmp (c->vals[i].opt->name, "update-values") == 0)
       for (size_t j = 0; j < c->vals[i].values.n; j++)
-        strlist_push (&updates, c->vals[i].values.items[j]);
-  if (!updates.n && cli_get (c, "update-values"))
-    strlist_push_split (&updates, cli_get (c, "update-values"), ',');
-  rq.only_ns = &only_ns;
-  rq.skip_ns = &skip_ns;
-  rq.updates = &updates;
-  rq.only_release = cli_get (c, "release-name");
-  rq.new_path = cli_get (c, "new-path");
-  rq.force = cli_flag (c, "force");
-  int rc = EXIT_OK;
-  char *helm = NULL, *error = NULL;
-  struct imp_result res = { 0 };
+        strlist_push (&ic->updates, c->vals[i].values.items[j]);
+  if (!ic->updates.n && cli_get (c, "update-values"))
+    strlist_push_split (&ic->updates, cli_get (c, "update-values"), ',');
+  rq->only_ns = &ic->only_ns;
+  rq->skip_ns = &ic->skip_ns;
+  rq->updates = &ic->updates;
+  rq->only_release = cli_get (c, "release-name");
+  rq->new_path = cli_get (c, "new-path");
+  rq->force = cli_flag (c, "force");
 
-  /* Check the values before touching anything. */
+  int rc = EXIT_OK;
   cJSON *probe = cJSON_CreateObject ();
-  for (size_t i = 0; i < updates.n; i++)
-    if (imp_set_value (probe, updates.items[i], &error) < 0) {
-      log_error ("%s", error);
+  for (size_t i = 0; i < ic->updates.n; i++) {
+    struct rm_error err;
+    if (imp_set_value (probe, ic->updates.items[i], &err) != RM_OK) {
+      log_error ("%s", err.message);
       rc = EXIT_USAGE;
     }
+  }
   cJSON_Delete (probe);
   if (rc != EXIT_OK)
-    goto out;
-  if (updates.n || rq.new_path) {
-    helm = imp_find_helm ();
-    if (!helm) {
+    return rc;
+  if (ic->updates.n || rq->new_path) {
+    ic->helm = imp_find_helm ();
+    if (!ic->helm) {
       log_error ("%s needs a helm binary on PATH: changing values means re-rendering the "
-                 "chart, which only helm can do", updates.n ? "--update-values" : "--new-path");
-      rc = EXIT_ERROR;
-      goto out;
+                 "chart, which only helm can do", ic->updates.n ? "--update-values" : "--new-path");
+      return EXIT_ERROR;
     }
-    s->helm_bin = helm;
+    s->helm_bin = ic->helm;
   }
+  return EXIT_OK;
+}
 
-  bool usage;
-  rq.b = cli_open_backend (c, true, &error, &usage);
-  if (!rq.b) {
-    log_error ("%s", error);
-    rc = usage ? EXIT_USAGE : EXIT_ERROR;
-    goto out;
-  }
+static void
+release_import (struct cmd_ctx *x)
+{
+  struct import_cmd *ic = x->opts;
+  if (!ic)
+    return;
+  imp_engine_free (ic->engine);
+  imp_result_free (&ic->res);
+  strlist_free (&ic->only_ns);
+  strlist_free (&ic->skip_ns);
+  strlist_free (&ic->updates);
+  free (ic->helm);
+  free (ic);
+}
+
+/* The store, read before the cluster is touched. */
+static int
+load_import (struct cmd_ctx *x)
+{
+  struct import_cmd *ic = x->opts;
+  ic->rq.threads = x->threads;
+  ic->rq.b = x->b;
   struct rm_error err;
-  if (imp_engine_run (&rq, &res, &err) != RM_OK) {
+  if (imp_engine_load (&ic->rq, &ic->res, &ic->engine, &err) != RM_OK) {
     log_error ("%s", err.message);
-    rc = EXIT_ERROR;
-    goto out;
+    return EXIT_ERROR;
   }
-  report (&rq, &res);
-  if (res.failed)
-    rc = res.restored ? EXIT_PARTIAL : EXIT_ERROR;
-out:
-  imp_result_free (&res);
-  backend_close (rq.b);
-  strlist_free (&only_ns);
-  strlist_free (&skip_ns);
-  strlist_free (&updates);
-  free (helm);
-  free (error);
-  return rc;
+  return EXIT_OK;
+}
+
+static int
+run_import (struct cmd_ctx *x)
+{
+  struct import_cmd *ic = x->opts;
+  struct rm_error err;
+  if (imp_engine_run (ic->engine, x->kc, &ic->res, &err) != RM_OK) {
+    log_error ("%s", err.message);
+    return EXIT_ERROR;
+  }
+  report (&ic->rq, &ic->res);
+  if (ic->res.failed)
+    return ic->res.restored ? EXIT_PARTIAL : EXIT_ERROR;
+  return EXIT_OK;
 }
 
 const struct command cmd_import = {
@@ -217,5 +235,10 @@ const struct command cmd_import = {
   "nothing.  Exit status 3 when some\n"
   "releases failed and others were restored.",
   import_options,
+  CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_THREADS,
+  1,
+  check_import,
+  load_import,
   run_import,
+  release_import,
 };

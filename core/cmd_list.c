@@ -51,25 +51,21 @@ print_table (const struct store_index *ix)
 }
 
 static int
-run_list (struct cli *c)
+check_list (struct cmd_ctx *x)
 {
-  const char *format = cli_get (c, "output");
+  const char *format = cli_get (x->cli, "output");
   if (strcmp (format, "table") != 0 && strcmp (format, "json") != 0) {
     log_error ("--output: '%s' is not a format (use table or json)", format);
     return EXIT_USAGE;
   }
-  if (c->positional.n > 1) {
-    log_error ("list: unexpected operand '%s'", c->positional.items[1]);
-    return EXIT_USAGE;
-  }
-  char *error = NULL;
-  bool usage;
-  struct backend *b = cli_open_backend (c, true, &error, &usage);
-  if (!b) {
-    log_error ("%s", error);
-    free (error);
-    return usage ? EXIT_USAGE : EXIT_ERROR;
-  }
+  return EXIT_OK;
+}
+
+static int
+run_list (struct cmd_ctx *x)
+{
+  const char *format = cli_get (x->cli, "output");
+  struct backend *b = x->b;
   struct store_index *ix = NULL;
   struct strlist bad = STRLIST_INIT;
   struct rm_error err;
@@ -83,7 +79,6 @@ run_list (struct cli *c)
     else
       log_error ("%s", err.message);
     free (where);
-    backend_close (b);
     return EXIT_ERROR;
   }
   for (size_t i = 0; i < bad.n; i++)
@@ -106,7 +101,6 @@ run_list (struct cli *c)
   store_index_free (ix);
   strlist_free (&bad);
   free (where);
-  backend_close (b);
   return EXIT_OK;
 }
 
@@ -120,5 +114,10 @@ const struct command cmd_list = {
   "and listed the same way (as import would restore them), with a warning saying so;\n"
   "files that are not a release are named in warnings.",
   list_options,
+  CMD_NEEDS_BACKEND,
+  1,
+  check_list,
+  NULL,
   run_list,
+  NULL,
 };

@@ -10,13 +10,45 @@
 #define EXIT_USAGE    2
 #define EXIT_PARTIAL  3
 
+struct kube_client;
+
+/* What a verb needs from main()'s prologue (struct command's needs). */
+#define CMD_NEEDS_BACKEND  (1u << 0)  /* the backend opened (operand or --backend) */
+#define CMD_NEEDS_CLUSTER  (1u << 1)  /* a client of the --kubeconfig cluster */
+#define CMD_THREADS        (1u << 2)  /* has --threads N, N from 1 to 256 */
+
+/* Operands a verb takes when it checks them itself (struct command's max_operands). */
+#define CMD_ANY_OPERANDS   ((size_t) -1)
+
+/* What main() hands to a verb, each part only when the verb needs it (struct command
+ * says in which order); main() closes the backend and the cluster after run(). */
+struct cmd_ctx {
+  struct cli *cli;
+  void *opts;                         /* the verb's parsed options (its check() fills) */
+  unsigned threads;                   /* --threads, when CMD_THREADS */
+  struct backend *b;                  /* when CMD_NEEDS_BACKEND, else NULL */
+  struct kube_client *kc;             /* when CMD_NEEDS_CLUSTER, else NULL */
+  bool dry_run;                       /* --dry-run */
+};
+
+/* main() runs a verb as: at most max_operands operands ("VERB: unexpected operand 'X'"),
+ * check() (the verb's own options), --threads, the backend, prepare() (what needs only
+ * the backend: import reads the store before it touches the cluster), the cluster,
+ * run(); each step says what went wrong and returns an exit code, and main() stops at
+ * the first that is not EXIT_OK.  Then release() and main() closes what it opened. */
 struct command {
   const char *name;
   const char *summary;                /* one line for `releasemanager --help` */
   const char *usage;                  /* operands after the command name */
   const char *description;            /* paragraph for `releasemanager COMMAND --help` */
   const struct cli_option *options;   /* command-specific options, or NULL */
-  int (*run) (struct cli *c);         /* returns an exit code */
+  unsigned needs;                     /* CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_THREADS */
+  size_t max_operands;                /* the backend name counts; or CMD_ANY_OPERANDS */
+  int (*check) (struct cmd_ctx *x);   /* or NULL; may set x->opts */
+  int (*prepare) (struct cmd_ctx *x); /* or NULL */
+  int (*run) (struct cmd_ctx *x);
+  void (*release) (struct cmd_ctx *x);  /* frees x->opts (also after a failed check);
+                                           or NULL */
 };
 
 extern const struct command cmd_backends;

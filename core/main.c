@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "base/log.h"
+#include "kube/kube.h"
 
 static const struct cli_option global_options[] = {
   { "config", 0, CLI_VALUE, "FILE", NULL,
@@ -100,6 +101,78 @@ print_command_help (FILE *f, const struct command *cmd)
   fprintf (f, "\nGlobal options: see `releasemanager --help`.\n");
 }
 
+/* --threads of a verb that has it: EXIT_OK or EXIT_USAGE (said why). */
+static int
+parse_threads (struct cmd_ctx *x)
+{
+  const char *v = cli_get (x->cli, "threads");
+  char *tv;
+  long threads = backend_normalize_value (RM_KEY_INT, v, &tv, NULL) == RM_OK ? atol (tv) : 0;
+  free (tv);
+  if (threads < 1 || threads > 256) {
+    log_error ("--threads: '%s' is not a number from 1 to 256", v);
+    return EXIT_USAGE;
+  }
+  x->threads = (unsigned) threads;
+  return EXIT_OK;
+}
+
+/* The backend, when the user's options were at fault a usage error. */
+static int
+open_backend (struct cmd_ctx *x)
+{
+  struct rm_error err;
+  int rc = cli_open_backend (x->cli, true, &x->b, &err);
+  if (rc == RM_OK)
+    return EXIT_OK;
+  log_error ("%s", err.message);
+  return rc == CLI_E_USAGE ? EXIT_USAGE : EXIT_ERROR;
+}
+
+/* A client of the cluster of --kubeconfig and --kubecontext (nothing is sent yet). */
+static int
+open_cluster (struct cmd_ctx *x)
+{
+  struct kube_config_opts ko = { cli_get (x->cli, "kubeconfig"), cli_get (x->cli, "kubecontext"),
+                                 NULL };
+  struct kube_config *kcfg = NULL;
+  struct rm_error err;
+  if (kube_config_load (&ko, &kcfg, &err) != KUBE_OK
+      || kube_client_new (kcfg, NULL, &x->kc, &err) != KUBE_OK) {
+    log_error ("%s", err.message);
+    return EXIT_ERROR;
+  }
+  return EXIT_OK;
+}
+
+/* The prologue every verb shares (struct command says which steps), the verb, and what
+ * the prologue opened, closed. */
+static int
+run_command (const struct command *cmd, struct cli *c)
+{
+  if (cmd->max_operands != CMD_ANY_OPERANDS && c->positional.n > cmd->max_operands) {
+    log_error ("%s: unexpected operand '%s'", cmd->name, c->positional.items[cmd->max_operands]);
+    return EXIT_USAGE;
+  }
+  struct cmd_ctx x = { .cli = c, .dry_run = cli_flag (c, "dry-run") };
+  int rc = cmd->check ? cmd->check (&x) : EXIT_OK;
+  if (rc == EXIT_OK && (cmd->needs & CMD_THREADS))
+    rc = parse_threads (&x);
+  if (rc == EXIT_OK && (cmd->needs & CMD_NEEDS_BACKEND))
+    rc = open_backend (&x);
+  if (rc == EXIT_OK && cmd->prepare)
+    rc = cmd->prepare (&x);
+  if (rc == EXIT_OK && (cmd->needs & CMD_NEEDS_CLUSTER))
+    rc = open_cluster (&x);
+  if (rc == EXIT_OK)
+    rc = cmd->run (&x);
+  if (cmd->release)
+    cmd->release (&x);
+  kube_client_free (x.kc);
+  backend_close (x.b);
+  return rc;
+}
+
 static void
 on_signal (int sig)
 {
@@ -111,7 +184,7 @@ int
 main (int argc, char **argv)
 {
   struct cli c = { 0 };
-  char *error = NULL;
+  struct rm_error err;
   int rc = EXIT_USAGE;
 
   const char *name = cli_find_command (argc, argv, global_options);
@@ -124,8 +197,8 @@ main (int argc, char **argv)
       return EXIT_USAGE;
     }
   }
-  if (cli_parse (&c, argc, argv, global_options, cmd ? cmd->options : NULL, &error) < 0) {
-    fprintf (stderr, "releasemanager: %s (see releasemanager --help)\n", error);
+  if (cli_parse (&c, argc, argv, global_options, cmd ? cmd->options : NULL, &err) != RM_OK) {
+    fprintf (stderr, "releasemanager: %s (see releasemanager --help)\n", err.message);
     goto out;
   }
   if (cli_flag (&c, "version")) {
@@ -158,8 +231,8 @@ main (int argc, char **argv)
     print_help (stderr);
     goto out;
   }
-  if (cli_load_config (&c, &error) < 0 || cli_check_values (&c, &error) < 0) {
-    fprintf (stderr, "releasemanager: %s\n", error);
+  if (cli_load_config (&c, &err) != RM_OK || cli_check_values (&c, &err) != RM_OK) {
+    fprintf (stderr, "releasemanager: %s\n", err.message);
     rc = EXIT_USAGE;
     goto out;
   }
@@ -180,10 +253,9 @@ main (int argc, char **argv)
   sigaction (SIGTERM, &sa, NULL);
   signal (SIGPIPE, SIG_IGN);
 
-  rc = cmd->run (&c);
+  rc = run_command (cmd, &c);
 
 out:
-  free (error);
   cli_free (&c);
   log_clear_secrets ();
   return rc;

@@ -153,90 +153,120 @@ group (struct run *run, const struct imp_request *rq, const struct store_state *
 
 /* The cluster, checked once: fail fast when it is unreachable. */
 static int
-open_cluster (struct run *run, struct kube_client **kc, struct rm_error *err)
+check_cluster (struct kube_client *kc, struct rm_error *err)
 {
-  struct kube_config_opts ko = { run->s.kubeconfig, run->s.kubecontext, NULL };
-  struct kube_config *kcfg = NULL;
   struct rm_error kerr;
-  if (kube_config_load (&ko, &kcfg, &kerr) != KUBE_OK
-      || kube_client_new (kcfg, NULL, kc, &kerr) != KUBE_OK
-      || kube_get (*kc, "/api/v1", NULL, &kerr) != KUBE_OK)
+  if (kube_get (kc, "/api/v1", NULL, &kerr) != KUBE_OK)
     return rm_error_set (err, RM_E_IO, "%s", kerr.message);
   return RM_OK;
 }
 
-int
-imp_engine_run (const struct imp_request *rq, struct imp_result *res, struct rm_error *err)
-{
+/* A run between imp_engine_load and imp_engine_free. */
+struct imp_engine {
   struct run run;
-  memset (&run, 0, sizeof run);
-  memset (res, 0, sizeof *res);
-  run.b = rq->b;
-  run.s = rq->s;
-  run.updates = rq->updates;
-  run.serial_store = backend_max_parallel (run.b, 2) < 2;
-  pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-  run.s.out_lock = &out_lock;
-  pthread_mutex_init (&run.store_lock, NULL);
-  struct kube_client *kc = NULL;
-  struct store_state st = { 0 };
-  res->where = backend_describe (run.b);
+  unsigned threads;
+  pthread_mutex_t out_lock;
+};
 
-  int rc = store_legacy_load_any (run.b, imp_describe_record, &run.ix, &run.legacy,
+int
+imp_engine_load (const struct imp_request *rq, struct imp_result *res, struct imp_engine **out,
+                 struct rm_error *err)
+{
+  struct imp_engine *e = xcalloc (1, sizeof *e);
+  struct run *run = &e->run;
+  memset (res, 0, sizeof *res);
+  *out = e;
+  e->threads = rq->threads;
+  run->b = rq->b;
+  run->s = rq->s;
+  run->updates = rq->updates;
+  run->serial_store = backend_max_parallel (run->b, 2) < 2;
+  pthread_mutex_init (&e->out_lock, NULL);
+  run->s.out_lock = &e->out_lock;
+  pthread_mutex_init (&run->store_lock, NULL);
+  struct store_state st = { 0 };
+  res->where = backend_describe (run->b);
+
+  int rc = store_legacy_load_any (run->b, imp_describe_record, &run->ix, &run->legacy,
                                   &res->bad, err);
-  res->legacy = run.legacy;
-  if (rc == RM_OK && run.legacy)
+  res->legacy = run->legacy;
+  if (rc == RM_OK && run->legacy)
     log_info ("%s has no %s but the original tool's files: %zu release revisions, %zu "
-              "unreadable", res->where, STORE_INDEX_KEY, run.ix->n, res->bad.n);
+              "unreadable", res->where, STORE_INDEX_KEY, run->ix->n, res->bad.n);
   if (rc == RM_E_NOT_FOUND)
     rm_error_set (err, rc, "no snapshot in %s (no %s, no NAME-VERSION-N%s files): run export "
                   "first", res->where, STORE_INDEX_KEY, STORE_LEGACY_EXT);
   if (rc != RM_OK)
-    goto out;
+    return rc;
   struct rm_error serr;
-  int src = store_state_load (run.b, &st, &serr);
+  int src = store_state_load (run->b, &st, &serr);
   if (src != RM_OK && src != RM_E_NOT_FOUND)
     log_warn ("%s (the manager's own release cannot be recognised)", serr.message);
   for (size_t i = 0; rq->updates && i < rq->updates->n; i++)
-    strlist_push (&run.self_updates, rq->updates->items[i]);
+    strlist_push (&run->self_updates, rq->updates->items[i]);
   if (rq->new_path) {
     /* The original tool's chart keeps the path in backend.path (its --new-path). */
-    char *a = xasprintf ("%s=%s", run.legacy ? "backend.path" : "path", rq->new_path);
-    strlist_push (&run.self_updates, a);
+    char *a = xasprintf ("%s=%s", run->legacy ? "backend.path" : "path", rq->new_path);
+    strlist_push (&run->self_updates, a);
     free (a);
   }
-  store_index_sort (run.ix);
-  group (&run, rq, &st);
+  store_index_sort (run->ix);
+  group (run, rq, &st);
+  store_state_free (&st);
+  return RM_OK;
+}
 
-  rc = open_cluster (&run, &kc, err);
+int
+imp_engine_run (struct imp_engine *e, struct kube_client *kc, struct imp_result *res,
+                struct rm_error *err)
+{
+  struct run *run = &e->run;
+  int rc = check_cluster (kc, err);
   if (rc != RM_OK)
     goto out;
-  run.s.kc = kc;
-  run.s.disc = imp_discovery_new (kc);
-  log_info ("importing %zu releases from %s into %s", run.n, res->where,
+  run->s.kc = kc;
+  run->s.disc = imp_discovery_new (kc);
+  log_info ("importing %zu releases from %s into %s", run->n, res->where,
             kube_client_config (kc)->source);
-  unsigned nt = rq->threads;
-  if (nt > run.n)
-    nt = run.n ? (unsigned) run.n : 1;
-  run_workers (&run, nt);
+  unsigned nt = e->threads;
+  if (nt > run->n)
+    nt = run->n ? (unsigned) run->n : 1;
+  run_workers (run, nt);
 
-  for (size_t i = 0; i < run.n; i++) {
-    res->restored += run.out[i].state == IMP_RESTORED;
-    res->skipped += run.out[i].state == IMP_SKIPPED;
-    res->failed += run.out[i].state == IMP_FAILED;
+  for (size_t i = 0; i < run->n; i++) {
+    res->restored += run->out[i].state == IMP_RESTORED;
+    res->skipped += run->out[i].state == IMP_SKIPPED;
+    res->failed += run->out[i].state == IMP_FAILED;
   }
   res->failed += res->bad.n;
 out:
-  res->releases = run.out;
-  res->n = run.n;
-  free (run.rels);
-  imp_discovery_free (run.s.disc);
-  kube_client_free (kc);
-  store_index_free (run.ix);
-  store_state_free (&st);
-  strlist_free (&run.self_updates);
-  pthread_mutex_destroy (&run.store_lock);
+  /* The outcomes are the result's now. */
+  res->releases = run->out;
+  res->n = run->n;
+  run->out = NULL;
+  run->n = 0;
   return rc;
+}
+
+void
+imp_engine_free (struct imp_engine *e)
+{
+  if (!e)
+    return;
+  struct run *run = &e->run;
+  for (size_t i = 0; i < run->n; i++) {
+    free (run->out[i].ns);
+    free (run->out[i].name);
+    free (run->out[i].why);
+  }
+  free (run->out);
+  free (run->rels);
+  imp_discovery_free (run->s.disc);
+  store_index_free (run->ix);
+  strlist_free (&run->self_updates);
+  pthread_mutex_destroy (&run->store_lock);
+  pthread_mutex_destroy (&e->out_lock);
+  free (e);
 }
 
 void

@@ -76,11 +76,10 @@ int
 imp_run_hooks (struct imp_run *r, const cJSON *release, const char *event)
 {
   struct imp_objects hooks = { 0 };
-  char *error = NULL;
-  if (imp_hooks_for (release, event, &hooks, &error) < 0) {
-    imp_fail (r, "%s hooks: %s", event, error);
-    free (error);
-    return -1;
+  struct rm_error err;
+  if (imp_hooks_for (release, event, &hooks, &err) != RM_OK) {
+    imp_objects_free (&hooks);
+    return imp_fail (r, "%s hooks: %s", event, err.message);
   }
   int rc = 0;
   for (size_t i = 0; i < hooks.n && rc == 0; i++)

@@ -62,17 +62,19 @@ void imp_objects_free (struct imp_objects *l);
 /* Position of kind in Helm's InstallOrder; unknown kinds get the same large value. */
 int imp_kind_order (const char *kind);
 /* Split a multi-document YAML manifest into objects (empty documents and comments
- * skipped) and append them to out.  what names the source in messages.  Returns 0, or -1
- * with *error (caller frees). */
+ * skipped) and append them to out.  what names the source in messages.  Returns RM_OK,
+ * or with err filled a YAMLJSON_E_* code (not YAML) or RM_E_INVALID (not objects). */
 int imp_split_manifest (const char *text, const char *what, struct imp_objects *out,
-                        char **error);
+                        struct rm_error *err);
 /* Stable sort by install order; unknown kinds last, ordered by kind name like Helm. */
 void imp_sort_install_order (struct imp_objects *l);
-/* The chart's crds/ files (release.chart.files, base64) as objects, in file order. */
-int imp_chart_crds (const cJSON *release, struct imp_objects *out, char **error);
-/* The hooks of release that run on event ("pre-install"...), sorted by weight then name. */
+/* The chart's crds/ files (release.chart.files, base64) as objects, in file order: RM_OK,
+ * or a code with err filled (a file that is not base64, YAML, or a CRD). */
+int imp_chart_crds (const cJSON *release, struct imp_objects *out, struct rm_error *err);
+/* The hooks of release that run on event ("pre-install"...), sorted by weight then name:
+ * RM_OK, or imp_split_manifest's code and err. */
 int imp_hooks_for (const cJSON *release, const char *event, struct imp_objects *out,
-                   char **error);
+                   struct rm_error *err);
 
 /* ---- discovery.c ---- */
 
@@ -159,12 +161,14 @@ int imp_write_records (struct imp_run *r, char **json, size_t n, const struct st
 
 /* ---- values.c ---- */
 
-/* KEY.SUB=VALUE into a JSON object, typed like helm --set (numbers, booleans, null). */
-int imp_set_value (cJSON *values, const char *assignment, char **error);
+/* KEY.SUB=VALUE into a JSON object, typed like helm --set (numbers, booleans, null):
+ * RM_OK, or RM_E_INVALID with err filled (not KEY=VALUE). */
+int imp_set_value (cJSON *values, const char *assignment, struct rm_error *err);
 /* Re-render release with helm upgrade --install using its stored values plus updates. */
 int imp_helm_upgrade (struct imp_run *r, const cJSON *release, const struct strlist *updates);
-/* Whether the release's chart can be rebuilt from the record (no dependencies). */
-bool imp_chart_rebuildable (const cJSON *release, char **why);
+/* Whether the release's chart can be rebuilt from the record (no dependencies): RM_OK, or
+ * RM_E_UNSUPPORTED with err saying why not. */
+int imp_chart_rebuildable (const cJSON *release, struct rm_error *err);
 /* The first executable "helm" on PATH, or NULL; caller frees. */
 char *imp_find_helm (void);
 
@@ -193,7 +197,7 @@ enum imp_state {
   IMP_FAILED,
 };
 
-/* What to import and how; the caller keeps it all alive during imp_engine_run. */
+/* What to import and how; the caller keeps it all alive until imp_engine_free. */
 struct imp_request {
   struct backend *b;                 /* the store; never written */
   struct imp_settings s;             /* for every release (kc, disc and out_lock are set
@@ -224,12 +228,20 @@ struct imp_result {
   size_t restored, skipped, failed;  /* failed counts the bad files too */
 };
 
-/* Import what rq selects from the store into the cluster of rq->s.kubeconfig.  RM_OK
- * once releases were attempted (each one's outcome in *res, which the caller frees with
- * imp_result_free, also on error); otherwise an RM_E_* code with err filled: no
- * snapshot (RM_E_NOT_FOUND), an unreadable store, or an unreachable cluster.  Never
- * exits; choosing an exit status is the caller's job. */
-int imp_engine_run (const struct imp_request *rq, struct imp_result *res, struct rm_error *err);
+/* An import in two steps, so that the store is read before the cluster is touched.
+ * imp_engine_load reads the store and selects the releases: RM_OK, or an RM_E_* code with
+ * err filled (no snapshot: RM_E_NOT_FOUND; an unreadable store).  imp_engine_run then
+ * imports them into the cluster of kc: RM_OK once releases were attempted (each one's
+ * outcome in *res), or an RM_E_* code with err filled (an unreachable cluster).  *res is
+ * the caller's (imp_result_free), also on error, and so is *e (imp_engine_free), which
+ * must outlive neither rq nor the backend.  Never exits; choosing an exit status is the
+ * caller's job. */
+struct imp_engine;
+int imp_engine_load (const struct imp_request *rq, struct imp_result *res,
+                     struct imp_engine **e, struct rm_error *err);
+int imp_engine_run (struct imp_engine *e, struct kube_client *kc, struct imp_result *res,
+                    struct rm_error *err);
+void imp_engine_free (struct imp_engine *e);
 void imp_result_free (struct imp_result *res);
 
 #endif

@@ -71,15 +71,13 @@ push (struct imp_objects *l, cJSON *obj)
 /* Helm's manifests may hold "kind: List"-style documents only in theory; a document must
  * be one object with apiVersion, kind and metadata.name. */
 int
-imp_split_manifest (const char *text, const char *what, struct imp_objects *out, char **error)
+imp_split_manifest (const char *text, const char *what, struct imp_objects *out,
+                    struct rm_error *err)
 {
   struct yamljson y;
-  struct rm_error yerr;
-  if (yamljson_parse (text, strlen (text), what, &y, &yerr) != 0) {
-    *error = xstrdup (yerr.message);
-    return -1;
-  }
-  int rc = 0;
+  int rc = yamljson_parse (text, strlen (text), what, &y, err);
+  if (rc != RM_OK)
+    return rc;
   cJSON *doc = y.docs->child;
   while (doc) {
     cJSON *next = doc->next;
@@ -89,16 +87,15 @@ imp_split_manifest (const char *text, const char *what, struct imp_objects *out,
     }
     int line = yamljson_line (&y, doc);
     if (!cJSON_IsObject (doc)) {
-      *error = xasprintf ("%s:%d: a document is not a Kubernetes object", what, line);
-      rc = -1;
+      rc = err_set (err, RM_E_INVALID, "%s:%d: a document is not a Kubernetes object", what,
+                    line);
       break;
     }
     cJSON_DetachItemViaPointer (y.docs, doc);
     struct imp_object *o = push (out, doc);
     if (!o->api_version || !o->kind || !o->name) {
-      *error = xasprintf ("%s:%d: an object without %s", what, line,
-                          !o->api_version ? "apiVersion" : !o->kind ? "kind" : "metadata.name");
-      rc = -1;
+      rc = err_set (err, RM_E_INVALID, "%s:%d: an object without %s", what, line,
+                    !o->api_version ? "apiVersion" : !o->kind ? "kind" : "metadata.name");
       break;
     }
     doc = next;
@@ -145,7 +142,7 @@ manifest_ext (const char *name)
 }
 
 int
-imp_chart_crds (const cJSON *release, struct imp_objects *out, char **error)
+imp_chart_crds (const cJSON *release, struct imp_objects *out, struct rm_error *err)
 {
   const cJSON *files = cJSON_GetObjectItemCaseSensitive (
     cJSON_GetObjectItemCaseSensitive (release, "chart"), "files");
@@ -160,23 +157,19 @@ imp_chart_crds (const cJSON *release, struct imp_objects *out, char **error)
     size_t len;
     struct rm_error why;
     char *text = (char *) base64_decode (data, strlen (data), &len, &why);
-    if (!text) {
-      *error = xasprintf ("chart file %s: %s", name, why.message);
-      return -1;
-    }
+    if (!text)
+      return err_set (err, why.code, "chart file %s: %s", name, why.message);
     size_t before = out->n;
-    int rc = imp_split_manifest (text, name, out, error);
+    int rc = imp_split_manifest (text, name, out, err);
     free (text);
-    if (rc < 0)
-      return -1;
+    if (rc != RM_OK)
+      return rc;
     for (size_t i = before; i < out->n; i++)
-      if (!out->v[i].kind || strcmp (out->v[i].kind, "CustomResourceDefinition") != 0) {
-        *error = xasprintf ("chart file %s: %s %s is not a CustomResourceDefinition", name,
-                            out->v[i].kind, out->v[i].name);
-        return -1;
-      }
+      if (!out->v[i].kind || strcmp (out->v[i].kind, "CustomResourceDefinition") != 0)
+        return err_set (err, RM_E_INVALID, "chart file %s: %s %s is not a "
+                        "CustomResourceDefinition", name, out->v[i].kind, out->v[i].name);
   }
-  return 0;
+  return RM_OK;
 }
 
 static bool
@@ -200,7 +193,8 @@ cmp_hook (const void *a, const void *b)
 }
 
 int
-imp_hooks_for (const cJSON *release, const char *event, struct imp_objects *out, char **error)
+imp_hooks_for (const cJSON *release, const char *event, struct imp_objects *out,
+               struct rm_error *err)
 {
   const cJSON *h;
   size_t before = out->n;
@@ -213,8 +207,9 @@ imp_hooks_for (const cJSON *release, const char *event, struct imp_objects *out,
     if (!manifest)
       continue;
     size_t at = out->n;
-    if (imp_split_manifest (manifest, path ? path : "hook", out, error) < 0)
-      return -1;
+    int rc = imp_split_manifest (manifest, path ? path : "hook", out, err);
+    if (rc != RM_OK)
+      return rc;
     const cJSON *w = cJSON_GetObjectItemCaseSensitive (h, "weight");
     const cJSON *pol = cJSON_GetObjectItemCaseSensitive (h, "delete_policies");
     unsigned policies = 0;
@@ -235,5 +230,5 @@ imp_hooks_for (const cJSON *release, const char *event, struct imp_objects *out,
   }
   if (out->n > before)
     qsort (out->v + before, out->n - before, sizeof *out->v, cmp_hook);
-  return 0;
+  return RM_OK;
 }

@@ -157,7 +157,7 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
   struct imp_objects crds = { 0 }, objs = { 0 };
   struct strlist existing = STRLIST_INIT;
   cJSON *rel = NULL;
-  char *error = NULL;
+  struct rm_error err;
   int result = -1;
   long dep = -1;
 
@@ -196,15 +196,15 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
   }
   rel = cJSON_ParseWithLength (revs[dep].json, revs[dep].len);
   const cJSON *manifest = cJSON_GetObjectItemCaseSensitive (rel, "manifest");
-  if (imp_chart_crds (rel, &crds, &error) < 0
+  if (imp_chart_crds (rel, &crds, &err) != RM_OK
       || imp_split_manifest (cJSON_IsString (manifest) ? manifest->valuestring : "",
-                             revs[dep].key, &objs, &error) < 0) {
-    *why = xasprintf ("revision %d: %s", meta[dep].version, error);
+                             revs[dep].key, &objs, &err) != RM_OK) {
+    *why = xasprintf ("revision %d: %s", meta[dep].version, err.message);
     goto out;
   }
   imp_sort_install_order (&objs);
-  if (updates && updates->n && !imp_chart_rebuildable (rel, &error)) {
-    *why = xasprintf ("--update-values: %s", error);
+  if (updates && updates->n && imp_chart_rebuildable (rel, &err) != RM_OK) {
+    *why = xasprintf ("--update-values: %s", err.message);
     goto out;
   }
 
@@ -247,7 +247,6 @@ out:
   strlist_free (&r.created);
   strbuf_free (&r.plan);
   free (r.error);
-  free (error);
   cJSON_Delete (rel);
   return result;
 }

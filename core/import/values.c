@@ -61,13 +61,12 @@ typed (const char *v)
 }
 
 int
-imp_set_value (cJSON *values, const char *assignment, char **error)
+imp_set_value (cJSON *values, const char *assignment, struct rm_error *err)
 {
   const char *eq = strchr (assignment, '=');
-  if (!eq || eq == assignment) {
-    *error = xasprintf ("--update-values: '%s' is not KEY=VALUE (KEY may be a.b.c)", assignment);
-    return -1;
-  }
+  if (!eq || eq == assignment)
+    return err_set (err, RM_E_INVALID, "--update-values: '%s' is not KEY=VALUE (KEY may be "
+                    "a.b.c)", assignment);
   char *key = strndup (assignment, (size_t) (eq - assignment));
   cJSON *at = values;
   char *save = NULL;
@@ -88,22 +87,21 @@ imp_set_value (cJSON *values, const char *assignment, char **error)
     part = next;
   }
   free (key);
-  return 0;
+  return RM_OK;
 }
 
-bool
-imp_chart_rebuildable (const cJSON *release, char **why)
+int
+imp_chart_rebuildable (const cJSON *release, struct rm_error *err)
 {
   const cJSON *chart = cJSON_GetObjectItemCaseSensitive (release, "chart");
   const cJSON *deps = cJSON_GetObjectItemCaseSensitive (
     cJSON_GetObjectItemCaseSensitive (chart, "metadata"), "dependencies");
-  if (cJSON_GetArraySize (deps) > 0) {
-    *why = xstrdup ("its chart has dependencies (subcharts), which Helm does not store in the "
-                    "release, so it cannot be re-rendered from the store: import it without "
-                    "--update-values, then run helm upgrade with the original chart");
-    return false;
-  }
-  return true;
+  if (cJSON_GetArraySize (deps) > 0)
+    return err_set (err, RM_E_UNSUPPORTED, "its chart has dependencies (subcharts), which Helm "
+                    "does not store in the release, so it cannot be re-rendered from the "
+                    "store: import it without --update-values, then run helm upgrade with the "
+                    "original chart");
+  return RM_OK;
 }
 
 static int
@@ -164,12 +162,9 @@ rm_entry (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 int
 imp_helm_upgrade (struct imp_run *r, const cJSON *release, const struct strlist *updates)
 {
-  char *why = NULL;
-  if (!imp_chart_rebuildable (release, &why)) {
-    imp_fail (r, "--update-values: %s", why);
-    free (why);
-    return -1;
-  }
+  struct rm_error verr;
+  if (imp_chart_rebuildable (release, &verr) != RM_OK)
+    return imp_fail (r, "--update-values: %s", verr.message);
   if (!r->s->helm_bin)
     return imp_fail (r, "--update-values needs a helm binary on PATH to re-render the chart");
   cJSON *values = cJSON_Duplicate (cJSON_GetObjectItemCaseSensitive (release, "config"), true);
@@ -178,11 +173,9 @@ imp_helm_upgrade (struct imp_run *r, const cJSON *release, const struct strlist 
     values = cJSON_CreateObject ();
   }
   for (size_t i = 0; i < updates->n; i++)
-    if (imp_set_value (values, updates->items[i], &why) < 0) {
+    if (imp_set_value (values, updates->items[i], &verr) != RM_OK) {
       cJSON_Delete (values);
-      imp_fail (r, "%s", why);
-      free (why);
-      return -1;
+      return imp_fail (r, "%s", verr.message);
     }
   if (r->s->dry) {
     char *v = cJSON_PrintUnformatted (values);

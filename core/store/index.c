@@ -494,9 +494,11 @@ skip_ws (const char *p, const char *end)
   return p;
 }
 
-struct store_index *
-store_index_from_json (const char *text, size_t len, char **error)
+int
+store_index_from_json (const char *text, size_t len, struct store_index **out,
+                       struct rm_error *err)
 {
+  *out = NULL;
   enum { T_API, T_RECORDS, T_UID, T_SERVER, T_EXPORTER, T_TIME };
   struct jscan_field top[] = {
     [T_API] = { .path = { "apiVersion", NULL } },
@@ -510,20 +512,17 @@ store_index_from_json (const char *text, size_t len, char **error)
   const char *why;
   /* Whatever follows the document is ignored, as cJSON_ParseWithLength did. */
   if (jscan (text, len, top, ARRAY_SIZE (top), &at, &why) == JSCAN_E_INVALID) {
-    *error = xasprintf ("not valid JSON (near byte %zu: %s)", at, why);
-    return NULL;
+    return err_set (err, RM_E_IO, "not valid JSON (near byte %zu: %s)", at, why);
   }
   char *api = jscan_string (&top[T_API]);
   bool ours = api && strcmp (api, STORE_INDEX_API) == 0;
   free (api);
   if (!ours) {
-    *error = xasprintf ("apiVersion is not %s: not a releasemanager snapshot index, or one "
-                        "written by a newer releasemanager", STORE_INDEX_API);
-    return NULL;
+    return err_set (err, RM_E_IO, "apiVersion is not %s: not a releasemanager snapshot index, "
+                    "or one written by a newer releasemanager", STORE_INDEX_API);
   }
   if (top[T_RECORDS].type != JSCAN_ARRAY) {
-    *error = xstrdup ("has no records array");
-    return NULL;
+    return err_set (err, RM_E_IO, "has no records array");
   }
   struct store_index *ix = xcalloc (1, sizeof *ix);
   ix->cluster_uid = jscan_string (&top[T_UID]);
@@ -538,21 +537,22 @@ store_index_from_json (const char *text, size_t len, char **error)
   /* The text is valid JSON: each element is a whole value followed by ',' or ']'. */
   const char *end = text + len, *p = skip_ws (top[T_RECORDS].at + 1, end);
   bool in_order = true;
+  int rc;
   for (size_t i = 0; *p != ']'; i++) {
     if (jscan (p, (size_t) (end - p), f, N_FIELDS, &at, &why) != JSCAN_E_TRAILING) {
-      *error = xasprintf ("record %zu: not valid JSON (near byte %zu)", i + 1,
-                          (size_t) (p - text) + at);
+      rc = err_set (err, RM_E_IO, "record %zu: not valid JSON (near byte %zu)", i + 1,
+                    (size_t) (p - text) + at);
       goto fail;
     }
     struct store_record *r = store_index_add (ix);
     if (!fill_record (r, f)) {
-      *error = xasprintf ("record %zu is incomplete (needs key, namespace, release, revision, "
-                          "size and sha256)", i + 1);
+      rc = err_set (err, RM_E_IO, "record %zu is incomplete (needs key, namespace, release, "
+                    "revision, size and sha256)", i + 1);
       goto fail;
     }
     if (!key_matches (r->key, r->namespace, r->release, r->revision)) {
-      *error = xasprintf ("record %zu: key '%s' does not match its namespace, release and "
-                          "revision", i + 1, r->key);
+      rc = err_set (err, RM_E_IO, "record %zu: key '%s' does not match its namespace, release "
+                    "and revision", i + 1, r->key);
       goto fail;
     }
     if (ix->n > 1 && cmp_record (&ix->records[ix->n - 2], r) > 0)
@@ -567,10 +567,11 @@ store_index_from_json (const char *text, size_t len, char **error)
     ix->cap = ix->n;
   }
   ix->sorted = in_order;
-  return ix;
+  *out = ix;
+  return RM_OK;
 fail:
   store_index_free (ix);
-  return NULL;
+  return rc;
 }
 
 int
@@ -583,13 +584,10 @@ store_index_load (struct backend *b, struct store_index **out, struct rm_error *
     strbuf_free (&sb);
     return rc;
   }
-  char *why = NULL;
-  *out = store_index_from_json (sb.data ? sb.data : "", sb.len, &why);
+  rc = store_index_from_json (sb.data ? sb.data : "", sb.len, out, err);
   strbuf_free (&sb);
-  if (!*out) {
-    rc = rm_error_set (err, RM_E_IO, "%s: %s", STORE_INDEX_KEY, why);
-    free (why);
-  }
+  if (rc != RM_OK)
+    err_prefix (err, "%s: ", STORE_INDEX_KEY);
   return rc;
 }
 

@@ -81,8 +81,10 @@ bool store_index_same_records (const struct store_index *a, const struct store_i
 
 /* JSON text of the index; caller frees. */
 char *store_index_to_json (const struct store_index *ix);
-/* Parse and validate; returns NULL with *error naming what is wrong. */
-struct store_index *store_index_from_json (const char *text, size_t len, char **error);
+/* Parse and validate into *out (the caller's): RM_OK, or RM_E_IO with *out NULL and err
+ * naming what is wrong. */
+int store_index_from_json (const char *text, size_t len, struct store_index **out,
+                           struct rm_error *err);
 
 /* Read index.json.  RM_E_NOT_FOUND when there is no snapshot; RM_E_IO with a message
  * when it is not a valid index. */

@@ -38,11 +38,10 @@ parse (struct cli *c, char *const *args, int ok)
   int argc = 0;
   while (args[argc])
     argc++;
-  char *error = NULL;
-  int rc = cli_parse (c, argc, (char **) args, global, NULL, &error);
+  struct rm_error err;
+  int rc = cli_parse (c, argc, (char **) args, global, NULL, &err);
   if (ok)
-    cr_assert_eq (rc, 0, "%s", error);
-  free (error);
+    cr_assert_eq (rc, RM_OK, "%s", err.message);
 }
 
 Test (cli, command_found_after_global_options_with_values)
@@ -76,16 +75,14 @@ Test (cli, missing_value_and_bad_flag_value)
 {
   struct cli c = { 0 };
   char *args[] = { "rm", "backends", "--path", NULL };
-  char *error = NULL;
-  cr_assert_eq (cli_parse (&c, 3, args, global, NULL, &error), -1);
-  cr_assert_str_eq (error, "option --path needs a value (PATH)");
-  free (error);
+  struct rm_error err;
+  cr_assert_eq (cli_parse (&c, 3, args, global, NULL, &err), CLI_E_USAGE);
+  cr_assert_str_eq (err.message, "option --path needs a value (PATH)");
   cli_free (&c);
   struct cli c2 = { 0 };
   char *args2[] = { "rm", "backends", "--debug=perhaps", NULL };
-  cr_assert_eq (cli_parse (&c2, 3, args2, global, NULL, &error), -1);
-  cr_assert_str_eq (error, "option --debug: 'perhaps' is not a boolean (use true or false)");
-  free (error);
+  cr_assert_eq (cli_parse (&c2, 3, args2, global, NULL, &err), CLI_E_USAGE);
+  cr_assert_str_eq (err.message, "option --debug: 'perhaps' is not a boolean (use true or false)");
   cli_free (&c2);
 }
 
@@ -95,8 +92,8 @@ Test (cli, precedence_flag_env_file_default)
   struct cli c = { 0 };
   char *args[] = { "rm", "backends", "--config", file, NULL };
   parse (&c, args, 1);
-  char *error = NULL;
-  cr_assert_eq (cli_load_config (&c, &error), 0, "%s", error);
+  struct rm_error err;
+  cr_assert_eq (cli_load_config (&c, &err), RM_OK, "%s", err.message);
   unsetenv ("RELEASEMANAGER_PATH");
   cr_assert_str_eq (cli_get (&c, "path"), "from-file");
   char *origin = cli_origin (&c, "path");
@@ -113,7 +110,7 @@ Test (cli, precedence_flag_env_file_default)
   struct cli c2 = { 0 };
   char *args2[] = { "rm", "backends", "--config", file, "--path=from-flag", NULL };
   parse (&c2, args2, 1);
-  cr_assert_eq (cli_load_config (&c2, &error), 0, "%s", error);
+  cr_assert_eq (cli_load_config (&c2, &err), RM_OK, "%s", err.message);
   cr_assert_str_eq (cli_get (&c2, "path"), "from-flag");
   unsetenv ("RELEASEMANAGER_PATH");
   cr_assert_str_eq (cli_get (&c2, "log-format"), "json");
@@ -129,10 +126,11 @@ config_error (const char *text)
   struct cli c = { 0 };
   char *args[] = { "rm", "backends", "--config", file, NULL };
   parse (&c, args, 1);
-  char *error = NULL;
-  cr_assert_eq (cli_load_config (&c, &error), -1, "config should be refused: %s", text);
-  char *msg = xstrdup (error + strlen (file));   /* drop the file name */
-  free (error);
+  struct rm_error err;
+  cr_assert_neq (cli_load_config (&c, &err), RM_OK, "config should be refused: %s", text);
+  cr_assert (err.code == CLI_E_USAGE || rm_primary (err.code) == RM_E_CONFIG, "%s: code %s",
+             text, err_name (err.code));
+  char *msg = xstrdup (err.message + strlen (file));   /* drop the file name */
   cli_free (&c);
   unlink (file);
   free (file);
@@ -170,8 +168,8 @@ Test (cli, config_backend_sections_and_plugin_dirs)
   struct cli c = { 0 };
   char *args[] = { "rm", "backends", "--config", file, "--plugin-dir", "/flag/a:/flag/b", NULL };
   parse (&c, args, 1);
-  char *error = NULL;
-  cr_assert_eq (cli_load_config (&c, &error), 0, "%s", error);
+  struct rm_error err;
+  cr_assert_eq (cli_load_config (&c, &err), RM_OK, "%s", err.message);
   const struct config_section *s3 = config_backend (c.file, "s3");
   cr_assert_not_null (s3);
   cr_assert_eq (s3->n, 2);

@@ -437,9 +437,10 @@ Test (options, size_and_bool_normalization)
     { RM_KEY_PATH, "/abs", "/abs" },
   };
   for (size_t i = 0; i < ARRAY_SIZE (ok); i++) {
-    const char *why = NULL;
-    char *v = backend_normalize_value (ok[i].type, ok[i].in, &why);
-    cr_assert_not_null (v, "'%s': %s", ok[i].in, why);
+    char *v;
+    struct rm_error err;
+    cr_assert_eq (backend_normalize_value (ok[i].type, ok[i].in, &v, &err), RM_OK, "'%s': %s",
+                  ok[i].in, err.message);
     cr_assert_str_eq (v, ok[i].out);
     free (v);
   }
@@ -448,15 +449,17 @@ Test (options, size_and_bool_normalization)
     { RM_KEY_INT, "1.5" }, { RM_KEY_INT, "" }, { RM_KEY_BOOL, "" }, { RM_KEY_PATH, "" },
   };
   for (size_t i = 0; i < ARRAY_SIZE (bad); i++) {
-    const char *why = NULL;
-    char *v = backend_normalize_value (bad[i].type, bad[i].in, &why);
-    cr_assert_null (v, "'%s' must be refused", bad[i].in);
-    cr_assert_not_null (why);
+    char *v;
+    struct rm_error err;
+    cr_assert_eq (backend_normalize_value (bad[i].type, bad[i].in, &v, &err), RM_E_INVALID,
+                  "'%s' must be refused", bad[i].in);
+    cr_assert_null (v);
+    cr_assert (err.message[0], "'%s': a reason", bad[i].in);
   }
   char cwd[4096];
   cr_assert_not_null (getcwd (cwd, sizeof cwd));
-  const char *why;
-  char *v = backend_normalize_value (RM_KEY_PATH, "./rel/dir", &why);
+  char *v;
+  cr_assert_eq (backend_normalize_value (RM_KEY_PATH, "./rel/dir", &v, NULL), RM_OK);
   char *want = xasprintf ("%s/rel/dir", cwd);
   cr_assert_str_eq (v, want);
   free (v);

@@ -109,9 +109,10 @@ Test (store, index_round_trip_sorted)
   cr_assert_str_eq (ix->records[0].namespace, "dev");
   cr_assert_eq (ix->records[1].revision, 2);
   char *text = store_index_to_json (ix);
-  char *error = NULL;
-  struct store_index *back = store_index_from_json (text, strlen (text), &error);
-  cr_assert_not_null (back, "%s", error);
+  struct store_index *back;
+  struct rm_error err;
+  cr_assert_eq (store_index_from_json (text, strlen (text), &back, &err), RM_OK, "%s",
+                err.message);
   cr_assert_eq (back->n, 3);
   cr_assert_str_eq (back->cluster_uid, "6f1c-uid");
   cr_assert_str_eq (back->records[2].key, "releases/prod/web/3.json.gz");
@@ -139,10 +140,11 @@ Test (store, index_validation)
       "record 1: key 'releases/a/b/2.json.gz' does not match" },
   };
   for (size_t i = 0; i < ARRAY_SIZE (bad); i++) {
-    char *error = NULL;
-    cr_assert_null (store_index_from_json (bad[i].text, strlen (bad[i].text), &error));
-    cr_assert (strstr (error, bad[i].msg), "'%s' not in '%s'", bad[i].msg, error);
-    free (error);
+    struct store_index *ix;
+    struct rm_error err;
+    cr_assert_eq (store_index_from_json (bad[i].text, strlen (bad[i].text), &ix, &err), RM_E_IO);
+    cr_assert_null (ix);
+    cr_assert (strstr (err.message, bad[i].msg), "'%s' not in '%s'", bad[i].msg, err.message);
   }
 }
 
@@ -522,9 +524,9 @@ Test (store, real_index_round_trips_byte_for_byte)
 {
   size_t len;
   char *text = read_fixture ("index-0.1.json", &len);
-  char *error = NULL;
-  struct store_index *ix = store_index_from_json (text, len, &error);
-  cr_assert_not_null (ix, "%s", error);
+  struct store_index *ix;
+  struct rm_error err;
+  cr_assert_eq (store_index_from_json (text, len, &ix, &err), RM_OK, "%s", err.message);
   cr_assert_eq (ix->n, 36);
   cr_assert (ix->sorted, "written sorted, read as sorted");
   cr_assert_str_eq (ix->exporter, "releasemanager 0.1.0");
@@ -536,7 +538,8 @@ Test (store, real_index_round_trips_byte_for_byte)
   cr_assert_eq (strlen (again), len);
   cr_assert (memcmp (again, text, len) == 0, "read and written again, byte for byte");
   assert_writer_matches (ix, "the real index");
-  struct store_index *twin = store_index_from_json (again, len, &error);
+  struct store_index *twin;
+  cr_assert_eq (store_index_from_json (again, len, &twin, &err), RM_OK, "%s", err.message);
   cr_assert (store_index_same_records (ix, twin));
   twin->records[20].revision++;
   cr_assert_not (store_index_same_records (ix, twin));
@@ -587,9 +590,11 @@ Test (store, find_on_a_big_index)
   cr_assert_null (store_index_find (NULL, "releases/ns3/rel3/4.json.gz"));
 
   /* Read back from its text: sorted, and found the same way. */
-  char *text = store_index_to_json (ix), *error = NULL;
-  struct store_index *back = store_index_from_json (text, strlen (text), &error);
-  cr_assert_not_null (back, "%s", error);
+  char *text = store_index_to_json (ix);
+  struct store_index *back;
+  struct rm_error err;
+  cr_assert_eq (store_index_from_json (text, strlen (text), &back, &err), RM_OK, "%s",
+                err.message);
   cr_assert (back->sorted);
   cr_assert_str_eq (back->records[back->n - 1].key, "releases/ns9/rel989/10.json.gz");
   cr_assert_eq (store_index_find (back, "releases/ns9/rel989/10.json.gz"),
@@ -651,23 +656,24 @@ Test (store, index_errors_name_the_problem_and_the_place)
     { "{\"apiVersion\":\"releasemanager.io/v1\",\"records\":{}}", "has no records array" },
   };
   for (size_t i = 0; i < ARRAY_SIZE (bad); i++) {
-    char *error = NULL;
-    struct store_index *ix = store_index_from_json (bad[i].text, strlen (bad[i].text), &error);
+    struct store_index *ix;
+    struct rm_error err;
+    int rc = store_index_from_json (bad[i].text, strlen (bad[i].text), &ix, &err);
     if (!bad[i].msg) {
-      cr_assert_not_null (ix, "%s", error);
+      cr_assert_eq (rc, RM_OK, "%s", err.message);
       store_index_free (ix);
       continue;
     }
+    cr_assert_eq (rc, RM_E_IO, "%s", bad[i].text);
     cr_assert_null (ix, "%s", bad[i].text);
-    cr_assert (strstr (error, bad[i].msg), "'%s' not in '%s'", bad[i].msg, error);
-    free (error);
+    cr_assert (strstr (err.message, bad[i].msg), "'%s' not in '%s'", bad[i].msg, err.message);
   }
   /* Escapes are read, and what follows the document is ignored, as cJSON did. */
   const char ok[] = DOC (REC ("releases\\/a\\/b/1.json.gz", 1, ",\"status\":\"d\\u00e9ploy\\u00E9\""))
                     "\n\nx";
-  char *error = NULL;
-  struct store_index *ix = store_index_from_json (ok, strlen (ok), &error);
-  cr_assert_not_null (ix, "%s", error);
+  struct store_index *ix;
+  struct rm_error err;
+  cr_assert_eq (store_index_from_json (ok, strlen (ok), &ix, &err), RM_OK, "%s", err.message);
   cr_assert_str_eq (ix->records[0].key, "releases/a/b/1.json.gz");
   cr_assert_str_eq (ix->records[0].status, "d\xc3\xa9ploy\xc3\xa9");
   cr_assert_eq (ix->records[0].stored_size, -1);
