@@ -475,18 +475,19 @@ check_pagination (struct suite *s)
     threads = n ? n : 1;
   struct put_job *jobs = xcalloc (threads, sizeof *jobs);
   pthread_t *tids = xcalloc (threads, sizeof *tids);
+  bool *started = xcalloc (threads, sizeof *started);
   for (unsigned t = 0; t < threads; t++) {
     jobs[t].s = s;
     jobs[t].from = n * t / threads;
     jobs[t].to = n * (t + 1) / threads;
-    if (threads == 1)
+    /* A thread that cannot be started: its range is put on this thread. */
+    started[t] = threads > 1 && pthread_create (&tids[t], NULL, put_range, &jobs[t]) == 0;
+    if (!started[t])
       put_range (&jobs[t]);
-    else
-      pthread_create (&tids[t], NULL, put_range, &jobs[t]);
   }
   int rc = 0;
   for (unsigned t = 0; t < threads; t++) {
-    if (threads > 1)
+    if (started[t])
       pthread_join (tids[t], NULL);
     if (jobs[t].rc && !rc) {
       rc = jobs[t].rc;
@@ -495,6 +496,7 @@ check_pagination (struct suite *s)
   }
   free (jobs);
   free (tids);
+  free (started);
   if (rc)
     return 1;
 
