@@ -57,9 +57,9 @@ json_call (struct kube_client *c, const char *method, const char *path, const ch
   if (rc == KUBE_OK && out) {
     *out = cJSON_ParseWithLength (resp.body.data ? resp.body.data : "", resp.body.len);
     if (!*out)
-      rc = kube_fail (err, KUBE_E_PROTOCOL, "%s %s: the answer is not JSON (%zu bytes, %s)",
-                      method, path, resp.body.len,
-                      resp.content_type ? resp.content_type : "no content type");
+      rc = err_set (err, KUBE_E_PROTOCOL, "%s %s: the answer is not JSON (%zu bytes, %s)",
+                    method, path, resp.body.len,
+                    resp.content_type ? resp.content_type : "no content type");
   }
   kube_response_free (&resp);
   return rc;
@@ -106,7 +106,7 @@ kube_patch (struct kube_client *c, const char *path, enum kube_patch type, const
     [KUBE_PATCH_APPLY] = "application/apply-patch+yaml",
   };
   if ((unsigned) type >= ARRAY_SIZE (types))
-    return kube_fail (err, KUBE_E_INVALID, "unknown patch type %d", (int) type);
+    return err_set (err, KUBE_E_INVALID, "unknown patch type %d", (int) type);
   return json_call (c, "PATCH", path, types[type], patch, out, err);
 }
 

@@ -98,7 +98,7 @@ refresh_token_file_locked (struct kube_auth *a, struct rm_error *err)
       log_warn ("cannot re-read token file %s (%s); using the previous token", path, strerror (e));
       return 0;
     }
-    return kube_fail (err, KUBE_E_AUTH, "cannot read token file %s: %s", path, strerror (e)), -1;
+    return err_set (err, KUBE_E_AUTH, "cannot read token file %s: %s", path, strerror (e)), -1;
   }
   char *t = (char *) b.data;
   size_t n = b.len;
@@ -109,7 +109,7 @@ refresh_token_file_locked (struct kube_auth *a, struct rm_error *err)
     kube_blob_free (&b);
     if (a->file_token)
       return 0;
-    return kube_fail (err, KUBE_E_AUTH, "token file %s is empty", path), -1;
+    return err_set (err, KUBE_E_AUTH, "token file %s is empty", path), -1;
   }
   bool changed = !a->file_token || strcmp (a->file_token, t + lead) != 0;
   if (changed) {

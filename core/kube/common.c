@@ -43,16 +43,6 @@ kube_strerror (int code)
 }
 
 int
-kube_fail (struct rm_error *err, int code, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  err_vset (err, code, fmt, ap);
-  va_end (ap);
-  return code;
-}
-
-int
 kube_read_file (const char *path, struct kube_blob *b)
 {
   memset (b, 0, sizeof *b);

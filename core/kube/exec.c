@@ -127,23 +127,23 @@ parse_credential (const struct kube_config *cfg, const char *text, struct kube_e
   cJSON *o = cJSON_Parse (text);
   int rc = KUBE_E_AUTH;
   if (!cJSON_IsObject (o)) {
-    kube_fail (err, rc, "exec plugin %s: decoding stdout: not an ExecCredential JSON object", cmd);
+    err_set (err, rc, "exec plugin %s: decoding stdout: not an ExecCredential JSON object", cmd);
     goto out;
   }
   const cJSON *kind = cJSON_GetObjectItemCaseSensitive (o, "kind");
   const cJSON *av = cJSON_GetObjectItemCaseSensitive (o, "apiVersion");
   if (!cJSON_IsString (kind) || strcmp (kind->valuestring, "ExecCredential") != 0) {
-    kube_fail (err, rc, "exec plugin %s: decoding stdout: kind is not ExecCredential", cmd);
+    err_set (err, rc, "exec plugin %s: decoding stdout: kind is not ExecCredential", cmd);
     goto out;
   }
   if (!cJSON_IsString (av) || strcmp (av->valuestring, cfg->exec->api_version) != 0) {
-    kube_fail (err, rc, "exec plugin %s is configured to use API version %s, plugin returned version %s",
-               cmd, cfg->exec->api_version, cJSON_IsString (av) ? av->valuestring : "(none)");
+    err_set (err, rc, "exec plugin %s is configured to use API version %s, plugin returned version %s",
+             cmd, cfg->exec->api_version, cJSON_IsString (av) ? av->valuestring : "(none)");
     goto out;
   }
   const cJSON *st = cJSON_GetObjectItemCaseSensitive (o, "status");
   if (!cJSON_IsObject (st)) {
-    kube_fail (err, rc, "exec plugin %s didn't return a status field", cmd);
+    err_set (err, rc, "exec plugin %s didn't return a status field", cmd);
     goto out;
   }
   const cJSON *tok = cJSON_GetObjectItemCaseSensitive (st, "token");
@@ -154,18 +154,18 @@ parse_credential (const struct kube_config *cfg, const char *text, struct kube_e
   bool has_cert = cJSON_IsString (cert) && *cert->valuestring;
   bool has_key = cJSON_IsString (key) && *key->valuestring;
   if (!has_tok && !has_cert && !has_key) {
-    kube_fail (err, rc, "exec plugin %s didn't return a token or cert/key pair", cmd);
+    err_set (err, rc, "exec plugin %s didn't return a token or cert/key pair", cmd);
     goto out;
   }
   if (has_cert != has_key) {
-    kube_fail (err, rc, "exec plugin %s returned only certificate or key, not both", cmd);
+    err_set (err, rc, "exec plugin %s returned only certificate or key, not both", cmd);
     goto out;
   }
   out->expiry = 0;
   if (exp && !cJSON_IsNull (exp)) {
     out->expiry = cJSON_IsString (exp) ? kube_parse_time (exp->valuestring) : -1;
     if (out->expiry == -1) {
-      kube_fail (err, rc, "exec plugin %s returned a malformed expirationTimestamp", cmd);
+      err_set (err, rc, "exec plugin %s returned a malformed expirationTimestamp", cmd);
       goto out;
     }
   }
@@ -200,9 +200,9 @@ kube_exec_run (const struct kube_config *cfg, long timeout_ms, struct kube_exec_
   /* client-go: interactive when stdin is a terminal, unless the plugin says Never. */
   bool tty = isatty (STDIN_FILENO);
   if (strcmp (x->interactive_mode, "Always") == 0 && !tty)
-    return kube_fail (err, KUBE_E_AUTH,
-                      "exec plugin %s cannot support interactive mode: standard input is not a terminal "
-                      "(interactiveMode is Always)", x->command);
+    return err_set (err, KUBE_E_AUTH,
+                    "exec plugin %s cannot support interactive mode: standard input is not a terminal "
+                    "(interactiveMode is Always)", x->command);
   bool interactive = tty && strcmp (x->interactive_mode, "Never") != 0;
 
   char *info = exec_info (cfg, interactive);
@@ -220,7 +220,7 @@ kube_exec_run (const struct kube_config *cfg, long timeout_ms, struct kube_exec_
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init (&fa);
   if (pipe2 (outp, O_CLOEXEC) < 0 || (!interactive && pipe2 (errp, O_CLOEXEC) < 0)) {
-    kube_fail (err, rc, "exec plugin %s: pipe: %s", x->command, strerror (errno));
+    err_set (err, rc, "exec plugin %s: pipe: %s", x->command, strerror (errno));
     goto out;
   }
   if (!interactive)
@@ -239,13 +239,13 @@ kube_exec_run (const struct kube_config *cfg, long timeout_ms, struct kube_exec_
   }
   if (e != 0) {
     if (e == ENOENT || e == EACCES)
-      kube_fail (err, rc, "exec: executable %s %s. It looks like you are trying to use a client-go "
-                 "credential plugin that is not installed (see https://kubernetes.io/docs/reference/"
-                 "access-authn-authz/authentication/#client-go-credential-plugins)%s%s",
-                 x->command, e == ENOENT ? "not found" : "is not executable",
-                 x->install_hint ? ". " : "", x->install_hint ? x->install_hint : "");
+      err_set (err, rc, "exec: executable %s %s. It looks like you are trying to use a client-go "
+               "credential plugin that is not installed (see https://kubernetes.io/docs/reference/"
+               "access-authn-authz/authentication/#client-go-credential-plugins)%s%s",
+               x->command, e == ENOENT ? "not found" : "is not executable",
+               x->install_hint ? ". " : "", x->install_hint ? x->install_hint : "");
     else
-      kube_fail (err, rc, "exec: %s: %s", x->command, strerror (e));
+      err_set (err, rc, "exec: %s: %s", x->command, strerror (e));
     goto out;
   }
 
@@ -292,20 +292,20 @@ kube_exec_run (const struct kube_config *cfg, long timeout_ms, struct kube_exec_
   if (serr.len)
     log_debug ("exec plugin %s stderr: %.*s", x->command, (int) serr.len, serr.data);
   if (timed_out) {
-    kube_fail (err, rc, "exec: executable %s did not finish within %ld ms%s", x->command, timeout_ms, tail);
+    err_set (err, rc, "exec: executable %s did not finish within %ld ms%s", x->command, timeout_ms, tail);
     goto out;
   }
   if (too_big) {
-    kube_fail (err, rc, "exec: executable %s wrote more than %d bytes", x->command, MAX_OUTPUT);
+    err_set (err, rc, "exec: executable %s wrote more than %d bytes", x->command, MAX_OUTPUT);
     goto out;
   }
   if (WIFSIGNALED (status)) {
-    kube_fail (err, rc, "exec: executable %s was killed by signal %d%s", x->command, WTERMSIG (status), tail);
+    err_set (err, rc, "exec: executable %s was killed by signal %d%s", x->command, WTERMSIG (status), tail);
     goto out;
   }
   if (WEXITSTATUS (status) != 0) {
-    kube_fail (err, rc, "exec: executable %s failed with exit code %d%s", x->command,
-               WEXITSTATUS (status), tail);
+    err_set (err, rc, "exec: executable %s failed with exit code %d%s", x->command,
+             WEXITSTATUS (status), tail);
     goto out;
   }
   rc = parse_credential (cfg, sout.data ? sout.data : "", out, err);

@@ -99,7 +99,7 @@ setup_server_name (struct kube_client *c, struct rm_error *err)
   if (curl_url_set (u, CURLUPART_URL, cfg->server, 0) != CURLUE_OK
       || curl_url_get (u, CURLUPART_HOST, &host, 0) != CURLUE_OK
       || curl_url_get (u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-    rc = kube_fail (err, KUBE_E_CONFIG, "cannot parse server URL %s", cfg->server);
+    rc = err_set (err, KUBE_E_CONFIG, "cannot parse server URL %s", cfg->server);
     goto out;
   }
   curl_url_set (u, CURLUPART_HOST, cfg->tls_server_name, 0);
@@ -131,12 +131,12 @@ kube_client_new (struct kube_config *cfg, const struct kube_client_opts *opts,
   pthread_once (&global_once, global_init);
   if (global_rc != CURLE_OK) {
     kube_config_free (cfg);
-    return kube_fail (err, KUBE_E_CONFIG, "libcurl initialisation failed: %s", curl_easy_strerror (global_rc));
+    return err_set (err, KUBE_E_CONFIG, "libcurl initialisation failed: %s", curl_easy_strerror (global_rc));
   }
 #if LIBCURL_VERSION_NUM < 0x074d00
   if (cfg->ca.len || cfg->client_cert.len || cfg->exec) {
     kube_config_free (cfg);
-    return kube_fail (err, KUBE_E_CONFIG, "this build's libcurl is older than 7.77: in-memory certificates are not supported");
+    return err_set (err, KUBE_E_CONFIG, "this build's libcurl is older than 7.77: in-memory certificates are not supported");
   }
 #endif
   struct kube_client *c = xcalloc (1, sizeof *c);
@@ -550,9 +550,9 @@ kube_status_error (const struct kube_client *c, const char *method, const char *
     if (status == 409 && r && strcmp (r, "AlreadyExists") == 0)
       code = KUBE_E_ALREADY_EXISTS;
     if (r && strcmp (r, msg->valuestring) != 0)
-      kube_fail (err, code, "%s: %s%s", r, msg->valuestring, hint);
+      err_set (err, code, "%s: %s%s", r, msg->valuestring, hint);
     else
-      kube_fail (err, code, "%s%s", msg->valuestring, hint);
+      err_set (err, code, "%s%s", msg->valuestring, hint);
   }
   else {
     /* Not a Status: a proxy or load balancer answered.  Show a bit of what it said. */
@@ -561,8 +561,8 @@ kube_status_error (const struct kube_client *c, const char *method, const char *
     for (size_t i = 0; body && i < len && n < sizeof snippet - 1; i++)
       snippet[n++] = (body[i] >= 0x20 && body[i] < 0x7f) ? body[i] : ' ';
     snippet[n] = '\0';
-    kube_fail (err, code, "HTTP %ld from %s %s%s%s%s", status, method, path,
-               n ? ": " : "", snippet, hint);
+    err_set (err, code, "HTTP %ld from %s %s%s%s%s", status, method, path,
+             n ? ": " : "", snippet, hint);
   }
   cJSON_Delete (st);
 }
@@ -624,21 +624,21 @@ kube_http_do (struct kube_client *c, const struct kube_http_req *req, struct kub
     long retry_after = -1;
     struct rm_error why;
     if (cc == CURLE_OK && !x.aborted && x.gzip && !inflate_body (resp, &why)) {
-      rc = kube_fail (err, KUBE_E_PROTOCOL, "%s %s%s: the response body is corrupt: %s",
-                      req->method, c->cfg->server, req->path, why.message);
+      rc = err_set (err, KUBE_E_PROTOCOL, "%s %s%s: the response body is corrupt: %s",
+                    req->method, c->cfg->server, req->path, why.message);
       retry = idempotent (req->method);
     }
     else if (x.aborted) {
-      rc = kube_fail (err, KUBE_E_ABORTED, "%s %s: stopped by the caller", req->method, req->path);
+      rc = err_set (err, KUBE_E_ABORTED, "%s %s: stopped by the caller", req->method, req->path);
     }
     else if (cc != CURLE_OK) {
       bool before_send;
       const char *detail = errbuf[0] ? errbuf : curl_easy_strerror (cc);
       if (tls_error (cc))
-        rc = kube_fail (err, KUBE_E_TLS, "TLS error talking to %s (%s): %s", c->cfg->server,
-                        c->cfg->source, detail);
+        rc = err_set (err, KUBE_E_TLS, "TLS error talking to %s (%s): %s", c->cfg->server,
+                      c->cfg->source, detail);
       else {
-        rc = kube_fail (err, KUBE_E_NETWORK, "%s %s%s: %s", req->method, c->cfg->server, req->path, detail);
+        rc = err_set (err, KUBE_E_NETWORK, "%s %s%s: %s", req->method, c->cfg->server, req->path, detail);
         retry = connection_error (cc, &before_send) && !(req->stream && x.got_data)
                 && (idempotent (req->method) || before_send);
       }

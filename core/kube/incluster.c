@@ -23,9 +23,9 @@ kube_config_in_cluster (const char *dir, struct kube_config **out, struct rm_err
     dir = SERVICEACCOUNT_DIR;
   const char *host = getenv ("KUBERNETES_SERVICE_HOST"), *port = getenv ("KUBERNETES_SERVICE_PORT");
   if (!host || !*host || !port || !*port)
-    return kube_fail (err, KUBE_E_CONFIG,
-                      "unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and "
-                      "KUBERNETES_SERVICE_PORT must be defined");
+    return err_set (err, KUBE_E_CONFIG,
+                    "unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and "
+                    "KUBERNETES_SERVICE_PORT must be defined");
 
   struct kube_config *cfg = xcalloc (1, sizeof *cfg);
   cfg->in_cluster = true;
@@ -36,8 +36,8 @@ kube_config_in_cluster (const char *dir, struct kube_config **out, struct rm_err
   cfg->token_file = xasprintf ("%s/token", dir);
   if (access (cfg->token_file, R_OK) != 0) {
     int e = errno;
-    kube_fail (err, KUBE_E_CONFIG, "in-cluster configuration: cannot read the service account token %s: %s",
-               cfg->token_file, strerror (e));
+    err_set (err, KUBE_E_CONFIG, "in-cluster configuration: cannot read the service account token %s: %s",
+             cfg->token_file, strerror (e));
     kube_config_free (cfg);
     return KUBE_E_CONFIG;
   }

@@ -8,9 +8,7 @@
 
 #include "kube/kube.h"
 
-/* Fill err (message passed through the log redactor) and return code. */
-int kube_fail (struct rm_error *err, int code, const char *fmt, ...)
-  __attribute__((format (printf, 3, 4)));
+/* Errors are filled with err_set (base/error.h). */
 
 /* Read a whole file into b (NUL-terminated).  Returns 0 or -1 with errno set. */
 int kube_read_file (const char *path, struct kube_blob *b);

@@ -95,7 +95,7 @@ get_string (const struct kfile *f, const cJSON *map, const char *key, const char
   if (!t) {
     char w[PATH_MAX + 32];
     where (f, v, w, sizeof w);
-    return kube_fail (err, KUBE_E_CONFIG, "%s: %s.%s must be a string", w, what, key);
+    return err_set (err, KUBE_E_CONFIG, "%s: %s.%s must be a string", w, what, key);
   }
   *out = *t ? xstrdup (t) : NULL;
   return 0;
@@ -112,7 +112,7 @@ get_bool (const struct kfile *f, const cJSON *map, const char *key, const char *
   if (!cJSON_IsBool (v)) {
     char w[PATH_MAX + 32];
     where (f, v, w, sizeof w);
-    return kube_fail (err, KUBE_E_CONFIG, "%s: %s.%s must be true or false", w, what, key);
+    return err_set (err, KUBE_E_CONFIG, "%s: %s.%s must be true or false", w, what, key);
   }
   *out = cJSON_IsTrue (v);
   return 0;
@@ -150,7 +150,7 @@ get_data (const struct kfile *f, const cJSON *map, const char *key, const char *
     char w[PATH_MAX + 32];
     where (f, cJSON_GetObjectItemCaseSensitive (map, key), w, sizeof w);
     free (text);
-    return kube_fail (err, KUBE_E_CONFIG, "%s: %s.%s: invalid base64 (%s)", w, what, key, why.message);
+    return err_set (err, KUBE_E_CONFIG, "%s: %s.%s: invalid base64 (%s)", w, what, key, why.message);
   }
   free (text);
   return 0;
@@ -161,8 +161,8 @@ read_blob (const char *path, const char *field, const char *kind, const char *na
            struct kube_blob *out, struct rm_error *err)
 {
   if (kube_read_file (path, out) < 0)
-    return kube_fail (err, KUBE_E_CONFIG, "unable to read %s %s for %s \"%s\": %s", field, path,
-                      kind, name, strerror (errno));
+    return err_set (err, KUBE_E_CONFIG, "unable to read %s %s for %s \"%s\": %s", field, path,
+                    kind, name, strerror (errno));
   return 0;
 }
 
@@ -177,7 +177,7 @@ add_entries (struct kfile *f, const cJSON *root, const char *list, const char *b
     return 0;
   if (!cJSON_IsArray (l)) {
     where (f, l, w, sizeof w);
-    return kube_fail (err, KUBE_E_CONFIG, "%s: %s must be a list", w, list);
+    return err_set (err, KUBE_E_CONFIG, "%s: %s must be a list", w, list);
   }
   const cJSON *it;
   int i = 0;
@@ -185,20 +185,20 @@ add_entries (struct kfile *f, const cJSON *root, const char *list, const char *b
   cJSON_ArrayForEach (it, l) {
     where (f, it, w, sizeof w);
     if (!cJSON_IsObject (it))
-      return kube_fail (err, KUBE_E_CONFIG, "%s: %s[%d] must be a map", w, list, i);
+      return err_set (err, KUBE_E_CONFIG, "%s: %s[%d] must be a map", w, list, i);
     const cJSON *name = cJSON_GetObjectItemCaseSensitive (it, "name");
     const char *n = yamljson_text (name);
     if (!n || !*n)
-      return kube_fail (err, KUBE_E_CONFIG, "%s: %s[%d] has no name", w, list, i);
+      return err_set (err, KUBE_E_CONFIG, "%s: %s[%d] has no name", w, list, i);
     const cJSON *body = cJSON_GetObjectItemCaseSensitive (it, body_key);
     if (body && !cJSON_IsNull (body) && !cJSON_IsObject (body)) {
       where (f, body, w, sizeof w);
-      return kube_fail (err, KUBE_E_CONFIG, "%s: %s[%d].%s must be a map", w, list, i, body_key);
+      return err_set (err, KUBE_E_CONFIG, "%s: %s[%d].%s must be a map", w, list, i, body_key);
     }
     /* Within one file a name may appear once (clientcmd: "duplicate name"). */
     for (size_t k = mine_start; k < e->n; k++)
       if (e->v[k].file == f && strcmp (e->v[k].name, n) == 0)
-        return kube_fail (err, KUBE_E_CONFIG, "%s: duplicate name \"%s\" in %s", w, n, list);
+        return err_set (err, KUBE_E_CONFIG, "%s: duplicate name \"%s\" in %s", w, n, list);
     bool seen = false;
     for (size_t k = 0; k < e->n; k++)
       if (strcmp (e->v[k].name, n) == 0 && e->v[k].file != f)
@@ -256,8 +256,8 @@ load_one (struct merged *m, const char *path, bool required, struct rm_error *er
   if (r != 0) {
     free (f);
     if (r == YAMLJSON_E_NO_FILE)
-      return kube_fail (err, KUBE_E_CONFIG, "kubeconfig %s", yerr.message);
-    return kube_fail (err, KUBE_E_CONFIG, "bad kubeconfig %s", yerr.message);
+      return err_set (err, KUBE_E_CONFIG, "kubeconfig %s", yerr.message);
+    return err_set (err, KUBE_E_CONFIG, "bad kubeconfig %s", yerr.message);
   }
   f->path = xstrdup (path);
   f->dir = absolute_dir (path);
@@ -270,7 +270,7 @@ load_one (struct merged *m, const char *path, bool required, struct rm_error *er
   if (!cJSON_IsObject (root)) {
     char w[PATH_MAX + 32];
     where (f, root, w, sizeof w);
-    return kube_fail (err, KUBE_E_CONFIG, "%s: not a kubeconfig (the top level is not a map)", w);
+    return err_set (err, KUBE_E_CONFIG, "%s: not a kubeconfig (the top level is not a map)", w);
   }
   if (add_entries (f, root, "clusters", "cluster", &m->clusters, err)
       || add_entries (f, root, "users", "user", &m->users, err)
@@ -281,7 +281,7 @@ load_one (struct merged *m, const char *path, bool required, struct rm_error *er
   if (cc && !cJSON_IsNull (cc) && !t) {
     char w[PATH_MAX + 32];
     where (f, cc, w, sizeof w);
-    return kube_fail (err, KUBE_E_CONFIG, "%s: current-context must be a string", w);
+    return err_set (err, KUBE_E_CONFIG, "%s: current-context must be a string", w);
   }
   if (t && *t && !m->current_context)
     m->current_context = t;
@@ -341,7 +341,7 @@ load_cluster (struct kube_config *cfg, const struct entry *e, struct rm_error *e
   char w[PATH_MAX + 32];
   where (f, e->item, w, sizeof w);
   if (!c || !c->child)
-    return kube_fail (err, KUBE_E_CONFIG, "%s: cluster \"%s\" is empty (no server)", w, e->name);
+    return err_set (err, KUBE_E_CONFIG, "%s: cluster \"%s\" is empty (no server)", w, e->name);
 
   char *server = NULL, *ca_data_text = NULL;
   if (get_string (f, c, "server", what, &server, err)
@@ -357,14 +357,14 @@ load_cluster (struct kube_config *cfg, const struct entry *e, struct rm_error *e
   }
   if (!server) {
     free (ca_data_text);
-    return kube_fail (err, KUBE_E_CONFIG, "%s: no server found for cluster \"%s\"", w, e->name);
+    return err_set (err, KUBE_E_CONFIG, "%s: no server found for cluster \"%s\"", w, e->name);
   }
   if (ca_data_text && cfg->ca_file) {
     free (server);
     free (ca_data_text);
-    return kube_fail (err, KUBE_E_CONFIG,
-                      "%s: certificate-authority-data and certificate-authority are both specified for cluster \"%s\"; keep one",
-                      w, e->name);
+    return err_set (err, KUBE_E_CONFIG,
+                    "%s: certificate-authority-data and certificate-authority are both specified for cluster \"%s\"; keep one",
+                    w, e->name);
   }
   free (ca_data_text);
   if (get_data (f, c, "certificate-authority-data", what, &cfg->ca, err)) {
@@ -377,9 +377,9 @@ load_cluster (struct kube_config *cfg, const struct entry *e, struct rm_error *e
   }
   if (cfg->insecure && cfg->ca.len) {
     free (server);
-    return kube_fail (err, KUBE_E_CONFIG,
-                      "%s: cluster \"%s\" sets insecure-skip-tls-verify and a certificate authority; "
-                      "specifying a root certificate with the insecure flag is not allowed", w, e->name);
+    return err_set (err, KUBE_E_CONFIG,
+                    "%s: cluster \"%s\" sets insecure-skip-tls-verify and a certificate authority; "
+                    "specifying a root certificate with the insecure flag is not allowed", w, e->name);
   }
   if (cfg->proxy_url) {
     static const char *const schemes[] = { "http://", "https://", "socks5://", "socks5h://" };
@@ -388,9 +388,9 @@ load_cluster (struct kube_config *cfg, const struct entry *e, struct rm_error *e
       ok |= str_has_prefix (cfg->proxy_url, schemes[i]) && cfg->proxy_url[strlen (schemes[i])];
     if (!ok) {
       free (server);
-      return kube_fail (err, KUBE_E_CONFIG,
-                        "%s: invalid proxy-url \"%s\" for cluster \"%s\": the scheme must be http, https or socks5",
-                        w, cfg->proxy_url, e->name);
+      return err_set (err, KUBE_E_CONFIG,
+                      "%s: invalid proxy-url \"%s\" for cluster \"%s\": the scheme must be http, https or socks5",
+                      w, cfg->proxy_url, e->name);
     }
   }
   cfg->server = normalise_server (server, cfg->ca.len || cfg->insecure);
@@ -439,7 +439,7 @@ load_exec (struct kube_config *cfg, struct kfile *f, const cJSON *x, const char 
   snprintf (what, sizeof what, "users[%s].user.exec", user);
   where (f, x, w, sizeof w);
   if (!cJSON_IsObject (x))
-    return kube_fail (err, KUBE_E_CONFIG, "%s: %s must be a map", w, what);
+    return err_set (err, KUBE_E_CONFIG, "%s: %s must be a map", w, what);
   char *cluster_config = cfg->exec ? cfg->exec->cluster_config : NULL;
   if (!cfg->exec)
     cfg->exec = xcalloc (1, sizeof *cfg->exec);
@@ -452,24 +452,24 @@ load_exec (struct kube_config *cfg, struct kfile *f, const cJSON *x, const char 
       || get_string (f, x, "interactiveMode", what, &e->interactive_mode, err))
     return -1;
   if (!e->command)
-    return kube_fail (err, KUBE_E_CONFIG, "%s: command must be specified for user \"%s\" to use exec authentication plugin", w, user);
+    return err_set (err, KUBE_E_CONFIG, "%s: command must be specified for user \"%s\" to use exec authentication plugin", w, user);
   if (!e->api_version)
-    return kube_fail (err, KUBE_E_CONFIG, "%s: apiVersion must be specified for user \"%s\" to use exec authentication plugin", w, user);
+    return err_set (err, KUBE_E_CONFIG, "%s: apiVersion must be specified for user \"%s\" to use exec authentication plugin", w, user);
   if (strcmp (e->api_version, "client.authentication.k8s.io/v1") != 0
       && strcmp (e->api_version, "client.authentication.k8s.io/v1beta1") != 0)
-    return kube_fail (err, KUBE_E_CONFIG,
-                      "%s: exec plugin apiVersion \"%s\" for user \"%s\" is not supported "
-                      "(use client.authentication.k8s.io/v1 or v1beta1)", w, e->api_version, user);
+    return err_set (err, KUBE_E_CONFIG,
+                    "%s: exec plugin apiVersion \"%s\" for user \"%s\" is not supported "
+                    "(use client.authentication.k8s.io/v1 or v1beta1)", w, e->api_version, user);
   /* clientcmd defaults interactiveMode to IfAvailable for v1beta1; v1 must say. */
   if (!e->interactive_mode) {
     if (str_has_suffix (e->api_version, "/v1beta1"))
       e->interactive_mode = xstrdup ("IfAvailable");
     else
-      return kube_fail (err, KUBE_E_CONFIG, "%s: interactiveMode must be specified for user \"%s\" to use exec authentication plugin", w, user);
+      return err_set (err, KUBE_E_CONFIG, "%s: interactiveMode must be specified for user \"%s\" to use exec authentication plugin", w, user);
   }
   if (strcmp (e->interactive_mode, "Never") && strcmp (e->interactive_mode, "IfAvailable")
       && strcmp (e->interactive_mode, "Always"))
-    return kube_fail (err, KUBE_E_CONFIG, "%s: invalid interactiveMode for user \"%s\": \"%s\"", w, user, e->interactive_mode);
+    return err_set (err, KUBE_E_CONFIG, "%s: invalid interactiveMode for user \"%s\": \"%s\"", w, user, e->interactive_mode);
   /* Only a command with a '/' is a path; a bare name is looked up in PATH. */
   if (strchr (e->command, '/') && e->command[0] != '/') {
     char *abs = xasprintf ("%s/%s", f->dir, e->command);
@@ -479,27 +479,27 @@ load_exec (struct kube_config *cfg, struct kfile *f, const cJSON *x, const char 
   const cJSON *args = cJSON_GetObjectItemCaseSensitive (x, "args"), *a;
   if (args && !cJSON_IsNull (args) && !cJSON_IsArray (args)) {
     where (f, args, w, sizeof w);
-    return kube_fail (err, KUBE_E_CONFIG, "%s: %s.args must be a list", w, what);
+    return err_set (err, KUBE_E_CONFIG, "%s: %s.args must be a list", w, what);
   }
   cJSON_ArrayForEach (a, (cJSON_IsArray (args) ? args : NULL)) {
     const char *t = yamljson_text (a);
     if (!t) {
       where (f, a, w, sizeof w);
-      return kube_fail (err, KUBE_E_CONFIG, "%s: %s.args items must be strings", w, what);
+      return err_set (err, KUBE_E_CONFIG, "%s: %s.args items must be strings", w, what);
     }
     strlist_push (&e->args, t);
   }
   const cJSON *env = cJSON_GetObjectItemCaseSensitive (x, "env"), *v;
   if (env && !cJSON_IsNull (env) && !cJSON_IsArray (env)) {
     where (f, env, w, sizeof w);
-    return kube_fail (err, KUBE_E_CONFIG, "%s: %s.env must be a list", w, what);
+    return err_set (err, KUBE_E_CONFIG, "%s: %s.env must be a list", w, what);
   }
   cJSON_ArrayForEach (v, (cJSON_IsArray (env) ? env : NULL)) {
     const char *n = yamljson_text (cJSON_GetObjectItemCaseSensitive (v, "name"));
     const char *val = yamljson_text (cJSON_GetObjectItemCaseSensitive (v, "value"));
     if (!cJSON_IsObject (v) || !n || !*n) {
       where (f, v, w, sizeof w);
-      return kube_fail (err, KUBE_E_CONFIG, "%s: env variable name must be specified for user \"%s\" to use exec authentication plugin", w, user);
+      return err_set (err, KUBE_E_CONFIG, "%s: env variable name must be specified for user \"%s\" to use exec authentication plugin", w, user);
     }
     char *kv = xasprintf ("%s=%s", n, val ? val : "");
     strlist_push (&e->env, kv);
@@ -548,12 +548,12 @@ load_user (struct kube_config *cfg, const struct entry *e, struct rm_error *err)
   if (ap && !cJSON_IsNull (ap)) {
     where (f, ap, w, sizeof w);
     if (exec && !cJSON_IsNull (exec))
-      return kube_fail (err, KUBE_E_CONFIG,
-                        "%s: authProvider cannot be provided in combination with an exec plugin for user \"%s\"",
-                        w, e->name);
+      return err_set (err, KUBE_E_CONFIG,
+                      "%s: authProvider cannot be provided in combination with an exec plugin for user \"%s\"",
+                      w, e->name);
     const char *name = yamljson_text (cJSON_GetObjectItemCaseSensitive (ap, "name"));
-    return kube_fail (err, KUBE_E_CONFIG, "%s: user \"%s\" uses auth-provider \"%s\": %s", w,
-                      e->name, name ? name : "?", auth_provider_advice (name ? name : ""));
+    return err_set (err, KUBE_E_CONFIG, "%s: user \"%s\" uses auth-provider \"%s\": %s", w,
+                    e->name, name ? name : "?", auth_provider_advice (name ? name : ""));
   }
   if (exec && !cJSON_IsNull (exec) && load_exec (cfg, f, exec, e->name, err))
     return -1;
@@ -561,19 +561,19 @@ load_user (struct kube_config *cfg, const struct entry *e, struct rm_error *err)
   /* Validation as clientcmd's validateAuthInfo. */
   where (f, e->item, w, sizeof w);
   if ((cfg->token || cfg->token_file) && (cfg->username || cfg->password))
-    return kube_fail (err, KUBE_E_CONFIG,
-                      "%s: more than one authentication method found for user \"%s\"; found [token basicAuth], only one is allowed",
-                      w, e->name);
+    return err_set (err, KUBE_E_CONFIG,
+                    "%s: more than one authentication method found for user \"%s\"; found [token basicAuth], only one is allowed",
+                    w, e->name);
   bool has_cert = cfg->client_cert_file || cfg->client_cert.len;
   bool has_key = cfg->client_key_file || cfg->client_key.len;
   if (cfg->client_cert_file && cfg->client_cert.len)
-    return kube_fail (err, KUBE_E_CONFIG, "%s: client-certificate-data and client-certificate are both specified for user \"%s\"; keep one", w, e->name);
+    return err_set (err, KUBE_E_CONFIG, "%s: client-certificate-data and client-certificate are both specified for user \"%s\"; keep one", w, e->name);
   if (cfg->client_key_file && cfg->client_key.len)
-    return kube_fail (err, KUBE_E_CONFIG, "%s: client-key-data and client-key are both specified for user \"%s\"; keep one", w, e->name);
+    return err_set (err, KUBE_E_CONFIG, "%s: client-key-data and client-key are both specified for user \"%s\"; keep one", w, e->name);
   if (has_cert && !has_key)
-    return kube_fail (err, KUBE_E_CONFIG, "%s: client-key-data or client-key must be specified for user \"%s\" to use the clientCert authentication method", w, e->name);
+    return err_set (err, KUBE_E_CONFIG, "%s: client-key-data or client-key must be specified for user \"%s\" to use the clientCert authentication method", w, e->name);
   if (has_key && !has_cert)
-    return kube_fail (err, KUBE_E_CONFIG, "%s: client-certificate-data or client-certificate must be specified for user \"%s\" to use the client key", w, e->name);
+    return err_set (err, KUBE_E_CONFIG, "%s: client-certificate-data or client-certificate must be specified for user \"%s\" to use the client key", w, e->name);
   if (cfg->client_cert_file
       && read_blob (cfg->client_cert_file, "client-cert", "user", e->name, &cfg->client_cert, err))
     return -1;
@@ -585,8 +585,8 @@ load_user (struct kube_config *cfg, const struct entry *e, struct rm_error *err)
   else if (cfg->client_key.len)
     log_add_secret ((const char *) cfg->client_key.data);
   if (cfg->token_file && access (cfg->token_file, R_OK) != 0)
-    return kube_fail (err, KUBE_E_CONFIG, "%s: tokenFile %s for user \"%s\": %s", w,
-                      cfg->token_file, e->name, strerror (errno));
+    return err_set (err, KUBE_E_CONFIG, "%s: tokenFile %s for user \"%s\": %s", w,
+                    cfg->token_file, e->name, strerror (errno));
   if (cfg->username && cfg->password) {
     char *up = xasprintf ("%s:%s", cfg->username, cfg->password);
     char *b = base64_encode (up, strlen (up), NULL);
@@ -672,15 +672,15 @@ kube_config_load (const struct kube_config_opts *opts, struct kube_config **out,
   }
   if (!ctxname) {
     if (empty)
-      kube_fail (err, KUBE_E_CONFIG,
-                 "no Kubernetes configuration: %s%s%s, and not running in a cluster "
-                 "(KUBERNETES_SERVICE_HOST is not set); pass --kubeconfig or set KUBECONFIG",
-                 m.tried.n ? "no kubeconfig found or it is empty (" : "no kubeconfig file given",
-                 tried, m.tried.n ? ")" : "");
+      err_set (err, KUBE_E_CONFIG,
+               "no Kubernetes configuration: %s%s%s, and not running in a cluster "
+               "(KUBERNETES_SERVICE_HOST is not set); pass --kubeconfig or set KUBECONFIG",
+               m.tried.n ? "no kubeconfig found or it is empty (" : "no kubeconfig file given",
+               tried, m.tried.n ? ")" : "");
     else {
       char *names = names_of (&m.contexts);
-      kube_fail (err, KUBE_E_CONFIG, "kubeconfig %s has no current-context: choose one with --kubecontext%s%s%s",
-                 loaded_list, m.contexts.n ? " (contexts: " : "", names, m.contexts.n ? ")" : "");
+      err_set (err, KUBE_E_CONFIG, "kubeconfig %s has no current-context: choose one with --kubecontext%s%s%s",
+               loaded_list, m.contexts.n ? " (contexts: " : "", names, m.contexts.n ? ")" : "");
       free (names);
     }
     free (tried);
@@ -692,9 +692,9 @@ kube_config_load (const struct kube_config_opts *opts, struct kube_config **out,
   const struct entry *ctx = find (&m.contexts, ctxname);
   if (!ctx) {
     char *names = names_of (&m.contexts);
-    kube_fail (err, KUBE_E_CONFIG, "context \"%s\" not found in kubeconfig %s%s%s%s", ctxname,
-               *loaded_list ? loaded_list : "(no file)", m.contexts.n ? " (contexts: " : "",
-               names, m.contexts.n ? ")" : "");
+    err_set (err, KUBE_E_CONFIG, "context \"%s\" not found in kubeconfig %s%s%s%s", ctxname,
+             *loaded_list ? loaded_list : "(no file)", m.contexts.n ? " (contexts: " : "",
+             names, m.contexts.n ? ")" : "");
     free (names);
     free (loaded_list);
     goto out;
@@ -712,21 +712,21 @@ kube_config_load (const struct kube_config_opts *opts, struct kube_config **out,
       || get_string (ctx->file, ctx->body, "namespace", what, &cfg->namespace, err))
     goto out;
   if (!cfg->cluster_name) {
-    kube_fail (err, KUBE_E_CONFIG, "%s: context \"%s\" names no cluster", w, ctxname);
+    err_set (err, KUBE_E_CONFIG, "%s: context \"%s\" names no cluster", w, ctxname);
     goto out;
   }
   const struct entry *cl = find (&m.clusters, cfg->cluster_name);
   if (!cl) {
-    kube_fail (err, KUBE_E_CONFIG, "%s: cluster \"%s\" of context \"%s\" is not defined in the kubeconfig",
-               w, cfg->cluster_name, ctxname);
+    err_set (err, KUBE_E_CONFIG, "%s: cluster \"%s\" of context \"%s\" is not defined in the kubeconfig",
+             w, cfg->cluster_name, ctxname);
     goto out;
   }
   const struct entry *us = NULL;
   if (cfg->user_name) {
     us = find (&m.users, cfg->user_name);
     if (!us) {
-      kube_fail (err, KUBE_E_CONFIG, "%s: user \"%s\" of context \"%s\" is not defined in the kubeconfig",
-                 w, cfg->user_name, ctxname);
+      err_set (err, KUBE_E_CONFIG, "%s: user \"%s\" of context \"%s\" is not defined in the kubeconfig",
+               w, cfg->user_name, ctxname);
       goto out;
     }
   }

@@ -103,7 +103,7 @@ kube_list (struct kube_client *c, const char *path, const struct kube_list_opts 
     const cJSON *items = cJSON_GetObjectItemCaseSensitive (page, "items");
     if (!cJSON_IsObject (page) || (items && !cJSON_IsNull (items) && !cJSON_IsArray (items))) {
       cJSON_Delete (page);
-      rc = kube_fail (err, KUBE_E_PROTOCOL, "LIST %s: the answer is not a list", path);
+      rc = err_set (err, KUBE_E_PROTOCOL, "LIST %s: the answer is not a list", path);
       break;
     }
     info->pages++;
@@ -114,7 +114,7 @@ kube_list (struct kube_client *c, const char *path, const struct kube_list_opts 
     cJSON_ArrayForEach (it, (cJSON_IsArray (items) ? items : NULL)) {
       info->items++;
       if (item && item (ud, it) != 0) {
-        rc = kube_fail (err, KUBE_E_ABORTED, "LIST %s: stopped by the caller", path);
+        rc = err_set (err, KUBE_E_ABORTED, "LIST %s: stopped by the caller", path);
         break;
       }
     }
@@ -169,7 +169,7 @@ watch_event (struct watch *w, const char *text, size_t len)
   const cJSON *obj = cJSON_GetObjectItemCaseSensitive (ev, "object");
   int stop = 0;
   if (!cJSON_IsString (type) || !cJSON_IsObject (obj)) {
-    kube_fail (w->err, KUBE_E_PROTOCOL, "WATCH %s: malformed event", w->path);
+    err_set (w->err, KUBE_E_PROTOCOL, "WATCH %s: malformed event", w->path);
     w->failed = true;
     stop = 1;
     goto out;
@@ -203,7 +203,7 @@ watch_event (struct watch *w, const char *text, size_t len)
     w->last_rv = xstrdup (rv->valuestring);
   }
   if (w->fn (w->ud, wt, obj) != 0) {
-    kube_fail (w->err, KUBE_E_ABORTED, "WATCH %s: stopped by the caller", w->path);
+    err_set (w->err, KUBE_E_ABORTED, "WATCH %s: stopped by the caller", w->path);
     w->failed = true;
     stop = 1;
   }
