@@ -191,3 +191,15 @@ str_has_prefix (const char *s, const char *prefix)
 {
   return strncmp (s, prefix, strlen (prefix)) == 0;
 }
+
+char *
+xstrdup_or_null (const char *s)
+{
+  return s ? xstrdup (s) : NULL;
+}
+
+bool
+str_same (const char *a, const char *b)
+{
+  return a == b || (a && b && strcmp (a, b) == 0);
+}

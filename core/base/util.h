@@ -54,5 +54,7 @@ void strlist_free (struct strlist *l);
 
 bool str_has_suffix (const char *s, const char *suffix);
 bool str_has_prefix (const char *s, const char *prefix);
+char *xstrdup_or_null (const char *s);             /* NULL stays NULL */
+bool str_same (const char *a, const char *b);      /* equal, or both NULL */
 
 #endif

@@ -12,12 +12,6 @@
 #include "export/internal.h"
 #include "store/snapshot.h"
 
-static char *
-dup_or_null (const char *s)
-{
-  return s ? xstrdup (s) : NULL;
-}
-
 static void
 copy_list (struct strlist *dst, const struct strlist *src)
 {
@@ -38,10 +32,10 @@ export_engine_new (struct backend *b, struct kube_client *kc, const struct expor
   copy_list (&e->skip_ns, opts->skip_ns);
   e->o.only_ns = &e->only_ns;
   e->o.skip_ns = &e->skip_ns;
-  e->o.only_release = e->only_release = dup_or_null (opts->only_release);
-  e->o.self_release = e->self_release = dup_or_null (opts->self_release);
-  e->o.self_namespace = e->self_namespace = dup_or_null (opts->self_namespace);
-  e->o.path = e->path = dup_or_null (opts->path);
+  e->o.only_release = e->only_release = xstrdup_or_null (opts->only_release);
+  e->o.self_release = e->self_release = xstrdup_or_null (opts->self_release);
+  e->o.self_namespace = e->self_namespace = xstrdup_or_null (opts->self_namespace);
+  e->o.path = e->path = xstrdup_or_null (opts->path);
   if (e->o.threads < 1)
     e->o.threads = 1;
   return e;
@@ -63,19 +57,13 @@ export_engine_free (struct export_engine *e)
   free (e);
 }
 
-static bool
-same_str (const char *a, const char *b)
-{
-  return (!a && !b) || (a && b && strcmp (a, b) == 0);
-}
-
 /* The new index says nothing the stored one does not (its time aside), given that no
  * entry of it differs from the stored entry of its key (build_index). */
 static bool
 same_snapshot (const struct store_index *a, const struct store_index *b, bool differs)
 {
-  return !differs && a->n == b->n && same_str (a->cluster_uid, b->cluster_uid)
-         && same_str (a->cluster_server, b->cluster_server) && same_str (a->exporter, b->exporter);
+  return !differs && a->n == b->n && str_same (a->cluster_uid, b->cluster_uid)
+         && str_same (a->cluster_server, b->cluster_server) && str_same (a->exporter, b->exporter);
 }
 
 /* The stored state file already says what st says (asked once per engine). */
@@ -88,8 +76,8 @@ state_unchanged (struct export_engine *e, const struct store_state *st)
   struct rm_error err;
   if (store_state_load (e->b, &cur, &err) != RM_OK)
     return false;
-  bool same = same_str (cur.release, st->release) && same_str (cur.namespace, st->namespace)
-              && same_str (cur.path, st->path) && same_str (cur.backend, st->backend);
+  bool same = str_same (cur.release, st->release) && str_same (cur.namespace, st->namespace)
+              && str_same (cur.path, st->path) && str_same (cur.backend, st->backend);
   store_state_free (&cur);
   return e->state_saved = same;
 }

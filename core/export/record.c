@@ -10,12 +10,6 @@
 #include "base/sha256.h"
 #include "export/internal.h"
 
-static char *
-dup_or_null (const char *s)
-{
-  return s ? xstrdup (s) : NULL;
-}
-
 void
 export_record (struct export_engine *e, struct item *it, const cJSON *obj)
 {
@@ -42,15 +36,15 @@ export_record (struct export_engine *e, struct item *it, const cJSON *obj)
   r->namespace = xstrdup (it->namespace);
   r->release = xstrdup (it->release);
   r->revision = it->revision;
-  r->status = dup_or_null (rel.status);
-  r->chart = dup_or_null (rel.chart_name);
-  r->chart_version = dup_or_null (rel.chart_version);
-  r->app_version = dup_or_null (rel.app_version);
-  r->updated = dup_or_null (rel.last_deployed);
+  r->status = xstrdup_or_null (rel.status);
+  r->chart = xstrdup_or_null (rel.chart_name);
+  r->chart_version = xstrdup_or_null (rel.chart_version);
+  r->app_version = xstrdup_or_null (rel.app_version);
+  r->updated = xstrdup_or_null (rel.last_deployed);
   r->driver = xstrdup (kind);
   r->source = xasprintf ("%s/%s", it->namespace, it->object);
-  r->source_uid = dup_or_null (it->uid);
-  r->source_version = dup_or_null (it->rv);
+  r->source_uid = xstrdup_or_null (it->uid);
+  r->source_version = xstrdup_or_null (it->rv);
   if (rel.name && strcmp (rel.name, it->release) != 0)
     log_warn ("%s %s/%s holds release '%s' revision %d; stored under its object name", kind,
               it->namespace, it->object, rel.name, rel.version);

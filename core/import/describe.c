@@ -10,12 +10,6 @@
 #include "import/import.h"
 #include "store/store.h"
 
-static char *
-dup_or_null (const char *s)
-{
-  return s ? xstrdup (s) : NULL;
-}
-
 int
 imp_describe_record (const char *json, size_t len, const char *key, struct store_record *r,
                      struct rm_error *err)
@@ -34,11 +28,11 @@ imp_describe_record (const char *json, size_t len, const char *key, struct store
     r->namespace = xstrdup (meta.namespace);
     r->release = xstrdup (meta.name);
     r->revision = meta.version;
-    r->status = dup_or_null (meta.status);
-    r->chart = dup_or_null (meta.chart_name);
-    r->chart_version = dup_or_null (meta.chart_version);
-    r->app_version = dup_or_null (meta.app_version);
-    r->updated = dup_or_null (meta.last_deployed);
+    r->status = xstrdup_or_null (meta.status);
+    r->chart = xstrdup_or_null (meta.chart_name);
+    r->chart_version = xstrdup_or_null (meta.chart_version);
+    r->app_version = xstrdup_or_null (meta.app_version);
+    r->updated = xstrdup_or_null (meta.last_deployed);
   }
   helm_release_free (&meta);
   return rc;

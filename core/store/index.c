@@ -193,19 +193,13 @@ store_record_copy (struct store_record *dst, const struct store_record *src)
   *dst = tmp;
 }
 
-static bool
-same_str (const char *a, const char *b)
-{
-  return a == b || (a && b && strcmp (a, b) == 0);
-}
-
 bool
 store_record_same (const struct store_record *a, const struct store_record *b)
 {
   char *const *sa[N_RECORD_STRINGS] = RECORD_STRINGS (a);
   char *const *sb[N_RECORD_STRINGS] = RECORD_STRINGS (b);
   for (size_t i = 0; i < N_RECORD_STRINGS; i++)
-    if (!same_str (*sa[i], *sb[i]))
+    if (!str_same (*sa[i], *sb[i]))
       return false;
   return a->revision == b->revision && a->size == b->size && a->stored_size == b->stored_size
          && strcmp (a->sha256, b->sha256) == 0;
