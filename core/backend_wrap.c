@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct backend {
   void *handle;
   pthread_mutex_t lock;       /* RM_THREAD_SERIALIZE_HANDLE */
   struct rm_host host;
+  atomic_int dirty;           /* a put or remove since the last sync (RM_OPEN_BARRIER) */
 };
 
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;  /* SERIALIZE_ALL */
@@ -261,7 +263,8 @@ host_should_stop (const struct rm_host *host)
 /* ---- open / close ---- */
 
 struct backend *
-backend_open (struct plugin *p, struct rm_kv *config, const char *prefix, struct rm_error *err)
+backend_open (struct plugin *p, struct rm_kv *config, const char *prefix, unsigned flags,
+              struct rm_error *err)
 {
   struct backend *b = xcalloc (1, sizeof *b);
   b->plugin = p;
@@ -284,6 +287,8 @@ backend_open (struct plugin *p, struct rm_kv *config, const char *prefix, struct
   b->host.log = host_log;
   b->host.should_stop = host_should_stop;
   b->host.host_data = b;
+  b->host.open_flags = flags;
+  b->host.key_prefix = b->prefix;
 
   struct rm_error oerr = { 0, "" };
   int rc = p->desc.open (&b->host, config, &b->handle, &oerr);
@@ -304,8 +309,12 @@ backend_close (struct backend *b)
 {
   if (!b)
     return;
-  if (b->handle)
+  if (b->handle) {
+    struct rm_error serr = { 0, "" };
+    if (backend_sync (b, &serr) != RM_OK)
+      log_msg (RM_LOG_ERROR, "%s", serr.message);
     b->plugin->desc.close (b->handle);
+  }
   pthread_mutex_destroy (&b->lock);
   backend_config_free (b->config);
   free (b->prefix);
@@ -424,6 +433,7 @@ backend_put (struct backend *b, const char *key, const struct rm_reader *reader,
                        "backend");
   else {
     enter (b);
+    b->dirty = 1;
     rc = b->plugin->desc.put (b->handle, k, reader, opts, info, err);
     leave (b);
   }
@@ -471,6 +481,7 @@ backend_remove (struct backend *b, const char *key, struct rm_error *err)
   char *k = full_key (b, key);
   clear_err (err);
   enter (b);
+  b->dirty = 1;
   int rc = b->plugin->desc.remove (b->handle, k, err);
   leave (b);
   rc = finish (b, rc, "delete", k, err);
@@ -499,6 +510,7 @@ backend_remove_many (struct backend *b, const char *const *keys, size_t n, int *
   for (size_t i = 0; i < n; i++)
     full[i] = full_key (b, keys[i]);
   enter (b);
+  b->dirty = 1;
   int rc = b->plugin->desc.remove_many (b->handle, (const char *const *) full, n, codes, err);
   leave (b);
   rc = finish (b, rc, "delete", NULL, err);
@@ -516,6 +528,21 @@ struct strip_ctx {
   rm_list_emit_fn emit;
   void *opaque;
 };
+
+int
+backend_sync (struct backend *b, struct rm_error *err)
+{
+  clear_err (err);
+  if (!b->plugin->desc.sync || !(b->host.open_flags & RM_OPEN_BARRIER) || !b->dirty)
+    return RM_OK;
+  enter (b);
+  b->dirty = 0;
+  int rc = b->plugin->desc.sync (b->handle, err);
+  if (rc != RM_OK)
+    b->dirty = 1;
+  leave (b);
+  return finish (b, rc, "sync", NULL, err);
+}
 
 static int
 strip_emit (void *opaque, const struct rm_list_entry *e)

@@ -48,10 +48,12 @@ struct backend;
 
 /* Open plugin p with config (ownership of both passes to the backend, also on
  * failure).  prefix, when not NULL or empty, is prepended with '/' to every key.
+ * flags: RM_OPEN_* for the plugin (host open_flags); with RM_OPEN_BARRIER the caller
+ * calls backend_sync before it relies on what it wrote, and backend_close syncs.
  * Returns NULL with err filled on failure: the plugin's own (primary) code, the message
  * prefixed with the backend name. */
 struct backend *backend_open (struct plugin *p, struct rm_kv *config, const char *prefix,
-                              struct rm_error *err);
+                              unsigned flags, struct rm_error *err);
 void backend_close (struct backend *b);
 
 const struct plugin *backend_plugin (const struct backend *b);
@@ -79,6 +81,11 @@ int backend_stat (struct backend *b, const char *key, struct rm_object_info *inf
  * array goes to the plugin, which batches by its store's own limit. */
 int backend_remove_many (struct backend *b, const char *const *keys, size_t n, int *codes,
                          struct rm_error *err);
+
+/* The write barrier: make every put and remove so far durable.  The plugin's sync (ABI
+ * 1.1) when the backend was opened with RM_OPEN_BARRIER and wrote something since the
+ * last sync; else RM_OK at once (a 1.0 plugin makes each put durable on its own). */
+int backend_sync (struct backend *b, struct rm_error *err);
 
 /* Convenience: whole objects in memory. */
 int backend_put_mem (struct backend *b, const char *key, const void *data, size_t len,

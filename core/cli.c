@@ -439,8 +439,8 @@ cli_backend_opts (const struct cli *c, const struct plugin *p, struct backend_op
 }
 
 int
-cli_open_backend (struct cli *c, bool positional_ok, struct backend **out,
-                  struct rm_error *err)
+cli_open_backend (struct cli *c, bool positional_ok, unsigned open_flags,
+                  struct backend **out, struct rm_error *err)
 {
   *out = NULL;
   const char *name = cli_backend_name (c, positional_ok, err);
@@ -470,7 +470,7 @@ cli_open_backend (struct cli *c, bool positional_ok, struct backend **out,
     else
       log_debug ("backend %s: %s = %s", p->desc.name, kv->key, kv->value ? "(secret)" : "(unset)");
   const char *prefix = p->has_path_key ? NULL : cli_get (c, "path");
-  *out = backend_open (p, config, prefix, err);
+  *out = backend_open (p, config, prefix, open_flags, err);
   return *out ? RM_OK : err->code;
 }
 

@@ -94,9 +94,10 @@ const char *cli_backend_name (const struct cli *c, bool positional_ok, struct rm
 /* Select, load, configure and open the backend into *out.  Returns RM_OK, or with err
  * filled CLI_E_USAGE when the user's options were at fault (no backend named, unknown or
  * malformed option, missing required option), else the code of the plugin loader or of
- * the plugin (the plugin or the store is at fault). */
-int cli_open_backend (struct cli *c, bool positional_ok, struct backend **out,
-                      struct rm_error *err);
+ * the plugin (the plugin or the store is at fault).  open_flags: RM_OPEN_* (see
+ * backend_open). */
+int cli_open_backend (struct cli *c, bool positional_ok, unsigned open_flags,
+                      struct backend **out, struct rm_error *err);
 
 /* Collect backend option values for plugin p in precedence order (exposed for tests and
  * for `backends check`): RM_OK, or CLI_E_USAGE with err filled. */

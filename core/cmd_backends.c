@@ -214,7 +214,7 @@ check_backend (struct cli *c)
   free (v);
 
   struct backend *b;
-  int rc = cli_open_backend (&sub, true, &b, &err);
+  int rc = cli_open_backend (&sub, true, RM_OPEN_BARRIER, &b, &err);
   strlist_free (&pos);
   if (rc != RM_OK) {
     log_error ("%s", err.message);

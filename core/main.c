@@ -122,7 +122,7 @@ static int
 open_backend (struct cmd_ctx *x)
 {
   struct rm_error err;
-  int rc = cli_open_backend (x->cli, true, &x->b, &err);
+  int rc = cli_open_backend (x->cli, true, RM_OPEN_BARRIER, &x->b, &err);
   if (rc == RM_OK)
     return EXIT_OK;
   log_error ("%s", err.message);

@@ -32,7 +32,7 @@ open_local (const char *plugin, const char *path)
   backend_opts_add (&o, "fsync", "false", "probe");
   struct rm_kv *kv = backend_resolve_config (p, &o, &error);
   backend_opts_free (&o);
-  struct backend *b = kv ? backend_open (p, kv, NULL, &error) : NULL;
+  struct backend *b = kv ? backend_open (p, kv, NULL, RM_OPEN_BARRIER, &error) : NULL;
   if (!kv)
     plugin_unload (p);
   if (!b)

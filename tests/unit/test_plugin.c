@@ -260,7 +260,7 @@ Test (loader, older_minor_loads_and_missing_callbacks_are_unsupported)
   struct rm_kv *kv = backend_resolve_config (p, &o, &errs);
   backend_opts_free (&o);
   cr_assert_not_null (kv, "%s", error);
-  struct backend *b = backend_open (p, kv, NULL, &errs);
+  struct backend *b = backend_open (p, kv, NULL, RM_OPEN_BARRIER, &errs);
   cr_assert_not_null (b, "%s", error);
   struct rm_object_info info = { sizeof info, -1, -1, "" };
   struct rm_error err;
@@ -504,7 +504,7 @@ Test (options, secret_redacted_from_plugin_errors_and_logs)
   int fd = mkstemp (path);
   dup2 (fd, 2);
   log_set_level (RM_LOG_DEBUG);
-  struct backend *b = backend_open (p, kv, NULL, &errs);
+  struct backend *b = backend_open (p, kv, NULL, RM_OPEN_BARRIER, &errs);
   log_set_level (RM_LOG_WARN);
   fflush (stderr);
   dup2 (saved, 2);
@@ -533,7 +533,7 @@ Test (options, conditional_put_refused_by_the_core_without_the_capability)
   const char *error = errs.message;
   struct rm_kv *kv = backend_resolve_config (p, &o, &errs);
   backend_opts_free (&o);
-  struct backend *b = backend_open (p, kv, NULL, &errs);
+  struct backend *b = backend_open (p, kv, NULL, RM_OPEN_BARRIER, &errs);
   cr_assert_not_null (b, "%s", error);
   struct rm_put_options create = { sizeof create, RM_PUT_IF_NONE_MATCH, NULL, NULL };
   struct rm_error err;

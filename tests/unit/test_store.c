@@ -40,7 +40,7 @@ open_local (void)
   struct rm_kv *kv = backend_resolve_config (p, &o, &error);
   backend_opts_free (&o);
   cr_assert_not_null (kv, "%s", error.message);
-  struct backend *b = backend_open (p, kv, NULL, &error);
+  struct backend *b = backend_open (p, kv, NULL, RM_OPEN_BARRIER, &error);
   cr_assert_not_null (b, "%s", error.message);
   return b;
 }

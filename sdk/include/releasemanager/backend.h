@@ -41,7 +41,7 @@ extern "C" {
 /* The ABI this header describes.  RM_BACKEND_PREFIX() records both numbers in the
  * plugin's descriptor at compile time. */
 #define RM_BACKEND_ABI_MAJOR 1
-#define RM_BACKEND_ABI_MINOR 0
+#define RM_BACKEND_ABI_MINOR 1
 
 /* ---------------------------------------------------------------------------------
  * Error codes.  Every operation returns RM_OK (0) or one of these, and fills the
@@ -231,13 +231,54 @@ struct rm_host {
   int (*should_stop) (const struct rm_host *host);
 
   void *host_data;            /* private to the core */
+
+  /* ---- ABI 1.1 (read with rm_host_open_flags / rm_host_key_prefix) ---- */
+  uint32_t open_flags;        /* RM_OPEN_* bits for this open */
+  const char *key_prefix;     /* see rm_host_key_prefix() */
 };
 
-/* True when the host table offers FIELD: use before calling a service that was added
- * after the ABI minor a plugin requires. */
+/* Open flags (ABI 1.1), in the host table passed to open(). */
+#define RM_OPEN_READONLY (1u << 0)  /* the core will call only get, list, stat,
+                                       capabilities and describe on this handle: open
+                                       must create and change nothing (no directory, no
+                                       bucket, no file, no lock); a store that does not
+                                       exist yet opens and reads as empty */
+#define RM_OPEN_BARRIER  (1u << 1)  /* the core calls sync() before it relies on what
+                                       it wrote (before it commits an index, and before
+                                       close): until sync returns RM_OK, a put or remove
+                                       need not be durable on its own.  Without this
+                                       flag every put and remove must be durable when it
+                                       returns, as in ABI 1.0 */
+
+/* True when *ptr, a struct of TYPE that begins with struct_size (struct rm_host,
+ * struct rm_object_info, struct rm_put_options), is large enough to hold FIELD: the
+ * other side was built against an ABI minor that has it.  Read a field added after the
+ * minor your plugin requires only when this is true, e.g.
+ *   if (RM_STRUCT_HAS (opts, struct rm_put_options, content_type)) ...            */
+#define RM_STRUCT_HAS(ptr, type, field) \
+  ((ptr) != NULL && (ptr)->struct_size >= offsetof (type, field) + sizeof (((type *) 0)->field))
+
+/* True when the host table offers the service FIELD (present and not NULL): use before
+ * calling a service that was added after the ABI minor a plugin requires. */
 #define RM_HOST_HAS(host, field) \
-  ((host) != NULL && (host)->struct_size >= offsetof (struct rm_host, field) + sizeof ((host)->field) \
-   && (host)->field != NULL)
+  (RM_STRUCT_HAS (host, struct rm_host, field) && (host)->field != NULL)
+
+/* The open flags of this open (RM_OPEN_*), 0 from a core older than ABI 1.1. */
+static inline uint32_t
+rm_host_open_flags (const struct rm_host *host)
+{
+  return RM_STRUCT_HAS (host, struct rm_host, open_flags) ? host->open_flags : 0;
+}
+
+/* The prefix the core prepends to every key it passes ("p/q/", or "" for none), from
+ * --path; "" from a core older than ABI 1.1 or when the plugin takes --path itself
+ * through a "path" key.  For describe(): the plugin never needs to prepend it. */
+static inline const char *
+rm_host_key_prefix (const struct rm_host *host)
+{
+  return RM_STRUCT_HAS (host, struct rm_host, key_prefix) && host->key_prefix
+    ? host->key_prefix : "";
+}
 
 /* ---------------------------------------------------------------------------------
  * Streaming.  put() pulls bytes from a reader; get() pushes bytes to a writer.  Both
@@ -398,6 +439,17 @@ struct rm_backend {
   /* Optional.  Write a one-line description of where this handle stores data, with no
    * secrets, e.g. "s3://bucket/prefix (https://minio:9000)".  Returns 0 or -1. */
   int (*describe) (void *handle, char *buf, size_t size);
+
+  /* ---- ABI 1.1 ---- */
+
+  /* Optional (the write barrier).  Make every put and remove that returned RM_OK on
+   * this handle durable: after sync returns RM_OK they survive a crash or power loss of
+   * this machine (local: fsync of the files and directories written; a store that is
+   * durable when a request returns, like S3, returns RM_OK at once).  The core calls it
+   * before it commits an index, after the commit, and before close on a handle that
+   * was opened with RM_OPEN_BARRIER and wrote something.  NULL: every put and remove
+   * is durable when it returns (ABI 1.0). */
+  int (*sync) (void *handle, struct rm_error *err);
 };
 
 /* Fill the frozen prefix from the ABI this header describes. */
