@@ -54,7 +54,7 @@ const struct command cmd_clear = {
   "state file.\n"
   "No cluster access.  With --dry-run, lists what it would delete and deletes nothing.",
   NULL,
-  CMD_NEEDS_BACKEND,
+  CMD_NEEDS_BACKEND | CMD_WRITES_STORE,
   1,
   NULL,
   NULL,

@@ -116,7 +116,7 @@ const struct command cmd_export = {
   "record is reported and skipped (exit status 3).  --dry-run prints every write and\n"
   "delete it would do and does none.",
   export_options,
-  CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_THREADS,
+  CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_THREADS | CMD_WRITES_STORE,
   1,
   check_export,
   NULL,

@@ -16,6 +16,8 @@ struct kube_client;
 #define CMD_NEEDS_BACKEND  (1u << 0)  /* the backend opened (operand or --backend) */
 #define CMD_NEEDS_CLUSTER  (1u << 1)  /* a client of the --kubeconfig cluster */
 #define CMD_THREADS        (1u << 2)  /* has --threads N, N from 1 to 256 */
+#define CMD_WRITES_STORE   (1u << 3)  /* writes the store unless --dry-run: the backend is
+                                         opened RM_OPEN_BARRIER, else RM_OPEN_READONLY */
 
 /* Operands a verb takes when it checks them itself (struct command's max_operands). */
 #define CMD_ANY_OPERANDS   ((size_t) -1)
@@ -29,6 +31,9 @@ struct cmd_ctx {
   struct backend *b;                  /* when CMD_NEEDS_BACKEND, else NULL */
   struct kube_client *kc;             /* when CMD_NEEDS_CLUSTER, else NULL */
   bool dry_run;                       /* --dry-run */
+  bool read_only;                     /* open the backend RM_OPEN_READONLY: main() sets it
+                                         from CMD_WRITES_STORE and --dry-run before
+                                         check(), which may change it */
 };
 
 /* main() runs a verb as: at most max_operands operands ("VERB: unexpected operand 'X'"),

@@ -122,7 +122,8 @@ static int
 open_backend (struct cmd_ctx *x)
 {
   struct rm_error err;
-  int rc = cli_open_backend (x->cli, true, RM_OPEN_BARRIER, &x->b, &err);
+  int rc = cli_open_backend (x->cli, true, x->read_only ? RM_OPEN_READONLY : RM_OPEN_BARRIER,
+                             &x->b, &err);
   if (rc == RM_OK)
     return EXIT_OK;
   log_error ("%s", err.message);
@@ -155,6 +156,7 @@ run_command (const struct command *cmd, struct cli *c)
     return EXIT_USAGE;
   }
   struct cmd_ctx x = { .cli = c, .dry_run = cli_flag (c, "dry-run") };
+  x.read_only = !(cmd->needs & CMD_WRITES_STORE) || x.dry_run;
   int rc = cmd->check ? cmd->check (&x) : EXIT_OK;
   if (rc == EXIT_OK && (cmd->needs & CMD_THREADS))
     rc = parse_threads (&x);

@@ -110,7 +110,7 @@ PY
       run 0 ${CC:-cc} -std=c11 -Wall -Wextra -pedantic -Werror -shared -fPIC -I"$inc" \
         -Wl,-z,defs -o "$TMP/so-example/example.so" "$TMP/rendered-example.c" &&
         run 0 "$RM_BIN" backends --plugin-dir "$TMP/so-example" &&
-        expect "$TMP/out" "example 1.0 (ABI 1.0)"
+        expect "$TMP/out" "example 1.0 (ABI 1.1)"
     fi
   fi
 fi

@@ -37,7 +37,7 @@ if [ "$(cat "$TMP/out")" != "rm_backend_init" ]; then
 fi
 
 run 0 "$RM_BIN" backends --plugin-dir "$src"
-expect "$TMP/out" "example 1.0 (ABI 1.0)"
+expect "$TMP/out" "example 1.0 (ABI 1.1)"
 expect "$TMP/out" "max_size (size)"
 run 0 "$RM_BIN" backends check example --plugin-dir "$src"
 expect "$TMP/out" "# 12 passed, 0 failed, 2 skipped"

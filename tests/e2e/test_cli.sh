@@ -17,7 +17,7 @@ run 2 "$RM" backends --debug=sometimes && expect "$TMP/err" "'sometimes' is not 
 
 # Listing: every plugin found, broken ones reported, secrets' defaults never shown.
 run 1 "$RM" backends --plugin-dir "$FIXTURES"
-expect "$TMP/out" "good 0.0.1 (ABI 1.0)"
+expect "$TMP/out" "good 0.0.1 (ABI 1.1)"
 expect "$TMP/out" "password (string)"
 expect "$TMP/out" "[secret]"
 reject "$TMP/out" "default-token-VALUE"
