@@ -160,8 +160,8 @@ held_error (const struct holder *h, double waited, struct rm_error *err)
   return err_set (err, STORE_E_LOCKED,
                   "%s: held by %s on host %s (pid %ld, user %s) since %s, lease until %s%s: "
                   "another writer is using this store; wait for it with --lock-timeout "
-                  "DURATION, or, if that run is gone, run again after the lease expires "
-                  "(at once on host %s)", STORE_LOCK_KEY, or_q (h->command), or_q (h->host),
+                  "DURATION, or, if that run is gone, run again: the lock is taken over "
+                  "once its lease expires (at once by a run on host %s)", STORE_LOCK_KEY, or_q (h->command), or_q (h->host),
                   h->pid, or_q (h->user), or_q (h->acquired), or_q (h->expires), w,
                   or_q (h->host));
 }
@@ -225,6 +225,8 @@ read_lock (struct store_lock *l, struct holder *h, struct rm_object_info *info,
            struct rm_error *err)
 {
   struct strbuf sb = STRBUF_INIT;
+  memset (h, 0, sizeof *h);
+  h->expires_at = -1;
   *info = (struct rm_object_info) { sizeof *info, -1, -1, "" };
   int rc = backend_get_mem (l->b, STORE_LOCK_KEY, &sb, info, err);
   if (rc == RM_OK)
@@ -326,9 +328,14 @@ store_lock_renew (struct store_lock *l, struct rm_error *err)
     rc = err_set (&e, STORE_E_LOCK_LOST, "%s", l->why.message);
   else if (l->conditional) {
     rc = write_lock (l, 0, etag, started, &e);
-    if (rc == RM_E_PRECONDITION || rc == RM_E_NOT_FOUND || rc == STORE_E_LOCKED)
-      rc = err_set (&e, STORE_E_LOCK_LOST, "%s: %s by another process (%s)", STORE_LOCK_KEY,
-                    rc == RM_E_NOT_FOUND ? "removed" : "changed", e.message);
+    if (rc == RM_E_PRECONDITION || rc == RM_E_NOT_FOUND || rc == STORE_E_LOCKED) {
+      struct rm_error why = e;
+      if (rc == STORE_E_LOCKED)
+        rc = err_set (&e, STORE_E_LOCK_LOST, "taken over: %s", why.message);
+      else
+        rc = err_set (&e, STORE_E_LOCK_LOST, "%s: %s by another process", STORE_LOCK_KEY,
+                      rc == RM_E_NOT_FOUND ? "removed" : "changed");
+    }
   }
   else {
     /* Advisory: it must still be ours before we write it again. */
