@@ -463,16 +463,17 @@ store_lock_acquire (struct backend *b, const struct store_lock_opts *o, struct s
   double start = mono_now (), deadline = start + (o->timeout > 0 ? o->timeout : 0);
   double delay = 0.25;
   bool waited = false;
+  struct rm_error e;
   int rc;
   for (;;) {
-    rc = try_acquire (l, err);
+    rc = try_acquire (l, &e);
     double now = mono_now ();
     if (rc != STORE_E_LOCKED || now >= deadline || backend_stop_requested ())
       break;
     if (o->on_wait)
-      o->on_wait (o->opaque, err);
+      o->on_wait (o->opaque, &e);
     if (!waited)
-      log_info ("waiting up to %.0fs for the store lock: %s", deadline - now, err->message);
+      log_info ("waiting up to %.0fs for the store lock: %s", deadline - now, e.message);
     double nap = deadline - now < delay ? deadline - now : delay;
     struct timespec ts = { (time_t) nap, (long) ((nap - (double) (time_t) nap) * 1e9) };
     while (nanosleep (&ts, &ts) < 0 && errno == EINTR && !backend_stop_requested ())
@@ -481,8 +482,10 @@ store_lock_acquire (struct backend *b, const struct store_lock_opts *o, struct s
     delay = delay * 2 < LOCK_POLL_MAX ? delay * 2 : LOCK_POLL_MAX;
   }
   if (rc == STORE_E_LOCKED && o->timeout > 0)
-    err_prefix (err, "after waiting %.0fs: ", mono_now () - start);
+    err_prefix (&e, "after waiting %.0fs: ", mono_now () - start);
   if (rc != RM_OK) {
+    if (err)
+      *err = e;
     lock_free (l);
     return rc;
   }
