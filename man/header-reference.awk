@@ -31,8 +31,7 @@ function prose(t) {
   }
   if (t == "") { ex_close(); started = 0; return }
   if (t ~ /^[ \t]/) { ex_open(); print esc(t); started = 1; return }
-  ex_close()
-  if (!started) print ".PP"
+  if (ex || !started) { ex_close(); print ".PP" }
   print esc(t); started = 1
 }
 BEGIN { incom = 0; ex = 0; blanks = 0 }
@@ -42,7 +41,7 @@ incom == 0 && /^\/\*/ {
   closes = sub(/[ \t]*\*\/[ \t]*$/, "", line)
   sub(/^\/\* ?/, "", line)
   prose(line)
-  if (closes) incom = 0
+  if (closes) { incom = 0; ex_close() }
   next
 }
 incom == 1 {
@@ -50,7 +49,7 @@ incom == 1 {
   closes = sub(/[ \t]*\*\/[ \t]*$/, "", line)
   sub(/^ \* ?/, "", line); sub(/^ \*$/, "", line)
   prose(line)
-  if (closes) incom = 0
+  if (closes) { incom = 0; ex_close() }
   next
 }
 /^[ \t]*$/ { if (ex) blanks++; next }
