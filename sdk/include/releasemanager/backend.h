@@ -418,9 +418,7 @@ struct rm_object_info {
   uint32_t struct_size;       /* set by the caller to sizeof (struct rm_object_info) */
   long long size;             /* bytes, or -1 if unknown */
   long long mtime;            /* seconds since the Unix epoch, or -1 if unknown */
-  char etag[RM_ETAG_MAX];     /* opaque version tag usable with if_match; "" if none.
-                                 put, stat and list report the same etag for the same
-                                 object */
+  char etag[RM_ETAG_MAX];     /* opaque version tag usable with if_match; "" if none */
 };
 
 /* Options of put(). */
@@ -526,10 +524,10 @@ struct rm_backend {
                struct rm_error *err);
 
   /* Required.  Release everything open() acquired.  Cannot fail.  Called once per handle
-   * open() returned, after every other call on it has returned; then the core may
-   * unload the plugin (dlclose), so leave no thread running and no atexit() handler or
-   * library callback pointing into the plugin.  On a dirty barrier handle the core has
-   * called sync() first. */
+   * open() returned (never for a NULL one), after every other call on it has returned;
+   * then the core may unload the plugin (dlclose), so leave no thread running and no
+   * atexit() handler or library callback pointing into the plugin.  On a barrier handle
+   * that wrote since its last sync, the core calls sync() first. */
   void (*close) (void *handle);
 
   /* Required.  Store the reader's bytes under key, replacing any previous object,
