@@ -10,3 +10,9 @@ EXTRA_DIST += tests/docs/test_docs.sh tests/docs/test_header.sh tests/docs/test_
 # (nm) and the #include lines: no circles, no use of a higher layer by a lower one.
 TESTS += tests/docs/test_layers.sh
 EXTRA_DIST += tests/docs/test_layers.sh
+
+# One source of truth (issue 17): the installed releasemanager-backend(3)'s REFERENCE is the
+# installed backend.h, installed documents refer only to installed files, and README's
+# "Writing a backend" code comes from sdk/example/example.c.
+TESTS += tests/docs/test_man_reference.sh
+EXTRA_DIST += tests/docs/test_man_reference.sh
