@@ -6,7 +6,7 @@
 #
 # `make check` builds the same targets with the normal compiler and fuzz/standalone.c
 # as main, and runs them over fuzz/regress/NAME/ (every crash found, minimised) and
-# fuzz/corpus/NAME/ (fuzz/regress.sh).
+# fuzz/corpus/NAME/ (fuzz/test_regress.sh).
 FUZZ_TARGETS = jscan yamljson helm kubeconfig manifest index conffile s3xml sigv4
 FUZZ_CORE_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/fuzz $(CJSON_CFLAGS) $(YAML_CFLAGS)
 FUZZ_S3_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/fuzz -I$(top_srcdir)/plugins/s3 $(S3_PLUGIN_CFLAGS)
@@ -47,8 +47,8 @@ fuzz_regress_sigv4_SOURCES = fuzz/fuzz_sigv4.c plugins/s3/sigv4.c plugins/s3/s3u
 fuzz_regress_sigv4_CFLAGS = $(FUZZ_S3_CFLAGS)
 fuzz_regress_sigv4_LDADD = $(S3_PLUGIN_LIBS)
 
-TESTS += fuzz/regress.sh
-EXTRA_DIST += fuzz/regress.sh fuzz/run.sh fuzz/fuzz.mk fuzz/README.md fuzz/corpus fuzz/regress \
+TESTS += fuzz/test_regress.sh
+EXTRA_DIST += fuzz/test_regress.sh fuzz/make-seeds.py fuzz/run.sh fuzz/fuzz.mk fuzz/README.md fuzz/corpus fuzz/regress \
 	fuzz/dict
 
 # The libFuzzer build and run (needs clang and its libFuzzer runtime: on Debian 12,
