@@ -326,26 +326,28 @@ Test (store, snapshot_commit_deletes_only_after_the_index)
   cr_assert_eq (stale.n, 1);
   cr_assert_str_eq (stale.items[0], gone.key);
   struct store_state st = { "rm", "ops", dir, "local" };
+  struct snapshot_commit_opts co = { NULL, false, false, 0 };
 
   /* The index cannot be written (a directory is in its place): no delete, no state. */
   make_dir_at (STORE_INDEX_KEY, true);
-  cr_assert_neq (snapshot_commit (b, ix, &st, &stale, false, &err), RM_OK);
+  cr_assert_neq (snapshot_commit (b, ix, &st, &stale, &co, &err), RM_OK);
   cr_assert (exists_in_dir (gone.key), "a stale record was deleted before the index was written");
   cr_assert (!exists_in_dir (STORE_STATE_KEY), "the state file was written before the index");
   make_dir_at (STORE_INDEX_KEY, false);
 
   /* The state file cannot be written: the index is, still no delete. */
   make_dir_at (STORE_STATE_KEY, true);
-  cr_assert_neq (snapshot_commit (b, ix, &st, &stale, false, &err), RM_OK);
+  cr_assert_neq (snapshot_commit (b, ix, &st, &stale, &co, &err), RM_OK);
   cr_assert (exists_in_dir (STORE_INDEX_KEY), "the index is written first");
   cr_assert (exists_in_dir (gone.key), "a stale record was deleted before the state file");
   make_dir_at (STORE_STATE_KEY, false);
 
   /* A dry run touches nothing. */
-  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, true, &err), RM_OK);
+  struct snapshot_commit_opts dry = { NULL, false, true, 0 };
+  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &dry, &err), RM_OK);
   cr_assert (exists_in_dir (gone.key) && !exists_in_dir (STORE_STATE_KEY));
 
-  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, false, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &co, &err), RM_OK, "%s", err.message);
   cr_assert (exists_in_dir (STORE_INDEX_KEY) && exists_in_dir (STORE_STATE_KEY));
   cr_assert (!exists_in_dir (gone.key), "the stale record is deleted after the commit");
   for (size_t i = 0; i < ix->n; i++)
@@ -365,7 +367,8 @@ Test (store, snapshot_clear_order)
   struct rm_error err;
   struct store_state st = { "rm", "ops", dir, "local" };
   struct strlist none = STRLIST_INIT;
-  cr_assert_eq (snapshot_commit (b, ix, &st, &none, false, &err), RM_OK, "%s", err.message);
+  struct snapshot_commit_opts co = { NULL, false, false, 0 };
+  cr_assert_eq (snapshot_commit (b, ix, &st, &none, &co, &err), RM_OK, "%s", err.message);
 
   struct snapshot_clear_result res;
   cr_assert_eq (snapshot_clear (b, true, &res, &err), RM_OK, "%s", err.message);
@@ -644,8 +647,24 @@ Test (store, index_errors_name_the_problem_and_the_place)
     { DOC (REC ("releases/a/b/1.json.gz", 1, "") ", 7"), "record 2 is incomplete" },
     { DOC (REC ("releases/a/b/1.json.gz", 1, "") "," REC ("releases/a/b/01.json.gz", 1, "")),
       "record 2: key 'releases/a/b/01.json.gz' does not match" },
-    { DOC (REC ("releases/a/b/1.json.gz", 0, "")), "record 1 is incomplete" },
-    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":-1")), "record 1 is incomplete" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":9e18")),
+      "record 1 (releases/a/b/1.json.gz): size 9e18 is not a whole number" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":1e400")), "size 1e400 is not" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":2.5")), "size 2.5 is not" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":\"3\"")), "(releases/a/b/1.json.gz): size is not a number" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1e10, "")), "revision 1e10 is not" },
+    { DOC (REC ("releases/a/b/1.json.gz", -1, "")), "revision -1 is not" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"storedSize\":-2")), "storedSize -2 is not" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"storedSize\":9.1e15")), "storedSize 9.1e15" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"storedSize\":-1")), NULL },
+    { DOC (REC ("releases/a/b/1.0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                ".json.gz", 1, "")), NULL },
+    { DOC (REC ("releases/a/b/1.1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                ".json.gz", 1, "")), "does not match its namespace, release, revision and sha256" },
+    { DOC (REC ("releases/a/b/1.json.gz", 0, "")),
+      "record 1 (releases/a/b/1.json.gz): revision 0 is not a whole number from 1 to 2147483647" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":-1")),
+      "record 1 (releases/a/b/1.json.gz): size -1 is not a whole number from 0 to 67108864" },
     { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"sha256\":\"ABC\"")), "record 1 is incomplete" },
     { "{\"apiVersion\":\"releasemanager.io/v1\",\"records\":[{\"key\":}]}",
       "not valid JSON (near byte 55: invalid character looking for beginning of value)" },
