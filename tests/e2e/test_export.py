@@ -130,9 +130,38 @@ def stored_files(path):
     return out
 
 
-def stored_records(path):
+HASHED_KEY_RE = re.compile(r"^(releases/[^/]+/[^/]+/[1-9][0-9]*)\.([0-9a-f]{64})\.json\.gz$")
+
+
+def logical(key):
+    """releases/NS/REL/REV.SHA256.json.gz (the key a record is stored under) as
+    releases/NS/REL/REV.json.gz (the release revision it holds); other keys as they are."""
+    m = HASHED_KEY_RE.match(key)
+    return m.group(1) + ".json.gz" if m else key
+
+
+def stored_records_raw(path):
+    """{stored key: release JSON} of every record file under path."""
     return {k: gzip.decompress(v) for k, v in stored_files(path).items()
             if k.startswith("releases/")}
+
+
+def stored_records(path):
+    """{releases/NS/REL/REV.json.gz: release JSON} of the records under path; each stored
+    under the key that carries its SHA-256, one per revision."""
+    out = {}
+    for k, raw in stored_records_raw(path).items():
+        m = HASHED_KEY_RE.match(k)
+        assert m, "stored record key %s does not carry its SHA-256" % k
+        assert m.group(2) == sha(raw), "stored record %s: its content's SHA-256 is %s" % (k, sha(raw))
+        assert logical(k) not in out, "two stored records of %s" % logical(k)
+        out[logical(k)] = raw
+    return out
+
+
+def index_records(ix):
+    """{releases/NS/REL/REV.json.gz: index entry}."""
+    return {logical(r["key"]): r for r in ix["records"]}
 
 
 def file_stats(path):
@@ -226,7 +255,7 @@ class ExportCase(unittest.TestCase):
         ix = load_index(path)
         self.assertEqual((ix.get("apiVersion"), ix.get("kind")), ("releasemanager.io/v1", "Snapshot"),
                          "%s: index.json header" % what)
-        recs = {r["key"]: r for r in ix["records"]}
+        recs = index_records(ix)
         self.assertEqual(len(recs), len(ix["records"]), "%s: index.json lists a key twice" % what)
         self.assertEqual(sorted(recs), sorted(expected), "%s: index.json records differ from the "
                          "stored records" % what)
@@ -234,7 +263,9 @@ class ExportCase(unittest.TestCase):
             r = recs[k]
             self.assertEqual((r["size"], r["sha256"]), (len(raw), sha(raw)),
                              "%s: index size/sha256 of %s" % (what, k))
-            self.assertEqual(r["storedSize"], os.path.getsize(os.path.join(path, k)),
+            self.assertEqual(r["key"], "%s.%s.json.gz" % (k[:-len(".json.gz")], sha(raw)),
+                             "%s: index key of %s does not carry its SHA-256" % (what, k))
+            self.assertEqual(r["storedSize"], os.path.getsize(os.path.join(path, r["key"])),
                              "%s: index storedSize of %s is not the stored file's size" % (what, k))
             ns, rel, rev = k[len("releases/"):-len(".json.gz")].split("/")
             self.assertEqual((r["namespace"], r["release"], r["revision"]), (ns, rel, int(rev)),
@@ -287,7 +318,7 @@ class HelmReleases(ExportCase):
         self.assertIn("%d written" % len(expected), p.stdout, "summary line\n" + show(p))
         ix = self.assertStoreMatches(path, expected, "helm 3 + helm 4 export",
                                      cluster_uid=kube_system_uid(fk))
-        recs = {r["key"]: r for r in ix["records"]}
+        recs = index_records(ix)
         self.assertEqual([recs["releases/h3/multi/%d.json.gz" % i]["status"] for i in (1, 2, 3)],
                          ["superseded", "superseded", "deployed"],
                          "every revision of the helm 3 release is exported with its status")
@@ -353,17 +384,20 @@ class HelmReleases(ExportCase):
                  "--set", "gadget.size=9")
         p = export(fk, path, "-n", "life")
         self.assertExportOk(p, "export after uninstall/upgrade")
-        # The upgrade rewrites revision 1 too (its status becomes superseded): 2 written.
-        self.assertRegex(p.stdout, r"\b2 written, 0 unchanged, 1 deleted",
+        # The upgrade rewrites revision 1 too (its status becomes superseded): 2 written,
+        # revision 1 under a new key; deleted: the uninstalled release's record and the
+        # old key of revision 1.
+        self.assertRegex(p.stdout, r"\b2 written, 0 unchanged, 2 deleted",
                          "summary after uninstall + upgrade\n" + show(p))
         expected = cluster_records(fk, namespaces={"life"})
         self.assertEqual(sorted(expected), ["releases/life/grow/1.json.gz",
                                             "releases/life/grow/2.json.gz"],
                          "set-up: helm's records after uninstall/upgrade")
         self.assertStoreMatches(path, expected, "uninstalled release removed, upgrade added")
-        self.assertFalse(os.path.exists(os.path.join(path, "releases/life/gone/1.json.gz")),
+        self.assertFalse(os.path.exists(os.path.join(path, "releases/life/gone")) and
+                         os.listdir(os.path.join(path, "releases/life/gone")),
                          "the uninstalled release's record is still in the store")
-        recs = {r["key"]: r for r in load_index(path)["records"]}
+        recs = index_records(load_index(path))
         self.assertNotIn("gone", [r["release"] for r in recs.values()],
                          "the uninstalled release is still in the index")
         self.assertEqual([recs["releases/life/grow/%d.json.gz" % i]["status"] for i in (1, 2)],
@@ -388,7 +422,7 @@ class HelmReleases(ExportCase):
         expected = cluster_records(fk)
         p = export(fk, path, "--dry-run")
         self.assertExportOk(p, "dry-run export")
-        puts = sorted(re.findall(r"(?m)^would put (\S+)", p.stdout))
+        puts = sorted(logical(k) for k in re.findall(r"(?m)^would put (\S+)", p.stdout))
         self.assertEqual(puts, sorted(expected), "dry run: 'would put' lines\n" + show(p))
         self.assertRegex(p.stdout, r"(?m)^would write index\.json\b", "dry run: index write")
         self.assertEqual(os.listdir(path), [], "dry run wrote to the store")
@@ -398,7 +432,7 @@ class HelmReleases(ExportCase):
         before = stored_files(path), file_stats(path)
         p = export(fk, path, "--dry-run", "-n", "h3")
         self.assertExportOk(p, "dry-run export with a filter")
-        deletes = sorted(re.findall(r"(?m)^would delete (\S+)", p.stdout))
+        deletes = sorted(logical(k) for k in re.findall(r"(?m)^would delete (\S+)", p.stdout))
         self.assertEqual(deletes, sorted(k for k in expected if not k.startswith("releases/h3/")),
                          "dry run: 'would delete' lines\n" + show(p))
         self.assertNotIn("would put", p.stdout, "dry run of an unchanged snapshot puts nothing")
@@ -583,7 +617,7 @@ class Seeded(ExportCase):
         self.assertEqual(p.returncode, 3, "corrupt record: exit 3\n" + show(p))
         self.assertIn("releases/rot/r/1.json.gz", stored_records(path),
                       "the intact stored copy of a now-corrupt record was deleted")
-        self.assertIn("releases/rot/r/1.json.gz", [r["key"] for r in load_index(path)["records"]],
+        self.assertIn("releases/rot/r/1.json.gz", index_records(load_index(path)),
                       "the intact copy of a now-corrupt record is not in the index")
 
     def test_07_api_faults_retried(self):
@@ -637,7 +671,7 @@ class Seeded(ExportCase):
         ix = load_index(path)
         self.assertEqual(len(ix["records"]), N, "index of the %d-release export" % N)
         want = {"releases/%s/p%04d/1.json.gz" % (nss[i % 5], i) for i in range(N)}
-        self.assertEqual({r["key"] for r in ix["records"]}, want, "index keys of the paged export")
+        self.assertEqual(set(index_records(ix)), want, "index keys of the paged export")
         got = stored_records(path)
         self.assertEqual(set(got), want, "stored records of the paged export")
         for i in (0, 1, 777, N - 1):
@@ -859,7 +893,7 @@ class Seeded(ExportCase):
                              ["GET /api/v1/namespaces/%s/secrets/sh.helm.release.v1.b.v2" % ns],
                              "the third run read other Secrets than the new one")
             after = file_stats(path)
-            self.assertEqual(sorted(k for k in after if k.startswith("releases/")
+            self.assertEqual(sorted(logical(k) for k in after if k.startswith("releases/")
                                     and after[k] != before.get(k)),
                              ["releases/%s/b/2.json.gz" % ns], "records the third run wrote")
             self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), "third run")
