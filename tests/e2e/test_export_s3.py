@@ -81,11 +81,12 @@ def main():
             for sec in secrets:
                 md = sec["metadata"]
                 name, _, rev = md["name"][len("sh.helm.release.v1."):].rpartition(".v")
-                key = "releases/%s/%s/%s.json.gz" % (md["namespace"], name, rev)
                 want = json.dumps(fku.decode_release(sec), sort_keys=True)
                 raw = base64.b64decode(base64.b64decode(sec["data"]["release"]))
                 if raw[:3] == b"\x1f\x8b\x08":
                     raw = gzip.decompress(raw)
+                key = "releases/%s/%s/%s.%s.json.gz" % (md["namespace"], name, rev,
+                                                        hashlib.sha256(raw).hexdigest())
                 check(key in objs, "record %s is in the bucket" % key, str(sorted(objs)))
                 if key in objs:
                     body = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=PREFIX + "/" + key)["Body"].read())
