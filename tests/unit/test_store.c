@@ -651,7 +651,8 @@ Test (store, index_errors_name_the_problem_and_the_place)
       "record 1 (releases/a/b/1.json.gz): size 9e18 is not a whole number" },
     { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":1e400")), "size 1e400 is not" },
     { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":2.5")), "size 2.5 is not" },
-    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":\"3\"")), "(releases/a/b/1.json.gz): size is not a number" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":\"3\"")),
+      "(releases/a/b/1.json.gz): size is not a number" },
     { DOC (REC ("releases/a/b/1.json.gz", 1e10, "")), "revision 1e10 is not" },
     { DOC (REC ("releases/a/b/1.json.gz", -1, "")), "revision -1 is not" },
     { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"storedSize\":-2")), "storedSize -2 is not" },
@@ -818,8 +819,9 @@ Test (store, keys_parse_strictly)
     "releases/a/b/.json.gz", "releases/a/b/1.json", "releases/a/b/1.json.gzz",
     "releases/a/1.json.gz", "releases/a/b/c/1.json.gz", "releases//b/1.json.gz",
     "releases/a//1.json.gz", "release/a/b/1.json.gz", "releases/a/b/1.." HEX64 ".json.gz",
-    "releases/a/b/1." HEX64 "0.json.gz", "releases/a/b/1.0123456789ABCDEF0123456789abcdef"
-    "0123456789abcdef0123456789abcdef.json.gz", "releases/a/b/1.0123.json.gz",
+    "releases/a/b/1." HEX64 "0.json.gz",
+    ("releases/a/b/1.0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef.json.gz"),
+    "releases/a/b/1.0123.json.gz",
     "releases/a/b/1.g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.json.gz",
     "index.json", "",
   };
@@ -936,7 +938,8 @@ Test (store, inflate_cap_is_fixed)
 Test (store, index_commit_is_conditional)
 {
   struct backend *b = open_local ();
-  cr_assert (backend_caps (b) & RM_CAP_CONDITIONAL_PUT, "the local backend offers conditional puts");
+  cr_assert (backend_caps (b) & RM_CAP_CONDITIONAL_PUT,
+             "the local backend offers conditional puts");
   struct rm_error err;
   struct store_index *ix = sample_index (b), *got;
   struct store_index_base base, other;
