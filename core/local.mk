@@ -36,3 +36,6 @@ CORE_TEST_LIBS = libcoretest.a $(CJSON_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS) $(DL_L
 libcore_a_SOURCES += %reldir%/store/snapshot.c %reldir%/store/snapshot.h \
 	%reldir%/export/export.h %reldir%/export/internal.h %reldir%/export/plan.c \
 	%reldir%/export/record.c %reldir%/export/fetch.c %reldir%/export/engine.c
+
+# One writer per store: the lease in lock.json (store/lock.c).
+libcore_a_SOURCES += %reldir%/store/lock.c %reldir%/store/lock.h

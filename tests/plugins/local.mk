@@ -117,3 +117,9 @@ EXTRA_DIST += tests/plugins/test_s3_creds.py tests/plugins/s3/credservers.py
 TESTS += tests/plugins/test_s3_faults.py
 EXTRA_DIST += tests/plugins/test_s3_faults.py tests/plugins/s3/faultproxy.py
 EXTRA_DIST += bench/s3-put.sh
+
+# faulty: wraps another plugin and fails chosen calls (tests/faults/, e2e tests).
+check_LTLIBRARIES += tests/plugins/faulty.la
+tests_plugins_faulty_la_SOURCES = tests/plugins/faulty/faulty.c
+tests_plugins_faulty_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+tests_plugins_faulty_la_LIBADD = -ldl -lpthread
