@@ -192,8 +192,8 @@ def lock_writers(fk, s3, env, base, kc):
     check(a.returncode == 0, "the first writer commits", out + err)
     check("lock.json" not in keys(), "lock.json is removed at the end", str(sorted(keys())))
     index = json.loads(s3.get_object(Bucket=BUCKET, Key=LOCK_PREFIX + "/index.json")["Body"].read())
-    check(sorted(r["key"] for r in index["records"] if r["namespace"] == "default")
-          == ["releases/default/web/1.json.gz", "releases/default/web/2.json.gz"],
+    check(sorted((r["release"], r["revision"]) for r in index["records"]
+                 if r["namespace"] == "default") == [("web", 1), ("web", 2)],
           "the index is the first writer's commit", json.dumps(index)[:500])
     p = subprocess.run([RM_BIN, "clear", "s3"] + base, capture_output=True, text=True, env=env,
                        timeout=180)
