@@ -23,6 +23,8 @@ static const struct cli_option export_options[] = {
   { "self-release", 0, CLI_VALUE, "NAME", NULL,
     "the Helm release this manager runs as (recorded in the state file)", 0 },
   { "self-namespace", 0, CLI_VALUE, "NS", NULL, "namespace of --self-release", 0 },
+  { "force", 0, CLI_FLAG, NULL, NULL,
+    "replace a stored snapshot of another cluster (another kube-system UID)", 0 },
   { "lock-timeout", 0, CLI_VALUE, "DURATION", "0",
     "wait up to DURATION (30s, 5m) for another writer's store lock; 0: fail at once", 0 },
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
@@ -69,6 +71,7 @@ check_export (struct cmd_ctx *x)
     .self_namespace = cli_get (c, "self-namespace"),
     .path = cli_get (c, "path"),
     .progress = isatty (2) && log_get_level () < RM_LOG_INFO,
+    .force = cli_flag (c, "force"),
   };
   return EXIT_OK;
 }
@@ -137,10 +140,20 @@ run_export (struct cmd_ctx *x)
   e->o.lock = NULL;
   if (store_lock_release (lock, &err) != RM_OK)
     log_warn ("releasing the store lock: %s", err.message);
-  if (r.complete) {
+  if (r.complete && (r.committed || o->dry_run)) {
     printf ("%s %zu release records to %s: %zu written, %zu unchanged, %zu deleted, "
             "%zu skipped, %zu failed\n", o->dry_run ? "dry run: would export" : "exported",
             r.records, where, r.written, r.unchanged, r.deleted, r.skipped, r.failed);
+  }
+  else if (r.complete)
+    /* Nothing committed, so nothing deleted: say only what happened. */
+    printf ("export to %s not committed: the previous snapshot stays as it was (%zu records "
+            "stored under new keys, %zu skipped, %zu failed)\n", where, r.written, r.skipped,
+            r.failed);
+  if (r.complete && r.kept)
+    printf ("%zu stale record%s kept: %s; the next clean export removes %s\n", r.kept,
+            r.kept == 1 ? "" : "s", r.kept_why, r.kept == 1 ? "it" : "them");
+  if (r.complete) {
     if (rc == EXIT_OK && r.failed)
       rc = EXIT_ERROR;
     else if (rc == EXIT_OK && r.skipped)
@@ -154,14 +167,17 @@ const struct command cmd_export = {
   "export",
   "back up every Helm release record of the cluster",
   "[BACKEND] [BACKEND OPTIONS] [--namespace NS]... [--exclude-namespaces A,B] "
-  "[--release-name NAME]",
+  "[--release-name NAME] [--force]",
   "Reads every Helm release record (all revisions Helm keeps) through the Kubernetes API\n"
-  "and stores it under --path: releases/NAMESPACE/RELEASE/REVISION.json.gz, then\n"
-  "index.json, then rlsmgrstate.json.  Unchanged records cost no upload and, when the\n"
-  "release object is unchanged, no read.  Records no longer in the cluster (or no longer\n"
-  "selected by the filters) are deleted after the new index is written.  A corrupt\n"
-  "record is reported and skipped (exit status 3).  --dry-run prints every write and\n"
-  "delete it would do and does none.\n"
+  "and stores it under --path: releases/NAMESPACE/RELEASE/REVISION.SHA256.json.gz (a\n"
+  "changed record gets a new key, so the stored snapshot stays whole until the new one\n"
+  "is committed), then index.json in one put (refused when another writer committed\n"
+  "meanwhile), then rlsmgrstate.json.  Unchanged records cost no upload and, when the\n"
+  "release object is unchanged, no read.  Records no longer in the snapshot are deleted\n"
+  "after the new index is written, and only after a run without failures.  A store\n"
+  "holding another cluster's snapshot is refused unless --force.  A corrupt record is\n"
+  "reported and skipped (exit status 3).  --dry-run prints every write and delete it\n"
+  "would do and does none.\n"
   "One writer per store: export holds the lock lock.json under --path while it runs.\n"
   "When another writer holds it, export fails naming that writer, or waits up to\n"
   "--lock-timeout for it.  A lock left by a killed run is taken over once its lease\n"

@@ -198,17 +198,39 @@ or_unknown (const char *s)
   return s ? s : "unknown time";
 }
 
+/* A store whose index names another cluster is not ours to replace, unless forced.
+ * RM_OK, or RM_E_INVALID with err naming both clusters. */
+static int
+check_cluster (struct export_engine *e, const char *uid, struct rm_error *err)
+{
+  const char *stored = e->old ? e->old->cluster_uid : NULL;
+  if (!stored || !uid || strcmp (stored, uid) == 0)
+    return RM_OK;
+  if (e->o.force) {
+    log_warn ("%s holds the snapshot of another cluster (kube-system UID %s): replacing it "
+              "with this cluster's (%s), --force", STORE_INDEX_KEY, stored, uid);
+    return RM_OK;
+  }
+  char *where = backend_describe (e->b);
+  rm_error_set (err, RM_E_INVALID, "%s in %s is the snapshot of another cluster (kube-system "
+                "UID %s), not of this one (%s): nothing written; export to another --path, or "
+                "use --force to replace it", STORE_INDEX_KEY, where, stored, uid);
+  free (where);
+  return RM_E_INVALID;
+}
+
 int
 export_engine_run (struct export_engine *e, struct export_result *r, struct rm_error *err)
 {
   memset (r, 0, sizeof *r);
   /* The previous snapshot, to skip what has not changed: from the store the first
-   * time, then the one this engine committed. */
+   * time, then the one this engine committed.  Its etag is the commit's condition. */
   if (!e->loaded) {
-    int lrc = store_index_load (e->b, &e->old, err);
-    if (lrc != RM_OK && lrc != RM_E_NOT_FOUND)
-      log_warn ("%s: the previous snapshot is unreadable, exporting everything again",
-                err->message);
+    int lrc = store_index_read (e->b, &e->old, &e->base, err);
+    e->unreadable = lrc != RM_OK && lrc != RM_E_NOT_FOUND;
+    if (e->unreadable)
+      log_warn ("%s: the previous snapshot is unreadable: rebuilding the index from the "
+                "cluster; no stored record is deleted in this run", err->message);
     e->loaded = true;
   }
   struct snapshot_keys *listing = snapshot_keys_start (e->b);
@@ -218,19 +240,23 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   int rc = RM_OK;
   if (!cluster_identity (e, &cluster_uid, err))
     rc = RM_E_IO;
+  else if ((rc = check_cluster (e, cluster_uid, err)) != RM_OK)
+    free (cluster_uid);
   else if (export_plan (e, &kerr) != KUBE_OK) {
     rc = rm_error_set (err, RM_E_IO, "%s", kerr.message);
     free (cluster_uid);
   }
   if (rc != RM_OK) {
-    /* The cluster is unreachable or refuses us: touch nothing. */
+    /* The cluster is unreachable or refuses us, or the store is not ours: touch
+     * nothing. */
     snapshot_keys_finish (listing, &stored, NULL);
     strlist_free (&stored);
     export_items_free (e);
     return rc;
   }
 
-  /* Read, decode and store what changed, in parallel when the backend allows. */
+  /* Read, decode and store what changed, in parallel when the backend allows.  Every
+   * record goes to a key of its content: nothing the stored index references changes. */
   export_fetch (e);
   /* Unless this is a dry run (which keeps comparing with what is stored), the previous
    * snapshot's entries move into the new one instead of being copied. */
@@ -250,7 +276,14 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   for (size_t i = 0; i < stored.n; i++)
     if (!store_index_find (ix, stored.items[i]))
       strlist_push (&stale, stored.items[i]);
-  r->deleted = stale.n;
+  /* A run with any failure deletes nothing: what it could not read may be what a stale
+   * key holds (the next clean run removes them). */
+  struct snapshot_commit_opts co = { &e->base, false, e->o.dry_run, 0 };
+  if (r->failed)
+    r->kept_why = "this export had failures";
+  else if (e->unreadable || !e->base.known)
+    r->kept_why = "the previous index.json was unreadable";
+  co.keep_stale = r->kept_why != NULL;
 
   struct store_state st = { e->self_release, e->self_namespace, e->path,
                             (char *) backend_name (e->b) };
@@ -266,22 +299,36 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
     store_index_free (e->old);
     e->old = ix;
     ix = NULL;
+    r->committed = true;
   }
   else if (e->o.dry_run || r->failed == 0 || ix->n) {
     /* Only a writer that still holds the store lock may commit. */
     rc = e->o.lock && !e->o.dry_run ? store_lock_check (e->o.lock, err) : RM_OK;
     if (rc == RM_OK)
-      rc = snapshot_commit (e->b, ix, &st, &stale, e->o.dry_run, err);
+      rc = snapshot_commit (e->b, ix, &st, &stale, &co, err);
     committed = rc == RM_OK && !e->o.dry_run;
+    r->committed = committed;
     /* A failed state file write leaves the stored one unknown. */
     if (!e->o.dry_run)
       e->state_saved = committed;
   }
+  if (e->o.dry_run)
+    r->deleted = co.keep_stale ? 0 : stale.n;
+  else
+    r->deleted = co.deleted;
+  if (!co.keep_stale && !committed && !e->o.dry_run && stale.n)
+    r->kept_why = "the new index was not written";
+  r->kept = e->o.dry_run ? (co.keep_stale ? stale.n : 0) : stale.n - co.deleted;
+  if (!r->kept)
+    r->kept_why = NULL;
+  else if (!r->kept_why)
+    r->kept_why = "deleting them failed (the next export retries)";
   /* What is in the store now is what the next run compares with. */
   if (committed) {
     store_index_free (e->old);
     e->old = ix;
     ix = NULL;
+    e->unreadable = false;
   }
   else if (rc != RM_OK) {
     /* The index may or may not have been written: read it again next time. */

@@ -27,6 +27,7 @@ struct export_opts {
   const char *self_namespace;
   const char *path;                  /* the --path, for the state file */
   bool progress;                     /* a progress line on stderr (a terminal) */
+  bool force;                        /* export over a snapshot of another cluster */
   struct store_lock *lock;           /* the held store lock, checked right before the
                                         commit (store_lock_check), or NULL */
 };
@@ -34,16 +35,22 @@ struct export_opts {
 struct export_result {
   size_t records;                    /* in the new snapshot */
   size_t written, unchanged, deleted, skipped, failed;
+  size_t kept;                       /* stale records not deleted (see kept_why) */
+  const char *kept_why;              /* why they were kept: a static string, or NULL */
   bool complete;                     /* the records were processed: the counts are valid */
+  bool committed;                    /* the new index was written (or nothing changed) */
 };
 
 /* b and kc are borrowed and must outlive the engine; opts is copied. */
 struct export_engine *export_engine_new (struct backend *b, struct kube_client *kc,
                                          const struct export_opts *opts);
 /* One export.  Returns RM_OK, or an error with err filled: before result->complete the
- * cluster could not be read and the store is untouched; after, the snapshot could not
- * be committed (the store keeps the previous one).  Records that failed or were skipped
- * are logged and counted in result, not returned. */
+ * cluster could not be read, or the store holds another cluster's snapshot (without
+ * force), and the store is untouched; after, the snapshot could not be committed (the
+ * store keeps the previous one, and every record it references: new records go to new
+ * keys).  Records that failed or were skipped are logged and counted in result, not
+ * returned.  Stale records are deleted only after a commit, and not after a run with
+ * any failure (result->kept). */
 int export_engine_run (struct export_engine *e, struct export_result *result,
                        struct rm_error *err);
 void export_engine_free (struct export_engine *e);

@@ -31,7 +31,8 @@ struct item {
   const char *namespace, *object, *uid, *rv;
   const char *release;
   int revision;
-  const char *key;
+  const char *key;                  /* store_record_key: the revision's identity (sorting,
+                                       matching); the record's key is rec.key */
   char *mem;
   struct store_record *old;         /* in the previous snapshot, or NULL */
   struct store_record rec;          /* the new index entry: UNCHANGED, WRITTEN, SAME_HASH */
@@ -48,7 +49,11 @@ struct export_engine {
   struct strlist only_ns, skip_ns;
   char *only_release, *self_release, *self_namespace, *path;
   struct store_index *old;          /* the last committed snapshot (NULL: none) */
+  struct store_index_base base;     /* index.json as read or last written: the commit's
+                                       condition */
   bool loaded;                      /* old has been read from the store */
+  bool unreadable;                  /* index.json could not be read: delete nothing until
+                                       a commit replaces it */
   bool state_saved;                 /* the state file is known to say what ours does */
   /* One run. */
   struct item *items;

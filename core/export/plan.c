@@ -224,8 +224,11 @@ export_plan (struct export_engine *e, struct rm_error *kerr)
   for (size_t i = 0; i < e->n; i++) {
     struct item *it = &e->items[i];
     /* The engine's own copy of the snapshot: build_index may take records from it. */
-    it->old = (struct store_record *) store_index_find (e->old, it->key);
-    if (it->state == ITEM_PENDING && it->old && it->uid && it->rv && it->old->source_uid
+    it->old = (struct store_record *) store_index_find_revision (e->old, it->namespace,
+                                                                 it->release, it->revision);
+    /* An entry of the older layout (no hash in its key) is written again. */
+    if (it->state == ITEM_PENDING && it->old && store_record_key_current (it->old)
+        && it->uid && it->rv && it->old->source_uid
         && it->old->source_version && strcmp (it->old->source_uid, it->uid) == 0
         && strcmp (it->old->source_version, it->rv) == 0) {
       /* Its index entry is it->old, taken over by build_index. */

@@ -32,7 +32,6 @@ export_record (struct export_engine *e, struct item *it, const cJSON *obj)
     return;
   }
   struct store_record *r = &it->rec;
-  r->key = xstrdup (it->key);
   r->namespace = xstrdup (it->namespace);
   r->release = xstrdup (it->release);
   r->revision = it->revision;
@@ -48,16 +47,18 @@ export_record (struct export_engine *e, struct item *it, const cJSON *obj)
   if (rel.name && strcmp (rel.name, it->release) != 0)
     log_warn ("%s %s/%s holds release '%s' revision %d; stored under its object name", kind,
               it->namespace, it->object, rel.name, rel.version);
-  /* Hashed once: compared with the index here, and stored with the record below. */
+  /* Hashed once: it names the record's key (a changed record gets a new key, so no
+   * committed record is overwritten) and is stored with it. */
   sha256_hex (rel.json, rel.json_len, r->sha256);
-  if (it->old && strcmp (it->old->sha256, r->sha256) == 0) {
+  r->key = store_record_key_sha (it->namespace, it->release, it->revision, r->sha256);
+  if (it->old && strcmp (it->old->key, r->key) == 0) {
     r->size = (long long) rel.json_len;
     r->stored_size = it->old->stored_size;
     it->state = ITEM_SAME_HASH;
   }
   else if (e->o.dry_run) {
     r->size = (long long) rel.json_len;
-    printf ("would put %s (%zu bytes of release JSON)\n", it->key, rel.json_len);
+    printf ("would put %s (%zu bytes of release JSON)\n", r->key, rel.json_len);
     it->state = ITEM_WRITTEN;
   }
   else {
@@ -71,7 +72,7 @@ export_record (struct export_engine *e, struct item *it, const cJSON *obj)
       it->why = xstrdup (err.message);
     }
     else {
-      log_info ("stored %s (%lld bytes, %lld gzip)", it->key, r->size, r->stored_size);
+      log_info ("stored %s (%lld bytes, %lld gzip)", r->key, r->size, r->stored_size);
       it->state = ITEM_WRITTEN;
     }
   }

@@ -54,36 +54,59 @@ store_index_sort (struct store_index *ix)
   ix->sorted = true;
 }
 
-/* "releases/NS/NAME/REV.json.gz" back into its parts (pointers into key, not
- * terminated); false for any other key. */
+char *
+store_record_key_sha (const char *namespace, const char *release, int revision,
+                      const char *sha256)
+{
+  return xasprintf ("%s%s/%s/%d.%s.json.gz", STORE_RELEASES_PREFIX, namespace, release, revision,
+                    sha256);
+}
+
 static bool
-split_key (const char *key, const char **ns, size_t *ns_len, const char **rel, size_t *rel_len,
-           int *rev)
+valid_hex64 (const char *s, size_t len)
+{
+  if (len != 64)
+    return false;
+  for (size_t i = 0; i < len; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return false;
+  return true;
+}
+
+bool
+store_key_parse (const char *key, struct store_key *k)
 {
   static const char suffix[] = ".json.gz";
   if (!str_has_prefix (key, STORE_RELEASES_PREFIX))
     return false;
-  const char *s = key + strlen (STORE_RELEASES_PREFIX);
-  const char *slash1 = strchr (s, '/');
-  const char *slash2 = strrchr (s, '/');
-  if (!slash1 || slash2 == slash1 || !str_has_suffix (slash2, suffix))
+  const char *ns = key + strlen (STORE_RELEASES_PREFIX);
+  const char *slash1 = strchr (ns, '/');
+  const char *rel = slash1 ? slash1 + 1 : NULL;
+  const char *slash2 = rel ? strchr (rel, '/') : NULL;
+  if (!slash2 || slash1 == ns || slash2 == rel || strchr (slash2 + 1, '/')
+      || !str_has_suffix (slash2 + 1, suffix))
     return false;
-  const char *digits = slash2 + 1, *stop = key + strlen (key) - strlen (suffix);
-  long v = 0;
-  if (digits == stop)
+  const char *d = slash2 + 1, *stop = key + strlen (key) - strlen (suffix);
+  long long v = 0;
+  if (d >= stop || *d < '1' || *d > '9')   /* no sign, no space, no leading zero */
     return false;
-  for (const char *d = digits; d < stop; d++) {
-    if (*d < '0' || *d > '9' || v > INT_MAX / 10)
-      return false;
+  for (; d < stop && *d >= '0' && *d <= '9'; d++) {
     v = v * 10 + (*d - '0');
+    if (v > INT_MAX)
+      return false;
   }
-  if (v > INT_MAX)
-    return false;
-  *ns = s;
-  *ns_len = (size_t) (slash1 - s);
-  *rel = slash1 + 1;
-  *rel_len = (size_t) (slash2 - slash1 - 1);
-  *rev = (int) v;
+  const char *sha = NULL;
+  if (d < stop) {
+    if (*d != '.' || !valid_hex64 (d + 1, (size_t) (stop - d - 1)))
+      return false;
+    sha = d + 1;
+  }
+  k->namespace = ns;
+  k->namespace_len = (size_t) (slash1 - ns);
+  k->release = rel;
+  k->release_len = (size_t) (slash2 - rel);
+  k->revision = (int) v;
+  k->sha256 = sha;
   return true;
 }
 
@@ -95,6 +118,59 @@ cmp_part (const char *s, const char *t, size_t len)
   return c ? c : (s[len] != '\0');
 }
 
+/* key names exactly this record: its namespace, release and revision, and the record's
+ * sha256 when it carries one. */
+static bool
+key_matches (const char *key, const char *namespace, const char *release, int revision,
+             const char *sha256, bool *hashed)
+{
+  struct store_key k;
+  if (!store_key_parse (key, &k) || cmp_part (namespace, k.namespace, k.namespace_len) != 0
+      || cmp_part (release, k.release, k.release_len) != 0 || k.revision != revision)
+    return false;
+  *hashed = k.sha256 != NULL;
+  return !k.sha256 || strncmp (k.sha256, sha256, 64) == 0;
+}
+
+bool
+store_record_key_current (const struct store_record *r)
+{
+  bool hashed = false;
+  return r->key && r->namespace && r->release && r->sha256[0]
+         && key_matches (r->key, r->namespace, r->release, r->revision, r->sha256, &hashed)
+         && hashed;
+}
+
+/* The first record of a sorted index not below (namespace, release, revision). */
+static size_t
+lower_bound (const struct store_index *ix, const char *ns, size_t ns_len, const char *rel,
+             size_t rel_len, int rev)
+{
+  size_t lo = 0, hi = ix->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const struct store_record *r = &ix->records[mid];
+    int c = cmp_part (r->namespace, ns, ns_len);
+    if (!c)
+      c = cmp_part (r->release, rel, rel_len);
+    if (!c)
+      c = (r->revision > rev) - (r->revision < rev);
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+static bool
+same_revision (const struct store_record *r, const char *ns, size_t ns_len, const char *rel,
+               size_t rel_len, int rev)
+{
+  return cmp_part (r->namespace, ns, ns_len) == 0 && cmp_part (r->release, rel, rel_len) == 0
+         && r->revision == rev;
+}
+
 /* A sorted index (store_index_sort, or read in order) is bisected on the namespace,
  * release and revision the key names, which store_index_from_json has checked against
  * each record's key; any other index, or a key not of that form, is searched in order.
@@ -102,35 +178,38 @@ cmp_part (const char *s, const char *t, size_t len)
 const struct store_record *
 store_index_find (const struct store_index *ix, const char *key)
 {
-  const char *ns, *rel;
-  size_t ns_len, rel_len;
-  int rev;
+  struct store_key k;
   if (!ix)
     return NULL;
-  if (ix->sorted && split_key (key, &ns, &ns_len, &rel, &rel_len, &rev)) {
-    size_t lo = 0, hi = ix->n;
-    while (lo < hi) {   /* the first record not below the key */
-      size_t mid = lo + (hi - lo) / 2;
-      const struct store_record *r = &ix->records[mid];
-      int c = cmp_part (r->namespace, ns, ns_len);
-      if (!c)
-        c = cmp_part (r->release, rel, rel_len);
-      if (!c)
-        c = (r->revision > rev) - (r->revision < rev);
-      if (c < 0)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-    for (; lo < ix->n && cmp_part (ix->records[lo].namespace, ns, ns_len) == 0
-           && cmp_part (ix->records[lo].release, rel, rel_len) == 0
-           && ix->records[lo].revision == rev; lo++)
-      if (ix->records[lo].key && strcmp (ix->records[lo].key, key) == 0)
-        return &ix->records[lo];
+  if (ix->sorted && store_key_parse (key, &k)) {
+    for (size_t i = lower_bound (ix, k.namespace, k.namespace_len, k.release, k.release_len,
+                                 k.revision);
+         i < ix->n && same_revision (&ix->records[i], k.namespace, k.namespace_len, k.release,
+                                     k.release_len, k.revision); i++)
+      if (ix->records[i].key && strcmp (ix->records[i].key, key) == 0)
+        return &ix->records[i];
     return NULL;
   }
   for (size_t i = 0; i < ix->n; i++)
     if (ix->records[i].key && strcmp (ix->records[i].key, key) == 0)
+      return &ix->records[i];
+  return NULL;
+}
+
+const struct store_record *
+store_index_find_revision (const struct store_index *ix, const char *namespace,
+                           const char *release, int revision)
+{
+  if (!ix)
+    return NULL;
+  size_t ns_len = strlen (namespace), rel_len = strlen (release);
+  if (ix->sorted) {
+    size_t i = lower_bound (ix, namespace, ns_len, release, rel_len, revision);
+    return i < ix->n && same_revision (&ix->records[i], namespace, ns_len, release, rel_len,
+                                       revision) ? &ix->records[i] : NULL;
+  }
+  for (size_t i = 0; i < ix->n; i++)
+    if (same_revision (&ix->records[i], namespace, ns_len, release, rel_len, revision))
       return &ix->records[i];
   return NULL;
 }
@@ -397,75 +476,57 @@ num_value (const struct jscan_field *f)
   return strtod (buf, NULL);
 }
 
-static long long
-to_ll (double d)
+/* The number field f of record i as a whole number from lo to hi into *out (absent:
+ * dflt); RM_E_IO with err naming the record, its key and the field when it is not one.
+ * The range is checked on the double, before any conversion. */
+static int
+whole_field (const struct jscan_field *f, size_t i, const char *key, const char *name,
+             long long lo, long long hi, long long dflt, long long *out, struct rm_error *err)
 {
-  return d >= 9.2e18 ? LLONG_MAX : d <= -9.2e18 ? LLONG_MIN : (long long) d;
+  if (f->type == JSCAN_ABSENT) {
+    *out = dflt;
+    return RM_OK;
+  }
+  if (f->type != JSCAN_NUMBER)
+    return err_set (err, RM_E_IO, "record %zu (%s): %s is not a number", i + 1, key, name);
+  double d = num_value (f);
+  if (!(d >= (double) lo && d <= (double) hi)
+      || (double) (long long) d != d)
+    return err_set (err, RM_E_IO, "record %zu (%s): %s %.*s is not a whole number from %lld "
+                    "to %lld", i + 1, key, name, (int) (f->len < 40 ? f->len : 40), f->at, lo,
+                    hi);
+  *out = (long long) d;
+  return RM_OK;
 }
 
-static bool
-valid_hex64 (const char *s, size_t len)
-{
-  if (len != 64)
-    return false;
-  for (size_t i = 0; i < len; i++)
-    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-      return false;
-  return true;
-}
-
-/* key is exactly store_record_key (namespace, release, revision), without building it. */
-static bool
-key_matches (const char *key, const char *namespace, const char *release, int revision)
-{
-  char tail[32];
-  snprintf (tail, sizeof tail, "%d.json.gz", revision);
-  if (!str_has_prefix (key, STORE_RELEASES_PREFIX))
-    return false;
-  key += strlen (STORE_RELEASES_PREFIX);
-  size_t n = strlen (namespace);
-  if (strncmp (key, namespace, n) != 0 || key[n] != '/')
-    return false;
-  key += n + 1;
-  n = strlen (release);
-  if (strncmp (key, release, n) != 0 || key[n] != '/')
-    return false;
-  return strcmp (key + n + 1, tail) == 0;
-}
-
-/* Fills r from the fields captured in one element of "records"; false when it lacks
- * what a record needs. */
-static bool
-fill_record (struct store_record *r, const struct jscan_field *f)
+/* Fills r from the fields captured in one element (the i-th) of "records"; RM_E_IO with
+ * err saying why when it lacks what a record needs or a number is out of range. */
+static int
+fill_record (struct store_record *r, const struct jscan_field *f, size_t i,
+             struct rm_error *err)
 {
   const char *text[N_RECORD_STRINGS];
   size_t len[N_RECORD_STRINGS];
   char *unescaped[N_RECORD_STRINGS] = { NULL };
-  for (size_t i = 0; i < N_RECORD_STRINGS; i++) {
-    text[i] = NULL;
-    len[i] = 0;
-    if (f[i].type != JSCAN_STRING)
+  for (size_t j = 0; j < N_RECORD_STRINGS; j++) {
+    text[j] = NULL;
+    len[j] = 0;
+    if (f[j].type != JSCAN_STRING)
       continue;
-    if (f[i].escaped) {
+    if (f[j].escaped) {
       /* Rare: our own writer escapes only control characters, quotes and backslashes. */
-      unescaped[i] = jscan_string (&f[i]);
-      text[i] = unescaped[i];
-      len[i] = strlen (unescaped[i]);
+      unescaped[j] = jscan_string (&f[j]);
+      text[j] = unescaped[j];
+      len[j] = strlen (unescaped[j]);
     }
     else {
-      text[i] = f[i].at;
-      len[i] = f[i].len;
+      text[j] = f[j].at;
+      len[j] = f[j].len;
     }
   }
   pack_strings (r, text, len);
-  for (size_t i = 0; i < N_RECORD_STRINGS; i++)
-    free (unescaped[i]);
-  /* cJSON's valueint: the double, saturated to int. */
-  double rev = num_value (&f[F_REVISION]);
-  r->revision = rev >= INT_MAX ? INT_MAX : rev <= (double) INT_MIN ? INT_MIN : (int) rev;
-  r->size = f[F_SIZE].type == JSCAN_NUMBER ? to_ll (num_value (&f[F_SIZE])) : -1;
-  r->stored_size = f[F_STORED_SIZE].type == JSCAN_NUMBER
-                   ? to_ll (num_value (&f[F_STORED_SIZE])) : -1;
+  for (size_t j = 0; j < N_RECORD_STRINGS; j++)
+    free (unescaped[j]);
   if (f[F_SHA256].type == JSCAN_STRING) {
     char *sha = f[F_SHA256].escaped ? jscan_string (&f[F_SHA256]) : NULL;
     const char *s = sha ? sha : f[F_SHA256].at;
@@ -476,8 +537,20 @@ fill_record (struct store_record *r, const struct jscan_field *f)
     }
     free (sha);
   }
-  return r->key && r->namespace && r->release && r->revision >= 1 && r->sha256[0]
-         && r->size >= 0;
+  if (!r->key || !r->namespace || !r->release || f[F_REVISION].type == JSCAN_ABSENT
+      || f[F_SIZE].type == JSCAN_ABSENT || !r->sha256[0])
+    return err_set (err, RM_E_IO, "record %zu is incomplete (needs key, namespace, release, "
+                    "revision, size and sha256)", i + 1);
+  long long rev;
+  int rc = whole_field (&f[F_REVISION], i, r->key, "revision", 1, INT_MAX, 0, &rev, err);
+  if (rc == RM_OK)
+    rc = whole_field (&f[F_SIZE], i, r->key, "size", 0, STORE_RECORD_MAX, 0, &r->size, err);
+  /* -1: unknown, as this reader says for an absent one (and the writer writes back). */
+  if (rc == RM_OK)
+    rc = whole_field (&f[F_STORED_SIZE], i, r->key, "storedSize", -1, STORE_SIZE_MAX, -1,
+                      &r->stored_size, err);
+  r->revision = (int) rev;
+  return rc;
 }
 
 static const char *
@@ -539,14 +612,13 @@ store_index_from_json (const char *text, size_t len, struct store_index **out,
       goto fail;
     }
     struct store_record *r = store_index_add (ix);
-    if (!fill_record (r, f)) {
-      rc = err_set (err, RM_E_IO, "record %zu is incomplete (needs key, namespace, release, "
-                    "revision, size and sha256)", i + 1);
+    rc = fill_record (r, f, i, err);
+    if (rc != RM_OK)
       goto fail;
-    }
-    if (!key_matches (r->key, r->namespace, r->release, r->revision)) {
-      rc = err_set (err, RM_E_IO, "record %zu: key '%s' does not match its namespace, release "
-                    "and revision", i + 1, r->key);
+    bool hashed;
+    if (!key_matches (r->key, r->namespace, r->release, r->revision, r->sha256, &hashed)) {
+      rc = err_set (err, RM_E_IO, "record %zu: key '%s' does not match its namespace, release, "
+                    "revision and sha256", i + 1, r->key);
       goto fail;
     }
     if (ix->n > 1 && cmp_record (&ix->records[ix->n - 2], r) > 0)
@@ -569,11 +641,18 @@ fail:
 }
 
 int
-store_index_load (struct backend *b, struct store_index **out, struct rm_error *err)
+store_index_read (struct backend *b, struct store_index **out, struct store_index_base *base,
+                  struct rm_error *err)
 {
   struct strbuf sb = STRBUF_INIT;
+  struct rm_object_info info = { sizeof info, -1, -1, "" };
   *out = NULL;
-  int rc = backend_get_mem (b, STORE_INDEX_KEY, &sb, NULL, err);
+  memset (base, 0, sizeof *base);
+  int rc = backend_get_mem (b, STORE_INDEX_KEY, &sb, &info, err);
+  base->known = rc == RM_OK || rm_primary (rc) == RM_E_NOT_FOUND;
+  base->absent = rm_primary (rc) == RM_E_NOT_FOUND;
+  if (rc == RM_OK)
+    snprintf (base->etag, sizeof base->etag, "%s", info.etag);
   if (rc != RM_OK) {
     strbuf_free (&sb);
     return rc;
@@ -586,11 +665,46 @@ store_index_load (struct backend *b, struct store_index **out, struct rm_error *
 }
 
 int
+store_index_load (struct backend *b, struct store_index **out, struct rm_error *err)
+{
+  struct store_index_base base;
+  return store_index_read (b, out, &base, err);
+}
+
+int
 store_index_save (struct backend *b, const struct store_index *ix, struct rm_error *err)
 {
   char *text = store_index_to_json (ix);
   struct rm_put_options o = { sizeof o, 0, NULL, "application/json" };
   int rc = backend_put_mem (b, STORE_INDEX_KEY, text, strlen (text), &o, NULL, err);
   free (text);
+  return rc;
+}
+
+int
+store_index_commit (struct backend *b, const struct store_index *ix,
+                    struct store_index_base *base, struct rm_error *err)
+{
+  char *text = store_index_to_json (ix);
+  struct rm_put_options o = { sizeof o, 0, NULL, "application/json" };
+  struct rm_object_info info = { sizeof info, -1, -1, "" };
+  bool conditional = (backend_caps (b) & RM_CAP_CONDITIONAL_PUT) && base->known
+                     && (base->absent || base->etag[0]);
+  if (conditional && base->absent)
+    o.flags = RM_PUT_IF_NONE_MATCH;
+  else if (conditional)
+    o.if_match = base->etag;
+  int rc = backend_put_mem (b, STORE_INDEX_KEY, text, strlen (text), &o, &info, err);
+  free (text);
+  int p = rm_primary (rc);
+  if (conditional && (p == RM_E_PRECONDITION || p == RM_E_EXISTS || p == RM_E_NOT_FOUND))
+    return err_set (err, RM_E_PRECONDITION, "%s %s since this export read it: another writer "
+                    "committed; nothing deleted, run again", STORE_INDEX_KEY,
+                    p == RM_E_NOT_FOUND ? "was deleted" : "changed");
+  if (rc == RM_OK) {
+    base->known = true;
+    base->absent = false;
+    snprintf (base->etag, sizeof base->etag, "%s", info.etag);
+  }
   return rc;
 }

@@ -78,7 +78,7 @@ store_legacy_read (struct backend *b, const char *key, struct strbuf *json, stru
   if (rc == RM_OK && raw.len >= 2 && (unsigned char) raw.data[0] == 0x1f
       && (unsigned char) raw.data[1] == 0x8b) {
     struct rm_error why;
-    if (gzip_inflate (raw.data, raw.len, (size_t) 1 << 30, json, &why) != 0)
+    if (gzip_inflate (raw.data, raw.len, (size_t) STORE_RECORD_MAX, json, &why) != 0)
       rc = rm_error_set (err, RM_E_IO, "%s: corrupt gzip: %s", key, why.message);
   }
   else if (rc == RM_OK) {

@@ -66,19 +66,27 @@ snapshot_keys_finish (struct snapshot_keys *s, struct strlist *keys, struct rm_e
 
 int
 snapshot_commit (struct backend *b, const struct store_index *ix, const struct store_state *st,
-                 const struct strlist *stale, bool dry, struct rm_error *err)
+                 const struct strlist *stale, struct snapshot_commit_opts *o,
+                 struct rm_error *err)
 {
-  if (dry) {
+  o->deleted = 0;
+  if (o->dry) {
     for (size_t i = 0; i < stale->n; i++)
-      printf ("would delete %s\n", stale->items[i]);
+      printf ("would %s %s\n", o->keep_stale ? "keep (stale)" : "delete", stale->items[i]);
     printf ("would write %s (%zu records) and %s\n", STORE_INDEX_KEY, ix->n, STORE_STATE_KEY);
     return RM_OK;
   }
-  int rc = store_index_save (b, ix, err);
+  /* Every record the new index names is durable before the index names it. */
+  int rc = backend_sync (b, err);
+  if (rc == RM_OK)
+    rc = o->base ? store_index_commit (b, ix, o->base, err) : store_index_save (b, ix, err);
+  if (rc == RM_OK)
+    rc = backend_sync (b, err);
   if (rc == RM_OK)
     rc = store_state_save (b, st, err);
-  /* Only after the new index is in place.  The backend batches as its store allows. */
-  if (rc != RM_OK || stale->n == 0)
+  /* Only after the new index is in place, and only after a run without failure.  The
+   * backend batches as its store allows. */
+  if (rc != RM_OK || stale->n == 0 || o->keep_stale)
     return rc;
   int *codes = xcalloc (stale->n, sizeof *codes);
   struct rm_error derr;
@@ -86,8 +94,13 @@ snapshot_commit (struct backend *b, const struct store_index *ix, const struct s
     log_warn ("%s (stale records remain; the next export retries)", derr.message);
   else
     for (size_t i = 0; i < stale->n; i++)
-      if (codes[i] == RM_OK)
-        log_info ("deleted %s (no longer in the cluster)", stale->items[i]);
+      if (codes[i] == RM_OK) {
+        log_info ("deleted %s (no longer in the snapshot)", stale->items[i]);
+        o->deleted++;
+      }
+      else if (codes[i] != RM_E_NOT_FOUND)
+        log_warn ("delete %s: %s (the next export retries)", stale->items[i],
+                  rm_strerror (codes[i]));
   free (codes);
   return RM_OK;
 }

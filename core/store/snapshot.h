@@ -1,8 +1,10 @@
 /* The snapshot protocol (DESIGN.md section 3): the order in which a snapshot's objects are
  * written and deleted so that a reader never sees an index that points at missing
- * records.  Commit: the records are already put; index.json goes next, then the state
- * file, then the records the new index no longer lists.  Clear: index.json first, then
- * the records, then the state file.  Used by the export engine and by `clear`. */
+ * records.  Commit: the records are already put (under keys no committed index
+ * references); the barrier; index.json in one conditional put; the barrier; the state
+ * file; then, after a run without failure, the records the new index no longer lists.
+ * Clear: index.json first, then the records, then the state file.  Used by the export
+ * engine and by `clear`. */
 #ifndef RM_STORE_SNAPSHOT_H
 #define RM_STORE_SNAPSHOT_H
 
@@ -20,12 +22,22 @@ struct snapshot_keys *snapshot_keys_start (struct backend *b);
  * error, if any, is returned with err filled; keys then holds what was listed. */
 int snapshot_keys_finish (struct snapshot_keys *s, struct strlist *keys, struct rm_error *err);
 
-/* Write ix as index.json, then st as the state file, then delete the stale keys.  A
- * failure to write the index or the state file is returned (err filled) and no key is
- * deleted; a failed delete is only logged (the next commit retries: the key is still not
- * in the index).  dry: print each write and delete instead, touch nothing. */
+struct snapshot_commit_opts {
+  struct store_index_base *base;   /* index.json when the run read it (updated to the one
+                                      written); NULL: put it unconditionally */
+  bool keep_stale;                 /* the run had a failure: delete nothing */
+  bool dry;                        /* print each write and delete instead, touch nothing */
+  size_t deleted;                  /* out: stale keys deleted */
+};
+/* Make the records durable (backend_sync), write ix as index.json (store_index_commit),
+ * sync, write st as the state file, then delete the stale keys unless o->keep_stale.  A
+ * failure to sync or to write the index or the state file is returned (err filled;
+ * RM_E_PRECONDITION when another writer committed meanwhile) and no key is deleted; a
+ * failed delete is only logged (the next commit retries: the key is still not in the
+ * index) and not counted in o->deleted. */
 int snapshot_commit (struct backend *b, const struct store_index *ix, const struct store_state *st,
-                     const struct strlist *stale, bool dry, struct rm_error *err);
+                     const struct strlist *stale, struct snapshot_commit_opts *o,
+                     struct rm_error *err);
 
 struct snapshot_clear_result {
   struct strlist keys;     /* everything found, in deletion order; the caller frees */

@@ -39,8 +39,14 @@ int
 store_put_record_gz (struct backend *b, struct store_record *rec, const char *json, size_t len,
                      const void *gz, size_t gz_len, struct rm_error *err)
 {
+  if (len > (size_t) STORE_RECORD_MAX)
+    return rm_error_set (err, RM_E_INVALID, "%s/%s revision %d: the release JSON of %zu bytes "
+                         "is larger than a record may be (%lld bytes)", rec->namespace,
+                         rec->release, rec->revision, len, STORE_RECORD_MAX);
   if (!rec->sha256[0])
     sha256_hex (json, len, rec->sha256);
+  if (!rec->key)
+    rec->key = store_record_key_sha (rec->namespace, rec->release, rec->revision, rec->sha256);
   rec->size = (long long) len;
   rec->stored_size = (long long) gz_len;
   struct rm_put_options o = { sizeof o, 0, NULL, "application/gzip" };
@@ -59,8 +65,8 @@ store_get_record (struct backend *b, const struct store_record *rec, struct strb
   }
   struct rm_error gerr;
   json->len = 0;
-  size_t cap = rec->size > 0 ? (size_t) rec->size : 1;
-  if (gzip_inflate (gz.data ? gz.data : "", gz.len, cap, json, &gerr) != 0) {
+  /* A fixed cap: the index's size is checked after, never trusted as the limit. */
+  if (gzip_inflate (gz.data ? gz.data : "", gz.len, (size_t) STORE_RECORD_MAX, json, &gerr) != 0) {
     strbuf_free (&gz);
     return rm_error_set (err, RM_E_IO, "%s: corrupt record: %s", rec->key, gerr.message);
   }

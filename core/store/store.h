@@ -2,13 +2,28 @@
  * snapshot index written last, and the manager's state file.  Keys are relative to the
  * user's --path; the backend wrapper applies that prefix.
  *
- *   releases/<namespace>/<release>/<revision>.json.gz   one Helm release record each
- *   index.json                                          the snapshot, written LAST
- *   rlsmgrstate.json                                    the manager's own identity
+ *   releases/<namespace>/<release>/<revision>.<sha256>.json.gz   one Helm release record
+ *   index.json                                                   the snapshot, written LAST
+ *   rlsmgrstate.json                                             the manager's own identity
  *
- * A record is the release JSON byte-for-byte as Helm stored it, gzip-compressed.  The
- * index lists each record with the SHA-256 of that JSON, so export skips unchanged
- * records and import verifies what it reads. */
+ * A record is the release JSON byte-for-byte as Helm stored it, gzip-compressed; <sha256>
+ * is the 64 lowercase hex digits of the SHA-256 of that JSON, and <revision> a decimal
+ * from 1 without leading zeros.  A record is immutable once written: a changed release
+ * JSON (helm upgrade rewrites the previous revision's status) gets a new key, so an
+ * export never overwrites a key the committed index references.  The index lists each
+ * record with its key, size and SHA-256; export skips unchanged records and import
+ * verifies what it reads.  A snapshot is its index: keeping an older index.json keeps
+ * that snapshot, as long as the records it names are not deleted.
+ *
+ * Commit (store/snapshot.c): the new records; the barrier (backend_sync); index.json in
+ * one put, conditional on the etag read at the start of the run where the backend
+ * offers conditional puts; the barrier; the state file; then the keys under releases/
+ * the new index does not reference, and only after a run without any failure.
+ *
+ * Stores written before (keys releases/<ns>/<release>/<revision>.json.gz, without the
+ * hash) are read the same way: the index says each record's key.  The first export onto
+ * such a store writes every record again under its hashed key and, after the commit,
+ * deletes the old keys.  The original Go tool's layout is store/legacy.h's. */
 #ifndef RM_STORE_H
 #define RM_STORE_H
 
@@ -25,8 +40,18 @@
 #define STORE_INDEX_API "releasemanager.io/v1"
 #define STORE_INDEX_KIND "Snapshot"
 
+/* The largest release JSON a record may hold, whatever the index says: reading a record
+ * inflates at most this much before it checks size and SHA-256.  Helm keeps a release in
+ * one Secret or ConfigMap (1 MiB after gzip and base64), so a release JSON of more than
+ * a few tens of MiB is not a real one. */
+#define STORE_RECORD_MAX ((long long) 64 << 20)
+/* The largest byte count the index may give for the gzip object (2^53: a double holds
+ * every integer up to it). */
+#define STORE_SIZE_MAX 9007199254740992LL
+
 struct store_record {
-  char *key;               /* releases/ns/name/rev.json.gz */
+  char *key;               /* releases/ns/name/rev.sha256.json.gz (older stores: without
+                              .sha256) */
   char *namespace;
   char *release;
   int revision;
@@ -58,8 +83,29 @@ struct store_index {
   bool sorted;             /* records in store_index_sort order: find bisects */
 };
 
-/* "releases/NS/NAME/REV.json.gz"; caller frees. */
+/* "releases/NS/NAME/REV.json.gz": the key of the layout before hashed keys, and the
+ * identity of a release revision (the export engine sorts and matches by it); caller
+ * frees. */
 char *store_record_key (const char *namespace, const char *release, int revision);
+/* "releases/NS/NAME/REV.SHA256.json.gz", the key a record is written under; caller
+ * frees. */
+char *store_record_key_sha (const char *namespace, const char *release, int revision,
+                            const char *sha256);
+/* Whether r->key is store_record_key_sha of r's namespace, release, revision and sha256
+ * (false for a key of the older layout: an export writes such a record again). */
+bool store_record_key_current (const struct store_record *r);
+
+/* A record key taken apart (pointers into the key, not terminated). */
+struct store_key {
+  const char *namespace, *release;
+  size_t namespace_len, release_len;
+  int revision;                /* 1 to INT_MAX, written without sign or leading zero */
+  const char *sha256;          /* the 64 hex digits, or NULL (the older layout) */
+};
+/* Parse a key of either layout strictly: "releases/", a namespace and a release without
+ * '/', the revision, optionally '.' and 64 lowercase hex digits, ".json.gz".  False for
+ * anything else ("01", "+1", " 1", a 63-digit hash, an uppercase one). */
+bool store_key_parse (const char *key, struct store_key *k);
 
 struct store_record *store_index_add (struct store_index *ix);   /* zeroed, owned by ix */
 /* Deep copy into one allocation (dst's previous contents are not freed) and release of
@@ -69,9 +115,14 @@ void store_record_clear (struct store_record *r);
 /* Sort by namespace, release, revision (the order of keys in the store). */
 void store_index_sort (struct store_index *ix);
 /* The first record whose key is key, or NULL: O(log n) on a sorted index whose
- * releases/ keys are store_record_key of their record (as the reader checks), else a
- * scan.  Adding a record unsorts the index. */
+ * releases/ keys name their record's namespace, release and revision (as the reader
+ * checks), else a scan.  Adding a record unsorts the index. */
 const struct store_record *store_index_find (const struct store_index *ix, const char *key);
+/* The first record of that release revision, whatever its key, or NULL; O(log n) on a
+ * sorted index. */
+const struct store_record *store_index_find_revision (const struct store_index *ix,
+                                                      const char *namespace,
+                                                      const char *release, int revision);
 void store_index_free (struct store_index *ix);
 /* Whether the two say the same in index.json (every field; how a string is allocated
  * does not matter), record by record and in order; with no text built, unlike comparing
@@ -91,7 +142,26 @@ int store_index_from_json (const char *text, size_t len, struct store_index **ou
 int store_index_load (struct backend *b, struct store_index **out, struct rm_error *err);
 int store_index_save (struct backend *b, const struct store_index *ix, struct rm_error *err);
 
-/* gzip json and put it under rec->key; sets rec->size, stored_size and sha256. */
+/* What index.json was when a writer read it: the condition of its commit. */
+struct store_index_base {
+  bool known;              /* false: the read failed, the commit cannot be conditional */
+  bool absent;             /* there was no index.json */
+  char etag[RM_ETAG_MAX];  /* its etag; "" when the backend gives none */
+};
+/* store_index_load that also fills base (also when the index is not valid: base then
+ * says what to replace). */
+int store_index_read (struct backend *b, struct store_index **out, struct store_index_base *base,
+                      struct rm_error *err);
+/* Write ix as index.json in one put: where the backend offers conditional puts and base
+ * is known, only if index.json is still what base says (if_match its etag, or create-only
+ * when it was absent).  RM_E_PRECONDITION with err saying another writer committed when
+ * it is not; base then describes the index written. */
+int store_index_commit (struct backend *b, const struct store_index *ix,
+                        struct store_index_base *base, struct rm_error *err);
+
+/* gzip json and put it under rec->key (when NULL: set to store_record_key_sha of the
+ * record); sets rec->size, stored_size and sha256.  RM_E_INVALID for a release JSON of
+ * more than STORE_RECORD_MAX bytes. */
 int store_put_record (struct backend *b, struct store_record *rec, const char *json, size_t len,
                       struct rm_error *err);
 /* The same with gzip bytes the caller already has (Helm's own, which inflate to json).
@@ -99,7 +169,8 @@ int store_put_record (struct backend *b, struct store_record *rec, const char *j
  * compare with the index); an empty one is computed. */
 int store_put_record_gz (struct backend *b, struct store_record *rec, const char *json,
                          size_t len, const void *gz, size_t gz_len, struct rm_error *err);
-/* Get, gunzip and verify against rec->sha256/size; json receives the release JSON. */
+/* Get, gunzip (at most STORE_RECORD_MAX bytes, whatever rec->size says) and verify
+ * against rec->sha256/size; json receives the release JSON. */
 int store_get_record (struct backend *b, const struct store_record *rec, struct strbuf *json,
                       struct rm_error *err);
 

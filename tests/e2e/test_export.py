@@ -131,9 +131,38 @@ def stored_files(path):
     return out
 
 
-def stored_records(path):
+HASHED_KEY_RE = re.compile(r"^(releases/[^/]+/[^/]+/[1-9][0-9]*)\.([0-9a-f]{64})\.json\.gz$")
+
+
+def logical(key):
+    """releases/NS/REL/REV.SHA256.json.gz (the key a record is stored under) as
+    releases/NS/REL/REV.json.gz (the release revision it holds); other keys as they are."""
+    m = HASHED_KEY_RE.match(key)
+    return m.group(1) + ".json.gz" if m else key
+
+
+def stored_records_raw(path):
+    """{stored key: release JSON} of every record file under path."""
     return {k: gzip.decompress(v) for k, v in stored_files(path).items()
             if k.startswith("releases/")}
+
+
+def stored_records(path):
+    """{releases/NS/REL/REV.json.gz: release JSON} of the records under path; each stored
+    under the key that carries its SHA-256, one per revision."""
+    out = {}
+    for k, raw in stored_records_raw(path).items():
+        m = HASHED_KEY_RE.match(k)
+        assert m, "stored record key %s does not carry its SHA-256" % k
+        assert m.group(2) == sha(raw), "stored record %s: its content's SHA-256 is %s" % (k, sha(raw))
+        assert logical(k) not in out, "two stored records of %s" % logical(k)
+        out[logical(k)] = raw
+    return out
+
+
+def index_records(ix):
+    """{releases/NS/REL/REV.json.gz: index entry}."""
+    return {logical(r["key"]): r for r in ix["records"]}
 
 
 def file_stats(path):
@@ -227,7 +256,7 @@ class ExportCase(unittest.TestCase):
         ix = load_index(path)
         self.assertEqual((ix.get("apiVersion"), ix.get("kind")), ("releasemanager.io/v1", "Snapshot"),
                          "%s: index.json header" % what)
-        recs = {r["key"]: r for r in ix["records"]}
+        recs = index_records(ix)
         self.assertEqual(len(recs), len(ix["records"]), "%s: index.json lists a key twice" % what)
         self.assertEqual(sorted(recs), sorted(expected), "%s: index.json records differ from the "
                          "stored records" % what)
@@ -235,7 +264,9 @@ class ExportCase(unittest.TestCase):
             r = recs[k]
             self.assertEqual((r["size"], r["sha256"]), (len(raw), sha(raw)),
                              "%s: index size/sha256 of %s" % (what, k))
-            self.assertEqual(r["storedSize"], os.path.getsize(os.path.join(path, k)),
+            self.assertEqual(r["key"], "%s.%s.json.gz" % (k[:-len(".json.gz")], sha(raw)),
+                             "%s: index key of %s does not carry its SHA-256" % (what, k))
+            self.assertEqual(r["storedSize"], os.path.getsize(os.path.join(path, r["key"])),
                              "%s: index storedSize of %s is not the stored file's size" % (what, k))
             ns, rel, rev = k[len("releases/"):-len(".json.gz")].split("/")
             self.assertEqual((r["namespace"], r["release"], r["revision"]), (ns, rel, int(rev)),
@@ -288,7 +319,7 @@ class HelmReleases(ExportCase):
         self.assertIn("%d written" % len(expected), p.stdout, "summary line\n" + show(p))
         ix = self.assertStoreMatches(path, expected, "helm 3 + helm 4 export",
                                      cluster_uid=kube_system_uid(fk))
-        recs = {r["key"]: r for r in ix["records"]}
+        recs = index_records(ix)
         self.assertEqual([recs["releases/h3/multi/%d.json.gz" % i]["status"] for i in (1, 2, 3)],
                          ["superseded", "superseded", "deployed"],
                          "every revision of the helm 3 release is exported with its status")
@@ -354,17 +385,20 @@ class HelmReleases(ExportCase):
                  "--set", "gadget.size=9")
         p = export(fk, path, "-n", "life")
         self.assertExportOk(p, "export after uninstall/upgrade")
-        # The upgrade rewrites revision 1 too (its status becomes superseded): 2 written.
-        self.assertRegex(p.stdout, r"\b2 written, 0 unchanged, 1 deleted",
+        # The upgrade rewrites revision 1 too (its status becomes superseded): 2 written,
+        # revision 1 under a new key; deleted: the uninstalled release's record and the
+        # old key of revision 1.
+        self.assertRegex(p.stdout, r"\b2 written, 0 unchanged, 2 deleted",
                          "summary after uninstall + upgrade\n" + show(p))
         expected = cluster_records(fk, namespaces={"life"})
         self.assertEqual(sorted(expected), ["releases/life/grow/1.json.gz",
                                             "releases/life/grow/2.json.gz"],
                          "set-up: helm's records after uninstall/upgrade")
         self.assertStoreMatches(path, expected, "uninstalled release removed, upgrade added")
-        self.assertFalse(os.path.exists(os.path.join(path, "releases/life/gone/1.json.gz")),
+        self.assertFalse(os.path.exists(os.path.join(path, "releases/life/gone")) and
+                         os.listdir(os.path.join(path, "releases/life/gone")),
                          "the uninstalled release's record is still in the store")
-        recs = {r["key"]: r for r in load_index(path)["records"]}
+        recs = index_records(load_index(path))
         self.assertNotIn("gone", [r["release"] for r in recs.values()],
                          "the uninstalled release is still in the index")
         self.assertEqual([recs["releases/life/grow/%d.json.gz" % i]["status"] for i in (1, 2)],
@@ -389,7 +423,7 @@ class HelmReleases(ExportCase):
         expected = cluster_records(fk)
         p = export(fk, path, "--dry-run")
         self.assertExportOk(p, "dry-run export")
-        puts = sorted(re.findall(r"(?m)^would put (\S+)", p.stdout))
+        puts = sorted(logical(k) for k in re.findall(r"(?m)^would put (\S+)", p.stdout))
         self.assertEqual(puts, sorted(expected), "dry run: 'would put' lines\n" + show(p))
         self.assertRegex(p.stdout, r"(?m)^would write index\.json\b", "dry run: index write")
         self.assertEqual(os.listdir(path), [], "dry run wrote to the store")
@@ -399,7 +433,7 @@ class HelmReleases(ExportCase):
         before = stored_files(path), file_stats(path)
         p = export(fk, path, "--dry-run", "-n", "h3")
         self.assertExportOk(p, "dry-run export with a filter")
-        deletes = sorted(re.findall(r"(?m)^would delete (\S+)", p.stdout))
+        deletes = sorted(logical(k) for k in re.findall(r"(?m)^would delete (\S+)", p.stdout))
         self.assertEqual(deletes, sorted(k for k in expected if not k.startswith("releases/h3/")),
                          "dry run: 'would delete' lines\n" + show(p))
         self.assertNotIn("would put", p.stdout, "dry run of an unchanged snapshot puts nothing")
@@ -584,7 +618,7 @@ class Seeded(ExportCase):
         self.assertEqual(p.returncode, 3, "corrupt record: exit 3\n" + show(p))
         self.assertIn("releases/rot/r/1.json.gz", stored_records(path),
                       "the intact stored copy of a now-corrupt record was deleted")
-        self.assertIn("releases/rot/r/1.json.gz", [r["key"] for r in load_index(path)["records"]],
+        self.assertIn("releases/rot/r/1.json.gz", index_records(load_index(path)),
                       "the intact copy of a now-corrupt record is not in the index")
 
     def test_07_api_faults_retried(self):
@@ -638,7 +672,7 @@ class Seeded(ExportCase):
         ix = load_index(path)
         self.assertEqual(len(ix["records"]), N, "index of the %d-release export" % N)
         want = {"releases/%s/p%04d/1.json.gz" % (nss[i % 5], i) for i in range(N)}
-        self.assertEqual({r["key"] for r in ix["records"]}, want, "index keys of the paged export")
+        self.assertEqual(set(index_records(ix)), want, "index keys of the paged export")
         got = stored_records(path)
         self.assertEqual(set(got), want, "stored records of the paged export")
         for i in (0, 1, 777, N - 1):
@@ -860,7 +894,7 @@ class Seeded(ExportCase):
                              ["GET /api/v1/namespaces/%s/secrets/sh.helm.release.v1.b.v2" % ns],
                              "the third run read other Secrets than the new one")
             after = file_stats(path)
-            self.assertEqual(sorted(k for k in after if k.startswith("releases/")
+            self.assertEqual(sorted(logical(k) for k in after if k.startswith("releases/")
                                     and after[k] != before.get(k)),
                              ["releases/%s/b/2.json.gz" % ns], "records the third run wrote")
             self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), "third run")
@@ -872,6 +906,243 @@ class Seeded(ExportCase):
             probe.wait(timeout=120)
         self.assertEqual(probe.returncode, 0, "export_probe: exit %d\n%s%s" % (probe.returncode,
                                                                              out, err))
+
+    # ---- issue 11: a snapshot is complete or absent ----------------------------------------
+
+    @staticmethod
+    def importable(ns, name, rev, status="deployed"):
+        """release_json with a manifest import accepts (its object has an apiVersion)."""
+        return release_json(ns, name, rev, status).replace(b"\\nkind: ConfigMap",
+                                                           b"\\napiVersion: v1\\nkind: ConfigMap")
+
+    def load_releases(self, ns, names, upgraded=()):
+        """Load revision 1 of each release, or, for the names in upgraded, what helm
+        upgrade leaves: revision 1 superseded (its content changed) and revision 2."""
+        objs, j = [], self.importable
+        for n in names:
+            if n in upgraded:
+                objs += [release_secret(ns, n, 1, payload=j(ns, n, 1, "superseded"),
+                                        status="superseded"),
+                         release_secret(ns, n, 2, payload=j(ns, n, 2))]
+            else:
+                objs.append(release_secret(ns, n, 1, payload=j(ns, n, 1)))
+        res = self.FK.load(objs, replace=True)
+        self.assertEqual(res["errors"], [], "loading %s" % ns)
+
+    def assertIndexIntact(self, path, ix, what):
+        """Every record ix references is in the store under path with its size and
+        sha256."""
+        for r in ix["records"]:
+            f = os.path.join(path, r["key"])
+            self.assertTrue(os.path.isfile(f), "%s: %s is referenced but missing" % (what, r["key"]))
+            with open(f, "rb") as fh:
+                raw = gzip.decompress(fh.read())
+            self.assertEqual((len(raw), sha(raw)), (r["size"], r["sha256"]),
+                             "%s: %s does not match the index" % (what, r["key"]))
+
+    def import_dry_run(self, path, ns, target):
+        p = rm("import", *store_args(path), "--kubeconfig", self.FK.kubeconfig, "--dry-run",
+               "-n", ns, "--target-namespace", target, "--create-namespace")
+        self.assertEqual(p.returncode, 0, "import --dry-run of %s\n%s" % (path, show(p)))
+        return p
+
+    def test_20_failed_export_keeps_the_previous_snapshot(self):
+        """After an upgrade of half the releases, an export whose backend fails a put
+        leaves the previous index fully valid (every record it references is there with its
+        sha256, and it imports), commits what it has, and deletes nothing."""
+        fk = self.FK
+        ns, names = "dur", ["r%d" % i for i in range(8)]
+        self.load_releases(ns, names)
+        path = newdir("dur")
+        self.assertExportOk(export(fk, path, "-n", ns), "first export")
+        with open(os.path.join(path, "index.json"), "rb") as f:
+            before_text = f.read()
+        before = json.loads(before_text)
+        self.load_releases(ns, names, upgraded=names[:4])
+        # The put of r2's new revision fails: a directory stands where its file goes.
+        blocked = "releases/%s/r2/2.%s.json.gz" % (ns, sha(self.importable(ns, "r2", 2)))
+        os.makedirs(os.path.join(path, blocked, "x"))
+        p = export(fk, path, "-n", ns)
+        self.assertEqual(p.returncode, 1, "a failed put: exit 1\n" + show(p))
+        self.assertIn(blocked, p.stderr, "the failed put is reported by key\n" + show(p))
+        self.assertRegex(p.stdout, r"\b0 deleted, 0 skipped, 1 failed", show(p))
+        self.assertRegex(p.stdout, r"(?m)^4 stale records kept: this export had failures", show(p))
+        self.assertIndexIntact(path, before, "the previous snapshot after a failed export")
+        self.assertIndexIntact(path, load_index(path), "the snapshot the failed export committed")
+        # The previous index still imports (as if the run had been killed before its commit).
+        old = newdir("dur-old")
+        shutil.rmtree(old)
+        shutil.copytree(path, old, ignore=shutil.ignore_patterns("x"))
+        shutil.rmtree(os.path.join(old, blocked), ignore_errors=True)
+        with open(os.path.join(old, "index.json"), "wb") as f:
+            f.write(before_text)
+        self.import_dry_run(old, ns, "dur-restore-old")
+        self.import_dry_run(path, ns, "dur-restore-new")
+        # The next clean export completes the snapshot and removes what no index needs.
+        shutil.rmtree(os.path.join(path, blocked))
+        p = export(fk, path, "-n", ns)
+        self.assertExportOk(p, "export after the fault")
+        self.assertRegex(p.stdout, r"\b1 written, 11 unchanged, 4 deleted, 0 skipped, 0 failed",
+                         show(p))
+        self.assertNotIn("kept", p.stdout, show(p))
+        self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), "after the fault")
+
+    def test_21_concurrent_commit_is_detected(self):
+        """index.json is put only if it is still the one the run started from: another
+        writer's commit in between fails the run with a clear message, and nothing is
+        deleted (one engine, tests/e2e/export_probe, run twice; the test commits between)."""
+        fk = self.FK
+        ns = "race"
+        self.load_releases(ns, ["a", "b", "c"])
+        path = newdir("race")
+        probe = subprocess.Popen([EXPORT_PROBE, "--kubeconfig", fk.kubeconfig, "--plugin",
+                                  os.path.join(PLUGIN_DIR, "local.so"), "--path", path,
+                                  "--namespace", ns], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = json.loads(probe.stdout.readline() or "null")
+            self.assertEqual(first and first["written"], 3, "first run: %s" % first)
+            # Another writer commits: an index of its own.
+            ix = load_index(path)
+            ix["time"] = "2001-01-01T00:00:00Z"
+            other = json.dumps(ix, indent="\t")
+            with open(os.path.join(path, "index.json"), "w") as f:
+                f.write(other)
+            stored = sorted(stored_records_raw(path))
+            # Meanwhile the cluster changed: c uninstalled, d installed.
+            st, _, _ = fk.request("DELETE", "/api/v1/namespaces/%s/secrets/sh.helm.release.v1.c.v1" % ns)
+            self.assertEqual(st, 200, "deleting c's record")
+            self.load_releases(ns, ["d"])
+            probe.stdin.write("again\n")
+            probe.stdin.flush()
+            self.assertEqual(probe.stdout.readline(), "", "the second run did not fail")
+        finally:
+            probe.stdin.close()
+            err = probe.stderr.read()
+            probe.stdout.close()
+            probe.stderr.close()
+            probe.wait(timeout=120)
+        self.assertEqual(probe.returncode, 1, err)
+        self.assertIn("run 2: index.json changed since this export read it: another writer "
+                      "committed; nothing deleted, run again", err)
+        with open(os.path.join(path, "index.json")) as f:
+            self.assertEqual(f.read(), other, "the other writer's index was overwritten")
+        left = stored_records_raw(path)
+        self.assertTrue(set(stored) <= set(left), "a record was deleted after the conflict")
+        self.assertIndexIntact(path, load_index(path), "the other writer's snapshot")
+        # The next run (a fresh start) commits over the other writer's index.
+        p = export(fk, path, "-n", ns)
+        self.assertExportOk(p, "export after the conflict")
+        self.assertRegex(p.stdout, r"\b1 deleted", show(p))
+        self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), "after the conflict")
+
+    def test_22_corrupt_index_and_a_failed_read_keep_the_stored_copy(self):
+        """An unreadable index.json plus one release Secret that cannot be read: export
+        rebuilds the index from the cluster, says so, and deletes nothing, so the intact
+        earlier copy of that record survives."""
+        fk = self.FK
+        ns = "cidx"
+        self.load_releases(ns, ["a", "b"])
+        path = newdir("cidx")
+        self.assertExportOk(export(fk, path, "-n", ns), "first export")
+        old_b = [k for k in stored_records_raw(path) if k.startswith("releases/%s/b/1." % ns)]
+        self.assertEqual(len(old_b), 1, "set-up")
+        self.load_releases(ns, ["a", "b"], upgraded=["b"])
+        with open(os.path.join(path, "index.json"), "w") as f:
+            f.write('{"apiVersion": "releasemanager.io/v1", "records": [')
+        fk.add_fault(verb="get", path="/secrets/sh.helm.release.v1.b.v1$", status=403, count=1000)
+        p = export(fk, path, "-n", ns)
+        self.assertEqual(p.returncode, 1, "a failed read: exit 1\n" + show(p))
+        self.assertRegex(p.stderr, r"index\.json: not valid JSON.*unreadable: rebuilding the index "
+                         r"from the cluster; no stored record is deleted", show(p))
+        self.assertRegex(p.stdout, r"\b0 deleted\b", show(p))
+        self.assertRegex(p.stdout, r"(?m)^1 stale record kept: this export had failures", show(p))
+        self.assertEqual(stored_records_raw(path)[old_b[0]], self.importable(ns, "b", 1),
+                         "the intact earlier copy of the record that could not be read")
+        fk.clear_faults()
+        p = export(fk, path, "-n", ns)
+        self.assertExportOk(p, "export once the record reads again")
+        self.assertRegex(p.stdout, r"\b1 written, 2 unchanged, 1 deleted", show(p))
+        self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), "after the fault")
+
+    def test_23_another_clusters_store_is_refused(self):
+        fk = self.FK
+        ns = "other"
+        self.load_releases(ns, ["a"])
+        path = newdir("other")
+        self.assertExportOk(export(fk, path, "-n", ns), "first export")
+        ix = load_index(path)
+        ix["cluster"]["uid"] = "11111111-2222-3333-4444-555555555555"
+        with open(os.path.join(path, "index.json"), "w") as f:
+            json.dump(ix, f)
+        self.load_releases(ns, ["a", "b"])
+        before = stored_files(path), file_stats(path)
+        p = export(fk, path, "-n", ns)
+        self.assertEqual(p.returncode, 1, show(p))
+        uid = kube_system_uid(fk)
+        self.assertIn("11111111-2222-3333-4444-555555555555", p.stderr, show(p))
+        self.assertIn(uid, p.stderr, show(p))
+        self.assertIn("--force", p.stderr, show(p))
+        self.assertEqual(p.stdout, "", "a refused export prints no summary")
+        self.assertEqual((stored_files(path), file_stats(path)), before, "a refused export wrote")
+        p = export(fk, path, "-n", ns, "--force")
+        self.assertExportOk(p, "export --force")
+        self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), "export --force",
+                                cluster_uid=uid)
+        p = rm("export", "--help")
+        self.assertIn("--force", p.stdout + p.stderr, "export --help lists --force")
+
+    def test_24_todays_layout_converts_on_first_export(self):
+        """A store whose records have keys without a hash (the layout before) lists and
+        imports; the first export rewrites every record under its hashed key and removes
+        the old keys after the commit; the next one is unchanged."""
+        fk = self.FK
+        ns = "conv"
+        self.load_releases(ns, ["a", "b", "c"], upgraded=["c"])
+        path = newdir("conv")
+        self.assertExportOk(export(fk, path, "-n", ns), "export")
+        ix = load_index(path)
+        for r in ix["records"]:
+            old = logical(r["key"])
+            os.rename(os.path.join(path, r["key"]), os.path.join(path, old))
+            r["key"] = old
+        with open(os.path.join(path, "index.json"), "w") as f:
+            json.dump(ix, f, indent="\t")
+        p = rm("list", *store_args(path))
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertEqual(len([ln for ln in p.stdout.splitlines()[1:] if ln.strip()]), 4, show(p))
+        self.import_dry_run(path, ns, "conv-restore")
+        p = export(fk, path, "-n", ns)
+        self.assertExportOk(p, "first export onto the older layout")
+        self.assertRegex(p.stdout, r"\b4 written, 0 unchanged, 4 deleted, 0 skipped, 0 failed",
+                         show(p))
+        self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), "converted store")
+        before = file_stats(path)
+        p = export(fk, path, "-n", ns)
+        self.assertRegex(p.stdout, r"\b0 written, 4 unchanged, 0 deleted", show(p))
+        self.assertEqual(file_stats(path), before, "an unchanged export after the conversion wrote")
+
+    def test_25_summary_says_only_what_happened(self):
+        """When index.json cannot be written, nothing claims a delete: the summary says the
+        export was not committed and how many stale records are kept."""
+        fk = self.FK
+        ns = "truth"
+        self.load_releases(ns, ["a", "b"])
+        path = newdir("truth")
+        self.assertExportOk(export(fk, path, "-n", ns), "first export")
+        st, _, _ = fk.request("DELETE", "/api/v1/namespaces/%s/secrets/sh.helm.release.v1.b.v1" % ns)
+        self.assertEqual(st, 200)
+        self.load_releases(ns, ["a", "c"])
+        os.rename(os.path.join(path, "index.json"), os.path.join(path, "index.old"))
+        os.makedirs(os.path.join(path, "index.json", "x"))
+        p = export(fk, path, "-n", ns)
+        self.assertEqual(p.returncode, 1, show(p))
+        self.assertNotRegex(p.stdout + p.stderr, r"\b\d+ deleted|deleted releases/", show(p))
+        self.assertRegex(p.stdout, r"(?m)^export to .* not committed: the previous snapshot stays",
+                         show(p))
+        self.assertRegex(p.stdout, r"(?m)^\d+ stale records? kept", show(p))
+        self.assertTrue(any(k.startswith("releases/%s/b/" % ns) for k in stored_records_raw(path)),
+                        "the uninstalled release's record was deleted")
 
     def test_12_errors(self):
         fk = self.FK
@@ -996,9 +1267,10 @@ class Writers(ExportCase):
         self.assertOneCluster(path, "after two writers")
         self.assertEqual(load_index(path)["cluster"]["uid"], kube_system_uid(self.FK))
 
-        # --lock-timeout: the second waits for the first and then commits its own cluster.
+        # --lock-timeout: the second waits for the first and then commits its own cluster
+        # (--force: the store then holds the first cluster's snapshot).
         a, lock = self.start_export(self.FK, path, "lock-a")
-        p = export(self.FK2, path, "-n", "lock-b", "--lock-timeout", "10m")
+        p = export(self.FK2, path, "-n", "lock-b", "--lock-timeout", "10m", "--force")
         out, err = a.communicate(timeout=120)
         self.assertEqual(a.returncode, 0, "first writer: exit %d\n%s%s" % (a.returncode, out, err))
         self.assertExportOk(p, "second writer with --lock-timeout")
@@ -1020,8 +1292,11 @@ class Writers(ExportCase):
             self.assertIn(0, [r[0] for r in res], what)
             for rc, out, err in res:
                 self.assertIn(rc, (0, 1), what)
+                # Refused by the lock, or, starting after the other committed, because
+                # the store holds another cluster's snapshot.
                 if rc:
-                    self.assertIn("lock.json: held by export on host", err, what)
+                    self.assertRegex(err, r"lock\.json: held by export on host|is the snapshot "
+                                     r"of another cluster", what)
             self.assertOneCluster(path, what)
 
     def test_19_signals_release_the_lock_and_a_killed_holder_is_taken_over(self):
@@ -1037,7 +1312,7 @@ class Writers(ExportCase):
         os.kill(a.pid, signal.SIGKILL)
         a.communicate(timeout=120)
         self.assertTrue(os.path.exists(lock), "SIGKILL: the lock stays behind")
-        p = export(self.FK2, path, "-n", "lock-b")
+        p = export(self.FK2, path, "-n", "lock-b", "--force")   # the killed one may have committed
         self.assertExportOk(p, "export after a killed holder on this host")
         self.assertRegex(p.stderr, r"taking over the lock of export on host %s \(pid %d, since .*\): "
                          r"its process is gone" % (re.escape(socket.gethostname()), a.pid), show(p))
@@ -1049,7 +1324,7 @@ class Writers(ExportCase):
         a, lock = self.start_export(self.FK, path, "lock-a")
         os.kill(a.pid, signal.SIGSTOP)
         try:
-            ps = [export(self.FK2, path, "-n", "lock-b", "--dry-run"),
+            ps = [export(self.FK2, path, "-n", "lock-b", "--dry-run", "--force"),
                   rm("list", *store_args(path)),
                   rm("clear", *store_args(path), "--dry-run")]
             pc = rm("clear", *store_args(path))

@@ -83,11 +83,12 @@ def main():
             for sec in secrets:
                 md = sec["metadata"]
                 name, _, rev = md["name"][len("sh.helm.release.v1."):].rpartition(".v")
-                key = "releases/%s/%s/%s.json.gz" % (md["namespace"], name, rev)
                 want = json.dumps(fku.decode_release(sec), sort_keys=True)
                 raw = base64.b64decode(base64.b64decode(sec["data"]["release"]))
                 if raw[:3] == b"\x1f\x8b\x08":
                     raw = gzip.decompress(raw)
+                key = "releases/%s/%s/%s.%s.json.gz" % (md["namespace"], name, rev,
+                                                        hashlib.sha256(raw).hexdigest())
                 check(key in objs, "record %s is in the bucket" % key, str(sorted(objs)))
                 if key in objs:
                     body = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=PREFIX + "/" + key)["Body"].read())
@@ -191,8 +192,8 @@ def lock_writers(fk, s3, env, base, kc):
     check(a.returncode == 0, "the first writer commits", out + err)
     check("lock.json" not in keys(), "lock.json is removed at the end", str(sorted(keys())))
     index = json.loads(s3.get_object(Bucket=BUCKET, Key=LOCK_PREFIX + "/index.json")["Body"].read())
-    check(sorted(r["key"] for r in index["records"] if r["namespace"] == "default")
-          == ["releases/default/web/1.json.gz", "releases/default/web/2.json.gz"],
+    check(sorted((r["release"], r["revision"]) for r in index["records"]
+                 if r["namespace"] == "default") == [("web", 1), ("web", 2)],
           "the index is the first writer's commit", json.dumps(index)[:500])
     p = subprocess.run([RM_BIN, "clear", "s3"] + base, capture_output=True, text=True, env=env,
                        timeout=180)

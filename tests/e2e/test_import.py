@@ -27,6 +27,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -602,7 +603,8 @@ class Legacy(unittest.TestCase):
 
 def edited_store(edits):
     """A copy of STORE with some records changed: edits maps (ns, name, revision) to a
-    function that changes the release (a dict); index.json follows (size, sha256, status)."""
+    function that changes the release (a dict); index.json follows (key, size, sha256,
+    status)."""
     path = tempfile.mkdtemp(prefix="edited-", dir=WORK)
     shutil.rmtree(path)
     shutil.copytree(STORE, path)
@@ -619,10 +621,14 @@ def edited_store(edits):
         fn(rel)
         data = json.dumps(rel, separators=(",", ":")).encode()
         gz = gzip.compress(data)
-        with open(fname, "wb") as f:
+        # The record's key carries its SHA-256: the edited record moves to its new key.
+        h = hashlib.sha256(data).hexdigest()
+        os.unlink(fname)
+        rec["key"] = "releases/%s/%s/%d.%s.json.gz" % (rec["namespace"], rec["release"],
+                                                       rec["revision"], h)
+        with open(os.path.join(path, rec["key"]), "wb") as f:
             f.write(gz)
-        rec.update(size=len(data), storedSize=len(gz), sha256=hashlib.sha256(data).hexdigest(),
-                   status=rel["info"]["status"])
+        rec.update(size=len(data), storedSize=len(gz), sha256=h, status=rel["info"]["status"])
         done += 1
     assert done == len(edits), "edited_store: records not found"
     with open(os.path.join(path, "index.json"), "w") as f:
@@ -856,13 +862,16 @@ class Corrupt(unittest.TestCase):
         path = tempfile.mkdtemp(prefix="corrupt-", dir=WORK)
         shutil.rmtree(path)
         shutil.copytree(STORE, path)
-        rec = os.path.join(path, "releases/cr/gadgets/1.json.gz")
+        with open(os.path.join(path, "index.json")) as f:
+            key = [r["key"] for r in json.load(f)["records"]
+                   if (r["namespace"], r["release"], r["revision"]) == ("cr", "gadgets", 1)][0]
+        rec = os.path.join(path, key)
         with open(rec, "wb") as f:
             f.write(gzip.compress(b'{"name":"gadgets","tampered":true}'))
         with fku.FakeKube(tools=TOOLS) as fk:
             p = imp(fk, "--create-namespace", "-n", "cr", "-n", "hk", path=path)
             self.assertEqual(p.returncode, 3, show(p))
-            self.assertRegex(p.stdout, r"(?m)^failed cr/gadgets: .*releases/cr/gadgets/1\.json\.gz")
+            self.assertRegex(p.stdout, r"(?m)^failed cr/gadgets: .*%s" % re.escape(key))
             self.assertIn("restored hk/hooked", p.stdout)
             self.assertEqual(sorted(releases_of(fk)), [("hk", "hooked")])
 

@@ -326,26 +326,28 @@ Test (store, snapshot_commit_deletes_only_after_the_index)
   cr_assert_eq (stale.n, 1);
   cr_assert_str_eq (stale.items[0], gone.key);
   struct store_state st = { "rm", "ops", dir, "local" };
+  struct snapshot_commit_opts co = { NULL, false, false, 0 };
 
   /* The index cannot be written (a directory is in its place): no delete, no state. */
   make_dir_at (STORE_INDEX_KEY, true);
-  cr_assert_neq (snapshot_commit (b, ix, &st, &stale, false, &err), RM_OK);
+  cr_assert_neq (snapshot_commit (b, ix, &st, &stale, &co, &err), RM_OK);
   cr_assert (exists_in_dir (gone.key), "a stale record was deleted before the index was written");
   cr_assert (!exists_in_dir (STORE_STATE_KEY), "the state file was written before the index");
   make_dir_at (STORE_INDEX_KEY, false);
 
   /* The state file cannot be written: the index is, still no delete. */
   make_dir_at (STORE_STATE_KEY, true);
-  cr_assert_neq (snapshot_commit (b, ix, &st, &stale, false, &err), RM_OK);
+  cr_assert_neq (snapshot_commit (b, ix, &st, &stale, &co, &err), RM_OK);
   cr_assert (exists_in_dir (STORE_INDEX_KEY), "the index is written first");
   cr_assert (exists_in_dir (gone.key), "a stale record was deleted before the state file");
   make_dir_at (STORE_STATE_KEY, false);
 
   /* A dry run touches nothing. */
-  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, true, &err), RM_OK);
+  struct snapshot_commit_opts dry = { NULL, false, true, 0 };
+  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &dry, &err), RM_OK);
   cr_assert (exists_in_dir (gone.key) && !exists_in_dir (STORE_STATE_KEY));
 
-  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, false, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &co, &err), RM_OK, "%s", err.message);
   cr_assert (exists_in_dir (STORE_INDEX_KEY) && exists_in_dir (STORE_STATE_KEY));
   cr_assert (!exists_in_dir (gone.key), "the stale record is deleted after the commit");
   for (size_t i = 0; i < ix->n; i++)
@@ -365,7 +367,8 @@ Test (store, snapshot_clear_order)
   struct rm_error err;
   struct store_state st = { "rm", "ops", dir, "local" };
   struct strlist none = STRLIST_INIT;
-  cr_assert_eq (snapshot_commit (b, ix, &st, &none, false, &err), RM_OK, "%s", err.message);
+  struct snapshot_commit_opts co = { NULL, false, false, 0 };
+  cr_assert_eq (snapshot_commit (b, ix, &st, &none, &co, &err), RM_OK, "%s", err.message);
 
   struct snapshot_clear_result res;
   cr_assert_eq (snapshot_clear (b, true, &res, &err), RM_OK, "%s", err.message);
@@ -644,8 +647,25 @@ Test (store, index_errors_name_the_problem_and_the_place)
     { DOC (REC ("releases/a/b/1.json.gz", 1, "") ", 7"), "record 2 is incomplete" },
     { DOC (REC ("releases/a/b/1.json.gz", 1, "") "," REC ("releases/a/b/01.json.gz", 1, "")),
       "record 2: key 'releases/a/b/01.json.gz' does not match" },
-    { DOC (REC ("releases/a/b/1.json.gz", 0, "")), "record 1 is incomplete" },
-    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":-1")), "record 1 is incomplete" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":9e18")),
+      "record 1 (releases/a/b/1.json.gz): size 9e18 is not a whole number" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":1e400")), "size 1e400 is not" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":2.5")), "size 2.5 is not" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":\"3\"")),
+      "(releases/a/b/1.json.gz): size is not a number" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1e10, "")), "revision 1e10 is not" },
+    { DOC (REC ("releases/a/b/1.json.gz", -1, "")), "revision -1 is not" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"storedSize\":-2")), "storedSize -2 is not" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"storedSize\":9.1e15")), "storedSize 9.1e15" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"storedSize\":-1")), NULL },
+    { DOC (REC ("releases/a/b/1.0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                ".json.gz", 1, "")), NULL },
+    { DOC (REC ("releases/a/b/1.1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                ".json.gz", 1, "")), "does not match its namespace, release, revision and sha256" },
+    { DOC (REC ("releases/a/b/1.json.gz", 0, "")),
+      "record 1 (releases/a/b/1.json.gz): revision 0 is not a whole number from 1 to 2147483647" },
+    { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"size\":-1")),
+      "record 1 (releases/a/b/1.json.gz): size -1 is not a whole number from 0 to 67108864" },
     { DOC (REC ("releases/a/b/1.json.gz", 1, ",\"sha256\":\"ABC\"")), "record 1 is incomplete" },
     { "{\"apiVersion\":\"releasemanager.io/v1\",\"records\":[{\"key\":}]}",
       "not valid JSON (near byte 55: invalid character looking for beginning of value)" },
@@ -776,6 +796,242 @@ legacy_layout (void)
   const char st[] = "{\"ReleaseFilename\":\"rlsmgr-1-7.release\",\"ReleaseName\":\"rlsmgr\","
                     "\"ReleaseVersion\":1}";
   put_file (STORE_STATE_KEY, st, strlen (st));
+}
+
+/* ---- Immutable records: keys carrying the SHA-256, and the conditional commit ---- */
+
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+Test (store, keys_parse_strictly)
+{
+  struct store_key k;
+  cr_assert (store_key_parse ("releases/prod/web/12.json.gz", &k));
+  cr_assert (k.namespace_len == 4 && strncmp (k.namespace, "prod", 4) == 0);
+  cr_assert (k.release_len == 3 && strncmp (k.release, "web", 3) == 0);
+  cr_assert (k.revision == 12 && k.sha256 == NULL);
+  cr_assert (store_key_parse ("releases/prod/web/12." HEX64 ".json.gz", &k));
+  cr_assert (k.revision == 12 && k.sha256 && strncmp (k.sha256, HEX64, 64) == 0);
+  cr_assert (store_key_parse ("releases/a/b/2147483647.json.gz", &k) && k.revision == 2147483647);
+  static const char *const bad[] = {
+    "releases/a/b/01.json.gz", "releases/a/b/0.json.gz", "releases/a/b/+1.json.gz",
+    "releases/a/b/-1.json.gz", "releases/a/b/ 1.json.gz", "releases/a/b/1 .json.gz",
+    "releases/a/b/2147483648.json.gz", "releases/a/b/99999999999999999999.json.gz",
+    "releases/a/b/.json.gz", "releases/a/b/1.json", "releases/a/b/1.json.gzz",
+    "releases/a/1.json.gz", "releases/a/b/c/1.json.gz", "releases//b/1.json.gz",
+    "releases/a//1.json.gz", "release/a/b/1.json.gz", "releases/a/b/1.." HEX64 ".json.gz",
+    "releases/a/b/1." HEX64 "0.json.gz",
+    ("releases/a/b/1.0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef.json.gz"),
+    "releases/a/b/1.0123.json.gz",
+    "releases/a/b/1.g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.json.gz",
+    "index.json", "",
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (bad); i++)
+    cr_assert (!store_key_parse (bad[i], &k), "%s", bad[i]);
+  char *key = store_record_key_sha ("prod", "web", 3, HEX64);
+  cr_assert_str_eq (key, "releases/prod/web/3." HEX64 ".json.gz");
+  struct store_record r = { 0 };
+  r.namespace = "prod";
+  r.release = "web";
+  r.revision = 3;
+  r.key = key;
+  memcpy (r.sha256, HEX64, 65);
+  cr_assert (store_record_key_current (&r));
+  r.sha256[0] = '1';
+  cr_assert (!store_record_key_current (&r), "a key whose hash is not the record's");
+  char *old = store_record_key ("prod", "web", 3);
+  r.key = old;
+  cr_assert (!store_record_key_current (&r), "a key of the older layout");
+  r.key = NULL;
+  free (key);
+  free (old);
+}
+
+/* store_put_record names a record by its hash; a changed record gets a new key and the
+ * index finds both layouts by key and by revision. */
+Test (store, records_go_to_keys_of_their_content)
+{
+  struct backend *b = open_local ();
+  struct rm_error err;
+  struct store_index *ix = xcalloc (1, sizeof *ix);
+  const char *v1 = "{\"name\":\"web\",\"info\":{\"status\":\"deployed\"}}";
+  const char *v2 = "{\"name\":\"web\",\"info\":{\"status\":\"superseded\"}}";
+  struct store_record *a = store_index_add (ix);
+  a->namespace = xstrdup ("prod");
+  a->release = xstrdup ("web");
+  a->revision = 1;
+  cr_assert_eq (store_put_record (b, a, v1, strlen (v1), &err), RM_OK, "%s", err.message);
+  char want[65];
+  sha256_hex (v1, strlen (v1), want);
+  char *k1 = store_record_key_sha ("prod", "web", 1, want);
+  cr_assert_str_eq (a->key, k1);
+  struct store_record b2 = { 0 };
+  b2.namespace = "prod";
+  b2.release = "web";
+  b2.revision = 1;
+  cr_assert_eq (store_put_record (b, &b2, v2, strlen (v2), &err), RM_OK, "%s", err.message);
+  cr_assert_str_neq (b2.key, a->key, "changed content, same key");
+  struct strbuf json = STRBUF_INIT;
+  cr_assert_eq (store_get_record (b, a, &json, &err), RM_OK, "the first copy was overwritten: %s",
+                err.message);
+  cr_assert (json.len == strlen (v1) && memcmp (json.data, v1, json.len) == 0);
+  free (b2.key);
+  struct store_record *c = store_index_add (ix);
+  c->namespace = xstrdup ("prod");
+  c->release = xstrdup ("web");
+  c->revision = 2;
+  c->key = store_record_key ("prod", "web", 2);   /* the older layout */
+  memcpy (c->sha256, HEX64, 65);
+  store_index_sort (ix);
+  cr_assert_eq (store_index_find (ix, k1), &ix->records[0]);
+  cr_assert_eq (store_index_find (ix, "releases/prod/web/2.json.gz"), &ix->records[1]);
+  cr_assert_null (store_index_find (ix, "releases/prod/web/1.json.gz"));
+  cr_assert_null (store_index_find (ix, "releases/prod/web/2." HEX64 ".json.gz"));
+  cr_assert_eq (store_index_find_revision (ix, "prod", "web", 2), &ix->records[1]);
+  cr_assert_eq (store_index_find_revision (ix, "prod", "web", 1), &ix->records[0]);
+  cr_assert_null (store_index_find_revision (ix, "prod", "web", 3));
+  cr_assert_null (store_index_find_revision (ix, "prod", "we", 1));
+  ix->sorted = false;
+  cr_assert_eq (store_index_find (ix, k1), &ix->records[0]);
+  cr_assert_eq (store_index_find_revision (ix, "prod", "web", 2), &ix->records[1]);
+  free (k1);
+  strbuf_free (&json);
+  store_index_free (ix);
+  backend_close (b);
+}
+
+/* Reading a record inflates at most STORE_RECORD_MAX, whatever the index says. */
+Test (store, inflate_cap_is_fixed)
+{
+  struct backend *b = open_local ();
+  struct rm_error err;
+  size_t big = (size_t) STORE_RECORD_MAX + 1;
+  char *zeros = xcalloc (1, big);
+  struct strbuf gz = STRBUF_INIT;
+  gzip_deflate (zeros, big, &gz);
+  free (zeros);
+  struct store_record r = { 0 };
+  r.key = xstrdup ("releases/a/b/1.json.gz");
+  r.size = 4096;
+  memcpy (r.sha256, HEX64, 65);
+  struct rm_put_options o = { sizeof o, 0, NULL, NULL };
+  cr_assert_eq (backend_put_mem (b, r.key, gz.data, gz.len, &o, NULL, &err), RM_OK);
+  strbuf_free (&gz);
+  struct strbuf json = STRBUF_INIT;
+  r.size = STORE_RECORD_MAX;       /* the index cannot raise the cap */
+  cr_assert_eq (store_get_record (b, &r, &json, &err), RM_E_IO);
+  cr_assert (strstr (err.message, "releases/a/b/1.json.gz: corrupt record"), "%s", err.message);
+  cr_assert (json.len <= (size_t) STORE_RECORD_MAX, "%zu", json.len);
+  strbuf_free (&json);
+  /* A release JSON above the cap is not stored at all. */
+  struct store_record w = { 0 };
+  w.namespace = "a";
+  w.release = "b";
+  w.revision = 2;
+  cr_assert_eq (store_put_record_gz (b, &w, "", big, "", 0, &err), RM_E_INVALID);
+  cr_assert (strstr (err.message, "larger than a record may be"), "%s", err.message);
+  cr_assert_null (w.key);
+  free (r.key);
+  backend_close (b);
+}
+
+/* index.json is committed only over the index the writer read. */
+Test (store, index_commit_is_conditional)
+{
+  struct backend *b = open_local ();
+  cr_assert (backend_caps (b) & RM_CAP_CONDITIONAL_PUT,
+             "the local backend offers conditional puts");
+  struct rm_error err;
+  struct store_index *ix = sample_index (b), *got;
+  struct store_index_base base, other;
+  cr_assert_eq (store_index_read (b, &got, &base, &err), RM_E_NOT_FOUND);
+  cr_assert (base.known && base.absent);
+  /* Another writer creates the index meanwhile: create-only fails. */
+  cr_assert_eq (store_index_read (b, &got, &other, &err), RM_E_NOT_FOUND);
+  cr_assert_eq (store_index_commit (b, ix, &other, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (store_index_commit (b, ix, &base, &err), RM_E_PRECONDITION);
+  cr_assert_str_eq (err.message, "index.json changed since this export read it: another writer "
+                    "committed; nothing deleted, run again");
+  /* Read, commit again (the etag follows the write), then a change behind our back. */
+  cr_assert_eq (store_index_read (b, &got, &base, &err), RM_OK, "%s", err.message);
+  store_index_free (got);
+  cr_assert (base.known && !base.absent && base.etag[0]);
+  cr_assert_eq (store_index_commit (b, ix, &base, &err), RM_OK, "%s", err.message);
+  free (ix->time);
+  ix->time = xstrdup ("2026-11-26T00:00:00Z");
+  cr_assert_eq (store_index_commit (b, ix, &base, &err), RM_OK, "the etag of our own write: %s",
+                err.message);
+  char *path = xasprintf ("%s/%s", dir, STORE_INDEX_KEY);
+  FILE *f = fopen (path, "a");
+  cr_assert_not_null (f);
+  fputs ("\n", f);
+  fclose (f);
+  cr_assert_eq (store_index_commit (b, ix, &base, &err), RM_E_PRECONDITION);
+  /* A corrupt index still has an etag: it is replaced only if unchanged. */
+  f = fopen (path, "w");
+  fputs ("{ not json", f);
+  fclose (f);
+  cr_assert_eq (store_index_read (b, &got, &base, &err), RM_E_IO);
+  cr_assert (strstr (err.message, "index.json: not valid JSON"), "%s", err.message);
+  cr_assert (base.known && !base.absent && base.etag[0]);
+  cr_assert_eq (store_index_commit (b, ix, &base, &err), RM_OK, "%s", err.message);
+  /* Deleted behind our back. */
+  cr_assert_eq (unlink (path), 0);
+  cr_assert_eq (store_index_commit (b, ix, &base, &err), RM_E_PRECONDITION);
+  cr_assert (strstr (err.message, "index.json was deleted since this export read it"), "%s",
+             err.message);
+  free (path);
+  store_index_free (ix);
+  backend_close (b);
+}
+
+/* A run with a failure commits but deletes nothing; a clean one reports what it deleted. */
+Test (store, snapshot_commit_keeps_stale_after_a_failure)
+{
+  struct backend *b = open_local ();
+  struct store_index *ix = sample_index (b);
+  struct rm_error err;
+  struct store_record gone = { 0 };
+  gone.namespace = "old";
+  gone.release = "gone";
+  gone.revision = 1;
+  cr_assert_eq (store_put_record (b, &gone, release_json, strlen (release_json), &err), RM_OK);
+  struct strlist stale = STRLIST_INIT;
+  strlist_push (&stale, gone.key);
+  struct store_state st = { "rm", "ops", dir, "local" };
+  struct store_index_base base;
+  struct store_index *none;
+  cr_assert_eq (store_index_read (b, &none, &base, &err), RM_E_NOT_FOUND);
+  struct snapshot_commit_opts co = { &base, true, false, 99 };
+  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &co, &err), RM_OK, "%s", err.message);
+  cr_assert (exists_in_dir (STORE_INDEX_KEY));
+  cr_assert (exists_in_dir (gone.key), "a run with a failure deleted a stale record");
+  cr_assert_eq (co.deleted, 0);
+  co.keep_stale = false;
+  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &co, &err), RM_OK, "%s", err.message);
+  cr_assert (!exists_in_dir (gone.key));
+  cr_assert_eq (co.deleted, 1);
+  /* Conflict: nothing deleted. */
+  struct store_record g2 = { 0 };
+  g2.namespace = "old";
+  g2.release = "gone";
+  g2.revision = 2;
+  cr_assert_eq (store_put_record (b, &g2, release_json, strlen (release_json), &err), RM_OK);
+  strlist_free (&stale);
+  strlist_push (&stale, g2.key);
+  struct store_index_base stale_base = base;
+  free (ix->time);
+  ix->time = xstrdup ("2026-11-26T00:00:00Z");     /* another index (the local etag is
+                                                     the content's hash) */
+  co.keep_stale = true;
+  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &co, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &(struct snapshot_commit_opts) {
+                  &stale_base, false, false, 0 }, &err), RM_E_PRECONDITION);
+  cr_assert (exists_in_dir (g2.key), "a stale record was deleted after a conflict");
+  free (gone.key);
+  free (g2.key);
+  strlist_free (&stale);
+  store_index_free (ix);
+  backend_close (b);
 }
 
 TestSuite (legacy, .init = setup, .fini = teardown);
