@@ -1245,7 +1245,8 @@ LOCAL_TEST (errno_table)
     { ENOSPC, RM_E_NOSPACE }, { EDQUOT, RM_E_NOSPACE },
     { EEXIST, RM_E_EXISTS }, { ENOMEM, RM_E_NOMEM },
     { ENAMETOOLONG, RM_E_INVALID }, { EAGAIN, RM_E_TRANSIENT }, { EINTR, RM_E_TRANSIENT },
-    { EIO, RM_E_IO }, { EISDIR, RM_E_IO }, { ELOOP, RM_E_IO }, { EBADF, RM_E_IO },
+    { ELOOP, RM_E_PERMISSION },
+    { EIO, RM_E_IO }, { EISDIR, RM_E_IO }, { EBADF, RM_E_IO },
     { EFBIG, RM_E_IO }, { EXDEV, RM_E_IO }, { 0, RM_E_INTERNAL },
   };
   size_t i;
