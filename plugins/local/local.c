@@ -65,6 +65,8 @@
 #define LOCAL_UNITTEST
 int local_errno_code (int errnum);
 int local_tmp_name (const char *tag, long pid, char *out, size_t size);
+const char *local_test_tag (void *handle);
+void local_test_no_openat2 (void *handle);
 #else
 #define LOCAL_UNITTEST static
 #endif
@@ -1937,6 +1939,22 @@ local_sync (void *handle, struct rm_error *err)
   pthread_mutex_unlock (&h->sync_lock);
   return r;
 }
+
+#ifdef RM_UNITTEST
+/* The tag this handle writes into temp file names. */
+const char *
+local_test_tag (void *handle)
+{
+  return ((struct local *) handle)->tag;
+}
+
+/* Take the path a kernel without openat2 takes. */
+void
+local_test_no_openat2 (void *handle)
+{
+  atomic_store (&((struct local *) handle)->no_openat2, true);
+}
+#endif
 
 static int
 local_describe (void *handle, char *buf, size_t size)

@@ -60,7 +60,7 @@ check_PROGRAMS += tests/plugins/test_local
 TESTS += tests/plugins/test_local
 tests_plugins_test_local_SOURCES = tests/plugins/test_local.c plugins/local/local.c
 tests_plugins_test_local_CFLAGS = $(TEST_CFLAGS) $(OPENSSL_CFLAGS)
-tests_plugins_test_local_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=write
+tests_plugins_test_local_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=write,--wrap=fsync,--wrap=syncfs
 tests_plugins_test_local_LDADD = $(CRITERION_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
 
 # Tests of the s3 backend plugin (issue 4).  Unit tests are Criterion programs linked
