@@ -198,6 +198,18 @@ local_symlink_fail (const struct local *h, const char *rel, size_t len, struct r
                        "it with the real directory or file)", h->root, (int) len, rel);
 }
 
+/* local_fail for ROOT/rel[0..len). */
+static int
+local_fail_rel (const struct local *h, int errnum, const char *rel, size_t len,
+                const char *what, struct rm_error *err)
+{
+  char buf[256];
+  const char *text = local_strerror (errnum, buf);
+
+  return rm_error_set (err, local_errno_code (errnum), "%s/%.*s: %s%s%s", h->root,
+                       (int) len, rel, what ? what : "", what ? ": " : "", text);
+}
+
 static int
 local_readonly (const struct local *h, struct rm_error *err)
 {
@@ -982,6 +994,7 @@ local_create_temp (struct local *h, int rootfd, const char *key, size_t dirlen,
   int tries, k, e;
 
   for (tries = 0;; tries++) {
+    tmp[0] = '\0';                      /* no temp file to clean up yet */
     e = local_dir_open (h, rootfd, key, dirlen, true, dfd);
     if (e == ENOENT && tries < LOCAL_CREATE_TRIES)
       continue;                         /* a remove pruned a parent as we made it */
@@ -1005,6 +1018,7 @@ local_create_temp (struct local *h, int rootfd, const char *key, size_t dirlen,
     e = errno;
     close (*dfd);
     *dfd = -1;
+    tmp[0] = '\0';
     if (e != ENOENT || tries == LOCAL_CREATE_TRIES)
       return local_fail (err, e, path, "cannot create a temporary file");
   }
@@ -1537,8 +1551,7 @@ local_readdir (struct local_list *c, int dfd, size_t keylen, const char *filter,
   *out = NULL;
   *count = 0;
   if (!d) {
-    r = rm_error_set (err, local_errno_code (errno), "%s/%.*s: %s", c->h->root,
-                      (int) keylen, c->key, strerror (errno));
+    r = local_fail_rel (c->h, errno, c->key, keylen, NULL, err);
     if (fd >= 0)
       close (fd);
     return r;
@@ -1595,8 +1608,7 @@ local_readdir (struct local_list *c, int dfd, size_t keylen, const char *filter,
     n++;
   }
   if (errno != 0)
-    r = rm_error_set (err, local_errno_code (errno), "%s/%.*s: %s", c->h->root,
-                      (int) keylen, c->key, strerror (errno));
+    r = local_fail_rel (c->h, errno, c->key, keylen, NULL, err);
   closedir (d);
   if (n)
     qsort (v, n, sizeof *v, local_dirent_cmp);
@@ -1643,8 +1655,7 @@ local_walk (struct local_list *c, int dfd, size_t keylen, const char *filter,
         if (errno == ENOTDIR || errno == ELOOP)   /* a symlink now: skipped */
           local_skip_symlink (c, keylen, ents[i].name);
         else if (errno != ENOENT)               /* ENOENT: removed meanwhile */
-          r = rm_error_set (err, local_errno_code (errno), "%s/%s: %s", c->h->root,
-                            c->key, strerror (errno));
+          r = local_fail_rel (c->h, errno, c->key, strlen (c->key), NULL, err);
         continue;
       }
       r = local_walk (c, sub, len, NULL, err);
@@ -1871,13 +1882,11 @@ local_sync_each (struct local *h, const struct local_set *files, const struct lo
       close (dfd);
       if (fd < 0) {
         if (e != ENOENT)
-          r = rm_error_set (err, local_errno_code (e), "%s/%s: fsync: %s", h->root, rel,
-                            strerror (e));
+          r = local_fail_rel (h, e, rel, strlen (rel), "fsync", err);
         continue;
       }
       if (fsync (fd) < 0 && !(s == 1 && errno == EINVAL))
-        r = rm_error_set (err, local_errno_code (errno), "%s/%s: fsync: %s", h->root, rel,
-                          strerror (errno));
+        r = local_fail_rel (h, errno, rel, strlen (rel), "fsync", err);
       close (fd);
     }
   close (rootfd);
