@@ -114,6 +114,9 @@ __wrap_syncfs (int fd)
 static char logged[16384];
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static void test_log (const struct rm_host *host, int level, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+
 static void
 test_log (const struct rm_host *host, int level, const char *fmt, ...)
 {
