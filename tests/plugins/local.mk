@@ -56,11 +56,12 @@ EXTRA_DIST += tests/plugins/fixture.c
 # loader's tests' job.  -Wl,--wrap=write lets a test make write(2) fail (ENOSPC, EDQUOT,
 # EIO) inside the backend where no small tmpfs can be mounted; it works under ASan,
 # where an LD_PRELOAD shim would have to come after the sanitizer runtime.
+# --wrap=fsync,--wrap=syncfs count the flushes (the write barrier's tests) and fail them.
 check_PROGRAMS += tests/plugins/test_local
 TESTS += tests/plugins/test_local
 tests_plugins_test_local_SOURCES = tests/plugins/test_local.c plugins/local/local.c
 tests_plugins_test_local_CFLAGS = $(TEST_CFLAGS) $(OPENSSL_CFLAGS)
-tests_plugins_test_local_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=write
+tests_plugins_test_local_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=write,--wrap=fsync,--wrap=syncfs
 tests_plugins_test_local_LDADD = $(CRITERION_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
 
 # Tests of the s3 backend plugin (issue 4).  Unit tests are Criterion programs linked

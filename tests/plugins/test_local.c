@@ -12,14 +12,18 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +48,9 @@
 
 /* From local.c, visible because it is built with -DRM_UNITTEST. */
 int local_errno_code (int errnum);
+int local_tmp_name (const char *tag, long pid, char *out, size_t size);
+const char *local_test_tag (void *handle);
+void local_test_no_openat2 (void *handle);
 
 /* ---- write(2) shim (-Wl,--wrap=write): fail after a byte budget ------------------- */
 
@@ -70,14 +77,64 @@ __wrap_write (int fd, const void *buf, size_t n)
   return __real_write (fd, buf, n);
 }
 
+/* ---- fsync(2) and syncfs(2) shims (-Wl,--wrap): count calls, fail on demand -------- */
+
+int __real_fsync (int fd);
+int __wrap_fsync (int fd);
+int __real_syncfs (int fd);
+int __wrap_syncfs (int fd);
+static atomic_int fsync_calls, syncfs_calls;
+static int sync_errno;             /* 0: pass through; else fail fsync and syncfs */
+
+int
+__wrap_fsync (int fd)
+{
+  atomic_fetch_add (&fsync_calls, 1);
+  if (sync_errno) {
+    errno = sync_errno;
+    return -1;
+  }
+  return __real_fsync (fd);
+}
+
+int
+__wrap_syncfs (int fd)
+{
+  atomic_fetch_add (&syncfs_calls, 1);
+  if (sync_errno) {
+    errno = sync_errno;
+    return -1;
+  }
+  return __real_syncfs (fd);
+}
+
 /* ---- fixture ----------------------------------------------------------------------- */
+
+/* Warnings and errors the backend logged, for tests that expect one. */
+static char logged[16384];
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void test_log (const struct rm_host *host, int level, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
 
 static void
 test_log (const struct rm_host *host, int level, const char *fmt, ...)
 {
+  va_list ap;
+  size_t n;
+
   (void) host;
-  (void) level;
-  (void) fmt;                 /* the backend may log; we only check it does not print */
+  if (level > RM_LOG_WARN)
+    return;
+  pthread_mutex_lock (&log_lock);
+  n = strlen (logged);
+  va_start (ap, fmt);
+  vsnprintf (logged + n, sizeof logged - n, fmt, ap);
+  va_end (ap);
+  n = strlen (logged);
+  if (n + 1 < sizeof logged)
+    strcpy (logged + n, "\n");
+  pthread_mutex_unlock (&log_lock);
 }
 
 static const struct rm_host host = {
@@ -100,6 +157,21 @@ open_at (const char *path, const char *fsync_value, void **out, struct rm_error 
 {
   struct rm_kv config[] = { { "path", path }, { "fsync", fsync_value }, { NULL, NULL } };
   return be->open (&host, config, out, err);
+}
+
+/* Open as a 1.1 core does, with RM_OPEN_* flags.  The host table must outlive the
+ * handle, so there is one per combination of the two flags. */
+static int
+open_flags (const char *path, const char *fsync_value, uint32_t flags, void **out,
+            struct rm_error *err)
+{
+  static struct rm_host hosts[4];
+  struct rm_kv config[] = { { "path", path }, { "fsync", fsync_value }, { NULL, NULL } };
+  struct rm_host *hp = &hosts[flags & 3];
+
+  *hp = host;
+  hp->open_flags = flags;
+  return be->open (hp, config, out, err);
 }
 
 static void
@@ -1245,7 +1317,8 @@ LOCAL_TEST (errno_table)
     { ENOSPC, RM_E_NOSPACE }, { EDQUOT, RM_E_NOSPACE },
     { EEXIST, RM_E_EXISTS }, { ENOMEM, RM_E_NOMEM },
     { ENAMETOOLONG, RM_E_INVALID }, { EAGAIN, RM_E_TRANSIENT }, { EINTR, RM_E_TRANSIENT },
-    { EIO, RM_E_IO }, { EISDIR, RM_E_IO }, { ELOOP, RM_E_IO }, { EBADF, RM_E_IO },
+    { ELOOP, RM_E_PERMISSION },
+    { EIO, RM_E_IO }, { EISDIR, RM_E_IO }, { EBADF, RM_E_IO },
     { EFBIG, RM_E_IO }, { EXDEV, RM_E_IO }, { 0, RM_E_INTERNAL },
   };
   size_t i;
@@ -1514,4 +1587,479 @@ LOCAL_TEST (eacces_as_unprivileged_user)
     free (got);
   }
   be->close (x);
+}
+
+/* ---- ABI 1.1: read-only opens ------------------------------------------------------------ */
+
+LOCAL_TEST (readonly_open_creates_nothing)
+{
+  const char *keys[] = { "a" };
+  char missing[PATH_MAX + 16], next[RM_LIST_TOKEN_MAX];
+  struct rm_object_info info = new_info ();
+  struct rm_error err = { 0, "" };
+  struct keys ks = { 0 };
+  struct src s = src_mem ("x", 1);
+  int codes[1], code;
+  void *x;
+
+  snprintf (missing, sizeof missing, "%s/missing/deeper", dir);
+  cr_assert_eq (open_flags (missing, "true", RM_OPEN_READONLY, &x, &err), RM_OK, "%s",
+                err.message);
+  cr_assert_neq (access (missing, F_OK), 0, "open made nothing");
+  cr_assert_eq (be->list (x, "", NULL, 0, keys_emit, &ks, next, sizeof next, &err), RM_OK,
+                "%s", err.message);
+  cr_assert_eq (ks.n, 0, "a missing root lists as empty");
+  cr_assert_eq (be->list (x, "releases/ns/", NULL, 0, keys_emit, &ks, next, sizeof next,
+                          &err), RM_OK);
+  cr_assert_eq (ks.n, 0);
+  cr_assert_null (get_str (x, "releases/a", &code, NULL));
+  cr_assert_eq (code, RM_E_NOT_FOUND);
+  cr_assert_eq (be->stat (x, "a", &info, &err), RM_E_NOT_FOUND);
+  cr_assert_eq (put_src (x, "a", &s, NULL, NULL, &err), RM_E_PERMISSION);
+  cr_assert (strstr (err.message, "opened read-only"), "%s", err.message);
+  cr_assert_eq (be->remove (x, "a", &err), RM_E_PERMISSION);
+  cr_assert (strstr (err.message, "opened read-only"), "%s", err.message);
+  cr_assert_eq (be->remove_many (x, keys, 1, codes, &err), RM_E_PERMISSION);
+  cr_assert_eq (be->sync (x, &err), RM_OK, "nothing to sync");
+  be->close (x);
+  snprintf (missing, sizeof missing, "%s/missing", dir);
+  cr_assert_neq (access (missing, F_OK), 0, "nothing was made at any point");
+
+  /* On an existing store: reads work, writes touch nothing. */
+  put_ok ("k/v", "stored");
+  cr_assert_eq (open_flags (root, "true", RM_OPEN_READONLY, &x, &err), RM_OK);
+  {
+    char *got = get_str (x, "k/v", &code, NULL);
+    cr_assert_str_eq (got, "stored");
+    free (got);
+  }
+  s.off = 0;
+  cr_assert_eq (put_src (x, "k/v", &s, NULL, NULL, &err), RM_E_PERMISSION);
+  cr_assert_eq (put_src (x, "new/dir/v", &s, NULL, NULL, &err), RM_E_PERMISSION);
+  cr_assert_eq (be->remove (x, "k/v", &err), RM_E_PERMISSION);
+  be->close (x);
+  assert_content ("k/v", "stored");
+  cr_assert_not (exists ("new"));
+  cr_assert_eq (count_tmp (root), 0);
+}
+
+/* ---- ABI 1.1: the write barrier ---------------------------------------------------------- */
+
+/* Whether sync may use syncfs on the filesystem of path (local_syncfs_trusted). */
+static bool
+syncfs_fs (const char *path)
+{
+  struct statfs sf;
+  if (statfs (path, &sf) < 0)
+    return false;
+  switch ((unsigned long) sf.f_type) {
+  case 0xEF53: case 0x58465342: case 0x9123683E: case 0xF2F52010: case 0x01021994:
+    return true;
+  default:
+    return false;
+  }
+}
+
+LOCAL_TEST (barrier_defers_fsync_to_sync)
+{
+  struct rm_error err = { 0, "" };
+  void *x;
+
+  /* 1.0 core: each put flushes the file and its directory (and new directories). */
+  atomic_store (&fsync_calls, 0);
+  put_ok ("one/a", "1");
+  cr_assert_geq (atomic_load (&fsync_calls), 2, "file and directory: %d",
+                 atomic_load (&fsync_calls));
+  atomic_store (&fsync_calls, 0);
+  put_ok ("one/a", "2");
+  cr_assert_eq (atomic_load (&fsync_calls), 2);
+
+  cr_assert_eq (open_flags (root, "true", RM_OPEN_BARRIER, &x, &err), RM_OK, "%s",
+                err.message);
+  atomic_store (&fsync_calls, 0);
+  atomic_store (&syncfs_calls, 0);
+  {
+    struct src s = src_mem ("b", 1);
+    int i;
+    for (i = 0; i < 3; i++) {           /* the same key thrice: flushed once */
+      s.off = 0;
+      cr_assert_eq (put_src (x, "two/b", &s, NULL, NULL, &err), RM_OK, "%s", err.message);
+    }
+  }
+  cr_assert_eq (be->remove (x, "one/a", &err), RM_OK);
+  cr_assert_eq (atomic_load (&fsync_calls), 0, "puts and removes wait for sync");
+  cr_assert_eq (be->sync (x, &err), RM_OK, "%s", err.message);
+  /* two/b, its directory "two", the root (gained "two", lost "one"), "one" (pruned: gone). */
+  cr_assert_eq (atomic_load (&fsync_calls), 3, "fsyncs: %d", atomic_load (&fsync_calls));
+  cr_assert_eq (atomic_load (&syncfs_calls), 0, "a few files are fsynced one by one");
+  atomic_store (&fsync_calls, 0);
+  cr_assert_eq (be->sync (x, &err), RM_OK);
+  cr_assert_eq (atomic_load (&fsync_calls), 0, "nothing new to flush");
+
+  /* Many files: one syncfs where the filesystem is trusted with it, else each. */
+  {
+    char key[32];
+    int i;
+    for (i = 0; i < 40; i++) {
+      struct src s = src_mem ("data", 4);
+      snprintf (key, sizeof key, "ns%d/rel/%d", i % 4, i);
+      cr_assert_eq (put_src (x, key, &s, NULL, NULL, &err), RM_OK, "%s", err.message);
+    }
+  }
+  cr_assert_eq (atomic_load (&fsync_calls), 0);
+  cr_assert_eq (be->sync (x, &err), RM_OK, "%s", err.message);
+  if (syncfs_fs (root)) {
+    cr_assert_eq (atomic_load (&syncfs_calls), 1);
+    cr_assert_eq (atomic_load (&fsync_calls), 0);
+  }
+  else {
+    cr_assert_eq (atomic_load (&syncfs_calls), 0);
+    cr_assert_eq (atomic_load (&fsync_calls), 40 + 4 + 4 + 1, "files, rel dirs, ns dirs, root");
+  }
+  be->close (x);
+
+  /* fsync=false keeps meaning "never": not at put, not at sync. */
+  cr_assert_eq (open_flags (root, "false", RM_OPEN_BARRIER, &x, &err), RM_OK);
+  atomic_store (&fsync_calls, 0);
+  atomic_store (&syncfs_calls, 0);
+  {
+    struct src s = src_mem ("c", 1);
+    cr_assert_eq (put_src (x, "three/c", &s, NULL, NULL, &err), RM_OK);
+  }
+  cr_assert_eq (be->sync (x, &err), RM_OK);
+  cr_assert_eq (atomic_load (&fsync_calls) + atomic_load (&syncfs_calls), 0);
+  be->close (x);
+  assert_content ("two/b", "b");
+  assert_content ("three/c", "c");
+  cr_assert_not (exists ("one"));
+}
+
+LOCAL_TEST (barrier_sync_failure_is_sticky)
+{
+  struct rm_error err = { 0, "" };
+  struct src s = src_mem ("x", 1);
+  void *x;
+
+  cr_assert_eq (open_flags (root, "true", RM_OPEN_BARRIER, &x, &err), RM_OK);
+  cr_assert_eq (put_src (x, "a/b", &s, NULL, NULL, &err), RM_OK);
+  sync_errno = EIO;
+  cr_assert_eq (be->sync (x, &err), RM_E_IO);
+  cr_assert (strstr (err.message, "Input/output error"), "%s", err.message);
+  sync_errno = 0;
+  s.off = 0;
+  cr_assert_eq (put_src (x, "a/c", &s, NULL, NULL, &err), RM_OK);
+  cr_assert_eq (be->sync (x, &err), RM_E_IO, "a later sync cannot vouch for the lost one");
+  cr_assert (strstr (err.message, "an earlier sync failed"), "%s", err.message);
+  be->close (x);
+}
+
+#define BARRIER_THREADS 4
+#define BARRIER_KEYS 30
+
+static void *
+barrier_putter (void *arg)
+{
+  void **xp = arg;
+  static atomic_int next;
+  int t = atomic_fetch_add (&next, 1), i;
+
+  for (i = 0; i < BARRIER_KEYS; i++) {
+    struct rm_error err = { 0, "" };
+    struct src s = src_mem ("parallel", 8);
+    char key[64];
+    snprintf (key, sizeof key, "p%d/%d", i % 3, t * BARRIER_KEYS + i);
+    if (put_src (*xp, key, &s, NULL, NULL, &err) != RM_OK)
+      return (void *) 1;
+    if (i % 10 == 9 && be->sync (*xp, &err) != RM_OK)
+      return (void *) 2;
+  }
+  return NULL;
+}
+
+LOCAL_TEST (barrier_parallel_puts_and_syncs)
+{
+  pthread_t th[BARRIER_THREADS];
+  struct rm_error err = { 0, "" };
+  struct keys ks = { 0 };
+  void *x, *ret;
+  int i;
+
+  cr_assert_eq (open_flags (root, "true", RM_OPEN_BARRIER, &x, &err), RM_OK);
+  for (i = 0; i < BARRIER_THREADS; i++)
+    cr_assert_eq (pthread_create (&th[i], NULL, barrier_putter, &x), 0);
+  for (i = 0; i < BARRIER_THREADS; i++) {
+    cr_assert_eq (pthread_join (th[i], &ret), 0);
+    cr_assert_null (ret, "thread %d failed at step %p", i, ret);
+  }
+  cr_assert_eq (be->sync (x, &err), RM_OK, "%s", err.message);
+  list_all (x, "", 0, &ks);
+  cr_assert_eq (ks.n, BARRIER_THREADS * BARRIER_KEYS);
+  keys_free (&ks);
+  be->close (x);
+}
+
+/* ---- symlinks inside the store are never followed ----------------------------------------- */
+
+/* A file outside the store, with content. */
+static void
+make_outside (const char *rel, const char *text)
+{
+  char p[PATH_MAX * 2];
+  FILE *f;
+
+  snprintf (p, sizeof p, "%s/outside/%s", dir, rel);
+  for (char *q = strchr (p + strlen (dir) + 1, '/'); q; q = strchr (q + 1, '/')) {
+    *q = '\0';
+    mkdir (p, 0700);
+    *q = '/';
+  }
+  f = fopen (p, "w");
+  cr_assert_not_null (f);
+  fputs (text, f);
+  fclose (f);
+}
+
+/* What the outside directory holds: "path=content;" for every file, in walk order. */
+static char outside_state[8192];
+
+static int
+outside_visit (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  char buf[256] = "";
+  FILE *f;
+
+  (void) st;
+  (void) ftw;
+  if (flag == FTW_F && (f = fopen (path, "r")) != NULL) {
+    size_t n = fread (buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose (f);
+  }
+  snprintf (outside_state + strlen (outside_state), sizeof outside_state - strlen (outside_state),
+            "%s=%s;", path, buf);
+  return 0;
+}
+
+static const char *
+outside_snapshot (void)
+{
+  char p[PATH_MAX];
+  outside_state[0] = '\0';
+  snprintf (p, sizeof p, "%s/outside", dir);
+  nftw (p, outside_visit, 16, FTW_PHYS);
+  return outside_state;
+}
+
+static void
+link_in_root (const char *rel, const char *target)
+{
+  char p[PATH_MAX * 2], t[PATH_MAX * 2];
+  snprintf (p, sizeof p, "%s/%s", root, rel);
+  snprintf (t, sizeof t, "%s/outside/%s", dir, target);
+  cr_assert_eq (symlink (t, p), 0, "symlink %s: %s", p, strerror (errno));
+}
+
+/* Export- and clear-style operations on keys below a symlink: all refused or skipped,
+ * naming the symlink, and nothing outside changes. */
+static void
+check_symlink_refused (void *x, const char *key, const char *symlink_path, const char *prefix)
+{
+  char *before = strdup (outside_snapshot ()), want[PATH_MAX * 2];
+  struct rm_error err = { 0, "" };
+  struct rm_put_options create = { .struct_size = sizeof create, .flags = RM_PUT_IF_NONE_MATCH };
+  struct keys ks = { 0 };
+  struct src s = src_mem ("evil", 4);
+  size_t i;
+  int code;
+
+  snprintf (want, sizeof want, "%s/%s", root, symlink_path);
+  cr_assert_eq (put_src (x, key, &s, NULL, NULL, &err), RM_E_PERMISSION, "put %s", key);
+  cr_assert (strstr (err.message, want) && strstr (err.message, "symbolic link"),
+             "put %s: %s", key, err.message);
+  s.off = 0;
+  code = put_src (x, key, &s, &create, NULL, &err);
+  cr_assert (code == RM_E_PERMISSION || code == RM_E_EXISTS, "create-only put: %d", code);
+  cr_assert_eq (be->remove (x, key, &err), RM_E_PERMISSION, "remove %s", key);
+  cr_assert (strstr (err.message, want), "remove %s: %s", key, err.message);
+  cr_assert_null (get_str (x, key, &code, NULL));
+  cr_assert_eq (code, RM_E_PERMISSION);
+
+  /* clear: list everything, remove what was listed. */
+  logged[0] = '\0';
+  list_all (x, "", 0, &ks);
+  for (i = 0; i < ks.n; i++) {
+    cr_assert_neq (strncmp (ks.k[i], symlink_path, strlen (symlink_path)), 0,
+                   "%s listed through the symlink", ks.k[i]);
+    cr_assert_eq (be->remove (x, ks.k[i], &err), RM_OK, "%s", err.message);
+  }
+  cr_assert (strstr (logged, want) && strstr (logged, "symbolic link"), "warning: %s", logged);
+  keys_free (&ks);
+  logged[0] = '\0';
+  list_all (x, prefix, 0, &ks);
+  cr_assert_eq (ks.n, 0, "list '%s' through the symlink", prefix);
+  cr_assert (strstr (logged, want), "warning for list '%s': %s", prefix, logged);
+  keys_free (&ks);
+  cr_assert_str_eq (outside_snapshot (), before, "nothing outside changed");
+  free (before);
+}
+
+static void
+symlink_cases (bool walk)
+{
+  struct rm_error err = { 0, "" };
+  void *x;
+
+  cr_assert_eq (open_flags (root, "true", RM_OPEN_BARRIER, &x, &err), RM_OK);
+  if (walk)
+    local_test_no_openat2 (x);
+  make_outside ("ns/web/1.json.gz", "victim 1");
+  make_outside ("web/2.json.gz", "victim 2");
+  make_outside ("file", "victim 3");
+
+  /* `releases` is a symlink to a directory outside. */
+  put_ok ("index.json", "{}");
+  link_in_root ("releases", "");
+  check_symlink_refused (x, "releases/ns/web/1.json.gz", "releases", "releases/ns/");
+  cr_assert_eq (unlink (strcat (strcpy ((char [PATH_MAX + 16]) { 0 }, root), "/releases")), 0);
+
+  /* A namespace directory is a symlink. */
+  put_ok ("releases/real/web/1.json.gz", "mine");
+  link_in_root ("releases/ns", "ns");
+  check_symlink_refused (x, "releases/ns/web/1.json.gz", "releases/ns", "releases/ns/web/");
+
+  /* A key's file is a symlink. */
+  put_ok ("releases/k/web/1.json.gz", "mine");
+  link_in_root ("releases/k/web/2.json.gz", "file");
+  check_symlink_refused (x, "releases/k/web/2.json.gz", "releases/k/web/2.json.gz",
+                         "releases/k/web/");
+  cr_assert_eq (be->sync (x, &err), RM_OK, "%s", err.message);
+  be->close (x);
+}
+
+LOCAL_TEST (symlinks_never_followed)
+{
+  symlink_cases (false);
+}
+
+LOCAL_TEST (symlinks_never_followed_without_openat2)
+{
+  symlink_cases (true);
+}
+
+/* ---- a root other users can change ---------------------------------------------------------- */
+
+LOCAL_TEST (root_writable_by_others_refused)
+{
+  struct rm_error err = { 0, "" };
+  char want[PATH_MAX + 32];
+  void *x;
+
+  be->close (h);
+  h = NULL;
+  cr_assert_eq (chmod (root, 0777), 0);
+  cr_assert_eq (open_at (root, "true", &x, &err), RM_E_PERMISSION);
+  snprintf (want, sizeof want, "chmod go-w %s", root);
+  cr_assert (strstr (err.message, root) && strstr (err.message, "0777")
+             && strstr (err.message, want), "%s", err.message);
+  cr_assert_eq (chmod (root, 0720), 0);
+  cr_assert_eq (open_flags (root, "true", RM_OPEN_BARRIER, &x, &err), RM_E_PERMISSION,
+                "group-writable");
+  cr_assert (strstr (err.message, "0720"), "%s", err.message);
+  logged[0] = '\0';
+  cr_assert_eq (open_flags (root, "true", RM_OPEN_READONLY, &x, &err), RM_OK, "%s",
+                err.message);
+  cr_assert (strstr (logged, "0720") && strstr (logged, "chmod go-w"), "warning: %s", logged);
+  be->close (x);
+  cr_assert_eq (chmod (root, 0750), 0);
+  cr_assert_eq (open_at (root, "true", &x, &err), RM_OK, "%s", err.message);
+  be->close (x);
+
+  if (geteuid () != 0)
+    cr_skip_test ("the ownership half needs root to chown (running as uid %d)",
+                  (int) geteuid ());
+  cr_assert_eq (chown (root, 65534, 65534), 0);
+  cr_assert_eq (open_at (root, "true", &x, &err), RM_E_PERMISSION);
+  cr_assert (strstr (err.message, "owned by uid 65534") && strstr (err.message, "chown"),
+             "%s", err.message);
+  logged[0] = '\0';
+  cr_assert_eq (open_flags (root, "true", RM_OPEN_READONLY, &x, &err), RM_OK);
+  cr_assert (strstr (logged, "owned by uid 65534"), "warning: %s", logged);
+  be->close (x);
+}
+
+/* ---- temp files of writers that are gone ------------------------------------------------------ */
+
+static void
+make_tmp (const char *name, time_t age)
+{
+  char p[PATH_MAX * 2];
+  int fd;
+
+  snprintf (p, sizeof p, "%s/d/%s", root, name);
+  fd = open (p, O_CREAT | O_WRONLY | O_EXCL, 0600);
+  cr_assert_geq (fd, 0, "%s: %s", p, strerror (errno));
+  cr_assert_eq (write (fd, "partial", 7), 7);
+  close (fd);
+  if (age) {
+    struct timeval tv[2];
+    gettimeofday (&tv[0], NULL);
+    tv[0].tv_sec -= age;
+    tv[1] = tv[0];
+    cr_assert_eq (utimes (p, tv), 0);
+  }
+}
+
+static bool
+tmp_exists (const char *name)
+{
+  char rel[PATH_MAX];
+  snprintf (rel, sizeof rel, "d/%s", name);
+  return exists (rel);
+}
+
+LOCAL_TEST (stale_temp_files_removed_by_writable_list)
+{
+  char dead[128], live[128], other[128];
+  const char *tag = local_test_tag (h);
+  struct rm_error err = { 0, "" };
+  struct keys ks = { 0 };
+  pid_t pid;
+  void *x;
+
+  cr_assert (tag[0], "this system tells boot and pid namespace apart");
+  pid = fork ();
+  cr_assert_geq (pid, 0);
+  if (pid == 0)
+    _exit (0);
+  cr_assert_eq (waitpid (pid, NULL, 0), pid);   /* pid is now a writer that is gone */
+  cr_assert_eq (local_tmp_name (tag, (long) pid, dead, sizeof dead), 0);
+  cr_assert_eq (local_tmp_name (tag, (long) getpid (), live, sizeof live), 0);
+  cr_assert_eq (strncmp (live, ".rm-tmp.", 8), 0, "%s", live);
+  cr_assert_eq (local_tmp_name ("0123456789abcdef-1", 1, other, sizeof other), 0);
+  cr_assert_eq (strncmp (other, ".rm-tmp.0123456789abcdef-1-1.", 29), 0, "%s", other);
+
+  put_ok ("d/real", "1");
+  make_tmp (dead, 0);
+  make_tmp (live, 0);
+  make_tmp (other, 0);                  /* another machine's, fresh: cannot tell, kept */
+  make_tmp (".rm-tmp.abc123", 0);       /* an older release's name, fresh: kept */
+  make_tmp (".rm-tmp.old123", 2 * 24 * 3600);   /* ... two days old: removed */
+
+  /* A read-only list removes nothing. */
+  cr_assert_eq (open_flags (root, "true", RM_OPEN_READONLY, &x, &err), RM_OK);
+  list_all (x, "", 0, &ks);
+  be->close (x);
+  cr_assert_eq (ks.n, 1);
+  keys_free (&ks);
+  cr_assert (tmp_exists (dead) && tmp_exists (".rm-tmp.old123"));
+
+  list_all (h, "", 0, &ks);
+  cr_assert_eq (ks.n, 1, "temp files are never keys");
+  cr_assert_str_eq (ks.k[0], "d/real");
+  keys_free (&ks);
+  cr_assert_not (tmp_exists (dead), "the dead writer's temp file is gone");
+  cr_assert (tmp_exists (live), "our own (live) temp file is kept");
+  cr_assert (tmp_exists (other));
+  cr_assert (tmp_exists (".rm-tmp.abc123"));
+  cr_assert_not (tmp_exists (".rm-tmp.old123"));
 }
