@@ -84,7 +84,7 @@ run 1 "$RM" backends check good --plugin-dir "$FIXTURES" --user alice --password
 reject "$TMP/err" "Sup3r-s3cret"
 expect "$TMP/err" "login refused for password '***'"
 expect "$TMP/err" "good: opening as alice with password ***"
-expect "$TMP/err" "backend good: password = (secret)"
+expect "$TMP/err" "backend good: password = ***"
 run 1 env RELEASEMANAGER_GOOD_PASSWORD='env-s3cret-x' "$RM" backends check good --plugin-dir "$FIXTURES" --userName bob --fail_open --debug --log-format json
 reject "$TMP/err" "env-s3cret-x"
 expect "$TMP/err" '"level":"debug"'
