@@ -4,9 +4,11 @@
  * plugin author sees exactly which promise is broken. */
 #include <config.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -725,6 +727,152 @@ check_failed_reader (struct suite *s)
   return 0;
 }
 
+/* ---- ABI 1.1: read-only opens and the write barrier ---- */
+
+/* Keys under the suite's prefix + rest, as seen through the writable handle. */
+static size_t
+count_keys (struct suite *s, const char *rest, struct strbuf *first, struct rm_error *err,
+            int *rc)
+{
+  char *p = key (s, rest);
+  struct collect c = { STRLIST_INIT, -2, -1 };
+  *rc = backend_list_all (s->b, p, collect_emit, &c, err);
+  free (p);
+  size_t n = c.keys.n;
+  if (n)
+    strbuf_puts (first, c.keys.items[0]);
+  strlist_free (&c.keys);
+  return n;
+}
+
+/* The first directory of path, from its parent dir on, that exists: "" when none. */
+static const char *
+first_existing (const char *dir, const char *path)
+{
+  static char found[4096];
+  struct stat st;
+  size_t dl = strlen (dir);
+  found[0] = '\0';
+  for (const char *p = path + dl; p && *p; p = strchr (p + 1, '/')) {
+    size_t n = strchr (p + 1, '/') ? (size_t) (strchr (p + 1, '/') - path) : strlen (path);
+    snprintf (found, sizeof found, "%.*s", (int) n, path);
+    if (lstat (found, &st) == 0 || errno != ENOENT)
+      return found;
+  }
+  found[0] = '\0';
+  return found;
+}
+
+/* An open with RM_OPEN_READONLY on a store that does not exist yet opens, reads as
+ * empty, and creates nothing: no directory, no file, no key. */
+static int
+check_readonly_open (struct suite *s)
+{
+  char *sub = xasprintf ("%sro/store", s->prefix);
+  char *path = NULL;
+  struct rm_error err;
+  struct backend *ro = backend_open_beside (s->b, sub, RM_OPEN_READONLY, &path, &err);
+  if (!ro) {
+    free (sub);
+    FAIL ("a read-only open of a store that does not exist yet failed: %s", err.message);
+  }
+  /* With a "path" key: the suite's own directory in the writable store, which exists. */
+  char *mine = path ? xasprintf ("%.*s", (int) (strlen (path) - strlen ("/ro/store")), path)
+                    : NULL;
+  free (sub);
+  int r = 0;
+  struct collect c = { STRLIST_INIT, -2, -1 };
+  int rc = backend_list_all (ro, "", collect_emit, &c, &err);
+  if (rc)
+    r = 1, snprintf (s->why, sizeof s->why, "list on the read-only handle: %s", err.message);
+  else if (c.keys.n)
+    r = 1, snprintf (s->why, sizeof s->why, "list on a new read-only store returned %zu keys "
+                     "(first '%s'), expected none", c.keys.n, c.keys.items[0]);
+  strlist_free (&c.keys);
+  struct strbuf sb = STRBUF_INIT;
+  if (!r)
+    r = expect_code (s, backend_get_mem (ro, "index.json", &sb, NULL, &err), RM_E_NOT_FOUND,
+                     "get on a new read-only store", &err);
+  strbuf_free (&sb);
+  if (!r && backend_has_stat (ro)) {
+    struct rm_object_info info = { sizeof info, -1, -1, "" };
+    r = expect_code (s, backend_stat (ro, "index.json", &info, &err), RM_E_NOT_FOUND,
+                     "stat on a new read-only store", &err);
+  }
+  (void) backend_caps (ro);
+  free (backend_describe (ro));
+  backend_close (ro);
+  if (!r) {
+    struct strbuf first = STRBUF_INIT;
+    size_t n = count_keys (s, "ro/", &first, &err, &rc);
+    if (rc)
+      r = 1, snprintf (s->why, sizeof s->why, "list: %s", err.message);
+    else if (n)
+      r = 1, snprintf (s->why, sizeof s->why, "a read-only open created %zu keys (first '%s')",
+                       n, first.data);
+    strbuf_free (&first);
+  }
+  if (!r && path) {
+    const char *made = first_existing (mine, path);
+    if (made[0])
+      r = 1, snprintf (s->why, sizeof s->why, "a read-only open of %s created %s", path, made);
+  }
+  if (path) {   /* leave no trace of a failure either */
+    rmdir (path);
+    char *parent = xasprintf ("%s/ro", mine);
+    rmdir (parent);
+    free (parent);
+  }
+  free (mine);
+  free (path);
+  return r;
+}
+
+/* The barrier (ABI 1.1 sync): harmless with nothing written; after puts and a delete
+ * it returns RM_OK and the objects read back as written. */
+static int
+check_barrier (struct suite *s)
+{
+  if (!backend_has_sync (s->b))
+    SKIP ("the backend has no sync: each put and delete is durable when it returns");
+  if (!(backend_open_flags (s->b) & RM_OPEN_BARRIER))
+    SKIP ("the handle was not opened with RM_OPEN_BARRIER");
+  struct rm_error err;
+  int r = expect_code (s, backend_sync_always (s->b, &err), RM_OK, "sync with nothing written",
+                       &err);
+  static const char *const names[] = { "barrier/a", "barrier/b/c", "barrier/gone" };
+  for (size_t i = 0; i < ARRAY_SIZE (names) && !r; i++) {
+    char *k = key (s, names[i]);
+    r = expect_code (s, backend_put_mem (s->b, k, names[i], strlen (names[i]), NULL, NULL, &err),
+                     RM_OK, "put", &err);
+    free (k);
+  }
+  char *gone = key (s, "barrier/gone");
+  if (!r)
+    r = expect_code (s, backend_remove (s->b, gone, &err), RM_OK, "delete", &err);
+  if (!r)
+    r = expect_code (s, backend_sync (s->b, &err), RM_OK, "sync after puts and a delete", &err);
+  if (!r)
+    r = expect_code (s, backend_sync_always (s->b, &err), RM_OK, "a second sync", &err);
+  for (size_t i = 0; i < 2 && !r; i++) {
+    char *k = key (s, names[i]);
+    struct strbuf sb = STRBUF_INIT;
+    r = expect_code (s, get_text (s, k, &sb, &err), RM_OK, "get after sync", &err);
+    if (!r && !(sb.len == strlen (names[i]) && memcmp (sb.data, names[i], sb.len) == 0))
+      r = 1, snprintf (s->why, sizeof s->why, "after sync, '%s' reads back other content",
+                       names[i]);
+    strbuf_free (&sb);
+    free (k);
+  }
+  struct strbuf sb = STRBUF_INIT;
+  if (!r)
+    r = expect_code (s, get_text (s, gone, &sb, &err), RM_E_NOT_FOUND,
+                     "get of a key deleted before sync", &err);
+  strbuf_free (&sb);
+  free (gone);
+  return r;
+}
+
 static int
 check_cleanup (struct suite *s)
 {
@@ -772,6 +920,7 @@ conformance_run (struct backend *b, const struct conformance_opts *o)
   free (caps);
 
   static const struct { const char *name; int (*fn) (struct suite *); } checks[] = {
+    { "sync (the barrier) with nothing written, after puts and a delete", check_barrier },
     { "put and get an empty object", check_empty },
     { "put and get a 1-byte object of undeclared size", check_one_byte },
     { "put and get a large object streamed in odd-sized chunks", check_big },
@@ -785,6 +934,8 @@ conformance_run (struct backend *b, const struct conformance_opts *o)
     { "keys with unusual but legal characters round-trip", check_odd_keys },
     { "invalid keys are rejected", check_bad_keys },
     { "a failed or short upload keeps the previous object", check_failed_reader },
+    { "a read-only open of a new store reads as empty and creates nothing",
+      check_readonly_open },
     { "everything written is deleted again", check_cleanup },
   };
   fprintf (o->out, "1..%zu\n", ARRAY_SIZE (checks));
