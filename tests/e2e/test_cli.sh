@@ -29,6 +29,7 @@ expect "$TMP/out" '"threads":"parallel"'
 
 # The plugin search path: --plugin-dir, then RELEASEMANAGER_PLUGIN_PATH, then the file.
 run 1 "$RM" backends check nosuch --plugin-dir /nonexistent/a
+expect "$TMP/out" "Bail out! backend 'nosuch' not found"
 expect "$TMP/err" "backend 'nosuch' not found: no nosuch.so in /nonexistent/a, "
 run 0 env RELEASEMANAGER_PLUGIN_PATH="$LOCAL_DIR" "$RM" backends check local --path "$P" --list-keys 50
 printf 'plugin-dir: %s\n' "$LOCAL_DIR" > "$TMP/cfg.yaml"
@@ -85,6 +86,7 @@ reject "$TMP/err" "Sup3r-s3cret"
 expect "$TMP/err" "login refused for password '***'"
 expect "$TMP/err" "good: opening as alice with password ***"
 expect "$TMP/err" "backend good: password = ***"
+expect "$TMP/out" "Bail out! good: login refused for password '***'"
 run 1 env RELEASEMANAGER_GOOD_PASSWORD='env-s3cret-x' "$RM" backends check good --plugin-dir "$FIXTURES" --userName bob --fail_open --debug --log-format json
 reject "$TMP/err" "env-s3cret-x"
 expect "$TMP/err" '"level":"debug"'

@@ -138,3 +138,12 @@ tests_plugins_mem11_la_LDFLAGS = $(FIXTURE_LDFLAGS)
 tests_plugins_memcareless_la_SOURCES = tests/plugins/memstore.c
 tests_plugins_memcareless_la_CFLAGS = $(AM_CFLAGS) -DFIXTURE_NAME='"memcareless"' -DVARIANT_careless
 tests_plugins_memcareless_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+
+# A host that knows only ABI 1.0 driving today's local.so (tests/plugins/host10.c).
+check_PROGRAMS += tests/plugins/host10
+tests_plugins_host10_SOURCES = tests/plugins/host10.c
+tests_plugins_host10_CPPFLAGS = -I$(top_srcdir)/tests/plugins/abi/1.0
+tests_plugins_host10_LDADD = $(DL_LIBS)
+
+TESTS += tests/plugins/test_abi_compat.sh
+EXTRA_DIST += tests/plugins/test_abi_compat.sh
