@@ -38,7 +38,9 @@ run 0 "$RM" backends check "$LOCAL_DIR/local.so" --path "$P" --list-keys 50
 
 # Both forms of backend selection and of backend options.
 run 0 "$RM" backends check local --plugin-dir "$LOCAL_DIR" --path "$P" --fsync false --list-keys 50
-expect "$TMP/out" "# 14 passed, 0 failed"
+expect "$TMP/out" "1..16"
+expect "$TMP/out" " passed, 0 failed, "
+reject "$TMP/out" "not ok"
 run 0 "$RM" backends check --backend-opt fsync=no --plugin-dir "$LOCAL_DIR" local --path "$P" --list-keys 50
 run 2 "$RM" backends check local --plugin-dir "$LOCAL_DIR" --path "$P" --colour red
 expect "$TMP/err" "unknown option '--colour' (not an option of releasemanager, this command or backend 'local'"
