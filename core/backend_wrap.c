@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -361,40 +362,46 @@ backend_close (struct backend *b)
   free (b);
 }
 
-struct backend *
-backend_open_beside (struct backend *b, const char *sub, unsigned flags, char **path,
-                     struct rm_error *err)
+char *
+backend_beside_path (const struct backend *b, const char *sub)
 {
-  *path = NULL;
+  const char *v = b->plugin->has_path_key ? rm_config_get (b->config, RM_PATH_KEY) : NULL;
+  if (!v || !*v)
+    return NULL;
+  size_t vl = strlen (v);
+  while (vl > 1 && v[vl - 1] == '/')
+    vl--;
+  struct stat st;
+  if (stat (v, &st) == 0 && S_ISDIR (st.st_mode))
+    return xasprintf ("%.*s/%s", (int) vl, v, sub);
+  /* A store that is one file (a database): beside it, "FILE.SUB" with '/' as '-'. */
+  char *r = xasprintf ("%.*s.%s", (int) vl, v, sub);
+  for (char *c = r + vl + 1; *c; c++)
+    if (*c == '/')
+      *c = '-';
+  return r;
+}
+
+struct backend *
+backend_open_beside (struct backend *b, const char *sub, unsigned flags, struct rm_error *err)
+{
   struct plugin *p = plugin_load (b->plugin->path, b->plugin->desc.name, err);
   if (!p)
     return NULL;
+  char *path = backend_beside_path (b, sub);
   size_t n = 0;
   while (b->config[n].key)
     n++;
   struct rm_kv *kv = xcalloc (n + 1, sizeof *kv);
-  bool moved = false;
   for (size_t i = 0; i < n; i++) {
     kv[i].key = xstrdup (b->config[i].key);
-    if (p->has_path_key && strcmp (kv[i].key, RM_PATH_KEY) == 0 && b->config[i].value) {
-      const char *v = b->config[i].value;
-      size_t vl = strlen (v);
-      while (vl > 1 && v[vl - 1] == '/')
-        vl--;
-      kv[i].value = xasprintf ("%.*s/%s", (int) vl, v, sub);
-      *path = xstrdup (kv[i].value);
-      moved = true;
-    }
-    else
-      kv[i].value = xstrdup_or_null (b->config[i].value);
+    kv[i].value = path && strcmp (kv[i].key, RM_PATH_KEY) == 0 ? xstrdup (path)
+                  : xstrdup_or_null (b->config[i].value);
   }
-  char *prefix = moved ? xstrdup (b->prefix) : xasprintf ("%s%s", b->prefix, sub);
+  char *prefix = path ? xstrdup (b->prefix) : xasprintf ("%s%s", b->prefix, sub);
   struct backend *nb = backend_open (p, kv, prefix, flags, err);
   free (prefix);
-  if (!nb) {
-    free (*path);
-    *path = NULL;
-  }
+  free (path);
   return nb;
 }
 

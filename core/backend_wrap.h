@@ -56,13 +56,17 @@ struct backend *backend_open (struct plugin *p, struct rm_kv *config, const char
                               unsigned flags, struct rm_error *err);
 void backend_close (struct backend *b);
 
-/* Open the plugin of b once more, with b's configuration, on a store beside b's: sub
- * ("rm-check-x/ro", no leading or trailing '/') is appended with '/' to the "path" key
- * when the plugin takes --path itself (*path is then that directory, allocated), else to
- * b's key prefix (*path NULL).  For the conformance suite's read-only and barrier checks.
- * NULL with err filled on failure. */
+/* Open the plugin of b once more, with b's configuration, on a new store beside b's
+ * (for the conformance suite's read-only check): sub ("rm-check-x/ro", no leading or
+ * trailing '/') goes into the "path" key when the plugin takes --path itself (see
+ * backend_beside_path), else it is appended to b's key prefix.  NULL with err filled on
+ * failure. */
 struct backend *backend_open_beside (struct backend *b, const char *sub, unsigned flags,
-                                     char **path, struct rm_error *err);
+                                     struct rm_error *err);
+/* The "path" value backend_open_beside gives the plugin (allocated): PATH/SUB when b's
+ * path is a directory or does not exist, PATH.SUB with '/' turned into '-' when it is a
+ * file (a store in one file); NULL when the plugin has no "path" key. */
+char *backend_beside_path (const struct backend *b, const char *sub);
 
 const struct plugin *backend_plugin (const struct backend *b);
 const char *backend_name (const struct backend *b);

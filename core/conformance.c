@@ -745,22 +745,39 @@ count_keys (struct suite *s, const char *rest, struct strbuf *first, struct rm_e
   return n;
 }
 
-/* The first directory of path, from its parent dir on, that exists: "" when none. */
-static const char *
-first_existing (const char *dir, const char *path)
+/* The longest leading part of path ending at a '/' (or path itself) that exists. */
+static size_t
+existing_len (const char *path)
 {
-  static char found[4096];
   struct stat st;
-  size_t dl = strlen (dir);
-  found[0] = '\0';
-  for (const char *p = path + dl; p && *p; p = strchr (p + 1, '/')) {
-    size_t n = strchr (p + 1, '/') ? (size_t) (strchr (p + 1, '/') - path) : strlen (path);
-    snprintf (found, sizeof found, "%.*s", (int) n, path);
-    if (lstat (found, &st) == 0 || errno != ENOENT)
-      return found;
+  char *p = xstrdup (path);
+  size_t n = strlen (p);
+  while (n > 1 && lstat (p, &st) != 0) {
+    char *slash = strrchr (p, '/');
+    n = slash && slash != p ? (size_t) (slash - p) : 1;
+    p[n] = '\0';
   }
-  found[0] = '\0';
-  return found;
+  free (p);
+  return n;
+}
+
+/* Remove what a careless read-only open made of path below its first base bytes (empty
+ * directories and a file at path itself), deepest first. */
+static void
+remove_made (const char *path, size_t base)
+{
+  char *p = xstrdup (path);
+  struct stat st;
+  if (lstat (p, &st) == 0 && !S_ISDIR (st.st_mode))
+    unlink (p);
+  while (strlen (p) > base) {
+    rmdir (p);
+    char *slash = strrchr (p, '/');
+    if (!slash)
+      break;
+    *slash = '\0';
+  }
+  free (p);
 }
 
 /* An open with RM_OPEN_READONLY on a store that does not exist yet opens, reads as
@@ -769,17 +786,17 @@ static int
 check_readonly_open (struct suite *s)
 {
   char *sub = xasprintf ("%sro/store", s->prefix);
-  char *path = NULL;
+  char *path = backend_beside_path (s->b, sub);   /* with a "path" key */
+  size_t base = path ? existing_len (path) : 0;
   struct rm_error err;
-  struct backend *ro = backend_open_beside (s->b, sub, RM_OPEN_READONLY, &path, &err);
+  struct backend *ro = backend_open_beside (s->b, sub, RM_OPEN_READONLY, &err);
+  free (sub);
   if (!ro) {
-    free (sub);
+    if (path)
+      remove_made (path, base);
+    free (path);
     FAIL ("a read-only open of a store that does not exist yet failed: %s", err.message);
   }
-  /* With a "path" key: the suite's own directory in the writable store, which exists. */
-  char *mine = path ? xasprintf ("%.*s", (int) (strlen (path) - strlen ("/ro/store")), path)
-                    : NULL;
-  free (sub);
   int r = 0;
   struct collect c = { STRLIST_INIT, -2, -1 };
   int rc = backend_list_all (ro, "", collect_emit, &c, &err);
@@ -812,18 +829,13 @@ check_readonly_open (struct suite *s)
                        n, first.data);
     strbuf_free (&first);
   }
-  if (!r && path) {
-    const char *made = first_existing (mine, path);
-    if (made[0])
-      r = 1, snprintf (s->why, sizeof s->why, "a read-only open of %s created %s", path, made);
+  if (!r && path && existing_len (path) > base) {
+    const char *next = strchr (path + base + 1, '/');   /* the first part made */
+    r = 1, snprintf (s->why, sizeof s->why, "a read-only open of %s created %.*s", path,
+                     (int) (next ? (size_t) (next - path) : strlen (path)), path);
   }
-  if (path) {   /* leave no trace of a failure either */
-    rmdir (path);
-    char *parent = xasprintf ("%s/ro", mine);
-    rmdir (parent);
-    free (parent);
-  }
-  free (mine);
+  if (path)   /* leave no trace of a failure either */
+    remove_made (path, base);
   free (path);
   return r;
 }

@@ -147,3 +147,10 @@ tests_plugins_host10_LDADD = $(DL_LIBS)
 
 TESTS += tests/plugins/test_abi_compat.sh
 EXTRA_DIST += tests/plugins/test_abi_compat.sh
+check_LTLIBRARIES += tests/plugins/memfile.la tests/plugins/memfilecareless.la
+tests_plugins_memfile_la_SOURCES = tests/plugins/memstore.c
+tests_plugins_memfile_la_CFLAGS = $(AM_CFLAGS) -DFIXTURE_NAME='"memfile"' -DVARIANT_file
+tests_plugins_memfile_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+tests_plugins_memfilecareless_la_SOURCES = tests/plugins/memstore.c
+tests_plugins_memfilecareless_la_CFLAGS = $(AM_CFLAGS) -DFIXTURE_NAME='"memfilecareless"' -DVARIANT_file -DVARIANT_careless
+tests_plugins_memfilecareless_la_LDFLAGS = $(FIXTURE_LDFLAGS)

@@ -5,7 +5,9 @@
  *                no open flags; it must pass `backends check` against today's core;
  *   mem11        against today's header: honours RM_OPEN_READONLY, has sync;
  *   memcareless  as mem11, but creates a lock key on every open, read-only or not,
- *                so the conformance suite's read-only check must fail it.
+ *                so the conformance suite's read-only check must fail it;
+ *   memfile      as mem11 with a "path" key naming a file that a writable open creates
+ *                (like a database file), memfilecareless creating it on every open.
  * Thread model SERIALIZE_ALL: the core never calls two callbacks at once, so the shared
  * store needs no lock of its own. */
 #include <stdio.h>
@@ -26,9 +28,32 @@ struct entry {
   unsigned long long version;
 };
 
-static struct entry *ents;
-static size_t nents;
+/* One store per "path" value (memfile), or the one store of the process. */
+struct store {
+  char *path;
+  struct entry *ents;
+  size_t n;
+};
+static struct store *stores;
+static size_t nstores;
+static struct store *cur;     /* the store of the handle being called (SERIALIZE_ALL) */
 static unsigned long long next_version = 1;
+#define ents (cur->ents)
+#define nents (cur->n)
+
+static struct store *
+mem_store_for (const char *path)
+{
+  for (size_t i = 0; i < nstores; i++)
+    if (strcmp (stores[i].path, path) == 0)
+      return &stores[i];
+  struct store *n = realloc (stores, (nstores + 1) * sizeof *stores);
+  if (!n)
+    return NULL;
+  stores = n;
+  stores[nstores] = (struct store) { strdup (path), NULL, 0 };
+  return &stores[nstores++];
+}
 
 /* The caller's rm_object_info may be filled (RM_STRUCT_HAS from ABI 1.1 on). */
 #ifdef RM_STRUCT_HAS
@@ -38,6 +63,7 @@ static unsigned long long next_version = 1;
 #endif
 
 struct mem {
+  const char *path;              /* its store's */
   int readonly;
   unsigned long long unsynced;   /* puts and removes since the last sync */
 };
@@ -88,6 +114,13 @@ mem_store (const char *key, unsigned char *data, size_t len)
   return 0;
 }
 
+#ifdef VARIANT_file
+static const struct rm_config_key mem_keys[] = {
+  { RM_PATH_KEY, RM_KEY_PATH, NULL, "the store's file", RM_KEY_REQUIRED, NULL },
+  { NULL, 0, NULL, NULL, 0, NULL },
+};
+#endif
+
 static int
 mem_open (const struct rm_host *host, const struct rm_kv *config, void **handle,
           struct rm_error *err)
@@ -98,8 +131,25 @@ mem_open (const struct rm_host *host, const struct rm_kv *config, void **handle,
     return rm_error_set (err, RM_E_NOMEM, "out of memory");
 #if RM_BACKEND_ABI_MINOR >= 1
   m->readonly = (rm_host_open_flags (host) & RM_OPEN_READONLY) != 0;
+#if defined(VARIANT_file)
+  const char *path = rm_config_get (config, RM_PATH_KEY);
 #ifdef VARIANT_careless
+  int create = 1;
+#else
+  int create = !m->readonly;
+#endif
+  FILE *f = create ? fopen (path, "a") : NULL;
+  if (create && !f) {
+    free (m);
+    return rm_error_set (err, RM_E_IO, "%s: cannot create the store file", path);
+  }
+  if (f)
+    fclose (f);
+  m->path = path;
+#elif defined(VARIANT_careless)
   /* The bug the suite must catch: a lock taken even by a read-only open. */
+  m->path = "";
+  cur = mem_store_for (m->path);
   char lock[RM_KEY_MAX + 16];
   snprintf (lock, sizeof lock, "%s.lock", rm_host_key_prefix (host));
   unsigned char *one = malloc (1);
@@ -111,8 +161,19 @@ mem_open (const struct rm_host *host, const struct rm_kv *config, void **handle,
 #else
   (void) host;
 #endif
+  if (!m->path)
+    m->path = "";
   *handle = m;
   return RM_OK;
+}
+
+/* Select the handle's store (the store's array may have moved since open). */
+static struct mem *
+mem_use (void *handle)
+{
+  struct mem *m = handle;
+  cur = mem_store_for (m->path);
+  return m;
 }
 
 static void
@@ -125,7 +186,7 @@ static int
 mem_put (void *handle, const char *key, const struct rm_reader *r,
          const struct rm_put_options *opts, struct rm_object_info *info, struct rm_error *err)
 {
-  struct mem *m = handle;
+  struct mem *m = mem_use (handle);
   (void) opts;
   int rc = rm_key_check (key, err);
   if (rc)
@@ -174,7 +235,7 @@ static int
 mem_get (void *handle, const char *key, const struct rm_writer *w, struct rm_object_info *info,
          struct rm_error *err)
 {
-  (void) handle;
+  mem_use (handle);
   int rc = rm_key_check (key, err);
   if (rc)
     return rc;
@@ -195,7 +256,7 @@ static int
 mem_list (void *handle, const char *prefix, const char *token, unsigned max_keys,
           rm_list_emit_fn emit, void *opaque, char *next, size_t next_size, struct rm_error *err)
 {
-  (void) handle;
+  mem_use (handle);
   size_t pl = strlen (prefix), i = mem_lower (prefix);
   if (token && token[0]) {
     size_t t = mem_lower (token);
@@ -226,7 +287,7 @@ mem_list (void *handle, const char *prefix, const char *token, unsigned max_keys
 static int
 mem_remove (void *handle, const char *key, struct rm_error *err)
 {
-  struct mem *m = handle;
+  struct mem *m = mem_use (handle);
   int rc = rm_key_check (key, err);
   if (rc)
     return rc;
@@ -247,7 +308,7 @@ mem_remove (void *handle, const char *key, struct rm_error *err)
 static int
 mem_stat (void *handle, const char *key, struct rm_object_info *info, struct rm_error *err)
 {
-  (void) handle;
+  mem_use (handle);
   int rc = rm_key_check (key, err);
   if (rc)
     return rc;
@@ -280,6 +341,9 @@ static const struct rm_backend mem_backend = {
   .description = "in-memory test store " FIXTURE_NAME,
   .thread_model = RM_THREAD_SERIALIZE_ALL,
   .caps = 0,
+#ifdef VARIANT_file
+  RM_BACKEND_CONFIG (mem_keys),
+#endif
   .open = mem_open,
   .close = mem_close,
   .put = mem_put,

@@ -5,7 +5,8 @@
 #  - today's local.so works under a host that knows only ABI 1.0 (host10: a 1.0-sized
 #    host table, never a sync call), reading open_flags as 0;
 #  - the 1.1 checks themselves: a plugin with sync passes the barrier check, one that
-#    ignores RM_OPEN_READONLY fails the read-only check.
+#    ignores RM_OPEN_READONLY fails the read-only check (a key store, and a store in one
+#    file, whose read-only open is tried beside it), and cleans up after itself.
 . "$abs_top_srcdir/tests/testlib.sh"
 RM="$RM_BIN"
 
@@ -25,6 +26,17 @@ expect "$TMP/out" "# 15 passed, 0 failed, 1 skipped"
 run 1 "$RM" backends check memcareless --plugin-dir "$FIXTURES" --list-keys 50 --big-size 1MiB
 expect "$TMP/out" "not ok 15 - a read-only open of a new store reads as empty and creates nothing"
 expect "$TMP/out" "'.lock'"
+
+# A store in one file ("path" names a file): the read-only open goes beside it.
+mkdir "$TMP/db"
+run 0 "$RM" backends check memfile --plugin-dir "$FIXTURES" --path "$TMP/db/store.db" --list-keys 50 --big-size 1MiB
+expect "$TMP/out" "# 15 passed, 0 failed, 1 skipped"
+run 1 "$RM" backends check memfilecareless --plugin-dir "$FIXTURES" --path "$TMP/db/store.db" --list-keys 50 --big-size 1MiB
+expect "$TMP/out" "not ok 15 - a read-only open of a new store reads as empty and creates nothing"
+expect "$TMP/out" "#   a read-only open of $TMP/db/store.db.rm-check-"
+expect "$TMP/out" "-ro-store created $TMP/db/store.db.rm-check-"
+run 0 ls "$TMP/db"
+run 0 test "$(cat "$TMP/out")" = "store.db"
 
 # --debug: one line per backend call, never without it.
 run 0 "$RM" backends check mem11 --plugin-dir "$FIXTURES" --list-keys 30 --big-size 1KiB --debug
