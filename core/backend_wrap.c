@@ -410,7 +410,6 @@ const char *backend_name (const struct backend *b) { return b->plugin->desc.name
 bool backend_has_stat (const struct backend *b) { return b->plugin->desc.stat != NULL; }
 bool backend_has_remove_many (const struct backend *b) { return b->plugin->desc.remove_many; }
 bool backend_has_sync (const struct backend *b) { return b->plugin->desc.sync != NULL; }
-unsigned backend_open_flags (const struct backend *b) { return b->host.open_flags; }
 
 uint64_t
 backend_caps (struct backend *b)

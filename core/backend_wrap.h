@@ -95,7 +95,6 @@ int backend_remove_many (struct backend *b, const char *const *keys, size_t n, i
                          struct rm_error *err);
 
 bool backend_has_sync (const struct backend *b);
-unsigned backend_open_flags (const struct backend *b);
 
 /* The write barrier: make every put and remove so far durable.  The plugin's sync (ABI
  * 1.1) when the backend was opened with RM_OPEN_BARRIER and wrote something since the
