@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend_wrap.h"
@@ -266,6 +268,41 @@ host_should_stop (const struct rm_host *host)
   return stop_requested != 0;
 }
 
+/* ---- --debug: one line per plugin call ---- */
+
+/* The start of a traced call in ms, or -1 when debug logging is off (then no clock is
+ * read and trace_end prints nothing). */
+static double
+trace_start (void)
+{
+  if (log_get_level () < RM_LOG_DEBUG)
+    return -1;
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (double) t.tv_sec * 1e3 + (double) t.tv_nsec / 1e6;
+}
+
+/* "backend local: put releases/a/b/1.json.gz: ok (0.4 ms)"; what is the full key (or
+ * another description of the call's object) and may be NULL; extra, when not NULL,
+ * follows the result (", 12 keys, more").  Never a value: secrets cannot reach it,
+ * and the line passes the redactor anyway. */
+static void
+trace_end (const struct backend *b, double t0, const char *op, const char *what, int rc,
+           const char *extra)
+{
+  if (t0 < 0)
+    return;
+  double ms = trace_start () - t0;
+  const char *name = rc == RM_OK ? "ok" : err_name (rc);
+  char code[32];
+  if (!name) {
+    snprintf (code, sizeof code, "error %d", rc);
+    name = code;
+  }
+  log_debug ("backend %s: %s%s%s: %s%s (%.1f ms)", b->plugin->desc.name, op, what ? " " : "",
+             what ? what : "", name, extra ? extra : "", ms < 0 ? 0.0 : ms);
+}
+
 /* ---- open / close ---- */
 
 struct backend *
@@ -297,7 +334,10 @@ backend_open (struct plugin *p, struct rm_kv *config, const char *prefix, unsign
   b->host.key_prefix = b->prefix;
 
   struct rm_error oerr = { 0, "" };
+  double t0 = trace_start ();
   int rc = p->desc.open (&b->host, config, &b->handle, &oerr);
+  trace_end (b, t0, "open", flags & RM_OPEN_READONLY ? "(read-only)"
+             : flags & RM_OPEN_BARRIER ? "(barrier)" : NULL, rc, NULL);
   if (rc != RM_OK) {
     if (rc < 0 || rc > RM_E_LAST_)
       rc = RM_E_INTERNAL;   /* plugins return primaries only (see finish) */
@@ -328,10 +368,54 @@ backend_close (struct backend *b)
   free (b);
 }
 
+char *
+backend_beside_path (const struct backend *b, const char *sub)
+{
+  const char *v = b->plugin->has_path_key ? rm_config_get (b->config, RM_PATH_KEY) : NULL;
+  if (!v || !*v)
+    return NULL;
+  size_t vl = strlen (v);
+  while (vl > 1 && v[vl - 1] == '/')
+    vl--;
+  struct stat st;
+  if (stat (v, &st) == 0 && S_ISDIR (st.st_mode))
+    return xasprintf ("%.*s/%s", (int) vl, v, sub);
+  /* A store that is one file (a database): beside it, "FILE.SUB" with '/' as '-'. */
+  char *r = xasprintf ("%.*s.%s", (int) vl, v, sub);
+  for (char *c = r + vl + 1; *c; c++)
+    if (*c == '/')
+      *c = '-';
+  return r;
+}
+
+struct backend *
+backend_open_beside (struct backend *b, const char *sub, unsigned flags, struct rm_error *err)
+{
+  struct plugin *p = plugin_load (b->plugin->path, b->plugin->desc.name, err);
+  if (!p)
+    return NULL;
+  char *path = backend_beside_path (b, sub);
+  size_t n = 0;
+  while (b->config[n].key)
+    n++;
+  struct rm_kv *kv = xcalloc (n + 1, sizeof *kv);
+  for (size_t i = 0; i < n; i++) {
+    kv[i].key = xstrdup (b->config[i].key);
+    kv[i].value = path && strcmp (kv[i].key, RM_PATH_KEY) == 0 ? xstrdup (path)
+                  : xstrdup_or_null (b->config[i].value);
+  }
+  char *prefix = path ? xstrdup (b->prefix) : xasprintf ("%s%s", b->prefix, sub);
+  struct backend *nb = backend_open (p, kv, prefix, flags, err);
+  free (prefix);
+  free (path);
+  return nb;
+}
+
 const struct plugin *backend_plugin (const struct backend *b) { return b->plugin; }
 const char *backend_name (const struct backend *b) { return b->plugin->desc.name; }
 bool backend_has_stat (const struct backend *b) { return b->plugin->desc.stat != NULL; }
 bool backend_has_remove_many (const struct backend *b) { return b->plugin->desc.remove_many; }
+bool backend_has_sync (const struct backend *b) { return b->plugin->desc.sync != NULL; }
 
 uint64_t
 backend_caps (struct backend *b)
@@ -438,10 +522,12 @@ backend_put (struct backend *b, const char *key, const struct rm_reader *reader,
     rc = rm_error_set (err, RM_E_UNSUPPORTED, "conditional writes are not supported by this "
                        "backend");
   else {
+    double t0 = trace_start ();
     enter (b);
     b->dirty = 1;
     rc = b->plugin->desc.put (b->handle, k, reader, opts, info, err);
     leave (b);
+    trace_end (b, t0, "put", k, rc, NULL);
   }
   rc = finish (b, rc, "put", k, err);
   free (k);
@@ -454,9 +540,11 @@ backend_get (struct backend *b, const char *key, const struct rm_writer *writer,
 {
   char *k = full_key (b, key);
   clear_err (err);
+  double t0 = trace_start ();
   enter (b);
   int rc = b->plugin->desc.get (b->handle, k, writer, info, err);
   leave (b);
+  trace_end (b, t0, "get", k, rc, NULL);
   rc = finish (b, rc, "get", k, err);
   free (k);
   return rc;
@@ -472,9 +560,11 @@ backend_stat (struct backend *b, const char *key, struct rm_object_info *info,
   if (!b->plugin->desc.stat)
     rc = rm_error_set (err, RM_E_UNSUPPORTED, "stat is not supported by this backend");
   else {
+    double t0 = trace_start ();
     enter (b);
     rc = b->plugin->desc.stat (b->handle, k, info, err);
     leave (b);
+    trace_end (b, t0, "stat", k, rc, NULL);
   }
   rc = finish (b, rc, "stat", k, err);
   free (k);
@@ -486,10 +576,12 @@ backend_remove (struct backend *b, const char *key, struct rm_error *err)
 {
   char *k = full_key (b, key);
   clear_err (err);
+  double t0 = trace_start ();
   enter (b);
   b->dirty = 1;
   int rc = b->plugin->desc.remove (b->handle, k, err);
   leave (b);
+  trace_end (b, t0, "delete", k, rc, NULL);
   rc = finish (b, rc, "delete", k, err);
   free (k);
   return rc;
@@ -515,10 +607,16 @@ backend_remove_many (struct backend *b, const char *const *keys, size_t n, int *
   char **full = xcalloc (n, sizeof *full);
   for (size_t i = 0; i < n; i++)
     full[i] = full_key (b, keys[i]);
+  double t0 = trace_start ();
   enter (b);
   b->dirty = 1;
   int rc = b->plugin->desc.remove_many (b->handle, (const char *const *) full, n, codes, err);
   leave (b);
+  if (t0 >= 0) {
+    char what[64];
+    snprintf (what, sizeof what, "of %zu keys", n);
+    trace_end (b, t0, "batch delete", what, rc, NULL);
+  }
   rc = finish (b, rc, "delete", NULL, err);
   for (size_t i = 0; i < n; i++) {
     if (rc == RM_OK && (codes[i] < 0 || codes[i] > RM_E_LAST_))
@@ -533,21 +631,36 @@ struct strip_ctx {
   size_t prefix_len;
   rm_list_emit_fn emit;
   void *opaque;
+  size_t emitted;             /* for --debug */
 };
 
-int
-backend_sync (struct backend *b, struct rm_error *err)
+static int
+sync_call (struct backend *b, bool always, struct rm_error *err)
 {
   clear_err (err);
-  if (!b->plugin->desc.sync || !(b->host.open_flags & RM_OPEN_BARRIER) || !b->dirty)
+  if (!b->plugin->desc.sync || !(b->host.open_flags & RM_OPEN_BARRIER) || (!b->dirty && !always))
     return RM_OK;
+  double t0 = trace_start ();
   enter (b);
   b->dirty = 0;
   int rc = b->plugin->desc.sync (b->handle, err);
   if (rc != RM_OK)
     b->dirty = 1;
   leave (b);
+  trace_end (b, t0, "sync", NULL, rc, NULL);
   return finish (b, rc, "sync", NULL, err);
+}
+
+int
+backend_sync (struct backend *b, struct rm_error *err)
+{
+  return sync_call (b, false, err);
+}
+
+int
+backend_sync_always (struct backend *b, struct rm_error *err)
+{
+  return sync_call (b, true, err);
 }
 
 static int
@@ -558,6 +671,7 @@ strip_emit (void *opaque, const struct rm_list_entry *e)
   if (strlen (e->key) < c->prefix_len)
     return 0;   /* cannot happen with a correct plugin */
   copy.key = e->key + c->prefix_len;
+  c->emitted++;
   return c->emit (c->opaque, &copy);
 }
 
@@ -567,13 +681,20 @@ backend_list (struct backend *b, const char *prefix, const char *token, unsigned
               struct rm_error *err)
 {
   char *k = full_key (b, prefix);
-  struct strip_ctx ctx = { strlen (b->prefix), emit, opaque };
+  struct strip_ctx ctx = { strlen (b->prefix), emit, opaque, 0 };
   clear_err (err);
   next_token[0] = '\0';
+  double t0 = trace_start ();
   enter (b);
   int rc = b->plugin->desc.list (b->handle, k, token, max_keys, strip_emit, &ctx, next_token,
                                  next_token_size, err);
   leave (b);
+  if (t0 >= 0) {
+    char extra[64];
+    snprintf (extra, sizeof extra, ", %zu keys%s", ctx.emitted,
+              rc == RM_OK && next_token[0] ? ", more" : "");
+    trace_end (b, t0, "list", k[0] ? k : "(all keys)", rc, extra);
+  }
   rc = finish (b, rc, "list", k[0] ? k : "(all keys)", err);
   free (k);
   return rc;

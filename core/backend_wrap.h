@@ -56,6 +56,18 @@ struct backend *backend_open (struct plugin *p, struct rm_kv *config, const char
                               unsigned flags, struct rm_error *err);
 void backend_close (struct backend *b);
 
+/* Open the plugin of b once more, with b's configuration, on a new store beside b's
+ * (for the conformance suite's read-only check): sub ("rm-check-x/ro", no leading or
+ * trailing '/') goes into the "path" key when the plugin takes --path itself (see
+ * backend_beside_path), else it is appended to b's key prefix.  NULL with err filled on
+ * failure. */
+struct backend *backend_open_beside (struct backend *b, const char *sub, unsigned flags,
+                                     struct rm_error *err);
+/* The "path" value backend_open_beside gives the plugin (allocated): PATH/SUB when b's
+ * path is a directory or does not exist, PATH.SUB with '/' turned into '-' when it is a
+ * file (a store in one file); NULL when the plugin has no "path" key. */
+char *backend_beside_path (const struct backend *b, const char *sub);
+
 const struct plugin *backend_plugin (const struct backend *b);
 const char *backend_name (const struct backend *b);
 uint64_t backend_caps (struct backend *b);
@@ -82,10 +94,15 @@ int backend_stat (struct backend *b, const char *key, struct rm_object_info *inf
 int backend_remove_many (struct backend *b, const char *const *keys, size_t n, int *codes,
                          struct rm_error *err);
 
+bool backend_has_sync (const struct backend *b);
+
 /* The write barrier: make every put and remove so far durable.  The plugin's sync (ABI
  * 1.1) when the backend was opened with RM_OPEN_BARRIER and wrote something since the
  * last sync; else RM_OK at once (a 1.0 plugin makes each put durable on its own). */
 int backend_sync (struct backend *b, struct rm_error *err);
+/* As backend_sync, but calls the plugin's sync even when nothing was written since the
+ * last one (the conformance suite checks that this is harmless). */
+int backend_sync_always (struct backend *b, struct rm_error *err);
 
 /* Convenience: whole objects in memory. */
 int backend_put_mem (struct backend *b, const char *key, const void *data, size_t len,

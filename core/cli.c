@@ -76,6 +76,14 @@ add_table (struct cli *c, const struct cli_option *t)
   }
 }
 
+/* "-5", "-0.5": an operand that starts with '-' but is a value, not an option. */
+static bool
+negative_number (const char *a)
+{
+  return a[0] == '-' && (isdigit ((unsigned char) a[1])
+                         || (a[1] == '.' && isdigit ((unsigned char) a[2])));
+}
+
 int
 cli_parse (struct cli *c, int argc, char **argv, const struct cli_option *global,
            const struct cli_option *command_opts, struct rm_error *err)
@@ -108,8 +116,9 @@ cli_parse (struct cli *c, int argc, char **argv, const struct cli_option *global
         o = find_opt (global, name, 0);
       if (!o) {
         /* Not ours: perhaps a backend key.  It takes the next operand as its value
-         * unless that looks like an option (a bare boolean). */
-        if (!value && i + 1 < argc && argv[i + 1][0] != '-')
+         * unless that looks like an option (a bare boolean); a negative number
+         * ("--busy-timeout -5") is a value, never an option. */
+        if (!value && i + 1 < argc && (argv[i + 1][0] != '-' || negative_number (argv[i + 1])))
           value = argv[++i];
         backend_opts_add (&c->pending, name, value ? value : "", value ? "command line" : "");
         free (name);
@@ -468,7 +477,7 @@ cli_open_backend (struct cli *c, bool positional_ok, unsigned open_flags,
     if (!(plugin_key (p, kv->key)->flags & RM_KEY_SECRET))
       log_debug ("backend %s: %s = %s", p->desc.name, kv->key, kv->value ? kv->value : "(unset)");
     else
-      log_debug ("backend %s: %s = %s", p->desc.name, kv->key, kv->value ? "(secret)" : "(unset)");
+      log_debug ("backend %s: %s = %s", p->desc.name, kv->key, kv->value ? "***" : "(unset)");
   const char *prefix = p->has_path_key ? NULL : cli_get (c, "path");
   *out = backend_open (p, config, prefix, open_flags, err);
   return *out ? RM_OK : err->code;

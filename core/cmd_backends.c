@@ -217,6 +217,9 @@ check_backend (struct cli *c)
   int rc = cli_open_backend (&sub, true, RM_OPEN_BARRIER, &b, &err);
   strlist_free (&pos);
   if (rc != RM_OK) {
+    /* The report is TAP: a consumer reading standard output learns why there is none. */
+    printf ("Bail out! %s\n", err.message);
+    fflush (stdout);
     log_error ("%s", err.message);
     return rc == CLI_E_USAGE ? EXIT_USAGE : EXIT_ERROR;
   }
@@ -249,8 +252,10 @@ const struct command cmd_backends = {
   "`backends check NAME` runs the conformance suite against backend NAME, configured like\n"
   "any command (--path, --backend-opt KEY=VALUE, --KEY VALUE, environment, config file):\n"
   "round trips, listing and pagination, deletion, not-found codes, conditional writes,\n"
-  "unusual and invalid keys, failed uploads.  It writes under a random prefix and removes\n"
-  "everything it wrote.  Exit status 0 when every check passes.",
+  "unusual and invalid keys, failed uploads, the sync barrier (ABI 1.1), and that a\n"
+  "read-only open of a new store creates nothing.  It writes under a random prefix and\n"
+  "removes everything it wrote.  The report is TAP on standard output (`Bail out!` and\n"
+  "the reason when the backend cannot be opened).  Exit status 0 when every check passes.",
   backends_options,
   0,
   CMD_ANY_OPERANDS,

@@ -4,9 +4,11 @@
  * plugin author sees exactly which promise is broken. */
 #include <config.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -725,6 +727,175 @@ check_failed_reader (struct suite *s)
   return 0;
 }
 
+/* ---- ABI 1.1: read-only opens and the write barrier ---- */
+
+/* Keys under the suite's prefix + rest, as seen through the writable handle. */
+static size_t
+count_keys (struct suite *s, const char *rest, struct strbuf *first, struct rm_error *err,
+            int *rc)
+{
+  char *p = key (s, rest);
+  struct collect c = { STRLIST_INIT, -2, -1 };
+  *rc = backend_list_all (s->b, p, collect_emit, &c, err);
+  free (p);
+  size_t n = c.keys.n;
+  if (n)
+    strbuf_puts (first, c.keys.items[0]);
+  strlist_free (&c.keys);
+  return n;
+}
+
+/* The longest leading part of path ending at a '/' (or path itself) that exists. */
+static size_t
+existing_len (const char *path)
+{
+  struct stat st;
+  char *p = xstrdup (path);
+  size_t n = strlen (p);
+  while (n > 1 && lstat (p, &st) != 0) {
+    char *slash = strrchr (p, '/');
+    n = slash && slash != p ? (size_t) (slash - p) : 1;
+    p[n] = '\0';
+  }
+  free (p);
+  return n;
+}
+
+/* Remove what a careless read-only open made of path below its first base bytes (empty
+ * directories and a file at path itself), deepest first. */
+static void
+remove_made (const char *path, size_t base)
+{
+  char *p = xstrdup (path);
+  struct stat st;
+  if (lstat (p, &st) == 0 && !S_ISDIR (st.st_mode))
+    unlink (p);
+  while (strlen (p) > base) {
+    rmdir (p);
+    char *slash = strrchr (p, '/');
+    if (!slash)
+      break;
+    *slash = '\0';
+  }
+  free (p);
+}
+
+/* An open with RM_OPEN_READONLY on a store that does not exist yet opens, reads as
+ * empty, and creates nothing: no directory, no file, no key. */
+static int
+check_readonly_open (struct suite *s)
+{
+  char *sub = xasprintf ("%sro/store", s->prefix);
+  char *path = backend_beside_path (s->b, sub);   /* with a "path" key */
+  size_t base = path ? existing_len (path) : 0;
+  struct rm_error err;
+  struct backend *ro = backend_open_beside (s->b, sub, RM_OPEN_READONLY, &err);
+  free (sub);
+  if (!ro) {
+    if (path)
+      remove_made (path, base);
+    free (path);
+    FAIL ("a read-only open of a store that does not exist yet failed: %s", err.message);
+  }
+  int r = 0;
+  struct collect c = { STRLIST_INIT, -2, -1 };
+  int rc = backend_list_all (ro, "", collect_emit, &c, &err);
+  if (rc)
+    r = 1, snprintf (s->why, sizeof s->why, "list on the read-only handle: %s", err.message);
+  else if (c.keys.n)
+    r = 1, snprintf (s->why, sizeof s->why, "list on a new read-only store returned %zu keys "
+                     "(first '%s'), expected none", c.keys.n, c.keys.items[0]);
+  strlist_free (&c.keys);
+  struct strbuf sb = STRBUF_INIT;
+  if (!r)
+    r = expect_code (s, backend_get_mem (ro, "index.json", &sb, NULL, &err), RM_E_NOT_FOUND,
+                     "get on a new read-only store", &err);
+  strbuf_free (&sb);
+  if (!r && backend_has_stat (ro)) {
+    struct rm_object_info info = { sizeof info, -1, -1, "" };
+    r = expect_code (s, backend_stat (ro, "index.json", &info, &err), RM_E_NOT_FOUND,
+                     "stat on a new read-only store", &err);
+  }
+  (void) backend_caps (ro);
+  free (backend_describe (ro));
+  backend_close (ro);
+  if (!r) {
+    struct strbuf first = STRBUF_INIT;
+    size_t n = count_keys (s, "ro/", &first, &err, &rc);
+    if (rc)
+      r = 1, snprintf (s->why, sizeof s->why, "list: %s", err.message);
+    else if (n)
+      r = 1, snprintf (s->why, sizeof s->why, "a read-only open created %zu keys (first '%s')",
+                       n, first.data);
+    strbuf_free (&first);
+  }
+  if (!r && path && existing_len (path) > base) {
+    const char *next = strchr (path + base + 1, '/');   /* the first part made */
+    r = 1, snprintf (s->why, sizeof s->why, "a read-only open of %s created %.*s", path,
+                     (int) (next ? (size_t) (next - path) : strlen (path)), path);
+  }
+  if (path)   /* leave no trace of a failure either */
+    remove_made (path, base);
+  free (path);
+  return r;
+}
+
+/* The barrier (ABI 1.1 sync), on a new handle opened RM_OPEN_BARRIER beside the
+ * suite's: harmless before anything was written; after puts and a delete it returns
+ * RM_OK and the objects read back as written. */
+static int
+check_barrier (struct suite *s)
+{
+  if (!backend_has_sync (s->b))
+    SKIP ("the backend has no sync: each put and delete is durable when it returns");
+  char *sub = xasprintf ("%sbarrier", s->prefix);
+  char *path = backend_beside_path (s->b, sub);
+  size_t base = path ? existing_len (path) : 0;
+  struct rm_error err;
+  struct backend *bb = backend_open_beside (s->b, sub, RM_OPEN_BARRIER, &err);
+  free (sub);
+  int r = 0;
+  if (!bb)
+    r = 1, snprintf (s->why, sizeof s->why, "open with RM_OPEN_BARRIER: %s", err.message);
+  if (!r)
+    r = expect_code (s, backend_sync_always (bb, &err), RM_OK, "sync with nothing written",
+                     &err);
+  static const char *const names[] = { "a", "b/c", "gone" };
+  for (size_t i = 0; i < ARRAY_SIZE (names) && !r; i++)
+    r = expect_code (s, backend_put_mem (bb, names[i], names[i], strlen (names[i]), NULL, NULL,
+                                         &err), RM_OK, "put", &err);
+  if (!r)
+    r = expect_code (s, backend_remove (bb, "gone", &err), RM_OK, "delete", &err);
+  if (!r)
+    r = expect_code (s, backend_sync (bb, &err), RM_OK, "sync after puts and a delete", &err);
+  if (!r)
+    r = expect_code (s, backend_sync_always (bb, &err), RM_OK, "a second sync", &err);
+  for (size_t i = 0; i < 2 && !r; i++) {
+    struct strbuf sb = STRBUF_INIT;
+    r = expect_code (s, backend_get_mem (bb, names[i], &sb, NULL, &err), RM_OK,
+                     "get after sync", &err);
+    if (!r && !(sb.len == strlen (names[i]) && memcmp (sb.data, names[i], sb.len) == 0))
+      r = 1, snprintf (s->why, sizeof s->why, "after sync, '%s' reads back other content",
+                       names[i]);
+    strbuf_free (&sb);
+  }
+  struct strbuf sb = STRBUF_INIT;
+  if (!r)
+    r = expect_code (s, backend_get_mem (bb, "gone", &sb, NULL, &err), RM_E_NOT_FOUND,
+                     "get of a key deleted before sync", &err);
+  strbuf_free (&sb);
+  if (bb) {
+    struct rm_error e;
+    for (size_t i = 0; i < ARRAY_SIZE (names); i++)
+      backend_remove (bb, names[i], &e);
+    backend_close (bb);
+  }
+  if (path)
+    remove_made (path, base);
+  free (path);
+  return r;
+}
+
 static int
 check_cleanup (struct suite *s)
 {
@@ -785,6 +956,9 @@ conformance_run (struct backend *b, const struct conformance_opts *o)
     { "keys with unusual but legal characters round-trip", check_odd_keys },
     { "invalid keys are rejected", check_bad_keys },
     { "a failed or short upload keeps the previous object", check_failed_reader },
+    { "a read-only open of a new store reads as empty and creates nothing",
+      check_readonly_open },
+    { "sync (the barrier) with nothing written, after puts and a delete", check_barrier },
     { "everything written is deleted again", check_cleanup },
   };
   fprintf (o->out, "1..%zu\n", ARRAY_SIZE (checks));

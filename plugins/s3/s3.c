@@ -5,7 +5,9 @@
  * credential chain in s3creds.c, the SigV4 signer in sigv4.c.
  *
  * Keys arrive already prefixed with the user's --path (this plugin declares no "path"
- * key), so the prefix is a plain key prefix inside the bucket. */
+ * key), so the prefix is a plain key prefix inside the bucket; describe() shows it from
+ * rm_host_key_prefix().  Open never writes (no bucket is created); a handle opened
+ * RM_OPEN_READONLY also skips the conditional-write probe, which writes a scratch key. */
 #include <config.h>
 
 #include <ctype.h>
@@ -203,6 +205,7 @@ s3_open (const struct rm_host *host, const struct rm_kv *config, void **handle,
   pthread_mutex_init (&s->cap_lock, NULL);
   c = &s->client;
   c->host = host;
+  s->readonly = (rm_host_open_flags (host) & RM_OPEN_READONLY) != 0;
   if (region == NULL || *region == '\0')
     region = "us-east-1";
   if (bucket == NULL || *bucket == '\0' || strchr (bucket, '/') || strlen (bucket) > 255) {
@@ -291,8 +294,9 @@ s3_open (const struct rm_host *host, const struct rm_kv *config, void **handle,
   snprintf (ua, sizeof ua, "%s s3/%s", host && host->user_agent ? host->user_agent
             : "releasemanager", PACKAGE_VERSION);
   c->user_agent = strdup (ua);
-  if (asprintf (&s->where, "s3://%s (%s://%s, %s, %s)", bucket, c->scheme ? c->scheme : "",
-                c->hostport ? c->hostport : "", region, c->path_style ? "path-style" : "virtual-hosted") < 0)
+  if (asprintf (&s->where, "s3://%s/%s (%s://%s, %s, %s)", bucket, rm_host_key_prefix (host),
+                c->scheme ? c->scheme : "", c->hostport ? c->hostport : "", region,
+                c->path_style ? "path-style" : "virtual-hosted") < 0)
     s->where = NULL;
   if (!c->bucket || !c->region || !c->scheme || !c->hostport || !c->user_agent || !s->where) {
     rc = rm_error_set (err, RM_E_NOMEM, "out of memory");
@@ -419,6 +423,8 @@ s3_remove (void *handle, const char *key, struct rm_error *err)
   struct s3_handle *s = handle;
   struct s3_request r;
   int rc;
+  if (s->readonly)
+    return rm_error_set (err, RM_E_PERMISSION, "delete on a handle opened read-only");
   /* S3 answers 204 whether or not the key existed; the contract wants NOT_FOUND. */
   rc = s3_stat (s, key, NULL, err);
   if (rc != RM_OK)
@@ -464,6 +470,8 @@ s3_remove_many (void *handle, const char *const *keys, size_t n, int *codes,
 {
   struct s3_handle *s = handle;
   size_t start, i;
+  if (s->readonly)
+    return rm_error_set (err, RM_E_PERMISSION, "delete on a handle opened read-only");
   for (i = 0; i < n; i++)
     codes[i] = rm_key_check (keys[i], NULL);
   for (start = 0; start < n; start += S3_DELETE_BATCH) {
@@ -569,8 +577,9 @@ s3_capabilities (void *handle)
   uint64_t caps = RM_CAP_ATOMIC_PUT | RM_CAP_REMOTE | (s->sse ? RM_CAP_ENCRYPTION : 0);
   pthread_mutex_lock (&s->cap_lock);
   if (!s->cap_probed) {
+    /* Read-only: the probe writes, and no conditional put will follow anyway. */
     s->cond_caps = s->cond_mode == 1 ? RM_CAP_CONDITIONAL_PUT
-                   : s->cond_mode == 0 ? 0 : probe_conditional (s);
+                   : s->cond_mode == 0 || s->readonly ? 0 : probe_conditional (s);
     s->cap_probed = 1;
   }
   caps |= s->cond_caps;
@@ -602,6 +611,8 @@ static const struct rm_backend s3_backend = {
   .remove_many = s3_remove_many,
   .capabilities = s3_capabilities,
   .describe = s3_describe,
+  /* No sync (ABI 1.1 barrier): a PutObject, CompleteMultipartUpload or DeleteObject that
+   * succeeded is durable when it returns, which is what a NULL sync promises. */
 };
 
 RM_BACKEND_EXPORT const struct rm_backend *

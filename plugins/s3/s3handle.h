@@ -28,6 +28,7 @@ struct s3_handle {
   int cap_probed;
   uint64_t cond_caps;
   char *where;                  /* for describe() */
+  int readonly;                 /* opened RM_OPEN_READONLY: no request that writes */
 };
 
 /* s3put.c: the put() callback, and one PutObject from memory (also used by the

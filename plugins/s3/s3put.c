@@ -100,7 +100,7 @@ precondition_code (const struct rm_put_options *opts, int rc)
 static void
 fill_info (struct rm_object_info *info, long long size, const char *etag)
 {
-  if (info == NULL)
+  if (!RM_STRUCT_HAS (info, struct rm_object_info, etag))
     return;
   info->size = size;
   info->mtime = (long long) time (NULL);
@@ -345,8 +345,10 @@ s3_put (void *handle, const char *key, const struct rm_reader *reader,
   int rc, f;
   if ((rc = rm_key_check (key, err)) != RM_OK)
     return rc;
-  if (opts && opts->struct_size < offsetof (struct rm_put_options, content_type) + sizeof (char *))
+  if (opts && !RM_STRUCT_HAS (opts, struct rm_put_options, content_type))
     return rm_error_set (err, RM_E_INVALID, "put '%s': rm_put_options too small", key);
+  if (s->readonly)
+    return rm_error_set (err, RM_E_PERMISSION, "put '%s': the handle was opened read-only", key);
   /* Read one byte past the threshold (or past the announced size, which spares small
    * objects a threshold-sized buffer) to learn which way to upload. */
   if (reader->size >= 0 && reader->size > s->threshold)

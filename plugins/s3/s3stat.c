@@ -14,7 +14,7 @@
 void
 s3_object_info (struct rm_object_info *info, const struct s3_request *r)
 {
-  if (info == NULL)
+  if (!RM_STRUCT_HAS (info, struct rm_object_info, etag))
     return;
   info->size = r->content_length;
   info->mtime = r->last_modified;

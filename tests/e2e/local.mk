@@ -9,6 +9,9 @@ TESTS += tests/e2e/test_cli.sh tests/e2e/test_export.py tests/e2e/test_export_s3
 EXTRA_DIST += tests/e2e/test_cli.sh tests/e2e/test_export.py tests/e2e/test_export_s3.py \
 	tests/e2e/test_import.py
 EXTRA_DIST += bench/import.sh bench/import_bench.py
+# list and the dry runs create nothing (needs plugins/local honouring RM_OPEN_READONLY).
+TESTS += tests/e2e/test_readonly_open.sh
+EXTRA_DIST += tests/e2e/test_readonly_open.sh
 
 # One export engine run several times in one process (driven by test_export.py).
 check_PROGRAMS += tests/e2e/export_probe

@@ -29,6 +29,7 @@ expect "$TMP/out" '"threads":"parallel"'
 
 # The plugin search path: --plugin-dir, then RELEASEMANAGER_PLUGIN_PATH, then the file.
 run 1 "$RM" backends check nosuch --plugin-dir /nonexistent/a
+expect "$TMP/out" "Bail out! backend 'nosuch' not found"
 expect "$TMP/err" "backend 'nosuch' not found: no nosuch.so in /nonexistent/a, "
 run 0 env RELEASEMANAGER_PLUGIN_PATH="$LOCAL_DIR" "$RM" backends check local --path "$P" --list-keys 50
 printf 'plugin-dir: %s\n' "$LOCAL_DIR" > "$TMP/cfg.yaml"
@@ -37,7 +38,9 @@ run 0 "$RM" backends check "$LOCAL_DIR/local.so" --path "$P" --list-keys 50
 
 # Both forms of backend selection and of backend options.
 run 0 "$RM" backends check local --plugin-dir "$LOCAL_DIR" --path "$P" --fsync false --list-keys 50
-expect "$TMP/out" "# 14 passed, 0 failed"
+expect "$TMP/out" "1..16"
+expect "$TMP/out" " passed, 0 failed, "
+reject "$TMP/out" "not ok"
 run 0 "$RM" backends check --backend-opt fsync=no --plugin-dir "$LOCAL_DIR" local --path "$P" --list-keys 50
 run 2 "$RM" backends check local --plugin-dir "$LOCAL_DIR" --path "$P" --colour red
 expect "$TMP/err" "unknown option '--colour' (not an option of releasemanager, this command or backend 'local'"
@@ -84,7 +87,8 @@ run 1 "$RM" backends check good --plugin-dir "$FIXTURES" --user alice --password
 reject "$TMP/err" "Sup3r-s3cret"
 expect "$TMP/err" "login refused for password '***'"
 expect "$TMP/err" "good: opening as alice with password ***"
-expect "$TMP/err" "backend good: password = (secret)"
+expect "$TMP/err" "backend good: password = ***"
+expect "$TMP/out" "Bail out! good: login refused for password '***'"
 run 1 env RELEASEMANAGER_GOOD_PASSWORD='env-s3cret-x' "$RM" backends check good --plugin-dir "$FIXTURES" --userName bob --fail_open --debug --log-format json
 reject "$TMP/err" "env-s3cret-x"
 expect "$TMP/err" '"level":"debug"'

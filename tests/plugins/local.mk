@@ -124,3 +124,35 @@ check_LTLIBRARIES += tests/plugins/faulty.la
 tests_plugins_faulty_la_SOURCES = tests/plugins/faulty/faulty.c
 tests_plugins_faulty_la_LDFLAGS = $(FIXTURE_LDFLAGS)
 tests_plugins_faulty_la_LIBADD = -ldl -lpthread
+
+# A complete in-memory backend (tests/plugins/memstore.c) for the ABI compatibility
+# tests (tests/plugins/test_abi_compat.sh): mem10 built against the frozen 1.0 header,
+# mem11 and memcareless (ignores RM_OPEN_READONLY) against today's; memfile and
+# memfilecareless keep their store in the file named by a "path" key.
+check_LTLIBRARIES += tests/plugins/mem10.la tests/plugins/mem11.la tests/plugins/memcareless.la
+tests_plugins_mem10_la_SOURCES = tests/plugins/memstore.c
+tests_plugins_mem10_la_CFLAGS = $(AM_CFLAGS) -DFIXTURE_NAME='"mem10"'
+tests_plugins_mem10_la_CPPFLAGS = -I$(top_srcdir)/tests/plugins/abi/1.0
+tests_plugins_mem10_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+tests_plugins_mem11_la_SOURCES = tests/plugins/memstore.c
+tests_plugins_mem11_la_CFLAGS = $(AM_CFLAGS) -DFIXTURE_NAME='"mem11"'
+tests_plugins_mem11_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+tests_plugins_memcareless_la_SOURCES = tests/plugins/memstore.c
+tests_plugins_memcareless_la_CFLAGS = $(AM_CFLAGS) -DFIXTURE_NAME='"memcareless"' -DVARIANT_careless
+tests_plugins_memcareless_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+check_LTLIBRARIES += tests/plugins/memfile.la tests/plugins/memfilecareless.la
+tests_plugins_memfile_la_SOURCES = tests/plugins/memstore.c
+tests_plugins_memfile_la_CFLAGS = $(AM_CFLAGS) -DFIXTURE_NAME='"memfile"' -DVARIANT_file
+tests_plugins_memfile_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+tests_plugins_memfilecareless_la_SOURCES = tests/plugins/memstore.c
+tests_plugins_memfilecareless_la_CFLAGS = $(AM_CFLAGS) -DFIXTURE_NAME='"memfilecareless"' -DVARIANT_file -DVARIANT_careless
+tests_plugins_memfilecareless_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+
+# A host that knows only ABI 1.0 driving today's local.so (tests/plugins/host10.c).
+check_PROGRAMS += tests/plugins/host10
+tests_plugins_host10_SOURCES = tests/plugins/host10.c
+tests_plugins_host10_CPPFLAGS = -I$(top_srcdir)/tests/plugins/abi/1.0
+tests_plugins_host10_LDADD = $(DL_LIBS)
+
+TESTS += tests/plugins/test_abi_compat.sh
+EXTRA_DIST += tests/plugins/test_abi_compat.sh

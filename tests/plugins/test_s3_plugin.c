@@ -435,3 +435,35 @@ Test (s3plugin, describe_and_caps)
   cr_expect (be->capabilities (h) & RM_CAP_REMOTE);
   cr_expect_eq (be->thread_model, RM_THREAD_PARALLEL);
 }
+
+/* ABI 1.1: a handle opened RM_OPEN_READONLY reads, writes nothing (not even the
+ * conditional-write probe's scratch key) and describes itself with the key prefix. */
+Test (s3plugin, readonly_open_writes_nothing_and_describes_the_prefix)
+{
+  struct rm_host ro_host = harness_host;
+  ro_host.open_flags = RM_OPEN_READONLY;
+  ro_host.key_prefix = "ro-pre/";
+  struct rm_error err = { 0, "" };
+  void *ro = NULL;
+  cr_assert_eq (put_bytes ("ro-pre/seen", "x", 1, 1, NULL, NULL, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (be->open (&ro_host, cfg, &ro, &err), RM_OK, "open read-only: %s", err.message);
+  char buf[512];
+  cr_assert_eq (be->describe (ro, buf, sizeof buf), 0);
+  cr_expect (strstr (buf, "s3://") == buf && strstr (buf, "/ro-pre/ (") != NULL, "%s", buf);
+  harness_log_len = 0;
+  harness_log[0] = '\0';
+  uint64_t caps = be->capabilities (ro);
+  cr_expect (strstr (harness_log, "conditional writes") == NULL,
+             "a read-only handle probed conditional writes (a write): %s", harness_log);
+  cr_expect (caps & RM_CAP_REMOTE);
+  struct mem m = { NULL, 0, 0, 0, -1, 0 };
+  struct rm_writer w = { mem_write, mem_reset, &m };
+  cr_expect_eq (be->get (ro, "ro-pre/seen", &w, NULL, &err), RM_OK, "%s", err.message);
+  free (m.data);
+  struct mem src = { (unsigned char *) "y", 1, 0, 0, -1, 0 };
+  struct rm_reader r = { mem_read, mem_rewind, 1, &src };
+  cr_expect_eq (be->put (ro, "ro-pre/new", &r, NULL, NULL, &err), RM_E_PERMISSION);
+  cr_expect_eq (be->remove (ro, "ro-pre/seen", &err), RM_E_PERMISSION);
+  be->close (ro);
+  cr_expect_eq (be->remove (h, "ro-pre/seen", &err), RM_OK, "%s", err.message);
+}

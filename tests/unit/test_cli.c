@@ -216,3 +216,83 @@ Test (cli, repeated_values_as_a_list)
   strlist_free (&l);
   cli_free (&c2);
 }
+
+/* A plugin's key table without a plugin file: what cli_backend_opts and
+ * backend_resolve_config need (the loader is test_plugin's job). */
+static const struct rm_config_key typed_keys[] = {
+  { "busy_timeout", RM_KEY_INT, "1000", "ms", 0, NULL },
+  { "flag", RM_KEY_BOOL, "false", "a switch", 0, NULL },
+  { "size", RM_KEY_SIZE, "1MiB", "a size", 0, NULL },
+  { "name", RM_KEY_STRING, NULL, "a name", 0, NULL },
+  { "dir", RM_KEY_PATH, NULL, "a directory", 0, NULL },
+  { "offset", RM_KEY_INT, "0", "another number", 0, NULL },
+  { NULL, 0, NULL, NULL, 0, NULL },
+};
+
+static struct rm_kv *
+resolve_typed (char *const *args, struct rm_error *err)
+{
+  struct plugin p = { 0 };
+  p.desc.name = "typed";
+  p.keys = (struct rm_config_key *) typed_keys;
+  p.nkeys = ARRAY_SIZE (typed_keys) - 1;
+  struct cli c = { 0 };
+  parse (&c, args, 1);
+  struct backend_opts opts = { NULL, 0 };
+  struct rm_kv *kv = NULL;
+  if (cli_backend_opts (&c, &p, &opts, err) == RM_OK)
+    kv = backend_resolve_config (&p, &opts, err);
+  backend_opts_free (&opts);
+  cli_free (&c);
+  return kv;
+}
+
+Test (cli, name_equals_value_for_every_key_type)
+{
+  char *args[] = { "rm", "list", "typed", "--busy-timeout=250", "--flag=yes", "--size=2MiB",
+                   "--name=a=b", "--dir=/srv/x", NULL };
+  struct rm_error err = { 0, "" };
+  struct rm_kv *kv = resolve_typed (args, &err);
+  cr_assert_not_null (kv, "%s", err.message);
+  cr_expect_str_eq (rm_config_get (kv, "busy_timeout"), "250");
+  cr_expect_str_eq (rm_config_get (kv, "flag"), "true");
+  cr_expect_str_eq (rm_config_get (kv, "size"), "2097152");
+  cr_expect_str_eq (rm_config_get (kv, "name"), "a=b", "only the first '=' separates");
+  cr_expect_str_eq (rm_config_get (kv, "dir"), "/srv/x");
+  backend_config_free (kv);
+}
+
+Test (cli, negative_number_is_a_value_not_an_option)
+{
+  struct cli c = { 0 };
+  char *args[] = { "rm", "list", "typed", "--busy-timeout", "-5", "--offset=-7", "--flag",
+                   "-v", "--name", "-0.5", NULL };
+  parse (&c, args, 1);
+  cr_assert_eq (c.pending.n, 4);
+  cr_expect_str_eq (c.pending.items[0].value, "-5");
+  cr_expect_str_eq (c.pending.items[1].value, "-7");
+  cr_expect_str_eq (c.pending.items[2].origin, "", "--flag before -v is a bare boolean");
+  cr_expect_str_eq (c.pending.items[3].value, "-0.5");
+  cr_expect (cli_flag (&c, "verbose"), "-v stays an option");
+  cr_expect_eq (c.positional.n, 1, "-5 is not an operand");
+  cli_free (&c);
+
+  struct rm_error err = { 0, "" };
+  struct rm_kv *kv = resolve_typed (args, &err);
+  cr_assert_not_null (kv, "%s", err.message);
+  cr_expect_str_eq (rm_config_get (kv, "busy_timeout"), "-5");
+  cr_expect_str_eq (rm_config_get (kv, "offset"), "-7");
+  cr_expect_str_eq (rm_config_get (kv, "flag"), "true");
+  backend_config_free (kv);
+
+  char *bo[] = { "rm", "list", "typed", "--backend-opt", "busy_timeout=-5", NULL };
+  kv = resolve_typed (bo, &err);
+  cr_assert_not_null (kv, "%s", err.message);
+  cr_expect_str_eq (rm_config_get (kv, "busy_timeout"), "-5");
+  backend_config_free (kv);
+
+  char *neg_size[] = { "rm", "list", "typed", "--size", "-1", NULL };
+  cr_assert_null (resolve_typed (neg_size, &err));
+  cr_expect_str_eq (err.message, "backend 'typed': option 'size' from --size: '-1' is not a "
+                    "size (use e.g. 8388608, 8M or 8MiB)");
+}
