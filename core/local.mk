@@ -36,3 +36,6 @@ CORE_TEST_LIBS = libcoretest.a $(CJSON_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS) $(DL_L
 libcore_a_SOURCES += %reldir%/store/snapshot.c %reldir%/store/snapshot.h \
 	%reldir%/export/export.h %reldir%/export/internal.h %reldir%/export/plan.c \
 	%reldir%/export/record.c %reldir%/export/fetch.c %reldir%/export/engine.c
+
+# `verify`: the snapshot checked against its index (store/verify.c), and the verb.
+libcore_a_SOURCES += %reldir%/store/verify.c %reldir%/store/verify.h %reldir%/cmd_verify.c
