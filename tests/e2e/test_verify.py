@@ -346,6 +346,29 @@ class Verify(unittest.TestCase):
         self.assertNotIn("no-such-kubeconfig", p.stderr, show(p))
 
 
+    def test_08_state_file_and_index_problems(self):
+        path = newdir("state")
+        self.export(path, "-n", "seed")
+        n = len(load_index(path)["records"])
+        write(path, "rlsmgrstate.json", b"not json")
+        ix = load_index(path)
+        dup = dict(ix["records"][0])
+        ix["records"].insert(1, dup)
+        save_index(path, ix)
+        p = self.verify(path)
+        self.assertEqual(p.returncode, 1, show(p))
+        lines = p.stdout.splitlines()
+        self.assertTrue(any(l.startswith("rlsmgrstate.json: unreadable") for l in lines), show(p))
+        self.assertIn("%s: listed more than once in index.json" % dup["key"], lines, show(p))
+        self.assertEqual(lines[-1], "verified %d records, 0 damaged, 0 missing, 0 unreadable, "
+                         "0 unreferenced" % (n + 1), show(p))
+        os.unlink(os.path.join(path, "rlsmgrstate.json"))
+        ix["records"].pop(1)
+        save_index(path, ix)
+        p = self.verify(path)
+        self.assertEqual(p.returncode, 0, "a missing state file is a warning\n" + show(p))
+        self.assertIn("rlsmgrstate.json", p.stderr, show(p))
+
 def main():
     global TOOLS, WORK
     if not fku.openssl_available():
