@@ -363,8 +363,9 @@ const struct command cmd_verify = {
   "[BACKEND] [BACKEND OPTIONS] [--repair] [--threads N] [-o text|json]",
   "Reads index.json and the state file, then every record the index lists, and checks\n"
   "that it exists, that its stored size is the index's, that it gunzips (never past\n"
-  "256 MiB, whatever the index says), that the size and SHA-256 of the release JSON are\n"
-  "the index's, and that it holds the namespace, release and revision of its entry.\n"
+  "the store's fixed cap, whatever the index says), that the size and SHA-256 of the\n"
+  "release JSON are the index's, and that it holds the namespace, release and revision\n"
+  "of its entry.\n"
   "Each problem is a line naming the key; then a summary line.  Keys under releases/\n"
   "that no index entry lists are reported as unreferenced, a warning (a killed export\n"
   "leaves them; the next export deletes them).  A store of the original Go tool has\n"

@@ -10,9 +10,13 @@
 #include "store/legacy.h"
 #include "store/store.h"
 
-/* The most release JSON a record may inflate to, whatever its index entry says (Helm's
- * own decoder cap, HELM_DEFAULT_MAX_DECODED). */
+/* The most release JSON a record may inflate to, whatever its index entry says: the
+ * store's own cap where store.h has one, else Helm's decoder cap (HELM_DEFAULT_MAX_DECODED). */
+#ifdef STORE_RECORD_MAX
+#define STORE_VERIFY_MAX_JSON ((size_t) STORE_RECORD_MAX)
+#else
 #define STORE_VERIFY_MAX_JSON ((size_t) 256 << 20)
+#endif
 
 enum store_problem {
   STORE_PROBLEM_NONE = 0,
