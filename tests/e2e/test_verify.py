@@ -207,17 +207,22 @@ class Verify(unittest.TestCase):
         os.unlink(os.path.join(path, k[3]["key"]))
         want[k[3]["key"]] = ["missing"]
         # 4: a wrong size in the index entry
-        # 5: an index entry whose size and hash vouch for another release's content
+        # 5: an index entry whose size and hash vouch for another release's content (in a
+        # layout whose keys carry the hash, under the key that hash gives)
+        key5 = k[5]["key"].replace(k[5]["sha256"], other["sha256"])
         for r in ix["records"]:
             if r["key"] == k[4]["key"]:
                 r["size"] += 7
                 want[r["key"]] = ["size mismatch: index says %d bytes, record has %d"
                                   % (r["size"], r["size"] - 7)]
             if r["key"] == k[5]["key"]:
-                r["size"], r["sha256"], r["storedSize"] = other["size"], other["sha256"], other["storedSize"]
+                r["key"], r["size"], r["sha256"], r["storedSize"] = (key5, other["size"], other["sha256"],
+                                                                     other["storedSize"])
         save_index(path, ix)
-        write(path, k[5]["key"], read(path, other["key"]))
-        want[k[5]["key"]] = ["holds seed/s5 revision 2, index says seed/s5 revision 1"]
+        if key5 != k[5]["key"]:
+            os.unlink(os.path.join(path, k[5]["key"]))
+        write(path, key5, read(path, other["key"]))
+        want[key5] = ["holds seed/s5 revision 2, index says seed/s5 revision 1"]
         # a key no index entry lists: a warning only
         stray = "releases/seed/stray/1.json.gz"
         write(path, stray, gzip.compress(b"{}"))
