@@ -38,6 +38,12 @@ backend_request_stop (void)
   stop_requested = 1;
 }
 
+bool
+backend_stop_requested (void)
+{
+  return stop_requested != 0;
+}
+
 /* ---- options ---- */
 
 void

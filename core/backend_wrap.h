@@ -99,5 +99,7 @@ int backend_list_all (struct backend *b, const char *prefix, rm_list_emit_fn emi
 
 /* Ask every backend's long operations to finish early (host should_stop()). */
 void backend_request_stop (void);
+/* Whether backend_request_stop was called (a signal): long waits give up. */
+bool backend_stop_requested (void);
 
 #endif

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "commands.h"
 #include "export/export.h"
+#include "store/lock.h"
 
 static const struct cli_option export_options[] = {
   { "namespace", 'n', CLI_LIST, "NS", NULL, "export only releases in NS", 0 },
@@ -22,6 +23,8 @@ static const struct cli_option export_options[] = {
   { "self-release", 0, CLI_VALUE, "NAME", NULL,
     "the Helm release this manager runs as (recorded in the state file)", 0 },
   { "self-namespace", 0, CLI_VALUE, "NS", NULL, "namespace of --self-release", 0 },
+  { "lock-timeout", 0, CLI_VALUE, "DURATION", "0",
+    "wait up to DURATION (30s, 5m) for another writer's store lock; 0: fail at once", 0 },
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -29,6 +32,7 @@ static const struct cli_option export_options[] = {
 struct export_cmd {
   struct export_opts o;
   struct strlist only, skip;
+  double lock_timeout;
 };
 
 /* The engine's options from the command line; EXIT_OK or EXIT_USAGE (said why).
@@ -42,8 +46,16 @@ check_export (struct cmd_ctx *x)
     log_error ("--helm-driver: '%s' is not secret, configmap or auto", driver);
     return EXIT_USAGE;
   }
+  double lock_timeout;
+  struct rm_error err;
+  const char *lt = cli_get (c, "lock-timeout");
+  if (store_lock_parse_timeout (lt, &lock_timeout, &err) != RM_OK) {
+    log_error ("--lock-timeout: '%s' %s", lt, err.message);
+    return EXIT_USAGE;
+  }
   struct export_cmd *e = xcalloc (1, sizeof *e);
   x->opts = e;
+  e->lock_timeout = lock_timeout;
   /* Both are repeatable and comma-separated. */
   cli_get_list (c, "namespace", ',', &e->only);
   cli_get_list (c, "exclude-namespaces", ',', &e->skip);
@@ -72,6 +84,23 @@ release_export (struct cmd_ctx *x)
   free (e);
 }
 
+/* The kube-system namespace's uid, recorded in the store lock; NULL when unknown (the
+ * engine reports why when it asks again). */
+static char *
+cluster_uid (struct kube_client *kc)
+{
+  cJSON *ks = NULL;
+  struct rm_error err;
+  char *uid = NULL;
+  if (kube_get (kc, "/api/v1/namespaces/kube-system", &ks, &err) == KUBE_OK) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (ks,
+                                                       "metadata"), "uid");
+    uid = cJSON_IsString (v) ? xstrdup (v->valuestring) : NULL;
+  }
+  cJSON_Delete (ks);
+  return uid;
+}
+
 static int
 run_export (struct cmd_ctx *x)
 {
@@ -82,14 +111,32 @@ run_export (struct cmd_ctx *x)
   char *where = backend_describe (x->b);
   log_info ("exporting from %s to %s", kube_client_config (x->kc)->source, where);
 
+  struct rm_error err;
+  struct store_lock *lock = NULL;
+  if (!x->read_only) {
+    char *uid = cluster_uid (x->kc);
+    struct store_lock_opts lo = { .command = "export", .cluster = uid,
+                                  .timeout = e->lock_timeout };
+    int lrc = store_lock_acquire (x->b, &lo, &lock, &err);
+    free (uid);
+    if (lrc != RM_OK) {
+      log_error ("cannot lock %s: %s", where, err.message);
+      free (where);
+      return EXIT_ERROR;
+    }
+    e->o.lock = lock;
+  }
+
   struct export_engine *en = export_engine_new (x->b, x->kc, o);
   struct export_result r;
-  struct rm_error err;
   if (export_engine_run (en, &r, &err) != RM_OK) {
     log_error ("%s", err.message);
     rc = EXIT_ERROR;
   }
   export_engine_free (en);
+  e->o.lock = NULL;
+  if (store_lock_release (lock, &err) != RM_OK)
+    log_warn ("releasing the store lock: %s", err.message);
   if (r.complete) {
     printf ("%s %zu release records to %s: %zu written, %zu unchanged, %zu deleted, "
             "%zu skipped, %zu failed\n", o->dry_run ? "dry run: would export" : "exported",
@@ -114,7 +161,11 @@ const struct command cmd_export = {
   "release object is unchanged, no read.  Records no longer in the cluster (or no longer\n"
   "selected by the filters) are deleted after the new index is written.  A corrupt\n"
   "record is reported and skipped (exit status 3).  --dry-run prints every write and\n"
-  "delete it would do and does none.",
+  "delete it would do and does none.\n"
+  "One writer per store: export holds the lock lock.json under --path while it runs.\n"
+  "When another writer holds it, export fails naming that writer, or waits up to\n"
+  "--lock-timeout for it.  A lock left by a killed run is taken over once its lease\n"
+  "(60 s) expires, at once on the same host when that process is gone.",
   export_options,
   CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_THREADS | CMD_WRITES_STORE,
   1,

@@ -37,5 +37,7 @@ libcore_a_SOURCES += %reldir%/store/snapshot.c %reldir%/store/snapshot.h \
 	%reldir%/export/export.h %reldir%/export/internal.h %reldir%/export/plan.c \
 	%reldir%/export/record.c %reldir%/export/fetch.c %reldir%/export/engine.c
 
+# One writer per store: the lease in lock.json (store/lock.c).
+libcore_a_SOURCES += %reldir%/store/lock.c %reldir%/store/lock.h
 # `verify`: the snapshot checked against its index (store/verify.c), and the verb.
 libcore_a_SOURCES += %reldir%/store/verify.c %reldir%/store/verify.h %reldir%/cmd_verify.c

@@ -255,6 +255,10 @@ main (int argc, char **argv)
   memset (&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigaction (SIGTERM, &sa, NULL);
+  /* Ctrl-C too ends the run through its normal path (which releases the store lock); a
+   * second one kills at once (the lock is then taken over at once on this host). */
+  sa.sa_flags = SA_RESETHAND;
+  sigaction (SIGINT, &sa, NULL);
   signal (SIGPIPE, SIG_IGN);
 
   rc = run_command (cmd, &c);

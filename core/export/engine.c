@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "export/internal.h"
+#include "store/lock.h"
 #include "store/snapshot.h"
 
 static void
@@ -267,7 +268,10 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
     ix = NULL;
   }
   else if (e->o.dry_run || r->failed == 0 || ix->n) {
-    rc = snapshot_commit (e->b, ix, &st, &stale, e->o.dry_run, err);
+    /* Only a writer that still holds the store lock may commit. */
+    rc = e->o.lock && !e->o.dry_run ? store_lock_check (e->o.lock, err) : RM_OK;
+    if (rc == RM_OK)
+      rc = snapshot_commit (e->b, ix, &st, &stale, e->o.dry_run, err);
     committed = rc == RM_OK && !e->o.dry_run;
     /* A failed state file write leaves the stored one unknown. */
     if (!e->o.dry_run)

@@ -14,6 +14,8 @@
 #include "base/util.h"
 #include "kube/kube.h"
 
+struct store_lock;
+
 struct export_opts {
   bool secrets, configmaps;          /* the Helm drivers to read (both: "auto") */
   const struct strlist *only_ns;     /* only these namespaces (none: all) */
@@ -25,6 +27,8 @@ struct export_opts {
   const char *self_namespace;
   const char *path;                  /* the --path, for the state file */
   bool progress;                     /* a progress line on stderr (a terminal) */
+  struct store_lock *lock;           /* the held store lock, checked right before the
+                                        commit (store_lock_check), or NULL */
 };
 
 struct export_result {

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -911,6 +912,159 @@ class Seeded(ExportCase):
         self.assertNotIn("not-the-token", p.stderr + p.stdout, "the token is echoed")
         self.assertEqual((stored_files(path), file_stats(path)), before,
                          "an export with a wrong token touched the store")
+
+
+# =====================================================================================================
+# One writer per store (issue 11): exports of two clusters to one path
+# =====================================================================================================
+
+def rm_env():
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("RELEASEMANAGER_") and k not in ("KUBECONFIG", "HELM_DRIVER")}
+
+
+class Writers(ExportCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.FK = fku.FakeKube(tools=TOOLS).start()
+        cls.addClassCleanup(cls.FK.stop)
+        cls.FK2 = fku.FakeKube(tools=TOOLS).start()
+        cls.addClassCleanup(cls.FK2.stop)
+        cls.FK.load([release_secret("lock-a", "a%d" % i, 1) for i in range(6)])
+        cls.FK2.load([release_secret("lock-b", "b%d" % i, 1) for i in range(6)])
+
+    def tearDown(self):
+        self.FK.clear_faults()
+        self.FK2.clear_faults()
+
+    def start_export(self, fk, path, ns, hold=2):
+        """An export of namespace ns of fk, running, once it holds lock.json: its
+        namespace LIST is delayed hold seconds, so it holds the lock at least that long."""
+        fk.add_fault(verb="list", path="/api/v1/namespaces/%s/secrets$" % ns, action="delay",
+                     delay=hold, count=1)
+        a = subprocess.Popen([RM_BIN, "export", *store_args(path), "--kubeconfig", fk.kubeconfig,
+                              "-n", ns], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=rm_env())
+        lock = os.path.join(path, "lock.json")
+        while not os.path.exists(lock) and a.poll() is None:
+            time.sleep(0.01)
+        if not os.path.exists(lock):
+            out, err = a.communicate()
+            self.fail("the first export never held lock.json: exit %s\n%s%s" % (a.returncode,
+                                                                               out, err))
+        return a, lock
+
+    def assertOneCluster(self, path, what):
+        """index.json holds exactly the records of the cluster it names, and no lock is
+        left behind."""
+        uids = {kube_system_uid(self.FK): (self.FK, "lock-a"),
+                kube_system_uid(self.FK2): (self.FK2, "lock-b")}
+        self.assertEqual(len(uids), 2, "set-up: the two clusters have distinct kube-system uids")
+        uid = load_index(path).get("cluster", {}).get("uid")
+        self.assertIn(uid, uids, "%s: index cluster uid" % what)
+        fk, ns = uids[uid]
+        self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), what, cluster_uid=uid)
+        self.assertFalse(os.path.exists(os.path.join(path, "lock.json")),
+                         "%s: lock.json left behind" % what)
+
+    def test_17_second_writer_fails_naming_the_holder(self):
+        path = newdir("two-writers")
+        a, lock = self.start_export(self.FK, path, "lock-a")
+        # Stopped, the first writer surely holds the lock while the second one runs.
+        os.kill(a.pid, signal.SIGSTOP)
+        try:
+            with open(lock) as f:
+                held = json.load(f)
+            before = file_stats(path)
+            p = export(self.FK2, path, "-n", "lock-b")
+            after = file_stats(path)
+        finally:
+            os.kill(a.pid, signal.SIGCONT)
+        out, err = a.communicate(timeout=120)
+        self.assertEqual((held["apiVersion"], held["kind"], held["command"]),
+                         ("releasemanager.io/v1", "Lock", "export"), "lock.json header")
+        self.assertEqual((held["holder"]["host"], held["holder"]["pid"]),
+                         (socket.gethostname(), a.pid), "lock.json names the first export")
+        self.assertEqual(held.get("cluster"), kube_system_uid(self.FK), "lock.json cluster uid")
+        self.assertLess(held["acquired"], held["expires"])
+        self.assertEqual(p.returncode, 1, "second writer: exit 1\n" + show(p))
+        self.assertIn("lock.json: held by export on host %s (pid %d, user " %
+                      (socket.gethostname(), a.pid), p.stderr, show(p))
+        self.assertIn("--lock-timeout", p.stderr, show(p))
+        self.assertEqual(after, before, "the refused writer wrote or deleted files")
+        self.assertEqual(a.returncode, 0, "first writer: exit %d\n%s%s" % (a.returncode, out, err))
+        self.assertOneCluster(path, "after two writers")
+        self.assertEqual(load_index(path)["cluster"]["uid"], kube_system_uid(self.FK))
+
+        # --lock-timeout: the second waits for the first and then commits its own cluster.
+        a, lock = self.start_export(self.FK, path, "lock-a")
+        p = export(self.FK2, path, "-n", "lock-b", "--lock-timeout", "10m")
+        out, err = a.communicate(timeout=120)
+        self.assertEqual(a.returncode, 0, "first writer: exit %d\n%s%s" % (a.returncode, out, err))
+        self.assertExportOk(p, "second writer with --lock-timeout")
+        self.assertOneCluster(path, "after a writer that waited")
+        self.assertEqual(load_index(path)["cluster"]["uid"], kube_system_uid(self.FK2))
+
+    def test_18_simultaneous_writers_never_mix_clusters(self):
+        for trial in range(3):
+            path = newdir("race")
+            procs = [subprocess.Popen([RM_BIN, "export", *store_args(path), "--kubeconfig",
+                                       fk.kubeconfig, "-n", ns], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, env=rm_env())
+                     for fk, ns in ((self.FK, "lock-a"), (self.FK2, "lock-b"))]
+            res = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
+            for p in procs:
+                p.stdout.close()
+                p.stderr.close()
+            what = "trial %d: %r" % (trial, res)
+            self.assertIn(0, [r[0] for r in res], what)
+            for rc, out, err in res:
+                self.assertIn(rc, (0, 1), what)
+                if rc:
+                    self.assertIn("lock.json: held by export on host", err, what)
+            self.assertOneCluster(path, what)
+
+    def test_19_signals_release_the_lock_and_a_killed_holder_is_taken_over(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            path = newdir("signal")
+            a, lock = self.start_export(self.FK, path, "lock-a")
+            os.kill(a.pid, sig)
+            out, err = a.communicate(timeout=120)
+            self.assertFalse(os.path.exists(lock), "%s: lock.json left behind: exit %d\n%s%s"
+                             % (sig.name, a.returncode, out, err))
+        path = newdir("killed")
+        a, lock = self.start_export(self.FK, path, "lock-a")
+        os.kill(a.pid, signal.SIGKILL)
+        a.communicate(timeout=120)
+        self.assertTrue(os.path.exists(lock), "SIGKILL: the lock stays behind")
+        p = export(self.FK2, path, "-n", "lock-b")
+        self.assertExportOk(p, "export after a killed holder on this host")
+        self.assertRegex(p.stderr, r"taking over the lock of export on host %s \(pid %d, since .*\): "
+                         r"its process is gone" % (re.escape(socket.gethostname()), a.pid), show(p))
+        self.assertOneCluster(path, "after taking over a killed holder's lock")
+
+    def test_20_dry_run_and_readers_take_no_lock(self):
+        path = newdir("readers")
+        self.assertExportOk(export(self.FK, path, "-n", "lock-a"), "set-up export")
+        a, lock = self.start_export(self.FK, path, "lock-a")
+        os.kill(a.pid, signal.SIGSTOP)
+        try:
+            ps = [export(self.FK2, path, "-n", "lock-b", "--dry-run"),
+                  rm("list", *store_args(path)),
+                  rm("clear", *store_args(path), "--dry-run")]
+            pc = rm("clear", *store_args(path))
+        finally:
+            os.kill(a.pid, signal.SIGCONT)
+        out, err = a.communicate(timeout=120)
+        for p in ps:
+            self.assertEqual(p.returncode, 0, "a reader or dry run while a writer runs\n" + show(p))
+        self.assertEqual(pc.returncode, 1, "clear while an export runs\n" + show(pc))
+        self.assertIn("lock.json: held by export on host", pc.stderr, show(pc))
+        self.assertEqual(a.returncode, 0, "%s%s" % (out, err))
+        self.assertOneCluster(path, "after readers")
+        pc = rm("clear", *store_args(path))
+        self.assertEqual(pc.returncode, 0, show(pc))
+        self.assertEqual(stored_files(path), {}, "clear removed everything, lock.json last")
 
 
 def main():

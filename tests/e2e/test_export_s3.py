@@ -11,6 +11,8 @@ import gzip
 import hashlib
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -107,6 +109,8 @@ def main():
             after = {k: (o["ETag"], o["LastModified"]) for k, o in objects().items()}
             check(before == after, "no object in the bucket was rewritten", "%s\n%s" % (before, after))
 
+            lock_writers(fk, s3, env, base, kc)
+
             fk.helm4("uninstall", "api", "-n", "apps")
             p = rm("export", "s3")
             check(p.returncode == 0 and "1 deleted" in p.stdout, "export after uninstall deletes one record",
@@ -124,6 +128,75 @@ def main():
         moto.stop()
     print("%d failures" % len(failures))
     sys.exit(1 if failures else 0)
+
+
+LOCK_PREFIX = "clusters/locked"
+
+
+def lock_writers(fk, s3, env, base, kc):
+    """One writer per store on s3 (issue 11): while one export holds lock.json, a second
+    one fails naming it and writes nothing; the lock is gone afterwards.  The first is
+    stopped (SIGSTOP) while it holds the lock, so the two surely overlap."""
+    base = [a if a != PREFIX else LOCK_PREFIX for a in base]
+
+    def keys():
+        out = set()
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=LOCK_PREFIX + "/"):
+            out |= {o["Key"][len(LOCK_PREFIX) + 1:] for o in page.get("Contents", [])}
+        return out
+
+    def lock_json():
+        try:
+            return json.loads(s3.get_object(Bucket=BUCKET, Key=LOCK_PREFIX + "/lock.json")["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            return None
+
+    p = subprocess.run([RM_BIN, "-v", "export", "s3", "-n", "apps"] + base, capture_output=True,
+                       text=True, env=env, timeout=180)
+    check(p.returncode == 0, "set-up export to s3 (lock test)", p.stdout + p.stderr)
+    check("conditional writes honoured" in p.stderr,
+          "the s3 plugin finds conditional writes honoured by moto (the lock is not advisory)", p.stderr)
+    fk.add_fault(verb="list", path="/api/v1/namespaces/default/secrets$", action="delay", delay=2,
+                 count=1)
+    a = subprocess.Popen([RM_BIN, "export", "s3", "-n", "default"] + base, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    held = None
+    while held is None and a.poll() is None:
+        held = lock_json()
+    if held is None:
+        out, err = a.communicate()
+        check(False, "the first export holds lock.json in the bucket", out + err)
+        return
+    os.kill(a.pid, signal.SIGSTOP)
+    try:
+        before = keys()
+        p = subprocess.run([RM_BIN, "export", "s3", "-n", "apps"] + base, capture_output=True,
+                           text=True, env=env, timeout=180)
+        p2 = subprocess.run([RM_BIN, "export", "s3", "-n", "apps", "--conditional_writes", "false"]
+                            + base, capture_output=True, text=True, env=env, timeout=180)
+        after = keys()
+    finally:
+        os.kill(a.pid, signal.SIGCONT)
+    out, err = a.communicate(timeout=180)
+    host = socket.gethostname()
+    check((held["kind"], held["holder"]["host"], held["holder"]["pid"], held["command"])
+          == ("Lock", host, a.pid, "export"), "lock.json in the bucket names the first export", str(held))
+    want = "lock.json: held by export on host %s (pid %d, user " % (host, a.pid)
+    check(p.returncode == 1 and want in p.stderr, "a second writer on s3 fails naming the holder",
+          p.stdout + p.stderr)
+    check(p2.returncode == 1 and want in p2.stderr and "advisory" in p2.stderr,
+          "without conditional writes the lock is advisory (warned) and still refuses a second writer",
+          p2.stdout + p2.stderr)
+    check(before == after, "the refused writers wrote nothing", "%s\n%s" % (sorted(before), sorted(after)))
+    check(a.returncode == 0, "the first writer commits", out + err)
+    check("lock.json" not in keys(), "lock.json is removed at the end", str(sorted(keys())))
+    index = json.loads(s3.get_object(Bucket=BUCKET, Key=LOCK_PREFIX + "/index.json")["Body"].read())
+    check(sorted(r["key"] for r in index["records"] if r["namespace"] == "default")
+          == ["releases/default/web/1.json.gz", "releases/default/web/2.json.gz"],
+          "the index is the first writer's commit", json.dumps(index)[:500])
+    p = subprocess.run([RM_BIN, "clear", "s3"] + base, capture_output=True, text=True, env=env,
+                       timeout=180)
+    check(p.returncode == 0 and keys() == set(), "clear takes the lock and leaves nothing", p.stdout + p.stderr)
 
 
 if __name__ == "__main__":

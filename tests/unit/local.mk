@@ -73,3 +73,11 @@ TESTS += tests/unit/test_error
 tests_unit_test_error_SOURCES = tests/unit/test_error.c
 tests_unit_test_error_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_error_LDADD = $(TEST_LIBS)
+
+# One writer per store (core/store/lock.c), against the real local plugin.
+check_PROGRAMS += tests/unit/test_lock
+TESTS += tests/unit/test_lock
+tests_unit_test_lock_SOURCES = tests/unit/test_lock.c
+tests_unit_test_lock_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_lock_LDADD = $(TEST_LIBS)
+tests_unit_test_lock_DEPENDENCIES = libcoretest.a plugins/local/local.la
