@@ -17,6 +17,7 @@
 #include "import/import.h"
 #include "kube/kube.h"
 #include "store/legacy.h"
+#include "store/lock.h"
 #include "store/verify.h"
 
 static const struct cli_option verify_options[] = {
@@ -24,6 +25,9 @@ static const struct cli_option verify_options[] = {
     "put damaged or missing records back from the cluster (needs --kubeconfig)", 0 },
   { "threads", 0, CLI_VALUE, "N", "8", "records read in parallel", 0 },
   { "output", 'o', CLI_VALUE, "FORMAT", "text", "text or json", CLI_NO_FILE | CLI_NO_ENV },
+  { "lock-timeout", 0, CLI_VALUE, "DURATION", "0",
+    "--repair: wait up to DURATION (30s, 5m) for another writer's store lock; 0: fail at once",
+    0 },
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -43,6 +47,8 @@ struct verify_cmd {
   struct store_check *chk;            /* one per ix record */
   enum repair_state *rs;
   char **rwhy;
+  double lock_timeout;
+  struct store_lock *lock;            /* --repair: held from before the index is read */
 };
 
 static int
@@ -57,6 +63,12 @@ check_verify (struct cmd_ctx *x)
   x->opts = v;
   v->json = strcmp (format, "json") == 0;
   v->repair = cli_flag (x->cli, "repair");
+  struct rm_error err;
+  const char *lt = cli_get (x->cli, "lock-timeout");
+  if (store_lock_parse_timeout (lt, &v->lock_timeout, &err) != RM_OK) {
+    log_error ("--lock-timeout: '%s' %s", lt, err.message);
+    return EXIT_USAGE;
+  }
   /* Only --repair writes (and not on a dry run), and only it reads the cluster. */
   x->read_only = !v->repair || x->dry_run;
   x->cluster = v->repair;
@@ -69,6 +81,14 @@ prepare_verify (struct cmd_ctx *x)
 {
   struct verify_cmd *v = x->opts;
   struct rm_error err;
+  /* A repair writes: one writer per store, and the index read under the lock. */
+  struct store_lock_opts lo = { .command = "verify --repair", .timeout = v->lock_timeout };
+  if (!x->read_only && store_lock_acquire (x->b, &lo, &v->lock, &err) != RM_OK) {
+    char *where = backend_describe (x->b);
+    log_error ("cannot lock %s: %s", where, err.message);
+    free (where);
+    return EXIT_ERROR;
+  }
   int rc = store_legacy_load_any (x->b, imp_describe_record, &v->ix, &v->legacy, &v->bad, &err);
   if (rc == RM_E_NOT_FOUND) {
     char *where = backend_describe (x->b);
@@ -104,6 +124,9 @@ release_verify (struct cmd_ctx *x)
   free (v->rwhy);
   store_index_free (v->ix);
   strlist_free (&v->bad);
+  struct rm_error err;
+  if (store_lock_release (v->lock, &err) != RM_OK)
+    log_warn ("releasing the store lock: %s", err.message);
   free (v);
 }
 
@@ -167,6 +190,16 @@ static void
 repair_all (struct cmd_ctx *x, struct verify_cmd *v)
 {
   bool put = false;
+  struct rm_error err;
+  if (v->lock && store_lock_check (v->lock, &err) != RM_OK) {
+    log_error ("%s", err.message);
+    for (size_t i = 0; i < v->ix->n; i++)
+      if (v->chk[i].problem != STORE_PROBLEM_NONE) {
+        v->rs[i] = REPAIR_FAILED;
+        v->rwhy[i] = xasprintf ("cannot repair: %s", err.message);
+      }
+    return;
+  }
   for (size_t i = 0; i < v->ix->n; i++)
     if (v->chk[i].problem != STORE_PROBLEM_NONE) {
       v->rs[i] = repair_one (x, &v->ix->records[i], &v->rwhy[i]);
@@ -174,7 +207,6 @@ repair_all (struct cmd_ctx *x, struct verify_cmd *v)
     }
   if (!put)
     return;
-  struct rm_error err;
   if (backend_sync (x->b, &err) != RM_OK) {
     log_error ("%s", err.message);
     for (size_t i = 0; i < v->ix->n; i++)
