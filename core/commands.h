@@ -34,6 +34,9 @@ struct cmd_ctx {
   bool read_only;                     /* open the backend RM_OPEN_READONLY: main() sets it
                                          from CMD_WRITES_STORE and --dry-run before
                                          check(), which may change it */
+  bool cluster;                       /* open the cluster: main() sets it from
+                                         CMD_NEEDS_CLUSTER before check(), which may change
+                                         it (verify --repair needs one) */
 };
 
 /* main() runs a verb as: at most max_operands operands ("VERB: unexpected operand 'X'"),
@@ -61,5 +64,6 @@ extern const struct command cmd_clear;
 extern const struct command cmd_export;
 extern const struct command cmd_import;
 extern const struct command cmd_list;
+extern const struct command cmd_verify;
 
 #endif

@@ -39,3 +39,5 @@ libcore_a_SOURCES += %reldir%/store/snapshot.c %reldir%/store/snapshot.h \
 
 # One writer per store: the lease in lock.json (store/lock.c).
 libcore_a_SOURCES += %reldir%/store/lock.c %reldir%/store/lock.h
+# `verify`: the snapshot checked against its index (store/verify.c), and the verb.
+libcore_a_SOURCES += %reldir%/store/verify.c %reldir%/store/verify.h %reldir%/cmd_verify.c

@@ -39,6 +39,7 @@ static const struct command *const commands[] = {
   &cmd_import,
   &cmd_list,
   &cmd_clear,
+  &cmd_verify,
   &cmd_backends,
 };
 
@@ -157,6 +158,7 @@ run_command (const struct command *cmd, struct cli *c)
   }
   struct cmd_ctx x = { .cli = c, .dry_run = cli_flag (c, "dry-run") };
   x.read_only = !(cmd->needs & CMD_WRITES_STORE) || x.dry_run;
+  x.cluster = (cmd->needs & CMD_NEEDS_CLUSTER) != 0;
   int rc = cmd->check ? cmd->check (&x) : EXIT_OK;
   if (rc == EXIT_OK && (cmd->needs & CMD_THREADS))
     rc = parse_threads (&x);
@@ -164,7 +166,7 @@ run_command (const struct command *cmd, struct cli *c)
     rc = open_backend (&x);
   if (rc == EXIT_OK && cmd->prepare)
     rc = cmd->prepare (&x);
-  if (rc == EXIT_OK && (cmd->needs & CMD_NEEDS_CLUSTER))
+  if (rc == EXIT_OK && x.cluster)
     rc = open_cluster (&x);
   if (rc == EXIT_OK)
     rc = cmd->run (&x);

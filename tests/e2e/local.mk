@@ -18,3 +18,7 @@ check_PROGRAMS += tests/e2e/export_probe
 tests_e2e_export_probe_SOURCES = tests/e2e/export_probe.c
 tests_e2e_export_probe_CFLAGS = $(AM_CFLAGS) -DRM_UNITTEST $(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
 tests_e2e_export_probe_LDADD = $(CORE_TEST_LIBS)
+
+# `verify` against damaged stores, and --repair (local backend; s3 through moto).
+TESTS += tests/e2e/test_verify.py tests/e2e/test_verify_s3.py
+EXTRA_DIST += tests/e2e/test_verify.py tests/e2e/test_verify_s3.py
