@@ -7,6 +7,7 @@
  * restored. */
 #include <config.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,8 +48,10 @@ static long
 parse_duration (const char *s)
 {
   char *end;
+  errno = 0;
   long v = strtol (s, &end, 10);
-  if (end == s || v < 0)
+  /* A year at most: no overflow below, and no wait that long makes sense. */
+  if (end == s || v < 0 || errno || v > 366L * 86400)
     return -1;
   if (!*end || strcmp (end, "s") == 0)
     return v;

@@ -203,3 +203,34 @@ str_same (const char *a, const char *b)
 {
   return a == b || (a && b && strcmp (a, b) == 0);
 }
+
+int
+double_to_ll (double d, long long min, long long max, long long *out)
+{
+  /* -2^63 and 2^63 are exact doubles; every double in [-2^63, 2^63) converts. */
+  if (d != d)
+    return DOUBLE_NOT_INTEGRAL;
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+    return DOUBLE_OUT_OF_RANGE;
+  long long v = (long long) d;
+  if ((double) v != d)
+    return DOUBLE_NOT_INTEGRAL;
+  if (v < min || v > max)
+    return DOUBLE_OUT_OF_RANGE;
+  *out = v;
+  return 0;
+}
+
+const char *
+double_strerror (int code)
+{
+  return code == DOUBLE_NOT_INTEGRAL ? "not an integer"
+       : code == DOUBLE_OUT_OF_RANGE ? "out of range" : "an integer";
+}
+
+long
+double_to_long_or (double d, long min, long max, long def)
+{
+  long long v;
+  return double_to_ll (d, min, max, &v) == 0 ? (long) v : def;
+}

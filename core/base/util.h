@@ -57,4 +57,16 @@ bool str_has_prefix (const char *s, const char *prefix);
 char *xstrdup_or_null (const char *s);             /* NULL stays NULL */
 bool str_same (const char *a, const char *b);      /* equal, or both NULL */
 
+/* A double (a JSON number as cJSON holds it) as an integer in [min, max]: converting a
+ * double outside the range of the integer type is undefined behaviour in C, so every
+ * conversion of a number read from outside goes through this.  Returns 0 and *out, or
+ * DOUBLE_NOT_INTEGRAL (NaN or a fraction) or DOUBLE_OUT_OF_RANGE (infinities too; *out is
+ * then left alone); double_strerror says which in words. */
+enum { DOUBLE_NOT_INTEGRAL = 1, DOUBLE_OUT_OF_RANGE = 2 };
+int double_to_ll (double d, long long min, long long max, long long *out);
+const char *double_strerror (int code);
+/* The same for a long, for callers that want one: def when d is not an integer in
+ * [min, max]. */
+long double_to_long_or (double d, long min, long max, long def);
+
 #endif

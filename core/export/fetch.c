@@ -44,6 +44,121 @@ process (struct export_engine *e, struct item *it)
   cJSON_Delete (obj);
 }
 
+/* GET one object of item it into *obj; false with it->state and it->why set (as process
+ * does) when it cannot be read. */
+static bool
+get_object (struct export_engine *e, struct item *it, cJSON **obj)
+{
+  const char *kind = it->driver == HELM_DRIVER_SECRET ? "secret" : "configmap";
+  char *path = kube_path ("v1", it->namespace,
+                          it->driver == HELM_DRIVER_SECRET ? "secrets" : "configmaps", it->object);
+  struct rm_error kerr;
+  *obj = NULL;
+  int rc = kube_get (e->kc, path, obj, &kerr);
+  free (path);
+  if (rc == KUBE_OK)
+    return true;
+  it->state = rc == KUBE_E_NOT_FOUND ? ITEM_SKIPPED : ITEM_FAILED;
+  free (it->why);
+  it->why = rc == KUBE_E_NOT_FOUND
+            ? xasprintf ("%s %s/%s was deleted while exporting", kind, it->namespace, it->object)
+            : xasprintf ("%s %s/%s: %s", kind, it->namespace, it->object, kerr.message);
+  return false;
+}
+
+/* Decode obj and check it against its object (name, labels, namespace): true when it is
+ * intact; else *why (the caller's) says what is wrong with it. */
+static bool
+intact (const struct item *it, const cJSON *obj, struct helm_release *rel, char **why)
+{
+  struct rm_error herr;
+  int rc = helm_release_decode (obj, it->driver, NULL, rel, &herr);
+  if (rc == HELM_OK && helm_release_matches_object (rel, obj, &herr))
+    return true;
+  *why = xstrdup (herr.message);
+  return false;
+}
+
+/* --helm-driver auto: a Secret and a ConfigMap hold the same revision (a move between
+ * drivers, a restore into the other one).  plan.c superseded the ConfigMap unread; here
+ * both are read, and the intact one is exported: a corrupt copy (bad base64, gzip or JSON,
+ * or a release that is not the one its name and labels say) never wins over an intact
+ * one.  When both are intact and differ, the Secret wins, as in Helm, whose default
+ * driver is the Secret one; the warning says so.  A Secret unchanged since the last
+ * export was intact then and still wins unread.  Duplicates are rare, so this runs
+ * before the parallel part, one pair at a time. */
+static void
+resolve_duplicates (struct export_engine *e)
+{
+  for (size_t i = 0; i + 1 < e->n; i++) {
+    struct item *sec = &e->items[i], *cm = &e->items[i + 1];
+    if (sec->driver != HELM_DRIVER_SECRET || cm->driver != HELM_DRIVER_CONFIGMAP
+        || strcmp (sec->key, cm->key) != 0 || sec->state != ITEM_PENDING
+        || cm->state != ITEM_SUPERSEDED)
+      continue;
+    cJSON *sobj = NULL, *cobj = NULL;
+    if (!get_object (e, sec, &sobj)) {
+      if (sec->state == ITEM_SKIPPED) {
+        /* The Secret is gone: its ConfigMap is the record now. */
+        cm->state = ITEM_PENDING;
+        free (cm->why);
+        cm->why = NULL;
+      }
+      continue;
+    }
+    struct helm_release srel, crel;
+    memset (&crel, 0, sizeof crel);
+    char *swhy = NULL, *cwhy = NULL;
+    bool s_ok = intact (sec, sobj, &srel, &swhy);
+    bool c_ok = false;
+    if (get_object (e, cm, &cobj))
+      c_ok = intact (cm, cobj, &crel, &cwhy);
+    else {
+      cwhy = cm->why;
+      cm->why = NULL;
+    }
+    struct item *win = sec, *lose = cm;
+    cJSON *wobj = sobj;
+    char *why;
+    if (!s_ok && c_ok) {
+      win = cm;
+      lose = sec;
+      wobj = cobj;
+      why = xasprintf ("%s: configmap %s/%s of the same revision is intact and exported instead",
+                       swhy, cm->namespace, cm->object);
+    }
+    else if (s_ok && !c_ok)
+      why = xasprintf ("%s: secret %s/%s of the same revision is intact and exported instead",
+                       cwhy, sec->namespace, sec->object);
+    else if (!s_ok)
+      why = xasprintf ("%s (secret %s/%s of the same revision is not intact either: it is "
+                       "the one exported, as Helm reads Secrets by default)", cwhy,
+                       sec->namespace, sec->object);
+    else if (srel.json_len != crel.json_len || memcmp (srel.json, crel.json, srel.json_len) != 0)
+      why = xasprintf ("secret %s/%s and configmap %s/%s hold different data for release %s/%s "
+                       "revision %d: the Secret is exported (Helm reads Secrets by default)",
+                       sec->namespace, sec->object, cm->namespace, cm->object, sec->namespace,
+                       sec->release, sec->revision);
+    else
+      why = NULL;   /* the same record twice: plan.c's reason stands */
+    if (why || lose != cm) {
+      lose->state = ITEM_SUPERSEDED;
+      free (lose->why);
+      lose->why = why;
+    }
+    win->state = ITEM_PENDING;
+    free (win->why);
+    win->why = NULL;
+    export_record (e, win, wobj);
+    helm_release_free (&srel);
+    helm_release_free (&crel);
+    free (swhy);
+    free (cwhy);
+    cJSON_Delete (sobj);
+    cJSON_Delete (cobj);
+  }
+}
+
 /* On a terminal: count/total, bytes and rate on one rewritten line of stderr. */
 static void
 progress (struct export_engine *e, const struct item *it)
@@ -249,6 +364,8 @@ full_list (struct export_engine *e, enum helm_driver driver, unsigned threads,
 void
 export_fetch (struct export_engine *e)
 {
+  if (e->o.secrets && e->o.configmaps)
+    resolve_duplicates (e);
   size_t todo = 0;
   for (size_t i = 0; i < e->n; i++)
     todo += e->items[i].state == ITEM_PENDING;

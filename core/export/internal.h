@@ -19,7 +19,8 @@ enum item_state {
   ITEM_SAME_HASH,        /* read again, but its JSON hash is the stored one */
   ITEM_SKIPPED,          /* not exportable (Helm 2, corrupt, deleted meanwhile): why */
   ITEM_FAILED,           /* could not be read or stored: why */
-  ITEM_SUPERSEDED,       /* a ConfigMap whose Secret of the same revision is exported */
+  ITEM_SUPERSEDED,       /* --helm-driver auto: the other object of the same revision is
+                            exported (fetch.c resolve_duplicates): why */
 };
 
 /* One release object found in the cluster, for the length of one run. */

@@ -73,20 +73,34 @@ helm_release_key (const char *name, int version)
 }
 
 bool
+helm_revision_parse (const char *s, size_t len, int *revision)
+{
+  if (len == 0 || len > 10 || s[0] < '1' || s[0] > '9')
+    return false;
+  long long v = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  if (v > INT_MAX)
+    return false;
+  *revision = (int) v;
+  return true;
+}
+
+bool
 helm_object_name_parse (const char *obj, char **name, int *revision)
 {
   if (!str_has_prefix (obj, HELM_KEY_PREFIX))
     return false;
   const char *s = obj + strlen (HELM_KEY_PREFIX);
   const char *dot = strrchr (s, '.');
-  if (!dot || dot == s || dot[1] != 'v' || !dot[2])
-    return false;
-  char *end;
-  long v = strtol (dot + 2, &end, 10);
-  if (*end || v < 1 || v > 1000000000)
+  int v;
+  if (!dot || dot == s || dot[1] != 'v' || !helm_revision_parse (dot + 2, strlen (dot + 2), &v))
     return false;
   *name = xasprintf ("%.*s", (int) (dot - s), s);
-  *revision = (int) v;
+  *revision = v;
   return true;
 }
 
@@ -160,12 +174,12 @@ helm_release_parse_json (const char *json, size_t len, const char *what,
     fail (err, rc, "%s: release JSON has no numeric \"version\"", what);
     goto out;
   }
-  char num[64];
-  snprintf (num, sizeof num, "%.*s", (int) (f[F_VERSION].len < 63 ? f[F_VERSION].len : 63),
-            f[F_VERSION].at);
-  double v = strtod (num, NULL);
-  if (!(v >= 1 && v <= INT_MAX) || (double) (int) v != v) {
-    fail (err, rc, "%s: release JSON \"version\" %s is not a revision number", what, num);
+  int v;
+  if (!helm_revision_parse (f[F_VERSION].at, f[F_VERSION].len, &v)) {
+    /* Helm's int field: 1.0, 1e0 and 1.5 do not unmarshal into it either. */
+    fail (err, rc, "%s: release JSON \"version\" %.*s%s is not a revision number", what,
+          (int) (f[F_VERSION].len < 40 ? f[F_VERSION].len : 40), f[F_VERSION].at,
+          f[F_VERSION].len < 40 ? "" : "...");
     goto out;
   }
   ns = field_str (&f[F_NAMESPACE]);
@@ -180,7 +194,7 @@ helm_release_parse_json (const char *json, size_t len, const char *what,
   }
   rel->name = name;
   rel->namespace = ns;
-  rel->version = (int) v;
+  rel->version = v;
   rel->status = status;
   rel->chart_name = field_str (&f[F_CHART_NAME]);
   rel->chart_version = field_str (&f[F_CHART_VERSION]);
@@ -212,7 +226,8 @@ helm_release_decode_blob (const char *b64, size_t len, const char *what,
                           struct rm_error *err)
 {
   struct rm_error why;
-  size_t max = opts && opts->max_decoded ? opts->max_decoded : HELM_DEFAULT_MAX_DECODED;
+  size_t max = opts && opts->max_decoded && opts->max_decoded < HELM_MAX_DECODED
+               ? opts->max_decoded : HELM_MAX_DECODED;
   size_t blen;
   unsigned char *bytes = base64_decode (b64, len, &blen, &why);
   if (!bytes) {
@@ -232,15 +247,17 @@ helm_release_decode_blob (const char *b64, size_t len, const char *what,
     if (r != 0) {
       free (bytes);
       strbuf_free (&payload);
-      return fail (err, r == GZIP_E_TOO_LARGE ? HELM_E_TOO_LARGE : HELM_E_CORRUPT,
-                   "%s: release: %s", what, gerr.message);
+      if (r == GZIP_E_TOO_LARGE)
+        return fail (err, HELM_E_TOO_LARGE, "release data of %s inflates beyond %zu %s", what,
+                     max % (1 << 20) ? max : max >> 20, max % (1 << 20) ? "bytes" : "MiB");
+      return fail (err, HELM_E_CORRUPT, "%s: release: %s", what, gerr.message);
     }
   }
   else {
     if (blen > max) {
       free (bytes);
-      return fail (err, HELM_E_TOO_LARGE, "%s: release: size %zu exceeds the limit of %zu bytes",
-                   what, blen, max);
+      return fail (err, HELM_E_TOO_LARGE, "release data of %s is %zu bytes, beyond %zu %s", what,
+                   blen, max % (1 << 20) ? max : max >> 20, max % (1 << 20) ? "bytes" : "MiB");
     }
     payload.data = (char *) bytes;
     payload.len = blen;
@@ -279,6 +296,51 @@ label (const cJSON *labels, const char *key)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive (labels, key);
   return cJSON_IsString (v) ? v->valuestring : NULL;
+}
+
+/* A "version" label as a revision; 0 when absent or not one (helm_revision_parse). */
+static int
+label_revision (const char *v)
+{
+  int rev;
+  return v && helm_revision_parse (v, strlen (v), &rev) ? rev : 0;
+}
+
+bool
+helm_release_matches_object (const struct helm_release *rel, const cJSON *obj,
+                             struct rm_error *err)
+{
+  const cJSON *md = cJSON_GetObjectItemCaseSensitive (obj, "metadata");
+  const cJSON *labels = cJSON_GetObjectItemCaseSensitive (md, "labels");
+  const char *oname = label (md, "name"), *ons = label (md, "namespace");
+  const char *kind = rel->driver == HELM_DRIVER_CONFIGMAP ? "configmap" : "secret";
+  char what[400];
+  snprintf (what, sizeof what, "%s %s%s%s", kind, ons ? ons : "", ons ? "/" : "",
+            oname ? oname : "(unnamed)");
+  char *name = NULL;
+  int rev = 0;
+  bool ok = false;
+  const char *lname = label (labels, "name"), *lver = label (labels, "version");
+  if (!rel->name || !rel->namespace)
+    fail (err, HELM_E_CORRUPT, "%s: no release decoded", what);
+  else if (!oname || !helm_object_name_parse (oname, &name, &rev))
+    fail (err, HELM_E_CORRUPT, "%s: not named like a Helm release record "
+          "(sh.helm.release.v1.NAME.vN)", what);
+  else if (strcmp (name, rel->name) != 0 || rev != rel->version)
+    fail (err, HELM_E_CORRUPT, "%s: holds release %s revision %d, not the one its name says",
+          what, rel->name, rel->version);
+  else if (lname && strcmp (lname, rel->name) != 0)
+    fail (err, HELM_E_CORRUPT, "%s: label name=%s, but it holds release %s", what, lname,
+          rel->name);
+  else if (lver && label_revision (lver) != rel->version)
+    fail (err, HELM_E_CORRUPT, "%s: label version=%s, but it holds revision %d", what, lver,
+          rel->version);
+  else if (ons && strcmp (ons, rel->namespace) != 0)
+    fail (err, HELM_E_CORRUPT, "%s: holds a release of namespace %s", what, rel->namespace);
+  else
+    ok = true;
+  free (name);
+  return ok;
 }
 
 int
@@ -321,7 +383,7 @@ helm_release_decode (const cJSON *obj, enum helm_driver driver, const struct hel
     const char *n = label (labels, "NAME"), *v = label (labels, "VERSION"),
       *s = label (labels, "STATUS");
     rel->name = n ? xstrdup (n) : NULL;
-    rel->version = v ? atoi (v) : 0;
+    rel->version = label_revision (v);
     rel->status = s ? xstrdup (s) : NULL;
     fail (err, HELM_V2, "%s: Helm 2 (Tiller) release %s v%s: not a Helm 3 record (migrate it with helm-2to3)",
           what, n ? n : "?", v ? v : "?");
@@ -366,7 +428,7 @@ helm_release_decode (const cJSON *obj, enum helm_driver driver, const struct hel
     /* Protobuf payload under Helm 3 labels: keep what the labels say. */
     const char *n = label (labels, "name"), *v = label (labels, "version");
     rel->name = n ? xstrdup (n) : NULL;
-    rel->version = v ? atoi (v) : 0;
+    rel->version = label_revision (v);
   }
 
 out:

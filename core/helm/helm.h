@@ -48,12 +48,18 @@ enum helm_driver {
   HELM_DRIVER_CONFIGMAP,
 };
 
-#define HELM_DEFAULT_MAX_DECODED ((size_t) 256 << 20)   /* 256 MiB */
+/* The absolute cap on a decoded (inflated) release: a small gzip stream can claim any
+ * size, and nothing from outside (not the index, not the object) raises this.  Helm's
+ * own limit is the 1 MiB of an etcd object; the biggest real releases inflate to a few
+ * MiB. */
+#define HELM_MAX_DECODED ((size_t) 256 << 20)   /* 256 MiB */
+#define HELM_DEFAULT_MAX_DECODED HELM_MAX_DECODED
 #define HELM_STORAGE_TYPE "helm.sh/release.v1"
 #define HELM_KEY_PREFIX "sh.helm.release.v1."
 
 struct helm_opts {
-  size_t max_decoded;    /* cap on the decompressed JSON; 0 = HELM_DEFAULT_MAX_DECODED */
+  size_t max_decoded;    /* cap on the decompressed JSON; 0 or above HELM_MAX_DECODED:
+                            HELM_MAX_DECODED */
 };
 
 /* One decoded record.  Every pointer is owned by the struct; helm_release_free() frees
@@ -110,8 +116,23 @@ int helm_release_parse_json (const char *json, size_t len, const char *what,
 /* "sh.helm.release.v1.NAME.vVERSION" (Helm's storage key); caller frees. */
 char *helm_release_key (const char *name, int version);
 /* The inverse: release name and revision from an object name "sh.helm.release.v1.NAME.vREV".
- * False (and *name untouched) when obj is not named so; else *name is the caller's to free. */
+ * False (and *name untouched) when obj is not named so; else *name is the caller's to free.
+ * REV is parsed with helm_revision_parse: "v01", "v+1", "v 1", "v1x" and overflowing
+ * numbers are not revision 1 (nor any other). */
 bool helm_object_name_parse (const char *obj, char **name, int *revision);
+/* A revision as Helm writes one (strconv.Itoa of a positive int): the len bytes at s are
+ * decimal digits without sign, space or leading zero, the value in 1..INT_MAX.  Used for
+ * object names, the "version" label and the release JSON's "version", so one record can
+ * never be read as two revisions, nor two records as one. */
+bool helm_revision_parse (const char *s, size_t len, int *revision);
+
+/* Whether a decoded record agrees with the object holding it: the release name and
+ * revision of the object name, the labels "name" and "version" when present, and the
+ * object's namespace.  Helm writes them all from the release, so a disagreement means the
+ * object was damaged or forged.  False and err (HELM_E_CORRUPT, naming the object and the
+ * field) when they differ. */
+bool helm_release_matches_object (const struct helm_release *rel, const cJSON *obj,
+                                  struct rm_error *err);
 
 /* Options for building a storage object. */
 struct helm_encode_opts {

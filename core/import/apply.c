@@ -5,6 +5,7 @@
  * hook Jobs). */
 #include <config.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,10 +180,19 @@ imp_apply (struct imp_run *r, struct imp_object *o, enum imp_apply_mode mode)
   return rc;
 }
 
+/* Callers pass small constants; the checks keep the conversions defined for any value
+ * (a negative or NaN pause sleeps not at all, a huge one a day). */
 static void
 nap (double seconds)
 {
-  struct timespec ts = { (time_t) seconds, (long) ((seconds - (double) (time_t) seconds) * 1e9) };
+  if (!(seconds > 0))
+    return;
+  if (seconds > 86400)
+    seconds = 86400;
+  long whole = (long) seconds;
+  struct timespec ts = { whole, (long) ((seconds - (double) whole) * 1e9) };
+  if (ts.tv_nsec > 999999999)
+    ts.tv_nsec = 999999999;
   nanosleep (&ts, NULL);
 }
 
@@ -217,7 +227,9 @@ num_at (const cJSON *o, const char *k1, const char *k2, long def)
   const cJSON *v = cJSON_GetObjectItemCaseSensitive (o, k1);
   if (k2)
     v = cJSON_GetObjectItemCaseSensitive (v, k2);
-  return cJSON_IsNumber (v) ? (long) v->valuedouble : def;
+  /* A status the API server wrote, but a number from outside all the same: one that is
+   * not an integer a long holds counts as absent. */
+  return cJSON_IsNumber (v) ? double_to_long_or (v->valuedouble, LONG_MIN, LONG_MAX, def) : def;
 }
 
 static bool

@@ -138,6 +138,7 @@ kube_config_free (struct kube_config *cfg)
   free (cfg->user_name);
   free (cfg->namespace);
   free (cfg->server);
+  free (cfg->server_url);
   free (cfg->ca_file);
   kube_blob_free (&cfg->ca);
   free (cfg->tls_server_name);
@@ -165,4 +166,27 @@ kube_config_free (struct kube_config *cfg)
   free (cfg->impersonate_uid);
   strlist_free (&cfg->impersonate_groups);
   free (cfg);
+}
+
+const char *
+kube_url_userinfo (const char *url, const char **auth)
+{
+  const char *a = strstr (url, "://");
+  a = a ? a + 3 : url;
+  size_t alen = strcspn (a, "/?#");
+  const char *at = NULL;
+  for (const char *p = a; p < a + alen; p++)
+    if (*p == '@')
+      at = p;   /* the last one: a password may hold an unescaped '@' */
+  *auth = a;
+  return at;
+}
+
+char *
+kube_server_display (const char *url)
+{
+  const char *auth, *at = kube_url_userinfo (url, &auth);
+  if (!at)
+    return xstrdup (url);
+  return xasprintf ("%.*s%s", (int) (auth - url), url, at + 1);
 }

@@ -89,14 +89,16 @@ static int
 setup_server_name (struct kube_client *c, struct rm_error *err)
 {
   const struct kube_config *cfg = c->cfg;
+  /* server_url: the URL with its user:password, which curl sends as basic auth. */
+  const char *url_in = cfg->server_url ? cfg->server_url : cfg->server;
   if (!cfg->tls_server_name) {
-    c->base = xstrdup (cfg->server);
+    c->base = xstrdup (url_in);
     return 0;
   }
   CURLU *u = curl_url ();
   char *host = NULL, *port = NULL, *url = NULL;
   int rc = KUBE_OK;
-  if (curl_url_set (u, CURLUPART_URL, cfg->server, 0) != CURLUE_OK
+  if (curl_url_set (u, CURLUPART_URL, url_in, 0) != CURLUE_OK
       || curl_url_get (u, CURLUPART_HOST, &host, 0) != CURLUE_OK
       || curl_url_get (u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
     rc = err_set (err, KUBE_E_CONFIG, "cannot parse server URL %s", cfg->server);
@@ -279,8 +281,13 @@ on_header (char *data, size_t size, size_t n, void *ud)
     /* A new response (after a 100 Continue or a redirect): forget the last one's. */
     int code = 0;
     const char *sp = memchr (data, ' ', len);
-    if (sp)
-      code = atoi (sp + 1);
+    /* Exactly three digits; anything else (atoi would overflow on a long run) is no
+     * status. */
+    size_t left = sp ? len - (size_t) (sp + 1 - data) : 0;
+#define DIGIT(c) ((c) >= '0' && (c) <= '9')
+    if (left >= 3 && DIGIT (sp[1]) && DIGIT (sp[2]) && DIGIT (sp[3]) && (left == 3 || !DIGIT (sp[4])))
+      code = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+#undef DIGIT
     x->resp->status = code;
     x->retry_after_ms = -1;
     x->gzip = false;
@@ -307,7 +314,7 @@ on_header (char *data, size_t size, size_t n, void *ud)
     char *e;
     long s = strtol (value, &e, 10);
     if (e != value && !*e && s >= 0)
-      x->retry_after_ms = s * 1000;
+      x->retry_after_ms = (s < 86400 ? s : 86400) * 1000;   /* no overflow; a day is plenty */
     else {
       time_t t = curl_getdate (value, NULL);
       if (t > 0)

@@ -24,6 +24,10 @@ struct kube_creds {
 };
 void kube_creds_free (struct kube_creds *cr);
 
+/* The '@' ending the user:password of url, or NULL when it has none; *auth is where the
+ * authority starts (after "scheme://"). */
+const char *kube_url_userinfo (const char *url, const char **auth);
+
 struct kube_auth;
 struct kube_auth *kube_auth_new (const struct kube_config *cfg, long exec_timeout_ms);
 void kube_auth_free (struct kube_auth *a);

@@ -95,7 +95,12 @@ struct kube_config {
   char *user_name;
   char *namespace;         /* context namespace / service account namespace; NULL = unset */
 
-  char *server;            /* scheme://host[:port][/prefix], no trailing '/' */
+  char *server;            /* scheme://host[:port][/prefix], no trailing '/', and never a
+                              user:password@ (kube_server_display): the form shown in
+                              messages and stored in the index */
+  char *server_url;        /* the server as configured when it has a user:password@ (curl
+                              sends it as basic auth, as Go's client does); NULL when
+                              server is the whole URL.  Requests only, never shown. */
   char *ca_file;           /* where ca came from (path), NULL for -data */
   struct kube_blob ca;     /* PEM; empty = system trust store */
   bool insecure;           /* insecure-skip-tls-verify */
@@ -191,6 +196,10 @@ int kube_delete (struct kube_client *c, const char *path, const cJSON *options,
 
 /* API paths.  group_version is "v1" (core, under /api) or "group/version" (under /apis);
  * ns and name may be NULL.  Each part is percent-encoded.  Caller frees. */
+/* url without its user:password@ ("https://u:p@h:6443/x" -> "https://h:6443/x"): what a
+ * message, a log line or the index may show of a server or proxy URL.  Caller frees. */
+char *kube_server_display (const char *url);
+
 char *kube_path (const char *group_version, const char *ns, const char *resource,
                  const char *name);
 /* Percent-encode for a query value.  Caller frees. */

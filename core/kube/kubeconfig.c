@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "base/util.h"
 #include "base/log.h"
 #include "base/base64.h"
@@ -319,6 +321,27 @@ names_of (const struct entries *e)
   return strbuf_detach (&sb);
 }
 
+/* The user:password of a URL (raw and percent-decoded) are secrets: log lines redact them
+ * even if some library repeats the URL. */
+static void
+register_userinfo (const char *url)
+{
+  const char *auth, *at = kube_url_userinfo (url, &auth);
+  if (!at)
+    return;
+  char *info = xasprintf ("%.*s", (int) (at - auth), auth);
+  char *colon = strchr (info, ':');
+  const char *pw = colon ? colon + 1 : info;
+  log_add_secret (info);
+  log_add_secret (pw);
+  char *dec = curl_easy_unescape (NULL, pw, 0, NULL);
+  if (dec) {
+    log_add_secret (dec);
+    curl_free (dec);
+  }
+  free (info);
+}
+
 /* server without a scheme: https when TLS is configured, like rest.DefaultServerURL. */
 static char *
 normalise_server (const char *server, bool tls)
@@ -388,13 +411,26 @@ load_cluster (struct kube_config *cfg, const struct entry *e, struct rm_error *e
       ok |= str_has_prefix (cfg->proxy_url, schemes[i]) && cfg->proxy_url[strlen (schemes[i])];
     if (!ok) {
       free (server);
-      return err_set (err, KUBE_E_CONFIG,
-                      "%s: invalid proxy-url \"%s\" for cluster \"%s\": the scheme must be http, https or socks5",
-                      w, cfg->proxy_url, e->name);
+      char *shown = kube_server_display (cfg->proxy_url);
+      err_set (err, KUBE_E_CONFIG,
+               "%s: invalid proxy-url \"%s\" for cluster \"%s\": the scheme must be http, https or socks5",
+               w, shown, e->name);
+      free (shown);
+      return -1;
     }
+    register_userinfo (cfg->proxy_url);
   }
-  cfg->server = normalise_server (server, cfg->ca.len || cfg->insecure);
+  cfg->server_url = normalise_server (server, cfg->ca.len || cfg->insecure);
   free (server);
+  /* Credentials in the URL never reach a message or the index: server is the URL without
+   * them, and server_url (kept for the requests) only exists when they are there. */
+  cfg->server = kube_server_display (cfg->server_url);
+  if (strcmp (cfg->server, cfg->server_url) == 0) {
+    free (cfg->server_url);
+    cfg->server_url = NULL;
+  }
+  else
+    register_userinfo (cfg->server_url);
 
   /* The cluster's exec extension, handed to exec plugins with provideClusterInfo. */
   const cJSON *exts = cJSON_GetObjectItemCaseSensitive (c, "extensions");

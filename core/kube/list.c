@@ -180,7 +180,8 @@ watch_event (struct watch *w, const char *text, size_t len)
     char *body = cJSON_PrintUnformatted (obj);
     const cJSON *code = cJSON_GetObjectItemCaseSensitive (obj, "code");
     kube_status_error (NULL, "WATCH", w->path,
-                       cJSON_IsNumber (code) ? (long) code->valuedouble : 500, body,
+                       cJSON_IsNumber (code)
+                         ? double_to_long_or (code->valuedouble, 100, 599, 500) : 500, body,
                        strlen (body), w->err);
     free (body);
     w->failed = true;

@@ -222,6 +222,19 @@ def release_secret(ns, name, rev, payload=None, inner=None, status="deployed"):
             "data": {"release": base64.b64encode(inner).decode()}}
 
 
+def release_configmap(ns, name, rev, payload=None, inner=None, status="deployed"):
+    """A Helm ConfigMap-driver record: data.release = base64(gzip(JSON)); inner replaces
+    it (for corrupt records)."""
+    if inner is None:
+        inner = base64.b64encode(gzip.compress(payload if payload is not None
+                                               else release_json(ns, name, rev, status), mtime=0))
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "sh.helm.release.v1.%s.v%d" % (name, rev), "namespace": ns,
+                         "labels": {"name": name, "owner": "helm", "status": status,
+                                    "version": str(rev), "modifiedAt": "1714557600"}},
+            "data": {"release": inner.decode()}}
+
+
 def load_fixture(fname):
     path = os.path.join(FIXTURES, fname)
     with open(path) as f:
@@ -620,6 +633,127 @@ class Seeded(ExportCase):
                       "the intact stored copy of a now-corrupt record was deleted")
         self.assertIn("releases/rot/r/1.json.gz", index_records(load_index(path)),
                       "the intact copy of a now-corrupt record is not in the index")
+
+    def test_17_auto_duplicates_intact_copy_wins(self):
+        """--helm-driver auto, a Secret and a ConfigMap of the same revision, one of them
+        corrupt: the intact one is exported, with a warning naming the corrupt object; both
+        intact but different: the Secret, and the warning says so and why (issue 11)."""
+        fk = self.FK
+        ns = "dups"
+        a, b, c, d = (release_json(ns, n, 1) for n in "abcd")
+        d_other = release_json(ns, "d", 1, status="superseded")
+        gz = gzip.compress(b, mtime=0)
+        forged = release_json(ns, "c", 2)          # the Secret of c.v1 holds revision 2
+        objs = [release_secret(ns, "a", 1, inner=b"H4sI!!not*base64**"),
+                release_configmap(ns, "a", 1, payload=a),
+                release_secret(ns, "b", 1, payload=b),
+                release_configmap(ns, "b", 1, inner=base64.b64encode(gz[:len(gz) // 2])),
+                release_secret(ns, "c", 1, payload=forged),
+                release_configmap(ns, "c", 1, payload=c),
+                release_secret(ns, "d", 1, payload=d),
+                release_configmap(ns, "d", 1, payload=d_other)]
+        res = fk.load(objs)
+        self.assertEqual(res["errors"], [], "loading the duplicates")
+        path = newdir("dups")
+        p = export(fk, path, "--helm-driver", "auto", "-n", ns)
+        self.assertExportOk(p, "auto with corrupt duplicates (every record is exported intact)")
+        ix = self.assertStoreMatches(path, {"releases/%s/%s/1.json.gz" % (ns, n): j
+                                            for n, j in (("a", a), ("b", b), ("c", c), ("d", d))},
+                                     "duplicates: the intact copies")
+        self.assertEqual({r["release"]: r["driver"] for r in ix["records"]},
+                         {"a": "configmap", "b": "secret", "c": "configmap", "d": "secret"},
+                         "which object each record came from\n" + show(p))
+        lines = p.stderr.splitlines()
+
+        def warned(obj, *words):
+            hits = [l for l in lines if obj in l and all(re.search(w, l) for w in words)]
+            self.assertTrue(hits, "no warning naming %s with %s\n%s" % (obj, words, show(p)))
+        warned("secret dups/sh.helm.release.v1.a.v1", "base64", "configmap dups/sh.helm.release.v1.a.v1",
+               "exported instead")
+        warned("configmap dups/sh.helm.release.v1.b.v1", "gzip|truncat|compress",
+               "secret dups/sh.helm.release.v1.b.v1", "exported instead")
+        warned("secret dups/sh.helm.release.v1.c.v1", "revision 2, not the one its name says",
+               "exported instead")
+        warned("secret dups/sh.helm.release.v1.d.v1", "configmap dups/sh.helm.release.v1.d.v1",
+               "different data", "the Secret is exported", "Helm reads Secrets by default")
+
+        # A second run reads the same objects and decides the same way.
+        p = export(fk, path, "--helm-driver", "auto", "-n", ns)
+        self.assertExportOk(p, "auto with corrupt duplicates, again")
+        self.assertRegex(p.stdout, r"\b0 written, 4 unchanged", "second run\n" + show(p))
+
+    def test_18_revisions_parsed_strictly(self):
+        """A Secret named ...v01 (or v+1, v1x, an overflowing number) is not revision 1: it
+        is skipped with a warning naming it and never takes the key of ...v1 (issue 11)."""
+        fk = self.FK
+        ns = "strict"
+        good = release_json(ns, "web", 1)
+        impostor = release_json(ns, "web", 1, status="failed")
+        # ("v+1" and "v 1" are no valid object names for the API server: unit tests.)
+        bad_names = ["v01", "v1x", "v99999999999", "v0", "v1.0"]
+        objs = [release_secret(ns, "web", 1, payload=good)]
+        for suffix in bad_names:
+            o = release_secret(ns, "web", 1, payload=impostor)
+            o["metadata"]["name"] = "sh.helm.release.v1.web." + suffix
+            objs.append(o)
+        res = fk.load(objs)
+        self.assertEqual(res["errors"], [], "loading the oddly named Secrets")
+        for order in ("first", "again"):
+            path = newdir("strict")
+            p = export(fk, path, "-n", ns)
+            self.assertExportOk(p, "oddly named Secrets beside the real one (%s)" % order)
+            self.assertStoreMatches(path, {"releases/%s/web/1.json.gz" % ns: good},
+                                    "only the real v1 record (%s)" % order)
+            for suffix in bad_names:
+                name = "secret %s/sh.helm.release.v1.web.%s" % (ns, suffix)
+                self.assertTrue([l for l in p.stderr.splitlines() if name in l and "skipped" in l],
+                                "%s not reported as skipped\n%s" % (name, show(p)))
+
+    def test_19_server_credentials_never_stored_or_logged(self):
+        """user:password in the kubeconfig's server URL authenticate (basic auth, as with
+        kubectl), but never reach index.json, --debug output or error messages (issue 11)."""
+        fk = self.FK
+        ns = "urlcreds"
+        fk.load([release_secret(ns, "u", 1)])
+        password = "Url-Pa55-@-w0rd-8d1f"
+        fk.set_auth(basic={"ops": password})
+        self.addCleanup(fk.set_auth, basic={})
+        with open(fk.kubeconfig) as f:
+            kc = f.read()
+        server = "https://127.0.0.1:%d" % fk.port
+        self.assertIn(server, kc)
+        url_pw = password.replace("@", "%40")
+        with_creds = os.path.join(newdir("kc"), "userinfo")
+        with open(with_creds, "w") as f:
+            f.write(kc.replace(server, "https://ops:%s@127.0.0.1:%d" % (url_pw, fk.port))
+                      .replace("token: %s" % fk.token, "{}"))
+        path = newdir("urlcreds")
+        p = export(with_creds, path, "-n", ns, "--debug")
+        self.assertExportOk(p, "export authenticated by the URL's user:password")
+        with open(os.path.join(path, "index.json")) as f:
+            index_text = f.read()
+        self.assertEqual(json.loads(index_text)["cluster"]["server"], server,
+                         "index.json cluster server: the URL without its credentials")
+        for secret in (password, url_pw, "Url-Pa55"):
+            self.assertNotIn(secret, index_text, "the password is in index.json")
+            self.assertNotIn(secret, p.stderr + p.stdout, "the password is in the --debug output")
+        self.assertIn(server, p.stderr, "--debug names the server (without credentials)\n" + show(p))
+
+        # An error that names the server does not name the password either.
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+        s.close()
+        unreachable = os.path.join(newdir("kc"), "userinfo-closed")
+        with open(with_creds) as f:
+            text = f.read()
+        with open(unreachable, "w") as f:
+            f.write(text.replace("127.0.0.1:%d" % fk.port, "127.0.0.1:%d" % closed))
+        p = export(unreachable, path, "-n", ns, "--debug")
+        self.assertEqual(p.returncode, 1, "unreachable server: exit 1\n" + show(p))
+        self.assertIn("127.0.0.1:%d" % closed, p.stderr, "the error names the server\n" + show(p))
+        for secret in (password, url_pw, "Url-Pa55", "ops:"):
+            self.assertNotIn(secret, p.stderr + p.stdout, "the password is in the error\n" + show(p))
 
     def test_07_api_faults_retried(self):
         fk = self.FK

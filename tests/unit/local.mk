@@ -81,3 +81,10 @@ tests_unit_test_lock_SOURCES = tests/unit/test_lock.c
 tests_unit_test_lock_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_lock_LDADD = $(TEST_LIBS)
 tests_unit_test_lock_DEPENDENCIES = libcoretest.a plugins/local/local.la
+
+# Helpers of core/base/util.c that guard against undefined behaviour.
+check_PROGRAMS += tests/unit/test_util
+TESTS += tests/unit/test_util
+tests_unit_test_util_SOURCES = tests/unit/test_util.c
+tests_unit_test_util_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_util_LDADD = $(TEST_LIBS)

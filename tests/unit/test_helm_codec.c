@@ -547,11 +547,141 @@ Test (corrupt, size_cap)
   struct rm_error err;
   int rc = helm_release_decode (obj, HELM_DRIVER_AUTO, &opts, &rel, &err);
   cr_expect_eq (rc, HELM_E_TOO_LARGE, "%s", err.message);
-  cr_expect (strstr (err.message, "exceeds the limit of 20000 bytes"), "%s", err.message);
+  cr_expect_str_eq (err.message, "release data of secret demo2/sh.helm.release.v1.demo2.v1 "
+                    "inflates beyond 20000 bytes");
   opts.max_decoded = 20087;
   rc = helm_release_decode (obj, HELM_DRIVER_AUTO, &opts, &rel, &err);
   cr_expect_eq (rc, HELM_OK, "%s", err.message);
   helm_release_free (&rel);
+  cJSON_Delete (obj);
+}
+
+/* Revision numbers are parsed strictly (issue 11): "v01" is not "v1", so a Secret named
+ * ...v01 can never take the key of ...v1 and drop the real record. */
+Test (revision, strict_parse)
+{
+  static const struct { const char *s; int want; } cases[] = {
+    { "1", 1 }, { "7", 7 }, { "10", 10 }, { "2147483647", 2147483647 },
+    { "01", 0 }, { "+1", 0 }, { " 1", 0 }, { "1 ", 0 }, { "1x", 0 }, { "-1", 0 }, { "0", 0 },
+    { "", 0 }, { "2147483648", 0 }, { "99999999999999999999", 0 }, { "1.0", 0 }, { "1e0", 0 },
+    { "0x1", 0 },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (cases); i++) {
+    int rev = -5;
+    bool ok = helm_revision_parse (cases[i].s, strlen (cases[i].s), &rev);
+    cr_expect_eq (ok, cases[i].want != 0, "'%s'", cases[i].s);
+    cr_expect_eq (rev, ok ? cases[i].want : -5, "'%s'", cases[i].s);
+  }
+}
+
+Test (revision, object_names)
+{
+  static const char *const bad[] = {
+    "sh.helm.release.v1.web.v01", "sh.helm.release.v1.web.v+1", "sh.helm.release.v1.web.v 1",
+    "sh.helm.release.v1.web.v1x", "sh.helm.release.v1.web.v99999999999", "sh.helm.release.v1.web.v0",
+    "sh.helm.release.v1.web.v", "sh.helm.release.v1.web.1", "sh.helm.release.v1..v1",
+    "sh.helm.release.v1.web", "sh.helm.release.v2.web.v1",
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (bad); i++) {
+    char *name = NULL;
+    int rev = 0;
+    cr_expect_not (helm_object_name_parse (bad[i], &name, &rev), "%s", bad[i]);
+    cr_expect_null (name, "%s", bad[i]);
+  }
+  char *name;
+  int rev;
+  cr_assert (helm_object_name_parse ("sh.helm.release.v1.web.v1", &name, &rev));
+  cr_expect_str_eq (name, "web");
+  cr_expect_eq (rev, 1);
+  free (name);
+  cr_assert (helm_object_name_parse ("sh.helm.release.v1.a.b.v2147483647", &name, &rev));
+  cr_expect_str_eq (name, "a.b");
+  cr_expect_eq (rev, 2147483647);
+  free (name);
+}
+
+Test (revision, json_version_strict)
+{
+  static const char *const bad[] = { "1.0", "1e0", "10E-1", "-0", "2147483648", "1e999" };
+  cJSON *obj = load_object ("01-secret-basic-demo2.json");
+  for (size_t i = 0; i < ARRAY_SIZE (bad); i++) {
+    char *j = xasprintf ("{\"name\":\"x\",\"namespace\":\"a\",\"version\":%s,"
+                         "\"info\":{\"status\":\"deployed\"}}", bad[i]);
+    char *want = xasprintf ("\"version\" %s is not a revision number", bad[i]);
+    set_payload (obj, j, strlen (j), true);
+    expect_failure (obj, HELM_E_CORRUPT, want);
+    free (want);
+    free (j);
+  }
+  cJSON_Delete (obj);
+}
+
+/* helm_release_matches_object: what --helm-driver auto uses to tell an intact duplicate
+ * from a damaged or forged one. */
+static void
+expect_mismatch (cJSON *obj, const char *want)
+{
+  struct helm_release rel;
+  struct rm_error err;
+  cr_assert_eq (helm_release_decode (obj, HELM_DRIVER_AUTO, NULL, &rel, &err), HELM_OK, "%s", err.message);
+  bool ok = helm_release_matches_object (&rel, obj, &err);
+  if (want) {
+    cr_expect_not (ok, "%s", want);
+    cr_expect_eq (err.code, HELM_E_CORRUPT);
+    cr_expect (strstr (err.message, want), "'%s' lacks '%s'", err.message, want);
+  }
+  else
+    cr_expect (ok, "%s", err.message);
+  helm_release_free (&rel);
+}
+
+Test (revision, matches_object)
+{
+  cJSON *obj = load_object ("01-secret-basic-demo2.json");
+  cJSON *md = cJSON_GetObjectItem (obj, "metadata");
+  cJSON *labels = cJSON_GetObjectItem (md, "labels");
+  expect_mismatch (obj, NULL);
+
+  cJSON_ReplaceItemInObject (labels, "version", cJSON_CreateString ("2"));
+  expect_mismatch (obj, "secret demo2/sh.helm.release.v1.demo2.v1: label version=2, but it holds revision 1");
+  cJSON_ReplaceItemInObject (labels, "version", cJSON_CreateString ("01"));
+  expect_mismatch (obj, "label version=01");
+  cJSON_DeleteItemFromObject (labels, "version");
+  expect_mismatch (obj, NULL);   /* absent labels are not a disagreement */
+
+  cJSON_ReplaceItemInObject (labels, "name", cJSON_CreateString ("other"));
+  expect_mismatch (obj, "label name=other, but it holds release demo2");
+  cJSON_ReplaceItemInObject (labels, "name", cJSON_CreateString ("demo2"));
+
+  cJSON_ReplaceItemInObject (md, "name", cJSON_CreateString ("sh.helm.release.v1.demo2.v3"));
+  expect_mismatch (obj, "secret demo2/sh.helm.release.v1.demo2.v3: holds release demo2 revision 1, "
+                   "not the one its name says");
+  cJSON_ReplaceItemInObject (md, "name", cJSON_CreateString ("sh.helm.release.v1.demo2.v1"));
+
+  cJSON_ReplaceItemInObject (md, "namespace", cJSON_CreateString ("prod"));
+  expect_mismatch (obj, "secret prod/sh.helm.release.v1.demo2.v1: holds a release of namespace demo2");
+  cJSON_Delete (obj);
+}
+
+/* The inflate cap is absolute: a caller's larger limit does not raise it, and the error
+ * names the object. */
+Test (corrupt, inflate_cap_message)
+{
+  cJSON *obj = load_object ("01-secret-basic-demo2.json");
+  struct helm_opts opts = { .max_decoded = (size_t) 1 << 20 >> 6 };   /* 16 KiB */
+  struct helm_release rel;
+  struct rm_error err;
+  cr_expect_eq (helm_release_decode (obj, HELM_DRIVER_AUTO, &opts, &rel, &err), HELM_E_TOO_LARGE);
+  cr_expect_str_eq (err.message, "release data of secret demo2/sh.helm.release.v1.demo2.v1 "
+                    "inflates beyond 16384 bytes");
+  /* Uncompressed payloads have the same cap. */
+  const char *j = "{\"name\":\"demo2\",\"namespace\":\"demo2\",\"version\":1,\"info\":{\"status\":\"deployed\"}}";
+  set_payload (obj, j, strlen (j), false);
+  opts.max_decoded = 10;
+  cr_expect_eq (helm_release_decode (obj, HELM_DRIVER_AUTO, &opts, &rel, &err), HELM_E_TOO_LARGE);
+  cr_expect (strstr (err.message, "release data of secret demo2/sh.helm.release.v1.demo2.v1 is "),
+             "%s", err.message);
+  cr_expect_eq (HELM_MAX_DECODED, (size_t) 256 << 20);
   cJSON_Delete (obj);
 }
 

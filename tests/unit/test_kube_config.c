@@ -275,6 +275,53 @@ Test (kubeconfig, user_basic_auth_and_secrets_are_redacted)
   free (f);
 }
 
+/* Credentials in the server URL (issue 11): server, what messages and the index show,
+ * never holds them; server_url keeps them for the requests (curl sends basic auth). */
+Test (kubeconfig, server_userinfo_is_never_shown)
+{
+  char *f = put ("kc",
+    "clusters: [{name: c, cluster: {server: 'https://ops:Pa%40ss-w0rd-9@api.example:6443/k8s/'}},\n"
+    "           {name: p, cluster: {server: 'https://api.example:6443', proxy-url: 'ftp://pu:proxy-secret-77@p:3128'}},\n"
+    "           {name: n, cluster: {server: 'https://api.example:6443/x@y'}}]\n"
+    "users: [{name: u, user: {}}]\n"
+    "contexts: [{name: c, context: {cluster: c, user: u}}, {name: p, context: {cluster: p, user: u}},\n"
+    "           {name: n, context: {cluster: n, user: u}}]\n");
+  struct kube_config *cfg = load_ok (f, "c");
+  cr_expect_str_eq (cfg->server, "https://api.example:6443/k8s");
+  cr_expect_str_eq (cfg->server_url, "https://ops:Pa%40ss-w0rd-9@api.example:6443/k8s");
+  kube_config_free (cfg);
+  /* An '@' in the path is not userinfo. */
+  cfg = load_ok (f, "n");
+  cr_expect_str_eq (cfg->server, "https://api.example:6443/x@y");
+  cr_expect_null (cfg->server_url);
+  kube_config_free (cfg);
+  load_err (f, "p", KUBE_E_CONFIG, "invalid proxy-url \"ftp://p:3128\"");
+  /* Both the raw and the decoded password are redacted from log lines. */
+  char line[200] = "a=Pa%40ss-w0rd-9 b=Pa@ss-w0rd-9";
+  log_redact (line, sizeof line);
+  cr_expect_str_eq (line, "a=*** b=***");
+  free (f);
+}
+
+Test (kubeconfig, server_display)
+{
+  static const char *const cases[][2] = {
+    { "https://u:p@h:6443", "https://h:6443" },
+    { "https://u@h", "https://h" },
+    { "https://u:p@ss@h/x", "https://h/x" },
+    { "https://h/a@b", "https://h/a@b" },
+    { "https://h?q=a@b", "https://h?q=a@b" },
+    { "h:1", "h:1" },
+    { "u:p@h:1", "h:1" },
+    { "https://h", "https://h" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (cases); i++) {
+    char *d = kube_server_display (cases[i][0]);
+    cr_expect_str_eq (d, cases[i][1], "%s", cases[i][0]);
+    free (d);
+  }
+}
+
 Test (kubeconfig, exec_plugin_fields)
 {
   char *f = put ("dir/kc",

@@ -912,6 +912,29 @@ Test (watch, events_in_order)
   kube_client_free (c);
 }
 
+/* A Status whose code no integer holds (1e300, 410.5) is an error of its own kind, not
+ * undefined behaviour (UBSan float-cast-overflow, issue 11): it counts as a 500. */
+Test (watch, error_code_out_of_range)
+{
+  stub_rules ("[{\"path\": \"/w1\", \"stream\": ["
+              "{\"line\": \"{\\\"type\\\": \\\"ERROR\\\", \\\"object\\\": {\\\"kind\\\": \\\"Status\\\", \\\"code\\\": 1e300,"
+              " \\\"message\\\": \\\"huge\\\"}}\"}]},"
+              " {\"path\": \"/w2\", \"stream\": ["
+              "{\"line\": \"{\\\"type\\\": \\\"ERROR\\\", \\\"object\\\": {\\\"kind\\\": \\\"Status\\\", \\\"code\\\": 410.5,"
+              " \\\"message\\\": \\\"fraction\\\"}}\"}]}]");
+  struct kube_client *c = stub_client (NULL, NULL, NULL, NULL);
+  struct events e = { STRBUF_INIT, 0, 0 };
+  struct rm_error err;
+  int rc = kube_watch (c, "/w1", NULL, on_event, &e, NULL, &err);
+  cr_expect_neq (rc, KUBE_OK);
+  cr_expect_neq (rc, KUBE_E_GONE, "a code of 1e300 read as 410: %s", err.message);
+  cr_expect (strstr (err.message, "huge"), "%s", err.message);
+  rc = kube_watch (c, "/w2", NULL, on_event, &e, NULL, &err);
+  cr_expect_neq (rc, KUBE_E_GONE, "a code of 410.5 read as 410: %s", err.message);
+  strbuf_free (&e.text);
+  kube_client_free (c);
+}
+
 Test (watch, expired_and_stopped)
 {
   stub_rules ("[{\"path\": \"/w1\", \"stream\": [" EVENT ("ADDED", "a", "5") ","
