@@ -389,10 +389,14 @@ def main():
                         fk.clear_faults()
                         after_trial(kind, i, json.dumps(spec, sort_keys=True), p)
                     elif kind == "concurrent":
-                        procs = [r.start("export"), r.start("export"),
+                        wait = ["--lock-timeout", "2m"] if i % 2 else []   # queue, or refuse
+                        procs = [r.start("export", *wait), r.start("export", *wait),
                                  r.start("export", kubeconfig=fk2.kubeconfig)]
                         outs = [(pp.communicate(), pp.returncode) for pp in procs]
                         ok = [rc for _, rc in outs].count(0)
+                        if a.verbose:
+                            for (so, se), rc in outs:
+                                print("    writer exit %d: %s" % (rc, (se.strip().splitlines() or [""])[-1][:300]))
                         if outs[2][1] == 0:
                             failed.append("concurrent #%d: the export of another cluster to the same "
                                           "store succeeded" % i)
