@@ -150,6 +150,10 @@ run_export (struct cmd_ctx *x)
     printf ("export to %s not committed: the previous snapshot stays as it was (%zu records "
             "stored under new keys, %zu skipped, %zu failed)\n", where, r.written, r.skipped,
             r.failed);
+  if (r.complete && r.repaired)
+    printf ("%zu damaged stored record%s (missing, or another size than the index says) "
+            "read from the cluster again%s\n", r.repaired, r.repaired == 1 ? "" : "s",
+            o->dry_run ? "" : " and rewritten");
   if (r.complete && r.kept)
     printf ("%zu stale record%s kept: %s; the next clean export removes %s\n", r.kept,
             r.kept == 1 ? "" : "s", r.kept_why, r.kept == 1 ? "it" : "them");

@@ -219,6 +219,42 @@ check_cluster (struct export_engine *e, const char *uid, struct rm_error *err)
   return RM_E_INVALID;
 }
 
+/* Items the previous snapshot holds unchanged whose stored record is missing from the
+ * listing (keys, sorted as every backend lists) or listed with another size than the
+ * index says: read again (a record whose key is current is rewritten with the content
+ * it names).  Returns how many. */
+static size_t
+mark_damaged (struct export_engine *e, const struct strlist *keys, const long long *sizes)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < e->n; i++) {
+    struct item *it = &e->items[i];
+    if (it->state != ITEM_UNCHANGED || !it->old)
+      continue;
+    size_t lo = 0, hi = keys->n;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (strcmp (keys->items[mid], it->old->key) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    bool found = lo < keys->n && strcmp (keys->items[lo], it->old->key) == 0;
+    if (found && (sizes[lo] < 0 || it->old->stored_size < 0 || sizes[lo] == it->old->stored_size))
+      continue;
+    if (found)
+      log_warn ("%s: stored record is damaged (%lld bytes, the index says %lld): reading it "
+                "from the cluster again", it->old->key, sizes[lo], it->old->stored_size);
+    else
+      log_warn ("%s: stored record is missing: reading it from the cluster again",
+                it->old->key);
+    it->state = ITEM_PENDING;
+    it->repair = true;
+    n++;
+  }
+  return n;
+}
+
 int
 export_engine_run (struct export_engine *e, struct export_result *r, struct rm_error *err)
 {
@@ -255,8 +291,23 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
     return rc;
   }
 
+  /* The stored keys, listed meanwhile: a record the previous snapshot references that
+   * is missing or has another size than the index says is damaged; it is read from the
+   * cluster again and put back under its key (same content, so the same key). */
+  long long *sizes = NULL;
+  struct rm_error lerr;
+  int lrc = snapshot_keys_finish_sizes (listing, &stored, &sizes, &lerr);
+  if (lrc != RM_OK) {
+    log_error ("%s", lerr.message);
+    r->failed++;
+  }
+  else
+    r->repaired = mark_damaged (e, &stored, sizes);
+  free (sizes);
+
   /* Read, decode and store what changed, in parallel when the backend allows.  Every
-   * record goes to a key of its content: nothing the stored index references changes. */
+   * record goes to a key of its content: nothing the stored index references changes
+   * (a damaged one is rewritten with the content its key names). */
   export_fetch (e);
   /* Unless this is a dry run (which keeps comparing with what is stored), the previous
    * snapshot's entries move into the new one instead of being copied. */
@@ -268,11 +319,6 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   /* Records in the store that the new index does not list: only those listed when the
    * run started can be stale (what this run stored is in the new index). */
   struct strlist stale = STRLIST_INIT;
-  struct rm_error lerr;
-  if (snapshot_keys_finish (listing, &stored, &lerr) != RM_OK) {
-    log_error ("%s", lerr.message);
-    r->failed++;
-  }
   for (size_t i = 0; i < stored.n; i++)
     if (!store_index_find (ix, stored.items[i]))
       strlist_push (&stale, stored.items[i]);
@@ -302,8 +348,12 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
     r->committed = true;
   }
   else if (e->o.dry_run || r->failed == 0 || ix->n) {
-    /* Only a writer that still holds the store lock may commit. */
+    /* Only a writer that still holds the store lock, and was not asked to stop, may
+     * commit. */
     rc = e->o.lock && !e->o.dry_run ? store_lock_check (e->o.lock, err) : RM_OK;
+    if (rc == RM_OK && !e->o.dry_run && backend_stop_requested ())
+      rc = rm_error_set (err, RM_E_ABORTED, "interrupted by a signal before the commit: "
+                         "the previous snapshot stays as it was");
     if (rc == RM_OK)
       rc = snapshot_commit (e->b, ix, &st, &stale, &co, err);
     committed = rc == RM_OK && !e->o.dry_run;

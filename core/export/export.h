@@ -36,6 +36,8 @@ struct export_result {
   size_t records;                    /* in the new snapshot */
   size_t written, unchanged, deleted, skipped, failed;
   size_t kept;                       /* stale records not deleted (see kept_why) */
+  size_t repaired;                   /* stored records found missing or truncated, read
+                                        again from the cluster (among written) */
   const char *kept_why;              /* why they were kept: a static string, or NULL */
   bool complete;                     /* the records were processed: the counts are valid */
   bool committed;                    /* the new index was written (or nothing changed) */

@@ -41,6 +41,8 @@ struct item {
   cJSON *obj;                       /* the full object, while a full LIST holds it */
   bool queued;                      /* handed to the workers by the full LIST */
   bool corrupt;                     /* skipped because it does not decode */
+  bool repair;                      /* its stored record is damaged: put it even when
+                                       its content is the stored one */
 };
 
 struct export_engine {

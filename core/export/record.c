@@ -51,7 +51,7 @@ export_record (struct export_engine *e, struct item *it, const cJSON *obj)
    * committed record is overwritten) and is stored with it. */
   sha256_hex (rel.json, rel.json_len, r->sha256);
   r->key = store_record_key_sha (it->namespace, it->release, it->revision, r->sha256);
-  if (it->old && strcmp (it->old->key, r->key) == 0) {
+  if (it->old && strcmp (it->old->key, r->key) == 0 && !it->repair) {
     r->size = (long long) rel.json_len;
     r->stored_size = it->old->stored_size;
     it->state = ITEM_SAME_HASH;

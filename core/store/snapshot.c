@@ -15,6 +15,8 @@
 struct snapshot_keys {
   struct backend *b;
   struct strlist keys;
+  long long *sizes;                   /* of keys, as listed (-1: unknown) */
+  size_t sizes_cap;
   struct rm_error err;
   int rc;
   pthread_t tid;
@@ -22,9 +24,22 @@ struct snapshot_keys {
 };
 
 static int
-collect_key (void *opaque, const struct rm_list_entry *entry)
+collect_name (void *opaque, const struct rm_list_entry *entry)
 {
   strlist_push (opaque, entry->key);
+  return 0;
+}
+
+static int
+collect_key (void *opaque, const struct rm_list_entry *entry)
+{
+  struct snapshot_keys *s = opaque;
+  if (s->keys.n == s->sizes_cap) {
+    s->sizes_cap = s->sizes_cap ? 2 * s->sizes_cap : 256;
+    s->sizes = xrealloc (s->sizes, s->sizes_cap * sizeof *s->sizes);
+  }
+  s->sizes[s->keys.n] = entry->size;
+  strlist_push (&s->keys, entry->key);
   return 0;
 }
 
@@ -32,7 +47,7 @@ static void *
 list_keys (void *arg)
 {
   struct snapshot_keys *s = arg;
-  s->rc = backend_list_all (s->b, STORE_RELEASES_PREFIX, collect_key, &s->keys, &s->err);
+  s->rc = backend_list_all (s->b, STORE_RELEASES_PREFIX, collect_key, s, &s->err);
   return NULL;
 }
 
@@ -52,14 +67,28 @@ snapshot_keys_start (struct backend *b)
 int
 snapshot_keys_finish (struct snapshot_keys *s, struct strlist *keys, struct rm_error *err)
 {
+  return snapshot_keys_finish_sizes (s, keys, NULL, err);
+}
+
+int
+snapshot_keys_finish_sizes (struct snapshot_keys *s, struct strlist *keys, long long **sizes,
+                            struct rm_error *err)
+{
   if (s->started)
     pthread_join (s->tid, NULL);
+  size_t base = keys->n;
   for (size_t i = 0; i < s->keys.n; i++)
     strlist_push (keys, s->keys.items[i]);
+  if (sizes) {
+    *sizes = xrealloc (*sizes, (keys->n ? keys->n : 1) * sizeof **sizes);
+    for (size_t i = 0; i < s->keys.n; i++)
+      (*sizes)[base + i] = s->sizes[i];
+  }
   int rc = s->rc;
   if (rc != RM_OK && err)
     *err = s->err;
   strlist_free (&s->keys);
+  free (s->sizes);
   free (s);
   return rc;
 }
@@ -145,7 +174,7 @@ snapshot_clear (struct backend *b, bool dry, struct snapshot_clear_result *res,
   memset (res, 0, sizeof *res);
   res->keys = (struct strlist) STRLIST_INIT;
   struct strlist records = STRLIST_INIT;
-  int rc = backend_list_all (b, STORE_RELEASES_PREFIX, collect_key, &records, err);
+  int rc = backend_list_all (b, STORE_RELEASES_PREFIX, collect_name, &records, err);
   if (rc == RM_OK) {
     /* A store of the original tool: its NAME-VERSION-S.release files are records too
      * (its state file is ours, rlsmgrstate.json, checked below). */

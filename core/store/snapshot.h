@@ -21,6 +21,10 @@ struct snapshot_keys *snapshot_keys_start (struct backend *b);
 /* Waits for the listing and frees s; keys receives the keys (appended).  The listing's
  * error, if any, is returned with err filled; keys then holds what was listed. */
 int snapshot_keys_finish (struct snapshot_keys *s, struct strlist *keys, struct rm_error *err);
+/* The same, and *sizes (reallocated; the caller frees) receives the listed size of each
+ * key appended to keys, at the same index (-1 when the backend did not say). */
+int snapshot_keys_finish_sizes (struct snapshot_keys *s, struct strlist *keys,
+                                long long **sizes, struct rm_error *err);
 
 struct snapshot_commit_opts {
   struct store_index_base *base;   /* index.json when the run read it (updated to the one

@@ -1278,6 +1278,35 @@ class Seeded(ExportCase):
         self.assertTrue(any(k.startswith("releases/%s/b/" % ns) for k in stored_records_raw(path)),
                         "the uninstalled release's record was deleted")
 
+    def test_26_damaged_records_are_noticed_and_rewritten(self):
+        """A stored record that is truncated or missing is noticed by the next export at
+        no extra cost (the store listing carries sizes): it is read from the cluster again
+        and put back byte-exact under its key; the others are not read."""
+        fk = self.FK
+        ns = "dmg"
+        self.load_releases(ns, ["a", "b", "c"])
+        path = newdir("dmg")
+        self.assertExportOk(export(fk, path, "-n", ns), "first export")
+        ix = load_index(path)
+        keys = sorted(r["key"] for r in ix["records"])
+        with open(os.path.join(path, keys[0]), "rb") as f:
+            good = f.read()
+        with open(os.path.join(path, keys[0]), "r+b") as f:
+            f.truncate(len(good) // 2)
+        os.unlink(os.path.join(path, keys[1]))
+        p = export(fk, path, "-n", ns)
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertIn("%s: stored record is damaged" % keys[0], p.stderr, show(p))
+        self.assertIn("%s: stored record is missing" % keys[1], p.stderr, show(p))
+        self.assertRegex(p.stdout, r"(?m)^2 damaged stored records .* rewritten", show(p))
+        self.assertRegex(p.stdout, r"\b2 written, 1 unchanged, 0 deleted", show(p))
+        self.assertEqual(sorted(r["key"] for r in load_index(path)["records"]), keys)
+        self.assertIndexIntact(path, load_index(path), "after the repairing export")
+        with open(os.path.join(path, keys[0]), "rb") as f:
+            self.assertEqual(gzip.decompress(f.read()), gzip.decompress(good))
+        p = export(fk, path, "-n", ns)
+        self.assertRegex(p.stdout, r"\b0 written, 3 unchanged", "then nothing to do\n" + show(p))
+
     def test_12_errors(self):
         fk = self.FK
         fk.load([release_secret("errs", "e1", 1)])
