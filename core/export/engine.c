@@ -185,6 +185,11 @@ build_index (struct export_engine *e, char *cluster_uid, struct export_result *r
         reuse_old (ix, it, take);
       break;
     case ITEM_PENDING:
+      /* Not read: the run was interrupted (a signal stops the workers).  Keep the
+       * previous copy; the run does not commit anyway. */
+      r->failed++;
+      if (it->old)
+        reuse_old (ix, it, take);
       break;
     }
   }

@@ -185,7 +185,7 @@ worker (void *arg)
   struct export_engine *e = arg;
   for (;;) {
     size_t i = atomic_fetch_add (&e->next, 1);
-    if (i >= e->n)
+    if (i >= e->n || backend_stop_requested ())   /* SIGTERM/SIGINT: no commit follows */
       break;
     if (e->items[i].state == ITEM_PENDING) {
       process (e, &e->items[i]);
