@@ -42,7 +42,19 @@ struct parse {
   size_t nodes;
   struct rm_error *err;
   unsigned flags;   /* YAMLJSON_* */
+  cJSON *graveyard; /* nodes taken out of the tree that an anchor may still name (an
+                       anchored mapping key, a value replaced by a duplicate key): kept
+                       until the end of the parse so an alias never reads freed memory */
 };
+
+/* Keep node (out of the tree) alive until the parse ends. */
+static void
+bury (struct parse *p, cJSON *node)
+{
+  if (!p->graveyard)
+    p->graveyard = cJSON_CreateArray ();
+  cJSON_AddItemToArray (p->graveyard, node);
+}
 
 static void
 note_line (struct yamljson *y, const cJSON *node, int line)
@@ -207,12 +219,18 @@ attach (struct parse *p, cJSON *node, int line, cJSON **root, bool is_scalar)
     }
     f->key = xstrdup (node->valuestring ? node->valuestring : "");
     f->key_line = line;
-    cJSON_Delete (node);
+    if (p->nanchors && p->anchors[p->nanchors - 1].node == node)
+      bury (p, node);                 /* "&a key: ..." and later "*a" */
+    else
+      cJSON_Delete (node);
     return 0;
   }
   /* Duplicate keys: the last one wins, as in kubectl, unless the caller keeps them. */
-  if (!(p->flags & YAMLJSON_DUPLICATE_KEYS))
-    cJSON_DeleteItemFromObjectCaseSensitive (f->node, f->key);
+  if (!(p->flags & YAMLJSON_DUPLICATE_KEYS)) {
+    cJSON *old = cJSON_DetachItemFromObjectCaseSensitive (f->node, f->key);
+    if (old)
+      bury (p, old);                  /* an anchor inside it may be aliased later */
+  }
   cJSON_AddItemToObject (f->node, f->key, node);
   note_line (p->y, node, line);
   free (f->key);
@@ -373,6 +391,7 @@ out:
   for (size_t i = 0; i < p.nanchors; i++)
     free (p.anchors[i].name);
   free (p.anchors);
+  cJSON_Delete (p.graveyard);
   yaml_parser_delete (&parser);
   if (rc != 0)
     yamljson_free (y);

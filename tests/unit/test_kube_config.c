@@ -661,6 +661,21 @@ Test (kubeconfig, yaml_anchors_and_bombs)
   free (f);
 }
 
+/* An alias of an anchor that left the tree (an anchored mapping key; a value replaced
+ * by a later duplicate key) names what the anchor named, and is never a read of freed
+ * memory (found by fuzz/fuzz_yamljson; the inputs are in fuzz/regress/). */
+Test (kubeconfig, yaml_alias_of_a_replaced_or_key_anchor)
+{
+  char *f = put ("buried", "contexts: [{name: x, context: {cluster: e}}]\ncurrent-context: x\n"
+                           "clusters:\n- name: d\n  cluster: &cl {server: 'https://replaced'}\n"
+                           "  cluster: {server: 'https://second'}\n- name: e\n  cluster: *cl\n"
+                           "preferences: {&pk colors: true}\nkind: *pk\n");
+  struct kube_config *cfg = load_ok (f, NULL);
+  cr_expect_str_eq (cfg->server, "https://replaced");
+  kube_config_free (cfg);
+  free (f);
+}
+
 /* ---- in-cluster ---- */
 
 static char *
