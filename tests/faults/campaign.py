@@ -54,6 +54,7 @@ FAULTY_DIR = os.path.join(BUILDDIR, "tests", "plugins", ".libs")
 BUCKET = "campaign"
 PREFIX = "backup"
 SKIP = 77
+HISTORY_MAX = 5          # revisions kept per release, as helm's --history-max does
 
 
 def skip(why):
@@ -122,6 +123,11 @@ class Cluster:
             objs.append(secret(ns, name, top, "superseded", self.pad[key] + b"x" * top))
             objs.append(secret(ns, name, top + 1, "deployed", self.pad[key]))
             self.revs[key] = top + 1
+            if top + 1 > HISTORY_MAX:           # helm upgrade --history-max
+                old = top + 1 - HISTORY_MAX
+                st, _, _ = self.fk.request("DELETE", "/api/v1/namespaces/%s/secrets/sh.helm.release.v1.%s.v%d"
+                                           % (ns, name, old))
+                assert st in (200, 404), st
         self.fk.load(objs, replace=True)
 
     def expected(self):
