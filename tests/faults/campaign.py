@@ -20,7 +20,7 @@ Fault kinds (--kinds):
   api         the fake API server answers 500/429/410 or drops connections for a while
   concurrent  a second export of the same cluster, and one of another cluster, at once
 
-Usage: tests/faults/campaign.py [--backend local|s3] [--trials N] [--kinds k1,k2]
+Usage: tests/faults/campaign.py [--backend local|s3] [--trials N] [--kill-trials N] [--kinds k1,k2]
                                 [--releases N] [--seed S] [--json FILE]
 Exit 0 when every trial left an intact snapshot and the next export succeeded; 1 with
 each damaged trial named otherwise; 77 (skip) when the tools are missing.  Run small by
@@ -278,6 +278,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", default="local", choices=("local", "s3"))
     ap.add_argument("--trials", type=int, default=10, help="trials per fault kind")
+    ap.add_argument("--kill-trials", type=int, default=0, help="SIGKILL trials (default: --trials)")
     ap.add_argument("--kinds", default="kill,backend,enospc,api,concurrent")
     ap.add_argument("--releases", type=int, default=120)
     ap.add_argument("--seed", type=int, default=int(os.environ.get("CAMPAIGN_SEED", "11")))
@@ -364,8 +365,9 @@ def main():
             for kind in a.kinds.split(","):
                 if kind == "enospc" and a.backend != "local":
                     continue
-                print("%s: %d trials" % (kind, a.trials), flush=True)
-                for i in range(1, a.trials + 1):
+                trials = a.kill_trials if kind == "kill" and a.kill_trials else a.trials
+                print("%s: %d trials" % (kind, trials), flush=True)
+                for i in range(1, trials + 1):
                     cluster.upgrade_half()
                     if kind == "kill":
                         delay = rng.uniform(0, length * 1.3)
@@ -409,6 +411,11 @@ def main():
                         after_trial(kind, i, "3 writers, %d succeeded" % ok, None)
                     else:
                         raise SystemExit("unknown fault kind " + kind)
+                k = figures["kinds"].get(kind)
+                if k:
+                    print("  %s done: %d trials, %d faults reached, %d damaged snapshots, %d failed "
+                          "next exports" % (kind, k["trials"], k["faults"], k["damaged"],
+                                            k["next_export_failed"]), flush=True)
             del other
     finally:
         if moto:
