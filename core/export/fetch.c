@@ -379,8 +379,8 @@ export_fetch (struct export_engine *e)
      * What the LIST did not deliver (deleted meanwhile, or new) is read one by one. */
     struct rm_error kerr;
     log_debug ("%zu of %zu records to read: using full LIST pages", todo, e->n);
-    if ((e->o.secrets && full_list (e, HELM_DRIVER_SECRET, nt, &kerr) != KUBE_OK)
-        || (e->o.configmaps && full_list (e, HELM_DRIVER_CONFIGMAP, nt, &kerr) != KUBE_OK))
+    if ((e->list_secrets && full_list (e, HELM_DRIVER_SECRET, nt, &kerr) != KUBE_OK)
+        || (e->list_configmaps && full_list (e, HELM_DRIVER_CONFIGMAP, nt, &kerr) != KUBE_OK))
       log_warn ("%s (reading the remaining records one by one)", kerr.message);
   }
   run_workers (e, nt);
