@@ -188,7 +188,7 @@ run_export (struct cmd_ctx *x)
     printf ("%s %zu release records to %s: %zu written, %zu unchanged, %zu deleted, "
             "%zu skipped, %zu failed", o->dry_run ? "dry run: would export" : "exported",
             r.records, where, r.written, r.unchanged, r.deleted, r.skipped, r.failed);
-    if (r.scoped)
+    if (r.scoped && r.outside)
       printf ("; %zu kept outside the filter", r.outside);
     putchar ('\n');
   }
@@ -222,14 +222,19 @@ const struct command cmd_export = {
   "export",
   "back up every Helm release record of the cluster",
   "[BACKEND] [BACKEND OPTIONS] [--namespace NS]... [--exclude-namespaces A,B] "
-  "[--release-name NAME] [--force]",
+  "[--release NAME]... [--release-name SELF] [--force]",
   "Reads every Helm release record (all revisions Helm keeps) through the Kubernetes API\n"
   "and stores it under --path: releases/NAMESPACE/RELEASE/REVISION.SHA256.json.gz (a\n"
   "changed record gets a new key, so the stored snapshot stays whole until the new one\n"
   "is committed), then index.json in one put (refused when another writer committed\n"
   "meanwhile), then rlsmgrstate.json.  Unchanged records cost no upload and, when the\n"
   "release object is unchanged, no read.  Records no longer in the snapshot are deleted\n"
-  "after the new index is written, and only after a run without failures.  A store\n"
+  "after the new index is written, and only after a run without failures.  Filters\n"
+  "(--namespace, --namespaces, --exclude-namespaces, --release, --helm-driver) scope\n"
+  "the run: stored records outside the scope are kept as they were.  By default both\n"
+  "Helm drivers are read; a driver the cluster refuses to list (403) is a warning and\n"
+  "keeps its stored records.  A --path holding the original tool's NAME-VERSION-N.release\n"
+  "files is converted: they are deleted after the new index is committed.  A store\n"
   "holding another cluster's snapshot is refused unless --force.  A corrupt record is\n"
   "reported and skipped (exit status 3).  --dry-run prints every write and delete it\n"
   "would do and does none.\n"

@@ -146,7 +146,8 @@ build_index (struct export_engine *e, char *cluster_uid, struct export_result *r
       keep[e->items[i].old - e->old->records] = false;
   for (size_t j = 0; j < nold; j++) {
     const struct store_record *o = &e->old->records[j];
-    keep[j] = keep[j] && !export_in_scope (e, o->namespace, o->release, o->driver);
+    keep[j] = keep[j] && !e->foreign
+              && !export_in_scope (e, o->namespace, o->release, o->driver);
     outside += keep[j];
   }
   r->outside = outside;
@@ -234,9 +235,12 @@ static int
 check_cluster (struct export_engine *e, const char *uid, struct rm_error *err)
 {
   const char *stored = e->old ? e->old->cluster_uid : NULL;
+  e->foreign = false;
   if (!stored || !uid || strcmp (stored, uid) == 0)
     return RM_OK;
   if (e->o.force) {
+    /* Replaced whole: no filter keeps another cluster's records. */
+    e->foreign = true;
     log_warn ("%s holds the snapshot of another cluster (kube-system UID %s): replacing it "
               "with this cluster's (%s), --force", STORE_INDEX_KEY, stored, uid);
     return RM_OK;
@@ -292,7 +296,7 @@ mark_damaged (struct export_engine *e, const struct strlist *keys, const long lo
 static void
 scope_keys (const struct export_engine *e, struct strlist *stored)
 {
-  if (export_whole_cluster (e))
+  if (export_whole_cluster (e) || e->foreign)
     return;
   size_t w = 0;
   for (size_t i = 0; i < stored->n; i++) {

@@ -61,6 +61,8 @@ struct export_engine {
   bool forbidden_warned[2];         /* a driver refused us: said once (secrets, configmaps) */
   /* One run. */
   bool list_secrets, list_configmaps;  /* the drivers listed: in the run's scope */
+  bool foreign;                     /* old is another cluster's, replaced (--force): the
+                                       scope keeps none of it */
   struct item *items;
   size_t n, cap;
   atomic_size_t next;               /* fetch: the next item to take */
