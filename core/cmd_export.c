@@ -80,7 +80,7 @@ check_export (struct cmd_ctx *x)
   char *end;
   errno = 0;
   long secs = strtol (pi, &end, 10);
-  if (!*pi || *end || errno || secs < 1 || secs > INT_MAX) {
+  if (*pi < '0' || *pi > '9' || *end || errno || secs < 1 || secs > INT_MAX) {
     log_error ("--polling-interval: '%s' is not a positive whole number of seconds", pi);
     return EXIT_USAGE;
   }

@@ -365,7 +365,10 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
     e->unreadable = lrc != RM_OK && lrc != RM_E_NOT_FOUND;
     if (e->unreadable)
       log_warn ("%s: the previous snapshot is unreadable: rebuilding the index from the "
-                "cluster; no stored record is deleted in this run", err->message);
+                "cluster; no stored record is deleted in this run%s", err->message,
+                e->only_ns.n || e->skip_ns.n || e->only_release.n
+                ? " (the rebuilt index holds the releases of this export's filter only, until "
+                  "an export without filters; the records of the others stay stored)" : "");
     e->loaded = true;
   }
   struct snapshot_keys *listing = snapshot_keys_start (e->b);

@@ -1553,7 +1553,7 @@ class Scope(ExportCase):
             self.assertIn("CronJob", p.stderr, show(p))
         p = export(self.FK, path, "--daemon=false", "-p", "45")
         self.assertExportOk(p, "--daemon=false runs once")
-        for bad in ("0", "-3", "ten", "1.5", ""):
+        for bad in ("0", "-3", "ten", "1.5", "", "+5", " 5", "99999999999"):
             p = export(self.FK, path, "--polling-interval", bad)
             self.assertEqual(p.returncode, 2, "--polling-interval %r\n%s" % (bad, show(p)))
             self.assertIn("--polling-interval", p.stderr, show(p))
