@@ -123,6 +123,7 @@ static int
 open_backend (struct cmd_ctx *x)
 {
   struct rm_error err;
+  x->cli->require_path = true;
   int rc = cli_open_backend (x->cli, true, x->read_only ? RM_OPEN_READONLY : RM_OPEN_BARRIER,
                              &x->b, &err);
   if (rc == RM_OK)
@@ -235,6 +236,13 @@ main (int argc, char **argv)
     print_help (stderr);
     goto out;
   }
+  const struct cli_option *tables[ARRAY_SIZE (commands) + 1];
+  size_t ntables = 0;
+  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
+    if (commands[i]->options)
+      tables[ntables++] = commands[i]->options;
+  tables[ntables] = NULL;
+  c.all_options = tables;
   if (cli_load_config (&c, &err) != RM_OK || cli_check_values (&c, &err) != RM_OK) {
     fprintf (stderr, "releasemanager: %s\n", err.message);
     rc = EXIT_USAGE;
@@ -250,6 +258,8 @@ main (int argc, char **argv)
   }
   log_set_level (cli_flag (&c, "debug") ? RM_LOG_DEBUG
                  : cli_flag (&c, "verbose") ? RM_LOG_INFO : RM_LOG_WARN);
+  for (size_t i = 0; i < c.warnings.n; i++)
+    log_warn ("%s", c.warnings.items[i]);
 
   struct sigaction sa;
   memset (&sa, 0, sizeof sa);
