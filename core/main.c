@@ -14,17 +14,19 @@
 
 static const struct cli_option global_options[] = {
   { "config", 0, CLI_VALUE, "FILE", NULL,
-    "YAML configuration file (default ~/.config/releasemanager/config.yaml if present)",
+    "YAML or JSON configuration file (default ~/.config/releasemanager/config.yaml, "
+    "else /etc/releasemanager/config.*, if present)",
     CLI_NO_FILE },
   { "backend", 0, CLI_VALUE, "NAME", NULL, "storage backend plugin (name or path to a .so)", 0 },
   { "backend-opt", 0, CLI_LIST, "KEY=VALUE", NULL, "set an option of the backend",
     CLI_NO_ENV | CLI_NO_FILE },
   { "path", 0, CLI_VALUE, "PATH", NULL,
-    "where the state lives: directory (local) or key prefix (s3)", 0 },
+    "where the state lives: directory (local) or key prefix (s3); required", 0 },
   { "plugin-dir", 0, CLI_LIST, "DIR", NULL, "search DIR for backend plugins first",
     CLI_NO_ENV },
   { "kubeconfig", 0, CLI_VALUE, "FILE", NULL, "kubeconfig file (as kubectl)", 0 },
-  { "kubecontext", 0, CLI_VALUE, "NAME", NULL, "kubeconfig context to use", 0 },
+  { "kubecontext", 0, CLI_VALUE, "NAME", NULL,
+    "kubeconfig context to use (else HELM_KUBECONTEXT, else the current-context)", 0 },
   { "dry-run", 0, CLI_FLAG, NULL, NULL, "show what would change, change nothing", 0 },
   { "verbose", 'v', CLI_FLAG, NULL, NULL, "report progress and each step", 0 },
   { "debug", 0, CLI_FLAG, NULL, NULL, "log everything, including backend calls", 0 },
