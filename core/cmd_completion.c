@@ -105,7 +105,7 @@ add_options (struct strbuf *sb, const char *verb, const struct cli_option *t)
  *   verb NAME SLOTS SUMMARY
  *   opt  SCOPE LONG SHORT flag|value COMPLETION HELP     (SCOPE: a verb, or * for global)
  * An empty field is "-". */
-UNITTEST char *
+static char *
 completion_spec (const struct cmd_program *prog)
 {
   struct strbuf sb = STRBUF_INIT;
