@@ -43,6 +43,8 @@ static const struct command *const commands[] = {
   &cmd_clear,
   &cmd_verify,
   &cmd_backends,
+  &cmd_completion,
+  &cmd_docs,
 };
 
 static const struct command *
@@ -91,6 +93,10 @@ print_help (FILE *f)
            "Exit status: 0 success, 1 error, 2 usage error, 3 partial success.\n"
            "See releasemanager(1).\n", PLUGINDIR);
 }
+
+static const struct cmd_program program = {
+  commands, ARRAY_SIZE (commands), global_options, print_help,
+};
 
 static void
 print_command_help (FILE *f, const struct command *cmd)
@@ -162,6 +168,7 @@ run_command (const struct command *cmd, struct cli *c)
   struct cmd_ctx x = { .cli = c, .dry_run = cli_flag (c, "dry-run") };
   x.read_only = !(cmd->needs & CMD_WRITES_STORE) || x.dry_run;
   x.cluster = (cmd->needs & CMD_NEEDS_CLUSTER) != 0;
+  x.program = &program;
   int rc = cmd->check ? cmd->check (&x) : EXIT_OK;
   if (rc == EXIT_OK && (cmd->needs & CMD_THREADS))
     rc = parse_threads (&x);
