@@ -124,6 +124,7 @@ def main():
         kc = env["KUBECONFIG"]
         seeded = 0
         nss = set()
+        changes = 0       # each change new content, across sizes too
         for nrec in sizes:
             recs = records_upto(nrec)
             batch = []
@@ -174,7 +175,8 @@ def main():
                     rss[k] = max(rss[k], kib)
                 # 1%: every 100th record gets new content (and a new resourceVersion)
                 step = max(1, nrec // nchange)
-                fk.load([secret(base, i, v, n, change=r + 1)
+                changes += 1
+                fk.load([secret(base, i, v, n, change=changes)
                          for (i, v, n) in recs[::step][:nchange]], replace=True)
                 t, kib = timed(exp, env, wrote(nchange))
                 m["changed"].append(t)

@@ -324,9 +324,7 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   /* Records in the store that the new index does not list: only those listed when the
    * run started can be stale (what this run stored is in the new index). */
   struct strlist stale = STRLIST_INIT;
-  for (size_t i = 0; i < stored.n; i++)
-    if (!store_index_find (ix, stored.items[i]))
-      strlist_push (&stale, stored.items[i]);
+  store_index_unreferenced (ix, &stored, &stale);
   /* A run with any failure deletes nothing: what it could not read may be what a stale
    * key holds (the next clean run removes them). */
   struct snapshot_commit_opts co = { &e->base, false, e->o.dry_run, 0 };

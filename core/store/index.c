@@ -214,6 +214,69 @@ store_index_find_revision (const struct store_index *ix, const char *namespace,
   return NULL;
 }
 
+static int
+cmp_str_ptr (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Whether a[0..n) is in strcmp order (a backend lists keys so): no sort needed then. */
+static bool
+strs_sorted (const char *const *a, size_t n)
+{
+  for (size_t i = 1; i < n; i++)
+    if (strcmp (a[i - 1], a[i]) > 0)
+      return false;
+  return true;
+}
+
+struct key_pos {
+  const char *key;
+  size_t pos;
+};
+
+static int
+cmp_key_pos (const void *a, const void *b)
+{
+  const struct key_pos *x = a, *y = b;
+  int c = strcmp (x->key, y->key);
+  return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+void
+store_index_unreferenced (const struct store_index *ix, const struct strlist *keys,
+                          struct strlist *out)
+{
+  size_t nk = keys->n, ni = 0;
+  if (!nk)
+    return;
+  const char **mine = xmalloc ((ix && ix->n ? ix->n : 1) * sizeof *mine);
+  for (size_t i = 0; ix && i < ix->n; i++)
+    if (ix->records[i].key)
+      mine[ni++] = ix->records[i].key;
+  if (!strs_sorted (mine, ni))
+    qsort (mine, ni, sizeof *mine, cmp_str_ptr);
+  /* keys with their positions, sorted by key (a backend lists them so already). */
+  struct key_pos *theirs = xmalloc (nk * sizeof *theirs);
+  for (size_t i = 0; i < nk; i++)
+    theirs[i] = (struct key_pos) { keys->items[i], i };
+  if (!strs_sorted ((const char *const *) keys->items, nk))
+    qsort (theirs, nk, sizeof *theirs, cmp_key_pos);
+  /* One merge: a key of theirs that mine lacks is unreferenced. */
+  bool *stale = xcalloc (nk, sizeof *stale);
+  for (size_t i = 0, j = 0; i < nk; i++) {
+    while (j < ni && strcmp (mine[j], theirs[i].key) < 0)
+      j++;
+    stale[theirs[i].pos] = !(j < ni && strcmp (mine[j], theirs[i].key) == 0);
+  }
+  for (size_t i = 0; i < nk; i++)
+    if (stale[i])
+      strlist_push (out, keys->items[i]);
+  free (stale);
+  free (theirs);
+  free (mine);
+}
+
 /* The string fields of a record, in the order they are packed. */
 #define RECORD_STRINGS(r) \
   { &(r)->key, &(r)->namespace, &(r)->release, &(r)->status, &(r)->chart, \

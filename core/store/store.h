@@ -123,6 +123,11 @@ const struct store_record *store_index_find (const struct store_index *ix, const
 const struct store_record *store_index_find_revision (const struct store_index *ix,
                                                       const char *namespace,
                                                       const char *release, int revision);
+/* The keys of keys (in any order) that no record of ix has as its key, appended to out
+ * in the order of keys: the stale records after a commit.  One sort of ix's keys and one
+ * of keys' (O(n log n), no search per key), then one merge of the two sorted lists. */
+void store_index_unreferenced (const struct store_index *ix, const struct strlist *keys,
+                               struct strlist *out);
 void store_index_free (struct store_index *ix);
 /* Whether the two say the same in index.json (every field; how a string is allocated
  * does not matter), record by record and in order; with no text built, unlike comparing
