@@ -173,12 +173,8 @@ progress (struct export_engine *e, const struct item *it)
   double secs = (double) (now.tv_sec - e->started.tv_sec)
                 + (double) (now.tv_nsec - e->started.tv_nsec) / 1e9;
   double mib = (double) bytes / (1024.0 * 1024.0);
-  if (e->progress_total)
-    fprintf (stderr, "\rreleasemanager: %zu/%zu records, %.1f MiB, %.1f MiB/s   ", d,
-             e->progress_total, mib, secs > 0 ? mib / secs : 0.0);
-  else   /* export_plan_and_fetch: the total is not known yet */
-    fprintf (stderr, "\rreleasemanager: %zu records, %.1f MiB, %.1f MiB/s   ", d, mib,
-             secs > 0 ? mib / secs : 0.0);
+  fprintf (stderr, "\rreleasemanager: %zu/%zu records, %.1f MiB, %.1f MiB/s   ", d,
+           e->progress_total, mib, secs > 0 ? mib / secs : 0.0);
   if (d == e->progress_total)
     fputc ('\n', stderr);
 }
@@ -244,13 +240,6 @@ struct full_ctx {
   size_t *q;                        /* ring of item indexes */
   size_t head, count, cap;
   bool closed;                      /* the LIST is over: workers drain and leave */
-  /* export_plan_and_fetch: the LIST adds items while workers process others.  Before
-   * e->items moves (grows), it stops the workers taking items (growing) and waits until
-   * none holds one (busy). */
-  size_t busy;
-  bool growing;
-  pthread_cond_t idle;
-  size_t start;                     /* this collection's first item */
 };
 
 static int
@@ -258,18 +247,6 @@ cmp_key_item (const void *key, const void *elem)
 {
   const struct item *it = elem;
   return strcmp (key, it->key);
-}
-
-/* Hand item i to the workers (waiting while the queue is full). */
-static void
-enqueue (struct full_ctx *f, size_t i)
-{
-  pthread_mutex_lock (&f->lock);
-  while (f->count == f->cap)
-    pthread_cond_wait (&f->not_full, &f->lock);
-  f->q[(f->head + f->count++) % f->cap] = i;
-  pthread_cond_signal (&f->not_empty);
-  pthread_mutex_unlock (&f->lock);
 }
 
 static int
@@ -306,7 +283,12 @@ full_item (void *ud, const cJSON *obj)
   }
   it->obj = own;
   it->queued = true;
-  enqueue (f, (size_t) (it - e->items));
+  pthread_mutex_lock (&f->lock);
+  while (f->count == f->cap)
+    pthread_cond_wait (&f->not_full, &f->lock);
+  f->q[(f->head + f->count++) % f->cap] = (size_t) (it - e->items);
+  pthread_cond_signal (&f->not_empty);
+  pthread_mutex_unlock (&f->lock);
   return 0;
 }
 
@@ -333,7 +315,7 @@ full_worker (void *arg)
   struct full_ctx *f = arg;
   for (;;) {
     pthread_mutex_lock (&f->lock);
-    while ((f->count == 0 && !f->closed) || f->growing)
+    while (f->count == 0 && !f->closed)
       pthread_cond_wait (&f->not_empty, &f->lock);
     if (f->count == 0) {
       pthread_mutex_unlock (&f->lock);
@@ -342,68 +324,18 @@ full_worker (void *arg)
     size_t i = f->q[f->head];
     f->head = (f->head + 1) % f->cap;
     f->count--;
-    f->busy++;
     pthread_cond_signal (&f->not_full);
     pthread_mutex_unlock (&f->lock);
     process (f->e, &f->e->items[i]);
     progress (f->e, &f->e->items[i]);
-    pthread_mutex_lock (&f->lock);
-    if (--f->busy == 0)
-      pthread_cond_signal (&f->idle);
-    pthread_mutex_unlock (&f->lock);
   }
-}
-
-/* export_plan_and_fetch: each listed object becomes an item, handed to the workers with
- * its object. */
-static int
-plan_full_item (void *ud, const cJSON *obj)
-{
-  struct full_ctx *f = ud;
-  struct export_engine *e = f->e;
-  cJSON *own = (cJSON *) obj;     /* kube_list_owned: ours */
-  if (e->n == e->cap) {
-    /* e->items moves: no worker may hold an item meanwhile. */
-    pthread_mutex_lock (&f->lock);
-    f->growing = true;
-    while (f->busy)
-      pthread_cond_wait (&f->idle, &f->lock);
-    export_items_reserve (e, e->n + 1);
-    f->growing = false;
-    pthread_cond_broadcast (&f->not_empty);
-    pthread_mutex_unlock (&f->lock);
-  }
-  struct item *it = export_plan_add (e, f->driver, obj);
-  if (!it) {
-    cJSON_Delete (own);
-    return 0;
-  }
-  it->obj = own;
-  it->queued = true;
-  enqueue (f, (size_t) (it - e->items));
-  return 0;
-}
-
-/* export_plan_and_fetch's LIST starts over: drop its items once the workers are done
- * with them (what they stored is stored again under the same keys). */
-static void
-plan_full_restart (void *ud)
-{
-  struct full_ctx *f = ud;
-  full_restart (ud);
-  pthread_mutex_lock (&f->lock);
-  while (f->busy)
-    pthread_cond_wait (&f->idle, &f->lock);
-  export_items_truncate (f->e, f->start);
-  pthread_mutex_unlock (&f->lock);
 }
 
 /* Returns a KUBE_* code.  Without a single worker thread the queue would never drain:
- * then nothing is listed (plan: false, and the caller lists as usual) and run_workers
- * reads every item with a GET. */
+ * then nothing is listed and run_workers reads every item with a GET. */
 static int
-full_list (struct export_engine *e, enum helm_driver driver, unsigned threads, bool plan,
-           bool *listed, struct rm_error *kerr)
+full_list (struct export_engine *e, enum helm_driver driver, unsigned threads,
+           struct rm_error *kerr)
 {
   struct kube_list_opts lo = { "owner=helm", NULL, FULL_PAGE, false };
   struct full_ctx f = { .e = e, .driver = driver, .cap = 2 * FULL_PAGE + (size_t) threads * 4 };
@@ -411,19 +343,15 @@ full_list (struct export_engine *e, enum helm_driver driver, unsigned threads, b
   pthread_mutex_init (&f.lock, NULL);
   pthread_cond_init (&f.not_empty, NULL);
   pthread_cond_init (&f.not_full, NULL);
-  pthread_cond_init (&f.idle, NULL);
   pthread_t *tids = xcalloc (threads, sizeof *tids);
   unsigned started = start_threads (tids, threads, full_worker, &f);
   int rc = KUBE_OK;
-  *listed = started > 0;
   if (started > 0) {
     struct strlist paths = STRLIST_INIT;
     export_collection_paths (e, driver, &paths);
-    for (size_t i = 0; i < paths.n && rc == KUBE_OK; i++) {
-      f.start = e->n;
-      rc = kube_list_owned (e->kc, paths.items[i], &lo, plan ? plan_full_item : full_item,
-                            plan ? plan_full_restart : full_restart, &f, NULL, kerr);
-    }
+    for (size_t i = 0; i < paths.n && rc == KUBE_OK; i++)
+      rc = kube_list_owned (e->kc, paths.items[i], &lo, full_item, full_restart, &f, NULL,
+                            kerr);
     strlist_free (&paths);
   }
   pthread_mutex_lock (&f.lock);
@@ -433,31 +361,10 @@ full_list (struct export_engine *e, enum helm_driver driver, unsigned threads, b
   for (unsigned t = 0; t < started; t++)
     pthread_join (tids[t], NULL);
   free (tids);
-  pthread_cond_destroy (&f.idle);
   pthread_cond_destroy (&f.not_full);
   pthread_cond_destroy (&f.not_empty);
   pthread_mutex_destroy (&f.lock);
   free (f.q);
-  return rc;
-}
-
-int
-export_plan_and_fetch (struct export_engine *e, struct rm_error *kerr)
-{
-  enum helm_driver driver = e->o.secrets ? HELM_DRIVER_SECRET : HELM_DRIVER_CONFIGMAP;
-  e->progress_total = 0;             /* not known before the end */
-  atomic_store (&e->done, 0);
-  atomic_store (&e->bytes, 0);
-  clock_gettime (CLOCK_MONOTONIC, &e->started);
-  bool listed;
-  int rc = full_list (e, driver, backend_max_parallel (e->b, e->o.threads), true, &listed,
-                      kerr);
-  if (e->o.progress && atomic_load (&e->done))
-    fputc ('\n', stderr);
-  if (rc == KUBE_OK && !listed)
-    return export_plan (e, kerr);     /* no worker thread: as usual, one by one */
-  if (rc == KUBE_OK)
-    export_plan_finish (e);
   return rc;
 }
 
@@ -479,10 +386,8 @@ export_fetch (struct export_engine *e)
      * What the LIST did not deliver (deleted meanwhile, or new) is read one by one. */
     struct rm_error kerr;
     log_debug ("%zu of %zu records to read: using full LIST pages", todo, e->n);
-    bool listed;
-    if ((e->o.secrets && full_list (e, HELM_DRIVER_SECRET, nt, false, &listed, &kerr) != KUBE_OK)
-        || (e->o.configmaps
-            && full_list (e, HELM_DRIVER_CONFIGMAP, nt, false, &listed, &kerr) != KUBE_OK))
+    if ((e->o.secrets && full_list (e, HELM_DRIVER_SECRET, nt, &kerr) != KUBE_OK)
+        || (e->o.configmaps && full_list (e, HELM_DRIVER_CONFIGMAP, nt, &kerr) != KUBE_OK))
       log_warn ("%s (reading the remaining records one by one)", kerr.message);
   }
   run_workers (e, nt);

@@ -75,16 +75,6 @@ int export_plan (struct export_engine *e, struct rm_error *kerr);
 void export_collection_paths (const struct export_engine *e, enum helm_driver driver,
                               struct strlist *paths);
 void export_items_free (struct export_engine *e);
-/* One item for a listed object (metadata or full) of driver, appended to e->items
- * (grown by export_items_reserve), or NULL when it is not a release record or not
- * wanted.  The plan's second half, export_plan_finish, sorts the items, marks the
- * superseded and the unchanged ones (export_plan runs both halves). */
-struct item *export_plan_add (struct export_engine *e, enum helm_driver driver,
-                              const cJSON *obj);
-void export_plan_finish (struct export_engine *e);
-/* Room for n items in e->items (which may move); the items from n on dropped. */
-void export_items_reserve (struct export_engine *e, size_t n);
-void export_items_truncate (struct export_engine *e, size_t n);
 
 /* record.c: decode obj (the item's object), compare with the previous snapshot, and
  * store it; sets it->state, it->rec and it->why. */
@@ -92,10 +82,5 @@ void export_record (struct export_engine *e, struct item *it, const cJSON *obj);
 
 /* fetch.c: read and store every pending item, in parallel. */
 void export_fetch (struct export_engine *e);
-/* fetch.c: a first export (no previous snapshot to compare with) of one driver: plan and
- * fetch in one full LIST, each object an item and stored as its page arrives, instead
- * of a metadata-only LIST and then a full one; then export_plan_finish.  Returns a
- * KUBE_* code, as export_plan. */
-int export_plan_and_fetch (struct export_engine *e, struct rm_error *kerr);
 
 #endif

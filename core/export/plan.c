@@ -85,67 +85,47 @@ static void
 list_restart (void *ud)
 {
   struct list_ctx *l = ud;
-  export_items_truncate (l->e, l->start);
-}
-
-void
-export_items_reserve (struct export_engine *e, size_t n)
-{
-  if (n <= e->cap)
-    return;
-  /* The previous snapshot's size is the best guess of how many there are. */
-  size_t guess = e->old ? e->old->n + e->old->n / 8 + 64 : 256;
-  size_t cap = e->cap ? e->cap * 2 : guess;
-  e->cap = cap > n ? cap : n;
-  e->items = xrealloc (e->items, e->cap * sizeof *e->items);
-}
-
-void
-export_items_truncate (struct export_engine *e, size_t n)
-{
-  for (size_t i = n; i < e->n; i++)
-    item_free (&e->items[i]);
-  if (n < e->n)
-    e->n = n;
+  for (size_t i = l->start; i < l->e->n; i++)
+    item_free (&l->e->items[i]);
+  l->e->n = l->start;
 }
 
 static int
 list_item (void *ud, const cJSON *obj)
 {
   struct list_ctx *l = ud;
-  export_plan_add (l->e, l->driver, obj);
-  return 0;
-}
-
-struct item *
-export_plan_add (struct export_engine *e, enum helm_driver driver, const cJSON *obj)
-{
+  struct export_engine *e = l->e;
   const char *ns = json_str (obj, "metadata", "namespace");
   const char *name = json_str (obj, "metadata", "name");
   if (!ns || !name)
-    return NULL;
+    return 0;
   char *release = NULL;
   int rev = 0;
   if (!helm_object_name_parse (name, &release, &rev)) {
     log_warn ("%s %s/%s has label owner=helm but is not named like a Helm release record "
               "(sh.helm.release.v1.NAME.vN): skipped",
-              driver == HELM_DRIVER_SECRET ? "secret" : "configmap", ns, name);
-    return NULL;
+              l->driver == HELM_DRIVER_SECRET ? "secret" : "configmap", ns, name);
+    return 0;
   }
   if (!wanted (e, ns, release)) {
     free (release);
-    return NULL;
+    return 0;
   }
-  export_items_reserve (e, e->n + 1);
+  if (e->n == e->cap) {
+    /* The previous snapshot's size is the best guess of how many there are. */
+    size_t guess = e->old ? e->old->n + e->old->n / 8 + 64 : 256;
+    e->cap = e->cap ? e->cap * 2 : guess;
+    e->items = xrealloc (e->items, e->cap * sizeof *e->items);
+  }
   struct item *it = &e->items[e->n++];
   memset (it, 0, sizeof *it);
-  it->driver = driver;
+  it->driver = l->driver;
   it->state = ITEM_PENDING;
   item_strings (it, ns, name, json_str (obj, "metadata", "uid"),
                 json_str (obj, "metadata", "resourceVersion"), release, rev);
   it->revision = rev;
   free (release);
-  return it;
+  return 0;
 }
 
 void
@@ -223,13 +203,6 @@ export_plan (struct export_engine *e, struct rm_error *kerr)
     rc = list_driver (e, HELM_DRIVER_CONFIGMAP, kerr);
   if (rc != KUBE_OK)
     return rc;
-  export_plan_finish (e);
-  return KUBE_OK;
-}
-
-void
-export_plan_finish (struct export_engine *e)
-{
   /* Helm 2 (Tiller) records are not restorable: say so once. */
   if (any_object (e, "configmaps", "OWNER=TILLER"))
     log_warn ("the cluster has Helm 2 (Tiller) release records (ConfigMaps labelled "
@@ -262,4 +235,5 @@ export_plan_finish (struct export_engine *e)
       it->state = ITEM_UNCHANGED;
     }
   }
+  return KUBE_OK;
 }
