@@ -320,6 +320,9 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   struct store_index *ix = build_index (e, cluster_uid, r, take, &differs);
   r->records = ix->n;
   r->complete = true;
+  /* The items are counted and their entries in ix: free them before the commit prints
+   * the index. */
+  export_items_free (e);
 
   /* Records in the store that the new index does not list: only those listed when the
    * run started can be stale (what this run stored is in the new index). */

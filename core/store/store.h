@@ -28,6 +28,7 @@
 #define RM_STORE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -137,6 +138,9 @@ bool store_index_same_records (const struct store_index *a, const struct store_i
 
 /* JSON text of the index; caller frees. */
 char *store_index_to_json (const struct store_index *ix);
+/* The same text written to f a few records at a time (memory does not grow with the
+ * index); false when a write failed. */
+bool store_index_print (const struct store_index *ix, FILE *f);
 /* Parse and validate into *out (the caller's): RM_OK, or RM_E_IO with *out NULL and err
  * naming what is wrong. */
 int store_index_from_json (const char *text, size_t len, struct store_index **out,
