@@ -86,9 +86,13 @@ def records_upto(nrec):
     return out
 
 
+CPU = {}   # command -> user + system CPU seconds of its last run (GNU time's %U %S)
+
+
 def timed(cmd, env=None, check=None):
-    """Wall seconds and peak RSS (KiB, GNU time's %M) of one command."""
-    t = ["/usr/bin/time", "-f", "%M"] + cmd
+    """Wall seconds and peak RSS (KiB, GNU time's %M) of one command; its CPU seconds go
+    to CPU (less sensitive than wall time to what else runs on a shared machine)."""
+    t = ["/usr/bin/time", "-f", "%U %S %M"] + cmd
     t0 = time.monotonic()
     p = subprocess.run(t, env=env, capture_output=True, text=True)
     wall = time.monotonic() - t0
@@ -97,7 +101,9 @@ def timed(cmd, env=None, check=None):
                                                       p.stdout[-2000:], p.stderr[-2000:]))
     if check:
         check(p.stdout, p.stderr)
-    return wall, int(p.stderr.strip().splitlines()[-1])
+    u, sy, kib = p.stderr.strip().splitlines()[-1].split()
+    CPU["last"] = float(u) + float(sy)
+    return wall, int(kib)
 
 
 def median(xs):
@@ -162,6 +168,7 @@ def main():
             row = {"records": nrec, "releases": nrel, "namespaces": len(nss)}
             m = {k: [] for k in ("full", "meta", "first", "again", "changed", "list", "import")}
             rss = {k: 0 for k in m}
+            cpu = {k: [] for k in m}
             nchange = max(1, nrec // 100)
             for r in range(a.repeat):
                 w = list_floor.run(fk.url, fk.token, fk.ca, metadata=False, limit=100)
@@ -176,6 +183,7 @@ def main():
                         ("again", exp, wrote(0))):
                     t, kib = timed(cmd, env, chk)
                     m[k].append(t)
+                    cpu[k].append(CPU["last"])
                     rss[k] = max(rss[k], kib)
                 # 1%: every 100th record gets new content (and a new resourceVersion)
                 step = max(1, nrec // nchange)
@@ -184,6 +192,7 @@ def main():
                          for (i, v, n) in recs[::step][:nchange]], replace=True)
                 t, kib = timed(exp, env, wrote(nchange))
                 m["changed"].append(t)
+                cpu["changed"].append(CPU["last"])
                 rss["changed"] = max(rss["changed"], kib)
 
                 def listed(out, err):
@@ -192,6 +201,7 @@ def main():
                 t, kib = timed([a.rm, "list", "local", "--plugin-dir", a.plugins, "--path",
                                 store, "-o", "json"], env, listed)
                 m["list"].append(t)
+                cpu["list"].append(CPU["last"])
                 rss["list"] = max(rss["list"], kib)
 
                 def planned(out, err):
@@ -203,8 +213,10 @@ def main():
                                 store, "--kubeconfig", kc, "--dry-run", "--target-namespace",
                                 "restored", "--create-namespace"], env, planned)
                 m["import"].append(t)
+                cpu["import"].append(CPU["last"])
                 rss["import"] = max(rss["import"], kib)
             for k in m:
+                row[k + "_cpu"] = median(cpu[k]) if cpu[k] else 0.0
                 row[k] = median(m[k])
                 row[k + "_all"] = m[k]
                 row[k + "_rss"] = rss[k]
@@ -258,6 +270,14 @@ def main():
                 cells.append("%.1fx" % (10 ** (math.log10(y[k] / x[k]) / f)))
             print("| %s | %s |" % (label, " | ".join(cells)))
         print()
+    print("CPU seconds (user + system) of releasemanager, and per 1000 records:")
+    print()
+    print("| run | " + " | ".join("%d records" % r["records"] for r in results) + " |")
+    print("|---" * (len(results) + 1) + "|")
+    for k, label in names[2:]:
+        print("| %s | %s |" % (label, " | ".join(
+            "%.2f (%.3f)" % (r[k + "_cpu"], r[k + "_cpu"] * 1000 / r["records"]) for r in results)))
+    print()
     print("records per size: " + ", ".join("%d (%d releases, %d namespaces, index.json %d KiB)"
                                            % (r["records"], r["releases"], r["namespaces"],
                                               r["index_kib"]) for r in results))
