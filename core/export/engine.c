@@ -438,13 +438,14 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   r->records = ix->n - r->outside;
   r->scoped = !export_whole_cluster (e);
   r->complete = true;
+  /* The items are counted and their entries in ix: free them before the commit prints
+   * the index. */
+  export_items_free (e);
 
   /* Records in the store that the new index does not list: only those listed when the
    * run started can be stale (what this run stored is in the new index). */
   struct strlist stale = STRLIST_INIT;
-  for (size_t i = 0; i < stored.n; i++)
-    if (!store_index_find (ix, stored.items[i]))
-      strlist_push (&stale, stored.items[i]);
+  store_index_unreferenced (ix, &stored, &stale);
   /* The original tool's files, once this index holds their releases (or, exporting the
    * whole cluster, all: a release it no longer has is gone), as the original tool would
    * delete them; not before the commit (snapshot_commit). */
