@@ -7,7 +7,8 @@
  *                delete, wait for readiness
  *   hooks.c      pre-/post-install hooks by weight with their delete policies
  *   records.c    the release records back as Helm's own storage (Secret or ConfigMap)
- *   values.c     --update-values: re-render with a helm binary
+ *   values.c     --update-values and --new-path: parse, apply to the values a release
+ *                has, re-render with a helm binary
  *   release.c    one release from stored records to a Helm-owned release
  *   run.c        what those steps share: the first failure, the dry-run plan, the clock
  *   engine.c     a whole run: reads the store (index.json or the original tool's files),

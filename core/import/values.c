@@ -1,4 +1,6 @@
-/* --update-values: changing values means rendering the chart again, which needs Helm's
+/* --update-values and --new-path.  The option is parsed as the original tool's flag
+ * (pflag StringToString) and, as the original, changes only values a release already
+ * has.  Changing values means rendering the chart again, which needs Helm's
  * template engine, so this runs a `helm` binary from PATH.  The chart is rebuilt from the
  * release record (Chart.yaml from chart.metadata, values.yaml, values.schema.json,
  * templates and files) in a temporary directory and the restored release is upgraded
