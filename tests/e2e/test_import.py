@@ -526,6 +526,16 @@ class Options(unittest.TestCase):
         self.assertEqual(p.returncode, 0, show(p))
         self.assertIn("neither 'path' (our chart) nor 'backend.path'", p.stderr)
         self.assertEqual(releases_of(fk)[("ops3", "rlsmgr")][2:], (1, "deployed"))
+        # from the configuration file: each entry read like one argument
+        cfg = os.path.join(WORK, "update-values.yaml")
+        with open(cfg, "w") as f:
+            f.write("update-values:\n  - message=from-file\n  - \"nosuch=1,message=a\"\n")
+        p = imp(fk, "--config", cfg, "--release", "web", "--target-namespace", "cfgns",
+                "--dry-run", extra_env=hp)
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertIn('helm upgrade web (chart rebuilt from the record) -n cfgns with values '
+                      '{"message":"a"}', p.stdout)
+        self.assertIn("apps/web: value nosuch doesn't exist", p.stderr)
 
 
 def legacy_store(releases, extra=None, edit=None):
