@@ -110,37 +110,36 @@ cli_values (const struct cli *c, const char *name)
 
 /* --update-values into updates, each value parsed as the original tool's flag parses
  * one argument (imp_updates_add): the command line's values, else the environment's,
- * else every update-values entry of the configuration file (a mapping there arrives as
- * one KEY=VALUE entry per key).  EXIT_OK or EXIT_USAGE (said why). */
+ * else every update-values entry of the configuration file, an item of a mapping
+ * (valueUpdates: {KEY: VALUE}) being one pair as it is.  EXIT_OK or EXIT_USAGE (said
+ * why). */
 static int
 update_values (const struct cli *c, struct strlist *updates)
 {
-  struct strlist texts = STRLIST_INIT;
   const struct strlist *given = cli_values (c, "update-values");
   char *origin = cli_origin (c, "update-values");
+  struct rm_error err;
+  int rc = RM_OK;
   if (given)
-    for (size_t i = 0; i < given->n; i++)
-      strlist_push (&texts, given->items[i]);
+    for (size_t i = 0; i < given->n && rc == RM_OK; i++)
+      rc = imp_updates_add (updates, given->items[i], &err);
   else if (str_has_prefix (origin, "environment "))
-    strlist_push (&texts, cli_get (c, "update-values"));
+    rc = imp_updates_add (updates, cli_get (c, "update-values"), &err);
   else
-    for (size_t i = 0; c->file && i < c->file->n; i++)
-      if (strcmp (c->file->entries[i].key, "update-values") == 0)
-        strlist_push (&texts, c->file->entries[i].value);
-  int rc = EXIT_OK;
-  for (size_t i = 0; i < texts.n && rc == EXIT_OK; i++) {
-    struct rm_error err;
-    if (imp_updates_add (updates, texts.items[i], &err) != RM_OK) {
-      if (given)
-        log_error ("%s", err.message);
-      else
-        log_error ("%s (from %s)", err.message, origin);
-      rc = EXIT_USAGE;
+    for (size_t i = 0; c->file && i < c->file->n && rc == RM_OK; i++) {
+      const struct config_entry *e = &c->file->entries[i];
+      if (!e->ignored && strcmp (e->key, "update-values") == 0)
+        rc = e->from_map ? imp_updates_add_pair (updates, e->value, &err)
+                         : imp_updates_add (updates, e->value, &err);
     }
+  if (rc != RM_OK) {
+    if (given)
+      log_error ("%s", err.message);
+    else
+      log_error ("%s (from %s)", err.message, origin);
   }
   free (origin);
-  strlist_free (&texts);
-  return rc;
+  return rc == RM_OK ? EXIT_OK : EXIT_USAGE;
 }
 
 /* The request and what it points to. */

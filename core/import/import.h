@@ -174,6 +174,9 @@ int imp_write_records (struct imp_run *r, char **json, size_t n, const struct st
  * with the same key dropped (a later key wins).  RM_OK, or RM_E_INVALID with err naming
  * the text and the pair at fault. */
 int imp_updates_add (struct strlist *updates, const char *text, struct rm_error *err);
+/* One KEY=VALUE pair as it is (an item of a configuration file's mapping), appended the
+ * same way: RM_OK, or RM_E_INVALID with err filled (no '=', no KEY). */
+int imp_updates_add_pair (struct strlist *updates, const char *pair, struct rm_error *err);
 /* Apply updates to a release's user values as the original tool does: only a value that
  * already exists there is changed (a literal top-level KEY first, else the dotted path
  * a.b.c through objects); any other key is refused with a warning naming who

@@ -135,28 +135,34 @@ imp_updates_add (struct strlist *updates, const char *text, struct rm_error *err
   }
   int rc = RM_OK;
   for (size_t i = 0; i < pairs.n && rc == RM_OK; i++) {
-    const char *pair = pairs.items[i];
-    const char *eq = strchr (pair, '=');
-    if (!eq)
-      rc = err_set (err, RM_E_INVALID, "--update-values: '%s' (in '%s') must be formatted as "
-                    "KEY=VALUE", pair, text);
-    else if (eq == pair)
-      rc = err_set (err, RM_E_INVALID, "--update-values: '%s' has no KEY before '='", pair);
-  }
-  /* A later key wins: drop an earlier pair with the same key, keep the order. */
-  for (size_t i = 0; i < pairs.n && rc == RM_OK; i++) {
-    size_t klen = (size_t) (strchr (pairs.items[i], '=') - pairs.items[i]) + 1;
-    size_t w = 0;
-    for (size_t j = 0; j < updates->n; j++)
-      if (strncmp (updates->items[j], pairs.items[i], klen) == 0)
-        free (updates->items[j]);
-      else
-        updates->items[w++] = updates->items[j];
-    updates->n = w;
-    strlist_push (updates, pairs.items[i]);
+    rc = imp_updates_add_pair (updates, pairs.items[i], err);
+    if (rc != RM_OK && !strchr (pairs.items[i], '='))
+      err_set (err, rc, "--update-values: '%s' (in '%s') must be formatted as KEY=VALUE",
+               pairs.items[i], text);
   }
   strlist_free (&pairs);
   return rc;
+}
+
+int
+imp_updates_add_pair (struct strlist *updates, const char *pair, struct rm_error *err)
+{
+  const char *eq = strchr (pair, '=');
+  if (!eq)
+    return err_set (err, RM_E_INVALID, "--update-values: '%s' must be formatted as KEY=VALUE",
+                    pair);
+  if (eq == pair)
+    return err_set (err, RM_E_INVALID, "--update-values: '%s' has no KEY before '='", pair);
+  /* A later key wins: drop an earlier pair with the same key, keep the order. */
+  size_t klen = (size_t) (eq - pair) + 1, w = 0;
+  for (size_t j = 0; j < updates->n; j++)
+    if (strncmp (updates->items[j], pair, klen) == 0)
+      free (updates->items[j]);
+    else
+      updates->items[w++] = updates->items[j];
+  updates->n = w;
+  strlist_push (updates, pair);
+  return RM_OK;
 }
 
 /* The new value in the type of the one it replaces when the text is one of that type
