@@ -18,28 +18,36 @@
 static const struct cli_option import_options[] = {
   { "namespace", 'n', CLI_LIST, "NS", NULL, "import only releases stored from NS", 0 },
   { "exclude-namespaces", 0, CLI_LIST, "NS,NS", NULL, "skip releases stored from these namespaces", 0 },
-  { "release-name", 0, CLI_VALUE, "NAME", NULL, "import only the release NAME", 0 },
+  { "release", 0, CLI_LIST, "NAME", NULL,
+    "import only the releases named NAME (or comma-separated names)", 0 },
+  { "release-name", 0, CLI_LIST, "NAME", NULL,
+    "alias of --release (command line only)", 0 },
   { "target-namespace", 0, CLI_VALUE, "NS", NULL, "restore every release into NS", 0 },
-  { "create-namespace", 0, CLI_FLAG, NULL, NULL, "create missing namespaces", 0 },
+  { "create-namespace", 0, CLI_FLAG, NULL, "true",
+    "create missing namespaces; --create-namespace=false: a missing namespace fails the "
+    "release", 0 },
   { "replace", 0, CLI_FLAG, NULL, NULL,
-    "take over existing objects and release records not owned by the release", 0 },
+    "overwrite a release that already exists (else skipped) and take over objects not "
+    "owned by the release", 0 },
   { "wait", 0, CLI_FLAG, NULL, NULL,
     "wait until Deployments, StatefulSets and DaemonSets are ready and Jobs complete", 0 },
   { "atomic", 0, CLI_FLAG, NULL, NULL,
-    "when a release fails, delete what its import created", 0 },
+    "when a release fails, delete what its import created; implies --wait", 0 },
   { "release-timeout", 0, CLI_VALUE, "DURATION", "300s",
     "time allowed per release for hooks and --wait (e.g. 90s, 5m)", 0 },
   { "threads", 0, CLI_VALUE, "N", "50", "releases restored in parallel", 0 },
   { "no-hooks", 0, CLI_FLAG, NULL, NULL, "do not run pre-/post-install hooks", 0 },
-  { "helm-driver", 0, CLI_VALUE, "DRIVER", "secret",
-    "where the release records go: secret or configmap", 0 },
+  { "helm-driver", 0, CLI_VALUE, "DRIVER", NULL,
+    "write every release record as a secret or a configmap (default: where Helm kept "
+    "each release; secret for the original tool's stores)", 0 },
   { "force", 0, CLI_FLAG, NULL, NULL,
     "also import the manager's own release (named in the state file)", 0 },
   { "new-path", 0, CLI_VALUE, "PATH", NULL,
-    "import the manager's own release with its value 'path' (the original tool's: "
-    "'backend.path') set to PATH (needs helm)", 0 },
-  { "update-values", 0, CLI_LIST, "KEY=VALUE", NULL,
-    "change a value (a.b.c=v) and re-render with helm upgrade (needs helm on PATH)", 0 },
+    "import the manager's own release with its value 'path' and/or 'backend.path' (the "
+    "original tool's chart), whichever it has, set to PATH (needs helm)", 0 },
+  { "update-values", 0, CLI_LIST, "KEY=VALUE[,...]", NULL,
+    "change values the releases already have (KEY: a top-level key, else a.b.c) and "
+    "re-render those releases with helm upgrade (needs helm on PATH)", 0 },
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -90,12 +98,56 @@ report (const struct imp_request *rq, const struct imp_result *res)
           res->restored, dry ? "to restore" : "restored", res->skipped, res->failed);
 }
 
+/* The command-line values of option name (none: NULL). */
+static const struct strlist *
+cli_values (const struct cli *c, const char *name)
+{
+  for (size_t i = 0; i < c->nvals; i++)
+    if (strcmp (c->vals[i].opt->name, name) == 0)
+      return c->vals[i].values.n ? &c->vals[i].values : NULL;
+  return NULL;
+}
+
+/* --update-values into updates, each value parsed as the original tool's flag parses
+ * one argument (imp_updates_add): the command line's values, else the environment's,
+ * else every update-values entry of the configuration file, an item of a mapping
+ * (valueUpdates: {KEY: VALUE}) being one pair as it is.  EXIT_OK or EXIT_USAGE (said
+ * why). */
+static int
+update_values (const struct cli *c, struct strlist *updates)
+{
+  const struct strlist *given = cli_values (c, "update-values");
+  char *origin = cli_origin (c, "update-values");
+  struct rm_error err;
+  int rc = RM_OK;
+  if (given)
+    for (size_t i = 0; i < given->n && rc == RM_OK; i++)
+      rc = imp_updates_add (updates, given->items[i], &err);
+  else if (str_has_prefix (origin, "environment "))
+    rc = imp_updates_add (updates, cli_get (c, "update-values"), &err);
+  else
+    for (size_t i = 0; c->file && i < c->file->n && rc == RM_OK; i++) {
+      const struct config_entry *e = &c->file->entries[i];
+      if (!e->ignored && strcmp (e->key, "update-values") == 0)
+        rc = e->from_map ? imp_updates_add_pair (updates, e->value, &err)
+                         : imp_updates_add (updates, e->value, &err);
+    }
+  if (rc != RM_OK) {
+    if (given)
+      log_error ("%s", err.message);
+    else
+      log_error ("%s (from %s)", err.message, origin);
+  }
+  free (origin);
+  return rc == RM_OK ? EXIT_OK : EXIT_USAGE;
+}
+
 /* The request and what it points to. */
 struct import_cmd {
   struct imp_request rq;
   struct imp_engine *engine;
   struct imp_result res;
-  struct strlist only_ns, skip_ns, updates;
+  struct strlist only_ns, skip_ns, updates, releases;
   char *helm;
 };
 
@@ -112,15 +164,17 @@ check_import (struct cmd_ctx *x)
   struct imp_settings *s = &rq->s;
   s->dry = x->dry_run;
   s->replace = cli_flag (c, "replace");
-  s->wait = cli_flag (c, "wait");
   s->atomic = cli_flag (c, "atomic");
+  s->wait = cli_flag (c, "wait") || s->atomic;   /* as helm install --atomic */
   s->no_hooks = cli_flag (c, "no-hooks");
   s->create_ns = cli_flag (c, "create-namespace");
   s->target_ns = cli_get (c, "target-namespace");
   s->kubeconfig = cli_get (c, "kubeconfig");
   s->kubecontext = cli_get (c, "kubecontext");
   const char *driver = cli_get (c, "helm-driver");
-  if (strcmp (driver, "secret") == 0)
+  if (!driver)
+    s->driver = HELM_DRIVER_AUTO;
+  else if (strcmp (driver, "secret") == 0)
     s->driver = HELM_DRIVER_SECRET;
   else if (strcmp (driver, "configmap") == 0)
     s->driver = HELM_DRIVER_CONFIGMAP;
@@ -134,33 +188,22 @@ check_import (struct cmd_ctx *x)
                cli_get (c, "release-timeout"));
     return EXIT_USAGE;
   }
-  /* Repeatable; namespaces are also comma-separated.  An --update-values value may hold
-   * commas itself (key=a,b), so only the environment or file form is split. */
+  /* Repeatable; namespaces and release names are also comma-separated. */
   cli_get_list (c, "namespace", ',', &ic->only_ns);
   cli_get_list (c, "exclude-namespaces", ',', &ic->skip_ns);
-  for (size_t i = 0; i < c->nvals; i++)
-    if (strcmp (c->vals[i].opt->name, "update-values") == 0)
-      for (size_t j = 0; j < c->vals[i].values.n; j++)
-        strlist_push (&ic->updates, c->vals[i].values.items[j]);
-  if (!ic->updates.n && cli_get (c, "update-values"))
-    strlist_push_split (&ic->updates, cli_get (c, "update-values"), ',');
+  cli_get_list (c, "release", ',', &ic->releases);
+  /* In a configuration file shared with export, releaseName is export's own release:
+   * import's --release-name alias is taken from the command line alone. */
+  const struct strlist *alias = cli_values (c, "release-name");
+  for (size_t i = 0; alias && i < alias->n; i++)
+    strlist_push_split (&ic->releases, alias->items[i], ',');
   rq->only_ns = &ic->only_ns;
   rq->skip_ns = &ic->skip_ns;
+  rq->only_releases = &ic->releases;
   rq->updates = &ic->updates;
-  rq->only_release = cli_get (c, "release-name");
   rq->new_path = cli_get (c, "new-path");
   rq->force = cli_flag (c, "force");
-
-  int rc = EXIT_OK;
-  cJSON *probe = cJSON_CreateObject ();
-  for (size_t i = 0; i < ic->updates.n; i++) {
-    struct rm_error err;
-    if (imp_set_value (probe, ic->updates.items[i], &err) != RM_OK) {
-      log_error ("%s", err.message);
-      rc = EXIT_USAGE;
-    }
-  }
-  cJSON_Delete (probe);
+  int rc = update_values (c, &ic->updates);
   if (rc != EXIT_OK)
     return rc;
   if (ic->updates.n || rq->new_path) {
@@ -186,6 +229,7 @@ release_import (struct cmd_ctx *x)
   strlist_free (&ic->only_ns);
   strlist_free (&ic->skip_ns);
   strlist_free (&ic->updates);
+  strlist_free (&ic->releases);
   free (ic->helm);
   free (ic);
 }
@@ -223,20 +267,25 @@ run_import (struct cmd_ctx *x)
 const struct command cmd_import = {
   "import",
   "restore the stored Helm releases into the cluster, owned by Helm",
-  "[BACKEND] [BACKEND OPTIONS] [--namespace NS]... [--release-name NAME] "
+  "[BACKEND] [BACKEND OPTIONS] [--namespace NS]... [--release NAME]... "
   "[--target-namespace NS] [--replace] [--wait] [--atomic]",
   "Restores every release stored under --path (or those the filters select) as if helm\n"
   "install and its upgrades had run in this cluster: the chart's CRDs first (skipped when\n"
   "they exist), pre-install hooks, the objects of the last deployed revision's manifest in\n"
   "Helm's install order with Helm's ownership labels and annotations, post-install hooks,\n"
-  "then every stored revision as Helm's own release record.  helm list, history, get,\n"
-  "upgrade, rollback and uninstall then work on the restored releases.  An existing object\n"
-  "is taken over only when it belongs to the release (or with --replace).  The manager's\n"
-  "own release is not imported unless --force or --new-path.  Nothing is written to the\n"
-  "backend.  Without index.json, the original Go tool's NAME-VERSION-N.release files\n"
-  "and its rlsmgrstate.json are read instead.  --dry-run prints the plan and writes\n"
-  "nothing.  Exit status 3 when some\n"
-  "releases failed and others were restored.",
+  "then every stored revision as Helm's own release record, a Secret or a ConfigMap as\n"
+  "Helm kept it (--helm-driver: all one way).  helm list, history, get, upgrade, rollback\n"
+  "and uninstall then work on the restored releases.  A release that already exists in\n"
+  "its target namespace is skipped, as the original tool does, unless --replace.  An\n"
+  "existing object is taken over only when it belongs to the release (or with --replace).\n"
+  "Missing namespaces are created unless --create-namespace=false.  --atomic implies\n"
+  "--wait, as in Helm.  The manager's own release is not imported unless --force or\n"
+  "--new-path.  --update-values KEY=VALUE[,KEY=VALUE] changes only values a release\n"
+  "already has, as the original tool does (others are refused with a warning), and then\n"
+  "re-renders that release with helm.  Nothing is written to the backend.  Without\n"
+  "index.json, the original Go tool's NAME-VERSION-N.release files and its\n"
+  "rlsmgrstate.json are read instead.  --dry-run prints the plan and writes nothing.\n"
+  "Exit status 3 when some releases failed and others were restored.",
   import_options,
   CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_THREADS,
   1,

@@ -33,8 +33,7 @@ struct run {
   pthread_mutex_t store_lock;
   bool serial_store;                /* the backend wants one call at a time */
   const struct strlist *updates;
-  struct strlist self_updates;      /* updates plus path=NEW_PATH (legacy: backend.path=,
-                                       the original tool's chart value) */
+  const char *new_path;             /* --new-path, for the manager's own release */
 };
 
 static void
@@ -55,6 +54,10 @@ restore (struct run *run, struct rel *rl, struct imp_outcome *o)
     revs[i].key = rec->key;
     revs[i].len = sb.len;
     revs[i].json = strbuf_detach (&sb);
+    /* The original tool's files and older indexes say nothing: Secret, Helm's default
+     * and the original's (its constants.HelmDriver). */
+    revs[i].driver = rec->driver && strcmp (rec->driver, "configmap") == 0
+                     ? HELM_DRIVER_CONFIGMAP : HELM_DRIVER_SECRET;
     if (rc != RM_OK) {
       o->state = IMP_FAILED;
       o->why = xasprintf ("stored record unusable: %s", err.message);
@@ -62,8 +65,8 @@ restore (struct run *run, struct rel *rl, struct imp_outcome *o)
     }
   }
   if (o->state == IMP_PENDING) {
-    int rc = imp_restore_release (&run->s, o->ns, o->name, revs, rl->count,
-                                  rl->self ? &run->self_updates : run->updates, &o->why);
+    int rc = imp_restore_release (&run->s, o->ns, o->name, revs, rl->count, run->updates,
+                                  rl->self ? run->new_path : NULL, &o->why);
     o->state = rc == 0 ? IMP_RESTORED : rc > 0 ? IMP_SKIPPED : IMP_FAILED;
   }
   for (size_t i = 0; i < rl->count; i++)
@@ -115,7 +118,8 @@ wanted (const struct imp_request *rq, const struct store_record *r)
     return false;
   if (strlist_contains (rq->skip_ns, r->namespace))
     return false;
-  return !rq->only_release || strcmp (rq->only_release, r->release) == 0;
+  return !rq->only_releases || !rq->only_releases->n
+         || strlist_contains (rq->only_releases, r->release);
 }
 
 /* Releases: runs of records with the same namespace and name, those wanted. */
@@ -202,14 +206,10 @@ imp_engine_load (const struct imp_request *rq, struct imp_result *res, struct im
   int src = store_state_load (run->b, &st, &serr);
   if (src != RM_OK && src != RM_E_NOT_FOUND)
     log_warn ("%s (the manager's own release cannot be recognised)", serr.message);
-  for (size_t i = 0; rq->updates && i < rq->updates->n; i++)
-    strlist_push (&run->self_updates, rq->updates->items[i]);
-  if (rq->new_path) {
-    /* The original tool's chart keeps the path in backend.path (its --new-path). */
-    char *a = xasprintf ("%s=%s", run->legacy ? "backend.path" : "path", rq->new_path);
-    strlist_push (&run->self_updates, a);
-    free (a);
-  }
+  run->new_path = rq->new_path;
+  if (rq->new_path && !st.release)
+    log_warn ("--new-path: %s names no manager's release (no %s, or none in it): --new-path "
+              "changes nothing", res->where, STORE_STATE_KEY);
   store_index_sort (run->ix);
   group (run, rq, &st);
   store_state_free (&st);
@@ -263,7 +263,6 @@ imp_engine_free (struct imp_engine *e)
   free (run->rels);
   imp_discovery_free (run->s.disc);
   store_index_free (run->ix);
-  strlist_free (&run->self_updates);
   pthread_mutex_destroy (&run->store_lock);
   pthread_mutex_destroy (&e->out_lock);
   free (e);

@@ -7,7 +7,8 @@
  *                delete, wait for readiness
  *   hooks.c      pre-/post-install hooks by weight with their delete policies
  *   records.c    the release records back as Helm's own storage (Secret or ConfigMap)
- *   values.c     --update-values: re-render with a helm binary
+ *   values.c     --update-values and --new-path: parse, apply to the values a release
+ *                has, re-render with a helm binary
  *   release.c    one release from stored records to a Helm-owned release
  *   run.c        what those steps share: the first failure, the dry-run plan, the clock
  *   engine.c     a whole run: reads the store (index.json or the original tool's files),
@@ -93,7 +94,9 @@ void imp_discovery_invalidate (struct imp_discovery *d);
 struct imp_settings {
   struct kube_client *kc;
   struct imp_discovery *disc;
-  enum helm_driver driver;  /* where the records go: Secret (default) or ConfigMap */
+  enum helm_driver driver;  /* where the records go: Secret or ConfigMap for every
+                               release (--helm-driver), or HELM_DRIVER_AUTO: the driver
+                               each release was stored from (Secret when unknown) */
   const char *target_ns;    /* --target-namespace or NULL */
   bool dry, replace, wait, atomic, no_hooks, create_ns;
   long timeout_s;           /* --release-timeout */
@@ -110,6 +113,7 @@ struct imp_run {
   const char *name;         /* release name */
   const char *ns;           /* namespace it is restored into */
   const char *orig_ns;      /* namespace it was stored from */
+  enum helm_driver driver;  /* where its records go: Secret or ConfigMap */
   double deadline;          /* monotonic seconds */
   struct strlist created;   /* API paths of objects this run created, in order (--atomic) */
   struct strbuf plan;       /* --dry-run: the plan text */
@@ -153,19 +157,41 @@ int imp_run_hooks (struct imp_run *r, const cJSON *release, const char *event);
 
 /* ---- records.c ---- */
 
-/* Fail unless the target namespace is free of records of this release (or --replace). */
-int imp_check_existing (struct imp_run *r, struct strlist *existing);
+/* Whether the target namespace already holds records of this release (under either
+ * driver).  0: none, or --replace (the records under r->driver go to existing, to be
+ * overwritten); 1: the release exists, skipped, *why set; -1: failed (r->error). */
+int imp_check_existing (struct imp_run *r, struct strlist *existing, char **why);
 /* Write each release JSON (revision order) as Helm's storage object; then, with
  * --replace, delete the existing records not overwritten. */
 int imp_write_records (struct imp_run *r, char **json, size_t n, const struct strlist *existing);
 
 /* ---- values.c ---- */
 
-/* KEY.SUB=VALUE into a JSON object, typed like helm --set (numbers, booleans, null):
- * RM_OK, or RM_E_INVALID with err filled (not KEY=VALUE). */
-int imp_set_value (cJSON *values, const char *assignment, struct rm_error *err);
-/* Re-render release with helm upgrade --install using its stored values plus updates. */
-int imp_helm_upgrade (struct imp_run *r, const cJSON *release, const struct strlist *updates);
+/* Parse one --update-values argument as the original tool's flag does (pflag
+ * StringToString): with one '=' the whole text is one pair, the value being everything
+ * after it, commas too; with several, the text is one CSV record (quotes honoured) of
+ * KEY=VALUE pairs.  The pairs are appended to updates as "KEY=VALUE", an earlier pair
+ * with the same key dropped (a later key wins).  RM_OK, or RM_E_INVALID with err naming
+ * the text and the pair at fault. */
+int imp_updates_add (struct strlist *updates, const char *text, struct rm_error *err);
+/* One KEY=VALUE pair as it is (an item of a configuration file's mapping), appended the
+ * same way: RM_OK, or RM_E_INVALID with err filled (no '=', no KEY). */
+int imp_updates_add_pair (struct strlist *updates, const char *pair, struct rm_error *err);
+/* Apply updates to a release's user values as the original tool does: only a value that
+ * already exists there is changed (a literal top-level KEY first, else the dotted path
+ * a.b.c through objects); any other key is refused with a warning naming who
+ * ("ns/name").  The new value takes the type of the one it replaces when the text is
+ * one of that type (true/false for a boolean, a number for a number), else it is a
+ * string.  Returns how many values were changed. */
+size_t imp_update_values (cJSON *values, const struct strlist *updates, const char *who);
+/* --new-path: set the manager's storage path in values wherever the release keeps it:
+ * top-level "path" (our chart) and nested "backend.path" (the original tool's chart),
+ * each when values or the chart's defaults have it.  Returns how many were set (0: the
+ * release keeps no path). */
+size_t imp_set_new_path (cJSON *values, const cJSON *defaults, const char *path);
+/* Re-render release with helm upgrade --install using values (its stored user values
+ * with the updates applied). */
+int imp_helm_upgrade (struct imp_run *r, const cJSON *release, const cJSON *values);
 /* Whether the release's chart can be rebuilt from the record (no dependencies): RM_OK, or
  * RM_E_UNSUPPORTED with err saying why not. */
 int imp_chart_rebuildable (const cJSON *release, struct rm_error *err);
@@ -180,13 +206,16 @@ struct imp_revision {
   char *key;      /* store key, for messages */
   char *json;     /* the release JSON, as stored */
   size_t len;
+  enum helm_driver driver;  /* where Helm kept it (Secret when the store does not say) */
 };
 
-/* Restore one release from its stored revisions (ascending).  Returns 0 restored, 1
- * skipped (*why set), -1 failed (*why set). */
+/* Restore one release from its stored revisions (ascending), with updates applied to
+ * its values (imp_update_values) and, when new_path is not NULL (the manager's own
+ * release), its storage path set (imp_set_new_path); re-rendered with helm only when a
+ * value changed.  Returns 0 restored, 1 skipped (*why set), -1 failed (*why set). */
 int imp_restore_release (const struct imp_settings *s, const char *ns, const char *name,
                          struct imp_revision *revs, size_t n, const struct strlist *updates,
-                         char **why);
+                         const char *new_path, char **why);
 
 /* ---- engine.c ---- */
 
@@ -204,7 +233,8 @@ struct imp_request {
                                         by the engine) */
   const struct strlist *only_ns;     /* --namespace: only these namespaces (empty: all) */
   const struct strlist *skip_ns;     /* --exclude-namespaces */
-  const char *only_release;          /* --release-name, or NULL */
+  const struct strlist *only_releases;  /* --release (--release-name): only these
+                                           release names (empty: all) */
   const struct strlist *updates;     /* --update-values, for every release */
   bool force;                        /* --force: the manager's own release too */
   const char *new_path;              /* --new-path: the manager's own release, its path

@@ -1,8 +1,10 @@
 /* The release records written back as Helm's own storage, so that Helm owns the restored
  * release: one Secret (or ConfigMap) per stored revision, named, typed, labelled and
  * encoded exactly as Helm's storage driver does (helm/encode.c), in the namespace the
- * release is restored into.  A target namespace that already holds records of the
- * release is refused unless --replace, which overwrites them and deletes the others. */
+ * release is restored into, with the driver the release was stored from unless
+ * --helm-driver says otherwise.  A release that already has records in the target
+ * namespace (under either driver) is skipped, as the original tool does, unless
+ * --replace, which overwrites them and deletes the others. */
 #include <config.h>
 
 #include <stdlib.h>
@@ -13,9 +15,15 @@
 #include "base/log.h"
 
 static const char *
+resource_of (enum helm_driver d)
+{
+  return d == HELM_DRIVER_CONFIGMAP ? "configmaps" : "secrets";
+}
+
+static const char *
 resource (const struct imp_run *r)
 {
-  return r->s->driver == HELM_DRIVER_CONFIGMAP ? "configmaps" : "secrets";
+  return resource_of (r->driver);
 }
 
 static int
@@ -28,25 +36,51 @@ collect (void *ud, const cJSON *item)
   return 0;
 }
 
-int
-imp_check_existing (struct imp_run *r, struct strlist *existing)
+/* The names of this release's records under driver d in the target namespace into out:
+ * 0, or -1 (r->error).  A namespace that does not exist yet holds none. */
+static int
+list_records (struct imp_run *r, enum helm_driver d, struct strlist *out)
 {
-  char *path = kube_path ("v1", r->ns, resource (r), NULL);
+  char *path = kube_path ("v1", r->ns, resource_of (d), NULL);
   char *sel = xasprintf ("owner=helm,name=%s", r->name);
   struct kube_list_opts lo = { sel, NULL, 500, true };
   struct rm_error err;
-  int rc = kube_list (r->s->kc, path, &lo, collect, NULL, existing, NULL, &err);
+  int rc = kube_list (r->s->kc, path, &lo, collect, NULL, out, NULL, &err);
   free (sel);
   free (path);
   if (rc == KUBE_E_NOT_FOUND)
-    return 0;   /* the namespace does not exist yet */
+    return 0;
   if (rc != KUBE_OK)
-    return imp_fail (r, "listing the release records in %s: %s", r->ns, err.message);
-  if (existing->n && !r->s->replace)
-    return imp_fail (r, "release %s already exists in namespace %s (%zu record%s, see helm "
-                     "history): uninstall it there first, or import with --replace to overwrite "
-                     "it", r->name, r->ns, existing->n, existing->n == 1 ? "" : "s");
+    return imp_fail (r, "listing the release records (%s) in %s: %s", resource_of (d), r->ns,
+                     err.message);
   return 0;
+}
+
+int
+imp_check_existing (struct imp_run *r, struct strlist *existing, char **why)
+{
+  enum helm_driver other = r->driver == HELM_DRIVER_CONFIGMAP ? HELM_DRIVER_SECRET
+                                                              : HELM_DRIVER_CONFIGMAP;
+  struct strlist elsewhere = STRLIST_INIT;
+  if (list_records (r, r->driver, existing) < 0 || list_records (r, other, &elsewhere) < 0) {
+    strlist_free (&elsewhere);
+    return -1;
+  }
+  size_t n = existing->n + elsewhere.n;
+  int rc = 0;
+  /* Skipping changes nothing in the cluster: the safe reading of "already there". */
+  if (n && !r->s->replace) {
+    *why = xasprintf ("release %s already exists in namespace %s: skipped; --replace to "
+                      "overwrite", r->name, r->ns);
+    rc = 1;
+  }
+  else if (elsewhere.n)
+    log_warn ("%s/%s: --replace: the %zu release record%s kept as %s stay%s (Helm reads "
+              "one driver); the restored release is written as %s", r->ns, r->name, elsewhere.n,
+              elsewhere.n == 1 ? "" : "s", resource_of (other), elsewhere.n == 1 ? "s" : "",
+              resource_of (r->driver));
+  strlist_free (&elsewhere);
+  return rc;
 }
 
 int
@@ -59,7 +93,7 @@ imp_write_records (struct imp_run *r, char **json, size_t n, const struct strlis
     struct helm_encode_opts eo = { NULL, now, r->ns, false };
     struct rm_error herr;
     cJSON *obj = NULL;
-    if (helm_release_encode (json[i], strlen (json[i]), r->s->driver, &eo, &obj, &herr)
+    if (helm_release_encode (json[i], strlen (json[i]), r->driver, &eo, &obj, &herr)
         != HELM_OK) {
       rc = imp_fail (r, "encoding the release record: %s", herr.message);
       break;

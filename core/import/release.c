@@ -1,9 +1,10 @@
 /* One release, from its stored revisions to a release Helm owns in the target cluster,
  * in `helm install`'s order: the namespace, the chart's CRDs, pre-install hooks, the
  * manifest's objects in install order, --wait, post-install hooks, then the release
- * records (the whole history), then --update-values.  Everything that can be refused
- * (unreadable records, a manifest that does not parse, an existing release) is refused
- * before the first write.  With --atomic a failure deletes what this run created. */
+ * records (the whole history), then, when --update-values or --new-path changed a value,
+ * a re-render with helm.  Everything that can be refused (unreadable records, a manifest
+ * that does not parse) is refused before the first write; a release that already exists
+ * is skipped.  With --atomic a failure deletes what this run created. */
 #include <config.h>
 
 #include <stdio.h>
@@ -31,8 +32,8 @@ ensure_namespace (struct imp_run *r)
   if (rc != KUBE_E_NOT_FOUND)
     return imp_fail (r, "reading namespace %s: %s", r->ns, err.message);
   if (!r->s->create_ns)
-    return imp_fail (r, "namespace %s does not exist: create it, or import with "
-                     "--create-namespace", r->ns);
+    return imp_fail (r, "namespace %s does not exist and --create-namespace=false: create "
+                     "it, or import without --create-namespace=false", r->ns);
   if (r->s->dry) {
     imp_plan (r, "  create Namespace %s: POST /api/v1/namespaces\n", r->ns);
     return 0;
@@ -94,11 +95,48 @@ waitable (const char *kind)
          || strcmp (kind, "DaemonSet") == 0 || strcmp (kind, "Job") == 0;
 }
 
+/* The release's user values with the updates applied and, for the manager's own release
+ * (new_path), its storage path set, into *out; NULL when nothing changed (no re-render).
+ * RM_OK, or RM_E_UNSUPPORTED with err filled: a value changed but the chart cannot be
+ * rebuilt from the record. */
+static int
+new_values (const cJSON *rel, const char *ns, const char *name, const struct strlist *updates,
+            const char *new_path, cJSON **out, struct rm_error *err)
+{
+  *out = NULL;
+  if (!(updates && updates->n) && !new_path)
+    return RM_OK;
+  char *who = xasprintf ("%s/%s", ns, name);
+  const cJSON *config = cJSON_GetObjectItemCaseSensitive (rel, "config");
+  cJSON *values = cJSON_IsObject (config) ? cJSON_Duplicate (config, true) : cJSON_CreateObject ();
+  size_t changed = imp_update_values (values, updates, who);
+  if (new_path) {
+    const cJSON *defaults = cJSON_GetObjectItemCaseSensitive (
+      cJSON_GetObjectItemCaseSensitive (rel, "chart"), "values");
+    size_t set = imp_set_new_path (values, defaults, new_path);
+    if (!set)
+      log_warn ("%s: --new-path: the manager's release has neither 'path' (our chart) nor "
+                "'backend.path' (the original tool's chart) in its values: restored with its "
+                "stored values; change its path with helm upgrade", who);
+    changed += set;
+  }
+  free (who);
+  int rc = RM_OK;
+  struct rm_error why;
+  if (changed && (rc = imp_chart_rebuildable (rel, &why)) != RM_OK)
+    err_set (err, rc, "--update-values: %s", why.message);
+  if (!changed || rc != RM_OK)
+    cJSON_Delete (values);
+  else
+    *out = values;
+  return rc;
+}
+
 /* Everything after the checks: the writes, in helm install's order. */
 static int
 apply_all (struct imp_run *r, const cJSON *rel, struct imp_objects *crds,
            struct imp_objects *objs, char **records, size_t nrec, const struct strlist *existing,
-           const struct strlist *updates)
+           const cJSON *values)
 {
   if (ensure_namespace (r) < 0)
     return -1;
@@ -133,7 +171,7 @@ apply_all (struct imp_run *r, const cJSON *rel, struct imp_objects *crds,
     return -1;
   if (imp_write_records (r, records, nrec, existing) < 0)
     return -1;
-  if (updates && updates->n && imp_helm_upgrade (r, rel, updates) < 0)
+  if (values && imp_helm_upgrade (r, rel, values) < 0)
     return -1;
   return 0;
 }
@@ -141,7 +179,7 @@ apply_all (struct imp_run *r, const cJSON *rel, struct imp_objects *crds,
 int
 imp_restore_release (const struct imp_settings *s, const char *ns, const char *name,
                      struct imp_revision *revs, size_t n, const struct strlist *updates,
-                     char **why)
+                     const char *new_path, char **why)
 {
   struct imp_run r;
   memset (&r, 0, sizeof r);
@@ -156,7 +194,7 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
   size_t nrec = 0;
   struct imp_objects crds = { 0 }, objs = { 0 };
   struct strlist existing = STRLIST_INIT;
-  cJSON *rel = NULL;
+  cJSON *rel = NULL, *values = NULL;
   struct rm_error err;
   int result = -1;
   long dep = -1;
@@ -203,13 +241,20 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
     goto out;
   }
   imp_sort_install_order (&objs);
-  if (updates && updates->n && imp_chart_rebuildable (rel, &err) != RM_OK) {
-    *why = xasprintf ("--update-values: %s", err.message);
+  /* The records go where Helm kept the deployed revision, unless --helm-driver. */
+  r.driver = s->driver != HELM_DRIVER_AUTO ? s->driver
+             : revs[dep].driver == HELM_DRIVER_CONFIGMAP ? HELM_DRIVER_CONFIGMAP
+             : HELM_DRIVER_SECRET;
+  int ex = imp_check_existing (&r, &existing, why);
+  if (ex > 0) {
+    result = 1;
     goto out;
   }
-
-  if (imp_check_existing (&r, &existing) == 0
-      && apply_all (&r, rel, &crds, &objs, records, nrec, &existing, updates) == 0) {
+  if (ex == 0 && new_values (rel, ns, name, updates, new_path, &values, &err) != RM_OK) {
+    *why = xstrdup (err.message);
+    goto out;
+  }
+  if (ex == 0 && apply_all (&r, rel, &crds, &objs, records, nrec, &existing, values) == 0) {
     result = 0;
     *why = xasprintf ("revision %d, chart %s-%s, %zu object%s, %zu record%s%s",
                       meta[dep].version, meta[dep].chart_name ? meta[dep].chart_name : "?",
@@ -248,5 +293,6 @@ out:
   strbuf_free (&r.plan);
   free (r.error);
   cJSON_Delete (rel);
+  cJSON_Delete (values);
   return result;
 }

@@ -1,4 +1,6 @@
-/* --update-values: changing values means rendering the chart again, which needs Helm's
+/* --update-values and --new-path.  The option is parsed as the original tool's flag
+ * (pflag StringToString) and, as the original, changes only values a release already
+ * has.  Changing values means rendering the chart again, which needs Helm's
  * template engine, so this runs a `helm` binary from PATH.  The chart is rebuilt from the
  * release record (Chart.yaml from chart.metadata, values.yaml, values.schema.json,
  * templates and files) in a temporary directory and the restored release is upgraded
@@ -7,9 +9,11 @@
  * rendered without its subcharts. */
 #include <config.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,52 +46,231 @@ imp_find_helm (void)
   return found;
 }
 
-/* Typed like helm --set: integers, true/false, null; anything else a string. */
-static cJSON *
-typed (const char *v)
+/* ---- --update-values: the original tool's StringToString flag ---- */
+
+/* The first CSV record of text, as Go's encoding/csv reads it (the original's flag parser
+ * does): fields split at ',', a field that starts with '"' quoted ("" inside is one '"'),
+ * a '"' elsewhere an error.  Fields go to out; RM_OK or RM_E_INVALID with err filled. */
+static int
+csv_record (const char *text, struct strlist *out, struct rm_error *err)
 {
-  if (strcmp (v, "true") == 0)
-    return cJSON_CreateTrue ();
-  if (strcmp (v, "false") == 0)
-    return cJSON_CreateFalse ();
-  if (strcmp (v, "null") == 0)
-    return cJSON_CreateNull ();
-  char *end;
-  errno = 0;
-  long long n = strtoll (v, &end, 10);
-  if (*v && !*end && !errno && (v[0] != '0' || !v[1]))
-    return cJSON_CreateNumber ((double) n);
-  return cJSON_CreateString (v);
+  const char *p = text;
+  struct strbuf f = STRBUF_INIT;
+  for (;;) {
+    f.len = 0;
+    strbuf_add (&f, "", 0);
+    if (*p == '"') {
+      for (p++;; p++) {
+        if (!*p) {
+          strbuf_free (&f);
+          return err_set (err, RM_E_INVALID, "--update-values: '%s': a quoted field has no "
+                          "closing '\"'", text);
+        }
+        if (*p == '"' && p[1] == '"')
+          p++;
+        else if (*p == '"')
+          break;
+        strbuf_add (&f, p, 1);
+      }
+      p++;
+      if (*p && *p != ',' && *p != '\n' && !(*p == '\r' && p[1] == '\n')) {
+        strbuf_free (&f);
+        return err_set (err, RM_E_INVALID, "--update-values: '%s': text after a quoted "
+                        "field's closing '\"'", text);
+      }
+    }
+    else {
+      size_t n = strcspn (p, ",\n");
+      if (n && p[n] == '\n' && p[n - 1] == '\r')
+        n--;
+      if (memchr (p, '"', n)) {
+        strbuf_free (&f);
+        return err_set (err, RM_E_INVALID, "--update-values: '%s': a '\"' inside a field "
+                        "that does not start with one (quote the whole KEY=VALUE)", text);
+      }
+      strbuf_add (&f, p, n);
+      p += n;
+    }
+    strlist_push (out, f.data);
+    if (*p != ',')
+      break;
+    p++;
+  }
+  strbuf_free (&f);
+  p += strspn (p, "\r\n");
+  if (*p)
+    return err_set (err, RM_E_INVALID, "--update-values: '%s': one line of KEY=VALUE pairs "
+                    "expected, not several", text);
+  return RM_OK;
 }
 
 int
-imp_set_value (cJSON *values, const char *assignment, struct rm_error *err)
+imp_updates_add (struct strlist *updates, const char *text, struct rm_error *err)
 {
-  const char *eq = strchr (assignment, '=');
-  if (!eq || eq == assignment)
-    return err_set (err, RM_E_INVALID, "--update-values: '%s' is not KEY=VALUE (KEY may be "
-                    "a.b.c)", assignment);
-  char *key = strndup (assignment, (size_t) (eq - assignment));
-  cJSON *at = values;
-  char *save = NULL;
-  char *part = strtok_r (key, ".", &save);
-  while (part) {
-    char *next = strtok_r (NULL, ".", &save);
-    if (!next) {
-      cJSON_DeleteItemFromObjectCaseSensitive (at, part);
-      cJSON_AddItemToObject (at, part, typed (eq + 1));
-      break;
-    }
-    cJSON *sub = cJSON_GetObjectItemCaseSensitive (at, part);
-    if (!cJSON_IsObject (sub)) {
-      cJSON_DeleteItemFromObjectCaseSensitive (at, part);
-      sub = cJSON_AddObjectToObject (at, part);
-    }
-    at = sub;
-    part = next;
+  struct strlist pairs = STRLIST_INIT;
+  size_t eqs = 0;
+  for (const char *p = text; *p; p++)
+    eqs += *p == '=';
+  if (!*text)
+    return RM_OK;
+  if (eqs == 0)
+    return err_set (err, RM_E_INVALID, "--update-values: '%s' must be formatted as KEY=VALUE",
+                    text);
+  if (eqs == 1) {
+    /* One pair: the text after '=' is the value, commas and all (quotes trimmed at both
+     * ends, as the original does). */
+    size_t b = strspn (text, "\""), e = strlen (text);
+    while (e > b && text[e - 1] == '"')
+      e--;
+    char *pair = strndup (text + b, e - b);
+    strlist_push (&pairs, pair);
+    free (pair);
   }
-  free (key);
+  else {
+    int rc = csv_record (text, &pairs, err);
+    if (rc != RM_OK) {
+      strlist_free (&pairs);
+      return rc;
+    }
+  }
+  int rc = RM_OK;
+  for (size_t i = 0; i < pairs.n && rc == RM_OK; i++) {
+    rc = imp_updates_add_pair (updates, pairs.items[i], err);
+    if (rc != RM_OK && !strchr (pairs.items[i], '='))
+      err_set (err, rc, "--update-values: '%s' (in '%s') must be formatted as KEY=VALUE",
+               pairs.items[i], text);
+  }
+  strlist_free (&pairs);
+  return rc;
+}
+
+int
+imp_updates_add_pair (struct strlist *updates, const char *pair, struct rm_error *err)
+{
+  const char *eq = strchr (pair, '=');
+  if (!eq)
+    return err_set (err, RM_E_INVALID, "--update-values: '%s' must be formatted as KEY=VALUE",
+                    pair);
+  if (eq == pair)
+    return err_set (err, RM_E_INVALID, "--update-values: '%s' has no KEY before '='", pair);
+  /* A later key wins: drop an earlier pair with the same key, keep the order. */
+  size_t klen = (size_t) (eq - pair) + 1, w = 0;
+  for (size_t j = 0; j < updates->n; j++)
+    if (strncmp (updates->items[j], pair, klen) == 0)
+      free (updates->items[j]);
+    else
+      updates->items[w++] = updates->items[j];
+  updates->n = w;
+  strlist_push (updates, pair);
   return RM_OK;
+}
+
+/* The new value in the type of the one it replaces when the text is one of that type
+ * (true/false for a boolean, a number for a number), else a string, as the original
+ * tool sets every value. */
+static cJSON *
+typed_like (const cJSON *old, const char *v)
+{
+  if (cJSON_IsBool (old) && (strcmp (v, "true") == 0 || strcmp (v, "false") == 0))
+    return cJSON_CreateBool (strcmp (v, "true") == 0);
+  if (cJSON_IsNumber (old) && *v && !isspace ((unsigned char) *v)) {
+    char *end;
+    errno = 0;
+    double d = strtod (v, &end);
+    if (!*end && !errno && isfinite (d))
+      return cJSON_CreateNumber (d);
+  }
+  return cJSON_CreateString (v);
+}
+
+/* The object holding the existing value KEY of values (a literal top-level key first, as
+ * the original, else a dotted path a.b.c through objects), and in *leaf the last part;
+ * NULL when values has no such value. */
+static cJSON *
+find_value (cJSON *values, const char *key, const char **leaf)
+{
+  if (!cJSON_IsObject (values))
+    return NULL;
+  if (cJSON_GetObjectItemCaseSensitive (values, key)) {
+    *leaf = key;
+    return values;
+  }
+  cJSON *at = values;
+  const char *part = key;
+  for (const char *dot; (dot = strchr (part, '.'));) {
+    char *name = strndup (part, (size_t) (dot - part));
+    at = *name ? cJSON_GetObjectItemCaseSensitive (at, name) : NULL;
+    free (name);
+    if (!cJSON_IsObject (at))
+      return NULL;
+    part = dot + 1;
+  }
+  if (part == key || !*part || !cJSON_GetObjectItemCaseSensitive (at, part))
+    return NULL;
+  *leaf = part;
+  return at;
+}
+
+static void
+replace_value (cJSON *obj, const char *leaf, const char *v)
+{
+  cJSON *item = typed_like (cJSON_GetObjectItemCaseSensitive (obj, leaf), v);
+  cJSON_ReplaceItemInObjectCaseSensitive (obj, leaf, item);
+}
+
+size_t
+imp_update_values (cJSON *values, const struct strlist *updates, const char *who)
+{
+  size_t applied = 0;
+  for (size_t i = 0; updates && i < updates->n; i++) {
+    const char *eq = strchr (updates->items[i], '=');
+    char *key = strndup (updates->items[i], (size_t) (eq - updates->items[i]));
+    const char *leaf;
+    cJSON *obj = find_value (values, key, &leaf);
+    if (obj) {
+      replace_value (obj, leaf, eq + 1);
+      applied++;
+    }
+    else
+      log_warn ("%s: value %s doesn't exist in the stored release, so refusing to update it",
+                who, key);
+    free (key);
+  }
+  return applied;
+}
+
+/* obj's string member key set to v, in its place when it exists. */
+static void
+set_string (cJSON *obj, const char *key, const char *v)
+{
+  if (cJSON_GetObjectItemCaseSensitive (obj, key))
+    cJSON_ReplaceItemInObjectCaseSensitive (obj, key, cJSON_CreateString (v));
+  else
+    cJSON_AddStringToObject (obj, key, v);
+}
+
+size_t
+imp_set_new_path (cJSON *values, const cJSON *defaults, const char *path)
+{
+  size_t set = 0;
+  /* Ours: top-level "path". */
+  if (cJSON_GetObjectItemCaseSensitive (values, "path")
+      || cJSON_GetObjectItemCaseSensitive (defaults, "path")) {
+    set_string (values, "path", path);
+    set++;
+  }
+  /* The original tool's chart: backend.path. */
+  cJSON *backend = cJSON_GetObjectItemCaseSensitive (values, "backend");
+  const cJSON *dbackend = cJSON_GetObjectItemCaseSensitive (defaults, "backend");
+  if ((cJSON_IsObject (backend) && cJSON_GetObjectItemCaseSensitive (backend, "path"))
+      || (!backend && cJSON_IsObject (dbackend)
+          && cJSON_GetObjectItemCaseSensitive (dbackend, "path"))) {
+    if (!backend)
+      backend = cJSON_AddObjectToObject (values, "backend");
+    set_string (backend, "path", path);
+    set++;
+  }
+  return set;
 }
 
 int
@@ -160,29 +343,18 @@ rm_entry (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 }
 
 int
-imp_helm_upgrade (struct imp_run *r, const cJSON *release, const struct strlist *updates)
+imp_helm_upgrade (struct imp_run *r, const cJSON *release, const cJSON *values)
 {
   struct rm_error verr;
   if (imp_chart_rebuildable (release, &verr) != RM_OK)
     return imp_fail (r, "--update-values: %s", verr.message);
   if (!r->s->helm_bin)
     return imp_fail (r, "--update-values needs a helm binary on PATH to re-render the chart");
-  cJSON *values = cJSON_Duplicate (cJSON_GetObjectItemCaseSensitive (release, "config"), true);
-  if (!cJSON_IsObject (values)) {
-    cJSON_Delete (values);
-    values = cJSON_CreateObject ();
-  }
-  for (size_t i = 0; i < updates->n; i++)
-    if (imp_set_value (values, updates->items[i], &verr) != RM_OK) {
-      cJSON_Delete (values);
-      return imp_fail (r, "%s", verr.message);
-    }
   if (r->s->dry) {
     char *v = cJSON_PrintUnformatted (values);
     imp_plan (r, "  helm upgrade %s (chart rebuilt from the record) -n %s with values %s\n",
               r->name, r->ns, v);
     free (v);
-    cJSON_Delete (values);
     return 0;
   }
   const char *tmp = getenv ("TMPDIR");
@@ -191,7 +363,6 @@ imp_helm_upgrade (struct imp_run *r, const cJSON *release, const struct strlist 
   if (!mkdtemp (dir)) {
     imp_fail (r, "--update-values: cannot create a temporary directory: %s", strerror (errno));
     free (dir);
-    cJSON_Delete (values);
     return -1;
   }
   const cJSON *chart = cJSON_GetObjectItemCaseSensitive (release, "chart");
@@ -251,7 +422,7 @@ imp_helm_upgrade (struct imp_run *r, const cJSON *release, const struct strlist 
     for (char **e = environ; *e; e++)
       if (!str_has_prefix (*e, "HELM_DRIVER="))
         strlist_push (&env, *e);
-    strlist_push (&env, r->s->driver == HELM_DRIVER_CONFIGMAP ? "HELM_DRIVER=configmap"
+    strlist_push (&env, r->driver == HELM_DRIVER_CONFIGMAP ? "HELM_DRIVER=configmap"
                   : "HELM_DRIVER=secret");
     char **envp = xcalloc (env.n + 1, sizeof *envp);
     memcpy (envp, env.items, env.n * sizeof *envp);
@@ -293,6 +464,5 @@ out:
   free (vfile);
   free (out);
   free (dir);
-  cJSON_Delete (values);
   return rc;
 }

@@ -357,10 +357,22 @@ class Restore(unittest.TestCase):
         self.assertIn("restored ops/rlsmgr", p.stdout)
         self.assertIn(("ops", "rlsmgr"), releases_of(self.FK))
 
-    def test_10_second_import_is_refused(self):
-        p = imp(self.FK, "-n", "cr")
-        self.assertEqual(p.returncode, 1, show(p))
-        self.assertIn("already exists in namespace cr", p.stdout)
+    def test_10_second_import_skips_existing(self):
+        """As the original tool: a release already there is skipped (exit 0), never
+        touched, unless --replace."""
+        fk = self.FK
+        fk.reset_log()
+        p = imp(fk, "-n", "cr")
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertRegex(p.stdout, r"(?m)^skipped cr/gadgets: release gadgets already exists in "
+                         r"namespace cr: skipped; --replace to overwrite$", show(p))
+        self.assertIn("0 restored, 1 skipped, 0 failed", p.stdout)
+        self.assertEqual(fk.writes(), [], "a skipped release was written")
+        # by --release (comma-separated), the same
+        p = imp(fk, "--release", "gadgets,hooked")
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertIn("0 restored, 2 skipped, 0 failed", p.stdout)
+        self.assertEqual(fk.writes(), [], "a skipped release was written")
 
 
 class Options(unittest.TestCase):
@@ -398,9 +410,19 @@ class Options(unittest.TestCase):
         fk.helm3("upgrade", "gadgets", os.path.join(CHARTS, "with-crds"), "-n", "moved", "--reuse-values")
 
     def test_namespace_must_exist(self):
-        p = imp(self.FK, "--release-name", "twin", "-n", "twin-a", "--target-namespace", "nowhere")
+        """--create-namespace is the default, as in the original; =false turns it off."""
+        p = imp(self.FK, "--release-name", "twin", "-n", "twin-a", "--target-namespace", "nowhere",
+                "--create-namespace=false")
+        self.assertEqual(p.returncode, 1, show(p))
+        self.assertIn("namespace nowhere does not exist and --create-namespace=false",
+                      p.stdout + p.stderr)
+        p = imp(self.FK, "--release", "twin", "-n", "twin-a", "--target-namespace", "nowhere",
+                extra_env={"RELEASEMANAGER_CREATE_NAMESPACE": "false"})
         self.assertEqual(p.returncode, 1, show(p))
         self.assertIn("namespace nowhere does not exist", p.stdout + p.stderr)
+        p = imp(self.FK, "--release", "twin", "-n", "twin-a", "--target-namespace", "nowhere")
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertIn(("nowhere", "twin"), releases_of(self.FK))
 
     def test_replace(self):
         fk = self.FK
@@ -448,29 +470,75 @@ class Options(unittest.TestCase):
         p = imp(fk, "--release-name", "hooked", "--update-values", "greeting=hi")
         self.assertEqual(p.returncode, 1, show(p))
         self.assertIn("needs a helm binary on PATH", p.stderr)
-        # a chart with dependencies cannot be re-rendered from the store
+        # the original's parsing: a pair without '=' is an error naming it
+        fk.reset_log()
+        p = imp(fk, "--release", "web", "--update-values", "message=hi,b=2,oops", extra_env=hp)
+        self.assertEqual(p.returncode, 2, show(p))
+        self.assertIn("'oops' (in 'message=hi,b=2,oops') must be formatted as KEY=VALUE", p.stderr)
+        self.assertEqual(fk.writes(), [])
+        # a chart with dependencies cannot be re-rendered from the store, when a value
+        # it has is changed
+        twin = edited_store({("twin-b", "twin", 1): set_config({"x": "0"})})
         p = imp(fk, "--release-name", "twin", "-n", "twin-b", "--target-namespace", "upd2",
-                "--create-namespace", "--update-values", "x=1", extra_env=hp)
+                "--update-values", "x=1", path=twin, extra_env=hp)
         self.assertEqual(p.returncode, 1, show(p))
         self.assertIn("dependencies", p.stdout)
-        # re-rendered by helm with the stored values plus the update
-        p = imp(fk, "--release-name", "hooked", "--target-namespace", "upd", "--create-namespace",
-                "--update-values", "greeting=hi", extra_env=hp)
+        # Only values a release has are updated, as in the original; a value with one '='
+        # keeps its commas, several pairs split as CSV, a later key wins.  web has
+        # message (set by its upgrades), gadgets none of them: restored as stored.
+        fk.reset_log()
+        p = imp(fk, "--release", "web,gadgets", "--target-namespace", "upd",
+                "--update-values", "message=hi,nosuch=1", "--update-values", "message=a,b",
+                extra_env=hp)
         self.assertEqual(p.returncode, 0, show(p))
-        vals = helm_json(fk, 3, "get", "values", "hooked", "-n", "upd")
-        self.assertEqual(vals.get("greeting"), "hi")
-        st, cm = fk.get_json("/api/v1/namespaces/upd/configmaps/hooked-hooked")
-        self.assertEqual(cm["data"]["greeting"], "hi")
-        self.assertEqual(releases_of(fk)[("upd", "hooked")][2:], (2, "deployed"))
-        # --new-path: the manager's own release, its value 'path' set
-        p = imp(fk, "--release-name", "rlsmgr", "--target-namespace", "ops2", "--create-namespace",
+        for who in ("apps/web", "cr/gadgets"):
+            self.assertIn("%s: value nosuch doesn't exist in the stored release, so refusing to "
+                          "update it" % who, p.stderr)
+        self.assertIn("cr/gadgets: value message doesn't exist", p.stderr)
+        self.assertNotIn("apps/web: value message doesn't exist", p.stderr)
+        vals = helm_json(fk, 3, "get", "values", "web", "-n", "upd")
+        self.assertEqual(vals, {"message": "a,b"})
+        st, cm = fk.get_json("/api/v1/namespaces/upd/configmaps/web-plain")
+        self.assertEqual(cm["data"]["message"], "a,b")
+        self.assertEqual(releases_of(fk)[("upd", "web")][2:], (6, "deployed"), "re-rendered")
+        self.assertEqual(releases_of(fk)[("upd", "gadgets")][2:], (1, "deployed"),
+                         "no value of gadgets changed: no re-render")
+        # a nested value by its dotted path, typed like the value it replaces
+        deep = edited_store({("hk", "hooked", 1): set_config({"greeting": "yo",
+                                                             "deep": {"n": 1, "on": True}})})
+        p = imp(fk, "--release", "hooked", "--target-namespace", "upd3", "--update-values",
+                "greeting=hello,deep.n=2,deep.on=false", path=deep, extra_env=hp)
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertEqual(helm_json(fk, 3, "get", "values", "hooked", "-n", "upd3"),
+                         {"greeting": "hello", "deep": {"n": 2, "on": False}})
+        st, cm = fk.get_json("/api/v1/namespaces/upd3/configmaps/hooked-hooked")
+        self.assertEqual(cm["data"]["greeting"], "hello")
+        # --new-path: the manager's own release, its value 'path' set ...
+        mgr = edited_store({("ops", "rlsmgr", 1): set_config({"path": "/old/place"})})
+        p = imp(fk, "--release-name", "rlsmgr", "--target-namespace", "ops2",
+                "--new-path", "/new/place", path=mgr, extra_env=hp)
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertEqual(helm_json(fk, 4, "get", "values", "rlsmgr", "-n", "ops2"),
+                         {"path": "/new/place"})
+        # ... and when its values keep no path: a warning, restored as stored
+        p = imp(fk, "--release-name", "rlsmgr", "--target-namespace", "ops3",
                 "--new-path", "/new/place", extra_env=hp)
         self.assertEqual(p.returncode, 0, show(p))
-        self.assertEqual(helm_json(fk, 4, "get", "values", "rlsmgr", "-n", "ops2").get("path"),
-                         "/new/place")
+        self.assertIn("neither 'path' (our chart) nor 'backend.path'", p.stderr)
+        self.assertEqual(releases_of(fk)[("ops3", "rlsmgr")][2:], (1, "deployed"))
+        # from the configuration file: each entry read like one argument
+        cfg = os.path.join(WORK, "update-values.yaml")
+        with open(cfg, "w") as f:
+            f.write("update-values:\n  - message=from-file\n  - \"nosuch=1,message=a\"\n")
+        p = imp(fk, "--config", cfg, "--release", "web", "--target-namespace", "cfgns",
+                "--dry-run", extra_env=hp)
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertIn('helm upgrade web (chart rebuilt from the record) -n cfgns with values '
+                      '{"message":"a"}', p.stdout)
+        self.assertIn("apps/web: value nosuch doesn't exist", p.stderr)
 
 
-def legacy_store(releases, extra=None):
+def legacy_store(releases, extra=None, edit=None):
     """The original Go tool's layout, built from our export: one NAME-VERSION-S.release
     file per revision directly under the path, holding the release JSON as Helm wrote it
     (S: a second of the last deployment), and its rlsmgrstate.json in Go field names."""
@@ -481,6 +549,9 @@ def legacy_store(releases, extra=None):
             with gzip.open(os.path.join(d, f)) as g:
                 data = g.read()
             rel = json.loads(data)
+            if edit:
+                edit(rel)
+                data = json.dumps(rel).encode()
             sec = rel["version"] * 7 % 60
             with open(os.path.join(path, "%s-%d-%d.release" % (name, rel["version"], sec)), "wb") as o:
                 o.write(data)
@@ -547,7 +618,8 @@ class Legacy(unittest.TestCase):
 
     def test_new_path_sets_backend_path(self):
         """The original tool's chart keeps its path in backend.path: --new-path sets that."""
-        path = legacy_store([("ops", "rlsmgr")])
+        path = legacy_store([("ops", "rlsmgr")],
+                            edit=set_config({"backend": {"path": "/old", "type": "s3"}}))
         with fku.FakeKube(tools=TOOLS) as fk:
             bindir = tempfile.mkdtemp(prefix="helmbin-", dir=WORK)
             os.symlink(TOOLS["helm3"], os.path.join(bindir, "helm"))
@@ -559,8 +631,40 @@ class Legacy(unittest.TestCase):
             self.assertEqual(p.returncode, 0, show(p))
             self.assertRegex(p.stdout, r"(?m)^restored ops/rlsmgr: ", show(p))
             vals = helm_json(fk, 4, "get", "values", "rlsmgr", "-n", "ops")
-            self.assertEqual(vals.get("backend", {}).get("path"), "/new/place", vals)
-            self.assertNotIn("path", vals)
+            self.assertEqual(vals, {"backend": {"path": "/new/place", "type": "s3"}})
+
+    def test_dry_run_and_clear(self):
+        """import --dry-run reads the original tool's files and writes nothing; clear
+        deletes every .release file, then the state file, so that a later import or list
+        finds nothing (and leaves what is not the tool's)."""
+        path = legacy_store([("apps", "web"), ("ops", "rlsmgr")],
+                            {"notes.txt": b"cruft", "old/web-9-1.release": b"not at the top"})
+        files = sorted(os.listdir(path))
+        with fku.FakeKube(tools=TOOLS) as fk:
+            fk.reset_log()
+            p = imp(fk, "--dry-run", path=path)
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertEqual(fk.writes(), [], "--dry-run wrote to the API\n" + show(p))
+            self.assertRegex(p.stdout, r"dry run: would import 2 releases from .*: 1 to restore, "
+                             r"1 skipped, 0 failed", show(p))
+            self.assertIn("record sh.helm.release.v1.web.v5 (deployed): POST "
+                          "/api/v1/namespaces/apps/secrets", p.stdout)
+            self.assertEqual(sorted(os.listdir(path)), files, "--dry-run changed the store")
+            p = rm("clear", *store_args(path), "--dry-run")
+            self.assertEqual(p.returncode, 0, show(p))
+            n = len([f for f in files if f.endswith(".release")])
+            self.assertIn("would delete %d records, the state file" % n, p.stdout)
+            self.assertEqual(sorted(os.listdir(path)), files)
+            p = rm("clear", *store_args(path))
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertIn("%d records, the state file" % n, p.stdout)
+            self.assertEqual(sorted(os.listdir(path)), ["notes.txt", "old"])
+            p = imp(fk, path=path)
+            self.assertEqual(p.returncode, 1, show(p))
+            self.assertIn("no snapshot", p.stderr)
+        p = rm("list", *store_args(path))
+        self.assertEqual(p.returncode, 1, show(p))
+        self.assertIn("no snapshot", p.stderr)
 
     def test_no_store_at_all(self):
         path = legacy_store([], {"notes.txt": b"x"})
@@ -642,6 +746,12 @@ def set_status(st):
     return fn
 
 
+def set_config(values):
+    def fn(rel):
+        rel["config"] = values
+    return fn
+
+
 def log_of(fk, method, fragment):
     """(time, path) of logged requests with this method whose path contains fragment."""
     return [(e["time"], e["path"]) for e in fk.requests()
@@ -699,10 +809,12 @@ class Waits(unittest.TestCase):
         self.assertNotIn(("x-stuck", "stuck"), releases_of(fk), "no record for a failed release")
         st, _ = fk.get_json("/apis/apps/v1/namespaces/x-stuck/deployments/stuck-dep")
         self.assertEqual(st, 200, "without --atomic the objects stay")
-        # the disaster-recovery run of the man page: --wait --atomic
+        # the disaster-recovery run of the man page: --atomic, which implies --wait (Helm)
         p = imp(fk, "-n", "x-stuck", "--target-namespace", "stuck2", "--create-namespace",
-                "--wait", "--atomic", "--release-timeout", "2s", path=STORE_X)
+                "--atomic", "--release-timeout", "2s", path=STORE_X)
         self.assertEqual(p.returncode, 1, show(p))
+        self.assertRegex(p.stdout, r"(?m)^failed x-stuck/stuck: .*stuck-dep.* not ready within "
+                         r"the release timeout \(2s\)", show(p))
         self.assertIn("--atomic: deleting the", p.stderr)
         for res in ("deployments/stuck-dep", "statefulsets/stuck-sts", "daemonsets/stuck-ds"):
             st, _ = fk.get_json("/apis/apps/v1/namespaces/stuck2/" + res)
@@ -797,6 +909,52 @@ class Records(unittest.TestCase):
                  "--reuse-values", env=cm)
         got = json.loads(fk.helm3("history", "gadgets", "-n", "cmdrv", "-o", "json", env=cm).stdout)
         self.assertEqual([(h["revision"], h["status"]) for h in got], [(1, "superseded"), (2, "deployed")])
+
+    def test_driver_each_release_was_stored_from(self):
+        """Without --helm-driver, each release goes back where Helm kept it: a release of
+        the ConfigMap driver, exported, is imported as ConfigMaps (helm with
+        HELM_DRIVER=configmap sees it, with its history), one of the Secret driver as
+        Secrets; --helm-driver secret writes all as Secrets."""
+        with fku.FakeKube(tools=TOOLS) as fk:   # its own: helm list -A below
+            self.check_drivers(fk)
+
+    def check_drivers(self, fk):
+        cm = {"HELM_DRIVER": "configmap"}
+        chart = os.path.join(CHARTS, "with-hooks")
+        SRC.helm3("install", "cmrel", chart, "-n", "x-cmdrv", "--create-namespace", env=cm)
+        SRC.helm3("upgrade", "cmrel", chart, "-n", "x-cmdrv", "--set", "greeting=two", env=cm)
+        SRC.helm3("install", "secrel", chart, "-n", "x-cmdrv")
+        store = tempfile.mkdtemp(prefix="store-cm-", dir=WORK)
+        p = rm("export", *store_args(store), "--kubeconfig", SRC.kubeconfig, "-n", "x-cmdrv",
+               "--helm-driver", "auto")
+        self.assertEqual(p.returncode, 0, show(p))
+        with open(os.path.join(store, "index.json")) as f:
+            drivers = {(r["release"], r["revision"]): r.get("driver")
+                       for r in json.load(f)["records"]}
+        self.assertEqual(drivers, {("cmrel", 1): "configmap", ("cmrel", 2): "configmap",
+                                   ("secrel", 1): "secret"})
+        p = imp(fk, path=store)
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertIn("2 restored, 0 skipped, 0 failed", p.stdout)
+        for major in (3, 4):
+            got = json.loads(fk.helm(major, "history", "cmrel", "-n", "x-cmdrv", "-o", "json",
+                                     env=cm).stdout)
+            self.assertEqual([(h["revision"], h["status"]) for h in got],
+                             [(1, "superseded"), (2, "deployed")], "helm %d, configmap" % major)
+        self.assertEqual({k: v[2:] for k, v in releases_of(fk).items() if k[0] == "x-cmdrv"},
+                         {("x-cmdrv", "secrel"): (1, "deployed")}, "secret driver")
+        st, body = fk.get_json("/api/v1/namespaces/x-cmdrv/configmaps?labelSelector=owner%3Dhelm")
+        self.assertEqual(sorted(i["metadata"]["name"] for i in body["items"]),
+                         ["sh.helm.release.v1.cmrel.v1", "sh.helm.release.v1.cmrel.v2"])
+        # imported again: skipped, whichever driver the records are under
+        p = imp(fk, path=store)
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertIn("0 restored, 2 skipped, 0 failed", p.stdout)
+        p = imp(fk, "--target-namespace", "x-cmdrv2", "--helm-driver", "secret", path=store)
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertEqual({k: v[2:] for k, v in releases_of(fk).items() if k[0] == "x-cmdrv2"},
+                         {("x-cmdrv2", "cmrel"): (2, "deployed"),
+                          ("x-cmdrv2", "secrel"): (1, "deployed")}, "--helm-driver secret")
 
     def test_exclude_namespaces(self):
         fk = self.FK

@@ -88,3 +88,10 @@ TESTS += tests/unit/test_util
 tests_unit_test_util_SOURCES = tests/unit/test_util.c
 tests_unit_test_util_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_util_LDADD = $(TEST_LIBS)
+
+# Import's value updates (core/import/values.c): --update-values and --new-path.
+check_PROGRAMS += tests/unit/test_import_values
+TESTS += tests/unit/test_import_values
+tests_unit_test_import_values_SOURCES = tests/unit/test_import_values.c
+tests_unit_test_import_values_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_import_values_LDADD = $(TEST_LIBS)
