@@ -22,3 +22,11 @@ tests_e2e_export_probe_LDADD = $(CORE_TEST_LIBS)
 # `verify` against damaged stores, and --repair (local backend; s3 through moto).
 TESTS += tests/e2e/test_verify.py tests/e2e/test_verify_s3.py
 EXTRA_DIST += tests/e2e/test_verify.py tests/e2e/test_verify_s3.py
+
+# Migrating from the original Go tool: its chart's command line and config file, its
+# import command line and its stores (s3 through moto, the fake API server, real helm).
+TESTS += tests/e2e/test_compat.py
+EXTRA_DIST += tests/e2e/test_compat.py tests/charts/original-manager/Chart.yaml \
+	tests/charts/original-manager/values.yaml \
+	tests/charts/original-manager/templates/configmap.yaml \
+	tests/charts/original-manager/templates/deployment.yaml
