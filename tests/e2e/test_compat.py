@@ -199,8 +199,7 @@ class Chart(unittest.TestCase):
         self.assertEqual(drivers[("cm", "legacy-app")], "configmap")
         self.assertEqual(drivers[("apps", "web")], "secret")
         state = json.loads(get("cluster-a/rlsmgrstate.json"))
-        self.assertEqual(state.get("ReleaseName") or state.get("releaseName"), MANAGER,
-                         json.dumps(state))
+        self.assertEqual(state.get("release"), MANAGER, json.dumps(state))
         # Nothing at the bucket's root or elsewhere.
         self.assertEqual(set(objects("")) - {"cluster-a/" + k for k in objs}, set())
 
@@ -293,7 +292,8 @@ class OriginalStore(unittest.TestCase):
         self.assertEqual(p.returncode, 0, show(p))
         for name in ("web", "legacy-app", "tool", MANAGER):
             self.assertIn(name, p.stdout, show(p))
-        p = rm(["import"] + base + ["--dry-run", "--new-path", "x"], kubeconfig=SRC.kubeconfig)
+        p = rm(["import"] + base + ["--dry-run", "--new-path", "x"], kubeconfig=SRC.kubeconfig,
+               extra_env={"PATH": os.path.dirname(TOOLS["helm3"]) + ":/usr/bin:/bin"})
         self.assertEqual(p.returncode, 0, show(p))
         self.assertIn("web", p.stdout, show(p))
 
