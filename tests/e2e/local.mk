@@ -31,7 +31,4 @@ EXTRA_DIST += tests/e2e/test_completion.sh tests/e2e/test_docs_cmd.sh
 # Migrating from the original Go tool: its chart's command line and config file, its
 # import command line and its stores (s3 through moto, the fake API server, real helm).
 TESTS += tests/e2e/test_compat.py
-EXTRA_DIST += tests/e2e/test_compat.py tests/charts/original-manager/Chart.yaml \
-	tests/charts/original-manager/values.yaml \
-	tests/charts/original-manager/templates/configmap.yaml \
-	tests/charts/original-manager/templates/deployment.yaml
+EXTRA_DIST += tests/e2e/test_compat.py

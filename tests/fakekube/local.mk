@@ -4,6 +4,10 @@
 TESTS += tests/fakekube/test_server.py tests/fakekube/test_real_clients.py
 
 EXTRA_DIST += \
+	tests/charts/original-manager/Chart.yaml \
+	tests/charts/original-manager/values.yaml \
+	tests/charts/original-manager/templates/configmap.yaml \
+	tests/charts/original-manager/templates/deployment.yaml \
 	tests/charts/plain/Chart.yaml \
 	tests/charts/plain/templates/NOTES.txt \
 	tests/charts/plain/templates/_helpers.tpl \
