@@ -18,6 +18,11 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recomme
   libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev zlib1g-dev libdeflate-dev libexpat1-dev \
   libcriterion-dev \
   unzip openssl ca-certificates procps nghttp2-proxy
+# The daemon's HTTP server (libmicrohttpd), and Prometheus for `promtool check metrics` on
+# its /metrics output (tests/unit/test_daemon_http; 19 MB download, its service is not
+# started by this script).
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+  libmicrohttpd-dev prometheus
 # clang and its libFuzzer runtime (a Recommends of clang, so named): `make fuzz` only.
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
   clang libclang-rt-14-dev
