@@ -19,10 +19,17 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recomme
   libcriterion-dev \
   unzip openssl ca-certificates procps nghttp2-proxy
 # The daemon's HTTP server (libmicrohttpd), and Prometheus for `promtool check metrics` on
-# its /metrics output (tests/unit/test_daemon_http; 19 MB download, its service is not
-# started by this script).
+# its /metrics output (tests/unit/test_daemon_http; a 19 MB download).  The package starts
+# a Prometheus server where systemd runs; the tests need only promtool, so a server this
+# script brought in is stopped and disabled (one that was there before is left alone).
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-  libmicrohttpd-dev prometheus
+  libmicrohttpd-dev
+if ! dpkg -s prometheus >/dev/null 2>&1; then
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+  if [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus.service || true
+  fi
+fi
 # clang and its libFuzzer runtime (a Recommends of clang, so named): `make fuzz` only.
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
   clang libclang-rt-14-dev
