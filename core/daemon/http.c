@@ -150,6 +150,11 @@ open_listener (const char *text, const struct http_addr *a, struct rm_error *err
   return fd;
 }
 
+static void mhd_log (void *cls, const char *fmt, va_list ap) __attribute__((format (printf, 2, 0)));
+
+/* libmicrohttpd's own messages, at debug level: most are about clients (one that connects
+ * and closes, as a TCP probe does, is "detected connection closure"), and a failure to
+ * start is reported by http_start itself. */
 static void
 mhd_log (void *cls, const char *fmt, va_list ap)
 {
@@ -157,7 +162,7 @@ mhd_log (void *cls, const char *fmt, va_list ap)
   char buf[512];
   vsnprintf (buf, sizeof buf, fmt, ap);
   buf[strcspn (buf, "\n")] = '\0';
-  log_warn ("http: %s", buf);
+  log_debug ("http: %s", buf);
 }
 
 /* Queue body (freed here) as the answer.  redact: the text came from a callback, so any
@@ -285,8 +290,8 @@ http_start (const char *listen_addr, enum http_mode mode, const struct http_hand
   flags |= mode == HTTP_MODE_THREAD_PER_CONNECTION ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL
                                                    : MHD_USE_AUTO;
   s->d = MHD_start_daemon (flags, 0, NULL, NULL, handle, s,
+                           MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,   /* first */
                            MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
-                           MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                            MHD_OPTION_CONNECTION_LIMIT, (unsigned) 128,
                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
                            MHD_OPTION_END);
