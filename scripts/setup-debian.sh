@@ -20,6 +20,18 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recomme
   unzip openssl ca-certificates procps nghttp2-proxy
 # zsh and fish: tests/e2e/test_completion.sh loads `releasemanager completion zsh|fish` in them.
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends zsh fish
+# The daemon's HTTP server (libmicrohttpd), and Prometheus for `promtool check metrics` on
+# its /metrics output (tests/unit/test_daemon_http; a 19 MB download).  The package starts
+# a Prometheus server where systemd runs; the tests need only promtool, so a server this
+# script brought in is stopped and disabled (one that was there before is left alone).
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+  libmicrohttpd-dev
+if ! dpkg -s prometheus >/dev/null 2>&1; then
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+  if [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus.service || true
+  fi
+fi
 # clang and its libFuzzer runtime (a Recommends of clang, so named): `make fuzz` only.
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
   clang libclang-rt-14-dev

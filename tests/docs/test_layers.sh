@@ -110,8 +110,9 @@ function layer(f,   n) {
   if (f ~ /^core\/store\//) return "3 store"
   if (f ~ /^core\/export\//) return "4 export"
   if (f ~ /^core\/import\//) return "4 import"
-  if (n ~ /^(cmd_[a-z_]+\.c|commands\.h)$/) return "5 cmd"
-  if (n == "main.c") return "6 main"
+  if (f ~ /^core\/daemon\//) return "5 daemon"
+  if (n ~ /^(cmd_[a-z_]+\.c|commands\.h)$/) return "6 cmd"
+  if (n == "main.c") return "7 main"
   return ""
 }
 # Modules that must not use each other although the ranks would allow it.

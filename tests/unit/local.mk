@@ -95,3 +95,17 @@ TESTS += tests/unit/test_import_values
 tests_unit_test_import_values_SOURCES = tests/unit/test_import_values.c
 tests_unit_test_import_values_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_import_values_LDADD = $(TEST_LIBS)
+
+# The daemon's groundwork (core/daemon/): the metrics registry and its formats, and the
+# HTTP server driven with libcurl (plus promtool on /metrics when installed).
+check_PROGRAMS += tests/unit/test_metrics
+TESTS += tests/unit/test_metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
+tests_unit_test_metrics_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_metrics_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_daemon_http
+TESTS += tests/unit/test_daemon_http
+tests_unit_test_daemon_http_SOURCES = tests/unit/test_daemon_http.c
+tests_unit_test_daemon_http_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) $(MHD_CFLAGS)
+tests_unit_test_daemon_http_LDADD = $(TEST_LIBS)
