@@ -82,6 +82,7 @@ class FakeKube:
         self.faults = Faults()
         self.log = RequestLog()
         self.started = time.time()
+        self.bookmark_interval = 60.0    # kube-apiserver's bookmarkFrequency
         self.httpd = None
         self.proxy = None
         self._thread = None
@@ -738,18 +739,37 @@ class Handler(BaseHTTPRequestHandler):
             ob = {"kind": kind, "apiVersion": av, "metadata": meta}
             return b'{"type":"BOOKMARK","object":' + _j(ob) + b"}\n"
 
+        bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
+        every = self.fk.bookmark_interval
+
+        def next_bookmark(now, deadline):
+            # kube-apiserver's cacheWatcher.nextBookmarkTime: every bookmarkFrequency (1 min)
+            # and 2 s before the watch's deadline.
+            t = min(now + every, deadline - 2.0)
+            return t if t > now else None
+
         def gen():
             nonlocal pos
             deadline = time.monotonic() + timeout
+            next_bm = next_bookmark(time.monotonic(), deadline) if bookmarks else None
             for r in initial:
                 yield enc("ADDED", r)
             if send_initial:
                 yield bookmark(pos, True)
             while True:
-                left = deadline - time.monotonic()
+                now = time.monotonic()
+                left = deadline - now
                 if left <= 0:
                     return
-                evs, expired = store.events_after(pos, min(left, 2.0))
+                if next_bm is not None and now >= next_bm:
+                    # every event up to pos went out (or did not match): pos is safe
+                    yield bookmark(pos)
+                    next_bm = next_bookmark(now, deadline)
+                    continue
+                wait = min(left, 2.0)
+                if next_bm is not None:
+                    wait = max(0.0, min(wait, next_bm - now))
+                evs, expired = store.events_after(pos, wait)
                 if not evs and not expired and self._peer_closed():
                     return
                 if expired:
