@@ -302,6 +302,9 @@ struct kube_lease_opts {
    * never read back for a decision.) */
   long long (*clock) (void *clock_ud);
   void *clock_ud;
+  /* Tests: called between reading the Lease and writing it back, so that a test can
+   * make another contender write first (a real 409 Conflict).  NULL in production. */
+  void (*before_update) (void *clock_ud);
 };
 
 struct kube_lease;

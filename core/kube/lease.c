@@ -251,6 +251,8 @@ kube_lease_try (struct kube_lease *l, bool *leading, struct rm_error *err)
   }
   else
     want.transitions = l->observed.transitions + 1;
+  if (l->o.before_update)
+    l->o.before_update (l->o.clock_ud);
   rc = update (l, record_to_spec (&want), err);
 
 done:

@@ -168,6 +168,22 @@ class _Resp:
         self.stream = stream
 
 
+class _StreamCut(Exception):
+    pass
+
+
+def _cut_after(stream, n):
+    """A WATCH stream that loses its connection after n event lines (fault drop-stream)."""
+    sent = 0
+    for chunk in stream:
+        for line in chunk.splitlines(keepends=True):
+            if sent >= n:
+                raise _StreamCut()
+            yield line
+            sent += 1
+    raise _StreamCut()
+
+
 def _j(obj):
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -283,6 +299,14 @@ class Handler(BaseHTTPRequestHandler):
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                         n += len(chunk)
                 self.wfile.write(b"0\r\n\r\n")
+            except _StreamCut:
+                # a fault: the connection dies mid-stream (no last chunk, no TLS close)
+                self.wfile.flush()
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
             except (ConnectionError, ssl.SSLError, OSError):
                 self.close_connection = True
             entry["responseBytes"] = n
@@ -417,6 +441,10 @@ class Handler(BaseHTTPRequestHandler):
                     code, hdrs, st = f.response()
                     raise ApiError(code, st["message"], st["reason"], st.get("details"), hdrs,
                                    st.get("metadata"))
+                if f.action == "drop-stream":
+                    resp = self._route(path, q, body)
+                    if resp.stream is not None:
+                        resp.stream = _cut_after(resp.stream, int(f.spec.get("afterEvents", 1)))
                 if f.action == "truncate":
                     resp = self._route(path, q, body)
                     from .gz import piece_bytes
