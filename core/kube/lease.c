@@ -398,6 +398,16 @@ kube_lease_run (struct kube_lease *l, const struct kube_lease_callbacks *cb, str
   bool was_leading = false;
   long long last_renew = 0;
   while (!stopping (cb)) {
+    if (was_leading && now_ms (l) - last_renew >= l->o.renew_deadline_ms) {
+      /* Not renewed for the renew deadline (the process was stopped or starved?): others
+       * may take the Lease from now on, so stop leading before anything else. */
+      log_warn ("leader election: Lease %s/%s: %s could not renew for %ld ms: it stops leading",
+                l->ns, l->name, l->identity, l->o.renew_deadline_ms);
+      set_leading (l, false);
+      was_leading = false;
+      if (cb->stopped_leading)
+        cb->stopped_leading (cb->ud);
+    }
     bool leading = false;
     struct rm_error e;
     int rc = kube_lease_try (l, &leading, &e);
