@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 TOP_SRC = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOP_BUILD = os.environ.get("abs_top_builddir") or os.getcwd()
@@ -231,9 +232,14 @@ def timeout_ends(kube):
               "server timeout: the watch ends OK at the last bookmark's resourceVersion", [bm, end])
         pr.go()
         pr.next(lambda o: "end" in o, "the second server timeout")
-        # (the first probe's last watch is logged when it ends: keep ours)
-        watches = [e for e in kube.requests() if e["verb"] == "watch"
-                   and "timeoutSeconds=3&" in e["query"]]
+        # (the first probe's last watch is logged when it ends: keep ours; a WATCH is
+        # logged once its stream is over, which may be just after the probe saw the end)
+        for _ in range(300):
+            watches = [e for e in kube.requests() if e["verb"] == "watch"
+                       and "timeoutSeconds=3&" in e["query"]]
+            if len(watches) >= 2:
+                break
+            time.sleep(0.1)
         q = [e["query"] for e in watches]
         check(len(q) == 2 and "resourceVersion=%s" % lst["list"] in q[0]
               and "resourceVersion=%s" % end["last_rv"] in q[1]
