@@ -316,7 +316,7 @@ lease_steps (void)
   struct kube_lease_opts ob = oa;
   ob.identity = "b";
   ob.clock_ud = &cb;
-  struct kube_lease *a, *b;
+  struct kube_lease *a = NULL, *b = NULL;
   struct rm_error err;
   if (kube_lease_new (client, &oa, &a, &err) != KUBE_OK || kube_lease_new (client, &ob, &b, &err) != KUBE_OK)
     die_kube (&err);
