@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "base/log.h"
@@ -197,6 +198,128 @@ env_value (const struct cli_option *o)
   return v && *v ? v : NULL;
 }
 
+/* The original tool's configuration keys (viper's, so matched in any case) that are not
+ * spelled like our options, and those it scopes to one command where ours would apply
+ * to every command having the option (its `force` is import's; our export --force,
+ * which replaces another cluster's snapshot, is never taken from a shared file). */
+static const struct file_key {
+  const char *key;
+  const char *option;       /* NULL: a backend key (the original's s3 options) */
+  const char *command;      /* NULL: every command having the option */
+} file_keys[] = {
+  { "dryRun", "dry-run", NULL },
+  { "daemon", "daemon", "export" },
+  { "pollingInterval", "polling-interval", "export" },
+  { "releaseName", "release-name", "export" },   /* the manager's own release, never
+                                                    import's filter */
+  { "namespaces", "namespaces", "export" },
+  { "createNamespace", "create-namespace", "import" },
+  { "excludeNamespaces", "exclude-namespaces", "import" },
+  { "force", "force", "import" },
+  { "newPath", "new-path", "import" },
+  { "releaseTimeout", "release-timeout", "import" },
+  { "target", "target-namespace", "import" },
+  { "valueUpdates", "update-values", "import" },
+  { "accessKeyID", NULL, NULL },
+  { "bucket", NULL, NULL },
+  { "region", NULL, NULL },
+  { "secretAccessKey", NULL, NULL },
+  { "sessionToken", NULL, NULL },
+};
+
+static const struct cli_option *
+find_opt_ci (const struct cli_option *table, const char *name)
+{
+  for (; table && table->name; table++)
+    if (strcasecmp (table->name, name) == 0)
+      return table;
+  return NULL;
+}
+
+/* An option of this command (or a global one) spelled name, in any case. */
+static struct cli_value *
+val_for_ci (const struct cli *c, const char *name)
+{
+  for (size_t i = 0; i < c->nvals; i++)
+    if (strcasecmp (c->vals[i].opt->name, name) == 0)
+      return &c->vals[i];
+  return NULL;
+}
+
+/* An option of any command spelled name, in any case; with from_file only one that
+ * may be set in the configuration file. */
+static const struct cli_option *
+any_command_opt (const struct cli *c, const char *name, bool from_file)
+{
+  for (const struct cli_option *const *t = c->all_options; t && *t; t++) {
+    const struct cli_option *o = find_opt_ci (*t, name);
+    if (o && !(from_file && (o->flags & CLI_NO_FILE)))
+      return o;
+  }
+  return NULL;
+}
+
+/* Add "FILE:LINE: what" to c->warnings; what is freed. */
+static void
+warn (struct cli *c, const struct config_entry *e, char *what)
+{
+  char *w = e->line ? xasprintf ("%s:%d: %s", c->file->path, e->line, what)
+    : xasprintf ("%s: %s", c->file->path, what);
+  /* A key given as a list warns once. */
+  if (!strlist_contains (&c->warnings, w))
+    strlist_push (&c->warnings, w);
+  free (w);
+  free (what);
+}
+
+/* Map one top-level entry to its option (e->key), or mark it ignored (another command's,
+ * a backend's, unknown: then a warning).  RM_OK, or CLI_E_USAGE with err filled. */
+static int
+map_entry (struct cli *c, struct config_entry *e, struct rm_error *err)
+{
+  const struct file_key *fk = NULL;
+  for (size_t i = 0; i < ARRAY_SIZE (file_keys) && !fk; i++)
+    if (strcasecmp (e->given, file_keys[i].key) == 0)
+      fk = &file_keys[i];
+  const char *option = fk ? fk->option : e->given;
+  if (fk && !fk->option) {
+    e->ignored = true;
+    e->backend_key = true;
+    return RM_OK;
+  }
+  struct cli_value *cv = val_for_ci (c, option);
+  if (fk && fk->command && (!c->command || strcmp (c->command, fk->command) != 0)) {
+    if (cv && strcmp (e->given, option) == 0 && c->command && strcmp (e->value, "false") != 0)
+      warn (c, e, xasprintf ("'%s' in the configuration file is an option of %s only (as in "
+                             "the original tool); give it on the command line here", e->given,
+                             fk->command));
+    e->ignored = true;
+    return RM_OK;
+  }
+  if (!cv || (cv->opt->flags & CLI_NO_FILE)) {
+    e->ignored = true;
+    const struct cli_option *other = any_command_opt (c, option, true);
+    if (other)
+      return RM_OK;   /* another command's option: only the commands having it use it */
+    if (cv || any_command_opt (c, option, false))
+      warn (c, e, xasprintf ("setting '%s' cannot be given in the configuration file (only on "
+                             "the command line); ignored", e->given));
+    else if (fk)
+      warn (c, e, xasprintf ("setting '%s' (--%s) is not supported by this releasemanager; "
+                             "ignored", e->given, option));
+    else
+      warn (c, e, xasprintf ("unknown setting '%s' ignored", e->given));
+    return RM_OK;
+  }
+  if (e->from_map && strcmp (cv->opt->name, "update-values") != 0) {
+    return err_set (err, CLI_E_USAGE, "%s:%d: %s: expected a value or a list, found a mapping",
+                    c->file->path, e->line, e->given);
+  }
+  free (e->key);
+  e->key = xstrdup (cv->opt->name);
+  return RM_OK;
+}
+
 int
 cli_load_config (struct cli *c, struct rm_error *err)
 {
@@ -214,23 +337,26 @@ cli_load_config (struct cli *c, struct rm_error *err)
   free (path);
   if (!c->file)
     return err->code;
+  for (size_t i = 0; i < c->file->n; i++)
+    if (map_entry (c, &c->file->entries[i], err) != RM_OK)
+      return err->code;
   for (size_t i = 0; i < c->file->n; i++) {
     const struct config_entry *e = &c->file->entries[i];
-    struct cli_value *cv = val_for (c, e->key);
-    if (!cv || (cv->opt->flags & CLI_NO_FILE)) {
-      return err_set (err, CLI_E_USAGE, "%s:%d: unknown setting '%s'%s", c->file->path,
-                      e->line, e->key,
-                      cv ? " (it cannot be set in the configuration file)" : "");
-    }
-    if (cv->opt->arg != CLI_LIST) {
-      /* A list given for a single-valued setting is a mistake worth naming. */
-      size_t count = 0;
-      for (size_t j = 0; j < c->file->n; j++)
-        count += strcmp (c->file->entries[j].key, e->key) == 0;
-      if (count > 1) {
+    struct cli_value *cv = e->ignored ? NULL : val_for (c, e->key);
+    if (!cv || cv->opt->arg == CLI_LIST)
+      continue;
+    /* A list given for a single-valued setting, or two spellings of one setting, is a
+     * mistake worth naming. */
+    for (size_t j = 0; j < c->file->n; j++) {
+      const struct config_entry *o = &c->file->entries[j];
+      if (j == i || o->ignored || strcmp (o->key, e->key) != 0)
+        continue;
+      if (strcmp (o->given, e->given) == 0)
         return err_set (err, CLI_E_USAGE, "%s:%d: '%s' takes one value, not a list",
-                        c->file->path, e->line, e->key);
-      }
+                        c->file->path, e->line, e->given);
+      return err_set (err, CLI_E_USAGE, "%s:%d: '%s' and '%s' (line %d) set the same option "
+                      "--%s: keep one", c->file->path, e->line, e->given, o->given, o->line,
+                      e->key);
     }
   }
   return RM_OK;
@@ -265,6 +391,15 @@ cli_get_list (const struct cli *c, const char *name, char sep, struct strlist *o
     strlist_push_split (out, v->values.items[i], sep);
   if (v->values.n)
     return;
+  if (!env_value (v->opt) && !(v->opt->flags & CLI_NO_FILE) && config_get (c->file, name)) {
+    /* Every value the file gives (a YAML list is one entry per item). */
+    for (size_t i = 0; i < c->file->n; i++) {
+      const struct config_entry *e = &c->file->entries[i];
+      if (!e->ignored && strcmp (e->key, name) == 0)
+        strlist_push_split (out, e->value, sep);
+    }
+    return;
+  }
   const char *rest = cli_get (c, name);
   if (rest)
     strlist_push_split (out, rest, sep);
@@ -371,6 +506,27 @@ cli_backend_name (const struct cli *c, bool positional_ok, struct rm_error *err)
   return flag;
 }
 
+/* Plugin p's key spelled name or one of its aliases, in any case (viper's keys). */
+static const struct rm_config_key *
+key_ci (const struct plugin *p, const char *name)
+{
+  for (size_t i = 0; i < p->nkeys; i++) {
+    const struct rm_config_key *k = &p->keys[i];
+    if (strcasecmp (k->name, name) == 0)
+      return k;
+    struct strlist al = STRLIST_INIT;
+    if (k->aliases)
+      strlist_push_split (&al, k->aliases, ',');
+    bool hit = false;
+    for (size_t j = 0; j < al.n && !hit; j++)
+      hit = strcasecmp (al.items[j], name) == 0;
+    strlist_free (&al);
+    if (hit)
+      return k;
+  }
+  return NULL;
+}
+
 int
 cli_backend_opts (const struct cli *c, const struct plugin *p, struct backend_opts *out,
                   struct rm_error *err)
@@ -444,6 +600,17 @@ cli_backend_opts (const struct cli *c, const struct plugin *p, struct backend_op
     backend_opts_add (out, RM_PATH_KEY, fp->value, origin);
     free (origin);
   }
+  /* The original tool's backend keys at the top level (bucket:, accessKeyID:), for the
+   * backend that declares them; backends.NAME.KEY above wins. */
+  for (size_t i = 0; c->file && i < c->file->n; i++) {
+    const struct config_entry *e = &c->file->entries[i];
+    const struct rm_config_key *k = e->backend_key ? key_ci (p, e->given) : NULL;
+    if (k) {
+      char *origin = xasprintf ("%s:%d", c->file->path, e->line);
+      backend_opts_add (out, k->name, e->value, origin);
+      free (origin);
+    }
+  }
   return RM_OK;
 }
 
@@ -479,6 +646,16 @@ cli_open_backend (struct cli *c, bool positional_ok, unsigned open_flags,
     else
       log_debug ("backend %s: %s = %s", p->desc.name, kv->key, kv->value ? "***" : "(unset)");
   const char *prefix = p->has_path_key ? NULL : cli_get (c, "path");
+  if (c->require_path && !p->has_path_key && (!prefix || !*prefix)) {
+    /* As the original tool ("You must specify --path"): without it the store would be
+     * written at the root of the bucket, mixed with whatever else lives there. */
+    err_set (err, CLI_E_USAGE, "no --path given: backend '%s' keeps the store under a key "
+             "prefix; give --path PREFIX (or RELEASEMANAGER_PATH, or path: in the "
+             "configuration file)", p->desc.name);
+    backend_config_free (config);
+    plugin_unload (p);
+    return CLI_E_USAGE;
+  }
   *out = backend_open (p, config, prefix, open_flags, err);
   return *out ? RM_OK : err->code;
 }
@@ -515,6 +692,7 @@ cli_free (struct cli *c)
   free (c->vals);
   strlist_free (&c->positional);
   backend_opts_free (&c->pending);
+  strlist_free (&c->warnings);
   config_free (c->file);
   memset (c, 0, sizeof *c);
 }

@@ -51,6 +51,12 @@ struct cli {
   size_t nvals;
   struct backend_opts pending;        /* unknown --KEY [VALUE]: candidates for a backend */
   struct config_file *file;           /* may be NULL */
+  /* Set by the caller before cli_load_config: every command's option table, NULL
+   * terminated, so that a file setting of another command is not "unknown". */
+  const struct cli_option *const *all_options;
+  struct strlist warnings;            /* what cli_load_config found to warn about */
+  bool require_path;                  /* cli_open_backend: a backend that keeps its store
+                                         under a key prefix needs --path */
 };
 
 /* The first operand of argv that is not an option or an option's value (the command),
@@ -64,9 +70,14 @@ int cli_parse (struct cli *c, int argc, char **argv, const struct cli_option *gl
                const struct cli_option *command_opts, struct rm_error *err);
 
 /* Load the configuration file (from --config, RELEASEMANAGER_CONFIG or the default
- * location) and check that every top-level key is a known option.  Returns RM_OK, or
- * with err filled a CONFFILE_E_* code (unreadable, not a configuration) or CLI_E_USAGE
- * (a setting that is no option). */
+ * locations, config_default_path) and map each top-level key to the option it sets:
+ * our option names, and the original tool's viper keys (camelCase, any case: dryRun,
+ * releaseTimeout, target, ...), each used only by the commands that take it; the
+ * original's s3 keys (bucket, region, accessKeyID, ...) go to the backend that declares
+ * them.  A key no command takes adds "FILE:LINE: unknown setting 'x' ignored" to
+ * c->warnings.  Returns RM_OK, or with err filled a CONFFILE_E_* code (unreadable, not a
+ * configuration) or CLI_E_USAGE (a setting given twice, a mapping where a value
+ * belongs, a setting that is not allowed in the file). */
 int cli_load_config (struct cli *c, struct rm_error *err);
 
 /* Resolved values: command line > environment > configuration file > default. */

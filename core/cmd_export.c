@@ -4,6 +4,8 @@
  * status then says partial. */
 #include <config.h>
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,14 +17,21 @@
 
 static const struct cli_option export_options[] = {
   { "namespace", 'n', CLI_LIST, "NS", NULL, "export only releases in NS", 0 },
+  { "namespaces", 0, CLI_LIST, "NS,NS", NULL, "the same as --namespace (the original tool's name)",
+    0 },
   { "exclude-namespaces", 0, CLI_LIST, "NS,NS", NULL, "skip releases in these namespaces", 0 },
-  { "release-name", 0, CLI_VALUE, "NAME", NULL, "export only the release NAME", 0 },
-  { "helm-driver", 0, CLI_VALUE, "DRIVER", "secret",
+  { "release", 0, CLI_LIST, "NAME", NULL, "export only the releases named NAME", 0 },
+  { "helm-driver", 0, CLI_VALUE, "DRIVER", "auto",
     "where Helm keeps releases: secret, configmap, or auto (both)", 0 },
   { "threads", 0, CLI_VALUE, "N", "8", "parallel reads and uploads", 0 },
-  { "self-release", 0, CLI_VALUE, "NAME", NULL,
-    "the Helm release this manager runs as (recorded in the state file)", 0 },
-  { "self-namespace", 0, CLI_VALUE, "NS", NULL, "namespace of --self-release", 0 },
+  { "release-name", 0, CLI_VALUE, "NAME", NULL,
+    "the Helm release this manager runs as (recorded in the state file); alias --self-release",
+    0 },
+  { "self-release", 0, CLI_VALUE, "NAME", NULL, NULL, CLI_HIDDEN },
+  { "self-namespace", 0, CLI_VALUE, "NS", NULL, "namespace of --release-name", 0 },
+  { "daemon", 0, CLI_FLAG, NULL, NULL,
+    "export again every --polling-interval (not available in this version)", 0 },
+  { "polling-interval", 'p', CLI_VALUE, "SECONDS", "30", "the daemon's interval", 0 },
   { "force", 0, CLI_FLAG, NULL, NULL,
     "replace a stored snapshot of another cluster (another kube-system UID)", 0 },
   { "lock-timeout", 0, CLI_VALUE, "DURATION", "0",
@@ -33,9 +42,25 @@ static const struct cli_option export_options[] = {
 /* The engine's options, with the namespace lists they point to. */
 struct export_cmd {
   struct export_opts o;
-  struct strlist only, skip;
+  struct strlist only, skip, releases;
   double lock_timeout;
 };
+
+/* The engine's options from the command line; EXIT_OK or EXIT_USAGE (said why).
+ * main() adds --threads. */
+/* The one of two aliases given (the last on the command line, else the environment's or
+ * the file's): --release-name (the original tool's name) or --self-release. */
+static const char *
+self_release (const struct cli *c)
+{
+  char *a = cli_origin (c, "release-name"), *b = cli_origin (c, "self-release");
+  bool a_cli = a[0] == '-', b_cli = b[0] == '-';
+  free (a);
+  free (b);
+  if (b_cli && !a_cli)
+    return cli_get (c, "self-release");
+  return cli_get (c, "release-name") ? cli_get (c, "release-name") : cli_get (c, "self-release");
+}
 
 /* The engine's options from the command line; EXIT_OK or EXIT_USAGE (said why).
  * main() adds --threads. */
@@ -43,6 +68,22 @@ static int
 check_export (struct cmd_ctx *x)
 {
   struct cli *c = x->cli;
+  if (cli_flag (c, "daemon")) {
+    /* Never an option that takes the next word: the original chart runs
+     * "export --daemon s3 --release-name R". */
+    log_error ("--daemon: daemon mode is not available in this version: run export "
+               "without --daemon periodically instead (a Kubernetes CronJob, or cron), e.g. "
+               "every --polling-interval seconds");
+    return EXIT_USAGE;
+  }
+  const char *pi = cli_get (c, "polling-interval");
+  char *end;
+  errno = 0;
+  long secs = strtol (pi, &end, 10);
+  if (*pi < '0' || *pi > '9' || *end || errno || secs < 1 || secs > INT_MAX) {
+    log_error ("--polling-interval: '%s' is not a positive whole number of seconds", pi);
+    return EXIT_USAGE;
+  }
   const char *driver = cli_get (c, "helm-driver");
   if (strcmp (driver, "secret") && strcmp (driver, "configmap") && strcmp (driver, "auto")) {
     log_error ("--helm-driver: '%s' is not secret, configmap or auto", driver);
@@ -58,16 +99,18 @@ check_export (struct cmd_ctx *x)
   struct export_cmd *e = xcalloc (1, sizeof *e);
   x->opts = e;
   e->lock_timeout = lock_timeout;
-  /* Both are repeatable and comma-separated. */
+  /* All are repeatable and comma-separated; --namespace and --namespaces add up. */
   cli_get_list (c, "namespace", ',', &e->only);
+  cli_get_list (c, "namespaces", ',', &e->only);
   cli_get_list (c, "exclude-namespaces", ',', &e->skip);
+  cli_get_list (c, "release", ',', &e->releases);
   e->o = (struct export_opts) {
     .secrets = strcmp (driver, "configmap") != 0,
     .configmaps = strcmp (driver, "secret") != 0,
     .only_ns = &e->only, .skip_ns = &e->skip,
-    .only_release = cli_get (c, "release-name"),
+    .only_release = &e->releases,
     .dry_run = x->dry_run,
-    .self_release = cli_get (c, "self-release"),
+    .self_release = self_release (c),
     .self_namespace = cli_get (c, "self-namespace"),
     .path = cli_get (c, "path"),
     .progress = isatty (2) && log_get_level () < RM_LOG_INFO,
@@ -84,6 +127,7 @@ release_export (struct cmd_ctx *x)
     return;
   strlist_free (&e->only);
   strlist_free (&e->skip);
+  strlist_free (&e->releases);
   free (e);
 }
 
@@ -142,8 +186,11 @@ run_export (struct cmd_ctx *x)
     log_warn ("releasing the store lock: %s", err.message);
   if (r.complete && (r.committed || o->dry_run)) {
     printf ("%s %zu release records to %s: %zu written, %zu unchanged, %zu deleted, "
-            "%zu skipped, %zu failed\n", o->dry_run ? "dry run: would export" : "exported",
+            "%zu skipped, %zu failed", o->dry_run ? "dry run: would export" : "exported",
             r.records, where, r.written, r.unchanged, r.deleted, r.skipped, r.failed);
+    if (r.scoped && r.outside)
+      printf ("; %zu kept outside the filter", r.outside);
+    putchar ('\n');
   }
   else if (r.complete)
     /* Nothing committed, so nothing deleted: say only what happened. */
@@ -154,6 +201,10 @@ run_export (struct cmd_ctx *x)
     printf ("%zu damaged stored record%s (missing, or another size than the index says) "
             "read from the cluster again%s\n", r.repaired, r.repaired == 1 ? "" : "s",
             o->dry_run ? "" : " and rewritten");
+  if (r.complete && r.legacy)
+    printf ("%s %zu files of the original tool (NAME-VERSION-N.release) after the commit: "
+            "the store %s this tool's layout\n", o->dry_run ? "would remove" : "removed",
+            r.legacy, o->dry_run ? "would be in" : "is in");
   if (r.complete && r.kept)
     printf ("%zu stale record%s kept: %s; the next clean export removes %s\n", r.kept,
             r.kept == 1 ? "" : "s", r.kept_why, r.kept == 1 ? "it" : "them");
@@ -171,14 +222,19 @@ const struct command cmd_export = {
   "export",
   "back up every Helm release record of the cluster",
   "[BACKEND] [BACKEND OPTIONS] [--namespace NS]... [--exclude-namespaces A,B] "
-  "[--release-name NAME] [--force]",
+  "[--release NAME]... [--release-name SELF] [--force]",
   "Reads every Helm release record (all revisions Helm keeps) through the Kubernetes API\n"
   "and stores it under --path: releases/NAMESPACE/RELEASE/REVISION.SHA256.json.gz (a\n"
   "changed record gets a new key, so the stored snapshot stays whole until the new one\n"
   "is committed), then index.json in one put (refused when another writer committed\n"
   "meanwhile), then rlsmgrstate.json.  Unchanged records cost no upload and, when the\n"
   "release object is unchanged, no read.  Records no longer in the snapshot are deleted\n"
-  "after the new index is written, and only after a run without failures.  A store\n"
+  "after the new index is written, and only after a run without failures.  Filters\n"
+  "(--namespace, --namespaces, --exclude-namespaces, --release, --helm-driver) scope\n"
+  "the run: stored records outside the scope are kept as they were.  By default both\n"
+  "Helm drivers are read; a driver the cluster refuses to list (403) is a warning and\n"
+  "keeps its stored records.  A --path holding the original tool's NAME-VERSION-N.release\n"
+  "files is converted: they are deleted after the new index is committed.  A store\n"
   "holding another cluster's snapshot is refused unless --force.  A corrupt record is\n"
   "reported and skipped (exit status 3).  --dry-run prints every write and delete it\n"
   "would do and does none.\n"

@@ -3,6 +3,7 @@
  * sees them), as a table or as JSON in the index's format. */
 #include <config.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,10 +88,13 @@ run_list (struct cmd_ctx *x)
     log_warn ("%s was written by the original tool (k8s-release-manager): no %s, %zu records "
               "read from its NAME-VERSION-N%s files (%zu unreadable), as import reads them",
               where, STORE_INDEX_KEY, ix->n, STORE_LEGACY_EXT, bad.n);
+  int status = EXIT_OK;
   if (strcmp (format, "json") == 0) {
-    char *text = store_index_to_json (ix);
-    fputs (text, stdout);
-    free (text);
+    /* A few records at a time: memory does not grow with the index's text. */
+    if (!store_index_print (ix, stdout) || fflush (stdout) != 0) {
+      log_error ("writing the index to standard output: %s", strerror (errno));
+      status = EXIT_ERROR;
+    }
   }
   else {
     print_table (ix);
@@ -101,7 +105,7 @@ run_list (struct cmd_ctx *x)
   store_index_free (ix);
   strlist_free (&bad);
   free (where);
-  return EXIT_OK;
+  return status;
 }
 
 const struct command cmd_list = {

@@ -11,6 +11,8 @@
 #define EXIT_PARTIAL  3
 
 struct kube_client;
+struct cmd_program;
+struct plugin;
 
 /* What a verb needs from main()'s prologue (struct command's needs). */
 #define CMD_NEEDS_BACKEND  (1u << 0)  /* the backend opened (operand or --backend) */
@@ -37,6 +39,7 @@ struct cmd_ctx {
   bool cluster;                       /* open the cluster: main() sets it from
                                          CMD_NEEDS_CLUSTER before check(), which may change
                                          it (verify --repair needs one) */
+  const struct cmd_program *program;  /* every verb and the global options (main.c) */
 };
 
 /* main() runs a verb as: at most max_operands operands ("VERB: unexpected operand 'X'"),
@@ -65,5 +68,24 @@ extern const struct command cmd_export;
 extern const struct command cmd_import;
 extern const struct command cmd_list;
 extern const struct command cmd_verify;
+
+
+/* The whole command line as main() knows it, for the verbs that describe it (completion,
+ * docs): they print from the same tables as --help, so the two never disagree. */
+struct cmd_program {
+  const struct command *const *commands;
+  size_t ncommands;
+  const struct cli_option *global;    /* main()'s options, valid anywhere on the line */
+  void (*print_help) (FILE *f);       /* `releasemanager --help` */
+};
+
+extern const struct command cmd_completion;
+extern const struct command cmd_docs;
+
+/* Every backend plugin that loads along c's plugin search path, the first of each name,
+ * sorted by name (core/cmd_plugins.c; a file that does not load is skipped, logged at
+ * --verbose).  The caller frees them with cmd_plugins_free(). */
+struct plugin **cmd_plugins_found (const struct cli *c, size_t *n);
+void cmd_plugins_free (struct plugin **p, size_t n);
 
 #endif

@@ -1,6 +1,8 @@
-/* The YAML configuration file (releasemanager.yaml(5)): top-level settings named like
- * the long options, and per-backend options under `backends:`.  This file only reads
- * and checks the file; main.c decides precedence (flags > environment > file). */
+/* The configuration file (releasemanager.yaml(5)): top-level settings named like the
+ * long options (or the original tool's camelCase keys), and per-backend options under
+ * `backends:`; YAML, or JSON by the extension .json.  This file only reads the file and
+ * finds it; cli.c maps the keys to options and decides precedence (flags > environment
+ * > file). */
 #ifndef RM_CONFIG_H
 #define RM_CONFIG_H
 
@@ -10,9 +12,16 @@
 #include "base/util.h"
 
 struct config_entry {
-  char *key;          /* "path", or "KEY" of a backend */
-  char *value;        /* scalar text; for a list, one entry per item with the same key */
-  int line;           /* 1-based line in the file */
+  char *key;          /* "path", or "KEY" of a backend; cli.c replaces a top-level key by
+                         the option it sets */
+  char *given;        /* the key as written in the file, for messages */
+  char *value;        /* scalar text; for a list, one entry per item with the same key;
+                         for a mapping (from_map), one "KEY=VALUE" entry per item */
+  int line;           /* 1-based line in the file; 0 when unknown */
+  bool from_map;      /* the value was a mapping (valueUpdates: {a.b: 1}) */
+  bool ignored;       /* set by cli.c: not for this command; config_get skips it */
+  bool backend_key;   /* set by cli.c: a backend's key at the top level (the original
+                         tool's bucket:, region:, accessKeyID: ...) */
 };
 
 struct config_section {
@@ -34,21 +43,27 @@ enum conffile_code {
   CONFFILE_E_READ = ERR_EXT (RM_E_CONFIG, 0x41),     /* the file cannot be opened */
   CONFFILE_E_SYNTAX = ERR_EXT (RM_E_CONFIG, 0x42),   /* not YAML */
   CONFFILE_E_INVALID = ERR_EXT (RM_E_CONFIG, 0x43),  /* YAML, but not a valid configuration */
+  CONFFILE_E_FORMAT = ERR_EXT (RM_E_CONFIG, 0x45),   /* a format viper reads and we do not */
 };
 
-/* Parse FILE.  Returns NULL with error filled ("FILE:LINE: problem", a CONFFILE_E_* code)
- * on failure; error may be NULL. */
+/* Parse FILE: JSON when its name ends in .json (RFC 8259, through cJSON), YAML
+ * otherwise; viper's other formats (.toml, .hcl, .tfvars, .properties, .props, .prop,
+ * .env, .dotenv, .ini) are CONFFILE_E_FORMAT.  Returns NULL with error filled
+ * ("FILE:LINE: problem", a CONFFILE_E_* code) on failure; error may be NULL. */
 struct config_file *config_load (const char *path, struct rm_error *error);
 void config_free (struct config_file *cf);
 
-/* The last value of a top-level key, or NULL. */
+/* The last value of a top-level key not marked ignored, or NULL. */
 const struct config_entry *config_get (const struct config_file *cf, const char *key);
 /* The section of backend NAME, or NULL. */
 const struct config_section *config_backend (const struct config_file *cf, const char *name);
 
-/* The file to read: explicit (from --config or RELEASEMANAGER_CONFIG) if given, else
+/* The file to read when neither --config nor RELEASEMANAGER_CONFIG names one:
  * $XDG_CONFIG_HOME/releasemanager/config.yaml or ~/.config/releasemanager/config.yaml
- * when it exists, else NULL. */
+ * when it exists, else the original tool's CONFIG_SYSTEM_DIR/config.EXT (the first of
+ * viper's extensions, in viper's order, that exists; RELEASEMANAGER_SYSTEM_CONFIG_DIR
+ * replaces the directory), else NULL. */
+#define CONFIG_SYSTEM_DIR "/etc/releasemanager"
 char *config_default_path (void);
 
 #endif

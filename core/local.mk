@@ -41,3 +41,6 @@ libcore_a_SOURCES += %reldir%/store/snapshot.c %reldir%/store/snapshot.h \
 libcore_a_SOURCES += %reldir%/store/lock.c %reldir%/store/lock.h
 # `verify`: the snapshot checked against its index (store/verify.c), and the verb.
 libcore_a_SOURCES += %reldir%/store/verify.c %reldir%/store/verify.h %reldir%/cmd_verify.c
+# Verbs that describe the command line itself (issue 12): `completion` and `docs`, and the
+# backend plugins found, for both.
+libcore_a_SOURCES += %reldir%/cmd_completion.c %reldir%/cmd_docs.c %reldir%/cmd_plugins.c

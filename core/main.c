@@ -14,17 +14,19 @@
 
 static const struct cli_option global_options[] = {
   { "config", 0, CLI_VALUE, "FILE", NULL,
-    "YAML configuration file (default ~/.config/releasemanager/config.yaml if present)",
+    "YAML or JSON configuration file (default ~/.config/releasemanager/config.yaml, "
+    "else /etc/releasemanager/config.*, if present)",
     CLI_NO_FILE },
   { "backend", 0, CLI_VALUE, "NAME", NULL, "storage backend plugin (name or path to a .so)", 0 },
   { "backend-opt", 0, CLI_LIST, "KEY=VALUE", NULL, "set an option of the backend",
     CLI_NO_ENV | CLI_NO_FILE },
   { "path", 0, CLI_VALUE, "PATH", NULL,
-    "where the state lives: directory (local) or key prefix (s3)", 0 },
+    "where the state lives: directory (local) or key prefix (s3); required", 0 },
   { "plugin-dir", 0, CLI_LIST, "DIR", NULL, "search DIR for backend plugins first",
     CLI_NO_ENV },
   { "kubeconfig", 0, CLI_VALUE, "FILE", NULL, "kubeconfig file (as kubectl)", 0 },
-  { "kubecontext", 0, CLI_VALUE, "NAME", NULL, "kubeconfig context to use", 0 },
+  { "kubecontext", 0, CLI_VALUE, "NAME", NULL,
+    "kubeconfig context to use (else HELM_KUBECONTEXT, else the current-context)", 0 },
   { "dry-run", 0, CLI_FLAG, NULL, NULL, "show what would change, change nothing", 0 },
   { "verbose", 'v', CLI_FLAG, NULL, NULL, "report progress and each step", 0 },
   { "debug", 0, CLI_FLAG, NULL, NULL, "log everything, including backend calls", 0 },
@@ -41,6 +43,8 @@ static const struct command *const commands[] = {
   &cmd_clear,
   &cmd_verify,
   &cmd_backends,
+  &cmd_completion,
+  &cmd_docs,
 };
 
 static const struct command *
@@ -90,6 +94,10 @@ print_help (FILE *f)
            "See releasemanager(1).\n", PLUGINDIR);
 }
 
+static const struct cmd_program program = {
+  commands, ARRAY_SIZE (commands), global_options, print_help,
+};
+
 static void
 print_command_help (FILE *f, const struct command *cmd)
 {
@@ -123,6 +131,7 @@ static int
 open_backend (struct cmd_ctx *x)
 {
   struct rm_error err;
+  x->cli->require_path = true;
   int rc = cli_open_backend (x->cli, true, x->read_only ? RM_OPEN_READONLY : RM_OPEN_BARRIER,
                              &x->b, &err);
   if (rc == RM_OK)
@@ -159,6 +168,7 @@ run_command (const struct command *cmd, struct cli *c)
   struct cmd_ctx x = { .cli = c, .dry_run = cli_flag (c, "dry-run") };
   x.read_only = !(cmd->needs & CMD_WRITES_STORE) || x.dry_run;
   x.cluster = (cmd->needs & CMD_NEEDS_CLUSTER) != 0;
+  x.program = &program;
   int rc = cmd->check ? cmd->check (&x) : EXIT_OK;
   if (rc == EXIT_OK && (cmd->needs & CMD_THREADS))
     rc = parse_threads (&x);
@@ -235,6 +245,13 @@ main (int argc, char **argv)
     print_help (stderr);
     goto out;
   }
+  const struct cli_option *tables[ARRAY_SIZE (commands) + 1];
+  size_t ntables = 0;
+  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
+    if (commands[i]->options)
+      tables[ntables++] = commands[i]->options;
+  tables[ntables] = NULL;
+  c.all_options = tables;
   if (cli_load_config (&c, &err) != RM_OK || cli_check_values (&c, &err) != RM_OK) {
     fprintf (stderr, "releasemanager: %s\n", err.message);
     rc = EXIT_USAGE;
@@ -250,6 +267,8 @@ main (int argc, char **argv)
   }
   log_set_level (cli_flag (&c, "debug") ? RM_LOG_DEBUG
                  : cli_flag (&c, "verbose") ? RM_LOG_INFO : RM_LOG_WARN);
+  for (size_t i = 0; i < c.warnings.n; i++)
+    log_warn ("%s", c.warnings.items[i]);
 
   struct sigaction sa;
   memset (&sa, 0, sizeof sa);

@@ -18,6 +18,8 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recomme
   libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev zlib1g-dev libdeflate-dev libexpat1-dev \
   libcriterion-dev \
   unzip openssl ca-certificates procps nghttp2-proxy
+# zsh and fish: tests/e2e/test_completion.sh loads `releasemanager completion zsh|fish` in them.
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends zsh fish
 # clang and its libFuzzer runtime (a Recommends of clang, so named): `make fuzz` only.
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
   clang libclang-rt-14-dev

@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "export/internal.h"
+#include "store/legacy.h"
 #include "store/lock.h"
 #include "store/snapshot.h"
 
@@ -29,11 +30,13 @@ export_engine_new (struct backend *b, struct kube_client *kc, const struct expor
   e->o = *opts;
   e->only_ns = (struct strlist) STRLIST_INIT;
   e->skip_ns = (struct strlist) STRLIST_INIT;
+  e->only_release = (struct strlist) STRLIST_INIT;
   copy_list (&e->only_ns, opts->only_ns);
   copy_list (&e->skip_ns, opts->skip_ns);
+  copy_list (&e->only_release, opts->only_release);
   e->o.only_ns = &e->only_ns;
   e->o.skip_ns = &e->skip_ns;
-  e->o.only_release = e->only_release = xstrdup_or_null (opts->only_release);
+  e->o.only_release = &e->only_release;
   e->o.self_release = e->self_release = xstrdup_or_null (opts->self_release);
   e->o.self_namespace = e->self_namespace = xstrdup_or_null (opts->self_namespace);
   e->o.path = e->path = xstrdup_or_null (opts->path);
@@ -51,7 +54,7 @@ export_engine_free (struct export_engine *e)
   store_index_free (e->old);
   strlist_free (&e->only_ns);
   strlist_free (&e->skip_ns);
-  free (e->only_release);
+  strlist_free (&e->only_release);
   free (e->self_release);
   free (e->self_namespace);
   free (e->path);
@@ -131,6 +134,23 @@ static struct store_index *
 build_index (struct export_engine *e, char *cluster_uid, struct export_result *r, bool take,
              bool *differs)
 {
+  /* What the filters leave out of this run: the entries of the previous snapshot outside
+   * the scope that no item took over (an item takes the entry of its revision, of
+   * whichever driver), kept as they were. */
+  size_t nold = e->old ? e->old->n : 0, outside = 0;
+  bool *keep = xcalloc (nold ? nold : 1, sizeof *keep);
+  for (size_t j = 0; j < nold; j++)
+    keep[j] = true;
+  for (size_t i = 0; i < e->n; i++)
+    if (e->items[i].old)
+      keep[e->items[i].old - e->old->records] = false;
+  for (size_t j = 0; j < nold; j++) {
+    const struct store_record *o = &e->old->records[j];
+    keep[j] = keep[j] && !e->foreign
+              && !export_in_scope (e, o->namespace, o->release, o->driver);
+    outside += keep[j];
+  }
+  r->outside = outside;
   struct store_index *ix = xcalloc (1, sizeof *ix);
   ix->cluster_uid = cluster_uid;
   ix->cluster_server = xstrdup (kube_client_config (e->kc)->server);
@@ -142,9 +162,15 @@ build_index (struct export_engine *e, char *cluster_uid, struct export_result *r
   strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
   ix->time = xstrdup (ts);
   /* At most one entry per item: sized once rather than grown by doubling. */
-  ix->cap = e->n ? e->n : 1;
+  ix->cap = e->n + outside ? e->n + outside : 1;
   ix->records = xmalloc (ix->cap * sizeof *ix->records);
   *differs = false;
+  for (size_t j = 0; j < nold; j++)
+    if (keep[j]) {
+      struct item it = { .old = &e->old->records[j] };
+      reuse_old (ix, &it, take);
+    }
+  free (keep);
   for (size_t i = 0; i < e->n; i++) {
     struct item *it = &e->items[i];
     switch (it->state) {
@@ -209,9 +235,12 @@ static int
 check_cluster (struct export_engine *e, const char *uid, struct rm_error *err)
 {
   const char *stored = e->old ? e->old->cluster_uid : NULL;
+  e->foreign = false;
   if (!stored || !uid || strcmp (stored, uid) == 0)
     return RM_OK;
   if (e->o.force) {
+    /* Replaced whole: no filter keeps another cluster's records. */
+    e->foreign = true;
     log_warn ("%s holds the snapshot of another cluster (kube-system UID %s): replacing it "
               "with this cluster's (%s), --force", STORE_INDEX_KEY, stored, uid);
     return RM_OK;
@@ -260,6 +289,71 @@ mark_damaged (struct export_engine *e, const struct strlist *keys, const long lo
   return n;
 }
 
+/* Keep in stored only the keys of this run's scope: a key of the previous snapshot by its
+ * entry's namespace, release and driver; any other key (left by an interrupted run) by
+ * its namespace and release, when every driver was listed.  A key outside the scope is
+ * never stale. */
+static void
+scope_keys (const struct export_engine *e, struct strlist *stored)
+{
+  if (export_whole_cluster (e) || e->foreign)
+    return;
+  size_t w = 0;
+  for (size_t i = 0; i < stored->n; i++) {
+    char *key = stored->items[i];
+    const struct store_record *o = e->old ? store_index_find (e->old, key) : NULL;
+    struct store_key k;
+    bool in;
+    if (o)
+      in = export_in_scope (e, o->namespace, o->release, o->driver);
+    else if (store_key_parse (key, &k)) {
+      char *ns = xasprintf ("%.*s", (int) k.namespace_len, k.namespace);
+      char *rel = xasprintf ("%.*s", (int) k.release_len, k.release);
+      in = export_in_scope (e, ns, rel, NULL);
+      free (ns);
+      free (rel);
+    }
+    else
+      in = false;
+    if (in)
+      stored->items[w++] = key;
+    else
+      free (key);
+  }
+  stored->n = w;
+}
+
+/* Whether ix holds the release revision the original tool's file key names:
+ * NAME-VERSION-S.release, or NAME-VERSION.release of its older versions (a name may end
+ * in -DIGITS, so both readings are tried). */
+static bool
+legacy_covered (const struct store_index *ix, const char *key)
+{
+  size_t end = strlen (key) - strlen (STORE_LEGACY_EXT);
+  for (int reading = 0; reading < 2; reading++) {
+    size_t p = end;
+    for (int skip = reading; skip >= 0; skip--) {
+      size_t q = p;
+      while (q > 0 && key[q - 1] >= '0' && key[q - 1] <= '9')
+        q--;
+      if (q == p || q < 2 || key[q - 1] != '-')
+        goto next;
+      if (skip == 0) {
+        long rev = strtol (key + q, NULL, 10);
+        for (size_t i = 0; i < ix->n; i++) {
+          const struct store_record *r = &ix->records[i];
+          if (r->revision == rev && strlen (r->release) == q - 1
+              && strncmp (r->release, key, q - 1) == 0)
+            return true;
+        }
+      }
+      p = q - 1;
+    }
+  next:;
+  }
+  return false;
+}
+
 int
 export_engine_run (struct export_engine *e, struct export_result *r, struct rm_error *err)
 {
@@ -271,7 +365,10 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
     e->unreadable = lrc != RM_OK && lrc != RM_E_NOT_FOUND;
     if (e->unreadable)
       log_warn ("%s: the previous snapshot is unreadable: rebuilding the index from the "
-                "cluster; no stored record is deleted in this run", err->message);
+                "cluster; no stored record is deleted in this run%s", err->message,
+                e->only_ns.n || e->skip_ns.n || e->only_release.n
+                ? " (the rebuilt index holds the releases of this export's filter only, until "
+                  "an export without filters; the records of the others stay stored)" : "");
     e->loaded = true;
   }
   struct snapshot_keys *listing = snapshot_keys_start (e->b);
@@ -301,7 +398,26 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
    * cluster again and put back under its key (same content, so the same key). */
   long long *sizes = NULL;
   struct rm_error lerr;
-  int lrc = snapshot_keys_finish_sizes (listing, &stored, &sizes, &lerr);
+  struct strlist legacy = STRLIST_INIT;
+  int lrc = snapshot_keys_finish_sizes (listing, &stored, &sizes, &legacy, &lerr);
+  if (lrc == RM_OK && legacy.n && !e->old && !e->unreadable
+      && (e->only_ns.n || e->skip_ns.n || e->only_release.n)) {
+    /* Its index would list the filter's releases only, and readers read the index. */
+    char *where = backend_describe (e->b);
+    rc = rm_error_set (err, RM_E_INVALID, "%s holds a store of the original tool (%zu "
+                       "NAME-VERSION-N.release files) and no %s yet: its first export converts "
+                       "it and may not be filtered by namespace or release, or the other "
+                       "releases would no longer be listed or imported; nothing written: run "
+                       "export once without --namespace, --namespaces, --exclude-namespaces "
+                       "and --release", where, legacy.n, STORE_INDEX_KEY);
+    free (where);
+    free (sizes);
+    free (cluster_uid);
+    strlist_free (&legacy);
+    strlist_free (&stored);
+    export_items_free (e);
+    return rc;
+  }
   if (lrc != RM_OK) {
     log_error ("%s", lerr.message);
     r->failed++;
@@ -309,6 +425,7 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   else
     r->repaired = mark_damaged (e, &stored, sizes);
   free (sizes);
+  scope_keys (e, &stored);
 
   /* Read, decode and store what changed, in parallel when the backend allows.  Every
    * record goes to a key of its content: nothing the stored index references changes
@@ -318,18 +435,29 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
    * snapshot's entries move into the new one instead of being copied. */
   bool take = !e->o.dry_run && e->old, differs;
   struct store_index *ix = build_index (e, cluster_uid, r, take, &differs);
-  r->records = ix->n;
+  r->records = ix->n - r->outside;
+  r->scoped = !export_whole_cluster (e);
   r->complete = true;
+  /* The items are counted and their entries in ix: free them before the commit prints
+   * the index. */
+  export_items_free (e);
 
   /* Records in the store that the new index does not list: only those listed when the
    * run started can be stale (what this run stored is in the new index). */
   struct strlist stale = STRLIST_INIT;
-  for (size_t i = 0; i < stored.n; i++)
-    if (!store_index_find (ix, stored.items[i]))
-      strlist_push (&stale, stored.items[i]);
+  store_index_unreferenced (ix, &stored, &stale);
+  /* The original tool's files, once this index holds their releases (or, exporting the
+   * whole cluster, all: a release it no longer has is gone), as the original tool would
+   * delete them; not before the commit (snapshot_commit). */
+  size_t legacy_stale = 0;
+  for (size_t i = 0; i < legacy.n; i++)
+    if (export_whole_cluster (e) || legacy_covered (ix, legacy.items[i])) {
+      strlist_push (&stale, legacy.items[i]);
+      legacy_stale++;
+    }
   /* A run with any failure deletes nothing: what it could not read may be what a stale
    * key holds (the next clean run removes them). */
-  struct snapshot_commit_opts co = { &e->base, false, e->o.dry_run, 0 };
+  struct snapshot_commit_opts co = { .base = &e->base, .dry = e->o.dry_run };
   if (r->failed)
     r->kept_why = "this export had failures";
   else if (e->unreadable || !e->base.known)
@@ -367,10 +495,14 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
     if (!e->o.dry_run)
       e->state_saved = committed;
   }
-  if (e->o.dry_run)
+  if (e->o.dry_run) {
     r->deleted = co.keep_stale ? 0 : stale.n;
-  else
+    r->legacy = co.keep_stale ? 0 : legacy_stale;
+  }
+  else {
     r->deleted = co.deleted;
+    r->legacy = co.deleted_legacy;
+  }
   if (!co.keep_stale && !committed && !e->o.dry_run && stale.n)
     r->kept_why = "the new index was not written";
   r->kept = e->o.dry_run ? (co.keep_stale ? stale.n : 0) : stale.n - co.deleted;
@@ -394,6 +526,7 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   store_index_free (ix);
   strlist_free (&stale);
   strlist_free (&stored);
+  strlist_free (&legacy);
   export_items_free (e);
   return rc;
 }

@@ -17,10 +17,12 @@
 struct store_lock;
 
 struct export_opts {
-  bool secrets, configmaps;          /* the Helm drivers to read (both: "auto") */
+  bool secrets, configmaps;          /* the Helm drivers to read (both: "auto"; then a
+                                        driver the cluster refuses to list is left out of
+                                        the run's scope with a warning) */
   const struct strlist *only_ns;     /* only these namespaces (none: all) */
   const struct strlist *skip_ns;     /* never these */
-  const char *only_release;          /* only this release name, or NULL */
+  const struct strlist *only_release;  /* only these release names (none or NULL: all) */
   unsigned threads;                  /* parallel reads and uploads, >= 1 */
   bool dry_run;                      /* print every write and delete, do none */
   const char *self_release;          /* recorded in the state file; may be NULL */
@@ -33,12 +35,18 @@ struct export_opts {
 };
 
 struct export_result {
-  size_t records;                    /* in the new snapshot */
+  size_t records;                    /* in the new snapshot, in the run's scope */
   size_t written, unchanged, deleted, skipped, failed;
   size_t kept;                       /* stale records not deleted (see kept_why) */
   size_t repaired;                   /* stored records found missing or truncated, read
                                         again from the cluster (among written) */
   const char *kept_why;              /* why they were kept: a static string, or NULL */
+  bool scoped;                       /* a filter (or a driver not listed) left part of the
+                                        cluster out of this run */
+  size_t outside;                    /* entries of the previous snapshot outside the scope,
+                                        kept as they were (not in records) */
+  size_t legacy;                     /* the original tool's .release files deleted (would
+                                        be, on a dry run) after the commit */
   bool complete;                     /* the records were processed: the counts are valid */
   bool committed;                    /* the new index was written (or nothing changed) */
 };
@@ -52,7 +60,12 @@ struct export_engine *export_engine_new (struct backend *b, struct kube_client *
  * store keeps the previous one, and every record it references: new records go to new
  * keys).  Records that failed or were skipped are logged and counted in result, not
  * returned.  Stale records are deleted only after a commit, and not after a run with
- * any failure (result->kept). */
+ * any failure (result->kept).  The filters (namespaces, release names, drivers) scope a
+ * run: what the previous snapshot holds outside the scope is kept as it was, entry and
+ * record; only records in the scope are added, replaced or deleted.  A store of the
+ * original tool (store/legacy.h) is converted: its .release files are deleted after the
+ * commit, those the run's scope covers; its first export may not be filtered by
+ * namespace or release (RM_E_INVALID, nothing written). */
 int export_engine_run (struct export_engine *e, struct export_result *result,
                        struct rm_error *err);
 void export_engine_free (struct export_engine *e);

@@ -259,9 +259,13 @@ full_item (void *ud, const cJSON *obj)
   const cJSON *name = cJSON_GetObjectItemCaseSensitive (md, "name");
   char *release = NULL;
   int rev;
+  /* The LIST gives each object away (kube_list_owned): kept without a copy, or deleted. */
+  cJSON *own = (cJSON *) obj;
   if (!cJSON_IsString (ns) || !cJSON_IsString (name)
-      || !helm_object_name_parse (name->valuestring, &release, &rev))
+      || !helm_object_name_parse (name->valuestring, &release, &rev)) {
+    cJSON_Delete (own);
     return 0;
+  }
   char *key = store_record_key (ns->valuestring, release, rev);
   free (release);
   struct item *it = bsearch (key, e->items, e->n, sizeof *e->items, cmp_key_item);
@@ -273,9 +277,11 @@ full_item (void *ud, const cJSON *obj)
          && strcmp (it[1].key, it->key) == 0)
     it++;
   /* queued first: a queued item belongs to the workers, who write its state. */
-  if (!it || it->driver != f->driver || it->queued || it->state != ITEM_PENDING)
+  if (!it || it->driver != f->driver || it->queued || it->state != ITEM_PENDING) {
+    cJSON_Delete (own);
     return 0;
-  it->obj = cJSON_Duplicate (obj, true);
+  }
+  it->obj = own;
   it->queued = true;
   pthread_mutex_lock (&f->lock);
   while (f->count == f->cap)
@@ -344,7 +350,8 @@ full_list (struct export_engine *e, enum helm_driver driver, unsigned threads,
     struct strlist paths = STRLIST_INIT;
     export_collection_paths (e, driver, &paths);
     for (size_t i = 0; i < paths.n && rc == KUBE_OK; i++)
-      rc = kube_list (e->kc, paths.items[i], &lo, full_item, full_restart, &f, NULL, kerr);
+      rc = kube_list_owned (e->kc, paths.items[i], &lo, full_item, full_restart, &f, NULL,
+                            kerr);
     strlist_free (&paths);
   }
   pthread_mutex_lock (&f.lock);
@@ -379,8 +386,8 @@ export_fetch (struct export_engine *e)
      * What the LIST did not deliver (deleted meanwhile, or new) is read one by one. */
     struct rm_error kerr;
     log_debug ("%zu of %zu records to read: using full LIST pages", todo, e->n);
-    if ((e->o.secrets && full_list (e, HELM_DRIVER_SECRET, nt, &kerr) != KUBE_OK)
-        || (e->o.configmaps && full_list (e, HELM_DRIVER_CONFIGMAP, nt, &kerr) != KUBE_OK))
+    if ((e->list_secrets && full_list (e, HELM_DRIVER_SECRET, nt, &kerr) != KUBE_OK)
+        || (e->list_configmaps && full_list (e, HELM_DRIVER_CONFIGMAP, nt, &kerr) != KUBE_OK))
       log_warn ("%s (reading the remaining records one by one)", kerr.message);
   }
   run_workers (e, nt);

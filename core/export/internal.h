@@ -49,8 +49,8 @@ struct export_engine {
   struct backend *b;
   struct kube_client *kc;
   struct export_opts o;             /* the strings below are the engine's copies */
-  struct strlist only_ns, skip_ns;
-  char *only_release, *self_release, *self_namespace, *path;
+  struct strlist only_ns, skip_ns, only_release;
+  char *self_release, *self_namespace, *path;
   struct store_index *old;          /* the last committed snapshot (NULL: none) */
   struct store_index_base base;     /* index.json as read or last written: the commit's
                                        condition */
@@ -58,7 +58,11 @@ struct export_engine {
   bool unreadable;                  /* index.json could not be read: delete nothing until
                                        a commit replaces it */
   bool state_saved;                 /* the state file is known to say what ours does */
+  bool forbidden_warned[2];         /* a driver refused us: said once (secrets, configmaps) */
   /* One run. */
+  bool list_secrets, list_configmaps;  /* the drivers listed: in the run's scope */
+  bool foreign;                     /* old is another cluster's, replaced (--force): the
+                                       scope keeps none of it */
   struct item *items;
   size_t n, cap;
   atomic_size_t next;               /* fetch: the next item to take */
@@ -75,6 +79,12 @@ int export_plan (struct export_engine *e, struct rm_error *kerr);
 void export_collection_paths (const struct export_engine *e, enum helm_driver driver,
                               struct strlist *paths);
 void export_items_free (struct export_engine *e);
+/* Whether a record of that namespace, release and driver ("secret", "configmap"; NULL:
+ * unknown) is in the scope of this run (the filters and the drivers listed), and whether
+ * the scope is the whole cluster. */
+bool export_in_scope (const struct export_engine *e, const char *ns, const char *release,
+                      const char *driver);
+bool export_whole_cluster (const struct export_engine *e);
 
 /* record.c: decode obj (the item's object), compare with the previous snapshot, and
  * store it; sets it->state, it->rec and it->why. */

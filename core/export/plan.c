@@ -25,9 +25,29 @@ wanted (const struct export_engine *e, const char *ns, const char *release)
     return false;
   if (strlist_contains (&e->skip_ns, ns))
     return false;
-  if (e->only_release && strcmp (e->only_release, release) != 0)
+  if (e->only_release.n && !strlist_contains (&e->only_release, release))
     return false;
   return true;
+}
+
+bool
+export_in_scope (const struct export_engine *e, const char *ns, const char *release,
+                 const char *driver)
+{
+  if (!wanted (e, ns, release))
+    return false;
+  if (driver && strcmp (driver, "secret") == 0)
+    return e->list_secrets;
+  if (driver && strcmp (driver, "configmap") == 0)
+    return e->list_configmaps;
+  return e->list_secrets && e->list_configmaps;
+}
+
+bool
+export_whole_cluster (const struct export_engine *e)
+{
+  return !e->only_ns.n && !e->skip_ns.n && !e->only_release.n && e->list_secrets
+         && e->list_configmaps;
 }
 
 static void
@@ -195,12 +215,50 @@ cmp_item (const void *a, const void *b)
   return c ? c : (int) x->driver - (int) y->driver;
 }
 
+/* List one driver's objects.  With both drivers asked for (auto), a driver the cluster
+ * refuses us (HTTP 403: the original tool's chart grants list on secrets only) is left
+ * out of the run with a warning, once per engine: what the store holds of it stays as it
+ * was (export_in_scope).  *listed says whether it was listed. */
+static int
+list_driver_scoped (struct export_engine *e, enum helm_driver driver, bool *listed,
+                    struct rm_error *kerr)
+{
+  size_t start = e->n;
+  int rc = list_driver (e, driver, kerr);
+  *listed = rc == KUBE_OK;
+  if (rc != KUBE_E_FORBIDDEN || !e->o.secrets || !e->o.configmaps)
+    return rc;
+  for (size_t i = start; i < e->n; i++)
+    item_free (&e->items[i]);
+  e->n = start;
+  bool secrets = driver == HELM_DRIVER_SECRET;
+  if (!e->forbidden_warned[!secrets])
+    log_warn ("%s (HTTP 403): releases stored by Helm's %s driver are not exported in this "
+              "run, and those already stored are kept as they were; grant the manager's "
+              "service account list on %s, or use --helm-driver %s", kerr->message,
+              secrets ? "Secret" : "ConfigMap", secrets ? "secrets" : "configmaps",
+              secrets ? "configmap" : "secret");
+  else
+    log_debug ("%s (HTTP 403): not exported in this run", kerr->message);
+  e->forbidden_warned[!secrets] = true;
+  return KUBE_OK;
+}
+
 int
 export_plan (struct export_engine *e, struct rm_error *kerr)
 {
-  int rc = e->o.secrets ? list_driver (e, HELM_DRIVER_SECRET, kerr) : KUBE_OK;
+  e->list_secrets = e->list_configmaps = false;
+  int rc = e->o.secrets ? list_driver_scoped (e, HELM_DRIVER_SECRET, &e->list_secrets, kerr)
+                        : KUBE_OK;
   if (rc == KUBE_OK && e->o.configmaps)
-    rc = list_driver (e, HELM_DRIVER_CONFIGMAP, kerr);
+    rc = list_driver_scoped (e, HELM_DRIVER_CONFIGMAP, &e->list_configmaps, kerr);
+  if (rc == KUBE_OK && !e->list_secrets && !e->list_configmaps) {
+    /* auto, and both refused: nothing to export. */
+    rm_error_set (kerr, KUBE_E_FORBIDDEN, "neither release Secrets nor release ConfigMaps "
+                  "may be listed (HTTP 403): grant the manager's service account list on "
+                  "secrets (and configmaps)");
+    rc = KUBE_E_FORBIDDEN;
+  }
   if (rc != KUBE_OK)
     return rc;
   /* Helm 2 (Tiller) records are not restorable: say so once. */

@@ -233,6 +233,12 @@ typedef void (*kube_restart_fn) (void *ud);
 int kube_list (struct kube_client *c, const char *path, const struct kube_list_opts *opts,
                kube_item_fn item, kube_restart_fn restart, void *ud,
                struct kube_list_info *info, struct rm_error *err);
+/* The same, but each item is detached from its page before the callback, which owns it
+ * then (cJSON_Delete it; cast the const away), whatever it returns: keeping an object
+ * costs no copy. */
+int kube_list_owned (struct kube_client *c, const char *path, const struct kube_list_opts *opts,
+                     kube_item_fn item, kube_restart_fn restart, void *ud,
+                     struct kube_list_info *info, struct rm_error *err);
 void kube_list_info_free (struct kube_list_info *info);
 
 /* The event types a WATCH hands to its callback.  An ERROR event is not handed over: it

@@ -687,7 +687,19 @@ kube_config_load (const struct kube_config_opts *opts, struct kube_config **out,
     }
   }
 
-  const char *ctxname = opts->context && *opts->context ? opts->context : m.current_context;
+  bool empty = m.clusters.n == 0 && m.users.n == 0 && m.contexts.n == 0;
+  /* The context: --kubecontext, else HELM_KUBECONTEXT (Helm's, which the original tool
+   * honoured through Helm's settings), else current-context.  An empty kubeconfig in a
+   * pod still means in-cluster, as Helm's client does with no kubeconfig. */
+  const char *ctxname = opts->context && *opts->context ? opts->context : NULL;
+  const char *helm_ctx = getenv ("HELM_KUBECONTEXT");
+  bool from_helm = false;
+  if (!ctxname && helm_ctx && *helm_ctx && !(empty && in_cluster_possible ())) {
+    ctxname = helm_ctx;
+    from_helm = true;
+  }
+  if (!ctxname)
+    ctxname = m.current_context;
   char *tried = joined (&m.tried, ", ");
   char *loaded_list;
   {
@@ -697,7 +709,6 @@ kube_config_load (const struct kube_config_opts *opts, struct kube_config **out,
     loaded_list = joined (&l, ":");
     strlist_free (&l);
   }
-  bool empty = m.clusters.n == 0 && m.users.n == 0 && m.contexts.n == 0;
 
   /* Nothing usable in the files: kubectl falls back to the in-cluster configuration. */
   if (!ctxname && in_cluster_possible ()) {
@@ -728,7 +739,8 @@ kube_config_load (const struct kube_config_opts *opts, struct kube_config **out,
   const struct entry *ctx = find (&m.contexts, ctxname);
   if (!ctx) {
     char *names = names_of (&m.contexts);
-    err_set (err, KUBE_E_CONFIG, "context \"%s\" not found in kubeconfig %s%s%s%s", ctxname,
+    err_set (err, KUBE_E_CONFIG, "context \"%s\"%s not found in kubeconfig %s%s%s%s", ctxname,
+             from_helm ? " (from HELM_KUBECONTEXT)" : "",
              *loaded_list ? loaded_list : "(no file)", m.contexts.n ? " (contexts: " : "",
              names, m.contexts.n ? ")" : "");
     free (names);

@@ -22,10 +22,10 @@ kube_list_info_free (struct kube_list_info *info)
   memset (info, 0, sizeof *info);
 }
 
-int
-kube_list (struct kube_client *c, const char *path, const struct kube_list_opts *opts,
-           kube_item_fn item, kube_restart_fn restart, void *ud, struct kube_list_info *info,
-           struct rm_error *err)
+static int
+list_pages (struct kube_client *c, const char *path, const struct kube_list_opts *opts,
+            bool give, kube_item_fn item, kube_restart_fn restart, void *ud,
+            struct kube_list_info *info, struct rm_error *err)
 {
   static const struct kube_list_opts defaults;
   struct kube_list_info local;
@@ -99,13 +99,17 @@ kube_list (struct kube_client *c, const char *path, const struct kube_list_opts 
     const cJSON *kind = cJSON_GetObjectItemCaseSensitive (page, "kind");
     info->metadata_only = meta && cJSON_IsString (kind)
                           && strcmp (kind->valuestring, "PartialObjectMetadataList") == 0;
-    const cJSON *it;
-    cJSON_ArrayForEach (it, (cJSON_IsArray (items) ? items : NULL)) {
+    cJSON *it = cJSON_IsArray (items) ? items->child : NULL;
+    while (it) {
+      cJSON *next = it->next;
       info->items++;
+      if (give && item)
+        cJSON_DetachItemViaPointer ((cJSON *) items, it);
       if (item && item (ud, it) != 0) {
         rc = err_set (err, KUBE_E_ABORTED, "LIST %s: stopped by the caller", path);
         break;
       }
+      it = next;
     }
     const cJSON *md = cJSON_GetObjectItemCaseSensitive (page, "metadata");
     const cJSON *rv = cJSON_GetObjectItemCaseSensitive (md, "resourceVersion");
@@ -124,4 +128,20 @@ kube_list (struct kube_client *c, const char *path, const struct kube_list_opts 
   if (info == &local)
     kube_list_info_free (&local);
   return rc;
+}
+
+int
+kube_list (struct kube_client *c, const char *path, const struct kube_list_opts *opts,
+           kube_item_fn item, kube_restart_fn restart, void *ud, struct kube_list_info *info,
+           struct rm_error *err)
+{
+  return list_pages (c, path, opts, false, item, restart, ud, info, err);
+}
+
+int
+kube_list_owned (struct kube_client *c, const char *path, const struct kube_list_opts *opts,
+                 kube_item_fn item, kube_restart_fn restart, void *ud,
+                 struct kube_list_info *info, struct rm_error *err)
+{
+  return list_pages (c, path, opts, true, item, restart, ud, info, err);
 }

@@ -15,6 +15,7 @@
 struct snapshot_keys {
   struct backend *b;
   struct strlist keys;
+  struct strlist legacy;              /* the original tool's .release files */
   long long *sizes;                   /* of keys, as listed (-1: unknown) */
   size_t sizes_cap;
   struct rm_error err;
@@ -34,6 +35,11 @@ static int
 collect_key (void *opaque, const struct rm_list_entry *entry)
 {
   struct snapshot_keys *s = opaque;
+  if (strncmp (entry->key, STORE_RELEASES_PREFIX, strlen (STORE_RELEASES_PREFIX)) != 0) {
+    if (store_legacy_key (entry->key))
+      strlist_push (&s->legacy, entry->key);
+    return 0;
+  }
   if (s->keys.n == s->sizes_cap) {
     s->sizes_cap = s->sizes_cap ? 2 * s->sizes_cap : 256;
     s->sizes = xrealloc (s->sizes, s->sizes_cap * sizeof *s->sizes);
@@ -47,7 +53,9 @@ static void *
 list_keys (void *arg)
 {
   struct snapshot_keys *s = arg;
-  s->rc = backend_list_all (s->b, STORE_RELEASES_PREFIX, collect_key, s, &s->err);
+  /* The whole store, not only releases/: the few other keys cost nothing, and the
+   * original tool's files sit at the top. */
+  s->rc = backend_list_all (s->b, "", collect_key, s, &s->err);
   return NULL;
 }
 
@@ -57,6 +65,7 @@ snapshot_keys_start (struct backend *b)
   struct snapshot_keys *s = xcalloc (1, sizeof *s);
   s->b = b;
   s->keys = (struct strlist) STRLIST_INIT;
+  s->legacy = (struct strlist) STRLIST_INIT;
   s->rc = RM_OK;
   s->started = pthread_create (&s->tid, NULL, list_keys, s) == 0;
   if (!s->started)
@@ -67,12 +76,12 @@ snapshot_keys_start (struct backend *b)
 int
 snapshot_keys_finish (struct snapshot_keys *s, struct strlist *keys, struct rm_error *err)
 {
-  return snapshot_keys_finish_sizes (s, keys, NULL, err);
+  return snapshot_keys_finish_sizes (s, keys, NULL, NULL, err);
 }
 
 int
 snapshot_keys_finish_sizes (struct snapshot_keys *s, struct strlist *keys, long long **sizes,
-                            struct rm_error *err)
+                            struct strlist *legacy, struct rm_error *err)
 {
   if (s->started)
     pthread_join (s->tid, NULL);
@@ -84,10 +93,13 @@ snapshot_keys_finish_sizes (struct snapshot_keys *s, struct strlist *keys, long 
     for (size_t i = 0; i < s->keys.n; i++)
       (*sizes)[base + i] = s->sizes[i];
   }
+  for (size_t i = 0; legacy && i < s->legacy.n; i++)
+    strlist_push (legacy, s->legacy.items[i]);
   int rc = s->rc;
   if (rc != RM_OK && err)
     *err = s->err;
   strlist_free (&s->keys);
+  strlist_free (&s->legacy);
   free (s->sizes);
   free (s);
   return rc;
@@ -98,7 +110,7 @@ snapshot_commit (struct backend *b, const struct store_index *ix, const struct s
                  const struct strlist *stale, struct snapshot_commit_opts *o,
                  struct rm_error *err)
 {
-  o->deleted = 0;
+  o->deleted = o->deleted_legacy = 0;
   if (o->dry) {
     for (size_t i = 0; i < stale->n; i++)
       printf ("would %s %s\n", o->keep_stale ? "keep (stale)" : "delete", stale->items[i]);
@@ -126,6 +138,7 @@ snapshot_commit (struct backend *b, const struct store_index *ix, const struct s
       if (codes[i] == RM_OK) {
         log_info ("deleted %s (no longer in the snapshot)", stale->items[i]);
         o->deleted++;
+        o->deleted_legacy += store_legacy_key (stale->items[i]);
       }
       else if (codes[i] != RM_E_NOT_FOUND)
         log_warn ("delete %s: %s (the next export retries)", stale->items[i],

@@ -12,7 +12,7 @@
 
 #include "store/store.h"
 
-/* The keys under releases/, listed on a thread of their own while the caller works (an
+/* The keys under releases/ (and the original tool's files), listed on a thread of their own while the caller works (an
  * export lists the cluster meanwhile): against a big store the listing, a request per
  * 1000 keys, is then off the critical path.  When no thread can be started the listing
  * runs in snapshot_keys_start. */
@@ -22,9 +22,11 @@ struct snapshot_keys *snapshot_keys_start (struct backend *b);
  * error, if any, is returned with err filled; keys then holds what was listed. */
 int snapshot_keys_finish (struct snapshot_keys *s, struct strlist *keys, struct rm_error *err);
 /* The same, and *sizes (reallocated; the caller frees) receives the listed size of each
- * key appended to keys, at the same index (-1 when the backend did not say). */
+ * key appended to keys, at the same index (-1 when the backend did not say); legacy (or
+ * NULL) receives the original tool's files (store_legacy_key) found at the top. */
 int snapshot_keys_finish_sizes (struct snapshot_keys *s, struct strlist *keys,
-                                long long **sizes, struct rm_error *err);
+                                long long **sizes, struct strlist *legacy,
+                                struct rm_error *err);
 
 struct snapshot_commit_opts {
   struct store_index_base *base;   /* index.json when the run read it (updated to the one
@@ -32,6 +34,7 @@ struct snapshot_commit_opts {
   bool keep_stale;                 /* the run had a failure: delete nothing */
   bool dry;                        /* print each write and delete instead, touch nothing */
   size_t deleted;                  /* out: stale keys deleted */
+  size_t deleted_legacy;           /* out: of those, the original tool's .release files */
 };
 /* Make the records durable (backend_sync), write ix as index.json (store_index_commit),
  * sync, write st as the state file, then delete the stale keys unless o->keep_stale.  A

@@ -28,6 +28,7 @@
 #define RM_STORE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -123,6 +124,11 @@ const struct store_record *store_index_find (const struct store_index *ix, const
 const struct store_record *store_index_find_revision (const struct store_index *ix,
                                                       const char *namespace,
                                                       const char *release, int revision);
+/* The keys of keys (in any order) that no record of ix has as its key, appended to out
+ * in the order of keys: the stale records after a commit.  One sort of ix's keys and one
+ * of keys' (O(n log n), no search per key), then one merge of the two sorted lists. */
+void store_index_unreferenced (const struct store_index *ix, const struct strlist *keys,
+                               struct strlist *out);
 void store_index_free (struct store_index *ix);
 /* Whether the two say the same in index.json (every field; how a string is allocated
  * does not matter), record by record and in order; with no text built, unlike comparing
@@ -132,6 +138,9 @@ bool store_index_same_records (const struct store_index *a, const struct store_i
 
 /* JSON text of the index; caller frees. */
 char *store_index_to_json (const struct store_index *ix);
+/* The same text written to f a few records at a time (memory does not grow with the
+ * index); false when a write failed. */
+bool store_index_print (const struct store_index *ix, FILE *f);
 /* Parse and validate into *out (the caller's): RM_OK, or RM_E_IO with *out NULL and err
  * naming what is wrong. */
 int store_index_from_json (const char *text, size_t len, struct store_index **out,

@@ -11,6 +11,7 @@
 #include <config.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,8 +233,23 @@ s3_open (const struct rm_host *host, const struct rm_kv *config, void **handle,
   /* Dotted buckets break TLS wildcard certificates in virtual-hosted style; custom
    * endpoints rarely have per-bucket DNS names. */
   c->path_style = ps >= 0 ? ps : (endpoint && *endpoint) || strchr (bucket, '.') != NULL;
-  if ((v = rm_config_get (config, "ca_bundle")) && *v)
-    c->ca_bundle = strdup (v);
+  {
+    /* As the AWS CLI: the option, AWS_CA_BUNDLE, the profile's ca_bundle.  A bundle
+     * that cannot be read fails here, naming it, not as a TLS error on first use. */
+    char src[600];
+    char *cab = s3_ca_bundle (rm_config_get (config, "ca_bundle"), rm_config_get (config, "profile"),
+                              NULL, src, sizeof src);
+    FILE *cf = cab ? fopen (cab, "r") : NULL;
+    if (cab && !cf) {
+      rc = rm_error_set (err, RM_E_CONFIG, "ca_bundle: cannot read the CA bundle %s (from %s): %s",
+                         cab, src, strerror (errno));
+      free (cab);
+      goto fail;
+    }
+    if (cf)
+      fclose (cf);
+    c->ca_bundle = cab;
+  }
   if (parse_bool (rm_config_get (config, "insecure_skip_tls_verify") ?: "false", &b) < 0) {
     rc = rm_error_set (err, RM_E_CONFIG, "insecure_skip_tls_verify: expected true or false");
     goto fail;

@@ -151,6 +151,53 @@ file_paths (const struct s3_creds_provider *p, char *creds, size_t cs, char *con
     snprintf (conf, cfs, "%s/.aws/config", home ? home : "");
 }
 
+/* ---- the CA bundle (AWS_CA_BUNDLE) ---- */
+
+static const char *
+plain_getenv (const char *name)
+{
+  return getenv (name);
+}
+
+char *
+s3_ca_bundle (const char *option, const char *profile,
+              const char *(*getenv_fn) (const char *name), char *source, size_t srcsz)
+{
+  const char *(*ge) (const char *) = getenv_fn ? getenv_fn : plain_getenv;
+  const char *v;
+  char conf[4096], section[300];
+  char *out;
+  if (option && *option) {
+    snprintf (source, srcsz, "option ca_bundle");
+    return strdup (option);
+  }
+  if ((v = ge ("AWS_CA_BUNDLE")) && *v) {
+    snprintf (source, srcsz, "AWS_CA_BUNDLE");
+    return strdup (v);
+  }
+  if (!(profile && *profile))
+    profile = (v = ge ("AWS_PROFILE")) && *v ? v : "default";
+  if ((v = ge ("AWS_CONFIG_FILE")) && *v)
+    snprintf (conf, sizeof conf, "%s", v);
+  else
+    snprintf (conf, sizeof conf, "%s/.aws/config", (v = ge ("HOME")) ? v : "");
+  /* The config file names a profile's section "profile NAME", the default "default". */
+  if (strcmp (profile, "default") == 0)
+    snprintf (section, sizeof section, "default");
+  else
+    snprintf (section, sizeof section, "profile %s", profile);
+  out = s3_creds_ini_get (conf, section, "ca_bundle");
+  if (out == NULL && strcmp (profile, "default") == 0)
+    out = s3_creds_ini_get (conf, "profile default", "ca_bundle");
+  if (out != NULL && *out == '\0') {
+    free (out);
+    out = NULL;
+  }
+  if (out != NULL)
+    snprintf (source, srcsz, "profile %.200s in %.300s", profile, conf);
+  return out;
+}
+
 /* ---- JSON answers: credential_process, ECS, IMDS ---- */
 
 S3_UNITTEST int

@@ -46,6 +46,15 @@ void s3_creds_clear (struct s3_creds *c);
  * of profile NAME", "container", "instance metadata": never a secret. */
 const char *s3_creds_source (const struct s3_creds_provider *p);
 
+/* The CA bundle the AWS CLI would use: option (the ca_bundle key) when set, else
+ * AWS_CA_BUNDLE, else ca_bundle of the profile (profile when set, else AWS_PROFILE, else
+ * "default") in the shared config file (AWS_CONFIG_FILE, else ~/.aws/config).  Returns
+ * a malloc'ed path with where it came from in source ("option ca_bundle",
+ * "AWS_CA_BUNDLE", "profile NAME in FILE"), or NULL: the system's CAs.  The file itself
+ * is not checked.  getenv_fn NULL means getenv. */
+char *s3_ca_bundle (const char *option, const char *profile,
+                    const char *(*getenv_fn) (const char *name), char *source, size_t srcsz);
+
 /* Refresh this many seconds before expiry (the AWS CLI uses 10-15 minutes). */
 #define S3_CREDS_REFRESH_WINDOW 600
 

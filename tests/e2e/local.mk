@@ -22,3 +22,8 @@ tests_e2e_export_probe_LDADD = $(CORE_TEST_LIBS)
 # `verify` against damaged stores, and --repair (local backend; s3 through moto).
 TESTS += tests/e2e/test_verify.py tests/e2e/test_verify_s3.py
 EXTRA_DIST += tests/e2e/test_verify.py tests/e2e/test_verify_s3.py
+
+# The original's cobra verbs (issue 12): `completion` driven in real bash, zsh and fish,
+# and `docs` pages checked against --help both ways.
+TESTS += tests/e2e/test_completion.sh tests/e2e/test_docs_cmd.sh
+EXTRA_DIST += tests/e2e/test_completion.sh tests/e2e/test_docs_cmd.sh

@@ -94,4 +94,34 @@ reject "$TMP/err" "env-s3cret-x"
 expect "$TMP/err" '"level":"debug"'
 expect "$TMP/err" 'opening as bob with password ***'
 
+# The original tool's configuration file (issue 12): a key of another command is no error
+# in a shared file, an unknown key is a warning naming the file and line, keys in any
+# case as viper reads them, JSON by extension, viper's other formats a clear error.
+S3_DIR="$abs_top_builddir/plugins/s3/.libs"
+mkdir -p "$TMP/shared"
+printf 'dryRun: false\nDEBUG: false\nverbose: false\nwait: true\ncreateNamespace: true\nvalueUpdates:\n  image.tag: v2\ncolour: red\n' > "$TMP/shared.yaml"
+run 1 "$RM" --config "$TMP/shared.yaml" list local --plugin-dir "$LOCAL_DIR" --path "$TMP/shared"
+expect "$TMP/err" "$TMP/shared.yaml:8: unknown setting 'colour' ignored"
+reject "$TMP/err" "wait"
+expect "$TMP/err" "no snapshot in local directory $TMP/shared"
+printf '{\n  "path": "%s",\n  "dryRun": "maybe"\n}\n' "$TMP/shared" > "$TMP/shared.json"
+run 2 "$RM" --config "$TMP/shared.json" list local --plugin-dir "$LOCAL_DIR"
+expect "$TMP/err" "$TMP/shared.json:3: 'maybe' is not a boolean"
+printf 'path = "x"\n' > "$TMP/old.toml"
+run 2 "$RM" --config "$TMP/old.toml" list local --plugin-dir "$LOCAL_DIR"
+expect "$TMP/err" "$TMP/old.toml: the configuration file is in TOML format, which releasemanager does not read: convert it to YAML (.yaml) or JSON (.json)"
+# After our default, the original's /etc/releasemanager/config.* (directory overridable).
+mkdir -p "$TMP/etc" "$TMP/emptyhome"
+printf 'path: %s\n' "$TMP/shared" > "$TMP/etc/config.yml"
+run 1 env HOME="$TMP/emptyhome" XDG_CONFIG_HOME= RELEASEMANAGER_SYSTEM_CONFIG_DIR="$TMP/etc" "$RM" list local --plugin-dir "$LOCAL_DIR" --debug
+expect "$TMP/err" "$TMP/shared"
+# An s3 store needs --path, as in the original (else it would live at the bucket root).
+if [ -f "$S3_DIR/s3.so" ]; then
+  run 2 "$RM" list s3 --plugin-dir "$S3_DIR" --bucket b
+  expect "$TMP/err" "no --path given: backend 's3' keeps the store under a key prefix; give --path PREFIX"
+  printf 'bucket: b\nregion: eu-west-1\n' > "$TMP/s3.yaml"
+  run 2 "$RM" --config "$TMP/s3.yaml" clear s3 --plugin-dir "$S3_DIR"
+  expect "$TMP/err" "no --path given: backend 's3'"
+fi
+
 finish

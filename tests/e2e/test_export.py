@@ -446,9 +446,8 @@ class HelmReleases(ExportCase):
         before = stored_files(path), file_stats(path)
         p = export(fk, path, "--dry-run", "-n", "h3")
         self.assertExportOk(p, "dry-run export with a filter")
-        deletes = sorted(logical(k) for k in re.findall(r"(?m)^would delete (\S+)", p.stdout))
-        self.assertEqual(deletes, sorted(k for k in expected if not k.startswith("releases/h3/")),
-                         "dry run: 'would delete' lines\n" + show(p))
+        # A filter never deletes what is outside it (issue 12).
+        self.assertNotRegex(p.stdout, r"(?m)^would delete", "dry run: 'would delete' lines\n" + show(p))
         self.assertNotIn("would put", p.stdout, "dry run of an unchanged snapshot puts nothing")
         self.assertEqual((stored_files(path), file_stats(path)), before,
                          "dry run changed the existing snapshot")
@@ -459,9 +458,9 @@ class HelmReleases(ExportCase):
             (["-n", "h3", "-n", "twin-a"], dict(namespaces={"h3", "twin-a"})),
             (["--namespace", "h4,twin-b"], dict(namespaces={"h4", "twin-b"})),
             (["--exclude-namespaces", "h3,twin-a"], dict(exclude={"h3", "twin-a"})),
-            (["--release-name", "twin"], dict(release="twin")),
-            (["-n", "twin-b", "--release-name", "twin"], dict(namespaces={"twin-b"}, release="twin")),
-            (["--release-name", "nosuch"], dict(release="nosuch")),
+            (["--release", "twin"], dict(release="twin")),
+            (["-n", "twin-b", "--release", "twin"], dict(namespaces={"twin-b"}, release="twin")),
+            (["--release", "nosuch"], dict(release="nosuch")),
         ]
         for args, sel in cases:
             with self.subTest(args=args):
@@ -1346,6 +1345,270 @@ class Seeded(ExportCase):
         self.assertNotIn("not-the-token", p.stderr + p.stdout, "the token is echoed")
         self.assertEqual((stored_files(path), file_stats(path)), before,
                          "an export with a wrong token touched the store")
+
+
+# =====================================================================================================
+# Filters keep what is outside their scope (issue 12: `export --release-name X` deleted the rest)
+# =====================================================================================================
+
+FORBIDDEN_CM = ('configmaps is forbidden: User "system:serviceaccount:ops:releasemanager" cannot '
+                'list resource "configmaps" in API group "" at the cluster scope')
+
+
+class Scope(ExportCase):
+    """A filtered export updates its scope and keeps every stored entry outside it exactly as
+    it was.  One server of its own: the scopes below are the whole cluster's."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.FK = fku.FakeKube(tools=TOOLS).start()
+        cls.addClassCleanup(cls.FK.stop)
+
+    def tearDown(self):
+        self.FK.clear_faults()
+
+    j = staticmethod(Seeded.importable)
+
+    def seed(self):
+        """sa: a (2 revisions, Secrets), b (Secret), m (ConfigMap); sb: a (Secret), c
+        (ConfigMap); sc: d (Secret).  The same release name a in two namespaces."""
+        j = self.j
+        objs = [release_secret("sa", "a", 1, payload=j("sa", "a", 1, "superseded"), status="superseded"),
+                release_secret("sa", "a", 2, payload=j("sa", "a", 2)),
+                release_secret("sa", "b", 1, payload=j("sa", "b", 1)),
+                release_configmap("sa", "m", 1, payload=j("sa", "m", 1)),
+                release_secret("sb", "a", 1, payload=j("sb", "a", 1)),
+                release_configmap("sb", "c", 1, payload=j("sb", "c", 1)),
+                release_secret("sc", "d", 1, payload=j("sc", "d", 1))]
+        res = self.FK.load(objs, replace=True)
+        self.assertEqual(res["errors"], [], "seeding")
+
+    def all_records(self):
+        out = cluster_records(self.FK)
+        out.update(cluster_records(self.FK, resource="configmaps"))
+        return out
+
+    def full_store(self):
+        """A store holding the whole cluster (the default export: Secrets and ConfigMaps)."""
+        path = newdir("scope")
+        p = export(self.FK, path)
+        self.assertExportOk(p, "full export")
+        self.assertStoreMatches(path, self.all_records(), "full export (both drivers by default)")
+        return path
+
+    def delete(self, resource, ns, name, rev):
+        st, _, _ = self.FK.request("DELETE", "/api/v1/namespaces/%s/%s/sh.helm.release.v1.%s.v%d"
+                                   % (ns, resource, name, rev))
+        self.assertEqual(st, 200, "deleting %s %s/%s.v%d" % (resource, ns, name, rev))
+
+    def assertScoped(self, path, before, inscope, what, cluster=None):
+        """Every entry of before (index entries by logical key) outside inscope is in the
+        new index unchanged (same key, same fields) and its record file is untouched; the
+        entries in scope are the cluster's."""
+        ix = load_index(path)
+        recs = index_records(ix)
+        self.assertEqual(len(recs), len(ix["records"]), "%s: a key twice in the index" % what)
+        for k, r in before.items():
+            if not inscope(r):
+                self.assertEqual(recs.get(k), r, "%s: entry %s outside the filter changed or "
+                                 "was dropped" % (what, k))
+                self.assertTrue(os.path.isfile(os.path.join(path, r["key"])),
+                                "%s: the record of %s outside the filter was deleted" % (what, k))
+        self.assertIndexIntact(path, ix, what)
+        want = {k: v for k, v in (cluster or self.all_records()).items()
+                if inscope(dict(zip(("namespace", "release"), k.split("/")[1:3]),
+                                driver=("configmap" if k.split("/")[2] in ("m", "c") else "secret")))}
+        got = {k for k, r in recs.items() if inscope(r)}
+        self.assertEqual(sorted(got), sorted(want), "%s: the entries in scope are not the "
+                         "cluster's records" % what)
+        return recs
+
+    assertIndexIntact = Seeded.assertIndexIntact
+
+    def test_01_every_filter_keeps_the_rest(self):
+        """The regression test of the data loss: each filter kind on a full snapshot."""
+        self.seed()
+        base = self.full_store()
+        before = index_records(load_index(base))
+        cases = [
+            (["--release", "a"], lambda r: r["release"] == "a"),
+            (["--release", "b,d"], lambda r: r["release"] in ("b", "d")),
+            (["--release", "b", "--release", "c"], lambda r: r["release"] in ("b", "c")),
+            (["-n", "sa"], lambda r: r["namespace"] == "sa"),
+            (["--namespace", "sa,sc"], lambda r: r["namespace"] in ("sa", "sc")),
+            (["--namespaces", "sb"], lambda r: r["namespace"] == "sb"),
+            (["--namespaces", "sb", "-n", "sc"], lambda r: r["namespace"] in ("sb", "sc")),
+            (["--exclude-namespaces", "sa,sc"], lambda r: r["namespace"] not in ("sa", "sc")),
+            (["--helm-driver", "secret"], lambda r: r["driver"] == "secret"),
+            (["--helm-driver", "configmap"], lambda r: r["driver"] == "configmap"),
+            (["-n", "sa", "--release", "a"], lambda r: (r["namespace"], r["release"]) == ("sa", "a")),
+            (["--release", "nosuch"], lambda r: r["release"] == "nosuch"),
+        ]
+        for args, inscope in cases:
+            with self.subTest(args=args):
+                path = newdir("scoped")
+                shutil.rmtree(path)
+                shutil.copytree(base, path)
+                for dry in (True, False):
+                    p = export(self.FK, path, *args, *(["--dry-run"] if dry else []))
+                    self.assertExportOk(p, "export %s" % " ".join(args))
+                    self.assertNotRegex(p.stdout, r"(?m)^would delete", show(p))
+                outside = sum(1 for r in before.values() if not inscope(r))
+                self.assertRegex(p.stdout, r"\b0 written, %d unchanged, 0 deleted, 0 skipped, 0 "
+                                 r"failed; %d kept outside the filter"
+                                 % (len(before) - outside, outside), show(p))
+                self.assertScoped(path, before, inscope, "export %s" % " ".join(args))
+        p = export(self.FK, base)
+        self.assertNotIn("outside the filter", p.stdout, "an unfiltered export has no scope\n" + show(p))
+
+    def test_02_uninstalled_in_scope_removed_outside_kept(self):
+        self.seed()
+        path = self.full_store()
+        before = index_records(load_index(path))
+        # sa/b (in the filter below) and sb/a (outside it) are uninstalled
+        self.delete("secrets", "sa", "b", 1)
+        self.delete("secrets", "sb", "a", 1)
+        p = export(self.FK, path, "-n", "sa")
+        self.assertExportOk(p, "export -n sa after two uninstalls")
+        self.assertRegex(p.stdout, r"\b1 deleted\b.*; 3 kept outside the filter", show(p))
+        recs = self.assertScoped(path, before, lambda r: r["namespace"] == "sa", "export -n sa")
+        self.assertNotIn("releases/sa/b/1.json.gz", recs, "the release uninstalled in scope is kept")
+        self.assertFalse(os.path.exists(os.path.join(path, before["releases/sa/b/1.json.gz"]["key"])),
+                         "the record of the release uninstalled in scope is still stored")
+        self.assertIn("releases/sb/a/1.json.gz", recs, "the release uninstalled outside the scope "
+                      "was dropped by a filtered export")
+        # the release filter and the driver filter likewise
+        self.delete("configmaps", "sb", "c", 1)
+        p = export(self.FK, path, "--helm-driver", "secret")
+        self.assertExportOk(p, "export --helm-driver secret")
+        recs = index_records(load_index(path))
+        self.assertIn("releases/sb/c/1.json.gz", recs, "a ConfigMap release uninstalled while only "
+                      "Secrets are exported was dropped")
+        self.assertNotIn("releases/sb/a/1.json.gz", recs, "the Secret release uninstalled is kept "
+                         "by an export of the Secret driver")
+        p = export(self.FK, path, "--release", "c")
+        self.assertExportOk(p, "export --release c")
+        self.assertNotIn("releases/sb/c/1.json.gz", index_records(load_index(path)), show(p))
+        self.assertIn("releases/sa/m/1.json.gz", index_records(load_index(path)), show(p))
+        # an unfiltered export is the whole cluster again
+        p = export(self.FK, path)
+        self.assertExportOk(p, "unfiltered export")
+        self.assertStoreMatches(path, self.all_records(), "after the unfiltered export")
+
+    def test_03_forbidden_configmaps_keep_their_records(self):
+        """The original chart grants list on secrets only: in auto mode a 403 on ConfigMaps
+        is a warning, the ConfigMap entries stay as they were, the Secrets are exported."""
+        self.seed()
+        path = self.full_store()
+        before = index_records(load_index(path))
+        self.delete("configmaps", "sb", "c", 1)      # not seen: it must stay stored
+        cluster = self.all_records()
+        self.FK.add_fault(verb="list", path="/configmaps$", status=403, reason="Forbidden",
+                          message=FORBIDDEN_CM, count=-1)
+        for args in ([], ["-n", "sa", "-n", "sb"]):
+            p = export(self.FK, path, *args)
+            self.assertExportOk(p, "export %s with ConfigMaps forbidden" % args)
+            warn = [ln for ln in p.stderr.splitlines() if "configmaps" in ln and "warning" in ln]
+            self.assertEqual(len(warn), 1, "one warning naming configmaps\n" + show(p))
+            self.assertIn("list on configmaps", warn[0], show(p))
+            self.assertIn("--helm-driver secret", warn[0], show(p))
+            # the two ConfigMaps, and with -n also sc/d
+            self.assertRegex(p.stdout, r"; %d kept outside the filter" % (3 if args else 2), show(p))
+            self.assertScoped(path, before, lambda r: r["driver"] == "secret"
+                              and (not args or r["namespace"] in ("sa", "sb")), "403 on configmaps",
+                              cluster=cluster)
+        self.FK.add_fault(verb="list", path="/secrets$", status=403, reason="Forbidden", count=-1)
+        p = export(self.FK, path)
+        self.assertEqual(p.returncode, 1, "neither driver may be listed: an error\n" + show(p))
+        self.assertIndexIntact(path, load_index(path), "after a run that could list nothing")
+        self.assertEqual(index_records(load_index(path))["releases/sb/c/1.json.gz"],
+                         before["releases/sb/c/1.json.gz"])
+        self.FK.clear_faults()
+        p = export(self.FK, path, "--helm-driver", "secret")
+        self.FK.add_fault(verb="list", path="/configmaps$", status=403, count=-1)
+        p = export(self.FK, path, "--helm-driver", "configmap")
+        self.assertEqual(p.returncode, 1, "an explicit driver that is forbidden fails\n" + show(p))
+
+    def test_04_self_release_daemon_polling(self):
+        self.seed()
+        path = newdir("self")
+        for flag in ("--release-name", "--self-release"):
+            p = export(self.FK, path, flag, "rlsmgr", "--self-namespace", "ops")
+            self.assertExportOk(p, "export %s" % flag)
+            with open(os.path.join(path, "rlsmgrstate.json")) as f:
+                st = json.load(f)
+            self.assertEqual((st.get("release"), st.get("namespace")), ("rlsmgr", "ops"), flag)
+            self.assertStoreMatches(path, self.all_records(), "export %s rlsmgr" % flag)
+            self.assertNotIn("outside the filter", p.stdout, "--release-name is no filter\n" + show(p))
+        # the original chart's command line: daemon mode is not available yet
+        cfg = os.path.join(newdir("cfg"), "config.yaml")
+        with open(cfg, "w") as f:
+            f.write("path: %s\n" % path)
+        for argv in (["export", "--config", cfg, "--daemon", "s3", "--release-name", "rm"],
+                     ["export", "--daemon", *store_args(path), "-p", "60"],
+                     ["export", "local", "--daemon=true", "--path", path]):
+            p = rm(*argv)
+            self.assertEqual(p.returncode, 2, show(p))
+            self.assertIn("daemon mode is not available in this version", p.stderr, show(p))
+            self.assertIn("CronJob", p.stderr, show(p))
+        p = export(self.FK, path, "--daemon=false", "-p", "45")
+        self.assertExportOk(p, "--daemon=false runs once")
+        for bad in ("0", "-3", "ten", "1.5", "", "+5", " 5", "99999999999"):
+            p = export(self.FK, path, "--polling-interval", bad)
+            self.assertEqual(p.returncode, 2, "--polling-interval %r\n%s" % (bad, show(p)))
+            self.assertIn("--polling-interval", p.stderr, show(p))
+        help_ = rm("export", "--help").stdout
+        for opt in ("--release NAME", "--release-name NAME", "--self-release", "--namespaces",
+                    "--polling-interval", "--daemon"):
+            self.assertIn(opt, help_, "export --help lists %s" % opt)
+
+    def test_05_original_layout_converted_after_the_commit(self):
+        """A path holding the original tool's files: the export takes the records from the
+        cluster, commits index.json, and only then removes the .release files."""
+        self.seed()
+        path = newdir("orig")
+        recs = self.all_records()
+        for i, (k, raw) in enumerate(sorted(recs.items())):
+            rel = json.loads(raw)
+            # S: a second of the last deployment; sa/a and sb/a differ in it
+            with open(os.path.join(path, "%s-%d-%d.release" % (rel["name"], rel["version"],
+                                                                i)), "wb") as f:
+                f.write(raw)
+        # a release uninstalled since the original tool's last export
+        with open(os.path.join(path, "gone-3-21.release"), "wb") as f:
+            f.write(self.j("sa", "gone", 3))
+        with open(os.path.join(path, "rlsmgrstate.json"), "w") as f:
+            json.dump({"ReleaseFilename": "rlsmgr-1-7.release", "ReleaseName": "rlsmgr",
+                       "ReleaseVersion": 1}, f)
+        legacy = sorted(f for f in os.listdir(path) if f.endswith(".release"))
+        self.assertEqual(len(legacy), len(recs) + 1)
+        # a filtered first export would hide the rest: refused, nothing written
+        p = export(self.FK, path, "-n", "sa")
+        self.assertEqual(p.returncode, 1, show(p))
+        self.assertIn("original", p.stderr, show(p))
+        self.assertFalse(os.path.exists(os.path.join(path, "index.json")), show(p))
+        self.assertEqual(sorted(f for f in os.listdir(path) if f.endswith(".release")), legacy)
+        # a failed commit (index.json cannot be written) leaves them
+        os.makedirs(os.path.join(path, "index.json", "x"))
+        p = export(self.FK, path, "--release-name", "rlsmgr")
+        self.assertEqual(p.returncode, 1, show(p))
+        self.assertEqual(sorted(f for f in os.listdir(path) if f.endswith(".release")), legacy,
+                         "the original's files were removed although nothing was committed")
+        shutil.rmtree(os.path.join(path, "index.json"))
+        p = export(self.FK, path, "--dry-run")
+        self.assertExportOk(p, "dry run onto the original layout")
+        self.assertEqual(sorted(re.findall(r"(?m)^would delete (\S+\.release)$", p.stdout)), legacy,
+                         show(p))
+        self.assertEqual(sorted(f for f in os.listdir(path) if f.endswith(".release")), legacy)
+        p = export(self.FK, path, "--release-name", "rlsmgr")
+        self.assertExportOk(p, "export onto the original layout")
+        self.assertIn("%d files of the original tool" % len(legacy), p.stdout, show(p))
+        self.assertEqual([f for f in os.listdir(path) if f.endswith(".release")], [],
+                         "the original's files remain after the conversion")
+        self.assertStoreMatches(path, recs, "converted store")
+        p = export(self.FK, path, "--release-name", "rlsmgr")
+        self.assertRegex(p.stdout, r"\b0 written, %d unchanged, 0 deleted" % len(recs), show(p))
+        self.assertNotIn("original tool", p.stdout, show(p))
 
 
 # =====================================================================================================

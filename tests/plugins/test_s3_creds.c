@@ -24,7 +24,7 @@ static const char *const aws_vars[] = {
   "AWS_ENDPOINT_URL", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
   "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
   "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-  "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_DEFAULT_PROFILE",
+  "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_DEFAULT_PROFILE", "AWS_CA_BUNDLE",
 };
 
 static void
@@ -186,6 +186,42 @@ Test (s3creds, shared_files_and_profiles)
   cfg.profile = "norole";
   cr_expect_eq (resolve (&cfg, &c, &err, src, sizeof src), RM_E_CONFIG);
   cr_expect (strstr (err.message, "role_arn") != NULL, "%s", err.message);
+}
+
+/* AWS_CA_BUNDLE as the AWS CLI: the option ca_bundle, else AWS_CA_BUNDLE, else the
+ * profile's ca_bundle in the config file. */
+Test (s3creds, ca_bundle_like_the_aws_cli)
+{
+  char src[600];
+  char *v;
+  cr_expect_null (s3_ca_bundle (NULL, NULL, NULL, src, sizeof src), "none: the system's CAs");
+  char *conf = write_file ("config", "[default]\nca_bundle = /etc/default-ca.pem\n"
+                           "[profile corp]\nca_bundle = /etc/corp-ca.pem\n[profile bare]\n"
+                           "region = x\n");
+  setenv ("AWS_CONFIG_FILE", conf, 1);
+  cr_expect_str_eq ((v = s3_ca_bundle (NULL, NULL, NULL, src, sizeof src)), "/etc/default-ca.pem");
+  free (v);
+  char *want = NULL;
+  cr_assert (asprintf (&want, "profile default in %s", conf) > 0);
+  cr_expect_str_eq (src, want);
+  free (want);
+  setenv ("AWS_PROFILE", "corp", 1);
+  cr_expect_str_eq ((v = s3_ca_bundle (NULL, NULL, NULL, src, sizeof src)), "/etc/corp-ca.pem");
+  free (v);
+  cr_expect_null (s3_ca_bundle (NULL, "bare", NULL, src, sizeof src),
+                  "the profile option over AWS_PROFILE; a profile without one: the system's");
+  setenv ("AWS_CA_BUNDLE", "/env/ca.pem", 1);
+  cr_expect_str_eq ((v = s3_ca_bundle (NULL, "corp", NULL, src, sizeof src)), "/env/ca.pem");
+  free (v);
+  cr_expect_str_eq (src, "AWS_CA_BUNDLE");
+  cr_expect_str_eq ((v = s3_ca_bundle ("/opt/ca.pem", "corp", NULL, src, sizeof src)),
+                    "/opt/ca.pem");
+  free (v);
+  cr_expect_str_eq (src, "option ca_bundle");
+  setenv ("AWS_CA_BUNDLE", "", 1);
+  cr_expect_str_eq ((v = s3_ca_bundle ("", NULL, NULL, src, sizeof src)), "/etc/corp-ca.pem",
+                    "empty values are unset");
+  free (v);
 }
 
 Test (s3creds, ini_parser)

@@ -467,3 +467,27 @@ Test (s3plugin, readonly_open_writes_nothing_and_describes_the_prefix)
   be->close (ro);
   cr_expect_eq (be->remove (h, "ro-pre/seen", &err), RM_OK, "%s", err.message);
 }
+
+/* The CA bundle as the AWS CLI finds it (option, AWS_CA_BUNDLE, profile; the order is
+ * test_s3_creds's): one that cannot be read fails the open, naming the file and where it
+ * came from. */
+Test (s3plugin, missing_ca_bundle_names_the_file)
+{
+  const char *extra[] = { "ca_bundle=/nonexistent/option-ca.pem" };
+  struct rm_kv *bad = harness_env_config (be, extra, 1);
+  void *bh = NULL;
+  struct rm_error err = { 0, "" };
+  cr_expect_eq (be->open (&harness_host, bad, &bh, &err), RM_E_CONFIG);
+  cr_expect_str_eq (err.message, "ca_bundle: cannot read the CA bundle /nonexistent/option-ca.pem "
+                    "(from option ca_bundle): No such file or directory");
+  harness_config_free (bad);
+  setenv ("AWS_CA_BUNDLE", "/nonexistent/env-ca.pem", 1);
+  cr_expect_eq (be->open (&harness_host, cfg, &bh, &err), RM_E_CONFIG);
+  cr_expect_str_eq (err.message, "ca_bundle: cannot read the CA bundle /nonexistent/env-ca.pem "
+                    "(from AWS_CA_BUNDLE): No such file or directory");
+  /* A readable one is taken (moto is plain HTTP here, so it is not used). */
+  setenv ("AWS_CA_BUNDLE", "/dev/null", 1);
+  cr_assert_eq (be->open (&harness_host, cfg, &bh, &err), RM_OK, "%s", err.message);
+  be->close (bh);
+  unsetenv ("AWS_CA_BUNDLE");
+}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -18,6 +19,9 @@ static const struct cli_option global[] = {
   { "debug", 0, CLI_FLAG, NULL, NULL, "debug", 0 },
   { "verbose", 'v', CLI_FLAG, NULL, NULL, "verbose", 0 },
   { "log-format", 0, CLI_VALUE, "F", "text", "format", 0 },
+  { "dry-run", 0, CLI_FLAG, NULL, NULL, "dry run", 0 },
+  { "kubeconfig", 0, CLI_VALUE, "FILE", NULL, "kubeconfig", 0 },
+  { "kubecontext", 0, CLI_VALUE, "NAME", NULL, "context", 0 },
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -139,14 +143,7 @@ config_error (const char *text)
 
 Test (cli, config_file_errors_name_file_and_line)
 {
-  char *m = config_error ("path: p\ncolour: red\n");
-  cr_assert_str_eq (m, ":2: unknown setting 'colour'");
-  free (m);
-  m = config_error ("path: p\nbackend-opt: x=y\n");
-  cr_assert_str_eq (m, ":2: unknown setting 'backend-opt' (it cannot be set in the configuration "
-                    "file)");
-  free (m);
-  m = config_error ("path: [a, b]\n");
+  char *m = config_error ("path: [a, b]\n");
   cr_assert_str_eq (m, ":1: 'path' takes one value, not a list");
   free (m);
   m = config_error ("path: p\n  bad: indent\n");
@@ -295,4 +292,442 @@ Test (cli, negative_number_is_a_value_not_an_option)
   cr_assert_null (resolve_typed (neg_size, &err));
   cr_expect_str_eq (err.message, "backend 'typed': option 'size' from --size: '-1' is not a "
                     "size (use e.g. 8388608, 8M or 8MiB)");
+}
+
+/* ---- the original tool's configuration file (issue 12) ---- */
+
+/* Command tables shaped like the real ones (cmd_export.c, cmd_import.c), with the
+ * original's options. */
+static const struct cli_option export_t[] = {
+  { "namespace", 'n', CLI_LIST, "NS", NULL, "ns", 0 },
+  { "namespaces", 0, CLI_LIST, "NS", NULL, "ns", 0 },
+  { "exclude-namespaces", 0, CLI_LIST, "NS", NULL, "skip", 0 },
+  { "release-name", 0, CLI_VALUE, "NAME", NULL, "self", 0 },
+  { "daemon", 0, CLI_FLAG, NULL, NULL, "daemon", 0 },
+  { "polling-interval", 'p', CLI_VALUE, "N", "30", "interval", 0 },
+  { "threads", 0, CLI_VALUE, "N", "8", "threads", 0 },
+  { "force", 0, CLI_FLAG, NULL, NULL, "other cluster", 0 },
+  { NULL, 0, 0, NULL, NULL, NULL, 0 },
+};
+static const struct cli_option import_t[] = {
+  { "namespace", 'n', CLI_LIST, "NS", NULL, "ns", 0 },
+  { "exclude-namespaces", 0, CLI_LIST, "NS", NULL, "skip", 0 },
+  { "release-name", 0, CLI_VALUE, "NAME", NULL, "filter", 0 },
+  { "target-namespace", 0, CLI_VALUE, "NS", NULL, "target", 0 },
+  { "create-namespace", 0, CLI_FLAG, NULL, NULL, "create", 0 },
+  { "replace", 0, CLI_FLAG, NULL, NULL, "replace", 0 },
+  { "wait", 0, CLI_FLAG, NULL, NULL, "wait", 0 },
+  { "atomic", 0, CLI_FLAG, NULL, NULL, "atomic", 0 },
+  { "release-timeout", 0, CLI_VALUE, "D", "300s", "timeout", 0 },
+  { "threads", 0, CLI_VALUE, "N", "50", "threads", 0 },
+  { "force", 0, CLI_FLAG, NULL, NULL, "force", 0 },
+  { "new-path", 0, CLI_VALUE, "PATH", NULL, "new path", 0 },
+  { "update-values", 0, CLI_LIST, "K=V", NULL, "values", 0 },
+  { NULL, 0, 0, NULL, NULL, NULL, 0 },
+};
+static const struct cli_option list_t[] = {
+  { "output", 'o', CLI_VALUE, "F", "table", "format", CLI_NO_FILE | CLI_NO_ENV },
+  { NULL, 0, 0, NULL, NULL, NULL, 0 },
+};
+static const struct cli_option *const all_t[] = { export_t, import_t, list_t, NULL };
+
+static char *
+write_file_ext (const char *text, const char *ext)
+{
+  char *path = xasprintf ("/tmp/rm-cfg-XXXXXX%s", ext);
+  int fd = mkstemps (path, (int) strlen (ext));
+  cr_assert (fd >= 0);
+  cr_assert_eq (write (fd, text, strlen (text)), (ssize_t) strlen (text));
+  close (fd);
+  return path;
+}
+
+/* Parse argv for a command of all_t and load the file; RM_OK or the error. */
+static int
+load_for (struct cli *c, char *const *args, struct rm_error *err)
+{
+  int argc = 0;
+  while (args[argc])
+    argc++;
+  const struct cli_option *cmd = strcmp (args[1], "export") == 0 ? export_t
+    : strcmp (args[1], "import") == 0 ? import_t : list_t;
+  cr_assert_eq (cli_parse (c, argc, (char **) args, global, cmd, err), RM_OK, "%s", err->message);
+  c->all_options = all_t;
+  return cli_load_config (c, err);
+}
+
+static void
+clear_env (void)
+{
+  static const char *const vars[] = { "RELEASEMANAGER_PATH", "RELEASEMANAGER_DEBUG",
+    "RELEASEMANAGER_DRY_RUN", "RELEASEMANAGER_VERBOSE", "RELEASEMANAGER_POLLING_INTERVAL",
+    "RELEASEMANAGER_CONFIG", "RELEASEMANAGER_S3_BUCKET", "RELEASEMANAGER_S3_REGION", NULL };
+  for (size_t i = 0; vars[i]; i++)
+    unsetenv (vars[i]);
+}
+
+/* A key table like the s3 plugin's, for where the file's top-level s3 keys go. */
+static const struct rm_config_key s3ish_keys[] = {
+  { "bucket", RM_KEY_STRING, NULL, "bucket", RM_KEY_REQUIRED, NULL },
+  { "region", RM_KEY_STRING, "us-east-1", "region", 0, NULL },
+  { "access_key_id", RM_KEY_STRING, NULL, "ak", 0, "accessKeyID" },
+  { "secret_access_key", RM_KEY_STRING, NULL, "sk", RM_KEY_SECRET, "secretAccessKey" },
+  { "session_token", RM_KEY_STRING, NULL, "tok", RM_KEY_SECRET, "sessionToken" },
+  { NULL, 0, NULL, NULL, 0, NULL },
+};
+
+static struct rm_kv *
+s3ish_config (const struct cli *c, struct rm_error *err)
+{
+  struct plugin p = { 0 };
+  p.desc.name = "s3";
+  p.keys = (struct rm_config_key *) s3ish_keys;
+  p.nkeys = ARRAY_SIZE (s3ish_keys) - 1;
+  struct backend_opts opts = { NULL, 0 };
+  struct rm_kv *kv = NULL;
+  if (cli_backend_opts (c, &p, &opts, err) == RM_OK)
+    kv = backend_resolve_config (&p, &opts, err);
+  backend_opts_free (&opts);
+  return kv;
+}
+
+/* The original chart's templates/configmap.yaml rendered for an s3 backend, exactly
+ * (values.yaml's defaults, backend.path=X, s3.bucket=B), read for the chart's own
+ * command line: export --config FILE --daemon s3 --release-name RELEASE. */
+static void
+check_chart_config (const char *file)
+{
+  clear_env ();
+  struct cli c = { 0 };
+  char *args[] = { "rm", "export", "--config", (char *) file, "--daemon", "s3",
+                   "--release-name", "rm-release", NULL };
+  struct rm_error err;
+  cr_assert_eq (load_for (&c, args, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (cli_check_values (&c, &err), RM_OK, "%s", err.message);
+  cr_expect_eq (c.warnings.n, 0, "no warning for the chart's file: %s",
+                c.warnings.n ? c.warnings.items[0] : "");
+  cr_expect (!cli_flag (&c, "debug"));
+  cr_expect (!cli_flag (&c, "dry-run"));
+  cr_expect (!cli_flag (&c, "verbose"));
+  cr_expect (cli_flag (&c, "daemon"));
+  cr_expect_str_eq (cli_get (&c, "path"), "X");
+  cr_expect_str_eq (cli_get (&c, "polling-interval"), "30");
+  char *origin = cli_origin (&c, "polling-interval");
+  char *want = xasprintf ("%s:4", file);
+  cr_expect_str_eq (origin, want, "pollingInterval is line 4");
+  free (origin);
+  free (want);
+  cr_expect_str_eq (cli_get (&c, "release-name"), "rm-release");
+  cr_expect_eq (c.positional.n, 1);
+  cr_expect_str_eq (c.positional.items[0], "s3", "--daemon takes no value");
+  struct rm_kv *kv = s3ish_config (&c, &err);
+  cr_assert_not_null (kv, "%s", err.message);
+  cr_expect_str_eq (rm_config_get (kv, "bucket"), "B");
+  cr_expect_str_eq (rm_config_get (kv, "region"), "us-east-1");
+  cr_expect_null (rm_config_get (kv, "access_key_id"), "the chart passes keys in AWS_*");
+  backend_config_free (kv);
+  cli_free (&c);
+}
+
+Test (cli, original_chart_config_yaml)
+{
+  char *file = write_file_ext ("debug: false\ndryRun: false\npath: X\npollingInterval: 30\n"
+                               "verbose: false\nregion: us-east-1\nbucket: B\n", ".yaml");
+  check_chart_config (file);
+  unlink (file);
+  free (file);
+}
+
+Test (cli, original_chart_config_as_json)
+{
+  char *file = write_file_ext ("{\n  \"debug\": false,\n  \"dryRun\": false,\n  \"path\": \"X\",\n"
+                               "  \"pollingInterval\": 30,\n  \"verbose\": false,\n"
+                               "  \"region\": \"us-east-1\",\n  \"bucket\": \"B\"\n}\n", ".json");
+  /* The same lines as the YAML but one: the brace; pollingInterval is on line 5. */
+  clear_env ();
+  struct cli c = { 0 };
+  char *args[] = { "rm", "export", "--config", file, "--daemon", "s3", NULL };
+  struct rm_error err;
+  cr_assert_eq (load_for (&c, args, &err), RM_OK, "%s", err.message);
+  cr_expect_str_eq (cli_get (&c, "polling-interval"), "30");
+  char *origin = cli_origin (&c, "polling-interval");
+  char *want = xasprintf ("%s:5", file);
+  cr_expect_str_eq (origin, want);
+  free (origin);
+  free (want);
+  cr_expect_str_eq (cli_get (&c, "path"), "X");
+  cr_expect (!cli_flag (&c, "dry-run"));
+  struct rm_kv *kv = s3ish_config (&c, &err);
+  cr_assert_not_null (kv, "%s", err.message);
+  cr_expect_str_eq (rm_config_get (kv, "bucket"), "B");
+  backend_config_free (kv);
+  cli_free (&c);
+  unlink (file);
+  free (file);
+}
+
+static const char original_import[] =
+  "atomic: true\n"
+  "createNamespace: false\n"
+  "excludeNamespaces: [kube-system, monitoring]\n"
+  "force: true\n"
+  "namespace: apps\n"
+  "newPath: new/prefix\n"
+  "releaseTimeout: 120\n"
+  "replace: true\n"
+  "target: restored\n"
+  "threads: 4\n"
+  "valueUpdates:\n  image.tag: v2\n  backend:\n    path: nested\n"
+  "wait: true\n"
+  "releaseName: rm-self\n"
+  "daemon: false\n"
+  "pollingInterval: 60\n"
+  "namespaces: [a, b]\n"
+  "accessKeyID: AKID\n"
+  "secretAccessKey: SECRET\n"
+  "sessionToken: TOKEN\n"
+  "kubecontext: prod\n"
+  "Kubeconfig: /k/config\n";
+
+Test (cli, original_keys_reach_import_options)
+{
+  clear_env ();
+  char *file = write_file_ext (original_import, ".yml");
+  struct cli c = { 0 };
+  char *args[] = { "rm", "import", "s3", "--config", file, "--bucket", "bk", NULL };
+  struct rm_error err;
+  cr_assert_eq (load_for (&c, args, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (cli_check_values (&c, &err), RM_OK, "%s", err.message);
+  cr_expect_eq (c.warnings.n, 0, "%s", c.warnings.n ? c.warnings.items[0] : "");
+  cr_expect (cli_flag (&c, "atomic"));
+  cr_expect (!cli_flag (&c, "create-namespace"));
+  cr_expect (cli_flag (&c, "force"));
+  cr_expect (cli_flag (&c, "replace"));
+  cr_expect (cli_flag (&c, "wait"));
+  cr_expect_str_eq (cli_get (&c, "namespace"), "apps");
+  cr_expect_str_eq (cli_get (&c, "new-path"), "new/prefix");
+  cr_expect_str_eq (cli_get (&c, "release-timeout"), "120");
+  cr_expect_str_eq (cli_get (&c, "target-namespace"), "restored");
+  cr_expect_str_eq (cli_get (&c, "threads"), "4");
+  cr_expect_str_eq (cli_get (&c, "kubecontext"), "prod");
+  cr_expect_str_eq (cli_get (&c, "kubeconfig"), "/k/config", "keys in any case, as viper");
+  cr_expect_null (cli_get (&c, "release-name"), "releaseName is export's, never import's filter");
+  struct strlist l = STRLIST_INIT;
+  cli_get_list (&c, "exclude-namespaces", ',', &l);
+  cr_expect_eq (l.n, 2, "every item of a list");
+  cr_expect_str_eq (l.items[1], "monitoring");
+  strlist_free (&l);
+  cli_get_list (&c, "update-values", ',', &l);
+  cr_assert_eq (l.n, 2);
+  cr_expect_str_eq (l.items[0], "image.tag=v2");
+  cr_expect_str_eq (l.items[1], "backend.path=nested", "a nested mapping gives dotted keys");
+  strlist_free (&l);
+  struct rm_kv *kv = s3ish_config (&c, &err);
+  cr_assert_not_null (kv, "%s", err.message);
+  cr_expect_str_eq (rm_config_get (kv, "access_key_id"), "AKID");
+  cr_expect_str_eq (rm_config_get (kv, "secret_access_key"), "SECRET");
+  cr_expect_str_eq (rm_config_get (kv, "session_token"), "TOKEN");
+  backend_config_free (kv);
+  cli_free (&c);
+
+  /* The same shared file for export: import's keys are not errors, and not used. */
+  struct cli e = { 0 };
+  char *eargs[] = { "rm", "export", "s3", "--config", file, NULL };
+  cr_assert_eq (load_for (&e, eargs, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (cli_check_values (&e, &err), RM_OK, "%s", err.message);
+  cr_expect_str_eq (cli_get (&e, "release-name"), "rm-self");
+  cr_expect (!cli_flag (&e, "daemon"), "daemon: false trips nothing");
+  cr_expect_str_eq (cli_get (&e, "polling-interval"), "60");
+  cli_get_list (&e, "namespaces", ',', &l);
+  cr_expect_eq (l.n, 2);
+  strlist_free (&l);
+  cr_expect (!cli_flag (&e, "force"), "import's force never turns on export --force");
+  cr_expect_str_eq (cli_get (&e, "threads"), "4", "our own key: every command having it");
+  cr_assert_eq (e.warnings.n, 1);
+  char *w = xasprintf ("%s:4: 'force' in the configuration file is an option of import only "
+                       "(as in the original tool); give it on the command line here", file);
+  cr_expect_str_eq (e.warnings.items[0], w);
+  free (w);
+  cli_free (&e);
+
+  /* And for list, which has none of them. */
+  struct cli l2 = { 0 };
+  char *largs[] = { "rm", "list", "s3", "--config", file, NULL };
+  cr_assert_eq (load_for (&l2, largs, &err), RM_OK, "%s", err.message);
+  cr_expect_eq (l2.warnings.n, 0, "%s", l2.warnings.n ? l2.warnings.items[0] : "");
+  cli_free (&l2);
+  unlink (file);
+  free (file);
+}
+
+Test (cli, unknown_keys_warn_with_file_and_line)
+{
+  clear_env ();
+  char *file = write_file_ext ("path: p\ncolour: red\nwait: true\nbackend-opt: x=y\n"
+                               "output: json\nmystery: [a, b]\n", ".yaml");
+  struct cli c = { 0 };
+  char *args[] = { "rm", "export", "--config", file, NULL };
+  struct rm_error err;
+  cr_assert_eq (load_for (&c, args, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (c.warnings.n, 4, "output (list's, never from a file) warns too");
+  char *w1 = xasprintf ("%s:2: unknown setting 'colour' ignored", file);
+  char *w2 = xasprintf ("%s:4: setting 'backend-opt' cannot be given in the configuration file "
+                        "(only on the command line); ignored", file);
+  char *w3 = xasprintf ("%s:6: unknown setting 'mystery' ignored", file);
+  cr_expect_str_eq (c.warnings.items[0], w1);
+  cr_expect_str_eq (c.warnings.items[1], w2);
+  cr_expect_str_eq (c.warnings.items[3], w3, "a list warns once");
+  free (w1);
+  free (w2);
+  free (w3);
+  cr_expect_str_eq (cli_get (&c, "path"), "p");
+  cli_free (&c);
+  unlink (file);
+  free (file);
+}
+
+Test (cli, same_setting_twice_and_mapping_misplaced)
+{
+  char *m = config_error ("dryRun: true\ndry-run: false\n");
+  cr_assert_str_eq (m, ":1: 'dryRun' and 'dry-run' (line 2) set the same option --dry-run: keep "
+                    "one");
+  free (m);
+  m = config_error ("path:\n  a: b\n");
+  cr_assert_str_eq (m, ":2: path: expected a value or a list, found a mapping");
+  free (m);
+}
+
+static char *
+load_error (const char *text, const char *ext)
+{
+  char *file = write_file_ext (text, ext);
+  struct config_file *cf;
+  struct rm_error err;
+  cf = config_load (file, &err);
+  cr_assert_null (cf, "%s should be refused", text);
+  char *msg = xstrdup (err.message + strlen (file));
+  unlink (file);
+  free (file);
+  return msg;
+}
+
+Test (cli, formats_json_and_the_ones_we_do_not_read)
+{
+  char *m = load_error ("{\n  \"path\": \"x\",\n  \"debug\": tru\n}\n", ".json");
+  cr_expect_str_eq (m, ":3: invalid JSON");
+  free (m);
+  m = load_error ("{\"path\": \"x\"", ".json");
+  cr_expect_str_eq (m, ":1: invalid JSON");
+  free (m);
+  m = load_error ("{\"path\": \"x\"} trailing", ".json");
+  cr_expect_str_eq (m, ":1: invalid JSON");
+  free (m);
+  static const struct { const char *ext, *format; } other[] = {
+    { ".toml", "TOML" }, { ".hcl", "HCL" }, { ".tfvars", "HCL (tfvars)" },
+    { ".properties", "Java properties" }, { ".props", "Java properties" },
+    { ".prop", "Java properties" }, { ".env", "dotenv" }, { ".dotenv", "dotenv" },
+    { ".ini", "INI" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (other); i++) {
+    m = load_error ("path = \"x\"\n", other[i].ext);
+    char *want = xasprintf (": the configuration file is in %s format, which releasemanager "
+                            "does not read: convert it to YAML (.yaml) or JSON (.json)",
+                            other[i].format);
+    cr_expect_str_eq (m, want);
+    free (want);
+    free (m);
+  }
+  /* JSON: lists, nested backends, null, numbers as written, lines for each key. */
+  char *file = write_file_ext ("{\"path\": \"p\",\n \"excludeNamespaces\": [\"a\",\n \"b\"],\n"
+                               " \"threads\": 1e1, \"newPath\": null,\n"
+                               " \"backends\": {\"s3\": {\"bucket\": \"bk\",\n"
+                               "   \"max_attempts\": 3}}}", ".json");
+  struct rm_error err;
+  struct config_file *cf = config_load (file, &err);
+  cr_assert_not_null (cf, "%s", err.message);
+  cr_assert_eq (cf->n, 5);
+  cr_expect_str_eq (cf->entries[1].value, "a");
+  cr_expect_eq (cf->entries[1].line, 2);
+  cr_expect_str_eq (cf->entries[2].value, "b");
+  cr_expect_str_eq (cf->entries[3].value, "1e1", "a number as written");
+  cr_expect_eq (cf->entries[3].line, 4);
+  cr_expect_str_eq (cf->entries[4].value, "");
+  const struct config_section *s3 = config_backend (cf, "s3");
+  cr_assert_not_null (s3);
+  cr_assert_eq (s3->n, 2);
+  cr_expect_str_eq (s3->entries[1].value, "3");
+  cr_expect_eq (s3->entries[1].line, 6);
+  config_free (cf);
+  unlink (file);
+  free (file);
+}
+
+Test (cli, system_config_dir_searched_in_viper_order)
+{
+  clear_env ();
+  char dir[] = "/tmp/rm-etc-XXXXXX";
+  cr_assert_not_null (mkdtemp (dir));
+  char *home = xasprintf ("%s/home", dir);
+  cr_assert_eq (mkdir (home, 0700), 0);
+  setenv ("HOME", home, 1);
+  unsetenv ("XDG_CONFIG_HOME");
+  setenv ("RELEASEMANAGER_SYSTEM_CONFIG_DIR", dir, 1);
+  cr_expect_null (config_default_path (), "nothing there");
+  char *yml = xasprintf ("%s/config.yml", dir);
+  char *toml = xasprintf ("%s/config.toml", dir);
+  char *json = xasprintf ("%s/config.json", dir);
+  FILE *f = fopen (yml, "w");
+  fputs ("path: from-etc\n", f);
+  fclose (f);
+  char *p = config_default_path ();
+  cr_expect_str_eq (p, yml);
+  free (p);
+  struct cli c = { 0 };
+  char *args[] = { "rm", "list", NULL };
+  struct rm_error err;
+  cr_assert_eq (load_for (&c, args, &err), RM_OK, "%s", err.message);
+  cr_expect_str_eq (cli_get (&c, "path"), "from-etc");
+  cli_free (&c);
+  f = fopen (toml, "w");
+  fclose (f);
+  p = config_default_path ();
+  cr_expect_str_eq (p, toml, "toml comes before yml in viper's order");
+  free (p);
+  struct cli c2 = { 0 };
+  cr_assert_neq (load_for (&c2, args, &err), RM_OK);
+  cr_expect_eq (err.code, CONFFILE_E_FORMAT);
+  cli_free (&c2);
+  f = fopen (json, "w");
+  fputs ("{}", f);
+  fclose (f);
+  p = config_default_path ();
+  cr_expect_str_eq (p, json, "json first");
+  free (p);
+  /* Our own default comes before the system directory. */
+  char *ours = xasprintf ("%s/.config/releasemanager", home);
+  char *mine = xasprintf ("%s/config.yaml", ours);
+  char *dotconfig = xasprintf ("%s/.config", home);
+  cr_assert_eq (mkdir (dotconfig, 0700), 0);
+  cr_assert_eq (mkdir (ours, 0700), 0);
+  f = fopen (mine, "w");
+  fclose (f);
+  p = config_default_path ();
+  cr_expect_str_eq (p, mine);
+  free (p);
+  unlink (mine);
+  rmdir (ours);
+  rmdir (dotconfig);
+  unlink (json);
+  unlink (toml);
+  unlink (yml);
+  rmdir (home);
+  rmdir (dir);
+  free (mine);
+  free (ours);
+  free (dotconfig);
+  free (json);
+  free (toml);
+  free (yml);
+  free (home);
+  unsetenv ("RELEASEMANAGER_SYSTEM_CONFIG_DIR");
 }

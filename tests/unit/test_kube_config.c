@@ -32,6 +32,7 @@ setup (void)
   unsetenv ("KUBERNETES_SERVICE_HOST");
   unsetenv ("KUBERNETES_SERVICE_PORT");
   unsetenv ("POD_NAMESPACE");
+  unsetenv ("HELM_KUBECONTEXT");
   char *home = xasprintf ("%s/home", tmp);
   mkdir (home, 0700);
   setenv ("HOME", home, 1);
@@ -589,6 +590,36 @@ Test (kubeconfig, no_current_context_lists_contexts)
   free (f);
 }
 
+/* The original tool took the context from Helm's settings: --kubecontext, else
+ * HELM_KUBECONTEXT, else current-context. */
+Test (kubeconfig, HELM_KUBECONTEXT_between_flag_and_current_context)
+{
+  char *f = put ("kc", "clusters: [{name: c1, cluster: {server: 'https://one'}},\n"
+                       "           {name: c2, cluster: {server: 'https://two'}}]\n"
+                       "contexts: [{name: one, context: {cluster: c1}}, {name: two, context: {cluster: c2}}]\n"
+                       "current-context: one\n");
+  struct kube_config *cfg = load_ok (f, NULL);
+  cr_expect_str_eq (cfg->context, "one");
+  kube_config_free (cfg);
+  setenv ("HELM_KUBECONTEXT", "two", 1);
+  cfg = load_ok (f, NULL);
+  cr_expect_str_eq (cfg->context, "two", "HELM_KUBECONTEXT over current-context");
+  cr_expect_str_eq (cfg->server, "https://two");
+  kube_config_free (cfg);
+  cfg = load_ok (f, "one");
+  cr_expect_str_eq (cfg->context, "one", "--kubecontext over HELM_KUBECONTEXT");
+  kube_config_free (cfg);
+  setenv ("HELM_KUBECONTEXT", "three", 1);
+  load_err (f, NULL, KUBE_E_CONFIG, "context \"three\" (from HELM_KUBECONTEXT) not found|"
+            "(contexts: one, two)");
+  setenv ("HELM_KUBECONTEXT", "", 1);
+  cfg = load_ok (f, NULL);
+  cr_expect_str_eq (cfg->context, "one", "an empty HELM_KUBECONTEXT is unset");
+  kube_config_free (cfg);
+  unsetenv ("HELM_KUBECONTEXT");
+  free (f);
+}
+
 Test (kubeconfig, nothing_at_all)
 {
   load_err (NULL, NULL, KUBE_E_CONFIG, "no Kubernetes configuration|.kube/config|KUBERNETES_SERVICE_HOST is not set");
@@ -704,6 +735,13 @@ Test (incluster, fallback_when_no_kubeconfig)
   cr_expect_str_eq (cfg->token_file, tok);
   free (tok);
   kube_config_free (cfg);
+
+  /* HELM_KUBECONTEXT without any kubeconfig: still in-cluster, as Helm's client. */
+  setenv ("HELM_KUBECONTEXT", "somewhere", 1);
+  cr_assert_eq (kube_config_load (&o, &cfg, &err), KUBE_OK, "%s", err.message);
+  cr_expect (cfg->in_cluster);
+  kube_config_free (cfg);
+  unsetenv ("HELM_KUBECONTEXT");
 
   /* POD_NAMESPACE wins over the file; IPv6 gets brackets. */
   setenv ("POD_NAMESPACE", "other", 1);

@@ -62,6 +62,12 @@ teardown (void)
 
 TestSuite (store, .init = setup, .fini = teardown);
 
+static int
+cmp_strp (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
 static const char release_json[] =
   "{\"name\":\"web\",\"namespace\":\"prod\",\"version\":3,\"info\":{\"status\":\"deployed\"},"
   "\"unknownHelm4Field\":{\"kept\":true}}";
@@ -326,7 +332,7 @@ Test (store, snapshot_commit_deletes_only_after_the_index)
   cr_assert_eq (stale.n, 1);
   cr_assert_str_eq (stale.items[0], gone.key);
   struct store_state st = { "rm", "ops", dir, "local" };
-  struct snapshot_commit_opts co = { NULL, false, false, 0 };
+  struct snapshot_commit_opts co = { NULL, false, false, 0, 0 };
 
   /* The index cannot be written (a directory is in its place): no delete, no state. */
   make_dir_at (STORE_INDEX_KEY, true);
@@ -343,7 +349,7 @@ Test (store, snapshot_commit_deletes_only_after_the_index)
   make_dir_at (STORE_STATE_KEY, false);
 
   /* A dry run touches nothing. */
-  struct snapshot_commit_opts dry = { NULL, false, true, 0 };
+  struct snapshot_commit_opts dry = { NULL, false, true, 0, 0 };
   cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &dry, &err), RM_OK);
   cr_assert (exists_in_dir (gone.key) && !exists_in_dir (STORE_STATE_KEY));
 
@@ -367,7 +373,7 @@ Test (store, snapshot_clear_order)
   struct rm_error err;
   struct store_state st = { "rm", "ops", dir, "local" };
   struct strlist none = STRLIST_INIT;
-  struct snapshot_commit_opts co = { NULL, false, false, 0 };
+  struct snapshot_commit_opts co = { NULL, false, false, 0, 0 };
   cr_assert_eq (snapshot_commit (b, ix, &st, &none, &co, &err), RM_OK, "%s", err.message);
 
   struct snapshot_clear_result res;
@@ -637,6 +643,63 @@ Test (store, find_on_a_big_index)
   "\"size\":3,\"sha256\":\"" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
   "\"" more "}"
 #define DOC(recs) "{\"apiVersion\":\"releasemanager.io/v1\",\"records\":[" recs "]}"
+
+/* Stale keys: one merge of the index's keys and the listed ones, in the listing's order,
+ * whether or not either is sorted, duplicates and all. */
+Test (store, unreferenced_keys_by_one_merge)
+{
+  struct store_index *ix = xcalloc (1, sizeof *ix);
+  const size_t n = 5000;
+  for (size_t k = 0; k < n; k++) {
+    size_t j = (k * 7919) % n;           /* added out of order */
+    struct store_record *r = store_index_add (ix);
+    r->namespace = xasprintf ("ns%zu", j % 7);
+    r->release = xasprintf ("rel%zu", j / 10);
+    r->revision = (int) (j % 10) + 1;
+    r->key = store_record_key (r->namespace, r->release, r->revision);
+  }
+  struct strlist keys = STRLIST_INIT, stale = STRLIST_INIT;
+  /* Every even record of the index is listed, plus a stale key after every tenth. */
+  for (size_t j = 0; j < n; j += 2) {
+    strlist_push (&keys, ix->records[j].key);
+    if (j % 10 == 0) {
+      char *extra = xasprintf ("releases/gone/r%zu/1.json.gz", j);
+      strlist_push (&keys, extra);
+      free (extra);
+    }
+  }
+  strlist_push (&keys, "releases/gone/r0/1.json.gz");     /* listed twice */
+  size_t expect = 0;
+  for (size_t i = 0; i < keys.n; i++)
+    expect += !store_index_find (ix, keys.items[i]);
+  cr_assert_eq (expect, n / 10 + 1);
+  /* Unsorted on both sides. */
+  store_index_unreferenced (ix, &keys, &stale);
+  cr_assert_eq (stale.n, expect);
+  for (size_t i = 0, k = 0; i < keys.n; i++)
+    if (!store_index_find (ix, keys.items[i]))
+      cr_assert_str_eq (stale.items[k++], keys.items[i], "in the listing's order");
+  strlist_free (&stale);
+  /* Sorted on both sides, as a backend lists and the engine builds them. */
+  store_index_sort (ix);
+  qsort (keys.items, keys.n, sizeof *keys.items, cmp_strp);
+  store_index_unreferenced (ix, &keys, &stale);
+  cr_assert_eq (stale.n, expect);
+  for (size_t i = 1; i < stale.n; i++)
+    cr_assert (strcmp (stale.items[i - 1], stale.items[i]) <= 0);
+  cr_assert_str_eq (stale.items[0], "releases/gone/r0/1.json.gz");
+  cr_assert_str_eq (stale.items[1], "releases/gone/r0/1.json.gz");
+  strlist_free (&stale);
+  /* No index, an empty listing. */
+  store_index_unreferenced (NULL, &keys, &stale);
+  cr_assert_eq (stale.n, keys.n);
+  strlist_free (&stale);
+  struct strlist none = STRLIST_INIT;
+  store_index_unreferenced (ix, &none, &stale);
+  cr_assert_eq (stale.n, 0);
+  strlist_free (&keys);
+  store_index_free (ix);
+}
 
 Test (store, index_errors_name_the_problem_and_the_place)
 {
@@ -1001,7 +1064,7 @@ Test (store, snapshot_commit_keeps_stale_after_a_failure)
   struct store_index_base base;
   struct store_index *none;
   cr_assert_eq (store_index_read (b, &none, &base, &err), RM_E_NOT_FOUND);
-  struct snapshot_commit_opts co = { &base, true, false, 99 };
+  struct snapshot_commit_opts co = { &base, true, false, 99, 0 };
   cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &co, &err), RM_OK, "%s", err.message);
   cr_assert (exists_in_dir (STORE_INDEX_KEY));
   cr_assert (exists_in_dir (gone.key), "a run with a failure deleted a stale record");
@@ -1025,7 +1088,7 @@ Test (store, snapshot_commit_keeps_stale_after_a_failure)
   co.keep_stale = true;
   cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &co, &err), RM_OK, "%s", err.message);
   cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &(struct snapshot_commit_opts) {
-                  &stale_base, false, false, 0 }, &err), RM_E_PRECONDITION);
+                  &stale_base, false, false, 0, 0 }, &err), RM_E_PRECONDITION);
   cr_assert (exists_in_dir (g2.key), "a stale record was deleted after a conflict");
   free (gone.key);
   free (g2.key);
