@@ -27,6 +27,16 @@ kube_escape (const char *s)
   return strbuf_detach (&sb);
 }
 
+void
+kube_query_add (struct strbuf *sb, const char *key, const char *value)
+{
+  if (!value || !*value)
+    return;
+  char *e = kube_escape (value);
+  strbuf_printf (sb, "%c%s=%s", sb->data && strchr (sb->data, '?') ? '&' : '?', key, e);
+  free (e);
+}
+
 char *
 kube_path (const char *group_version, const char *ns, const char *resource, const char *name)
 {

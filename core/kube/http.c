@@ -272,6 +272,20 @@ on_body (char *data, size_t size, size_t n, void *ud)
   return len;
 }
 
+/* CURLOPT_XFERINFOFUNCTION: curl calls it often while data moves and about once a second
+ * while it waits, so a cancelled WATCH ends within a second even when nothing arrives. */
+static int
+on_progress (void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+  (void) dltotal, (void) dlnow, (void) ultotal, (void) ulnow;
+  struct exchange *x = ud;
+  if (x->req->cancel && x->req->cancel (x->req->sink_ud)) {
+    x->aborted = true;
+    return 1;
+  }
+  return 0;
+}
+
 static size_t
 on_header (char *data, size_t size, size_t n, void *ud)
 {
@@ -479,6 +493,11 @@ setup_handle (struct kube_client *c, CURL *h, const struct kube_http_req *req,
   curl_easy_setopt (h, CURLOPT_WRITEDATA, x);
   curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt (h, CURLOPT_HEADERDATA, x);
+  if (req->cancel) {
+    curl_easy_setopt (h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt (h, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt (h, CURLOPT_NOPROGRESS, 0L);
+  }
 
   if (strcmp (req->method, "HEAD") == 0)
     curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
@@ -672,6 +691,10 @@ kube_http_do (struct kube_client *c, const struct kube_http_req *req, struct kub
     kube_creds_free (&cr);
     if (!retry || attempt >= c->opts.max_retries)
       break;
+    if (req->cancel && req->cancel (req->sink_ud)) {
+      rc = err_set (err, KUBE_E_ABORTED, "%s %s: stopped by the caller", req->method, req->path);
+      break;
+    }
     long d = backoff (c, attempt, retry_after);
     log_debug ("%s %s: %s; retry %d/%d in %ld ms", req->method, req->path, err->message,
                attempt + 1, c->opts.max_retries, d);
@@ -679,7 +702,9 @@ kube_http_do (struct kube_client *c, const struct kube_http_req *req, struct kub
     c->stats.retries++;
     pthread_mutex_unlock (&c->lock);
     retries++;
-    sleep_ms (d);
+    /* In slices, so that a cancelled request does not sleep out a long backoff. */
+    for (long left = d; left > 0 && !(req->cancel && req->cancel (req->sink_ud)); left -= 100)
+      sleep_ms (left < 100 ? left : 100);
     if (req->on_retry)
       req->on_retry (req->sink_ud);
   }

@@ -67,10 +67,16 @@ struct kube_http_req {
   int (*sink) (void *ud, const char *data, size_t len);
   void (*on_retry) (void *ud);   /* the request starts again: reset what sink collected */
   void *sink_ud;
+  /* When set, polled with sink_ud while the transfer waits (about once a second when no
+   * byte moves) and before each retry: true ends the request at once (KUBE_E_ABORTED). */
+  bool (*cancel) (void *ud);
 };
 int kube_http_do (struct kube_client *c, const struct kube_http_req *req,
                   struct kube_response *resp, struct rm_error *err);
 int kube_code_for_status (long status);
+/* Append "?key=value" or "&key=value" (value percent-encoded) to a path; nothing when
+ * value is NULL or empty (api.c). */
+void kube_query_add (struct strbuf *sb, const char *key, const char *value);
 /* Describe a failed answer from its Status object (c may be NULL). */
 void kube_status_error (const struct kube_client *c, const char *method, const char *path,
                         long status, const char *body, size_t len, struct rm_error *err);

@@ -205,7 +205,7 @@ char *kube_path (const char *group_version, const char *ns, const char *resource
 /* Percent-encode for a query value.  Caller frees. */
 char *kube_escape (const char *s);
 
-/* ---- LIST and WATCH (list.c) ---- */
+/* ---- LIST (list.c) and WATCH (watch.c) ---- */
 
 struct kube_list_opts {
   const char *label_selector;
@@ -241,22 +241,113 @@ int kube_list_owned (struct kube_client *c, const char *path, const struct kube_
                      struct kube_list_info *info, struct rm_error *err);
 void kube_list_info_free (struct kube_list_info *info);
 
+/* The event types a WATCH hands to its callback.  An ERROR event is not handed over: it
+ * ends the watch and becomes its result (410 Expired: KUBE_E_GONE). */
 enum kube_watch_type { KUBE_WATCH_ADDED, KUBE_WATCH_MODIFIED, KUBE_WATCH_DELETED,
                        KUBE_WATCH_BOOKMARK };
-/* Return 0 to go on watching, anything else to stop (kube_watch returns KUBE_E_ABORTED). */
+/* One event, as soon as its line is complete; the object belongs to the event (copy what
+ * you keep).  A BOOKMARK's object has only metadata.resourceVersion (and annotations).
+ * Return 0 to go on watching, anything else to stop (kube_watch returns KUBE_E_ABORTED). */
 typedef int (*kube_watch_fn) (void *ud, enum kube_watch_type type, const cJSON *object);
 
 struct kube_watch_opts {
   const char *label_selector;
-  const char *resource_version;   /* from kube_list_info; NULL = from now */
+  const char *resource_version;   /* from kube_list_info or the last watch; NULL = from now */
   long timeout_seconds;           /* server-side timeout; 0 = server default */
   bool bookmarks;                 /* allowWatchBookmarks */
+  /* Appended for the daemon: */
+  const char *field_selector;
+  /* Polled before each event and about once a second while the stream is idle (and
+   * between retries of the request): true ends the watch (KUBE_E_ABORTED).  It may read a
+   * flag a signal handler or another thread sets.  NULL = never. */
+  bool (*stop) (void *stop_ud);
+  void *stop_ud;
+  /* The longest event line accepted; a longer one ends the watch with KUBE_E_PROTOCOL
+   * ("an event of N bytes is over the limit of M bytes").  0 = 16 MiB.  Only the event
+   * being received is ever held in memory. */
+  size_t max_event_bytes;
 };
 
-/* WATCH until the server ends the stream (KUBE_OK: start again from the last
- * resourceVersion seen, reported in *last_rv if not NULL, caller frees) or an error;
- * KUBE_E_GONE means relist. */
+/* WATCH path (a collection, no query).  *last_rv (if last_rv is not NULL; caller frees)
+ * is the resourceVersion of the last event seen, bookmarks included, else
+ * opts->resource_version: where the next watch starts.  The result says what to do next:
+ *   KUBE_OK           the server ended the stream (timeoutSeconds): watch again from *last_rv;
+ *   KUBE_E_NETWORK    the connection failed or dropped: back off, watch again from *last_rv;
+ *   KUBE_E_GONE       410 Gone / Expired (HTTP status or ERROR event): the resourceVersion is
+ *                     too old: LIST again and watch from the list's resourceVersion;
+ *   KUBE_E_ABORTED    the callback or opts->stop asked to stop;
+ *   KUBE_E_PROTOCOL   a malformed or oversized event;
+ *   anything else     as kube_request (401, 403, ...).
+ * The request itself is retried (5xx, 429, connection refused) as any GET, but never once
+ * an event has arrived. */
 int kube_watch (struct kube_client *c, const char *path, const struct kube_watch_opts *opts,
                 kube_watch_fn fn, void *ud, char **last_rv, struct rm_error *err);
+
+/* The identity of an object, a WATCH event's or a metadata-only LIST item's: pointers into
+ * obj (valid while it is), NULL where a field is missing.  False when obj has no metadata. */
+struct kube_meta {
+  const char *name, *namespace, *uid, *resource_version;
+  const cJSON *labels;            /* the labels object, or NULL */
+};
+bool kube_object_meta (const cJSON *obj, struct kube_meta *out);
+/* A label's value, or NULL. */
+const char *kube_meta_label (const struct kube_meta *m, const char *key);
+
+/* ---- leader election (lease.c) ---- */
+
+/* Options of one contender for a coordination.k8s.io/v1 Lease (client-go's
+ * LeaderElectionConfig).  Durations in ms; the Lease records whole seconds. */
+struct kube_lease_opts {
+  const char *namespace, *name;   /* the Lease (required) */
+  const char *identity;           /* this contender's holderIdentity (required, unique) */
+  long lease_duration_ms;   /* others wait this long after the last change they saw; 0 = 15 s */
+  long renew_deadline_ms;   /* the leader stops when it could not renew for this long; 0 = 10 s */
+  long retry_period_ms;     /* between attempts; 0 = 2 s */
+  /* A monotonic clock in ms for every decision; NULL = CLOCK_MONOTONIC.  Tests pass
+   * their own to step time.  (acquireTime/renewTime are written from the real clock but
+   * never read back for a decision.) */
+  long long (*clock) (void *clock_ud);
+  void *clock_ud;
+  /* Tests: called between reading the Lease and writing it back, so that a test can
+   * make another contender write first (a real 409 Conflict).  NULL in production. */
+  void (*before_update) (void *clock_ud);
+};
+
+struct kube_lease;
+/* A contender; nothing is sent yet.  The client must outlive it.  KUBE_E_INVALID when a
+ * name is missing or the durations do not satisfy lease > renew deadline > 1.2 x retry. */
+int kube_lease_new (struct kube_client *c, const struct kube_lease_opts *opts,
+                    struct kube_lease **out, struct rm_error *err);
+void kube_lease_free (struct kube_lease *l);
+
+/* One attempt to acquire or renew (client-go's tryAcquireOrRenew): the leader renews what
+ * it wrote last; otherwise the Lease is read (created when absent, as ours) and taken when
+ * it has no holder or this contender saw it unchanged for its leaseDurationSeconds.  Every
+ * write carries the resourceVersion read.  *leading (may be NULL) says whether we hold it
+ * now.  KUBE_OK when the attempt came to a decision; KUBE_E_CONFLICT when another
+ * contender wrote first (the next attempt reads again); other errors as kube_request. */
+int kube_lease_try (struct kube_lease *l, bool *leading, struct rm_error *err);
+/* Give the Lease up if we hold it: holder "", leaseDurationSeconds 1 (client-go's
+ * ReleaseOnCancel), so another contender takes it within a second. */
+int kube_lease_release (struct kube_lease *l, struct rm_error *err);
+/* Thread-safe: whether this contender leads (as of its last attempt); the holder it saw
+ * last ("" = none; caller frees); the leaseTransitions it saw last. */
+bool kube_lease_leading (const struct kube_lease *l);
+char *kube_lease_holder (struct kube_lease *l);
+long kube_lease_transitions (const struct kube_lease *l);
+
+struct kube_lease_callbacks {
+  void (*started_leading) (void *ud);
+  void (*stopped_leading) (void *ud);    /* lost, or released on stop */
+  void (*new_leader) (void *ud, const char *identity);  /* each new holder seen */
+  bool (*stop) (void *ud);               /* polled every 50 ms and after each attempt */
+  void *ud;
+};
+/* Contend until cb->stop says so: attempts every retry period (jittered up to +120% while
+ * not leading); the leader keeps leading through failed renewals until the renew
+ * deadline, and stops at once when it sees another holder; on stop the Lease is released.
+ * API errors are logged and retried, never returned; the result is the release's. */
+int kube_lease_run (struct kube_lease *l, const struct kube_lease_callbacks *cb,
+                    struct rm_error *err);
 
 #endif

@@ -1,8 +1,7 @@
-/* LIST and WATCH.  A LIST is read page by page (limit + continue); when the continue
- * token expires (410) the list starts over, telling the caller to forget what it saw.
- * A metadata-only LIST asks for PartialObjectMetadataList, which real API servers serve,
- * and falls back to the full objects where it is refused.  A WATCH is read as a stream
- * of JSON lines, one event each. */
+/* LIST.  A LIST is read page by page (limit + continue); when the continue token expires
+ * (410) the list starts over, telling the caller to forget what it saw.  A metadata-only
+ * LIST asks for PartialObjectMetadataList, which real API servers serve, and falls back to
+ * the full objects where it is refused.  WATCH is in watch.c. */
 #include <config.h>
 
 #include <stdio.h>
@@ -21,16 +20,6 @@ kube_list_info_free (struct kube_list_info *info)
 {
   free (info->resource_version);
   memset (info, 0, sizeof *info);
-}
-
-static void
-add_param (struct strbuf *sb, const char *key, const char *value)
-{
-  if (!value || !*value)
-    return;
-  char *e = kube_escape (value);
-  strbuf_printf (sb, "%c%s=%s", strchr (sb->data, '?') ? '&' : '?', key, e);
-  free (e);
 }
 
 static int
@@ -56,10 +45,10 @@ list_pages (struct kube_client *c, const char *path, const struct kube_list_opts
     strbuf_puts (&p, path);
     char lim[32];
     snprintf (lim, sizeof lim, "%u", limit);
-    add_param (&p, "limit", lim);
-    add_param (&p, "labelSelector", opts->label_selector);
-    add_param (&p, "fieldSelector", opts->field_selector);
-    add_param (&p, "continue", cont);
+    kube_query_add (&p, "limit", lim);
+    kube_query_add (&p, "labelSelector", opts->label_selector);
+    kube_query_add (&p, "fieldSelector", opts->field_selector);
+    kube_query_add (&p, "continue", cont);
     struct kube_response resp;
     rc = kube_request (c, "GET", p.data, NULL, NULL, 0, meta ? META_ACCEPT : NULL, &resp, err);
     strbuf_free (&p);
@@ -155,147 +144,4 @@ kube_list_owned (struct kube_client *c, const char *path, const struct kube_list
                  struct kube_list_info *info, struct rm_error *err)
 {
   return list_pages (c, path, opts, true, item, restart, ud, info, err);
-}
-
-/* ---- WATCH ---- */
-
-struct watch {
-  struct strbuf line;
-  kube_watch_fn fn;
-  void *ud;
-  char *last_rv;
-  const char *path;
-  struct rm_error *err;    /* set when the stream itself reports an error */
-  bool failed;
-};
-
-static void
-watch_reset (void *ud)
-{
-  struct watch *w = ud;
-  w->line.len = 0;
-}
-
-/* One event line.  Returns 0 to go on. */
-static int
-watch_event (struct watch *w, const char *text, size_t len)
-{
-  while (len && (text[len - 1] == '\r' || text[len - 1] == ' '))
-    len--;
-  if (!len)
-    return 0;
-  cJSON *ev = cJSON_ParseWithLength (text, len);
-  const cJSON *type = cJSON_GetObjectItemCaseSensitive (ev, "type");
-  const cJSON *obj = cJSON_GetObjectItemCaseSensitive (ev, "object");
-  int stop = 0;
-  if (!cJSON_IsString (type) || !cJSON_IsObject (obj)) {
-    err_set (w->err, KUBE_E_PROTOCOL, "WATCH %s: malformed event", w->path);
-    w->failed = true;
-    stop = 1;
-    goto out;
-  }
-  const char *t = type->valuestring;
-  if (strcmp (t, "ERROR") == 0) {
-    /* The object is a Status; 410 means the resourceVersion is too old: relist. */
-    char *body = cJSON_PrintUnformatted (obj);
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive (obj, "code");
-    kube_status_error (NULL, "WATCH", w->path,
-                       cJSON_IsNumber (code)
-                         ? double_to_long_or (code->valuedouble, 100, 599, 500) : 500, body,
-                       strlen (body), w->err);
-    free (body);
-    w->failed = true;
-    stop = 1;
-    goto out;
-  }
-  enum kube_watch_type wt;
-  if (strcmp (t, "ADDED") == 0) wt = KUBE_WATCH_ADDED;
-  else if (strcmp (t, "MODIFIED") == 0) wt = KUBE_WATCH_MODIFIED;
-  else if (strcmp (t, "DELETED") == 0) wt = KUBE_WATCH_DELETED;
-  else if (strcmp (t, "BOOKMARK") == 0) wt = KUBE_WATCH_BOOKMARK;
-  else {
-    log_debug ("WATCH %s: ignoring event type %s", w->path, t);
-    goto out;
-  }
-  const cJSON *rv = cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (obj, "metadata"),
-                                                      "resourceVersion");
-  if (cJSON_IsString (rv)) {
-    free (w->last_rv);
-    w->last_rv = xstrdup (rv->valuestring);
-  }
-  if (w->fn (w->ud, wt, obj) != 0) {
-    err_set (w->err, KUBE_E_ABORTED, "WATCH %s: stopped by the caller", w->path);
-    w->failed = true;
-    stop = 1;
-  }
-out:
-  cJSON_Delete (ev);
-  return stop;
-}
-
-static int
-watch_sink (void *ud, const char *data, size_t len)
-{
-  struct watch *w = ud;
-  strbuf_add (&w->line, data, len);
-  size_t start = 0;
-  for (size_t i = 0; i < w->line.len; i++) {
-    if (w->line.data[i] != '\n')
-      continue;
-    if (watch_event (w, w->line.data + start, i - start))
-      return 1;
-    start = i + 1;
-  }
-  memmove (w->line.data, w->line.data + start, w->line.len - start);
-  w->line.len -= start;
-  return 0;
-}
-
-int
-kube_watch (struct kube_client *c, const char *path, const struct kube_watch_opts *opts,
-            kube_watch_fn fn, void *ud, char **last_rv, struct rm_error *err)
-{
-  static const struct kube_watch_opts defaults;
-  if (!opts)
-    opts = &defaults;
-  if (last_rv)
-    *last_rv = NULL;
-  struct strbuf p = STRBUF_INIT;
-  strbuf_puts (&p, path);
-  add_param (&p, "watch", "1");
-  add_param (&p, "labelSelector", opts->label_selector);
-  add_param (&p, "resourceVersion", opts->resource_version);
-  if (opts->timeout_seconds > 0) {
-    char t[32];
-    snprintf (t, sizeof t, "%ld", opts->timeout_seconds);
-    add_param (&p, "timeoutSeconds", t);
-  }
-  if (opts->bookmarks)
-    add_param (&p, "allowWatchBookmarks", "true");
-
-  struct rm_error stream_err;
-  err_clear (&stream_err);
-  struct watch w = { STRBUF_INIT, fn, ud, NULL, path, &stream_err, false };
-  struct kube_http_req req = { .method = "GET", .path = p.data, .stream = true,
-                               .stream_timeout_ms = opts->timeout_seconds > 0
-                                                    ? (opts->timeout_seconds + 30) * 1000 : 0,
-                               .sink = watch_sink, .on_retry = watch_reset, .sink_ud = &w };
-  struct kube_response resp;
-  int rc = kube_http_do (c, &req, &resp, err);
-  if (rc == KUBE_E_ABORTED && w.failed)
-    *err = stream_err;
-  rc = rc == KUBE_E_ABORTED && w.failed ? stream_err.code : rc;
-  /* A last event without its newline, when the server closed cleanly. */
-  if (rc == KUBE_OK && w.line.len && watch_event (&w, w.line.data, w.line.len) && w.failed) {
-    *err = stream_err;
-    rc = stream_err.code;
-  }
-  kube_response_free (&resp);
-  strbuf_free (&w.line);
-  strbuf_free (&p);
-  if (last_rv)
-    *last_rv = w.last_rv;
-  else
-    free (w.last_rv);
-  return rc;
 }

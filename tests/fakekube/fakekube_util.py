@@ -276,6 +276,11 @@ class FakeKube:
     def compact(self):
         return self.control("POST", "compact")
 
+    def settings(self, **spec):
+        """e.g. settings(bookmarkInterval=0.5) (WATCH bookmarks every 0.5 s instead of 60 s)
+        or settings(jobDelay=1.5)."""
+        return self.control("POST", "settings", spec)
+
     def set_auth(self, tokens=None, basic=None, client_certs=None):
         spec = {}
         if tokens is not None:

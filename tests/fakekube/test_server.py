@@ -333,6 +333,93 @@ class Watch(unittest.TestCase):
                          ["c", "kube-root-ca.crt"])
 
 
+    def test_bookmarks_and_cut(self):
+        ns("watchbm")
+        st, lst = req("GET", "/api/v1/namespaces/watchbm/configmaps")
+        rv = lst["metadata"]["resourceVersion"]
+        base = "/api/v1/namespaces/watchbm/configmaps?watch=1&allowWatchBookmarks=true&resourceVersion="
+        # kube-apiserver sends a BOOKMARK 2 s before the deadline (and every minute):
+        # timeoutSeconds=3 gets one, at the resourceVersion the watch has reached
+        out, done = [], threading.Event()
+        self.stream(base + rv + "&timeoutSeconds=3", out, done)
+        self.assertEqual([e["type"] for e in out[1:]], ["BOOKMARK"])
+        bm = out[1]["object"]
+        self.assertEqual(bm["kind"], "ConfigMap")
+        self.assertEqual(bm["metadata"], {"resourceVersion": rv})
+        # without allowWatchBookmarks: none
+        out, done = [], threading.Event()
+        self.stream(base.replace("allowWatchBookmarks=true&", "") + rv + "&timeoutSeconds=3",
+                    out, done)
+        self.assertEqual(out[1:], [])
+        # a shorter interval (settings), bookmarks carry the rv of the last event passed
+        KUBE.settings(bookmarkInterval=0.3)
+        try:
+            out, done = [], threading.Event()
+            t = threading.Thread(target=self.stream, daemon=True,
+                                 args=(base + rv + "&timeoutSeconds=4", out, done))
+            t.start()
+            st, cm = req("POST", "/api/v1/namespaces/watchbm/configmaps",
+                         {"apiVersion": "v1", "kind": "ConfigMap",
+                          "metadata": {"name": "b1", "namespace": "watchbm"}})
+            self.assertTrue(done.wait(30))
+        finally:
+            KUBE.settings(bookmarkInterval=60)
+        types = [e["type"] for e in out[1:]]
+        self.assertIn("ADDED", types)
+        after = [int(e["object"]["metadata"]["resourceVersion"]) for e in out[types.index("ADDED") + 2:]]
+        self.assertTrue(after and all(r >= int(cm["metadata"]["resourceVersion"]) for r in after), out)
+        # fault drop-stream: the real stream, cut without its last chunk after 1 event
+        KUBE.add_fault(verb="watch", action="drop-stream", afterEvents=1)
+        ctx = ssl.create_default_context(cafile=KUBE.ca)
+        import http.client
+        c = http.client.HTTPSConnection("127.0.0.1", KUBE.port, context=ctx, timeout=30)
+        c.request("GET", base + rv + "&timeoutSeconds=20",
+                  headers={"Authorization": "Bearer " + KUBE.token})
+        r = c.getresponse()
+        # (http.client's line iterator takes the cut for an end; read() does not)
+        with self.assertRaises(http.client.IncompleteRead) as cm:
+            r.read()
+        c.close()
+        lines = [json.loads(l) for l in cm.exception.partial.splitlines() if l.strip()]
+        self.assertEqual([(e["type"], e["object"]["metadata"]["name"]) for e in lines],
+                         [("ADDED", "b1")])
+
+
+class Leases(unittest.TestCase):
+    def test_lease_semantics(self):
+        path = "/apis/coordination.k8s.io/v1/namespaces/default/leases"
+        spec = {"holderIdentity": "a", "leaseDurationSeconds": 15, "leaseTransitions": 0,
+                "acquireTime": "2026-01-01T00:00:00.000000Z",
+                "renewTime": "2026-01-01T00:00:00.000000Z"}
+        lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                 "metadata": {"name": "l1", "namespace": "default"}, "spec": spec}
+        st, got = req("POST", path, lease)
+        self.assertEqual(st, 201, got)
+        st, _ = req("POST", path, lease)
+        self.assertEqual(st, 409)
+        # update with the resourceVersion read; a second one with the same is 409 Conflict
+        upd = dict(got, spec=dict(spec, holderIdentity="b", leaseTransitions=1))
+        st, new = req("PUT", path + "/l1", upd)
+        self.assertEqual(st, 200, new)
+        self.assertNotEqual(new["metadata"]["resourceVersion"], got["metadata"]["resourceVersion"])
+        st, err = req("PUT", path + "/l1", dict(upd, spec=dict(spec, holderIdentity="c")))
+        self.assertEqual((st, err["reason"]), (409, "Conflict"), err)
+        self.assertIn("the object has been modified", err["message"])
+        st, lst = req("GET", path)
+        self.assertEqual([(i["metadata"]["name"], i["spec"]["holderIdentity"]) for i in lst["items"]],
+                         [("l1", "b")])
+        # validation as kube-apiserver: durations > 0, transitions >= 0, MicroTime
+        for bad, field in (({"leaseDurationSeconds": 0}, "spec.leaseDurationSeconds"),
+                           ({"leaseTransitions": -1}, "spec.leaseTransitions")):
+            st, err = req("POST", path, dict(lease, metadata={"name": "bad", "namespace": "default"},
+                                             spec=dict(spec, **bad)))
+            self.assertEqual(st, 422, err)
+            self.assertEqual(err["details"]["causes"][0]["field"], field)
+        st, err = req("POST", path, dict(lease, metadata={"name": "bad", "namespace": "default"},
+                                         spec=dict(spec, renewTime="2026-01-01T00:00:00Z")))
+        self.assertEqual(st, 400, err)
+
+
 class Patches(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

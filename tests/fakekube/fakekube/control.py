@@ -10,7 +10,7 @@
   POST   /_fake/load[?replace=1][&precompress=1]  bulk create: a JSON List/array, or NDJSON
   POST   /_fake/compact                 forget history: old watches and continue tokens expire
   POST   /_fake/auth                    {"tokens": [...], "basic": {"user": "pw"}, "clientCerts": bool}
-  POST   /_fake/settings                {"jobDelay": seconds}
+  POST   /_fake/settings                {"jobDelay": seconds, "bookmarkInterval": seconds}
   POST   /_fake/shutdown                stop the server (the process exits)
 """
 
@@ -73,6 +73,8 @@ def control(fk, h, path, q, body):
         spec = json.loads(body or b"{}")
         if "jobDelay" in spec:
             fk.controllers.job_delay = float(spec["jobDelay"])
+        if "bookmarkInterval" in spec:
+            fk.bookmark_interval = float(spec["bookmarkInterval"])
         return _Resp(200, b"{}")
     if p == "/_fake/load" and m == "POST":
         return _Resp(200, _j(load(fk, body, q.get("replace") in ("1", "true"),

@@ -30,7 +30,9 @@ class Fault:
       verb     get|list|watch|create|update|patch|delete|deletecollection
       count    how many times it fires (default 1; -1 = until removed)
       skip     let this many matching requests through first
-      action   status (default) | drop | truncate | delay | expire-continue
+      action   status (default) | drop | truncate | delay | expire-continue | drop-stream
+      afterEvents  action=drop-stream: a WATCH is served for real, and its connection is
+                   closed without ending the stream after this many events (default 1)
       status   HTTP code for action=status (default 500)
       reason, message   of the Status body (defaults per code)
       retryAfter        seconds: Retry-After header and details.retryAfterSeconds

@@ -8,7 +8,7 @@ import json
 import re
 import time
 
-from .errors import ApiError, FieldError, invalid
+from .errors import ApiError, FieldError, bad_request, invalid
 
 MAX_SECRET_SIZE = 1024 * 1024
 MAX_ANNOTATIONS = 256 * 1024
@@ -19,6 +19,8 @@ _LABEL1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _QNAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LVALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _CONFIGKEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+# metav1.MicroTime as Go parses it (RFC3339Micro: exactly six fraction digits)
+_MICROTIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$")
 
 SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
                  "characters, '-' or '.', and must start and end with an alphanumeric character "
@@ -409,6 +411,22 @@ def validate(res, obj, old=None):
             errs.append(FieldError("spec", "Forbidden", None,
                                    "spec is immutable after creation except resources.requests "
                                    "and volumeAttributesClassName for bound claims"))
+    if not res.crd and res.kind == "Lease" and isinstance(spec, dict):
+        # coordination/validation: ValidateLeaseSpec
+        d = spec.get("leaseDurationSeconds")
+        if d is not None and (not isinstance(d, int) or d <= 0):
+            errs.append(FieldError("spec.leaseDurationSeconds", "Invalid", d,
+                                   "must be greater than 0"))
+        t = spec.get("leaseTransitions")
+        if t is not None and (not isinstance(t, int) or t < 0):
+            errs.append(FieldError("spec.leaseTransitions", "Invalid", t,
+                                   "must be greater than or equal to 0"))
+        for f in ("acquireTime", "renewTime"):
+            v = spec.get(f)
+            if v is not None and not (isinstance(v, str) and _MICROTIME.match(v)):
+                raise bad_request('Lease in version "v1" cannot be handled as a Lease: '
+                                  'parsing time "%s" as "2006-01-02T15:04:05.000000Z07:00": '
+                                  'cannot parse' % v)
     if not res.crd and res.kind == "CustomResourceDefinition":
         spec = spec if isinstance(spec, dict) else {}
         names = spec.get("names") or {}

@@ -82,6 +82,7 @@ class FakeKube:
         self.faults = Faults()
         self.log = RequestLog()
         self.started = time.time()
+        self.bookmark_interval = 60.0    # kube-apiserver's bookmarkFrequency
         self.httpd = None
         self.proxy = None
         self._thread = None
@@ -165,6 +166,22 @@ class _Resp:
         self.ctype = ctype
         self.headers = headers or {}
         self.stream = stream
+
+
+class _StreamCut(Exception):
+    pass
+
+
+def _cut_after(stream, n):
+    """A WATCH stream that loses its connection after n event lines (fault drop-stream)."""
+    sent = 0
+    for chunk in stream:
+        for line in chunk.splitlines(keepends=True):
+            if sent >= n:
+                raise _StreamCut()
+            yield line
+            sent += 1
+    raise _StreamCut()
 
 
 def _j(obj):
@@ -282,6 +299,14 @@ class Handler(BaseHTTPRequestHandler):
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                         n += len(chunk)
                 self.wfile.write(b"0\r\n\r\n")
+            except _StreamCut:
+                # a fault: the connection dies mid-stream (no last chunk, no TLS close)
+                self.wfile.flush()
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
             except (ConnectionError, ssl.SSLError, OSError):
                 self.close_connection = True
             entry["responseBytes"] = n
@@ -416,6 +441,10 @@ class Handler(BaseHTTPRequestHandler):
                     code, hdrs, st = f.response()
                     raise ApiError(code, st["message"], st["reason"], st.get("details"), hdrs,
                                    st.get("metadata"))
+                if f.action == "drop-stream":
+                    resp = self._route(path, q, body)
+                    if resp.stream is not None:
+                        resp.stream = _cut_after(resp.stream, int(f.spec.get("afterEvents", 1)))
                 if f.action == "truncate":
                     resp = self._route(path, q, body)
                     from .gz import piece_bytes
@@ -738,18 +767,37 @@ class Handler(BaseHTTPRequestHandler):
             ob = {"kind": kind, "apiVersion": av, "metadata": meta}
             return b'{"type":"BOOKMARK","object":' + _j(ob) + b"}\n"
 
+        bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
+        every = self.fk.bookmark_interval
+
+        def next_bookmark(now, deadline):
+            # kube-apiserver's cacheWatcher.nextBookmarkTime: every bookmarkFrequency (1 min)
+            # and 2 s before the watch's deadline.
+            t = min(now + every, deadline - 2.0)
+            return t if t > now else None
+
         def gen():
             nonlocal pos
             deadline = time.monotonic() + timeout
+            next_bm = next_bookmark(time.monotonic(), deadline) if bookmarks else None
             for r in initial:
                 yield enc("ADDED", r)
             if send_initial:
                 yield bookmark(pos, True)
             while True:
-                left = deadline - time.monotonic()
+                now = time.monotonic()
+                left = deadline - now
                 if left <= 0:
                     return
-                evs, expired = store.events_after(pos, min(left, 2.0))
+                if next_bm is not None and now >= next_bm:
+                    # every event up to pos went out (or did not match): pos is safe
+                    yield bookmark(pos)
+                    next_bm = next_bookmark(now, deadline)
+                    continue
+                wait = min(left, 2.0)
+                if next_bm is not None:
+                    wait = max(0.0, min(wait, next_bm - now))
+                evs, expired = store.events_after(pos, wait)
                 if not evs and not expired and self._peer_closed():
                     return
                 if expired:

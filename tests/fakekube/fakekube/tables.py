@@ -104,6 +104,9 @@ def _columns(res):
                        _g(o, "status.capacity.storage"), _g(o, "spec.storageClassName")]
     if k == "CustomResourceDefinition":
         return [_col("Created At", "date")], lambda o: [_g(o, "metadata.creationTimestamp")]
+    if k == "Lease":
+        return [_col("Holder", desc="holderIdentity contains the identity of the holder of a "
+                     "current lease.")], lambda o: [_g(o, "spec.holderIdentity")]
     if k == "Node":
         return [_col("Status"), _col("Roles"), _col("Version")], \
             lambda o: ["Ready", "control-plane", _g(o, "status.nodeInfo.kubeletVersion")]
