@@ -481,13 +481,17 @@ Test (s3plugin, missing_ca_bundle_names_the_file)
   cr_expect_str_eq (err.message, "ca_bundle: cannot read the CA bundle /nonexistent/option-ca.pem "
                     "(from option ca_bundle): No such file or directory");
   harness_config_free (bad);
+  /* harness_env_config reuses one copy of $S3_TEST_OPTS: the fixture's cfg points into
+   * the copy it just replaced, so take the settings again. */
+  struct rm_kv *plain = harness_env_config (be, NULL, 0);
   setenv ("AWS_CA_BUNDLE", "/nonexistent/env-ca.pem", 1);
-  cr_expect_eq (be->open (&harness_host, cfg, &bh, &err), RM_E_CONFIG);
+  cr_expect_eq (be->open (&harness_host, plain, &bh, &err), RM_E_CONFIG);
   cr_expect_str_eq (err.message, "ca_bundle: cannot read the CA bundle /nonexistent/env-ca.pem "
                     "(from AWS_CA_BUNDLE): No such file or directory");
   /* A readable one is taken (moto is plain HTTP here, so it is not used). */
   setenv ("AWS_CA_BUNDLE", "/dev/null", 1);
-  cr_assert_eq (be->open (&harness_host, cfg, &bh, &err), RM_OK, "%s", err.message);
+  cr_assert_eq (be->open (&harness_host, plain, &bh, &err), RM_OK, "%s", err.message);
   be->close (bh);
   unsetenv ("AWS_CA_BUNDLE");
+  harness_config_free (plain);
 }
