@@ -7,3 +7,6 @@ libcore_a_SOURCES += \
 libcore_a_CFLAGS += $(MHD_CFLAGS)
 CORE_LIBS += $(MHD_LIBS)
 CORE_TEST_LIBS += $(MHD_LIBS)
+# metrics.c calls floor(): gcc inlines it, clang calls libm.
+CORE_LIBS += -lm
+CORE_TEST_LIBS += -lm
