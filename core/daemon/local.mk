@@ -7,3 +7,5 @@ libcore_a_SOURCES += \
 libcore_a_CFLAGS += $(MHD_CFLAGS)
 CORE_LIBS += $(MHD_LIBS)
 CORE_TEST_LIBS += $(MHD_LIBS)
+# The daemon loop (`export --daemon`).
+libcore_a_SOURCES += %reldir%/daemon.c %reldir%/daemon.h
