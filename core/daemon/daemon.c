@@ -326,11 +326,19 @@ new_leader (void *ud, const char *identity)
   log_info ("leader election: the leader is %s", identity);
 }
 
+/* The Lease is given up only once the last batch is committed (daemon_run). */
+static bool
+lease_stop (void *ud)
+{
+  struct daemon *d = ud;
+  return atomic_load (&d->stopping);
+}
+
 static void *
 lease_main (void *arg)
 {
   struct daemon *d = arg;
-  struct kube_lease_callbacks cb = { started_leading, stopped_leading, new_leader, watch_stop,
+  struct kube_lease_callbacks cb = { started_leading, stopped_leading, new_leader, lease_stop,
                                      d };
   struct rm_error err;
   if (kube_lease_run (d->lease, &cb, &err) != KUBE_OK) {

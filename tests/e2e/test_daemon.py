@@ -213,6 +213,18 @@ class DaemonCase(unittest.TestCase):
         gets = [r for r in FK.requests(since) if r.get("verb") == "get"
                 and "/secrets/" in r.get("path", "")]
         self.assertEqual(gets, [], "an idle resync reads no record")
+        # /metrics passes Prometheus' own checker (Debian package prometheus), when here.
+        if shutil.which("promtool"):
+            st, text = d.get("metrics")
+            self.assertEqual(st, 200)
+            p = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout)
+        # SIGHUP: said clearly, and the daemon runs on.
+        d.p.send_signal(signal.SIGHUP)
+        wait_for("SIGHUP answered", lambda: "SIGHUP" in d.output())
+        self.assertIn("not supported yet", d.output())
+        self.assertIsNone(d.p.poll())
         # index.json deleted behind the daemon's back: the next resync writes it again.
         os.unlink(os.path.join(path, "index.json"))
         self.assertFollows(d, ns, "index.json deleted: repaired by a resync")
