@@ -7,5 +7,8 @@ libcore_a_SOURCES += \
 libcore_a_CFLAGS += $(MHD_CFLAGS)
 CORE_LIBS += $(MHD_LIBS)
 CORE_TEST_LIBS += $(MHD_LIBS)
+# metrics.c calls floor(): gcc inlines it, clang calls libm.
+CORE_LIBS += -lm
+CORE_TEST_LIBS += -lm
 # The daemon loop (`export --daemon`).
 libcore_a_SOURCES += %reldir%/daemon.c %reldir%/daemon.h
