@@ -157,6 +157,7 @@ check_daemon (struct cli *c, struct export_cmd *e, int polling_interval)
   bool given = strcmp (origin, "default") != 0;
   free (origin);
   d->leader_elect = given ? cli_flag (c, "leader-elect") : e->lease_ns != NULL;
+  d->leader_elect_given = given;
   if (d->leader_elect && !e->lease_ns) {
     log_error ("--leader-elect: no namespace for the Lease: give --lease-namespace (outside "
                "a pod, where %s does not exist)", SA_NAMESPACE_FILE);

@@ -598,7 +598,24 @@ daemon_run (struct backend *b, struct kube_client *kc, const struct daemon_opts 
   sa.sa_handler = on_hup_signal;
   sigaction (SIGHUP, &sa, NULL);
 
-  if (o->leader_elect) {
+  bool elect = o->leader_elect;
+  if (elect && !o->leader_elect_given) {
+    /* On by default: a service account without access to Leases (the original tool's
+     * chart grants none) runs alone, as the original did, rather than standing by
+     * forever. */
+    char *lp = kube_path ("coordination.k8s.io/v1", o->lease_namespace, "leases", o->lease_name);
+    struct rm_error kerr;
+    int krc = kube_get (kc, lp, NULL, &kerr);
+    free (lp);
+    if (krc == KUBE_E_FORBIDDEN) {
+      log_warn ("leader election off: %s; this replica writes alone (grant get, create and "
+                "update on leases in namespace %s, or pass --leader-elect=false to silence "
+                "this)", kerr.message, o->lease_namespace);
+      metrics_add (d->m, RMM_ERRORS, (const char *[]) { "lease", NULL }, 1);
+      elect = false;
+    }
+  }
+  if (elect) {
     struct kube_lease_opts lo = {
       .namespace = o->lease_namespace, .name = o->lease_name, .identity = id,
       .lease_duration_ms = o->lease_duration_ms, .renew_deadline_ms = o->renew_deadline_ms,
@@ -621,7 +638,7 @@ daemon_run (struct backend *b, struct kube_client *kc, const struct daemon_opts 
   }
   log_info ("daemon: serving /healthz /readyz /releases /metrics /debug/vars on port %u; "
             "resync every %d s%s", http_port (srv), o->polling_interval,
-            o->leader_elect ? "; leader election on" : "");
+            elect ? "; leader election on" : "");
 
   /* The watches: the collections the engine lists. */
   const struct strlist *only = o->export.only_ns;

@@ -19,6 +19,8 @@ struct daemon_opts {
   bool write;                    /* take the store lock (not a dry run) */
   const char *cluster_uid;       /* kube-system's uid, recorded in the lock; may be NULL */
   bool leader_elect;             /* contend for the Lease below; only its holder writes */
+  bool leader_elect_given;       /* asked for explicitly: a Lease we may not read is then
+                                    an error retried, not a reason to run alone */
   const char *lease_name, *lease_namespace;
   long lease_duration_ms, renew_deadline_ms, retry_period_ms;
   const char *config_file;       /* for SIGHUP's message; may be NULL */

@@ -344,7 +344,24 @@ class DaemonCase(unittest.TestCase):
         self.assertFollows(b, ns, "the new leader exports")
         self.assertEqual(b.stop(), 0, b.output_tail())
 
-    def test_6_bad_options(self):
+    def test_6_leases_forbidden(self):
+        """Leader election on by default (a namespace is known) but the service account
+        may not touch Leases (the original chart grants none): the daemon says so and
+        writes alone rather than standing by forever."""
+        ns = "d6"
+        FK.helm3("install", "g", PLAIN, "-n", ns, "--create-namespace")
+        FK.add_fault(path="/leases", status=403, count=-1)
+        try:
+            d = self.start(newdir("forbidden"), "--lease-namespace", "default", "-p", "600")
+            d.wait_ready()
+            self.assertFollows(d, ns, "the sync without a Lease")
+        finally:
+            FK.clear_faults()
+        self.assertIn("leader election off", d.output())
+        self.assertEqual(d.metric("releasemanager_leader"), 1)
+        self.assertEqual(d.stop(), 0, d.output_tail())
+
+    def test_7_bad_options(self):
         for extra, word in ((["--listen", "nowhere"], "--listen"),
                             (["--unhealthy-after", "0"], "--unhealthy-after"),
                             (["--leader-elect", "--lease-duration", "2s", "--renew-deadline",
