@@ -12,6 +12,8 @@
 
 #include "base/log.h"
 #include "commands.h"
+#include "daemon/daemon.h"
+#include "daemon/http.h"
 #include "export/export.h"
 #include "store/lock.h"
 
@@ -30,20 +32,42 @@ static const struct cli_option export_options[] = {
   { "self-release", 0, CLI_VALUE, "NAME", NULL, NULL, CLI_HIDDEN },
   { "self-namespace", 0, CLI_VALUE, "NS", NULL, "namespace of --release-name", 0 },
   { "daemon", 0, CLI_FLAG, NULL, NULL,
-    "export again every --polling-interval (not available in this version)", 0 },
-  { "polling-interval", 'p', CLI_VALUE, "SECONDS", "30", "the daemon's interval", 0 },
+    "run on: watch the cluster and export each change, resync every --polling-interval", 0 },
+  { "polling-interval", 'p', CLI_VALUE, "SECONDS", "30", "the daemon's resync interval", 0 },
   { "force", 0, CLI_FLAG, NULL, NULL,
     "replace a stored snapshot of another cluster (another kube-system UID)", 0 },
   { "lock-timeout", 0, CLI_VALUE, "DURATION", "0",
     "wait up to DURATION (30s, 5m) for another writer's store lock; 0: fail at once", 0 },
+  { "listen", 0, CLI_VALUE, "ADDR", ":8080",
+    "the daemon's HTTP address (/healthz /readyz /releases /metrics): :PORT, HOST:PORT", 0 },
+  { "unhealthy-after", 0, CLI_VALUE, "N", "2",
+    "the daemon's /healthz fails after N failed sync cycles in a row", 0 },
+  { "leader-elect", 0, CLI_FLAG, NULL, NULL,
+    "daemon replicas elect one writer with a Lease (default: on when a namespace is known)",
+    0 },
+  { "lease-name", 0, CLI_VALUE, "NAME", NULL,
+    "the leader election Lease (default: --release-name, else releasemanager)", 0 },
+  { "lease-namespace", 0, CLI_VALUE, "NS", NULL,
+    "the Lease's namespace (default: the pod's, else --self-namespace)", 0 },
+  { "lease-duration", 0, CLI_VALUE, "DURATION", "15s",
+    "how long standby replicas wait before taking a Lease not renewed", 0 },
+  { "renew-deadline", 0, CLI_VALUE, "DURATION", "10s",
+    "how long the leader retries renewing before it stops writing", 0 },
+  { "retry-period", 0, CLI_VALUE, "DURATION", "2s", "between leader election attempts", 0 },
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
+
+/* Where an in-cluster pod finds its own namespace. */
+#define SA_NAMESPACE_FILE "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 /* The engine's options, with the namespace lists they point to. */
 struct export_cmd {
   struct export_opts o;
   struct strlist only, skip, releases;
   double lock_timeout;
+  bool daemon;
+  struct daemon_opts d;
+  char *lease_ns, *lease_name;
 };
 
 /* The engine's options from the command line; EXIT_OK or EXIT_USAGE (said why).
@@ -62,20 +86,103 @@ self_release (const struct cli *c)
   return cli_get (c, "release-name") ? cli_get (c, "release-name") : cli_get (c, "self-release");
 }
 
+/* A duration option of the daemon in ms, > 0; false when it is not one (said why). */
+static bool
+duration_ms (const struct cli *c, const char *name, long *ms)
+{
+  double secs;
+  struct rm_error err;
+  const char *v = cli_get (c, name);
+  if (store_lock_parse_timeout (v, &secs, &err) != RM_OK) {
+    log_error ("--%s: '%s' %s", name, v, err.message);
+    return false;
+  }
+  if (secs <= 0 || secs > 86400) {
+    log_error ("--%s: '%s' is not a duration from 1s to 24h", name, v);
+    return false;
+  }
+  *ms = (long) (secs * 1000);
+  return true;
+}
+
+/* The pod's own namespace, from the service account's namespace file; NULL outside a
+ * pod. */
+static char *
+pod_namespace (void)
+{
+  FILE *f = fopen (SA_NAMESPACE_FILE, "r");
+  if (!f)
+    return NULL;
+  char buf[256] = "";
+  char *ns = fgets (buf, sizeof buf, f) ? buf : NULL;
+  fclose (f);
+  if (ns)
+    ns[strcspn (ns, " \t\r\n")] = 0;
+  return ns && *ns ? xstrdup (ns) : NULL;
+}
+
+/* --daemon's options; EXIT_OK or EXIT_USAGE (said why).  The export options are
+ * filled by the caller afterwards (e->o). */
+static int
+check_daemon (struct cli *c, struct export_cmd *e, int polling_interval)
+{
+  struct daemon_opts *d = &e->d;
+  e->daemon = true;
+  d->polling_interval = polling_interval;
+  d->listen = cli_get (c, "listen");
+  struct http_addr addr;
+  struct rm_error err;
+  if (http_addr_parse (d->listen, &addr, &err) != RM_OK) {
+    log_error ("--listen: %s", err.message);
+    return EXIT_USAGE;
+  }
+  const char *ua = cli_get (c, "unhealthy-after");
+  char *end;
+  errno = 0;
+  long n = strtol (ua, &end, 10);
+  if (*ua < '0' || *ua > '9' || *end || errno || n < 1 || n > 1000000) {
+    log_error ("--unhealthy-after: '%s' is not a positive whole number of cycles", ua);
+    return EXIT_USAGE;
+  }
+  d->unhealthy_after = (unsigned) n;
+  if (!duration_ms (c, "lease-duration", &d->lease_duration_ms)
+      || !duration_ms (c, "renew-deadline", &d->renew_deadline_ms)
+      || !duration_ms (c, "retry-period", &d->retry_period_ms))
+    return EXIT_USAGE;
+  const char *ns = cli_get (c, "lease-namespace");
+  e->lease_ns = ns ? xstrdup (ns) : pod_namespace ();
+  if (!e->lease_ns && cli_get (c, "self-namespace"))
+    e->lease_ns = xstrdup (cli_get (c, "self-namespace"));
+  char *origin = cli_origin (c, "leader-elect");
+  bool given = strcmp (origin, "default") != 0;
+  free (origin);
+  d->leader_elect = given ? cli_flag (c, "leader-elect") : e->lease_ns != NULL;
+  d->leader_elect_given = given;
+  if (d->leader_elect && !e->lease_ns) {
+    log_error ("--leader-elect: no namespace for the Lease: give --lease-namespace (outside "
+               "a pod, where %s does not exist)", SA_NAMESPACE_FILE);
+    return EXIT_USAGE;
+  }
+  const char *ln = cli_get (c, "lease-name");
+  e->lease_name = xstrdup (ln ? ln : self_release (c) ? self_release (c) : "releasemanager");
+  d->lease_namespace = e->lease_ns;
+  d->lease_name = e->lease_name;
+  if (d->leader_elect && !(d->lease_duration_ms > d->renew_deadline_ms
+                           && d->renew_deadline_ms * 10 > d->retry_period_ms * 12)) {
+    log_error ("--lease-duration, --renew-deadline, --retry-period: leader election needs "
+               "lease duration > renew deadline > 1.2 x retry period");
+    return EXIT_USAGE;
+  }
+  d->config_file = cli_get (c, "config");
+  return EXIT_OK;
+}
+
 /* The engine's options from the command line; EXIT_OK or EXIT_USAGE (said why).
  * main() adds --threads. */
 static int
 check_export (struct cmd_ctx *x)
 {
   struct cli *c = x->cli;
-  if (cli_flag (c, "daemon")) {
-    /* Never an option that takes the next word: the original chart runs
-     * "export --daemon s3 --release-name R". */
-    log_error ("--daemon: daemon mode is not available in this version: run export "
-               "without --daemon periodically instead (a Kubernetes CronJob, or cron), e.g. "
-               "every --polling-interval seconds");
-    return EXIT_USAGE;
-  }
   const char *pi = cli_get (c, "polling-interval");
   char *end;
   errno = 0;
@@ -99,6 +206,8 @@ check_export (struct cmd_ctx *x)
   struct export_cmd *e = xcalloc (1, sizeof *e);
   x->opts = e;
   e->lock_timeout = lock_timeout;
+  if (cli_flag (c, "daemon") && check_daemon (c, e, (int) secs) != EXIT_OK)
+    return EXIT_USAGE;   /* release_export frees e */
   /* All are repeatable and comma-separated; --namespace and --namespaces add up. */
   cli_get_list (c, "namespace", ',', &e->only);
   cli_get_list (c, "namespaces", ',', &e->only);
@@ -128,6 +237,8 @@ release_export (struct cmd_ctx *x)
   strlist_free (&e->only);
   strlist_free (&e->skip);
   strlist_free (&e->releases);
+  free (e->lease_ns);
+  free (e->lease_name);
   free (e);
 }
 
@@ -159,6 +270,23 @@ run_export (struct cmd_ctx *x)
   log_info ("exporting from %s to %s", kube_client_config (x->kc)->source, where);
 
   struct rm_error err;
+  if (e->daemon) {
+    /* The daemon takes the store lock itself, when it leads (and again after losing
+     * it). */
+    e->d.export = e->o;
+    e->d.write = !x->read_only;
+    char *uid = cluster_uid (x->kc);
+    e->d.cluster_uid = uid;
+    int drc = daemon_run (x->b, x->kc, &e->d, &err);
+    free (uid);
+    free (where);
+    if (drc != RM_OK) {
+      log_error ("%s", err.message);
+      return EXIT_ERROR;
+    }
+    return EXIT_OK;
+  }
+
   struct store_lock *lock = NULL;
   if (!x->read_only) {
     char *uid = cluster_uid (x->kc);

@@ -10,3 +10,5 @@ CORE_TEST_LIBS += $(MHD_LIBS)
 # metrics.c calls floor(): gcc inlines it, clang calls libm.
 CORE_LIBS += -lm
 CORE_TEST_LIBS += -lm
+# The daemon loop (`export --daemon`).
+libcore_a_SOURCES += %reldir%/daemon.c %reldir%/daemon.h

@@ -530,3 +530,35 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   export_items_free (e);
   return rc;
 }
+
+const struct store_index *
+export_engine_snapshot (const struct export_engine *e)
+{
+  return e->old;
+}
+
+int
+export_engine_recheck (struct export_engine *e, bool *changed, struct rm_error *err)
+{
+  *changed = false;
+  if (!e->loaded)
+    return RM_OK;   /* the next run reads it anyway */
+  struct store_index *ix = NULL;
+  struct store_index_base base;
+  int rc = store_index_read (e->b, &ix, &base, err);
+  if (rc == RM_E_NOT_FOUND)
+    *changed = e->old != NULL || !e->base.absent;
+  else if (rc != RM_OK)
+    return rc;
+  else
+    *changed = !e->old || (base.etag[0] && e->base.etag[0] && strcmp (base.etag, e->base.etag))
+               || !store_index_same_records (e->old, ix)
+               || !str_same (e->old->cluster_uid, ix->cluster_uid);
+  store_index_free (ix);
+  if (*changed) {
+    store_index_free (e->old);
+    e->old = NULL;
+    e->loaded = false;
+  }
+  return RM_OK;
+}

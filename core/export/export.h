@@ -15,6 +15,7 @@
 #include "kube/kube.h"
 
 struct store_lock;
+struct store_index;
 
 struct export_opts {
   bool secrets, configmaps;          /* the Helm drivers to read (both: "auto"; then a
@@ -69,5 +70,15 @@ struct export_engine *export_engine_new (struct backend *b, struct kube_client *
 int export_engine_run (struct export_engine *e, struct export_result *result,
                        struct rm_error *err);
 void export_engine_free (struct export_engine *e);
+
+/* For a daemon (added for issue 13).  The snapshot the engine holds in memory (the one
+ * it committed or read last), or NULL; valid until the next run or recheck. */
+const struct store_index *export_engine_snapshot (const struct export_engine *e);
+/* Whether index.json is still the one the engine holds (its periodic resync): one read
+ * of index.json, no record.  When it was deleted, edited or replaced behind the
+ * engine's back, *changed is true and the engine forgets its copy: the next run reads
+ * the store's again and repairs it from the cluster.  An error (err filled) leaves the
+ * engine as it was. */
+int export_engine_recheck (struct export_engine *e, bool *changed, struct rm_error *err);
 
 #endif

@@ -32,3 +32,9 @@ EXTRA_DIST += tests/e2e/test_completion.sh tests/e2e/test_docs_cmd.sh
 # import command line and its stores (s3 through moto, the fake API server, real helm).
 TESTS += tests/e2e/test_compat.py
 EXTRA_DIST += tests/e2e/test_compat.py
+
+# `export --daemon` (issue 13): the daemon as a subprocess following real helm changes,
+# 410 and dropped watches, the store down then up, SIGTERM mid-batch, two replicas and a
+# Lease.
+TESTS += tests/e2e/test_daemon.py
+EXTRA_DIST += tests/e2e/test_daemon.py

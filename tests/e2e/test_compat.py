@@ -25,9 +25,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -175,13 +177,31 @@ class Chart(unittest.TestCase):
 
     def test_2_daemon_command_line(self):
         cfg = write("chart-config.yaml", CONFIG)
-        p = rm(chart_args(cfg), kubeconfig=SRC.kubeconfig)
-        # Until daemon mode exists: a clear usage error about --daemon, never an option
-        # taking "s3" as its value ("no backend selected").
-        self.assertEqual(p.returncode, 2, show(p))
-        self.assertIn("daemon", p.stderr, show(p))
-        self.assertNotIn("no backend", p.stderr, show(p))
-        self.assertEqual(objects("cluster-a/"), {}, "nothing written")
+        # The chart's command line runs the daemon (issue 13; tests/e2e/test_daemon.py tests
+        # it in depth): "s3" is the backend, never --daemon's value.  It exports, serves
+        # (on a port of its own here), and stops with exit 0 on SIGTERM.
+        p = subprocess.Popen([RM_BIN] + chart_args(cfg), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True,
+                             env=env_for(SRC.kubeconfig, {"RELEASEMANAGER_LISTEN": "127.0.0.1:0"}))
+        try:
+            end = time.time() + 60
+            while "index.json" not in objects("cluster-a/") and time.time() < end \
+                    and p.poll() is None:
+                time.sleep(0.2)
+            self.assertIn("index.json", objects("cluster-a/"), "the daemon's first sync")
+            p.send_signal(signal.SIGTERM)
+            out, _ = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        self.assertEqual(p.returncode, 0, out)
+        self.assertNotIn("no backend", out)
+        assert MOTO.sk not in out, "the secret key appeared in the output"
+        # The one-shot test below starts from an empty prefix.
+        for k in objects("cluster-a/"):
+            S3.delete_object(Bucket=BUCKET, Key="cluster-a/" + k)
+        self.assertEqual(objects("cluster-a/"), {})
 
     def test_3_one_shot_export(self):
         cfg = write("chart-config.yaml", CONFIG)

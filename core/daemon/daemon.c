@@ -1,0 +1,688 @@
+/* The daemon loop (daemon.h).  Threads: the main thread runs the export engine (the
+ * first full sync, each batch of watched changes, each resync) and decides health; one
+ * watch thread per listed collection (release Secrets and ConfigMaps, cluster-wide or
+ * per --namespace) LISTs it metadata-only and WATCHes it from the list's
+ * resourceVersion, marking the daemon dirty on each change; with --leader-elect, one
+ * thread contends for the Lease; the HTTP server's threads answer from a state guarded
+ * by one mutex.  The engine itself compares each run with the snapshot it holds in
+ * memory, so a run that finds nothing changed reads and writes no record. */
+#include <config.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/log.h"
+#include "daemon/daemon.h"
+#include "daemon/http.h"
+#include "daemon/rmmetrics.h"
+#include "store/lock.h"
+#include "store/store.h"
+
+/* A burst of events is exported once no event came for DEBOUNCE_MS, or DEBOUNCE_CAP_MS
+ * after its first event, whichever is first. */
+#define DEBOUNCE_MS 200
+#define DEBOUNCE_CAP_MS 800
+/* Failed cycles and failed watches retry after BACKOFF_BASE_MS, doubled each time, with
+ * +-25% jitter, capped. */
+#define BACKOFF_BASE_MS 1000
+#define BACKOFF_CAP_MS 30000
+#define RELEASE_SELECTOR "owner=helm"
+
+static volatile sig_atomic_t sig_stop, sig_hup;
+
+static void
+on_stop_signal (int sig)
+{
+  (void) sig;
+  /* A second signal while the batch finishes: give up the waits too. */
+  if (sig_stop)
+    backend_request_stop ();
+  sig_stop = 1;
+}
+
+static void
+on_hup_signal (int sig)
+{
+  (void) sig;
+  sig_hup = 1;
+}
+
+static long long
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms (long ms)
+{
+  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+  while (nanosleep (&ts, &ts) != 0 && errno == EINTR && !sig_stop)
+    ;
+}
+
+/* The delay before retry number n (1, 2, ...): exponential, +-25% jitter, capped. */
+static long
+backoff_ms (unsigned n)
+{
+  double d = BACKOFF_BASE_MS;
+  for (unsigned i = 1; i < n && d < BACKOFF_CAP_MS; i++)
+    d *= 2;
+  if (d > BACKOFF_CAP_MS)
+    d = BACKOFF_CAP_MS;
+  d *= 0.75 + 0.5 * ((double) rand () / RAND_MAX);
+  return (long) d;
+}
+
+struct daemon;
+
+struct watcher {
+  struct daemon *d;
+  char *path;                /* the collection */
+  const char *what;          /* "secrets" or "configmaps", for messages */
+  pthread_t thread;
+  bool started;
+};
+
+struct daemon {
+  struct backend *b;
+  struct kube_client *kc;
+  const struct daemon_opts *o;
+  struct metrics *m;
+  struct export_engine *engine;
+  struct store_lock *lock;
+  struct kube_lease *lease;
+  pthread_t lease_thread;
+  bool lease_started;
+  atomic_bool leading;
+  atomic_bool stopping;      /* the watches and the lease stop */
+  struct watcher *w;
+  size_t nw;
+
+  pthread_mutex_t mu;        /* guards what follows */
+  bool dirty;                /* a change was seen since the last run started */
+  long long first_event, last_event;   /* monotonic ms of the burst's first and last */
+  struct timespec first_event_real;    /* the burst's first event, real time */
+  unsigned failed_cycles;
+  bool ready;                /* the first full sync is done (or we stand by) */
+  char last_error[512];
+  char *releases_json;       /* /releases: the keys of the committed index */
+};
+
+/* ---- HTTP callbacks (the server's threads) ---- */
+
+static bool
+healthz (void *arg, struct strbuf *reason)
+{
+  struct daemon *d = arg;
+  pthread_mutex_lock (&d->mu);
+  bool ok = d->failed_cycles < d->o->unhealthy_after;
+  if (!ok)
+    strbuf_printf (reason, "%u sync cycles failed in a row (--unhealthy-after %u); last: %s",
+                   d->failed_cycles, d->o->unhealthy_after, d->last_error);
+  pthread_mutex_unlock (&d->mu);
+  return ok;
+}
+
+static bool
+readyz (void *arg, struct strbuf *reason)
+{
+  struct daemon *d = arg;
+  pthread_mutex_lock (&d->mu);
+  bool ok = d->ready;
+  pthread_mutex_unlock (&d->mu);
+  if (!ok)
+    strbuf_puts (reason, "the first full sync has not finished yet");
+  return ok;
+}
+
+static int
+releases (void *arg, struct strbuf *body, struct rm_error *err)
+{
+  (void) err;
+  struct daemon *d = arg;
+  pthread_mutex_lock (&d->mu);
+  strbuf_puts (body, d->releases_json ? d->releases_json : "[]");
+  pthread_mutex_unlock (&d->mu);
+  return 0;
+}
+
+/* ---- watches ---- */
+
+static bool
+watch_stop (void *ud)
+{
+  struct daemon *d = ud;
+  return sig_stop || atomic_load (&d->stopping);
+}
+
+static void
+mark_dirty (struct daemon *d)
+{
+  pthread_mutex_lock (&d->mu);
+  long long t = now_ms ();
+  if (!d->dirty) {
+    d->dirty = true;
+    d->first_event = t;
+    clock_gettime (CLOCK_REALTIME, &d->first_event_real);
+  }
+  d->last_event = t;
+  pthread_mutex_unlock (&d->mu);
+}
+
+static int
+on_event (void *ud, enum kube_watch_type type, const cJSON *obj)
+{
+  struct watcher *w = ud;
+  if (type == KUBE_WATCH_BOOKMARK)
+    return 0;
+  struct kube_meta meta;
+  if (kube_object_meta (obj, &meta))
+    log_debug ("watch %s: %s %s/%s (resourceVersion %s)", w->what,
+               type == KUBE_WATCH_ADDED ? "added" : type == KUBE_WATCH_MODIFIED ? "modified"
+               : "deleted", meta.namespace ? meta.namespace : "", meta.name ? meta.name : "",
+               meta.resource_version ? meta.resource_version : "");
+  mark_dirty (w->d);
+  return 0;
+}
+
+static int
+ignore_item (void *ud, const cJSON *item)
+{
+  (void) ud;
+  (void) item;
+  return 0;
+}
+
+static void
+api_count (struct daemon *d, const char *op, bool ok)
+{
+  metrics_add (d->m, RMM_API_REQUESTS, (const char *[]) { op, ok ? "ok" : "error", NULL }, 1);
+}
+
+static void *
+watch_main (void *arg)
+{
+  struct watcher *w = arg;
+  struct daemon *d = w->d;
+  char *rv = NULL;
+  unsigned failures = 0;
+  bool first = true;
+  while (!watch_stop (d)) {
+    struct rm_error err;
+    if (!rv) {
+      /* Where to watch from: a metadata-only LIST (its items are not needed, the engine
+       * lists for itself). */
+      struct kube_list_opts lo = { .label_selector = RELEASE_SELECTOR, .metadata_only = true };
+      struct kube_list_info info = { 0 };
+      int lrc = kube_list (d->kc, w->path, &lo, ignore_item, NULL, NULL, &info, &err);
+      api_count (d, "list", lrc == KUBE_OK);
+      if (lrc != KUBE_OK) {
+        kube_list_info_free (&info);
+        metrics_add (d->m, RMM_ERRORS, (const char *[]) { "api", NULL }, 1);
+        long ms = backoff_ms (++failures);
+        log_warn ("listing %s to watch them: %s; again in %.1f s", w->what, err.message,
+                  ms / 1000.0);
+        for (long t = 0; t < ms && !watch_stop (d); t += 100)
+          sleep_ms (100);
+        continue;
+      }
+      rv = info.resource_version;
+      info.resource_version = NULL;
+      kube_list_info_free (&info);
+      /* Whatever changed between the watch that ended and this list: the engine finds
+       * it by comparing (the first list is covered by the first full sync). */
+      if (!first)
+        mark_dirty (d);
+      first = false;
+    }
+    struct kube_watch_opts wo = {
+      .label_selector = RELEASE_SELECTOR, .resource_version = rv,
+      .timeout_seconds = 240 + rand () % 120, .bookmarks = true,
+      .stop = watch_stop, .stop_ud = d,
+    };
+    char *last = NULL;
+    int wrc = kube_watch (d->kc, w->path, &wo, on_event, w, &last, &err);
+    free (rv);
+    rv = last;
+    if (wrc == KUBE_E_ABORTED)
+      break;
+    api_count (d, "watch", wrc == KUBE_OK || wrc == KUBE_E_GONE || wrc == KUBE_E_NETWORK);
+    if (wrc == KUBE_OK) {
+      failures = 0;
+      continue;        /* the server's timeout: on from the last resourceVersion */
+    }
+    const char *reason = wrc == KUBE_E_GONE ? "gone" : wrc == KUBE_E_NETWORK ? "dropped"
+                         : "error";
+    metrics_add (d->m, RMM_WATCH_RESTARTS, (const char *[]) { reason, NULL }, 1);
+    /* 410, a dropped stream or any error: list again (metadata only) and resume. */
+    free (rv);
+    rv = NULL;
+    if (wrc == KUBE_E_GONE || wrc == KUBE_E_NETWORK) {
+      log_info ("watch of %s %s (%s): listing again", w->what,
+                wrc == KUBE_E_GONE ? "expired" : "dropped", err.message);
+      failures = 0;
+      continue;
+    }
+    metrics_add (d->m, RMM_ERRORS, (const char *[]) { "api", NULL }, 1);
+    long ms = backoff_ms (++failures);
+    log_warn ("watching %s: %s; again in %.1f s", w->what, err.message, ms / 1000.0);
+    for (long t = 0; t < ms && !watch_stop (d); t += 100)
+      sleep_ms (100);
+  }
+  free (rv);
+  return NULL;
+}
+
+static void
+add_watcher (struct daemon *d, const char *ns, const char *resource)
+{
+  d->w = xrealloc (d->w, (d->nw + 1) * sizeof *d->w);
+  struct watcher *w = &d->w[d->nw++];
+  memset (w, 0, sizeof *w);
+  w->d = d;
+  w->path = kube_path ("v1", ns, resource, NULL);
+  w->what = resource;
+}
+
+/* ---- leader election ---- */
+
+static void
+started_leading (void *ud)
+{
+  struct daemon *d = ud;
+  log_info ("leader election: this replica leads (Lease %s/%s): writing the store",
+            d->o->lease_namespace, d->o->lease_name);
+  atomic_store (&d->leading, true);
+  metrics_set (d->m, RMM_LEADER, NULL, 1);
+}
+
+static void
+stopped_leading (void *ud)
+{
+  struct daemon *d = ud;
+  if (atomic_load (&d->leading))
+    log_info ("leader election: this replica no longer leads: standing by");
+  atomic_store (&d->leading, false);
+  metrics_set (d->m, RMM_LEADER, NULL, 0);
+}
+
+static void
+new_leader (void *ud, const char *identity)
+{
+  (void) ud;
+  log_info ("leader election: the leader is %s", identity);
+}
+
+/* The Lease is given up only once the last batch is committed (daemon_run). */
+static bool
+lease_stop (void *ud)
+{
+  struct daemon *d = ud;
+  return atomic_load (&d->stopping);
+}
+
+static void *
+lease_main (void *arg)
+{
+  struct daemon *d = arg;
+  struct kube_lease_callbacks cb = { started_leading, stopped_leading, new_leader, lease_stop,
+                                     d };
+  struct rm_error err;
+  if (kube_lease_run (d->lease, &cb, &err) != KUBE_OK) {
+    metrics_add (d->m, RMM_ERRORS, (const char *[]) { "lease", NULL }, 1);
+    log_warn ("releasing the Lease %s/%s: %s", d->o->lease_namespace, d->o->lease_name,
+              err.message);
+  }
+  return NULL;
+}
+
+/* ---- one cycle ---- */
+
+static void
+publish (struct daemon *d)
+{
+  const struct store_index *ix = export_engine_snapshot (d->engine);
+  cJSON *arr = cJSON_CreateArray ();
+  long long bytes = 0;
+  size_t n = ix ? ix->n : 0;
+  for (size_t i = 0; i < n; i++) {
+    cJSON_AddItemToArray (arr, cJSON_CreateString (ix->records[i].key));
+    bytes += ix->records[i].stored_size;
+  }
+  char *json = cJSON_PrintUnformatted (arr);
+  cJSON_Delete (arr);
+  metrics_set (d->m, RMM_STORE_RECORDS, NULL, (double) n);
+  metrics_set (d->m, RMM_STORE_BYTES, NULL, (double) bytes);
+  pthread_mutex_lock (&d->mu);
+  free (d->releases_json);
+  d->releases_json = json;
+  pthread_mutex_unlock (&d->mu);
+}
+
+static void
+cycle_failed (struct daemon *d, const char *kind, const char *message)
+{
+  metrics_add (d->m, RMM_ERRORS, (const char *[]) { kind, NULL }, 1);
+  pthread_mutex_lock (&d->mu);
+  d->failed_cycles++;
+  snprintf (d->last_error, sizeof d->last_error, "%s", message);
+  unsigned n = d->failed_cycles;
+  pthread_mutex_unlock (&d->mu);
+  metrics_set (d->m, RMM_FAILED_CYCLES, NULL, n);
+}
+
+/* One run of the engine; true when it committed without failure. */
+static bool
+run_cycle (struct daemon *d, const char *kind, bool had_event, struct timespec event_real)
+{
+  struct rm_error err;
+  if (d->o->write && !d->lock) {
+    struct store_lock_opts lo = { .command = "export --daemon", .cluster = d->o->cluster_uid };
+    int lrc = store_lock_acquire (d->b, &lo, &d->lock, &err);
+    metrics_add (d->m, RMM_BACKEND_REQUESTS, (const char *[]) { "put",
+                 lrc == RM_OK ? "ok" : "error", NULL }, 1);
+    if (lrc != RM_OK) {
+      d->lock = NULL;
+      log_error ("cannot lock the store: %s", err.message);
+      cycle_failed (d, "backend", err.message);
+      return false;
+    }
+    /* The engine checks the lock it was made with before each commit: a new lock, a new
+     * engine (it reads index.json again, and no record that did not change). */
+    export_engine_free (d->engine);
+    d->engine = NULL;
+  }
+  if (!d->engine) {
+    struct export_opts eo = d->o->export;
+    eo.lock = d->lock;
+    d->engine = export_engine_new (d->b, d->kc, &eo);
+  }
+  if (!strcmp (kind, "resync")) {
+    bool changed;
+    int rrc = export_engine_recheck (d->engine, &changed, &err);
+    metrics_add (d->m, RMM_BACKEND_REQUESTS, (const char *[]) { "get",
+                 rrc == RM_OK ? "ok" : "error", NULL }, 1);
+    if (rrc != RM_OK) {
+      log_error ("resync: reading %s: %s", STORE_INDEX_KEY, err.message);
+      cycle_failed (d, "backend", err.message);
+      return false;
+    }
+    if (changed)
+      log_warn ("resync: %s changed behind this daemon's back (deleted, edited or replaced): "
+                "reading it again and repairing it from the cluster", STORE_INDEX_KEY);
+  }
+  long long t0 = now_ms ();
+  struct export_result r;
+  int rc = export_engine_run (d->engine, &r, &err);
+  double secs = (now_ms () - t0) / 1000.0;
+  metrics_add (d->m, RMM_ERRORS, (const char *[]) { "record", NULL }, (double) r.skipped);
+  if (rc != RM_OK) {
+    if (rc == STORE_E_LOCK_LOST) {
+      /* Taken over or expired: take it again next cycle. */
+      struct rm_error rerr;
+      store_lock_release (d->lock, &rerr);
+      d->lock = NULL;
+    }
+    const char *ekind = !r.complete ? "api" : "commit";
+    log_error ("%s sync: %s", kind, err.message);
+    cycle_failed (d, ekind, err.message);
+    return false;
+  }
+  if (r.failed) {
+    char msg[160];
+    snprintf (msg, sizeof msg, "%zu release records could not be read or stored", r.failed);
+    log_error ("%s sync: %s", kind, msg);
+    cycle_failed (d, "backend", msg);
+    return false;
+  }
+  if (r.written || r.deleted)
+    log_info ("%s sync: %zu release records: %zu written, %zu unchanged, %zu deleted, "
+              "%zu skipped (%.3f s)", kind, r.records, r.written, r.unchanged, r.deleted,
+              r.skipped, secs);
+  else
+    log_debug ("%s sync: nothing changed (%zu release records, %.3f s)", kind, r.records, secs);
+  metrics_observe (d->m, RMM_SYNC_DURATION, (const char *[]) { kind, NULL }, secs);
+  struct timespec now;
+  clock_gettime (CLOCK_REALTIME, &now);
+  metrics_set (d->m, RMM_LAST_SYNC, NULL, (double) now.tv_sec + now.tv_nsec / 1e9);
+  if (had_event)
+    metrics_observe (d->m, RMM_CHANGE_LATENCY, NULL,
+                     (now.tv_sec - event_real.tv_sec) + (now.tv_nsec - event_real.tv_nsec) / 1e9);
+  publish (d);
+  pthread_mutex_lock (&d->mu);
+  d->failed_cycles = 0;
+  d->ready = true;
+  pthread_mutex_unlock (&d->mu);
+  metrics_set (d->m, RMM_FAILED_CYCLES, NULL, 0);
+  return true;
+}
+
+/* ---- the loop ---- */
+
+static void
+main_loop (struct daemon *d)
+{
+  bool need_full = true, retry = false;
+  unsigned failures = 0;
+  long long next_resync = 0, retry_at = 0;
+  bool was_leading = false;
+  while (!sig_stop) {
+    if (sig_hup) {
+      sig_hup = 0;
+      log_warn ("SIGHUP: re-reading the configuration file%s%s is not supported yet; "
+                "restart the daemon to apply a changed configuration",
+                d->o->config_file ? " " : "", d->o->config_file ? d->o->config_file : "");
+      metrics_add (d->m, RMM_ERRORS, (const char *[]) { "config", NULL }, 1);
+    }
+    bool leading = atomic_load (&d->leading);
+    if (!leading) {
+      if (was_leading) {
+        /* Another replica writes now: stop writing, and start over with a full sync
+         * when leading again (the store may have changed meanwhile). */
+        struct rm_error err;
+        if (d->lock && store_lock_release (d->lock, &err) != RM_OK)
+          log_warn ("releasing the store lock: %s", err.message);
+        d->lock = NULL;
+        need_full = true;
+      }
+      was_leading = false;
+      pthread_mutex_lock (&d->mu);
+      d->ready = true;    /* standing by is ready */
+      d->failed_cycles = 0;
+      pthread_mutex_unlock (&d->mu);
+      sleep_ms (50);
+      continue;
+    }
+    if (!was_leading) {
+      was_leading = true;
+      need_full = true;
+      pthread_mutex_lock (&d->mu);
+      d->ready = false;
+      pthread_mutex_unlock (&d->mu);
+    }
+    long long t = now_ms ();
+    pthread_mutex_lock (&d->mu);
+    bool dirty = d->dirty;
+    bool settled = dirty && (t - d->last_event >= DEBOUNCE_MS
+                             || t - d->first_event >= DEBOUNCE_CAP_MS);
+    pthread_mutex_unlock (&d->mu);
+    const char *kind = NULL;
+    if (retry ? t >= retry_at : true) {
+      if (need_full)
+        kind = "full";
+      else if (settled || (retry && dirty))
+        kind = "batch";
+      else if (retry || t >= next_resync)
+        kind = "resync";
+    }
+    if (!kind) {
+      sleep_ms (20);
+      continue;
+    }
+    /* The batch: every change seen up to now (later ones start the next). */
+    pthread_mutex_lock (&d->mu);
+    bool had_event = d->dirty;
+    struct timespec ev = d->first_event_real;
+    d->dirty = false;
+    pthread_mutex_unlock (&d->mu);
+    if (run_cycle (d, kind, had_event, ev)) {
+      need_full = false;
+      retry = false;
+      failures = 0;
+      next_resync = now_ms () + (long long) d->o->polling_interval * 1000;
+    }
+    else {
+      if (had_event)
+        mark_dirty (d);      /* the batch is retried */
+      long ms = backoff_ms (++failures);
+      retry = true;
+      retry_at = now_ms () + ms;
+      log_warn ("sync cycle failed (%u in a row): again in %.1f s", failures, ms / 1000.0);
+    }
+  }
+  /* Stopping: the changes seen but not yet exported, as one last batch. */
+  pthread_mutex_lock (&d->mu);
+  bool pending = d->dirty;
+  struct timespec ev = d->first_event_real;
+  d->dirty = false;
+  pthread_mutex_unlock (&d->mu);
+  if (pending && atomic_load (&d->leading) && !need_full) {
+    log_info ("stopping: exporting the changes seen last");
+    run_cycle (d, "batch", true, ev);
+  }
+}
+
+static char *
+identity (void)
+{
+  char host[256] = "";
+  if (gethostname (host, sizeof host - 1) != 0 || !host[0])
+    snprintf (host, sizeof host, "unknown");
+  struct strbuf sb = STRBUF_INIT;
+  strbuf_printf (&sb, "%s_%ld", host, (long) getpid ());
+  return strbuf_detach (&sb);
+}
+
+int
+daemon_run (struct backend *b, struct kube_client *kc, const struct daemon_opts *o,
+            struct rm_error *err)
+{
+  struct daemon *d = xcalloc (1, sizeof *d);
+  d->b = b;
+  d->kc = kc;
+  d->o = o;
+  d->m = rmmetrics_new ();
+  pthread_mutex_init (&d->mu, NULL);
+  srand ((unsigned) (getpid () ^ time (NULL)));
+  int rc = RM_OK;
+  char *id = identity ();
+
+  struct sigaction sa;
+  memset (&sa, 0, sizeof sa);
+  sigemptyset (&sa.sa_mask);
+  sa.sa_handler = on_stop_signal;
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGINT, &sa, NULL);
+  sa.sa_handler = on_hup_signal;
+  sigaction (SIGHUP, &sa, NULL);
+
+  bool elect = o->leader_elect;
+  if (elect && !o->leader_elect_given) {
+    /* On by default: a service account without access to Leases (the original tool's
+     * chart grants none) runs alone, as the original did, rather than standing by
+     * forever. */
+    char *lp = kube_path ("coordination.k8s.io/v1", o->lease_namespace, "leases", o->lease_name);
+    struct rm_error kerr;
+    int krc = kube_get (kc, lp, NULL, &kerr);
+    free (lp);
+    if (krc == KUBE_E_FORBIDDEN) {
+      log_warn ("leader election off: %s; this replica writes alone (grant get, create and "
+                "update on leases in namespace %s, or pass --leader-elect=false to silence "
+                "this)", kerr.message, o->lease_namespace);
+      metrics_add (d->m, RMM_ERRORS, (const char *[]) { "lease", NULL }, 1);
+      elect = false;
+    }
+  }
+  if (elect) {
+    struct kube_lease_opts lo = {
+      .namespace = o->lease_namespace, .name = o->lease_name, .identity = id,
+      .lease_duration_ms = o->lease_duration_ms, .renew_deadline_ms = o->renew_deadline_ms,
+      .retry_period_ms = o->retry_period_ms,
+    };
+    if ((rc = kube_lease_new (kc, &lo, &d->lease, err)) != KUBE_OK) {
+      rc = rm_error_set (err, RM_E_INVALID, "leader election: %s", err->message);
+      goto out;
+    }
+  }
+  else
+    atomic_store (&d->leading, true);
+  metrics_set (d->m, RMM_LEADER, NULL, atomic_load (&d->leading) ? 1 : 0);
+
+  struct http_handlers h = { healthz, readyz, releases, d->m, d };
+  struct http_server *srv = http_start (o->listen, HTTP_MODE_INTERNAL_THREAD, &h, err);
+  if (!srv) {
+    rc = err->code ? err->code : RM_E_INVALID;
+    goto out;
+  }
+  log_info ("daemon: serving /healthz /readyz /releases /metrics /debug/vars on port %u; "
+            "resync every %d s%s", http_port (srv), o->polling_interval,
+            elect ? "; leader election on" : "");
+
+  /* The watches: the collections the engine lists. */
+  const struct strlist *only = o->export.only_ns;
+  for (int drv = 0; drv < 2; drv++) {
+    const char *res = drv == 0 ? "secrets" : "configmaps";
+    if (drv == 0 ? !o->export.secrets : !o->export.configmaps)
+      continue;
+    if (only && only->n)
+      for (size_t i = 0; i < only->n; i++)
+        add_watcher (d, only->items[i], res);
+    else
+      add_watcher (d, NULL, res);
+  }
+  for (size_t i = 0; i < d->nw; i++)
+    d->w[i].started = pthread_create (&d->w[i].thread, NULL, watch_main, &d->w[i]) == 0;
+  if (d->lease)
+    d->lease_started = pthread_create (&d->lease_thread, NULL, lease_main, d) == 0;
+
+  main_loop (d);
+
+  log_info ("daemon: stopping");
+  atomic_store (&d->stopping, true);
+  for (size_t i = 0; i < d->nw; i++)
+    if (d->w[i].started)
+      pthread_join (d->w[i].thread, NULL);
+  if (d->lease_started)
+    pthread_join (d->lease_thread, NULL);   /* releases the Lease */
+  struct rm_error lerr;
+  if (d->lock && store_lock_release (d->lock, &lerr) != RM_OK)
+    log_warn ("releasing the store lock: %s", lerr.message);
+  d->lock = NULL;
+  http_stop (srv);
+  log_info ("daemon: stopped");
+
+out:
+  for (size_t i = 0; i < d->nw; i++)
+    free (d->w[i].path);
+  free (d->w);
+  export_engine_free (d->engine);
+  kube_lease_free (d->lease);
+  metrics_free (d->m);
+  free (d->releases_json);
+  pthread_mutex_destroy (&d->mu);
+  free (id);
+  free (d);
+  return rc;
+}

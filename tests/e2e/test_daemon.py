@@ -1,0 +1,405 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `releasemanager export --daemon` (issue 13): the REAL program as a
+subprocess (local backend from the build tree) against the fake Kubernetes API server
+(tests/fakekube/), with releases installed, upgraded, rolled back and uninstalled by real
+helm 3.
+
+Each test starts its own daemon on a free port of 127.0.0.1 and a store of its own, and
+waits (bounded generously, never timed) until the store's index.json says what the
+cluster holds: no assertion depends on how fast the machine is.
+
+Exit 77 (skip) with the reason when helm/kubectl (tests/fakekube/get-tools.sh), openssl or
+the program under test is missing."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
+import fakekube_util as fku  # noqa: E402
+
+RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
+PLUGIN_DIR = os.path.join(BUILDDIR, "plugins", "local", ".libs")
+PLAIN = os.path.join(SRCDIR, "tests", "charts", "plain")
+TOOLS = None
+WORK = None
+FK = None
+# The bound on every wait: far above what any step needs, so that a slow machine only
+# makes the test slower.
+WAIT = 60
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def newdir(name):
+    return tempfile.mkdtemp(prefix=name + "-", dir=WORK)
+
+
+def wait_for(what, fn, timeout=WAIT, step=0.1):
+    """Poll fn until it returns a true value; fail naming what after timeout."""
+    end = time.time() + timeout
+    last = None
+    while time.time() < end:
+        try:
+            last = fn()
+        except (OSError, ValueError) as e:
+            last = e
+            if isinstance(e, AssertionError):
+                raise
+        else:
+            if last:
+                return last
+        time.sleep(step)
+    raise AssertionError("waited %d s for %s; last: %r" % (timeout, what, last))
+
+
+def cluster_keys(namespaces):
+    """{(namespace, release, revision): status} of the Helm records the server holds."""
+    st, body = FK.get_json("/api/v1/secrets?labelSelector=owner%3Dhelm")
+    assert st == 200
+    out = {}
+    for o in body["items"]:
+        md = o["metadata"]
+        if md["namespace"] not in namespaces:
+            continue
+        lb = md.get("labels", {})
+        out[(md["namespace"], lb["name"], int(lb["version"]))] = lb.get("status")
+    return out
+
+
+def store_keys(path, namespaces):
+    """The same, from the store's index.json (None when there is none)."""
+    try:
+        with open(os.path.join(path, "index.json")) as f:
+            ix = json.load(f)
+    except FileNotFoundError:
+        return None
+    return {(r["namespace"], r["release"], r["revision"]): r.get("status")
+            for r in ix["records"] if r["namespace"] in namespaces}
+
+
+class Daemon:
+    """One `export --daemon` subprocess."""
+
+    def __init__(self, path, *extra, port=None):
+        self.path = path
+        self.port = port or free_port()
+        self.log = open(os.path.join(WORK, "daemon-%d.log" % self.port), "w+")
+        env = dict(os.environ)
+        for k in list(env):
+            if k.startswith("RELEASEMANAGER_") or k in ("KUBECONFIG", "HELM_DRIVER"):
+                del env[k]
+        argv = [RM_BIN, "export", "local", "--path", path, "--fsync", "false",
+                "--plugin-dir", PLUGIN_DIR, "--kubeconfig", FK.kubeconfig, "--daemon",
+                "--listen", "127.0.0.1:%d" % self.port, "--verbose"] + list(extra)
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.log.close()
+        self.log = open(self.log.name)
+
+    def get(self, what):
+        """(status, body) of GET /what."""
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/%s" % (self.port, what),
+                                        timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def metric(self, name):
+        st, body = self.get("metrics")
+        for line in body.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                if line.split(" ")[0] == name or name.endswith("}"):
+                    return float(line.split(" ")[-1])
+        return None
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def wait_ready(self):
+        wait_for("daemon /readyz 200\n" + self.output_tail(),
+                 lambda: self.p.poll() is None and self.get("readyz")[0] == 200)
+
+    def output_tail(self):
+        return "\n".join(self.output().splitlines()[-30:])
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+        try:
+            return self.p.wait(timeout=WAIT)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            raise AssertionError("the daemon did not stop on signal %d\n%s" % (sig, self.output_tail()))
+
+
+class DaemonCase(unittest.TestCase):
+    def start(self, path, *extra, **kw):
+        d = Daemon(path, *extra, **kw)
+        self.addCleanup(lambda: d.p.poll() is None and (d.p.kill(), d.p.wait()))
+        self.addCleanup(d.log.close)
+        return d
+
+    def assertFollows(self, d, ns, what):
+        """Wait until the store's index lists exactly the cluster's records of ns."""
+        def same():
+            want = cluster_keys({ns})
+            got = store_keys(d.path, {ns})
+            return got == want and (got, want)
+        try:
+            wait_for(what, same)
+        except AssertionError as e:
+            raise AssertionError("%s\ncluster %r\nstore %r\n%s" % (
+                e, cluster_keys({ns}), store_keys(d.path, {ns}), d.output_tail()))
+
+    def test_1_follows_helm(self):
+        """install, upgrade, rollback, uninstall with real helm: the index follows each,
+        each as one committed snapshot; /releases lists the stored records; idle resyncs
+        write nothing."""
+        ns = "d1"
+        FK.helm3("install", "web", PLAIN, "-n", ns, "--create-namespace")
+        path = newdir("follow")
+        d = self.start(path, "-p", "2")
+        d.wait_ready()
+        self.assertFollows(d, ns, "the first full sync")
+        self.assertEqual(d.get("healthz")[0], 200)
+        FK.helm3("upgrade", "web", PLAIN, "-n", ns, "--set", "message=two")
+        self.assertFollows(d, ns, "helm upgrade")
+        self.assertEqual(store_keys(path, {ns})[(ns, "web", 1)], "superseded")
+        FK.helm3("rollback", "web", "1", "-n", ns)
+        self.assertFollows(d, ns, "helm rollback")
+        self.assertEqual(store_keys(path, {ns})[(ns, "web", 3)], "deployed")
+        FK.helm3("install", "api", PLAIN, "-n", ns, "--set", "message=api")
+        self.assertFollows(d, ns, "second helm install")
+        FK.helm3("uninstall", "web", "-n", ns)
+        self.assertFollows(d, ns, "helm uninstall")
+        self.assertNotIn((ns, "web", 1), store_keys(path, {ns}))
+        st, body = d.get("releases")
+        self.assertEqual(st, 200)
+        rel = json.loads(body)
+        with open(os.path.join(path, "index.json")) as f:
+            self.assertEqual(sorted(rel), sorted(r["key"] for r in json.load(f)["records"]))
+        self.assertGreaterEqual(d.metric("releasemanager_store_records"), 1)
+        self.assertGreater(d.metric("releasemanager_change_to_backup_latency_seconds_count"), 0)
+        # Idle: two resyncs (every 2 s) later the index file is the same file, untouched,
+        # and no record was read from the cluster by a GET of one object.
+        ino = os.stat(os.path.join(path, "index.json"))
+        since = len(FK.requests())
+        n0 = d.metric('releasemanager_sync_duration_seconds_count{kind="resync"}') or 0
+        wait_for("two idle resyncs",
+                 lambda: (d.metric('releasemanager_sync_duration_seconds_count{kind="resync"}')
+                          or 0) >= n0 + 2)
+        ino2 = os.stat(os.path.join(path, "index.json"))
+        self.assertEqual((ino.st_ino, ino.st_mtime_ns), (ino2.st_ino, ino2.st_mtime_ns),
+                         "an idle resync rewrites nothing")
+        gets = [r for r in FK.requests(since) if r.get("verb") == "get"
+                and "/secrets/" in r.get("path", "")]
+        self.assertEqual(gets, [], "an idle resync reads no record")
+        # /metrics passes Prometheus' own checker (Debian package prometheus), when here.
+        if shutil.which("promtool"):
+            st, text = d.get("metrics")
+            self.assertEqual(st, 200)
+            p = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout)
+        # SIGHUP: said clearly, and the daemon runs on.
+        d.p.send_signal(signal.SIGHUP)
+        wait_for("SIGHUP answered", lambda: "SIGHUP" in d.output())
+        self.assertIn("not supported yet", d.output())
+        self.assertIsNone(d.p.poll())
+        # index.json deleted behind the daemon's back: the next resync writes it again.
+        os.unlink(os.path.join(path, "index.json"))
+        self.assertFollows(d, ns, "index.json deleted: repaired by a resync")
+        self.assertEqual(d.stop(), 0, d.output_tail())
+        self.assertFalse(os.path.exists(os.path.join(path, "lock.json")), "store lock released")
+
+    def test_2_watch_gone_and_dropped(self):
+        """410 after compaction, and a watch stream dropped mid-way: the daemon lists
+        again, resumes, and misses nothing."""
+        ns = "d2"
+        FK.helm3("install", "a", PLAIN, "-n", ns, "--create-namespace")
+        path = newdir("gone")
+        d = self.start(path, "-p", "600")
+        d.wait_ready()
+        self.assertFollows(d, ns, "the first full sync")
+        # Compaction: the server ends the watches with an ERROR event 410 Expired.
+        g0 = d.metric('releasemanager_watch_restarts_total{reason="gone"}')
+        FK.compact()
+        wait_for("the watches restarted after 410",
+                 lambda: d.metric('releasemanager_watch_restarts_total{reason="gone"}') > g0)
+        FK.helm3("upgrade", "a", PLAIN, "-n", ns, "--set", "message=x")
+        self.assertFollows(d, ns, "an upgrade after compaction (410)")
+        # A dropped stream (the connection closed after one event): the fault takes the
+        # next watch of Secrets; end the current one with another compaction.
+        FK.add_fault(verb="watch", path="/secrets", action="drop-stream", afterEvents=1)
+        d0 = d.metric('releasemanager_watch_restarts_total{reason="dropped"}')
+        g1 = d.metric('releasemanager_watch_restarts_total{reason="gone"}')
+        FK.compact()
+        wait_for("the watches restarted after 410",
+                 lambda: d.metric('releasemanager_watch_restarts_total{reason="gone"}') > g1)
+        FK.helm3("upgrade", "a", PLAIN, "-n", ns, "--set", "message=y")
+        wait_for("the dropped watch restarted",
+                 lambda: d.metric('releasemanager_watch_restarts_total{reason="dropped"}') > d0)
+        FK.helm3("install", "b", PLAIN, "-n", ns, "--set", "message=b")
+        self.assertFollows(d, ns, "changes across a dropped watch stream")
+        FK.clear_faults()
+        self.assertEqual(d.stop(), 0, d.output_tail())
+
+    def test_3_backend_down_then_up(self):
+        """The store's directory gone (a file in its place: every write fails, for root
+        too): cycles fail, /healthz 503 after 2 of them in a row, the daemon keeps
+        running; the directory back: it catches up, /healthz 200 again."""
+        ns = "d3"
+        FK.helm3("install", "c", PLAIN, "-n", ns, "--create-namespace")
+        path = newdir("down")
+        d = self.start(path, "-p", "600", "--unhealthy-after", "2")
+        d.wait_ready()
+        self.assertFollows(d, ns, "the first full sync")
+        away = path + ".away"
+        os.rename(path, away)
+        with open(path, "w") as f:
+            f.write("not a directory\n")
+        try:
+            FK.helm3("upgrade", "c", PLAIN, "-n", ns, "--set", "message=down")
+            wait_for("/healthz 503", lambda: d.get("healthz")[0] == 503)
+            self.assertIn("failed in a row", d.get("healthz")[1])
+            self.assertEqual(d.metric("releasemanager_consecutive_failed_cycles") >= 2, True)
+            self.assertIsNone(d.p.poll(), "the daemon keeps running")
+        finally:
+            os.unlink(path)
+            os.rename(away, path)
+        self.assertFollows(d, ns, "the store back")
+        wait_for("/healthz 200", lambda: d.get("healthz")[0] == 200)
+        self.assertGreater(d.metric('releasemanager_errors_total{kind="commit"}')
+                           + d.metric('releasemanager_errors_total{kind="backend"}'), 0)
+        self.assertEqual(d.stop(), 0, d.output_tail())
+
+    def test_4_sigterm_mid_batch(self):
+        """SIGTERM while a batch is being exported (its first request, the cluster's
+        identity, held 3 s by the server): exit 0, the batch committed (the index lists the upgrade), every
+        record the index lists stored, the lock released."""
+        ns = "d4"
+        FK.helm3("install", "e", PLAIN, "-n", ns, "--create-namespace")
+        path = newdir("term")
+        d = self.start(path, "-p", "600")
+        d.wait_ready()
+        self.assertFollows(d, ns, "the first full sync")
+        FK.add_fault(verb="get", path="/namespaces/kube-system$", action="delay", delay=3)
+        FK.helm3("upgrade", "e", PLAIN, "-n", ns, "--set", "message=t1")
+        wait_for("the batch started", lambda: all(f["fired"] for f in FK.control("GET", "faults")))
+        self.assertEqual(d.stop(), 0, d.output_tail())
+        self.assertEqual(store_keys(path, {ns}), cluster_keys({ns}), d.output_tail())
+        with open(os.path.join(path, "index.json")) as f:
+            ix = json.load(f)
+        for r in ix["records"]:
+            self.assertTrue(os.path.exists(os.path.join(path, r["key"])), r["key"])
+        self.assertFalse(os.path.exists(os.path.join(path, "lock.json")), "store lock released")
+        self.assertIn("daemon: stopped", d.output())
+        FK.clear_faults()
+
+    def test_5_two_replicas_one_lease(self):
+        """Two daemons with one Lease: one writes, the other stands by (ready, healthy);
+        when the leader stops, the other takes over and follows the cluster."""
+        ns = "d5"
+        FK.helm3("install", "f", PLAIN, "-n", ns, "--create-namespace")
+        path = newdir("lease")
+        lease = ["--leader-elect", "--lease-namespace", "default", "--lease-name", "rm-test",
+                 "--lease-duration", "4s", "--renew-deadline", "3s", "--retry-period", "1s",
+                 "-p", "600"]
+        a = self.start(path, *lease)
+        wait_for("a leads", lambda: a.metric("releasemanager_leader") == 1)
+        b = self.start(path, *lease)
+        a.wait_ready()
+        b.wait_ready()
+        self.assertEqual(b.get("healthz")[0], 200)
+        self.assertEqual(b.metric("releasemanager_leader"), 0)
+        FK.helm3("upgrade", "f", PLAIN, "-n", ns, "--set", "message=lease")
+        self.assertFollows(a, ns, "the leader exports")
+        self.assertEqual(b.metric("releasemanager_leader"), 0, "only one leader")
+        self.assertEqual(b.metric('releasemanager_sync_duration_seconds_count{kind="full"}') or 0, 0,
+                         "the standby never ran a sync")
+        st, lease_obj = FK.get_json("/apis/coordination.k8s.io/v1/namespaces/default/leases/rm-test")
+        self.assertEqual(st, 200)
+        self.assertEqual(a.stop(), 0, a.output_tail())
+        wait_for("b leads", lambda: b.metric("releasemanager_leader") == 1)
+        FK.helm3("upgrade", "f", PLAIN, "-n", ns, "--set", "message=b")
+        self.assertFollows(b, ns, "the new leader exports")
+        self.assertEqual(b.stop(), 0, b.output_tail())
+
+    def test_6_leases_forbidden(self):
+        """Leader election on by default (a namespace is known) but the service account
+        may not touch Leases (the original chart grants none): the daemon says so and
+        writes alone rather than standing by forever."""
+        ns = "d6"
+        FK.helm3("install", "g", PLAIN, "-n", ns, "--create-namespace")
+        FK.add_fault(path="/leases", status=403, count=-1)
+        try:
+            d = self.start(newdir("forbidden"), "--lease-namespace", "default", "-p", "600")
+            d.wait_ready()
+            self.assertFollows(d, ns, "the sync without a Lease")
+        finally:
+            FK.clear_faults()
+        self.assertIn("leader election off", d.output())
+        self.assertEqual(d.metric("releasemanager_leader"), 1)
+        self.assertEqual(d.stop(), 0, d.output_tail())
+
+    def test_7_bad_options(self):
+        for extra, word in ((["--listen", "nowhere"], "--listen"),
+                            (["--unhealthy-after", "0"], "--unhealthy-after"),
+                            (["--leader-elect", "--lease-duration", "2s", "--renew-deadline",
+                              "3s", "--lease-namespace", "x"], "lease"),
+                            (["--retry-period", "soon"], "--retry-period")):
+            p = subprocess.run([RM_BIN, "export", "local", "--path", newdir("bad"),
+                                "--plugin-dir", PLUGIN_DIR, "--kubeconfig", FK.kubeconfig,
+                                "--daemon"] + extra, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=60)
+            self.assertEqual(p.returncode, 2, "%r\n%s" % (extra, p.stderr))
+            self.assertIn(word, p.stderr)
+
+
+def main():
+    global TOOLS, WORK, FK
+    if not fku.openssl_available():
+        print("SKIP: openssl not found (the fake API server needs it for its TLS certificates)")
+        return fku.SKIP
+    try:
+        TOOLS = fku.find_tools()
+    except fku.ToolsUnavailable as e:
+        print("SKIP: %s" % e)
+        return fku.SKIP
+    if not os.access(RM_BIN, os.X_OK):
+        print("SKIP: program under test not found at %s (set RM_BIN; run from make check)" % RM_BIN)
+        return fku.SKIP
+    WORK = tempfile.mkdtemp(prefix="daemon-test-", dir=os.environ.get("TMPDIR", "/tmp"))
+    FK = fku.FakeKube(tools=TOOLS).start()
+    try:
+        prog = unittest.main(exit=False, verbosity=2, argv=[sys.argv[0]] + sys.argv[1:])
+    finally:
+        FK.stop()
+        if os.environ.get("KEEP_WORK"):
+            print("work directory kept: %s" % WORK)
+        else:
+            shutil.rmtree(WORK, ignore_errors=True)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
