@@ -24,7 +24,7 @@ RUN autoreconf -fi \
  && ./configure -q --prefix=/usr --sysconfdir=/etc \
  && make -j"$(nproc)" \
  && make install-strip DESTDIR=/out \
- && rm -rf /out/usr/include /out/usr/lib/pkgconfig /out/usr/share/man/man3 \
+ && rm -rf /out/usr/include /out/usr/lib/pkgconfig /out/usr/share/man /out/usr/share/doc \
  && find /out -name '*.la' -delete \
  && /out/usr/bin/releasemanager --version
 

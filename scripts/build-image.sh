@@ -33,13 +33,24 @@ base=${RM_IMAGE_BASE:-}
 if [ -z "$base" ]; then
     base=localhost/debian:12-slim
     if ! pm image exists "$base"; then
-        if [ ! -s "$work/bookworm-minbase.tar" ]; then
+        if [ ! -s "$work/bookworm-slim.tar" ]; then
             command -v mmdebstrap >/dev/null 2>&1 || { echo "build-image.sh: mmdebstrap not found (apt-get install -y mmdebstrap), or set RM_IMAGE_BASE" >&2; exit 1; }
             echo "build-image.sh: making the Debian 12 base image with mmdebstrap" >&2
-            mmdebstrap --quiet --variant=minbase --format=tar bookworm "$work/bookworm-minbase.tar.part"
-            mv "$work/bookworm-minbase.tar.part" "$work/bookworm-minbase.tar"
+            # "slim" as Debian's own debian:12-slim: no manuals, documentation (copyright
+            # files kept) or translations, now or in packages installed later (the
+            # options stay in /etc/dpkg/dpkg.cfg.d); no apt lists or caches.
+            mmdebstrap --quiet --variant=minbase --format=tar \
+                --dpkgopt='path-exclude=/usr/share/man/*' \
+                --dpkgopt='path-exclude=/usr/share/info/*' \
+                --dpkgopt='path-exclude=/usr/share/locale/*' \
+                --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+                --dpkgopt='path-exclude=/usr/share/doc/*' \
+                --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+                --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/log/*.log "$1"/var/log/apt/*' \
+                bookworm "$work/bookworm-slim.tar.part"
+            mv "$work/bookworm-slim.tar.part" "$work/bookworm-slim.tar"
         fi
-        pm import --quiet "$work/bookworm-minbase.tar" "$base" >/dev/null
+        pm import --quiet "$work/bookworm-slim.tar" "$base" >/dev/null
     fi
 fi
 t1=$(now)
