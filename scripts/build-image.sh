@@ -21,6 +21,10 @@ tag=${1:-localhost/releasemanager:$version}
 work=${RM_IMAGE_WORKDIR:-$PWD/image-build}
 mkdir -p "$work/root" "$work/run" "$work/tmp"
 work=$(cd "$work" && pwd)
+case "$work/" in
+    "$src"/image-build*/) ;;
+    "$src"/*) echo "build-image.sh: $work is inside the build context $src; use ./image-build or a directory outside it" >&2; exit 1 ;;
+esac
 
 for t in podman runc; do
     command -v "$t" >/dev/null 2>&1 || { echo "build-image.sh: $t not found (apt-get install -y podman runc)" >&2; exit 1; }
@@ -39,7 +43,10 @@ if [ -z "$base" ]; then
             # "slim" as Debian's own debian:12-slim: no manuals, documentation (copyright
             # files kept) or translations, now or in packages installed later (the
             # options stay in /etc/dpkg/dpkg.cfg.d); no apt lists or caches.
+            # merged-usr: /usr merged by the hook's symlinks, not by the usrmerge package
+            # (which would bring perl, 45 MB, into the image).
             mmdebstrap --quiet --variant=minbase --format=tar \
+                --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
                 --dpkgopt='path-exclude=/usr/share/man/*' \
                 --dpkgopt='path-exclude=/usr/share/info/*' \
                 --dpkgopt='path-exclude=/usr/share/locale/*' \
