@@ -38,3 +38,10 @@ EXTRA_DIST += tests/e2e/test_compat.py
 # Lease.
 TESTS += tests/e2e/test_daemon.py
 EXTRA_DIST += tests/e2e/test_daemon.py
+
+# The daemon's Helm chart (issue 13): helm 3 and 4 lint/template checks, install, upgrade
+# (also from the original chart's layout) and uninstall in the fake API server.  The chart,
+# the Dockerfile and the image build script ship in the tarball.
+TESTS += tests/e2e/test_chart.py
+EXTRA_DIST += tests/e2e/test_chart.py deploy/helm/releasemanager Dockerfile .dockerignore \
+	scripts/build-image.sh
