@@ -2,7 +2,7 @@
 # Install everything releasemanager needs to build and to run its whole test suite on
 # Debian 12, then build it.  Run from the top of the source tree, as root or with sudo
 # available.  Idempotent.
-#   sh scripts/setup-debian.sh            # then: make check
+#   sh scripts/setup-debian.sh            # then: make -j"$(nproc)" check
 # Extra arguments are passed to ./configure (e.g. --enable-sanitizers).
 set -eu
 cd "$(dirname "$0")/.."
