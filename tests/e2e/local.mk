@@ -45,3 +45,9 @@ EXTRA_DIST += tests/e2e/test_daemon.py
 TESTS += tests/e2e/test_chart.py
 EXTRA_DIST += tests/e2e/test_chart.py deploy/helm/releasemanager Dockerfile .dockerignore \
 	scripts/build-image.sh
+
+# `make demo` (issue 19, scripts/demo.sh): two fake clusters, real helm, export, list,
+# import and the daemon, as the README's "Quick start" shows; the test runs it and checks
+# what it restored, and that a failing step fails it and everything is cleaned up.
+TESTS += tests/e2e/test_demo.sh
+EXTRA_DIST += tests/e2e/test_demo.sh scripts/demo.sh
