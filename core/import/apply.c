@@ -127,8 +127,35 @@ take_over (struct imp_run *r, struct imp_object *o, const char *path, const char
   free (body);
   if (rc != KUBE_OK)
     return imp_fail (r, "taking over %s: %s", what, err.message);
+  if (owned)
+    r->found++;
   log_info ("%s/%s: took over %s%s", r->ns, r->name, what, owned ? "" : " (--replace)");
   return 0;
+}
+
+/* --dry-run: whether the object is there already and whose it is, said in the plan
+ * (an interrupted import left it: it is taken over).  False when it is not there. */
+static bool
+dry_found (struct imp_run *r, const char *path, const char *what)
+{
+  cJSON *live = NULL;
+  struct rm_error err;
+  if (kube_get (r->s->kc, path, &live, &err) != KUBE_OK) {
+    cJSON_Delete (live);
+    return false;
+  }
+  const cJSON *md = cJSON_GetObjectItemCaseSensitive (live, "metadata");
+  const char *owner = str_at (md, "annotations", ANN_NAME);
+  const char *owner_ns = str_at (md, "annotations", ANN_NS);
+  if (owner && owner_ns && strcmp (owner, r->name) == 0 && strcmp (owner_ns, r->ns) == 0) {
+    r->found++;
+    imp_plan (r, "  %s: there already, this release's: PATCH %s (take it over)\n", what, path);
+  }
+  else
+    imp_plan (r, "  %s: there already, not this release's: %s\n", what,
+              r->s->replace ? "taken over (--replace)" : "fails without --replace");
+  cJSON_Delete (live);
+  return true;
 }
 
 int
@@ -144,6 +171,8 @@ imp_apply (struct imp_run *r, struct imp_object *o, enum imp_apply_mode mode)
                       : mode == IMP_HOOK ? "" : " (or take it over if this release owns it)";
     if (rc == 1)
       imp_plan (r, "  create %s: POST (its resource path is known once its CRD exists)\n", what);
+    else if (mode == IMP_RESOURCE && dry_found (r, path, what))
+      ;
     else
       imp_plan (r, "  create %s: POST %s%s\n", what, coll, how);
     free (what);

@@ -1,8 +1,9 @@
 /* A whole import run: read the store (index.json or, without one, the original tool's
  * files), group the records into releases, apply the filters and the self-metadata rule
  * (the manager's own release is skipped unless --force or --new-path), then restore the
- * releases in parallel, each with imp_restore_release, and count the outcomes.  It
- * prints nothing but the dry-run plans and never picks an exit status. */
+ * releases in parallel, each with imp_restore_release, holding the import lock
+ * (lock.c), and count the outcomes.  It prints nothing but the dry-run plans and never
+ * picks an exit status. */
 #include <config.h>
 
 #include <pthread.h>
@@ -226,12 +227,15 @@ imp_engine_run (struct imp_engine *e, struct kube_client *kc, struct imp_result 
     goto out;
   run->s.kc = kc;
   run->s.disc = imp_discovery_new (kc);
+  /* One import of this store into this cluster at a time; a dry run writes nothing. */
+  struct imp_lock *lock = run->s.dry ? NULL : imp_lock_take (kc, res->where);
   log_info ("importing %zu releases from %s into %s", run->n, res->where,
             kube_client_config (kc)->source);
   unsigned nt = e->threads;
   if (nt > run->n)
     nt = run->n ? (unsigned) run->n : 1;
   run_workers (run, nt);
+  imp_lock_release (lock);
 
   for (size_t i = 0; i < run->n; i++) {
     res->restored += run->out[i].state == IMP_RESTORED;

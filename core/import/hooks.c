@@ -2,7 +2,10 @@
  * hooks of one event by weight, each one deleted first under before-hook-creation (the
  * default), created, waited for when it is a Job or a Pod, then deleted per
  * hook-succeeded / hook-failed.  Test hooks are never run: only install events are asked
- * for.  Hooks get no ownership metadata, as Helm does not track them as resources. */
+ * for.  Hooks get no ownership metadata, as Helm does not track them as resources, but
+ * one annotation of ours (IMP_HOOK_MARK, "NS/NAME" of the release) so that an import run
+ * again after an interruption knows a hook left behind as its own: it is deleted and run
+ * again even when its delete policy lacks before-hook-creation. */
 #include <config.h>
 
 #include <stdlib.h>
@@ -15,6 +18,43 @@ static bool
 waits (const char *kind)
 {
   return strcmp (kind, "Job") == 0 || strcmp (kind, "Pod") == 0;
+}
+
+#define IMP_HOOK_MARK "releasemanager/restored-release"
+
+static void
+mark (struct imp_run *r, struct imp_object *h)
+{
+  cJSON *md = cJSON_GetObjectItemCaseSensitive (h->obj, "metadata");
+  cJSON *ann = cJSON_GetObjectItemCaseSensitive (md, "annotations");
+  if (!cJSON_IsObject (ann)) {
+    cJSON_DeleteItemFromObjectCaseSensitive (md, "annotations");
+    ann = cJSON_AddObjectToObject (md, "annotations");
+  }
+  char *who = xasprintf ("%s/%s", r->ns, r->name);
+  cJSON_DeleteItemFromObjectCaseSensitive (ann, IMP_HOOK_MARK);
+  cJSON_AddStringToObject (ann, IMP_HOOK_MARK, who);
+  free (who);
+}
+
+/* Whether the hook at path is one an earlier import of this release left behind. */
+static bool
+ours (struct imp_run *r, const char *path)
+{
+  cJSON *live = NULL;
+  struct rm_error err;
+  if (kube_get (r->s->kc, path, &live, &err) != KUBE_OK) {
+    cJSON_Delete (live);
+    return false;
+  }
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive (
+    cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (live, "metadata"),
+                                      "annotations"), IMP_HOOK_MARK);
+  char *who = xasprintf ("%s/%s", r->ns, r->name);
+  bool yes = cJSON_IsString (v) && strcmp (v->valuestring, who) == 0;
+  free (who);
+  cJSON_Delete (live);
+  return yes;
 }
 
 static int
@@ -39,7 +79,8 @@ run_one (struct imp_run *r, struct imp_object *h, const char *event)
     return 0;
   }
   struct rm_error err;
-  if ((h->policies & IMP_HOOK_BEFORE_CREATION)
+  mark (r, h);
+  if (((h->policies & IMP_HOOK_BEFORE_CREATION) || ours (r, path))
       && imp_delete (r, path, true, &err) != KUBE_OK) {
     rc = imp_fail (r, "%s hook %s: deleting the previous %s %s: %s", event, h->hook, h->kind,
                    h->name, err.message);

@@ -11,6 +11,8 @@
  *                has, re-render with a helm binary
  *   release.c    one release from stored records to a Helm-owned release
  *   run.c        what those steps share: the first failure, the dry-run plan, the clock
+ *   lock.c       the import lock: a Lease in the target cluster, one import of a store
+ *                at a time
  *   engine.c     a whole run: reads the store (index.json or the original tool's files),
  *                groups revisions per release, applies the filters, restores releases
  *                in parallel and counts the outcomes
@@ -117,6 +119,9 @@ struct imp_run {
   double deadline;          /* monotonic seconds */
   struct strlist created;   /* API paths of objects this run created, in order (--atomic) */
   struct strbuf plan;       /* --dry-run: the plan text */
+  size_t found;             /* objects already there and owned by this release (an
+                               interrupted import left them): taken over, or in a dry
+                               run would be */
   char *error;              /* the failure, once set */
 };
 
@@ -157,13 +162,28 @@ int imp_run_hooks (struct imp_run *r, const cJSON *release, const char *event);
 
 /* ---- records.c ---- */
 
-/* Whether the target namespace already holds records of this release (under either
- * driver).  0: none, or --replace (the records under r->driver go to existing, to be
- * overwritten); 1: the release exists, skipped, *why set; -1: failed (r->error). */
-int imp_check_existing (struct imp_run *r, struct strlist *existing, char **why);
-/* Write each release JSON (revision order) as Helm's storage object; then, with
- * --replace, delete the existing records not overwritten. */
-int imp_write_records (struct imp_run *r, char **json, size_t n, const struct strlist *existing);
+/* What the target namespace already holds of a release (imp_check_existing). */
+enum imp_existing {
+  IMP_EXIST_NONE,      /* no record: not restored yet (objects may be there, from an
+                          interrupted import: they are taken over as this release's) */
+  IMP_EXIST_PARTIAL,   /* some of the records this import writes, identical: an import of
+                          this store stopped while writing them; its hooks ran */
+  IMP_EXIST_SAME,      /* exactly the records this import writes: already restored */
+  IMP_EXIST_OTHER,     /* records this import would not write: another release */
+};
+/* Compare the records of this release in the target namespace (under either driver) with
+ * json[0..n) (revisions versions[]), the records this import would write.  existing gets
+ * the names under r->driver (--replace overwrites them and deletes the rest), present
+ * those identical to one of json (emptied with --replace: all are written again).
+ * Returns an enum imp_existing, with *why set when the release is to be skipped (OTHER
+ * without --replace; SAME without --replace: "already restored"), or -1 (r->error). */
+int imp_check_existing (struct imp_run *r, char **json, const int *versions, size_t n,
+                        struct strlist *existing, struct strlist *present, char **why);
+/* Write each release JSON (revision order) as Helm's storage object, except those named
+ * in present (may be NULL: there already); then, with --replace, delete the existing
+ * records not overwritten. */
+int imp_write_records (struct imp_run *r, char **json, size_t n, const struct strlist *existing,
+                       const struct strlist *present);
 
 /* ---- values.c ---- */
 
@@ -216,6 +236,16 @@ struct imp_revision {
 int imp_restore_release (const struct imp_settings *s, const char *ns, const char *name,
                          struct imp_revision *revs, size_t n, const struct strlist *updates,
                          const char *new_path, char **why);
+
+/* ---- lock.c ---- */
+
+/* The import lock of the store described by where in the cluster of kc, a Lease in
+ * namespace default; waits while another live import holds it (said once on stderr).
+ * NULL, after a warning, when Leases cannot be used there: the import goes on unlocked. */
+struct imp_lock;
+struct imp_lock *imp_lock_take (struct kube_client *kc, const char *where);
+/* Stop renewing it and give it up (NULL: nothing). */
+void imp_lock_release (struct imp_lock *l);
 
 /* ---- engine.c ---- */
 

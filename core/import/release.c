@@ -3,8 +3,13 @@
  * manifest's objects in install order, --wait, post-install hooks, then the release
  * records (the whole history), then, when --update-values or --new-path changed a value,
  * a re-render with helm.  Everything that can be refused (unreadable records, a manifest
- * that does not parse) is refused before the first write; a release that already exists
- * is skipped.  With --atomic a failure deletes what this run created. */
+ * that does not parse) is refused before the first write.  The records come last, so a
+ * release whose records are there is complete: when they are exactly the ones this
+ * import writes it was restored already and is skipped; when only some are (an import
+ * stopped while writing them) the rest are written, the hooks not run again; when none
+ * are, objects an interrupted import left (this release's ownership annotations) are
+ * taken over.  A release with other records is someone else's: skipped unless
+ * --replace.  With --atomic a failure deletes what this run created. */
 #include <config.h>
 
 #include <stdio.h>
@@ -136,14 +141,19 @@ new_values (const cJSON *rel, const char *ns, const char *name, const struct str
 static int
 apply_all (struct imp_run *r, const cJSON *rel, struct imp_objects *crds,
            struct imp_objects *objs, char **records, size_t nrec, const struct strlist *existing,
-           const cJSON *values)
+           const struct strlist *present, int ex, const cJSON *values)
 {
+  /* Restored before, but stopped before the re-render: only that is left. */
+  if (ex == IMP_EXIST_SAME && !r->s->replace)
+    return values ? imp_helm_upgrade (r, rel, values) : 0;
+  /* Some records are there: they are written after the post-install hooks, which ran. */
+  bool hooks = !r->s->no_hooks && !(ex == IMP_EXIST_PARTIAL && !r->s->replace);
   if (ensure_namespace (r) < 0)
     return -1;
   for (size_t i = 0; i < crds->n; i++)
     if (imp_apply (r, &crds->v[i], IMP_CRD_FILE) < 0)
       return -1;
-  if (!r->s->no_hooks && imp_run_hooks (r, rel, "pre-install") < 0)
+  if (hooks && imp_run_hooks (r, rel, "pre-install") < 0)
     return -1;
   for (size_t i = 0; i < objs->n; i++)
     if (imp_apply (r, &objs->v[i], IMP_RESOURCE) < 0)
@@ -167,9 +177,9 @@ apply_all (struct imp_run *r, const cJSON *rel, struct imp_objects *crds,
         return -1;
     }
   }
-  if (!r->s->no_hooks && imp_run_hooks (r, rel, "post-install") < 0)
+  if (hooks && imp_run_hooks (r, rel, "post-install") < 0)
     return -1;
-  if (imp_write_records (r, records, nrec, existing) < 0)
+  if (imp_write_records (r, records, nrec, existing, present) < 0)
     return -1;
   if (values && imp_helm_upgrade (r, rel, values) < 0)
     return -1;
@@ -191,9 +201,11 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
 
   struct helm_release *meta = xcalloc (n, sizeof *meta);
   char **records = xcalloc (n, sizeof *records);
+  int *versions = xcalloc (n, sizeof *versions);
   size_t nrec = 0;
   struct imp_objects crds = { 0 }, objs = { 0 };
-  struct strlist existing = STRLIST_INIT;
+  struct strlist existing = STRLIST_INIT, present = STRLIST_INIT;
+  char *state = NULL;
   cJSON *rel = NULL, *values = NULL;
   struct rm_error err;
   int result = -1;
@@ -225,6 +237,7 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
       continue;
     }
     records[nrec] = record_for_target (revs[i].json, ns, r.ns);
+    versions[nrec] = meta[i].version;
     if ((long) i < dep && meta[i].status && strcmp (meta[i].status, "deployed") == 0) {
       log_info ("%s/%s: revision %d is also marked deployed: written back as superseded", ns,
                 name, meta[i].version);
@@ -245,18 +258,37 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
   r.driver = s->driver != HELM_DRIVER_AUTO ? s->driver
              : revs[dep].driver == HELM_DRIVER_CONFIGMAP ? HELM_DRIVER_CONFIGMAP
              : HELM_DRIVER_SECRET;
-  int ex = imp_check_existing (&r, &existing, why);
-  if (ex > 0) {
+  int ex = imp_check_existing (&r, records, versions, nrec, &existing, &present, why);
+  if (ex == IMP_EXIST_OTHER && !s->replace) {
     result = 1;
     goto out;
   }
-  if (ex == 0 && new_values (rel, ns, name, updates, new_path, &values, &err) != RM_OK) {
+  if (ex >= 0 && new_values (rel, ns, name, updates, new_path, &values, &err) != RM_OK) {
+    free (*why);
     *why = xstrdup (err.message);
     goto out;
   }
-  if (ex == 0 && apply_all (&r, rel, &crds, &objs, records, nrec, &existing, values) == 0) {
+  if (ex == IMP_EXIST_SAME && !s->replace && !values) {
+    result = 1;
+    goto out;
+  }
+  size_t had = present.n;
+  if (ex >= 0 && apply_all (&r, rel, &crds, &objs, records, nrec, &existing, &present, ex,
+                            values) == 0) {
     result = 0;
-    *why = xasprintf ("revision %d, chart %s-%s, %zu object%s, %zu record%s%s",
+    free (*why);
+    /* --dry-run: done, half-done or to do; a run: what it resumed. */
+    if (ex == IMP_EXIST_SAME && !s->replace)
+      state = xstrdup (s->dry ? "half-done (records there, values not re-rendered yet): "
+                       : "resumed (only the re-render was left): ");
+    else if ((had || r.found) && !s->replace)
+      state = xasprintf ("%s (%zu of %zu object%s and %zu of %zu record%s there%s): ",
+                         s->dry ? "half-done" : "resumed", r.found, objs.n,
+                         objs.n == 1 ? "" : "s", had, nrec, nrec == 1 ? "" : "s",
+                         had ? ", hooks ran" : "");
+    else
+      state = xstrdup (s->dry ? "to do: " : "");
+    *why = xasprintf ("%srevision %d, chart %s-%s, %zu object%s, %zu record%s%s", state,
                       meta[dep].version, meta[dep].chart_name ? meta[dep].chart_name : "?",
                       meta[dep].chart_version ? meta[dep].chart_version : "?", objs.n,
                       objs.n == 1 ? "" : "s", nrec, nrec == 1 ? "" : "s",
@@ -268,6 +300,7 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
                 r.error, r.created.n);
       imp_undo (&r);
     }
+    free (*why);
     *why = xstrdup (r.error ? r.error : "failed");
   }
   if (s->dry) {
@@ -286,6 +319,9 @@ out:
   for (size_t i = 0; i < nrec; i++)
     free (records[i]);
   free (records);
+  free (versions);
+  free (state);
+  strlist_free (&present);
   imp_objects_free (&crds);
   imp_objects_free (&objs);
   strlist_free (&existing);

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -358,21 +359,150 @@ class Restore(unittest.TestCase):
         self.assertIn(("ops", "rlsmgr"), releases_of(self.FK))
 
     def test_10_second_import_skips_existing(self):
-        """As the original tool: a release already there is skipped (exit 0), never
-        touched, unless --replace."""
+        """The same import again: each release's records are exactly the stored ones, so
+        it is "already restored" and skipped (exit 0), never touched, hooks not re-run."""
         fk = self.FK
+        st, job = fk.get_json("/apis/batch/v1/namespaces/hk/jobs/hooked-pre-install")
         fk.reset_log()
+        # restored by test_09 and untouched since
+        p = imp(fk, "--release-name", "rlsmgr", "--force")
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertRegex(p.stdout, r"(?m)^skipped ops/rlsmgr: already restored: its 1 record in "
+                         r"ops match the store$", show(p))
+        self.assertIn("0 restored, 1 skipped, 0 failed", p.stdout)
+        self.assertEqual([w for w in fk.writes() if "/leases" not in w["path"]], [],
+                         "a skipped release was written")
+        # upgraded by helm in test_08 since: its records are not the store's any more
         p = imp(fk, "-n", "cr")
         self.assertEqual(p.returncode, 0, show(p))
         self.assertRegex(p.stdout, r"(?m)^skipped cr/gadgets: release gadgets already exists in "
                          r"namespace cr: skipped; --replace to overwrite$", show(p))
         self.assertIn("0 restored, 1 skipped, 0 failed", p.stdout)
-        self.assertEqual(fk.writes(), [], "a skipped release was written")
+        self.assertEqual([w for w in fk.writes() if "/leases" not in w["path"]], [],
+                         "a skipped release was written")
         # by --release (comma-separated), the same
         p = imp(fk, "--release", "gadgets,hooked")
         self.assertEqual(p.returncode, 0, show(p))
         self.assertIn("0 restored, 2 skipped, 0 failed", p.stdout)
-        self.assertEqual(fk.writes(), [], "a skipped release was written")
+        self.assertEqual([w for w in fk.writes() if "/leases" not in w["path"]], [],
+                         "a skipped release was written")
+        st, again = fk.get_json("/apis/batch/v1/namespaces/hk/jobs/hooked-pre-install")
+        self.assertEqual(again["metadata"]["uid"], job["metadata"]["uid"], "a hook ran again")
+
+
+def secrets_of(fk, ns, name):
+    st, body = fk.get_json("/api/v1/namespaces/%s/secrets?labelSelector=owner%%3Dhelm,name%%3D%s"
+                           % (ns, name))
+    return {s["metadata"]["name"]: s for s in body["items"]}
+
+
+class Resume(unittest.TestCase):
+    """An import interrupted at any point is finished by running it again (issue 18)."""
+
+    def test_resume_after_partial_records_and_objects(self):
+        with fku.FakeKube(tools=TOOLS) as fk:
+            p = imp(fk, "--dry-run", "--release", "web,hooked")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertRegex(p.stdout, r"(?m)^would restore apps/web: to do: revision 5", show(p))
+            p = imp(fk, "--release", "web,hooked")
+            self.assertEqual(p.returncode, 0, show(p))
+            full = {k: fku.decode_release(v) for k, v in secrets_of(fk, "apps", "web").items()}
+            self.assertEqual(len(full), 5)
+            st, job = fk.get_json("/apis/batch/v1/namespaces/hk/jobs/hooked-pre-install")
+            # as a kill leaves them: web stopped after 3 of its 5 records, hooked after its
+            # objects and hooks but before its record
+            for r in (4, 5):
+                fk.request("DELETE", "/api/v1/namespaces/apps/secrets/sh.helm.release.v1.web.v%d" % r)
+            for n in secrets_of(fk, "hk", "hooked"):
+                fk.request("DELETE", "/api/v1/namespaces/hk/secrets/" + n)
+            fk.reset_log()
+            p = imp(fk, "--dry-run", "--release", "web,hooked")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertEqual(fk.writes(), [], show(p))
+            self.assertRegex(p.stdout, r"(?m)^would restore apps/web: half-done \(\d+ of \d+ "
+                             r"objects and 3 of 5 records there, hooks ran\): revision 5", show(p))
+            self.assertRegex(p.stdout, r"(?m)^would restore hk/hooked: half-done \([1-9]\d* of "
+                             r"\d+ objects? and 0 of 1 record there\)", show(p))
+            self.assertIn("there already, this release's", p.stdout)
+            self.assertIn("record sh.helm.release.v1.web.v3 (superseded): there already", p.stdout)
+            p = imp(fk, "--release", "web,hooked")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertRegex(p.stdout, r"(?m)^restored apps/web: resumed \(", show(p))
+            self.assertRegex(p.stdout, r"(?m)^restored hk/hooked: resumed \(", show(p))
+            again = {k: fku.decode_release(v) for k, v in secrets_of(fk, "apps", "web").items()}
+            self.assertEqual(again, full)
+            # web had records: its hooks ran already and did not run again (no Job POSTs
+            # from web); hooked had none: its hooks ran again, the old Job replaced
+            st, job2 = fk.get_json("/apis/batch/v1/namespaces/hk/jobs/hooked-pre-install")
+            self.assertNotEqual(job2["metadata"]["uid"], job["metadata"]["uid"])
+            self.assertEqual(job2["metadata"]["annotations"]["releasemanager/restored-release"],
+                             "hk/hooked")
+            self.assertEqual(releases_of(fk)[("apps", "web")][2:], (5, "deployed"))
+            self.assertEqual(releases_of(fk)[("hk", "hooked")][2:], (1, "deployed"))
+            fk.reset_log()
+            p = imp(fk, "--dry-run", "--release", "web,hooked")
+            self.assertRegex(p.stdout, r"(?m)^skipped apps/web: already restored: its 5 records",
+                             show(p))
+            p = imp(fk, "--release", "web,hooked")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertIn("0 restored, 2 skipped, 0 failed", p.stdout)
+            self.assertEqual([w for w in fk.writes() if "/leases" not in w["path"]], [])
+
+    def test_import_lock(self):
+        """A second import of the same store into the same cluster waits for the first;
+        the lock of an import that was killed on this host is taken over at once."""
+        with fku.FakeKube(tools=TOOLS) as fk:
+            p = imp(fk, "--release", "twin", "-n", "twin-a")
+            self.assertEqual(p.returncode, 0, show(p))
+            coll = "/apis/coordination.k8s.io/v1/namespaces/default/leases"
+            st, body = fk.get_json(coll)
+            leases = [l for l in body["items"]
+                      if l["metadata"]["name"].startswith("releasemanager-import-")]
+            self.assertEqual(len(leases), 1, body)
+            lease = leases[0]
+            self.assertEqual(lease["spec"].get("holderIdentity", ""), "", "the lock was given up")
+            path = coll + "/" + lease["metadata"]["name"]
+            # held by a live import elsewhere: the second one waits
+            lease["spec"].update(holderIdentity="elsewhere pid 1", leaseDurationSeconds=3600)
+            st, _, body = fk.request("PUT", path, lease)
+            self.assertEqual(st, 200, body)
+            lease = json.loads(body)
+            err = open(os.path.join(WORK, "lock.err"), "w+")
+            env = dict(os.environ, PATH="/usr/bin:/bin")
+            proc = subprocess.Popen([RM_BIN, "import", *store_args(STORE), "--kubeconfig",
+                                     fk.kubeconfig, "--release", "twin", "-n", "twin-b"],
+                                    stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+            try:
+                for _ in range(600):
+                    err.seek(0)
+                    if "waiting for it to finish" in err.read():
+                        break
+                    time.sleep(0.1)
+                err.seek(0)
+                self.assertIn("elsewhere pid 1 holds the import lock", err.read())
+                self.assertNotIn(("twin-b", "twin"), releases_of(fk))
+                lease["spec"].update(holderIdentity="")
+                st, _, _ = fk.request("PUT", path, lease)
+                self.assertEqual(st, 200)
+                out, _ = proc.communicate(timeout=120)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+            self.assertEqual(proc.returncode, 0, out)
+            self.assertIn("restored twin-b/twin", out)
+            # held by an import on this host that is gone (killed): taken over at once
+            dead = subprocess.Popen(["true"])
+            dead.wait()
+            st, lease = fk.get_json(path)
+            lease["spec"].update(holderIdentity="%s pid %d" % (socket.gethostname(), dead.pid),
+                                 leaseDurationSeconds=3600)
+            st, _, _ = fk.request("PUT", path, lease)
+            self.assertEqual(st, 200)
+            p = imp(fk, "--release", "gadgets")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertIn("is no longer running (an interrupted import): taken over", p.stderr)
+            st, lease = fk.get_json(path)
+            self.assertEqual(lease["spec"].get("holderIdentity", ""), "")
 
 
 class Options(unittest.TestCase):

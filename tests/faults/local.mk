@@ -4,3 +4,6 @@
 # (RELIABILITY.md).
 TESTS += tests/faults/test_campaign.sh
 EXTRA_DIST += tests/faults/test_campaign.sh tests/faults/campaign.py
+# Import kill campaign (issue 18): SIGKILLed imports finished by running them again.
+TESTS += tests/faults/test_import_campaign.sh
+EXTRA_DIST += tests/faults/test_import_campaign.sh tests/faults/import_campaign.py
