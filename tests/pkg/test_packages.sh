@@ -29,6 +29,12 @@ for p in $pkgs; do
   fi
 done
 
+if ! python3 -c 'import moto, boto3' 2>/dev/null; then
+  echo "test_packages.sh: python3 cannot import moto and boto3, needed for the s3 check" \
+       "(pip install 'moto[server]' boto3)" >&2
+  exit 2
+fi
+
 work=$(mktemp -d /tmp/rm-pkg.XXXXXX)
 moto_pid=
 cleanup () {
