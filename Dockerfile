@@ -18,7 +18,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# --prefix=/usr: the compiled-in plugin directory is /usr/lib/releasemanager/backends, where
+# --prefix=/usr: the compiled-in plugin directory is /usr/lib/releasemanager/backends-1, where
 # `make install` puts local.so and s3.so.  --sysconfdir=/etc as a distribution package has it.
 RUN autoreconf -fi \
  && ./configure -q --prefix=/usr --sysconfdir=/etc \

@@ -18,7 +18,7 @@ static const struct err_name cli_names[] = {
 ERR_TABLE (cli_table, cli_names)
 
 #ifndef PLUGINDIR
-#define PLUGINDIR "/usr/local/lib/releasemanager/backends"
+#define PLUGINDIR "/usr/local/lib/releasemanager/backends-1"
 #endif
 
 static const struct cli_option *

@@ -133,7 +133,16 @@ list_backends (struct cli *c)
       char *path = xasprintf ("%s/%s", dirs.items[i], files.items[f]);
       struct rm_error err;
       struct plugin *p = plugin_load (path, NULL, &err);
-      if (!p) {
+      if (!p && err.code == PLUGIN_E_ABI) {
+        /* Not broken: meant for a releasemanager of another ABI major, which keeps its
+         * plugins in its own directory (the default one names the major), so both can be
+         * installed during a transition.  Say so, and keep listing. */
+        log_warn ("skipped %s.  Each ABI major has its own plugin directory (this "
+                  "releasemanager's: %s), and its Debian packages depend on "
+                  "releasemanager-backend-abi-N, so two majors install side by side",
+                  err.message, PLUGINDIR);
+      }
+      else if (!p) {
         log_error ("%s", err.message);
         broken++;
       }

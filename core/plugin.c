@@ -150,9 +150,12 @@ plugin_load (const char *path, const char *expect_name, struct rm_error *err)
   if (d->abi_major != RM_BACKEND_ABI_MAJOR)
     return fail (p, err, PLUGIN_E_ABI,
                  xasprintf ("%s: built for backend ABI %u.%u, this releasemanager "
-                            "provides %d.%d: rebuild the plugin", p->path,
+                            "provides %d.%d: rebuild the plugin against this "
+                            "releasemanager's SDK, or use it with a releasemanager of "
+                            "ABI %u", p->path,
                             (unsigned) d->abi_major, (unsigned) d->abi_minor,
-                            RM_BACKEND_ABI_MAJOR, RM_BACKEND_ABI_MINOR));
+                            RM_BACKEND_ABI_MAJOR, RM_BACKEND_ABI_MINOR,
+                            (unsigned) d->abi_major));
   if (!valid_name (d->name, true))
     return fail (p, err, PLUGIN_E_INVALID,
                  xasprintf ("%s: descriptor has %s name: not a valid backend plugin",

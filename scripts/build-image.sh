@@ -80,7 +80,7 @@ uid=$(pm --runtime runc run --rm --ulimit nofile=20000:20000 --ulimit nproc=1000
 backends=$(run backends)
 echo "$backends"
 for b in local s3; do
-    echo "$backends" | grep -q "file: /usr/lib/releasemanager/backends/$b.so\$" \
+    echo "$backends" | grep -q "file: /usr/lib/releasemanager/backends-1/$b.so\$" \
         || { echo "build-image.sh: backend $b missing from the image's plugin directory" >&2; exit 1; }
 done
 pm image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' "$tag"

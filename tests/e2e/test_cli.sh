@@ -23,6 +23,14 @@ expect "$TMP/out" "[secret]"
 reject "$TMP/out" "default-token-VALUE"
 expect "$TMP/err" "abi2.so: built for backend ABI 2.0"
 expect "$TMP/err" "noput.so: required operation 'put' is missing"
+# A plugin of another ABI major is skipped with the reason, and is no error on its own.
+mkdir -p "$TMP/abimix"
+cp "$FIXTURES/abi2.so" "$FIXTURES/good.so" "$TMP/abimix/"
+run 0 "$RM" backends --plugin-dir "$TMP/abimix"
+expect "$TMP/out" "good 0.0.1 (ABI 1.1)"
+expect "$TMP/err" "warning: skipped $TMP/abimix/abi2.so: built for backend ABI 2.0"
+expect "$TMP/err" "or use it with a releasemanager of ABI 2.  Each ABI major has its own plugin directory"
+expect "$TMP/err" "releasemanager-backend-abi-N"
 run 0 "$RM" backends --plugin-dir "$LOCAL_DIR" -o json
 expect "$TMP/out" '"name":"local"'
 expect "$TMP/out" '"threads":"parallel"'

@@ -175,8 +175,9 @@ Test (loader, other_abi_major_refused_before_any_other_code)
 {
   char *path = fixture ("abi2");
   char *want = xasprintf (": built for backend ABI %d.0, this releasemanager provides %d.%d: "
-                          "rebuild the plugin", RM_BACKEND_ABI_MAJOR + 1, RM_BACKEND_ABI_MAJOR,
-                          RM_BACKEND_ABI_MINOR);
+                          "rebuild the plugin against this releasemanager's SDK, or use it "
+                          "with a releasemanager of ABI %d", RM_BACKEND_ABI_MAJOR + 1,
+                          RM_BACKEND_ABI_MAJOR, RM_BACKEND_ABI_MINOR, RM_BACKEND_ABI_MAJOR + 1);
   expect_load_error (path, want);
   char *ran = read_marker ();
   cr_assert_str_eq (ran, "init\n", "only rm_backend_init may run, but the marker says: %s", ran);
