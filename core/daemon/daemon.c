@@ -484,6 +484,7 @@ run_cycle (struct daemon *d, const char *kind, bool had_event, struct timespec e
   log_field ("sync", kind);
   bool ok = cycle_run (d, kind, had_event, event_real);
   log_fields_pop (m);
+  fflush (stdout);          /* a dry run's "would put" lines, as the cycle ends */
   return ok;
 }
 
