@@ -57,8 +57,6 @@ static const struct cli_option export_options[] = {
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
-/* Where an in-cluster pod finds its own namespace. */
-#define SA_NAMESPACE_FILE "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 /* The engine's options, with the namespace lists they point to. */
 struct export_cmd {
@@ -68,6 +66,7 @@ struct export_cmd {
   bool daemon;
   struct daemon_opts d;
   char *lease_ns, *lease_name;
+  char *self_ns;                   /* --self-namespace, else the pod's with --release-name */
   struct cli *cli;                 /* main()'s: what the daemon started with */
   struct daemon_gen **gens;        /* one per SIGHUP that changed something */
   size_t ngens;
@@ -135,7 +134,9 @@ duration_ms (const struct cli *c, const char *name, long *ms)
 static char *
 pod_namespace (void)
 {
-  FILE *f = fopen (SA_NAMESPACE_FILE, "r");
+  char *file = xasprintf ("%s/namespace", kube_serviceaccount_dir ());
+  FILE *f = fopen (file, "r");
+  free (file);
   if (!f)
     return NULL;
   char buf[256] = "";
@@ -183,7 +184,7 @@ check_daemon (struct cli *c, struct export_cmd *e, int polling_interval)
   d->leader_elect_given = given;
   if (d->leader_elect && !e->lease_ns) {
     log_error ("--leader-elect: no namespace for the Lease: give --lease-namespace (outside "
-               "a pod, where %s does not exist)", SA_NAMESPACE_FILE);
+               "a pod, where %s/namespace does not exist)", kube_serviceaccount_dir ());
     return EXIT_USAGE;
   }
   const char *ln = cli_get (c, "lease-name");
@@ -234,6 +235,9 @@ check_export (struct cmd_ctx *x)
   cli_get_list (c, "namespaces", ',', &e->only);
   cli_get_list (c, "exclude-namespaces", ',', &e->skip);
   cli_get_list (c, "release", ',', &e->releases);
+  /* In a pod, the manager's own release is in the pod's namespace. */
+  const char *sns = cli_get (c, "self-namespace");
+  e->self_ns = sns ? xstrdup (sns) : self_release (c) ? pod_namespace () : NULL;
   e->o = (struct export_opts) {
     .secrets = strcmp (driver, "configmap") != 0,
     .configmaps = strcmp (driver, "secret") != 0,
@@ -241,7 +245,7 @@ check_export (struct cmd_ctx *x)
     .only_release = &e->releases,
     .dry_run = x->dry_run,
     .self_release = self_release (c),
-    .self_namespace = cli_get (c, "self-namespace"),
+    .self_namespace = e->self_ns,
     .path = cli_get (c, "path"),
     .progress = isatty (2) && log_get_level () < RM_LOG_INFO,
     .force = cli_flag (c, "force"),
@@ -260,6 +264,7 @@ release_export (struct cmd_ctx *x)
   strlist_free (&e->releases);
   free (e->lease_ns);
   free (e->lease_name);
+  free (e->self_ns);
   for (size_t i = 0; i < e->ngens; i++) {
     struct daemon_gen *g = e->gens[i];
     strlist_free (&g->only);
