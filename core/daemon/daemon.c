@@ -98,7 +98,7 @@ struct watcher {
 struct daemon {
   struct backend *b;
   struct kube_client *kc;
-  const struct daemon_opts *o;
+  const struct daemon_opts *_Atomic o;   /* swapped by SIGHUP (reload); each stays valid */
   struct metrics *m;
   struct export_engine *engine;
   struct store_lock *lock;
