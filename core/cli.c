@@ -362,6 +362,30 @@ cli_load_config (struct cli *c, struct rm_error *err)
   return RM_OK;
 }
 
+struct cli *
+cli_reload (const struct cli *c, struct rm_error *err)
+{
+  struct cli *n = xcalloc (1, sizeof *n);
+  n->command = c->command;
+  n->all_options = c->all_options;
+  n->require_path = c->require_path;
+  for (size_t i = 0; i < c->positional.n; i++)
+    strlist_push (&n->positional, c->positional.items[i]);
+  n->vals = xcalloc (c->nvals ? c->nvals : 1, sizeof *n->vals);
+  n->nvals = c->nvals;
+  for (size_t i = 0; i < c->nvals; i++) {
+    n->vals[i].opt = c->vals[i].opt;
+    for (size_t j = 0; j < c->vals[i].values.n; j++)
+      strlist_push (&n->vals[i].values, c->vals[i].values.items[j]);
+  }
+  if (cli_load_config (n, err) != RM_OK || cli_check_values (n, err) != RM_OK) {
+    cli_free (n);
+    free (n);
+    return NULL;
+  }
+  return n;
+}
+
 const char *
 cli_get (const struct cli *c, const char *name)
 {

@@ -80,6 +80,12 @@ int cli_parse (struct cli *c, int argc, char **argv, const struct cli_option *gl
  * belongs, a setting that is not allowed in the file). */
 int cli_load_config (struct cli *c, struct rm_error *err);
 
+/* The configuration file read again (SIGHUP): a new cli with c's command, operands and
+ * command-line values, the file loaded and its values checked as cli_load_config and
+ * cli_check_values do.  Returns it (free with cli_free, then free), or NULL with err
+ * filled ("FILE:LINE: problem") when the file no longer reads or parses. */
+struct cli *cli_reload (const struct cli *c, struct rm_error *err);
+
 /* Resolved values: command line > environment > configuration file > default. */
 const char *cli_get (const struct cli *c, const char *name);
 bool cli_flag (const struct cli *c, const char *name);

@@ -57,8 +57,6 @@ static const struct cli_option export_options[] = {
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
-/* Where an in-cluster pod finds its own namespace. */
-#define SA_NAMESPACE_FILE "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 /* The engine's options, with the namespace lists they point to. */
 struct export_cmd {
@@ -68,6 +66,20 @@ struct export_cmd {
   bool daemon;
   struct daemon_opts d;
   char *lease_ns, *lease_name;
+  char *self_ns;                   /* --self-namespace, else the pod's with --release-name */
+  struct cli *cli;                 /* main()'s: what the daemon started with */
+  struct daemon_gen **gens;        /* one per SIGHUP that changed something */
+  size_t ngens;
+  const struct daemon_opts *cur;   /* the options in effect: &d or the last gen's */
+  struct cli *cur_cli;
+};
+
+/* The options of the daemon after a SIGHUP: the cli they were read from and the lists
+ * they point to (kept until the command ends: the daemon may hold pointers into them). */
+struct daemon_gen {
+  struct cli *cli;
+  struct strlist only, skip, releases;
+  struct daemon_opts d;
 };
 
 /* The engine's options from the command line; EXIT_OK or EXIT_USAGE (said why).
@@ -84,6 +96,18 @@ self_release (const struct cli *c)
   if (b_cli && !a_cli)
     return cli_get (c, "self-release");
   return cli_get (c, "release-name") ? cli_get (c, "release-name") : cli_get (c, "self-release");
+}
+
+/* A whole number from 1 to max, or -1. */
+static long
+count_value (const char *v, long max)
+{
+  char *end;
+  errno = 0;
+  long n = strtol (v, &end, 10);
+  if (*v < '0' || *v > '9' || *end || errno || n < 1 || n > max)
+    return -1;
+  return n;
 }
 
 /* A duration option of the daemon in ms, > 0; false when it is not one (said why). */
@@ -110,7 +134,9 @@ duration_ms (const struct cli *c, const char *name, long *ms)
 static char *
 pod_namespace (void)
 {
-  FILE *f = fopen (SA_NAMESPACE_FILE, "r");
+  char *file = xasprintf ("%s/namespace", kube_serviceaccount_dir ());
+  FILE *f = fopen (file, "r");
+  free (file);
   if (!f)
     return NULL;
   char buf[256] = "";
@@ -137,10 +163,8 @@ check_daemon (struct cli *c, struct export_cmd *e, int polling_interval)
     return EXIT_USAGE;
   }
   const char *ua = cli_get (c, "unhealthy-after");
-  char *end;
-  errno = 0;
-  long n = strtol (ua, &end, 10);
-  if (*ua < '0' || *ua > '9' || *end || errno || n < 1 || n > 1000000) {
+  long n = count_value (ua, 1000000);
+  if (n < 0) {
     log_error ("--unhealthy-after: '%s' is not a positive whole number of cycles", ua);
     return EXIT_USAGE;
   }
@@ -160,7 +184,7 @@ check_daemon (struct cli *c, struct export_cmd *e, int polling_interval)
   d->leader_elect_given = given;
   if (d->leader_elect && !e->lease_ns) {
     log_error ("--leader-elect: no namespace for the Lease: give --lease-namespace (outside "
-               "a pod, where %s does not exist)", SA_NAMESPACE_FILE);
+               "a pod, where %s/namespace does not exist)", kube_serviceaccount_dir ());
     return EXIT_USAGE;
   }
   const char *ln = cli_get (c, "lease-name");
@@ -184,10 +208,8 @@ check_export (struct cmd_ctx *x)
 {
   struct cli *c = x->cli;
   const char *pi = cli_get (c, "polling-interval");
-  char *end;
-  errno = 0;
-  long secs = strtol (pi, &end, 10);
-  if (*pi < '0' || *pi > '9' || *end || errno || secs < 1 || secs > INT_MAX) {
+  long secs = count_value (pi, INT_MAX);
+  if (secs < 0) {
     log_error ("--polling-interval: '%s' is not a positive whole number of seconds", pi);
     return EXIT_USAGE;
   }
@@ -213,6 +235,9 @@ check_export (struct cmd_ctx *x)
   cli_get_list (c, "namespaces", ',', &e->only);
   cli_get_list (c, "exclude-namespaces", ',', &e->skip);
   cli_get_list (c, "release", ',', &e->releases);
+  /* In a pod, the manager's own release is in the pod's namespace. */
+  const char *sns = cli_get (c, "self-namespace");
+  e->self_ns = sns ? xstrdup (sns) : self_release (c) ? pod_namespace () : NULL;
   e->o = (struct export_opts) {
     .secrets = strcmp (driver, "configmap") != 0,
     .configmaps = strcmp (driver, "secret") != 0,
@@ -220,7 +245,7 @@ check_export (struct cmd_ctx *x)
     .only_release = &e->releases,
     .dry_run = x->dry_run,
     .self_release = self_release (c),
-    .self_namespace = cli_get (c, "self-namespace"),
+    .self_namespace = e->self_ns,
     .path = cli_get (c, "path"),
     .progress = isatty (2) && log_get_level () < RM_LOG_INFO,
     .force = cli_flag (c, "force"),
@@ -239,6 +264,17 @@ release_export (struct cmd_ctx *x)
   strlist_free (&e->releases);
   free (e->lease_ns);
   free (e->lease_name);
+  free (e->self_ns);
+  for (size_t i = 0; i < e->ngens; i++) {
+    struct daemon_gen *g = e->gens[i];
+    strlist_free (&g->only);
+    strlist_free (&g->skip);
+    strlist_free (&g->releases);
+    cli_free (g->cli);
+    free (g->cli);
+    free (g);
+  }
+  free (e->gens);
   free (e);
 }
 
@@ -259,6 +295,222 @@ cluster_uid (struct kube_client *kc)
   return uid;
 }
 
+/* ---- SIGHUP (daemon_opts.reload) ---- */
+
+/* Settings a running daemon cannot change: SIGHUP names them and keeps their value. */
+static const char *const restart_keys[] = {
+  "backend", "path", "plugin-dir", "kubeconfig", "kubecontext", "threads", "listen",
+  "lease-name", "lease-namespace", "lease-duration", "renew-deadline", "retry-period",
+  "release-name", "self-release", "self-namespace",
+};
+
+/* A setting's resolved value as one string (a list's values joined by newlines). */
+static char *
+setting_text (const struct cli *c, const char *name)
+{
+  struct strlist l = STRLIST_INIT;
+  cli_get_list (c, name, '\n', &l);
+  struct strbuf sb = STRBUF_INIT;
+  for (size_t i = 0; i < l.n; i++)
+    strbuf_printf (&sb, "%s%s", i ? "\n" : "", l.items[i]);
+  strlist_free (&l);
+  return strbuf_detach (&sb);
+}
+
+static bool
+setting_changed (const struct cli *a, const struct cli *b, const char *name)
+{
+  char *x = setting_text (a, name), *y = setting_text (b, name);
+  bool changed = strcmp (x, y) != 0;
+  free (x);
+  free (y);
+  return changed;
+}
+
+/* The file's backend options (its backends: sections and the original tool's top-level
+ * s3 keys), to compare; never logged (they may hold credentials). */
+static char *
+file_backend_opts (const struct cli *c)
+{
+  struct strbuf sb = STRBUF_INIT;
+  const struct config_file *f = c->file;
+  for (size_t i = 0; f && i < f->n; i++)
+    if (f->entries[i].backend_key)
+      strbuf_printf (&sb, "%s=%s\n", f->entries[i].given, f->entries[i].value);
+  for (size_t i = 0; f && i < f->nbackends; i++)
+    for (size_t j = 0; j < f->backends[i].n; j++)
+      strbuf_printf (&sb, "%s.%s=%s\n", f->backends[i].name, f->backends[i].entries[j].key,
+                     f->backends[i].entries[j].value);
+  return strbuf_detach (&sb);
+}
+
+/* Whether every value of want is in have (an empty want is everything: then have must be
+ * empty too). */
+static bool
+covered (const struct strlist *want, const struct strlist *have)
+{
+  if (!have->n)
+    return true;
+  if (!want->n)
+    return false;
+  for (size_t i = 0; i < want->n; i++)
+    if (!strlist_contains (have, want->items[i]))
+      return false;
+  return true;
+}
+
+/* Log that name changed and needs a restart. */
+static void
+needs_restart (const struct cli *c, const char *name)
+{
+  char *origin = cli_origin (c, name);
+  log_warn ("SIGHUP: '%s' changed (now from %s): it applies only when the daemon restarts; "
+            "keeping the value in effect", name, origin);
+  free (origin);
+}
+
+static const struct daemon_opts *
+reload_config (void *ud)
+{
+  struct export_cmd *e = ud;
+  struct rm_error err;
+  struct cli *nc = cli_reload (e->cli, &err);
+  if (!nc) {
+    log_error ("SIGHUP: %s: keeping the configuration in effect", err.message);
+    return NULL;
+  }
+  const char *file = nc->file ? nc->file->path : NULL;
+  for (size_t i = 0; i < nc->warnings.n; i++)
+    log_warn ("SIGHUP: %s", nc->warnings.items[i]);
+  const struct daemon_opts *cur = e->cur;
+  struct daemon_gen *g = xcalloc (1, sizeof *g);
+  g->cli = nc;
+  g->d = *cur;
+  struct strbuf applied = STRBUF_INIT;
+#define APPLIED(name) strbuf_printf (&applied, "%s%s", applied.len ? ", " : "", name)
+
+  /* What only a restart applies: compared with what the daemon started with. */
+  for (size_t i = 0; i < ARRAY_SIZE (restart_keys); i++)
+    if (setting_changed (e->cli, nc, restart_keys[i]))
+      needs_restart (nc, restart_keys[i]);
+  if (cli_flag (e->cli, "leader-elect") != cli_flag (nc, "leader-elect"))
+    needs_restart (nc, "leader-elect");
+  if (!cli_flag (nc, "daemon"))
+    needs_restart (nc, "daemon");
+  char *bo0 = file_backend_opts (e->cli), *bo1 = file_backend_opts (nc);
+  if (strcmp (bo0, bo1) != 0)
+    log_warn ("SIGHUP: the backend's options in %s changed: they apply only when the daemon "
+              "restarts; keeping those in effect", nc->file ? nc->file->path : "the file");
+  free (bo0);
+  free (bo1);
+
+  /* Logging, at once. */
+  const char *fmt = cli_get (nc, "log-format");
+  if (strcmp (fmt, "json") && strcmp (fmt, "text")) {
+    char *origin = cli_origin (nc, "log-format");
+    log_error ("SIGHUP: %s: log-format: '%s' is not a format (use text or json); keeping "
+               "the one in effect", origin, fmt);
+    free (origin);
+  }
+  else if (setting_changed (e->cur_cli, nc, "log-format")) {
+    log_set_format (strcmp (fmt, "json") == 0 ? LOG_JSON : LOG_TEXT);
+    APPLIED ("log-format");
+  }
+  int level = cli_flag (nc, "debug") ? RM_LOG_DEBUG : cli_flag (nc, "verbose") ? RM_LOG_INFO
+              : RM_LOG_WARN;
+  if (level != log_get_level ()) {
+    log_set_level (level);
+    APPLIED (level == RM_LOG_DEBUG ? "debug" : level == RM_LOG_INFO ? "verbose" : "quiet");
+  }
+
+  /* The loop's settings, from the next cycle. */
+  static const char *const counts[] = { "polling-interval", "unhealthy-after" };
+  for (size_t i = 0; i < ARRAY_SIZE (counts); i++) {
+    const char *v = cli_get (nc, counts[i]);
+    long n = count_value (v, i == 0 ? INT_MAX : 1000000);
+    if (n < 0) {
+      char *origin = cli_origin (nc, counts[i]);
+      log_error ("SIGHUP: %s: %s: '%s' is not a positive whole number; keeping %ld", origin,
+                 counts[i], v, i == 0 ? (long) cur->polling_interval
+                 : (long) cur->unhealthy_after);
+      free (origin);
+      continue;
+    }
+    if (i == 0 && n != cur->polling_interval) {
+      g->d.polling_interval = (int) n;
+      APPLIED ("polling-interval");
+    }
+    if (i == 1 && n != (long) cur->unhealthy_after) {
+      g->d.unhealthy_after = (unsigned) n;
+      APPLIED ("unhealthy-after");
+    }
+  }
+  bool dry = cli_flag (nc, "dry-run");
+  if (!dry && !e->d.write && cur->export.dry_run)
+    log_warn ("SIGHUP: 'dry-run' turned off: the daemon started as a dry run opened the store "
+              "read-only; restart it to write");
+  else if (dry != cur->export.dry_run) {
+    g->d.export.dry_run = dry;
+    g->d.write = !dry;
+    APPLIED ("dry-run");
+  }
+  g->d.export.force = cli_flag (nc, "force");
+  if (g->d.export.force != cur->export.force)
+    APPLIED ("force");
+
+  /* The engine's filters.  The watches stay those the daemon started with: a namespace or
+   * a Helm driver they do not cover needs a restart. */
+  cli_get_list (nc, "exclude-namespaces", ',', &g->skip);
+  cli_get_list (nc, "release", ',', &g->releases);
+  cli_get_list (nc, "namespace", ',', &g->only);
+  cli_get_list (nc, "namespaces", ',', &g->only);
+  g->d.export.skip_ns = &g->skip;
+  g->d.export.only_release = &g->releases;
+  g->d.export.only_ns = &g->only;
+  if (setting_changed (e->cur_cli, nc, "exclude-namespaces"))
+    APPLIED ("exclude-namespaces");
+  if (setting_changed (e->cur_cli, nc, "release"))
+    APPLIED ("release");
+  bool ns_changed = setting_changed (e->cur_cli, nc, "namespace")
+                    || setting_changed (e->cur_cli, nc, "namespaces");
+  if (ns_changed && !covered (&g->only, &e->only)) {
+    needs_restart (nc, cli_get (nc, "namespaces") ? "namespaces" : "namespace");
+    strlist_free (&g->only);
+    for (size_t i = 0; cur->export.only_ns && i < cur->export.only_ns->n; i++)
+      strlist_push (&g->only, cur->export.only_ns->items[i]);
+  }
+  else if (ns_changed)
+    APPLIED ("namespaces");
+  const char *driver = cli_get (nc, "helm-driver");
+  bool sec = strcmp (driver, "configmap") != 0, cm = strcmp (driver, "secret") != 0;
+  if (strcmp (driver, "secret") && strcmp (driver, "configmap") && strcmp (driver, "auto")) {
+    char *origin = cli_origin (nc, "helm-driver");
+    log_error ("SIGHUP: %s: helm-driver: '%s' is not secret, configmap or auto; keeping the "
+               "one in effect", origin, driver);
+    free (origin);
+  }
+  else if ((sec && !e->d.export.secrets) || (cm && !e->d.export.configmaps))
+    needs_restart (nc, "helm-driver");
+  else if (sec != cur->export.secrets || cm != cur->export.configmaps) {
+    g->d.export.secrets = sec;
+    g->d.export.configmaps = cm;
+    APPLIED ("helm-driver");
+  }
+#undef APPLIED
+
+  if (applied.len)
+    log_info ("SIGHUP: read %s again: applied %s", file ? file : "the configuration",
+              applied.data);
+  else
+    log_info ("SIGHUP: read %s again: nothing to change", file ? file : "the configuration");
+  strbuf_free (&applied);
+  e->gens = xrealloc (e->gens, (e->ngens + 1) * sizeof *e->gens);
+  e->gens[e->ngens++] = g;
+  e->cur = &g->d;
+  e->cur_cli = nc;
+  return &g->d;
+}
+
 static int
 run_export (struct cmd_ctx *x)
 {
@@ -275,6 +527,10 @@ run_export (struct cmd_ctx *x)
      * it). */
     e->d.export = e->o;
     e->d.write = !x->read_only;
+    e->d.reload = reload_config;
+    e->d.reload_ud = e;
+    e->cli = e->cur_cli = x->cli;
+    e->cur = &e->d;
     char *uid = cluster_uid (x->kc);
     e->d.cluster_uid = uid;
     int drc = daemon_run (x->b, x->kc, &e->d, &err);

@@ -98,7 +98,7 @@ struct watcher {
 struct daemon {
   struct backend *b;
   struct kube_client *kc;
-  const struct daemon_opts *o;
+  const struct daemon_opts *_Atomic o;   /* swapped by SIGHUP (reload); each stays valid */
   struct metrics *m;
   struct export_engine *engine;
   struct store_lock *lock;
@@ -118,6 +118,7 @@ struct daemon {
   bool ready;                /* the first full sync is done (or we stand by) */
   char last_error[512];
   char *releases_json;       /* /releases: the keys of the committed index */
+  unsigned long long cycles; /* sync cycles run: the id of the last (log field "cycle") */
 };
 
 /* ---- HTTP callbacks (the server's threads) ---- */
@@ -385,7 +386,7 @@ cycle_failed (struct daemon *d, const char *kind, const char *message)
 
 /* One run of the engine; true when it committed without failure. */
 static bool
-run_cycle (struct daemon *d, const char *kind, bool had_event, struct timespec event_real)
+cycle_run (struct daemon *d, const char *kind, bool had_event, struct timespec event_real)
 {
   struct rm_error err;
   if (d->o->write && !d->lock) {
@@ -427,6 +428,9 @@ run_cycle (struct daemon *d, const char *kind, bool had_event, struct timespec e
   struct export_result r;
   int rc = export_engine_run (d->engine, &r, &err);
   double secs = (now_ms () - t0) / 1000.0;
+  /* The lines that report the run: its outcome and duration as fields too. */
+  log_field ("action", "sync");
+  log_field_num ("duration", secs);
   metrics_add (d->m, RMM_ERRORS, (const char *[]) { "record", NULL }, (double) r.skipped);
   if (rc != RM_OK) {
     if (rc == STORE_E_LOCK_LOST) {
@@ -469,6 +473,79 @@ run_cycle (struct daemon *d, const char *kind, bool had_event, struct timespec e
   return true;
 }
 
+/* cycle_run with the cycle's log fields: every line it logs, from this thread or the
+ * engine's workers, carries "cycle" (a number counting from 1) and "sync" (full, batch
+ * or resync) with --log-format json. */
+static bool
+run_cycle (struct daemon *d, const char *kind, bool had_event, struct timespec event_real)
+{
+  size_t m = log_fields_mark ();
+  log_field_int ("cycle", (long long) ++d->cycles);
+  log_field ("sync", kind);
+  bool ok = cycle_run (d, kind, had_event, event_real);
+  log_fields_pop (m);
+  fflush (stdout);          /* a dry run's "would put" lines, as the cycle ends */
+  return ok;
+}
+
+static bool
+same_list (const struct strlist *a, const struct strlist *b)
+{
+  size_t na = a ? a->n : 0, nb = b ? b->n : 0;
+  for (size_t i = 0; na == nb && i < na; i++)
+    if (strcmp (a->items[i], b->items[i]) != 0)
+      return false;
+  return na == nb;
+}
+
+static bool
+same_str (const char *a, const char *b)
+{
+  return a == b || (a && b && strcmp (a, b) == 0);
+}
+
+static bool
+same_export (const struct export_opts *a, const struct export_opts *b)
+{
+  return a->secrets == b->secrets && a->configmaps == b->configmaps
+         && same_list (a->only_ns, b->only_ns) && same_list (a->skip_ns, b->skip_ns)
+         && same_list (a->only_release, b->only_release) && a->threads == b->threads
+         && a->dry_run == b->dry_run && same_str (a->self_release, b->self_release)
+         && same_str (a->self_namespace, b->self_namespace) && same_str (a->path, b->path)
+         && a->force == b->force;
+}
+
+/* SIGHUP: the configuration file read again (daemon_opts.reload) and what may change
+ * live applied from the next cycle; true when the export engine's options changed (the
+ * engine is dropped: the next cycle makes one and runs in full, which reads no record
+ * that did not change).  A dry run turned on gives up the store lock. */
+static bool
+reload (struct daemon *d)
+{
+  const struct daemon_opts *n = d->o->reload ? d->o->reload (d->o->reload_ud) : NULL;
+  if (!d->o->reload)
+    log_warn ("SIGHUP: no configuration to read again: ignored");
+  if (!n) {
+    metrics_add (d->m, RMM_ERRORS, (const char *[]) { "config", NULL }, 1);
+    return false;
+  }
+  bool engine = !same_export (&d->o->export, &n->export);
+  if (d->lock && !n->write) {
+    struct rm_error err;
+    if (store_lock_release (d->lock, &err) != RM_OK)
+      log_warn ("releasing the store lock: %s", err.message);
+    d->lock = NULL;
+  }
+  pthread_mutex_lock (&d->mu);      /* the HTTP threads read unhealthy_after */
+  d->o = n;
+  pthread_mutex_unlock (&d->mu);
+  if (engine) {
+    export_engine_free (d->engine);
+    d->engine = NULL;
+  }
+  return engine;
+}
+
 /* ---- the loop ---- */
 
 static void
@@ -481,10 +558,10 @@ main_loop (struct daemon *d)
   while (!sig_stop) {
     if (sig_hup) {
       sig_hup = 0;
-      log_warn ("SIGHUP: re-reading the configuration file%s%s is not supported yet; "
-                "restart the daemon to apply a changed configuration",
-                d->o->config_file ? " " : "", d->o->config_file ? d->o->config_file : "");
-      metrics_add (d->m, RMM_ERRORS, (const char *[]) { "config", NULL }, 1);
+      if (reload (d))
+        need_full = true;         /* the engine's options changed: a new engine */
+      if (!retry)
+        next_resync = now_ms () + (long long) d->o->polling_interval * 1000;
     }
     bool leading = atomic_load (&d->leading);
     if (!leading) {

@@ -24,6 +24,12 @@ struct daemon_opts {
   const char *lease_name, *lease_namespace;
   long lease_duration_ms, renew_deadline_ms, retry_period_ms;
   const char *config_file;       /* for SIGHUP's message; may be NULL */
+  /* SIGHUP: read the configuration again.  Returns the options to run with from the next
+   * cycle (valid until daemon_run returns; what needs a restart keeps its value), or
+   * NULL to keep the current ones (the callback logged why).  NULL: SIGHUP is logged
+   * and ignored. */
+  const struct daemon_opts *(*reload) (void *ud);
+  void *reload_ud;
 };
 
 /* Run until SIGTERM or SIGINT: then stop watching, finish and commit the batch in

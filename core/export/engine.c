@@ -190,8 +190,9 @@ build_index (struct export_engine *e, char *cluster_uid, struct export_result *r
       else
         r->unchanged++;
       break;
-    case ITEM_SKIPPED:
+    case ITEM_SKIPPED: {
       r->skipped++;
+      size_t m = export_log_item (it, "skip");
       /* A record that was intact before and is corrupt now: keep the intact copy. */
       if (it->old && it->corrupt) {
         log_warn ("%s (keeping the copy stored by an earlier export)", it->why);
@@ -199,17 +200,25 @@ build_index (struct export_engine *e, char *cluster_uid, struct export_result *r
       }
       else
         log_warn ("%s", it->why);
+      log_fields_pop (m);
       break;
-    case ITEM_SUPERSEDED:
+    }
+    case ITEM_SUPERSEDED: {
+      size_t m = export_log_item (it, "supersede");
       log_warn ("%s", it->why);   /* the record itself is exported: not a skip */
+      log_fields_pop (m);
       break;
-    case ITEM_FAILED:
+    }
+    case ITEM_FAILED: {
       r->failed++;
+      size_t m = export_log_item (it, "fail");
       log_error ("%s", it->why);
+      log_fields_pop (m);
       /* Keep the previous copy in the snapshot rather than lose the record. */
       if (it->old)
         reuse_old (ix, it, take);
       break;
+    }
     case ITEM_PENDING:
       /* Not read: the run was interrupted (a signal stops the workers).  Keep the
        * previous copy; the run does not commit anyway. */
@@ -276,12 +285,14 @@ mark_damaged (struct export_engine *e, const struct strlist *keys, const long lo
     bool found = lo < keys->n && strcmp (keys->items[lo], it->old->key) == 0;
     if (found && (sizes[lo] < 0 || it->old->stored_size < 0 || sizes[lo] == it->old->stored_size))
       continue;
+    size_t m = export_log_item (it, "repair");
     if (found)
       log_warn ("%s: stored record is damaged (%lld bytes, the index says %lld): reading it "
                 "from the cluster again", it->old->key, sizes[lo], it->old->stored_size);
     else
       log_warn ("%s: stored record is missing: reading it from the cluster again",
                 it->old->key);
+    log_fields_pop (m);
     it->state = ITEM_PENDING;
     it->repair = true;
     n++;
@@ -487,8 +498,12 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
     if (rc == RM_OK && !e->o.dry_run && backend_stop_requested ())
       rc = rm_error_set (err, RM_E_ABORTED, "interrupted by a signal before the commit: "
                          "the previous snapshot stays as it was");
-    if (rc == RM_OK)
+    if (rc == RM_OK) {
+      size_t m = log_fields_mark ();
+      log_field ("action", "commit");
       rc = snapshot_commit (e->b, ix, &st, &stale, &co, err);
+      log_fields_pop (m);
+    }
     committed = rc == RM_OK && !e->o.dry_run;
     r->committed = committed;
     /* A failed state file write leaves the stored one unknown. */

@@ -183,15 +183,21 @@ static void *
 worker (void *arg)
 {
   struct export_engine *e = arg;
+  /* The caller's log fields (the daemon's cycle); this may be the caller itself. */
+  size_t m = log_fields_mark ();
+  log_fields_adopt (e->log_fields);
   for (;;) {
     size_t i = atomic_fetch_add (&e->next, 1);
     if (i >= e->n || backend_stop_requested ())   /* SIGTERM/SIGINT: no commit follows */
       break;
     if (e->items[i].state == ITEM_PENDING) {
+      size_t im = export_log_item (&e->items[i], NULL);
       process (e, &e->items[i]);
+      log_fields_pop (im);
       progress (e, &e->items[i]);
     }
   }
+  log_fields_pop (m);
   return NULL;
 }
 
@@ -313,12 +319,14 @@ static void *
 full_worker (void *arg)
 {
   struct full_ctx *f = arg;
+  log_fields_adopt (f->e->log_fields);    /* always a thread of its own */
   for (;;) {
     pthread_mutex_lock (&f->lock);
     while (f->count == 0 && !f->closed)
       pthread_cond_wait (&f->not_empty, &f->lock);
     if (f->count == 0) {
       pthread_mutex_unlock (&f->lock);
+      log_fields_pop (0);
       return NULL;
     }
     size_t i = f->q[f->head];
@@ -326,7 +334,9 @@ full_worker (void *arg)
     f->count--;
     pthread_cond_signal (&f->not_full);
     pthread_mutex_unlock (&f->lock);
+    size_t im = export_log_item (&f->e->items[i], NULL);
     process (f->e, &f->e->items[i]);
+    log_fields_pop (im);
     progress (f->e, &f->e->items[i]);
   }
 }
@@ -381,6 +391,7 @@ export_fetch (struct export_engine *e)
   atomic_store (&e->bytes, 0);
   clock_gettime (CLOCK_MONOTONIC, &e->started);
   unsigned nt = backend_max_parallel (e->b, e->o.threads);
+  e->log_fields = log_fields_copy ();
   if (todo > 32 && todo * 4 > e->n) {
     /* Most records changed: read them with full LIST pages instead of a GET each.
      * What the LIST did not deliver (deleted meanwhile, or new) is read one by one. */
@@ -391,4 +402,6 @@ export_fetch (struct export_engine *e)
       log_warn ("%s (reading the remaining records one by one)", kerr.message);
   }
   run_workers (e, nt);
+  log_fields_free (e->log_fields);
+  e->log_fields = NULL;
 }

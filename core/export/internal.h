@@ -70,6 +70,7 @@ struct export_engine {
   atomic_ullong bytes;              /* release JSON bytes read so far */
   size_t progress_total;
   struct timespec started;
+  struct log_fields *log_fields;    /* the caller's log fields, for the worker threads */
 };
 
 /* plan.c: list the release objects as metadata only, one item each, sorted by key, the
@@ -89,6 +90,9 @@ bool export_whole_cluster (const struct export_engine *e);
 /* record.c: decode obj (the item's object), compare with the previous snapshot, and
  * store it; sets it->state, it->rec and it->why. */
 void export_record (struct export_engine *e, struct item *it, const cJSON *obj);
+/* Push the log fields naming it (namespace, release, revision, and action unless
+ * NULL: base/log.h); returns the mark to pop back to. */
+size_t export_log_item (const struct item *it, const char *action);
 
 /* fetch.c: read and store every pending item, in parallel. */
 void export_fetch (struct export_engine *e);

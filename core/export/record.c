@@ -10,6 +10,18 @@
 #include "base/sha256.h"
 #include "export/internal.h"
 
+size_t
+export_log_item (const struct item *it, const char *action)
+{
+  size_t m = log_fields_mark ();
+  log_field ("namespace", it->namespace);
+  log_field ("release", it->release);
+  log_field_int ("revision", it->revision);
+  if (action)
+    log_field ("action", action);
+  return m;
+}
+
 void
 export_record (struct export_engine *e, struct item *it, const cJSON *obj)
 {
@@ -72,7 +84,9 @@ export_record (struct export_engine *e, struct item *it, const cJSON *obj)
       it->why = xstrdup (err.message);
     }
     else {
+      size_t m = export_log_item (it, "store");
       log_info ("stored %s (%lld bytes, %lld gzip)", r->key, r->size, r->stored_size);
+      log_fields_pop (m);
       it->state = ITEM_WRITTEN;
     }
   }

@@ -15,12 +15,20 @@
 
 #define SERVICEACCOUNT_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
+const char *
+kube_serviceaccount_dir (void)
+{
+  /* A test runs the daemon as a pod runs it without writing under /var/run. */
+  const char *d = secure_getenv ("RELEASEMANAGER_SERVICEACCOUNT_DIR");
+  return d && *d ? d : SERVICEACCOUNT_DIR;
+}
+
 int
 kube_config_in_cluster (const char *dir, struct kube_config **out, struct rm_error *err)
 {
   *out = NULL;
   if (!dir || !*dir)
-    dir = SERVICEACCOUNT_DIR;
+    dir = kube_serviceaccount_dir ();
   const char *host = getenv ("KUBERNETES_SERVICE_HOST"), *port = getenv ("KUBERNETES_SERVICE_PORT");
   if (!host || !*host || !port || !*port)
     return err_set (err, KUBE_E_CONFIG,

@@ -127,7 +127,11 @@ struct kube_config {
  * On success *out is the caller's (kube_config_free). */
 int kube_config_load (const struct kube_config_opts *opts, struct kube_config **out,
                       struct rm_error *err);
-/* In-cluster configuration only (what kube_config_load falls back to). */
+/* The service account's directory in a pod: /var/run/secrets/kubernetes.io/serviceaccount,
+ * or, for tests only, $RELEASEMANAGER_SERVICEACCOUNT_DIR (ignored when setuid). */
+const char *kube_serviceaccount_dir (void);
+/* In-cluster configuration only (what kube_config_load falls back to); a NULL
+ * serviceaccount_dir is kube_serviceaccount_dir(). */
 int kube_config_in_cluster (const char *serviceaccount_dir, struct kube_config **out,
                             struct rm_error *err);
 void kube_config_free (struct kube_config *cfg);

@@ -19,13 +19,16 @@ RoleBinding appear) and back (they go), the ServiceMonitor once its CRD exists, 
 uninstall` leaving nothing; and `helm upgrade` from a release of the original chart's
 layout (tests/charts/original-manager) keeps the Deployment's immutable selector.
 
-TODO(daemon-loop): run the daemon exactly as the rendered Deployment runs it (its args,
-the ConfigMap mounted at /etc/releasemanager/config.yaml, the service-account token and
-namespace files, the AWS_* environment from the Secret) against the fake API server, then
-install/upgrade/roll back/uninstall other releases with real helm and check the store
-follows within a second, and import into a second cluster.  That needs
-`export --daemon`, which is on the daemon-loop branch; `test_rendered_deployment_runs`
-below is the placeholder and skips until then.
+The rendered Deployment run (test_rendered_deployment_runs, helm 3 and helm 4): the chart
+installed into the fake API server with an s3 backend on moto, the Deployment read back and
+the daemon of the build tree started as its pod's container would be (PodRun: the args, env
+and envFrom with secretKeyRef resolved from the cluster's Secrets, the ConfigMap written
+where it is mounted, the service-account files through RELEASEMANAGER_SERVICEACCOUNT_DIR,
+KUBERNETES_SERVICE_HOST/_PORT); real helm installs, upgrades, rolls back and uninstalls
+other releases and the bucket's index is polled until it says what the cluster holds (the
+delays observed are printed); the state file names the manager's release and namespace;
+an import into a second cluster restores the other releases and skips the manager's own,
+and with --new-path restores it writing to the new path.
 
 Exit 77 (skip) with the reason when helm/kubectl or openssl is missing."""
 
@@ -34,6 +37,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -44,12 +48,17 @@ import urllib.error
 import urllib.request
 
 SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "plugins", "s3"))
 import fakekube_util as fku  # noqa: E402
 from fakekube import yamlmini  # noqa: E402
 
 CHART = os.path.join(SRCDIR, "deploy", "helm", "releasemanager")
 ORIGINAL_LAYOUT = os.path.join(SRCDIR, "tests", "charts", "original-manager")
+PLAIN = os.path.join(SRCDIR, "tests", "charts", "plain")
+RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
+S3_DIR = os.path.join(BUILDDIR, "plugins", "s3", ".libs")
 TOOLS = None
 WORK = None
 MAJORS = (3, 4)
@@ -60,6 +69,7 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
 
 # The original chart's README command line (its `helm upgrade --install` example), with
 # values for its shell variables.  The credentials are made-up strings a test can look for.
@@ -498,10 +508,270 @@ class Cluster(unittest.TestCase):
                 kube.helm(major, "rollback", "releasemanager", "1", "-n", "rm-system")
                 kube.helm(major, "uninstall", "releasemanager", "-n", "rm-system")
 
-    @unittest.skip("TODO(daemon-loop): run `export --daemon` as the rendered Deployment runs it "
-                   "(needs the daemon; see the module docstring)")
     def test_rendered_deployment_runs(self):
-        pass
+        """The daemon run as the installed Deployment's pod runs it, against the fake API
+        server and moto's S3, follows real helm's changes; its store imported into a second
+        cluster restores the other releases and not the manager's own."""
+        if not os.path.exists(os.path.join(S3_DIR, "s3.so")):
+            self.skipTest("the s3 plugin was not built (%s)" % S3_DIR)
+        try:
+            import boto3  # noqa: F401
+            import moto  # noqa: F401
+        except ImportError as e:
+            self.skipTest("moto/boto3 not importable: %s" % e)
+        import s3env
+        moto_s3 = s3env.Moto(WORK)
+        self.addCleanup(moto_s3.stop)
+        self.addCleanup(moto_s3.proc.stdout.close)
+        s3 = moto_s3.client()
+        s3.create_bucket(Bucket="rm-backups")
+        for major in MAJORS:
+            with self.subTest(helm=major):
+                self.run_pod(major, s3, moto_s3)
+
+    def run_pod(self, major, s3, moto_s3):
+        path = "cluster-h%d" % major
+        work = tempfile.mkdtemp(prefix="pod-h%d-" % major, dir=WORK)
+        with fku.FakeKube(tools=TOOLS) as kube, fku.FakeKube(tools=TOOLS) as other:
+            kube.helm(major, "install", "web", PLAIN, "-n", "apps", "--create-namespace")
+            values = ["verbose=true", "backend.type=s3", "backend.path=" + path,
+                      "s3.bucket=rm-backups", "s3.region=us-east-1",
+                      "s3.endpoint=" + moto_s3.endpoint, "s3.accessKeyID=" + moto_s3.ak,
+                      "s3.secretAccessKey=" + moto_s3.sk]
+            kube.helm(major, "install", "releasemanager", CHART, "-n", "rm-system",
+                      "--create-namespace", *sets(values))
+            pod = PodRun(self, kube, work, "rm-system", "releasemanager")
+            self.addCleanup(pod.kill)
+            pod.start()
+            self.assertNotIn(moto_s3.sk, " ".join(pod.argv), "no credential on the command line")
+
+            def index():
+                try:
+                    body = s3.get_object(Bucket="rm-backups", Key=path + "/index.json")["Body"]
+                except s3.exceptions.NoSuchKey:
+                    return None
+                return {(r["namespace"], r["release"], r["revision"]): r.get("status")
+                        for r in json.loads(body.read())["records"]}
+
+            delays = []
+
+            def follows(what):
+                t0 = time.monotonic()
+                while True:     # no time limit: a slow machine only makes it slower
+                    want = cluster_records(kube)
+                    if index() == want:
+                        delays.append("%s %.2f s" % (what, time.monotonic() - t0))
+                        return want
+                    self.assertIsNone(pod.proc.poll(), "the daemon ended:\n" + pod.output())
+                    time.sleep(0.05)
+
+            got = follows("first sync")
+            self.assertIn(("apps", "web", 1), got)
+            self.assertIn(("rm-system", "releasemanager", 1), got)
+            while pod.get("readyz")[0] != 200:     # the commit comes just before
+                self.assertIsNone(pod.proc.poll(), "the daemon ended:\n" + pod.output())
+                time.sleep(0.05)
+            kube.helm(major, "install", "api", PLAIN, "-n", "apps", "--set", "message=api")
+            follows("install")
+            kube.helm(major, "upgrade", "web", PLAIN, "-n", "apps", "--set", "message=two")
+            self.assertEqual(follows("upgrade")[("apps", "web", 1)], "superseded")
+            kube.helm(major, "rollback", "web", "1", "-n", "apps")
+            self.assertEqual(follows("rollback")[("apps", "web", 3)], "deployed")
+            kube.helm(major, "uninstall", "api", "-n", "apps")
+            self.assertNotIn(("apps", "api", 1), follows("uninstall"))
+            sys.stderr.write("helm %d: change to backup, as observed by polling the bucket: %s\n"
+                             % (major, ", ".join(delays)))
+            state = json.loads(s3.get_object(Bucket="rm-backups",
+                                             Key=path + "/rlsmgrstate.json")["Body"].read())
+            self.assertEqual((state.get("release"), state.get("namespace")),
+                             ("releasemanager", "rm-system"), state)
+            self.assertEqual(pod.stop(), 0, pod.output())
+            out = pod.output()
+            self.assertNotIn(moto_s3.sk, out)
+            self.assertIn("leader election", out)
+
+            # The store imported into a second cluster: the manager's own release is
+            # skipped (one manager per store), the others are restored as stored.
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("RELEASEMANAGER_", "AWS_", "KUBERNETES_"))}
+            env.update({"AWS_ACCESS_KEY_ID": moto_s3.ak, "AWS_SECRET_ACCESS_KEY": moto_s3.sk,
+                        "PATH": "/usr/bin:/bin"})
+            other.kubectl("create", "namespace", "apps")
+            p = subprocess.run([RM_BIN, "import", "--path", path, "s3", "--bucket", "rm-backups",
+                                "--region", "us-east-1", "--backend-opt",
+                                "endpoint=" + moto_s3.endpoint, "--plugin-dir", S3_DIR,
+                                "--kubeconfig", other.kubeconfig],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env, timeout=300)
+            self.assertIn(p.returncode, (0, 3), p.stdout + p.stderr)
+            self.assertRegex(p.stdout + p.stderr, r"skipped rm-system/releasemanager: the manager's own release")
+            restored = cluster_records(other)
+            self.assertEqual({k: v for k, v in restored.items() if k[0] == "apps"},
+                             {k: v for k, v in cluster_records(kube).items() if k[0] == "apps"})
+            self.assertFalse([k for k in restored if k[1] == "releasemanager"], restored)
+            self.assertIsNone(self.get(other, "deployment", "releasemanager", "-n", "rm-system"))
+            # --new-path: the manager restored writing to another path, never to this one.
+            bindir = os.path.join(work, "bin")
+            os.makedirs(bindir)
+            os.symlink(helm_bin(major), os.path.join(bindir, "helm"))
+            env["PATH"] = bindir + ":/usr/bin:/bin"
+            env["HOME"] = os.path.join(WORK, "home")
+            p = subprocess.run([RM_BIN, "import", "--path", path, "s3", "--bucket", "rm-backups",
+                                "--region", "us-east-1", "--backend-opt",
+                                "endpoint=" + moto_s3.endpoint, "--plugin-dir", S3_DIR,
+                                "--kubeconfig", other.kubeconfig, "--release-name",
+                                "releasemanager", "--new-path", "new-cluster",
+                                "--create-namespace"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            cm = self.get(other, "configmap", "releasemanager", "-n", "rm-system")
+            self.assertIn('path: "new-cluster"', cm["data"]["config.yaml"])
+            self.assertNotIn(path, cm["data"]["config.yaml"])
+
+
+def cluster_records(kube):
+    """{(namespace, release, revision): status} of the Helm release Secrets in kube."""
+    st, body = kube.get_json("/api/v1/secrets?labelSelector=owner%3Dhelm")
+    assert st == 200, st
+    return {(o["metadata"]["namespace"], o["metadata"]["labels"]["name"],
+             int(o["metadata"]["labels"]["version"])): o["metadata"]["labels"].get("status")
+            for o in body["items"]}
+
+
+class PodRun:
+    """What the kubelet does for the Deployment's pod, done for the daemon in the build tree:
+    the container's args (its image's entrypoint is releasemanager), its env and envFrom
+    (fieldRef, secretKeyRef and configMapKeyRef resolved from the objects in the cluster),
+    its configMap and emptyDir volumes written to a directory each with every mounted path
+    in the args rewritten to it, the image's HOME=/tmp (Dockerfile), the service account's
+    token, ca.crt and namespace (RELEASEMANAGER_SERVICEACCOUNT_DIR), KUBERNETES_SERVICE_HOST
+    and _PORT.  What the image and the pod's network give and a test cannot: the plugin
+    directory (RELEASEMANAGER_PLUGIN_PATH: the build tree's) and port 8080 of the pod's own
+    address (RELEASEMANAGER_LISTEN: a free port of 127.0.0.1)."""
+
+    def __init__(self, case, kube, work, ns, name):
+        self.case, self.kube, self.work, self.ns = case, kube, work, ns
+        self.dep = case.get(kube, "deployment", name, "-n", ns)
+        case.assertIsNotNone(self.dep)
+        self.spec = self.dep["spec"]["template"]["spec"]
+        self.c = self.spec["containers"][0]
+        self.proc = None
+
+    def obj(self, kind, name):
+        return self.case.get(self.kube, kind, name, "-n", self.ns)
+
+    def data(self, kind, name):
+        o = self.obj(kind, name)
+        if o is None:
+            return None
+        if kind == "secret":
+            return {k: base64.b64decode(v).decode() for k, v in (o.get("data") or {}).items()}
+        return dict(o.get("data") or {})
+
+    def env(self):
+        pod_name = self.dep["metadata"]["name"] + "-7d9f8b6c5-x2x4q"
+        out = {}
+        for ef in self.c.get("envFrom") or []:
+            kind, ref = ("secret", ef["secretRef"]) if "secretRef" in ef else ("configmap", ef["configMapRef"])
+            d = self.data(kind, ref["name"])
+            if d is None:
+                self.case.assertTrue(ref.get("optional"), "envFrom %s %s missing" % (kind, ref["name"]))
+                continue
+            out.update({ef.get("prefix", "") + k: v for k, v in d.items()})
+        for e in self.c.get("env") or []:
+            if "value" in e:
+                out[e["name"]] = e["value"]
+                continue
+            vf = e["valueFrom"]
+            if "fieldRef" in vf:
+                out[e["name"]] = {"metadata.name": pod_name, "metadata.namespace": self.ns}[
+                    vf["fieldRef"]["fieldPath"]]
+                continue
+            kind, ref = ("secret", vf["secretKeyRef"]) if "secretKeyRef" in vf else ("configmap", vf["configMapKeyRef"])
+            d = self.data(kind, ref["name"])
+            if d is None or ref["key"] not in d:
+                self.case.assertTrue(ref.get("optional"), "env %s: %s %s key %s missing" % (
+                    e["name"], kind, ref["name"], ref["key"]))
+                continue
+            out[e["name"]] = d[ref["key"]]
+        return out
+
+    def volumes(self):
+        """{mountPath: local directory}, each written as the kubelet would."""
+        vols = {v["name"]: v for v in self.spec.get("volumes") or []}
+        mounts = {}
+        for m in self.c.get("volumeMounts") or []:
+            v = vols[m["name"]]
+            d = os.path.join(self.work, "vol-" + m["name"])
+            os.makedirs(d, exist_ok=True)
+            if "configMap" in v or "secret" in v:
+                kind, src = ("configmap", v["configMap"]) if "configMap" in v else ("secret", v["secret"])
+                data = self.data(kind, src.get("name") or src.get("secretName"))
+                items = src.get("items") or [{"key": k, "path": k} for k in data]
+                for it in items:
+                    with open(os.path.join(d, it["path"]), "w") as f:
+                        f.write(data[it["key"]])
+            else:
+                self.case.assertIn("emptyDir", v, "volume %s: only configMap, secret and emptyDir "
+                                   "are run here" % m["name"])
+            mounts[m["mountPath"]] = d
+        return mounts
+
+    def start(self):
+        self.case.assertNotIn("command", self.c, "the image's entrypoint runs")
+        mounts = self.volumes()
+
+        def local(arg):
+            for mp, d in sorted(mounts.items(), key=lambda kv: -len(kv[0])):
+                if arg == mp or arg.startswith(mp + "/"):
+                    return d + arg[len(mp):]
+            return arg
+
+        self.argv = [RM_BIN] + [local(a) for a in self.c["args"]]
+        sa = os.path.join(self.work, "serviceaccount")
+        os.makedirs(sa)
+        shutil.copy(self.kube.ca, os.path.join(sa, "ca.crt"))
+        with open(os.path.join(sa, "token"), "w") as f:
+            f.write(self.kube.token)
+        with open(os.path.join(sa, "namespace"), "w") as f:
+            f.write(self.ns)
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items()
+               if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "LD_")) or k == "PATH"}
+        env["HOME"] = local("/tmp")
+        env.update(self.env())
+        env.update({"KUBERNETES_SERVICE_HOST": "127.0.0.1",
+                    "KUBERNETES_SERVICE_PORT": str(self.kube.port),
+                    "RELEASEMANAGER_SERVICEACCOUNT_DIR": sa,
+                    "RELEASEMANAGER_PLUGIN_PATH": S3_DIR,
+                    "RELEASEMANAGER_LISTEN": "127.0.0.1:%d" % self.port})
+        self.log = open(os.path.join(self.work, "daemon.log"), "w+")
+        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=env, cwd=self.work)
+
+    def get(self, what):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/%s" % (self.port, what),
+                                        timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=120)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc:
+            self.log.close()
 
 
 class Image(unittest.TestCase):

@@ -13,6 +13,7 @@ the program under test is missing."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -220,10 +221,11 @@ class DaemonCase(unittest.TestCase):
             p = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
             self.assertEqual(p.returncode, 0, p.stdout)
-        # SIGHUP: said clearly, and the daemon runs on.
+        # SIGHUP without a configuration file: said, and the daemon runs on
+        # (test_8_sighup reloads one).
         d.p.send_signal(signal.SIGHUP)
-        wait_for("SIGHUP answered", lambda: "SIGHUP" in d.output())
-        self.assertIn("not supported yet", d.output())
+        wait_for("SIGHUP answered", lambda: "SIGHUP: read" in d.output())
+        self.assertIn("nothing to change", d.output())
         self.assertIsNone(d.p.poll())
         # index.json deleted behind the daemon's back: the next resync writes it again.
         os.unlink(os.path.join(path, "index.json"))
@@ -373,6 +375,137 @@ class DaemonCase(unittest.TestCase):
                                stderr=subprocess.PIPE, text=True, timeout=60)
             self.assertEqual(p.returncode, 2, "%r\n%s" % (extra, p.stderr))
             self.assertIn(word, p.stderr)
+
+    def test_8_sighup(self):
+        """SIGHUP reads the configuration file again: the polling interval, debug, dry-run
+        and the namespace filters apply from the next cycle; what needs a restart (the
+        release name, threads, the lease options) is named and kept; a file that no longer parses (FILE:LINE) or a bad
+        value keeps what is in effect; the daemon never dies of it."""
+        ns, other = "d8", "d8x"
+        FK.helm3("install", "web", PLAIN, "-n", ns, "--create-namespace")
+        FK.helm3("install", "web", PLAIN, "-n", other, "--create-namespace")
+        path = newdir("hup")
+        cfg = os.path.join(newdir("hup-cfg"), "config.yaml")
+
+        def write(text):
+            with open(cfg + ".new", "w") as f:
+                f.write(text)
+            os.rename(cfg + ".new", cfg)
+
+        def hup(n):
+            """Send SIGHUP and wait for the n-th answer (a SIGHUP line naming the result)."""
+            d.p.send_signal(signal.SIGHUP)
+            wait_for("SIGHUP answer %d" % n,
+                     lambda: len([ln for ln in d.output().splitlines()
+                                  if "SIGHUP: read" in ln or "keeping the configuration" in ln]) >= n)
+
+        def resyncs():
+            return d.metric('releasemanager_sync_duration_seconds_count{kind="resync"}') or 0
+
+        write("polling-interval: 3600\n")
+        d = self.start(path, "--config", cfg)
+        d.wait_ready()
+        self.assertFollows(d, ns, "the first full sync")
+        self.assertFollows(d, other, "the first full sync")
+        self.assertEqual(resyncs(), 0)
+
+        # Live: interval, debug, a namespace excluded.  Restart-only: named, kept.
+        write("polling-interval: 1\ndebug: true\nexclude-namespaces: [%s]\n"
+              "release-name: other\nthreads: 3\nlease-duration: 99s\n"
+              "path: /nowhere\n" % other)
+        hup(1)
+        out = d.output()
+        self.assertIn("applied debug, polling-interval, exclude-namespaces", out)
+        for key in ("release-name", "threads", "lease-duration"):
+            self.assertIn("SIGHUP: '%s' changed (now from %s:" % (key, cfg), out)
+        # The command line still wins over the file (--path): nothing changed there.
+        self.assertNotIn("'path' changed", out)
+        n = resyncs()
+        wait_for("resyncs every second now", lambda: resyncs() >= n + 2)
+        self.assertIn("debug:", d.output())
+        FK.helm3("install", "api", PLAIN, "-n", ns)
+        FK.helm3("install", "api", PLAIN, "-n", other)
+        self.assertFollows(d, ns, "install after SIGHUP")
+        self.assertNotIn((other, "api", 1), store_keys(path, {other}), "excluded namespace")
+        self.assertIn((other, "web", 1), store_keys(path, {other}), "kept outside the filter")
+        self.assertEqual(d.get("healthz")[0], 200, "still listening where it started")
+
+        # A file that no longer parses: FILE:LINE, the configuration in effect kept.
+        write("polling-interval: 1\ndebug: true\nnamespaces: [unclosed\n")
+        hup(2)
+        line = [ln for ln in d.output().splitlines() if "keeping the configuration" in ln][-1]
+        self.assertRegex(line, re.escape(cfg) + r":\d+")
+        self.assertIsNone(d.p.poll())
+        n = resyncs()
+        wait_for("resyncs go on", lambda: resyncs() >= n + 1)
+        FK.helm3("upgrade", "api", PLAIN, "-n", ns, "--set", "message=two")
+        self.assertFollows(d, ns, "upgrade after a broken configuration")
+
+        # A bad value: named with its line, the value in effect kept.
+        write("polling-interval: soon\ndebug: true\nexclude-namespaces: [%s]\n" % other)
+        hup(3)
+        self.assertRegex(d.output(), re.escape(cfg) + r":1: polling-interval: 'soon' is not a "
+                         r"positive whole number; keeping 1")
+        n = resyncs()
+        wait_for("resyncs go on every second", lambda: resyncs() >= n + 1)
+
+        # Dry run on: the next change is only printed; off again: written.
+        write("polling-interval: 1\ndry-run: true\nexclude-namespaces: [%s]\n" % other)
+        hup(4)
+        self.assertFalse(os.path.exists(os.path.join(path, "lock.json")), "lock given up")
+        FK.helm3("install", "dry", PLAIN, "-n", ns)
+        wait_for("the dry run's line", lambda: "would put releases/%s/dry/1." % ns in d.output())
+        self.assertNotIn((ns, "dry", 1), store_keys(path, {ns}))
+        write("polling-interval: 1\nexclude-namespaces: [%s]\n" % other)
+        hup(5)
+        self.assertFollows(d, ns, "dry run turned off")
+        self.assertEqual(d.stop(), 0, d.output_tail())
+
+    def test_9_json_log_fields(self):
+        """--log-format json: every line is one JSON object; every line of a sync cycle
+        carries the cycle's id and kind, a record's lines its namespace, release, revision
+        and action, a cycle's summary its action and duration, as keys."""
+        ns = "d9"
+        FK.helm3("install", "web", PLAIN, "-n", ns, "--create-namespace")
+        path = newdir("json")
+        d = self.start(path, "--log-format", "json", "-p", "1")
+        d.wait_ready()
+        self.assertFollows(d, ns, "the first full sync")
+        FK.helm3("upgrade", "web", PLAIN, "-n", ns, "--set", "message=two")
+        self.assertFollows(d, ns, "helm upgrade")
+        FK.helm3("uninstall", "web", "-n", ns)
+        self.assertFollows(d, ns, "helm uninstall")
+        self.assertEqual(d.stop(), 0, d.output_tail())
+        lines = [json.loads(ln) for ln in d.output().splitlines()]   # each one JSON
+        self.assertTrue(lines)
+        for o in lines:
+            for k in ("time", "level", "msg"):
+                self.assertIn(k, o)
+        cycles = [o for o in lines if "cycle" in o]
+        self.assertTrue(cycles)
+        for o in cycles:
+            self.assertIsInstance(o["cycle"], int)
+            self.assertIn(o["sync"], ("full", "batch", "resync"), o)
+        stored = [o for o in lines if o["msg"].startswith("stored releases/%s/" % ns)]
+        self.assertGreaterEqual(len(stored), 2)
+        for o in stored:
+            key = o["msg"].split()[1].split("/")
+            self.assertEqual((o["namespace"], o["release"], o["revision"], o["action"]),
+                             (key[1], key[2], int(key[3].split(".")[0]), "store"), o)
+            self.assertIn("cycle", o)
+        summaries = [o for o in cycles if " sync: " in o["msg"]]
+        self.assertTrue(summaries)
+        for o in summaries:
+            self.assertEqual(o["action"], "sync", o)
+            self.assertIsInstance(o["duration"], (int, float))
+        deleted = [o for o in lines if o["msg"].startswith("deleted releases/%s/" % ns)]
+        self.assertTrue(deleted)
+        for o in deleted:
+            self.assertEqual(o["action"], "commit", o)
+            self.assertIn("cycle", o)
+        ids = [o["cycle"] for o in cycles]
+        self.assertEqual(ids, sorted(ids), "cycle ids count up")
+        self.assertGreaterEqual(len(set(ids)), 3, "full, upgrade, uninstall")
 
 
 def main():
