@@ -63,7 +63,7 @@ static const struct metric_desc rmm_descs[RMM_COUNT] = {
     "Sync cycles failed in a row; /healthz fails from --unhealthy-after on",
     METRIC_GAUGE, { NULL }, NULL, 0 },
   [RMM_API_BYTES] = { "releasemanager_api_received_bytes_total",
-    "Response body bytes received from the Kubernetes API (as sent: compressed when gzip)",
+    "Response body bytes received from the Kubernetes API, counted after gzip decoding",
     METRIC_COUNTER, { NULL }, NULL, 0 },
 };
 

@@ -28,7 +28,7 @@ enum rmm_id {
   RMM_WATCH_RESTARTS,      /* counter {reason = gone | dropped | error} */
   RMM_LEADER,              /* gauge: 1 while this replica holds the Lease, else 0 */
   RMM_FAILED_CYCLES,       /* gauge: consecutive failed sync cycles (/healthz's input) */
-  RMM_API_BYTES,           /* counter: response body bytes from the API */
+  RMM_API_BYTES,           /* counter: response body bytes from the API (decoded) */
   RMM_COUNT
 };
 

@@ -127,7 +127,9 @@ kube_request_verb (const char *method, const char *path, char *buf, size_t size)
     memcpy (buf, rest ? seg[res] : "", rlen);
     buf[rlen] = '\0';
   }
-  bool watch = q && (strstr (q, "watch=1") || strstr (q, "watch=true"));
+  bool watch = false;
+  for (const char *w = q; w && !watch; w = strchr (w + 1, '&'))
+    watch = !strncmp (w + 1, "watch=1", 7) || !strncmp (w + 1, "watch=true", 10);
   if (!strcmp (method, "GET") || !strcmp (method, "HEAD"))
     return watch ? "watch" : named || !rest ? "get" : "list";
   if (!strcmp (method, "POST"))

@@ -168,7 +168,8 @@ void kube_client_stats (struct kube_client *c, struct kube_stats *out);
  * Kubernetes verb of the request (get, list, watch, create, update, patch, delete,
  * deletecollection), the resource its path names ("secrets", "leases"; "" for a path
  * naming none, such as /version), rc (KUBE_OK, else the exchange's error: a KUBE_E_*
- * code; KUBE_E_ABORTED when the caller stopped it) and the body bytes received.  It
+ * code; KUBE_E_ABORTED when the caller stopped it) and the body bytes received (as
+ * kube_stats counts them: after gzip decoding).  It
  * must be quick and thread-safe.  Set it before the client is shared between threads;
  * fn NULL removes it. */
 typedef void (*kube_observer_fn) (void *ud, const char *verb, const char *resource, int rc,

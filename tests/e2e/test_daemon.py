@@ -366,7 +366,10 @@ class DaemonCase(unittest.TestCase):
                             (["--unhealthy-after", "0"], "--unhealthy-after"),
                             (["--leader-elect", "--lease-duration", "2s", "--renew-deadline",
                               "3s", "--lease-namespace", "x"], "lease"),
-                            (["--retry-period", "soon"], "--retry-period")):
+                            (["--retry-period", "soon"], "--retry-period"),
+                            (["-p", "5ms"], "--polling-interval"),
+                            (["-p", "1.5"], "--polling-interval"),
+                            (["-p", "0.5s0"], "--polling-interval")):
             p = subprocess.run([RM_BIN, "export", "local", "--path", newdir("bad"),
                                 "--plugin-dir", PLUGIN_DIR, "--kubeconfig", FK.kubeconfig,
                                 "--daemon"] + extra, stdout=subprocess.PIPE,

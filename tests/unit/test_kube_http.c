@@ -233,6 +233,8 @@ Test (http, request_verbs)
     { "GET", "/api/v1/namespaces/kube-system", "get", "namespaces" },
     { "GET", "/api/v1/namespaces", "list", "namespaces" },
     { "GET", "/api/v1/secrets?watch=1&resourceVersion=5", "watch", "secrets" },
+    { "GET", "/api/v1/secrets?allowWatchBookmarks=true&watch=true", "watch", "secrets" },
+    { "GET", "/api/v1/secrets?labelSelector=nowatch%3D1", "list", "secrets" },
     { "GET", "/apis/coordination.k8s.io/v1/namespaces/rm/leases/x", "get", "leases" },
     { "PUT", "/apis/coordination.k8s.io/v1/namespaces/rm/leases/x", "update", "leases" },
     { "POST", "/apis/coordination.k8s.io/v1/namespaces/rm/leases", "create", "leases" },
