@@ -29,6 +29,8 @@ struct backend {
   pthread_mutex_t lock;       /* RM_THREAD_SERIALIZE_HANDLE */
   struct rm_host host;
   atomic_int dirty;           /* a put or remove since the last sync (RM_OPEN_BARRIER) */
+  backend_observer_fn observer;   /* set before the backend is shared */
+  void *observer_ud;
 };
 
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;  /* SERIALIZE_ALL */
@@ -472,9 +474,18 @@ full_key (const struct backend *b, const char *key)
 }
 
 /* Normalize the plugin's result: code in err, message with context, secrets redacted. */
+void
+backend_set_observer (struct backend *b, backend_observer_fn fn, void *ud)
+{
+  b->observer = fn;
+  b->observer_ud = ud;
+}
+
 static int
 finish (struct backend *b, int rc, const char *op, const char *key, struct rm_error *err)
 {
+  if (b->observer)
+    b->observer (b->observer_ud, op, rc < 0 || rc > RM_E_LAST_ ? RM_E_INTERNAL : rc);
   if (rc == RM_OK)
     return RM_OK;
   /* Plugins speak primary codes only (extended codes are the core's); anything else is a

@@ -114,6 +114,13 @@ int backend_get_mem (struct backend *b, const char *key, struct strbuf *out,
 int backend_list_all (struct backend *b, const char *prefix, rm_list_emit_fn emit,
                       void *opaque, struct rm_error *err);
 
+/* An observer of every operation of b, for a caller's metrics: called on the thread
+ * that made it, once it returned, with the operation (put, get, stat, list, delete, sync;
+ * a remove_many batch is one delete) and its primary code (RM_OK, RM_E_NOT_FOUND, ...).
+ * Quick and thread-safe; set it before b is shared between threads; fn NULL removes it. */
+typedef void (*backend_observer_fn) (void *ud, const char *op, int rc);
+void backend_set_observer (struct backend *b, backend_observer_fn fn, void *ud);
+
 /* Ask every backend's long operations to finish early (host should_stop()). */
 void backend_request_stop (void);
 /* Whether backend_request_stop was called (a signal): long waits give up. */

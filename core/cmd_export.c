@@ -33,7 +33,8 @@ static const struct cli_option export_options[] = {
   { "self-namespace", 0, CLI_VALUE, "NS", NULL, "namespace of --release-name", 0 },
   { "daemon", 0, CLI_FLAG, NULL, NULL,
     "run on: watch the cluster and export each change, resync every --polling-interval", 0 },
-  { "polling-interval", 'p', CLI_VALUE, "SECONDS", "30", "the daemon's resync interval", 0 },
+  { "polling-interval", 'p', CLI_VALUE, "SECONDS", "30",
+    "the daemon's resync interval: whole seconds, or a duration (500ms, 1.5s, 2m)", 0 },
   { "force", 0, CLI_FLAG, NULL, NULL,
     "replace a stored snapshot of another cluster (another kube-system UID)", 0 },
   { "lock-timeout", 0, CLI_VALUE, "DURATION", "0",
@@ -110,6 +111,26 @@ count_value (const char *v, long max)
   return n;
 }
 
+/* --polling-interval in ms, or -1: a bare number is whole seconds, as the original tool's;
+ * a duration with units may be shorter (a benchmark's thousands of resyncs), from 10ms. */
+static long
+polling_interval_ms (const char *pi)
+{
+  long secs = count_value (pi, INT_MAX);
+  if (secs > 0)
+    return secs * 1000L;
+  size_t n = strlen (pi);
+  double dsecs;
+  struct rm_error err;
+  if (n == 0 || *pi < '0' || *pi > '9' || (pi[n - 1] >= '0' && pi[n - 1] <= '9')
+      || store_lock_parse_timeout (pi, &dsecs, &err) != RM_OK || dsecs < 0.01
+      || dsecs > (double) INT_MAX)
+    return -1;
+  return (long) (dsecs * 1000 + 0.5);
+}
+
+#define POLLING_INTERVAL_FORMS "whole seconds (30) or a duration from 10ms (500ms, 1.5s, 2m)"
+
 /* A duration option of the daemon in ms, > 0; false when it is not one (said why). */
 static bool
 duration_ms (const struct cli *c, const char *name, long *ms)
@@ -150,11 +171,11 @@ pod_namespace (void)
 /* --daemon's options; EXIT_OK or EXIT_USAGE (said why).  The export options are
  * filled by the caller afterwards (e->o). */
 static int
-check_daemon (struct cli *c, struct export_cmd *e, int polling_interval)
+check_daemon (struct cli *c, struct export_cmd *e, long polling_interval_ms)
 {
   struct daemon_opts *d = &e->d;
   e->daemon = true;
-  d->polling_interval = polling_interval;
+  d->polling_interval_ms = polling_interval_ms;
   d->listen = cli_get (c, "listen");
   struct http_addr addr;
   struct rm_error err;
@@ -208,9 +229,9 @@ check_export (struct cmd_ctx *x)
 {
   struct cli *c = x->cli;
   const char *pi = cli_get (c, "polling-interval");
-  long secs = count_value (pi, INT_MAX);
-  if (secs < 0) {
-    log_error ("--polling-interval: '%s' is not a positive whole number of seconds", pi);
+  long pi_ms = polling_interval_ms (pi);
+  if (pi_ms < 0) {
+    log_error ("--polling-interval: '%s' is neither " POLLING_INTERVAL_FORMS, pi);
     return EXIT_USAGE;
   }
   const char *driver = cli_get (c, "helm-driver");
@@ -228,7 +249,7 @@ check_export (struct cmd_ctx *x)
   struct export_cmd *e = xcalloc (1, sizeof *e);
   x->opts = e;
   e->lock_timeout = lock_timeout;
-  if (cli_flag (c, "daemon") && check_daemon (c, e, (int) secs) != EXIT_OK)
+  if (cli_flag (c, "daemon") && check_daemon (c, e, pi_ms) != EXIT_OK)
     return EXIT_USAGE;   /* release_export frees e */
   /* All are repeatable and comma-separated; --namespace and --namespaces add up. */
   cli_get_list (c, "namespace", ',', &e->only);
@@ -424,26 +445,29 @@ reload_config (void *ud)
   }
 
   /* The loop's settings, from the next cycle. */
-  static const char *const counts[] = { "polling-interval", "unhealthy-after" };
-  for (size_t i = 0; i < ARRAY_SIZE (counts); i++) {
-    const char *v = cli_get (nc, counts[i]);
-    long n = count_value (v, i == 0 ? INT_MAX : 1000000);
-    if (n < 0) {
-      char *origin = cli_origin (nc, counts[i]);
-      log_error ("SIGHUP: %s: %s: '%s' is not a positive whole number; keeping %ld", origin,
-                 counts[i], v, i == 0 ? (long) cur->polling_interval
-                 : (long) cur->unhealthy_after);
-      free (origin);
-      continue;
-    }
-    if (i == 0 && n != cur->polling_interval) {
-      g->d.polling_interval = (int) n;
-      APPLIED ("polling-interval");
-    }
-    if (i == 1 && n != (long) cur->unhealthy_after) {
-      g->d.unhealthy_after = (unsigned) n;
-      APPLIED ("unhealthy-after");
-    }
+  const char *pi = cli_get (nc, "polling-interval");
+  long pi_ms = polling_interval_ms (pi);
+  if (pi_ms < 0) {
+    char *origin = cli_origin (nc, "polling-interval");
+    log_error ("SIGHUP: %s: polling-interval: '%s' is neither " POLLING_INTERVAL_FORMS
+               "; keeping %ldms", origin, pi, cur->polling_interval_ms);
+    free (origin);
+  }
+  else if (pi_ms != cur->polling_interval_ms) {
+    g->d.polling_interval_ms = pi_ms;
+    APPLIED ("polling-interval");
+  }
+  const char *ua = cli_get (nc, "unhealthy-after");
+  long n = count_value (ua, 1000000);
+  if (n < 0) {
+    char *origin = cli_origin (nc, "unhealthy-after");
+    log_error ("SIGHUP: %s: unhealthy-after: '%s' is not a positive whole number; keeping %u",
+               origin, ua, cur->unhealthy_after);
+    free (origin);
+  }
+  else if (n != (long) cur->unhealthy_after) {
+    g->d.unhealthy_after = (unsigned) n;
+    APPLIED ("unhealthy-after");
   }
   bool dry = cli_flag (nc, "dry-run");
   if (!dry && !e->d.write && cur->export.dry_run)

@@ -206,12 +206,6 @@ ignore_item (void *ud, const cJSON *item)
   return 0;
 }
 
-static void
-api_count (struct daemon *d, const char *op, bool ok)
-{
-  metrics_add (d->m, RMM_API_REQUESTS, (const char *[]) { op, ok ? "ok" : "error", NULL }, 1);
-}
-
 static void *
 watch_main (void *arg)
 {
@@ -228,7 +222,6 @@ watch_main (void *arg)
       struct kube_list_opts lo = { .label_selector = RELEASE_SELECTOR, .metadata_only = true };
       struct kube_list_info info = { 0 };
       int lrc = kube_list (d->kc, w->path, &lo, ignore_item, NULL, NULL, &info, &err);
-      api_count (d, "list", lrc == KUBE_OK);
       if (lrc != KUBE_OK) {
         kube_list_info_free (&info);
         metrics_add (d->m, RMM_ERRORS, (const char *[]) { "api", NULL }, 1);
@@ -259,7 +252,6 @@ watch_main (void *arg)
     rv = last;
     if (wrc == KUBE_E_ABORTED)
       break;
-    api_count (d, "watch", wrc == KUBE_OK || wrc == KUBE_E_GONE || wrc == KUBE_E_NETWORK);
     if (wrc == KUBE_OK) {
       failures = 0;
       continue;        /* the server's timeout: on from the last resourceVersion */
@@ -392,8 +384,6 @@ cycle_run (struct daemon *d, const char *kind, bool had_event, struct timespec e
   if (d->o->write && !d->lock) {
     struct store_lock_opts lo = { .command = "export --daemon", .cluster = d->o->cluster_uid };
     int lrc = store_lock_acquire (d->b, &lo, &d->lock, &err);
-    metrics_add (d->m, RMM_BACKEND_REQUESTS, (const char *[]) { "put",
-                 lrc == RM_OK ? "ok" : "error", NULL }, 1);
     if (lrc != RM_OK) {
       d->lock = NULL;
       log_error ("cannot lock the store: %s", err.message);
@@ -413,8 +403,6 @@ cycle_run (struct daemon *d, const char *kind, bool had_event, struct timespec e
   if (!strcmp (kind, "resync")) {
     bool changed;
     int rrc = export_engine_recheck (d->engine, &changed, &err);
-    metrics_add (d->m, RMM_BACKEND_REQUESTS, (const char *[]) { "get",
-                 rrc == RM_OK ? "ok" : "error", NULL }, 1);
     if (rrc != RM_OK) {
       log_error ("resync: reading %s: %s", STORE_INDEX_KEY, err.message);
       cycle_failed (d, "backend", err.message);
@@ -431,7 +419,8 @@ cycle_run (struct daemon *d, const char *kind, bool had_event, struct timespec e
   /* The lines that report the run: its outcome and duration as fields too. */
   log_field ("action", "sync");
   log_field_num ("duration", secs);
-  metrics_add (d->m, RMM_ERRORS, (const char *[]) { "record", NULL }, (double) r.skipped);
+  /* Each corrupt record once, not again on every resync that finds it still there. */
+  metrics_add (d->m, RMM_ERRORS, (const char *[]) { "record", NULL }, (double) r.skipped_new);
   if (rc != RM_OK) {
     if (rc == STORE_E_LOCK_LOST) {
       /* Taken over or expired: take it again next cycle. */
@@ -561,7 +550,7 @@ main_loop (struct daemon *d)
       if (reload (d))
         need_full = true;         /* the engine's options changed: a new engine */
       if (!retry)
-        next_resync = now_ms () + (long long) d->o->polling_interval * 1000;
+        next_resync = now_ms () + d->o->polling_interval_ms;
     }
     bool leading = atomic_load (&d->leading);
     if (!leading) {
@@ -618,7 +607,7 @@ main_loop (struct daemon *d)
       need_full = false;
       retry = false;
       failures = 0;
-      next_resync = now_ms () + (long long) d->o->polling_interval * 1000;
+      next_resync = now_ms () + d->o->polling_interval_ms;
     }
     else {
       if (had_event)
@@ -661,6 +650,9 @@ daemon_run (struct backend *b, struct kube_client *kc, const struct daemon_opts 
   d->kc = kc;
   d->o = o;
   d->m = rmmetrics_new ();
+  /* Every API and backend request, the engine's included, counted where it is made. */
+  kube_client_set_observer (kc, rmmetrics_observe_kube, d->m);
+  backend_set_observer (b, rmmetrics_observe_backend, d->m);
   pthread_mutex_init (&d->mu, NULL);
   srand ((unsigned) (getpid () ^ time (NULL)));
   int rc = RM_OK;
@@ -714,7 +706,7 @@ daemon_run (struct backend *b, struct kube_client *kc, const struct daemon_opts 
     goto out;
   }
   log_info ("daemon: serving /healthz /readyz /releases /metrics /debug/vars on port %u; "
-            "resync every %d s%s", http_port (srv), o->polling_interval,
+            "resync every %g s%s", http_port (srv), o->polling_interval_ms / 1000.0,
             elect ? "; leader election on" : "");
 
   /* The watches: the collections the engine lists. */
@@ -756,6 +748,8 @@ out:
   free (d->w);
   export_engine_free (d->engine);
   kube_lease_free (d->lease);
+  kube_client_set_observer (kc, NULL, NULL);
+  backend_set_observer (b, NULL, NULL);
   metrics_free (d->m);
   free (d->releases_json);
   pthread_mutex_destroy (&d->mu);

@@ -13,7 +13,7 @@
 
 struct daemon_opts {
   struct export_opts export;     /* the engine's options (lock: set by the daemon) */
-  int polling_interval;          /* seconds between resyncs */
+  long polling_interval_ms;      /* between resyncs */
   const char *listen;            /* the HTTP server's address (http_addr_parse) */
   unsigned unhealthy_after;      /* /healthz fails after this many failed cycles in a row */
   bool write;                    /* take the store lock (not a dry run) */

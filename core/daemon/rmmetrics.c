@@ -5,9 +5,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/log.h"
 #include "daemon/rmmetrics.h"
+#include "kube/kube.h"
 
 /* Seconds: a sync is a LIST and a few writes (tens of ms) up to a full export of
  * thousands of releases (minutes). */
@@ -35,16 +37,21 @@ static const struct metric_desc rmm_descs[RMM_COUNT] = {
     "Duration of a sync: the first full export, a periodic resync, or a batch of watched changes",
     METRIC_HISTOGRAM, { "kind", NULL }, sync_buckets, ARRAY_SIZE (sync_buckets) },
   [RMM_CHANGE_LATENCY] = { "releasemanager_change_to_backup_latency_seconds",
-    "Time from the API server accepting a release change to the store's index listing it",
+    "Seconds from the daemon receiving the watch event of a release change (the first of its "
+    "batch) to the store's committed index listing it; the API server's acceptance time is not "
+    "known finer than creationTimestamp's whole seconds, so it is not the start",
     METRIC_HISTOGRAM, { NULL }, latency_buckets, ARRAY_SIZE (latency_buckets) },
   [RMM_ERRORS] = { "releasemanager_errors_total",
     "Errors by kind (api, backend, record, commit, lease, config); the daemon retries or skips",
     METRIC_COUNTER, { "kind", NULL }, NULL, 0 },
   [RMM_API_REQUESTS] = { "releasemanager_api_requests_total",
-    "Kubernetes API requests by operation and result",
+    "Kubernetes API requests (HTTP exchanges, retries included) of the daemon and its export "
+    "cycles, by operation (the Kubernetes verb; lease_VERB for the leader Lease) and result "
+    "(ok, not_found, conflict, cancelled, error)",
     METRIC_COUNTER, { "operation", "result", NULL }, NULL, 0 },
   [RMM_BACKEND_REQUESTS] = { "releasemanager_backend_requests_total",
-    "Storage backend requests by operation and result",
+    "Storage backend operations of the daemon and its export cycles, by operation (put, get, "
+    "stat, list, delete, sync) and result (ok, not_found, error)",
     METRIC_COUNTER, { "operation", "result", NULL }, NULL, 0 },
   [RMM_WATCH_RESTARTS] = { "releasemanager_watch_restarts_total",
     "Watches of release Secrets or ConfigMaps started again, by reason (gone, dropped, error)",
@@ -55,6 +62,9 @@ static const struct metric_desc rmm_descs[RMM_COUNT] = {
   [RMM_FAILED_CYCLES] = { "releasemanager_consecutive_failed_cycles",
     "Sync cycles failed in a row; /healthz fails from --unhealthy-after on",
     METRIC_GAUGE, { NULL }, NULL, 0 },
+  [RMM_API_BYTES] = { "releasemanager_api_received_bytes_total",
+    "Response body bytes received from the Kubernetes API, counted after gzip decoding",
+    METRIC_COUNTER, { NULL }, NULL, 0 },
 };
 
 const char *const rmm_error_kinds[] = {
@@ -81,4 +91,27 @@ rmmetrics_new (void)
   for (const char *const *r = (const char *const[]) { "gone", "dropped", "error", NULL }; *r; r++)
     metrics_touch (m, RMM_WATCH_RESTARTS, (const char *[]) { *r, NULL });
   return m;
+}
+
+void
+rmmetrics_observe_kube (void *ud, const char *verb, const char *resource, int rc,
+                        unsigned long bytes)
+{
+  struct metrics *m = ud;
+  char op[48];
+  snprintf (op, sizeof op, "%s%s", !strcmp (resource, "leases") ? "lease_" : "", verb);
+  const char *result = rc == KUBE_OK ? "ok" : rc == KUBE_E_NOT_FOUND ? "not_found"
+                       : rc == KUBE_E_CONFLICT ? "conflict" : rc == KUBE_E_ABORTED ? "cancelled"
+                       : "error";
+  metrics_add (m, RMM_API_REQUESTS, (const char *[]) { op, result, NULL }, 1);
+  if (bytes)
+    metrics_add (m, RMM_API_BYTES, NULL, (double) bytes);
+}
+
+void
+rmmetrics_observe_backend (void *ud, const char *op, int rc)
+{
+  struct metrics *m = ud;
+  const char *result = rc == RM_OK ? "ok" : rc == RM_E_NOT_FOUND ? "not_found" : "error";
+  metrics_add (m, RMM_BACKEND_REQUESTS, (const char *[]) { op, result, NULL }, 1);
 }

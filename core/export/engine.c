@@ -31,6 +31,7 @@ export_engine_new (struct backend *b, struct kube_client *kc, const struct expor
   e->only_ns = (struct strlist) STRLIST_INIT;
   e->skip_ns = (struct strlist) STRLIST_INIT;
   e->only_release = (struct strlist) STRLIST_INIT;
+  e->skipped = (struct strlist) STRLIST_INIT;
   copy_list (&e->only_ns, opts->only_ns);
   copy_list (&e->skip_ns, opts->skip_ns);
   copy_list (&e->only_release, opts->only_release);
@@ -55,6 +56,7 @@ export_engine_free (struct export_engine *e)
   strlist_free (&e->only_ns);
   strlist_free (&e->skip_ns);
   strlist_free (&e->only_release);
+  strlist_free (&e->skipped);
   free (e->self_release);
   free (e->self_namespace);
   free (e->path);
@@ -165,6 +167,7 @@ build_index (struct export_engine *e, char *cluster_uid, struct export_result *r
   ix->cap = e->n + outside ? e->n + outside : 1;
   ix->records = xmalloc (ix->cap * sizeof *ix->records);
   *differs = false;
+  struct strlist skipped = STRLIST_INIT;
   for (size_t j = 0; j < nold; j++)
     if (keep[j]) {
       struct item it = { .old = &e->old->records[j] };
@@ -192,14 +195,21 @@ build_index (struct export_engine *e, char *cluster_uid, struct export_result *r
       break;
     case ITEM_SKIPPED: {
       r->skipped++;
+      char *id = xasprintf ("%s@%s", it->uid ? it->uid : it->key, it->rv ? it->rv : "");
+      bool again = strlist_contains (&e->skipped, id);
+      if (!again)
+        r->skipped_new++;
+      strlist_push (&skipped, id);
+      free (id);
       size_t m = export_log_item (it, "skip");
       /* A record that was intact before and is corrupt now: keep the intact copy. */
       if (it->old && it->corrupt) {
-        log_warn ("%s (keeping the copy stored by an earlier export)", it->why);
+        log_msg (again ? RM_LOG_DEBUG : RM_LOG_WARN,
+                 "%s (keeping the copy stored by an earlier export)", it->why);
         reuse_old (ix, it, take);
       }
       else
-        log_warn ("%s", it->why);
+        log_msg (again ? RM_LOG_DEBUG : RM_LOG_WARN, "%s", it->why);
       log_fields_pop (m);
       break;
     }
@@ -228,6 +238,8 @@ build_index (struct export_engine *e, char *cluster_uid, struct export_result *r
       break;
     }
   }
+  strlist_free (&e->skipped);
+  e->skipped = skipped;
   store_index_sort (ix);
   return ix;
 }

@@ -38,6 +38,9 @@ struct export_opts {
 struct export_result {
   size_t records;                    /* in the new snapshot, in the run's scope */
   size_t written, unchanged, deleted, skipped, failed;
+  size_t skipped_new;                /* of skipped: those this engine's previous run did
+                                        not skip (the same object and resourceVersion), so
+                                        a daemon reports each corrupt record once */
   size_t kept;                       /* stale records not deleted (see kept_why) */
   size_t repaired;                   /* stored records found missing or truncated, read
                                         again from the cluster (among written) */

@@ -59,6 +59,8 @@ struct export_engine {
                                        a commit replaces it */
   bool state_saved;                 /* the state file is known to say what ours does */
   bool forbidden_warned[2];         /* a driver refused us: said once (secrets, configmaps) */
+  struct strlist skipped;           /* the objects the last run skipped ("uid@rv"): a
+                                       later run warns of them again only in --debug */
   /* One run. */
   bool list_secrets, list_configmaps;  /* the drivers listed: in the run's scope */
   bool foreign;                     /* old is another cluster's, replaced (--force): the

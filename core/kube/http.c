@@ -39,6 +39,8 @@ struct kube_client {
   CURL **pool;
   size_t npool, cappool;
   struct kube_stats stats;
+  kube_observer_fn observer;    /* set before the client is shared */
+  void *observer_ud;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -80,6 +82,77 @@ kube_client_stats (struct kube_client *c, struct kube_stats *out)
   *out = c->stats;
   pthread_mutex_unlock (&c->lock);
   out->exec_runs = kube_auth_exec_runs (c->auth);
+}
+
+void
+kube_client_set_observer (struct kube_client *c, kube_observer_fn fn, void *ud)
+{
+  c->observer = fn;
+  c->observer_ud = ud;
+}
+
+const char *
+kube_request_verb (const char *method, const char *path, char *buf, size_t size)
+{
+  /* /api/v1/REST or /apis/GROUP/VERSION/REST, REST = [namespaces/NS/]RESOURCE[/NAME[/SUB]]
+   * (namespaces/NS alone is the Namespace NS). */
+  const char *seg[8];
+  size_t len[8], n = 0;
+  const char *q = strchr (path, '?');
+  const char *end = q ? q : path + strlen (path);
+  for (const char *p = path; p < end && n < ARRAY_SIZE (seg);) {
+    while (p < end && *p == '/')
+      p++;
+    if (p == end)
+      break;
+    const char *e = memchr (p, '/', (size_t) (end - p));
+    if (!e)
+      e = end;
+    seg[n] = p;
+    len[n++] = (size_t) (e - p);
+    p = e;
+  }
+  size_t skip = n && len[0] == 3 && !memcmp (seg[0], "api", 3) ? 2
+                : n && len[0] == 4 && !memcmp (seg[0], "apis", 4) ? 3 : n;
+  size_t rest = n > skip ? n - skip : 0, res = skip;
+  bool named = rest >= 2;
+  if (rest >= 3 && len[skip] == 10 && !memcmp (seg[skip], "namespaces", 10)) {
+    res = skip + 2;
+    named = rest >= 4;
+  }
+  size_t rlen = rest ? len[res] : 0;
+  if (size) {
+    if (rlen >= size)
+      rlen = size - 1;
+    memcpy (buf, rest ? seg[res] : "", rlen);
+    buf[rlen] = '\0';
+  }
+  bool watch = false;
+  for (const char *w = q; w && !watch; w = strchr (w + 1, '&'))
+    watch = !strncmp (w + 1, "watch=1", 7) || !strncmp (w + 1, "watch=true", 10);
+  if (!strcmp (method, "GET") || !strcmp (method, "HEAD"))
+    return watch ? "watch" : named || !rest ? "get" : "list";
+  if (!strcmp (method, "POST"))
+    return "create";
+  if (!strcmp (method, "PUT"))
+    return "update";
+  if (!strcmp (method, "PATCH"))
+    return "patch";
+  if (!strcmp (method, "DELETE"))
+    return named || !rest ? "delete" : "deletecollection";
+  return "other";
+}
+
+static void
+observe (struct kube_client *c, const struct kube_http_req *req, int rc, curl_off_t got)
+{
+  if (!c->observer)
+    return;
+  char resource[64];
+  const char *verb = kube_request_verb (req->method, req->path, resource, sizeof resource);
+  if (req->stream)
+    verb = "watch";
+  c->observer (c->observer_ud, verb, resource, rc, got > 0 ? (unsigned long) got : 0);
 }
 
 /* tls-server-name: curl takes SNI and the name it verifies from the URL, so the URL
@@ -676,6 +749,7 @@ kube_http_do (struct kube_client *c, const struct kube_http_req *req, struct kub
       rc = err->code;
       if (status == 401 && !auth_retried && cr.refreshable
           && kube_auth_unauthorized (c->auth, &cr)) {
+        observe (c, req, rc, got);
         auth_retried = true;
         kube_creds_free (&cr);
         attempt--;
@@ -689,6 +763,7 @@ kube_http_do (struct kube_client *c, const struct kube_http_req *req, struct kub
       }
     }
     kube_creds_free (&cr);
+    observe (c, req, rc, got);
     if (!retry || attempt >= c->opts.max_retries)
       break;
     if (req->cancel && req->cancel (req->sink_ud)) {

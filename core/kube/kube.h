@@ -167,6 +167,22 @@ struct kube_stats {
 };
 void kube_client_stats (struct kube_client *c, struct kube_stats *out);
 
+/* An observer of every HTTP exchange of a client (each retry is one), for a caller's
+ * metrics: called on the thread that made the exchange, once it ended, with the
+ * Kubernetes verb of the request (get, list, watch, create, update, patch, delete,
+ * deletecollection), the resource its path names ("secrets", "leases"; "" for a path
+ * naming none, such as /version), rc (KUBE_OK, else the exchange's error: a KUBE_E_*
+ * code; KUBE_E_ABORTED when the caller stopped it) and the body bytes received (as
+ * kube_stats counts them: after gzip decoding).  It
+ * must be quick and thread-safe.  Set it before the client is shared between threads;
+ * fn NULL removes it. */
+typedef void (*kube_observer_fn) (void *ud, const char *verb, const char *resource, int rc,
+                                  unsigned long bytes);
+void kube_client_set_observer (struct kube_client *c, kube_observer_fn fn, void *ud);
+/* The verb and resource of a request, as the observer gets them: resource is copied
+ * into buf (NUL-terminated, cut to size); returns the verb (a static string). */
+const char *kube_request_verb (const char *method, const char *path, char *buf, size_t size);
+
 struct kube_response {
   long status;
   struct strbuf body;

@@ -548,7 +548,7 @@ store_lock_release (struct store_lock *l, struct rm_error *err)
 int
 store_lock_parse_timeout (const char *text, double *seconds, struct rm_error *err)
 {
-  static const char bad[] = "is not a duration (like 30s, 5m, 1h or 90)";
+  static const char bad[] = "is not a duration (like 30s, 5m, 1h, 500ms or 90)";
   *seconds = 0;
   const char *p = text;
   double total = 0;
@@ -567,7 +567,9 @@ store_lock_parse_timeout (const char *text, double *seconds, struct rm_error *er
         v += (*p - '0') * (scale /= 10);
     }
     double unit = 1;
-    if (*p == 's' || *p == 'm' || *p == 'h')
+    if (p[0] == 'm' && p[1] == 's')
+      unit = 0.001, p += 2;
+    else if (*p == 's' || *p == 'm' || *p == 'h')
       unit = *p == 'h' ? 3600 : *p == 'm' ? 60 : 1, p++;
     else if (*p || any)
       return err_set (err, RM_E_INVALID, "%s", bad);

@@ -59,7 +59,7 @@ int store_lock_renew (struct store_lock *l, struct rm_error *err);
  * on its own. */
 int store_lock_release (struct store_lock *l, struct rm_error *err);
 
-/* --lock-timeout: "0", "90" (seconds), "30s", "5m", "1h", "1m30s".  RM_OK with *seconds,
+/* --lock-timeout: "0", "90" (seconds), "30s", "5m", "1h", "1m30s", "500ms".  RM_OK with *seconds,
  * or RM_E_INVALID with err's message the reason, to follow "'TEXT' ". */
 int store_lock_parse_timeout (const char *text, double *seconds, struct rm_error *err);
 

@@ -368,7 +368,10 @@ class DaemonCase(unittest.TestCase):
                             (["--unhealthy-after", "0"], "--unhealthy-after"),
                             (["--leader-elect", "--lease-duration", "2s", "--renew-deadline",
                               "3s", "--lease-namespace", "x"], "lease"),
-                            (["--retry-period", "soon"], "--retry-period")):
+                            (["--retry-period", "soon"], "--retry-period"),
+                            (["-p", "5ms"], "--polling-interval"),
+                            (["-p", "1.5"], "--polling-interval"),
+                            (["-p", "0.5s0"], "--polling-interval")):
             p = subprocess.run([RM_BIN, "export", "local", "--path", newdir("bad"),
                                 "--plugin-dir", PLUGIN_DIR, "--kubeconfig", FK.kubeconfig,
                                 "--daemon"] + extra, stdout=subprocess.PIPE,
@@ -444,8 +447,8 @@ class DaemonCase(unittest.TestCase):
         # A bad value: named with its line, the value in effect kept.
         write("polling-interval: soon\ndebug: true\nexclude-namespaces: [%s]\n" % other)
         hup(3)
-        self.assertRegex(d.output(), re.escape(cfg) + r":1: polling-interval: 'soon' is not a "
-                         r"positive whole number; keeping 1")
+        self.assertRegex(d.output(), re.escape(cfg) + r":1: polling-interval: 'soon' is neither "
+                         r"whole seconds .*; keeping 1000ms")
         n = resyncs()
         wait_for("resyncs go on every second", lambda: resyncs() >= n + 1)
 
@@ -506,6 +509,63 @@ class DaemonCase(unittest.TestCase):
         ids = [o["cycle"] for o in cycles]
         self.assertEqual(ids, sorted(ids), "cycle ids count up")
         self.assertGreaterEqual(len(set(ids)), 3, "full, upgrade, uninstall")
+
+    def test_10_metrics_count_every_request_and_corrupt_once(self):
+        """/metrics counts the engine's own requests (it alone GETs release records and
+        puts them), by operation and result; a corrupt record is counted once, not again
+        on every resync; -p takes a duration shorter than a second."""
+        ns = "d10"
+        FK.helm3("install", "m", PLAIN, "-n", ns, "--create-namespace")
+        FK.load([{"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+                  "metadata": {"name": "sh.helm.release.v1.broken.v1", "namespace": ns,
+                               "labels": {"owner": "helm", "name": "broken", "version": "1",
+                                          "status": "deployed"}},
+                  "data": {"release": "bm90IGd6aXA="}}])
+        path = newdir("metrics")
+        d = self.start(path, "-p", "200ms")
+        d.wait_ready()
+        wait_for("the release exported", lambda: (store_keys(path, {ns}) or {}).get(
+            (ns, "m", 1)) == "deployed")
+        self.assertIn("resync every 0.2 s", d.output())
+
+        def api(op, result="ok"):
+            return d.metric('releasemanager_api_requests_total{operation="%s",result="%s"}'
+                            % (op, result)) or 0
+
+        def backend(op, result="ok"):
+            return d.metric('releasemanager_backend_requests_total{operation="%s",result="%s"}'
+                            % (op, result)) or 0
+        # The first full export's requests, counted in the client and the backend.
+        self.assertGreater(api("list"), 0)
+        self.assertGreater(api("get"), 0)         # the cluster's identity, the records
+        self.assertGreater(backend("put"), 0)     # the record, the index, the lock
+        self.assertGreater(backend("get") + backend("stat") + backend("list"), 0)
+        self.assertGreater(d.metric("releasemanager_api_received_bytes_total"), 0)
+        # Ten resyncs later: the corrupt record still counted once.
+        n0 = d.metric('releasemanager_sync_duration_seconds_count{kind="resync"}') or 0
+        wait_for("ten resyncs",
+                 lambda: (d.metric('releasemanager_sync_duration_seconds_count{kind="resync"}')
+                          or 0) >= n0 + 10)
+        self.assertEqual(d.metric('releasemanager_errors_total{kind="record"}'), 1,
+                         d.output_tail())
+        self.assertEqual(d.output().count("broken"), 1, "warned once:\n" + d.output_tail())
+        # A second corrupt record: one more.
+        FK.load([{"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+                  "metadata": {"name": "sh.helm.release.v1.broken2.v1", "namespace": ns,
+                               "labels": {"owner": "helm", "name": "broken2", "version": "1",
+                                          "status": "deployed"}},
+                  "data": {"release": "bm90IGd6aXA="}}])
+        wait_for("the second corrupt record counted",
+                 lambda: d.metric('releasemanager_errors_total{kind="record"}') == 2)
+        # Each resync's LIST is counted as it is made (the engine's, not only the watches').
+        l0 = api("list")
+        wait_for("resync LISTs counted", lambda: api("list") >= l0 + 3)
+        if shutil.which("promtool"):
+            st, text = d.get("metrics")
+            p = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertEqual(d.stop(), 0, d.output_tail())
 
 
 def main():

@@ -48,6 +48,8 @@ def main(argv=None):
                          "(default: 127.0.0.1, ::1, localhost, kubernetes.default.svc, ...)")
     ap.add_argument("--proxy", action="store_true",
                     help="also run a CONNECT proxy on a free port (proxyPort in the JSON)")
+    ap.add_argument("--accept-log", action="store_true",
+                    help="record the time each write commits (GET /_fake/accepted)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log every request on stderr")
     a = ap.parse_args(argv)
     basic = {}
@@ -59,7 +61,8 @@ def main(argv=None):
                  gzip_cache=not a.no_gzip_cache,
                  max_events=a.max_events, kube_version=a.kube_version,
                  managed_fields=not a.no_managed_fields, verbose=a.verbose,
-                 scripted=a.scripted, server_names=a.server_names, proxy=a.proxy)
+                 scripted=a.scripted, server_names=a.server_names, proxy=a.proxy,
+                 accept_log=a.accept_log)
     fk = FakeKube(cfg)
     info = fk.start()
     done = threading.Event()

@@ -333,6 +333,39 @@ class Watch(unittest.TestCase):
                          ["c", "kube-root-ca.crt"])
 
 
+    def test_accept_log_and_traffic(self):
+        """Benchmarks read when a write committed (accept log) and what the API served."""
+        ns("acclog")
+        st, h, data = KUBE.request("GET", "/_fake/accepted", auth=False)
+        self.assertEqual(st, 409)      # off unless asked for
+        KUBE.settings(acceptLog=True)
+        try:
+            before = KUBE.control("GET", "traffic")
+            t0 = time.time()
+            st, cm = req("POST", "/api/v1/namespaces/acclog/configmaps",
+                         {"apiVersion": "v1", "kind": "ConfigMap",
+                          "metadata": {"name": "a1", "namespace": "acclog"}})
+            self.assertEqual(st, 201)
+            st, cm2 = req("PUT", "/api/v1/namespaces/acclog/configmaps/a1",
+                          dict(cm, data={"k": "v"}))
+            st, _ = req("DELETE", "/api/v1/namespaces/acclog/configmaps/a1")
+            t1 = time.time()
+            acc = KUBE.control("GET", "accepted")
+            self.assertEqual([(e["type"], e["namespace"], e["name"]) for e in acc],
+                             [("ADDED", "acclog", "a1"), ("MODIFIED", "acclog", "a1"),
+                              ("DELETED", "acclog", "a1")])
+            self.assertEqual(acc[0]["resourceVersion"], cm["metadata"]["resourceVersion"])
+            self.assertEqual(acc[1]["resourceVersion"], cm2["metadata"]["resourceVersion"])
+            self.assertEqual(acc[0]["resource"], "configmaps")
+            self.assertTrue(t0 <= acc[0]["time"] <= acc[1]["time"] <= acc[2]["time"] <= t1, acc)
+            self.assertEqual([e["seq"] for e in KUBE.control("GET", "accepted?since=2")], [3])
+            after = KUBE.control("GET", "traffic")
+            # the three API requests, not the control ones
+            self.assertEqual(after["requests"] - before["requests"], 3)
+            self.assertGreater(after["bytes"] - before["bytes"], len(json.dumps(cm)))
+        finally:
+            KUBE.settings(acceptLog=False)
+
     def test_bookmarks_and_cut(self):
         ns("watchbm")
         st, lst = req("GET", "/api/v1/namespaces/watchbm/configmaps")

@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "daemon/http.h"
 #include "daemon/rmmetrics.h"
+#include "kube/kube.h"
 
 struct reply {
   long status;
@@ -390,6 +391,8 @@ Test (http, promtool_check_metrics)
   metrics_add (m, RMM_ERRORS, (const char *[]) { "api", NULL }, 1);
   metrics_add (m, RMM_API_REQUESTS, (const char *[]) { "watch", "error", NULL }, 2);
   metrics_add (m, RMM_BACKEND_REQUESTS, (const char *[]) { "put", "ok", NULL }, 40);
+  rmmetrics_observe_kube (m, "update", "leases", KUBE_E_CONFLICT, 120);
+  rmmetrics_observe_backend (m, "get", RM_E_NOT_FOUND);
   metrics_add (m, RMM_WATCH_RESTARTS, (const char *[]) { "gone", NULL }, 1);
   metrics_set (m, RMM_LEADER, NULL, 1);
   struct http_handlers h = { NULL, NULL, NULL, m, NULL };
@@ -417,6 +420,12 @@ Test (http, promtool_check_metrics)
   strbuf_puts (&out, "");
   cr_expect_eq (rc, 0, "promtool check metrics failed:\n%s\non:\n%s", out.data, r.body.data);
   cr_expect_str_eq (out.data, "", "promtool: %s", out.data);
+  cr_expect (strstr (r.body.data, "releasemanager_api_requests_total{operation=\"lease_update\","
+                                  "result=\"conflict\"} 1\n"), "%s", r.body.data);
+  cr_expect (strstr (r.body.data, "releasemanager_backend_requests_total{operation=\"get\","
+                                  "result=\"not_found\"} 1\n"), "%s", r.body.data);
+  cr_expect (strstr (r.body.data, "\nreleasemanager_api_received_bytes_total 120\n"), "%s",
+             r.body.data);
   unlink (path);
   strbuf_free (&out);
   strbuf_free (&r.body);

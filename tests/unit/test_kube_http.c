@@ -181,6 +181,80 @@ Test (http, retries_5xx_and_drops_then_succeeds)
   kube_client_free (c);
 }
 
+/* The observer (a daemon's metrics): each exchange, retries included, with its verb,
+ * resource and result. */
+struct observed {
+  pthread_mutex_t mu;
+  char log[512];
+  unsigned long bytes;
+};
+
+static void
+observe_exchange (void *ud, const char *verb, const char *resource, int rc, unsigned long bytes)
+{
+  struct observed *s = ud;
+  pthread_mutex_lock (&s->mu);
+  size_t n = strlen (s->log);
+  snprintf (s->log + n, sizeof s->log - n, "%s %s %s;", verb, resource,
+            rc == KUBE_OK ? "ok" : "error");
+  s->bytes += bytes;
+  pthread_mutex_unlock (&s->mu);
+}
+
+Test (http, observer_sees_every_exchange)
+{
+  stub_rules ("["
+    "{\"path\": \"/api/v1/namespaces/a/secrets/x\", \"status\": 503, \"body\": \"no\"},"
+    "{\"path\": \"/api/v1/namespaces/a/secrets/x\", \"json\": {\"ok\": true}},"
+    "{\"path\": \"/apis/coordination.k8s.io/v1/namespaces/a/leases/l\", \"status\": 404,"
+    " \"json\": {\"kind\": \"Status\", \"reason\": \"NotFound\", \"code\": 404, \"message\": \"no\"}}]");
+  struct kube_client *c = stub_client (NULL, NULL, NULL, &fast);
+  struct observed s = { PTHREAD_MUTEX_INITIALIZER, "", 0 };
+  kube_client_set_observer (c, observe_exchange, &s);
+  struct rm_error err;
+  cr_assert_eq (kube_get (c, "/api/v1/namespaces/a/secrets/x", NULL, &err), KUBE_OK, "%s",
+                err.message);
+  cr_expect_eq (kube_get (c, "/apis/coordination.k8s.io/v1/namespaces/a/leases/l", NULL, &err),
+                KUBE_E_NOT_FOUND);
+  cr_expect_str_eq (s.log, "get secrets error;get secrets ok;get leases error;");
+  cr_expect_geq (s.bytes, strlen ("{\"ok\":true}"));
+  kube_client_set_observer (c, NULL, NULL);
+  kube_get (c, "/api/v1/namespaces/a/secrets/x", NULL, &err);
+  cr_expect_str_eq (s.log, "get secrets error;get secrets ok;get leases error;");
+  kube_client_free (c);
+}
+
+Test (http, request_verbs)
+{
+  static const char *const cases[][4] = {
+    { "GET", "/api/v1/secrets?labelSelector=owner%3Dhelm", "list", "secrets" },
+    { "GET", "/api/v1/namespaces/ns/secrets?limit=500", "list", "secrets" },
+    { "GET", "/api/v1/namespaces/ns/secrets/sh.helm.release.v1.a.v1", "get", "secrets" },
+    { "GET", "/api/v1/namespaces/kube-system", "get", "namespaces" },
+    { "GET", "/api/v1/namespaces", "list", "namespaces" },
+    { "GET", "/api/v1/secrets?watch=1&resourceVersion=5", "watch", "secrets" },
+    { "GET", "/api/v1/secrets?allowWatchBookmarks=true&watch=true", "watch", "secrets" },
+    { "GET", "/api/v1/secrets?labelSelector=nowatch%3D1", "list", "secrets" },
+    { "GET", "/apis/coordination.k8s.io/v1/namespaces/rm/leases/x", "get", "leases" },
+    { "PUT", "/apis/coordination.k8s.io/v1/namespaces/rm/leases/x", "update", "leases" },
+    { "POST", "/apis/coordination.k8s.io/v1/namespaces/rm/leases", "create", "leases" },
+    { "PATCH", "/api/v1/namespaces/ns/configmaps/c", "patch", "configmaps" },
+    { "DELETE", "/api/v1/namespaces/ns/configmaps/c", "delete", "configmaps" },
+    { "DELETE", "/api/v1/namespaces/ns/configmaps", "deletecollection", "configmaps" },
+    { "GET", "/version", "get", "" },
+    { "GET", "/apis/apps/v1", "get", "" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (cases); i++) {
+    char res[64];
+    const char *verb = kube_request_verb (cases[i][0], cases[i][1], res, sizeof res);
+    cr_expect_str_eq (verb, cases[i][2], "%s %s", cases[i][0], cases[i][1]);
+    cr_expect_str_eq (res, cases[i][3], "%s %s", cases[i][0], cases[i][1]);
+  }
+  char tiny[4];
+  kube_request_verb ("GET", "/api/v1/secrets", tiny, sizeof tiny);
+  cr_expect_str_eq (tiny, "sec");
+}
+
 Test (http, gives_up_after_max_retries)
 {
   stub_rules ("[{\"path\": \"/down\", \"times\": -1, \"status\": 503, \"json\": {\"kind\": \"Status\","

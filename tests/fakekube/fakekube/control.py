@@ -10,7 +10,13 @@
   POST   /_fake/load[?replace=1][&precompress=1]  bulk create: a JSON List/array, or NDJSON
   POST   /_fake/compact                 forget history: old watches and continue tokens expire
   POST   /_fake/auth                    {"tokens": [...], "basic": {"user": "pw"}, "clientCerts": bool}
-  POST   /_fake/settings                {"jobDelay": seconds, "bookmarkInterval": seconds}
+  POST   /_fake/settings                {"jobDelay": seconds, "bookmarkInterval": seconds,
+                                         "acceptLog": bool}
+  GET    /_fake/accepted[?since=SEQ]    accept log: each committed write (seq, time: Unix
+                                        seconds as a float, type, resource, namespace, name,
+                                        resourceVersion); on with --accept-log or acceptLog
+  GET    /_fake/traffic                 {"requests": N, "bytes": N}: API requests answered
+                                        and response body bytes sent (watch streams as written)
   POST   /_fake/shutdown                stop the server (the process exits)
 """
 
@@ -57,6 +63,18 @@ def control(fk, h, path, q, body):
     if p == "/_fake/reset-log" and m == "POST":
         fk.log.reset()
         return _Resp(200, b"{}")
+    if p == "/_fake/accepted" and m == "GET":
+        since = int(q.get("since") or 0)
+        with fk.store.lock:
+            acc = fk.store.accepted
+            if acc is None:
+                raise ApiError(409, "the accept log is off (--accept-log, or POST /_fake/settings "
+                               "{\"acceptLog\": true})", "Conflict")
+            out = acc[since:]
+        return _Resp(200, _j(out))
+    if p == "/_fake/traffic" and m == "GET":
+        with fk.traffic_lock:
+            return _Resp(200, _j(dict(fk.traffic)))
     if p == "/_fake/compact" and m == "POST":
         fk.store.compact()
         return _Resp(200, _j({"compacted": fk.store.compacted}))
@@ -75,6 +93,12 @@ def control(fk, h, path, q, body):
             fk.controllers.job_delay = float(spec["jobDelay"])
         if "bookmarkInterval" in spec:
             fk.bookmark_interval = float(spec["bookmarkInterval"])
+        if "acceptLog" in spec:
+            with fk.store.lock:
+                if not spec["acceptLog"]:
+                    fk.store.accepted = None
+                elif fk.store.accepted is None:
+                    fk.store.accepted = []
         return _Resp(200, b"{}")
     if p == "/_fake/load" and m == "POST":
         return _Resp(200, _j(load(fk, body, q.get("replace") in ("1", "true"),

@@ -45,6 +45,7 @@ class Config:
         self.scripted = False       # answer only from fault rules (the client's unit tests)
         self.server_names = None    # subjectAltName of the server certificate (openssl syntax)
         self.proxy = False          # also run a CONNECT proxy (proxyPort in info)
+        self.accept_log = False     # record each committed write (GET /_fake/accepted)
         for k, v in kw.items():
             if not hasattr(self, k):
                 raise TypeError("unknown option %s" % k)
@@ -76,6 +77,8 @@ class FakeKube:
         self.client_certs = True
         self.registry = Registry()
         self.store = Store(max_events=config.max_events)
+        if config.accept_log:
+            self.store.accepted = []
         self.controllers = Controllers(self.registry, job_delay=config.job_delay, ca_pem=ca_pem)
         self.api = Api(self.registry, self.store, self.controllers, config.managed_fields)
         self.controllers.api = self.api
@@ -83,6 +86,10 @@ class FakeKube:
         self.log = RequestLog()
         self.started = time.time()
         self.bookmark_interval = 60.0    # kube-apiserver's bookmarkFrequency
+        # API traffic (not /_fake/): requests answered and response body bytes sent,
+        # watch streams counted chunk by chunk as they are written (GET /_fake/traffic).
+        self.traffic_lock = threading.Lock()
+        self.traffic = {"requests": 0, "bytes": 0}
         self.httpd = None
         self.proxy = None
         self._thread = None
@@ -266,7 +273,12 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n > 0 else b""
 
-    def _send(self, resp, entry):
+    def _count(self, requests, nbytes):
+        with self.fk.traffic_lock:
+            self.fk.traffic["requests"] += requests
+            self.fk.traffic["bytes"] += nbytes
+
+    def _send(self, resp, entry, count=True):
         from . import gz
         headers = {"Audit-Id": str(uuid.uuid4()), "Cache-Control": "no-cache, private",
                    "Content-Type": resp.ctype}
@@ -293,11 +305,15 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             n = 0
+            if count:
+                self._count(1, 0)
             try:
                 for chunk in resp.stream:
                     if chunk:
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                         n += len(chunk)
+                        if count:
+                            self._count(0, len(chunk))
                 self.wfile.write(b"0\r\n\r\n")
             except _StreamCut:
                 # a fault: the connection dies mid-stream (no last chunk, no TLS close)
@@ -314,6 +330,8 @@ class Handler(BaseHTTPRequestHandler):
         n = len(body) if body is not None else sum(len(p) for p in parts)
         self.send_header("Content-Length", str(n))
         entry["responseBytes"] = n
+        if count:
+            self._count(1, n if self.command != "HEAD" else 0)
         self._headers_buffer.append(b"\r\n")
         if body is not None and self.command != "HEAD" and len(body) <= 65536:
             # headers and a small body in one write
@@ -389,7 +407,7 @@ class Handler(BaseHTTPRequestHandler):
             if isinstance(body, _BodyReader) and body.left > 0:
                 self.close_connection = True
                 resp.headers["Connection"] = "close"
-            self._send(resp, {})
+            self._send(resp, {}, count=False)
             return
         entry = {"time": t0, "method": self.command, "path": path, "query": url.query,
                  "userAgent": self.headers.get("User-Agent", ""),

@@ -131,6 +131,7 @@ class Store:
         self.max_events = max_events
         self.owners = {}        # owner uid -> set of (skey, ns, name)
         self.closed = False
+        self.accepted = None    # [dict] of each committed write when the accept log is on
 
     # ---- basic access (callers hold self.lock for read-modify-write) ---------------------
 
@@ -189,6 +190,14 @@ class Store:
         return list(self.owners.get(uid, ()))
 
     def _emit(self, ev):
+        if self.accepted is not None:
+            # Called under self.lock as the write commits: the time it is accepted.
+            self.accepted.append({"seq": len(self.accepted) + 1, "time": time.time(),
+                                  "type": ev.etype, "resource": "/".join(
+                                      str(x) for x in ev.skey if x) if isinstance(
+                                      ev.skey, tuple) else str(ev.skey),
+                                  "namespace": ev.rec.ns, "name": ev.rec.name,
+                                  "resourceVersion": str(ev.rv)})
         self.events.append(ev)
         n = len(self.events)
         if n > self.max_events + self.max_events // 4:
