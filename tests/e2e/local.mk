@@ -45,3 +45,8 @@ EXTRA_DIST += tests/e2e/test_daemon.py
 TESTS += tests/e2e/test_chart.py
 EXTRA_DIST += tests/e2e/test_chart.py deploy/helm/releasemanager Dockerfile .dockerignore \
 	scripts/build-image.sh
+
+# Point-in-time snapshots (issue 15): list --snapshots, --snapshot ID|TIME on list, import
+# and verify, retention on export and `prune`, prune killed midway, stores without snapshots/.
+TESTS += tests/e2e/test_snapshots.py
+EXTRA_DIST += tests/e2e/test_snapshots.py
