@@ -78,7 +78,7 @@ list_snapshots (struct backend *b, bool json)
   int status = EXIT_OK;
   cJSON *arr = json ? cJSON_CreateArray () : NULL;
   if (!json)
-    printf ("%-20s %-12s %-7s %-36s %8s %12s\n", "TIME", "ID", "CURRENT", "CLUSTER", "RECORDS",
+    printf ("%-24s %-12s %-7s %-36s %8s %12s\n", "TIME", "ID", "CURRENT", "CLUSTER", "RECORDS",
             "BYTES");
   for (size_t i = 0; i < h.n; i++) {
     const struct store_snapshot *s = &h.v[i];
@@ -104,7 +104,7 @@ list_snapshots (struct backend *b, bool json)
       cJSON_AddItemToArray (arr, o);
     }
     else
-      printf ("%-20s %-12s %-7s %-36s %8zu %12lld\n", s->time, s->id, s->current ? "*" : "",
+      printf ("%-24s %-12s %-7s %-36s %8zu %12lld\n", s->time, s->id, s->current ? "*" : "",
               or_dash (ix->cluster_uid), ix->n, bytes);
     store_index_free (ix);
   }
