@@ -109,3 +109,11 @@ TESTS += tests/unit/test_daemon_http
 tests_unit_test_daemon_http_SOURCES = tests/unit/test_daemon_http.c
 tests_unit_test_daemon_http_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) $(MHD_CFLAGS)
 tests_unit_test_daemon_http_LDADD = $(TEST_LIBS)
+
+# Point-in-time snapshots and retention (store/history.c), through the real local plugin.
+check_PROGRAMS += tests/unit/test_store_history
+TESTS += tests/unit/test_store_history
+tests_unit_test_store_history_SOURCES = tests/unit/test_store_history.c
+tests_unit_test_store_history_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_store_history_LDADD = $(TEST_LIBS)
+tests_unit_test_store_history_DEPENDENCIES = libcoretest.a plugins/local/local.la
