@@ -75,8 +75,11 @@ snapshot_refs (struct export_engine *e, const struct store_history *h,
                const struct store_snapshot *s, struct strlist *ref, struct rm_error *err)
 {
   if (e->old && e->old_snap && strcmp (e->old_snap, s->key) == 0) {
+    /* The entries this run took over into the new index are gone from e->old (their
+     * keys are the new index's, never stale); the others are still there. */
     for (size_t i = 0; i < e->old->n; i++)
-      strlist_push (ref, e->old->records[i].key);
+      if (e->old->records[i].key)
+        strlist_push (ref, e->old->records[i].key);
     return true;
   }
   for (size_t i = 0; i < e->snap_keys.n; i++)

@@ -131,8 +131,8 @@ snapshot_commit (struct backend *b, const struct store_index *ix, const struct s
     if (o->snapshot_key)
       printf ("would write %s\n", o->snapshot_key);
     for (size_t i = 0; i < nforget; i++)
-      printf ("would %s %s\n", o->keep_stale ? "keep (forgotten)" : "delete",
-              o->forget->items[i]);
+      printf ("would %s %s\n", o->keep_stale ? "keep (not kept by the retention rules)"
+                                              : "forget", o->forget->items[i]);
     for (size_t i = 0; i < stale->n; i++)
       printf ("would %s %s\n", o->keep_stale ? "keep (stale)" : "delete", stale->items[i]);
     printf ("would write %s (%zu records) and %s\n", STORE_INDEX_KEY, ix->n, STORE_STATE_KEY);

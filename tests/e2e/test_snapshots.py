@@ -221,7 +221,7 @@ class Snapshots(unittest.TestCase):
                "--keep-last", "1", "--dry-run")
         self.assertEqual(p.returncode, 0, show(p))
         self.assertIn("would write snapshots/", p.stdout)
-        self.assertIn("would delete " + snaps[0]["key"], p.stdout)
+        self.assertIn("would forget " + snaps[0]["key"], p.stdout)
         self.assertEqual((snapshot_files(path), record_files(path)), before)
         p = rm("export", *store_args(path), "--kubeconfig", self.FK.kubeconfig,
                "--keep-last", "x")
