@@ -61,19 +61,24 @@ run_clear (struct cmd_ctx *x)
     rc = EXIT_ERROR;
     goto out;
   }
+  char snaps_s[64] = "";
+  if (res.snapshots)
+    snprintf (snaps_s, sizeof snaps_s, ", %zu past snapshot%s", res.snapshots,
+              res.snapshots == 1 ? "" : "s");
   ix_s = res.index ? ", the index" : "";
   st_s = res.state ? ", the state file" : "";
   if (res.keys.n == 0)
     printf ("nothing to clear in %s\n", where);
   else if (dry)
-    printf ("dry run: would delete %zu records%s%s from %s\n", res.records, ix_s, st_s, where);
+    printf ("dry run: would delete %zu records%s%s%s from %s\n", res.records, ix_s, snaps_s,
+            st_s, where);
   else if (res.failed) {
     log_error ("clear: %zu of %zu keys could not be deleted from %s", res.failed, res.keys.n,
                where);
     rc = EXIT_ERROR;
   }
   else
-    printf ("cleared %s: %zu records%s%s\n", where, res.records, ix_s, st_s);
+    printf ("cleared %s: %zu records%s%s%s\n", where, res.records, ix_s, snaps_s, st_s);
 out:
   if (store_lock_release (lock, &err) != RM_OK)
     log_warn ("releasing the store lock: %s", err.message);
@@ -87,7 +92,8 @@ const struct command cmd_clear = {
   "delete the stored snapshot (no cluster needed)",
   "[BACKEND] [BACKEND OPTIONS]",
   "Deletes the snapshot stored under --path: the index first (so no reader sees a\n"
-  "partial snapshot), then every release record, then the manager's state file.  A\n"
+  "partial snapshot), then the past snapshots (snapshots/), then every release record,\n"
+  "then the manager's state file.  A\n"
   "store of the original Go tool loses its NAME-VERSION-N.release files, then its\n"
   "state file.\n"
   "No cluster access.  With --dry-run, lists what it would delete and deletes nothing.\n"

@@ -55,6 +55,7 @@ static const struct cli_option export_options[] = {
   { "renew-deadline", 0, CLI_VALUE, "DURATION", "10s",
     "how long the leader retries renewing before it stops writing", 0 },
   { "retry-period", 0, CLI_VALUE, "DURATION", "2s", "between leader election attempts", 0 },
+  CMD_RETENTION_OPTIONS,
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -271,7 +272,7 @@ check_export (struct cmd_ctx *x)
     .progress = isatty (2) && log_get_level () < RM_LOG_INFO,
     .force = cli_flag (c, "force"),
   };
-  return EXIT_OK;
+  return cmd_retention_parse (c, &e->o.retention);
 }
 
 static void
@@ -598,6 +599,9 @@ run_export (struct cmd_ctx *x)
             r.records, where, r.written, r.unchanged, r.deleted, r.skipped, r.failed);
     if (r.scoped && r.outside)
       printf ("; %zu kept outside the filter", r.outside);
+    if (r.forgotten)
+      printf ("; %zu old snapshot%s %s", r.forgotten, r.forgotten == 1 ? "" : "s",
+              o->dry_run ? "would be forgotten" : "forgotten");
     putchar ('\n');
   }
   else if (r.complete)
@@ -649,7 +653,13 @@ const struct command cmd_export = {
   "One writer per store: export holds the lock lock.json under --path while it runs.\n"
   "When another writer holds it, export fails naming that writer, or waits up to\n"
   "--lock-timeout for it.  A lock left by a killed run is taken over once its lease\n"
-  "(60 s) expires, at once on the same host when that process is gone.",
+  "(60 s) expires, at once on the same host when that process is gone.\n"
+  "Each commit also keeps its index as a snapshot, snapshots/TIME-ID.json (list\n"
+  "--snapshots; import, list and verify --snapshot ID|TIME); records are shared between\n"
+  "snapshots.  After the commit, the snapshots that --keep-last, --keep-within and\n"
+  "--keep-daily do not keep (without any: --keep-last 10 --keep-daily 7; the newest is\n"
+  "always kept) are deleted, then the records no kept snapshot references.  The daemon\n"
+  "applies them after each batch.",
   export_options,
   CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_THREADS | CMD_WRITES_STORE,
   1,

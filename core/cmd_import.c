@@ -48,6 +48,9 @@ static const struct cli_option import_options[] = {
   { "update-values", 0, CLI_LIST, "KEY=VALUE[,...]", NULL,
     "change values the releases already have (KEY: a top-level key, else a.b.c) and "
     "re-render those releases with helm upgrade (needs helm on PATH)", 0 },
+  { "snapshot", 0, CLI_VALUE, "ID|TIME", NULL,
+    "restore this snapshot: an id, or the newest at or before TIME (default: the newest; "
+    "see list --snapshots)", CLI_NO_FILE | CLI_NO_ENV },
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -241,6 +244,7 @@ load_import (struct cmd_ctx *x)
   struct import_cmd *ic = x->opts;
   ic->rq.threads = x->threads;
   ic->rq.b = x->b;
+  ic->rq.snapshot = cli_get (x->cli, "snapshot");
   struct rm_error err;
   if (imp_engine_load (&ic->rq, &ic->res, &ic->engine, &err) != RM_OK) {
     log_error ("%s", err.message);

@@ -10,11 +10,17 @@
 #include "commands.h"
 #include "base/log.h"
 #include "import/import.h"
+#include "store/history.h"
 #include "store/legacy.h"
 #include "store/store.h"
 
 static const struct cli_option list_options[] = {
   { "output", 'o', CLI_VALUE, "FORMAT", "table", "table or json", CLI_NO_FILE | CLI_NO_ENV },
+  { "snapshots", 0, CLI_FLAG, NULL, NULL,
+    "list the stored snapshots (time, id, cluster, records, bytes) instead", CLI_NO_FILE },
+  { "snapshot", 0, CLI_VALUE, "ID|TIME", NULL,
+    "the snapshot to list: an id, or the newest at or before TIME (default: the newest)",
+    CLI_NO_FILE | CLI_NO_ENV },
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -51,12 +57,79 @@ print_table (const struct store_index *ix)
   }
 }
 
+/* list --snapshots: every snapshot of the store, oldest first, each read for its
+ * cluster, record count and bytes (the stored size of the records it references). */
+static int
+list_snapshots (struct backend *b, bool json)
+{
+  struct store_history h;
+  struct rm_error err;
+  char *where = backend_describe (b);
+  int rc = store_history_read (b, &h, &err);
+  if (rc != RM_OK) {
+    if (rc == RM_E_NOT_FOUND)
+      log_error ("no snapshot in %s (no %s, nothing under %s): run `releasemanager export` "
+                 "first", where, STORE_INDEX_KEY, STORE_SNAPSHOTS_PREFIX);
+    else
+      log_error ("%s", err.message);
+    free (where);
+    return EXIT_ERROR;
+  }
+  int status = EXIT_OK;
+  cJSON *arr = json ? cJSON_CreateArray () : NULL;
+  if (!json)
+    printf ("%-24s %-12s %-7s %-36s %8s %12s\n", "TIME", "ID", "CURRENT", "CLUSTER", "RECORDS",
+            "BYTES");
+  for (size_t i = 0; i < h.n; i++) {
+    const struct store_snapshot *s = &h.v[i];
+    struct store_index *ix;
+    if (store_snapshot_load (b, &h, s, &ix, &err) != RM_OK) {
+      log_error ("%s", err.message);
+      status = EXIT_ERROR;
+      continue;
+    }
+    long long bytes = 0;
+    for (size_t j = 0; j < ix->n; j++)
+      bytes += ix->records[j].stored_size > 0 ? ix->records[j].stored_size : 0;
+    if (json) {
+      cJSON *o = cJSON_CreateObject ();
+      cJSON_AddStringToObject (o, "id", s->id);
+      cJSON_AddStringToObject (o, "time", s->time);
+      cJSON_AddStringToObject (o, "key", s->key);
+      cJSON_AddBoolToObject (o, "current", s->current);
+      if (ix->cluster_uid)
+        cJSON_AddStringToObject (o, "cluster", ix->cluster_uid);
+      cJSON_AddNumberToObject (o, "records", (double) ix->n);
+      cJSON_AddNumberToObject (o, "bytes", (double) bytes);
+      cJSON_AddItemToArray (arr, o);
+    }
+    else
+      printf ("%-24s %-12s %-7s %-36s %8zu %12lld\n", s->time, s->id, s->current ? "*" : "",
+              or_dash (ix->cluster_uid), ix->n, bytes);
+    store_index_free (ix);
+  }
+  if (json) {
+    char *text = cJSON_Print (arr);
+    printf ("%s\n", text);
+    free (text);
+    cJSON_Delete (arr);
+  }
+  store_history_free (&h);
+  free (where);
+  return status;
+}
+
 static int
 check_list (struct cmd_ctx *x)
 {
   const char *format = cli_get (x->cli, "output");
   if (strcmp (format, "table") != 0 && strcmp (format, "json") != 0) {
     log_error ("--output: '%s' is not a format (use table or json)", format);
+    return EXIT_USAGE;
+  }
+  if (cli_flag (x->cli, "snapshots") && cli_get (x->cli, "snapshot")) {
+    log_error ("--snapshots lists every snapshot: --snapshot ID|TIME picks one for the other "
+               "listing; give one of them");
     return EXIT_USAGE;
   }
   return EXIT_OK;
@@ -72,7 +145,12 @@ run_list (struct cmd_ctx *x)
   struct rm_error err;
   bool legacy;
   char *where = backend_describe (b);
-  int rc = store_legacy_load_any (b, imp_describe_record, &ix, &legacy, &bad, &err);
+  if (cli_flag (x->cli, "snapshots")) {
+    free (where);
+    return list_snapshots (b, strcmp (format, "json") == 0);
+  }
+  int rc = store_snapshot_load_any (b, cli_get (x->cli, "snapshot"), imp_describe_record, &ix,
+                                    &legacy, &bad, &err);
   if (rc != RM_OK) {
     if (rc == RM_E_NOT_FOUND)
       log_error ("no snapshot in %s (no %s, no NAME-VERSION-N%s files): run `releasemanager "
@@ -111,12 +189,17 @@ run_list (struct cmd_ctx *x)
 const struct command cmd_list = {
   "list",
   "show what a stored snapshot holds",
-  "[BACKEND] [BACKEND OPTIONS] [-o table|json]",
+  "[BACKEND] [BACKEND OPTIONS] [-o table|json] [--snapshots | --snapshot ID|TIME]",
   "Lists every release record of the snapshot stored under --path, from its index:\n"
   "namespace, release, revision, status, chart, app version, last deployed, size.\n"
   "Without index.json, the original Go tool's NAME-VERSION-N.release files are read\n"
   "and listed the same way (as import would restore them), with a warning saying so;\n"
-  "files that are not a release are named in warnings.",
+  "files that are not a release are named in warnings.\n"
+  "--snapshot ID|TIME lists a past snapshot instead of the newest: its id (or a unique\n"
+  "prefix of 4 digits or more), or a time (2026-12-02T06:35:46Z, '2026-12-02 06:35:46'\n"
+  "UTC, or a date: its midnight UTC), which picks the newest taken at or before it.\n"
+  "--snapshots lists the snapshots themselves, oldest first: time, id, whether\n"
+  "index.json is it (CURRENT), cluster, records and the bytes of their records.",
   list_options,
   CMD_NEEDS_BACKEND,
   1,

@@ -16,6 +16,7 @@
 #include "helm/helm.h"
 #include "import/import.h"
 #include "kube/kube.h"
+#include "store/history.h"
 #include "store/legacy.h"
 #include "store/lock.h"
 #include "store/verify.h"
@@ -28,6 +29,9 @@ static const struct cli_option verify_options[] = {
   { "lock-timeout", 0, CLI_VALUE, "DURATION", "0",
     "--repair: wait up to DURATION (30s, 5m) for another writer's store lock; 0: fail at once",
     0 },
+  { "snapshot", 0, CLI_VALUE, "ID|TIME", NULL,
+    "the snapshot to verify: an id, or the newest at or before TIME (default: the newest)",
+    CLI_NO_FILE | CLI_NO_ENV },
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -89,7 +93,8 @@ prepare_verify (struct cmd_ctx *x)
     free (where);
     return EXIT_ERROR;
   }
-  int rc = store_legacy_load_any (x->b, imp_describe_record, &v->ix, &v->legacy, &v->bad, &err);
+  int rc = store_snapshot_load_any (x->b, cli_get (x->cli, "snapshot"), imp_describe_record,
+                                    &v->ix, &v->legacy, &v->bad, &err);
   if (rc == RM_E_NOT_FOUND) {
     char *where = backend_describe (x->b);
     log_error ("no snapshot in %s (no %s, no NAME-VERSION-N%s files): nothing to verify", where,
@@ -302,6 +307,18 @@ run_verify (struct cmd_ctx *x)
       strlist_push (&index_lines, line);
       free (line);
     }
+    else if (unref.n) {
+      /* A record a past snapshot references is not unreferenced. */
+      struct strlist ref = STRLIST_INIT;
+      struct rm_error herr;
+      int hrc = store_history_refs (x->b, &ref, &herr);
+      if (hrc == RM_OK)
+        store_keys_subtract (&unref, &ref);
+      else if (hrc != RM_E_NOT_FOUND)
+        log_warn ("past snapshots: %s (their records may be reported as unreferenced)",
+                  herr.message);
+      strlist_free (&ref);
+    }
     for (size_t i = 0; i < dups.n; i++) {
       char *line = xasprintf ("%s: listed more than once in %s", dups.items[i], STORE_INDEX_KEY);
       strlist_push (&index_lines, line);
@@ -399,14 +416,17 @@ const struct command cmd_verify = {
   "release JSON are the index's, and that it holds the namespace, release and revision\n"
   "of its entry.\n"
   "Each problem is a line naming the key; then a summary line.  Keys under releases/\n"
-  "that no index entry lists are reported as unreferenced, a warning (a killed export\n"
+  "that no index entry lists (nor any past snapshot's) are reported as unreferenced, a\n"
+  "warning (a killed export\n"
   "leaves them; the next export deletes them).  A store of the original Go tool has\n"
   "no index: each NAME-VERSION-N.release file is read and parsed as a release.\n"
   "Exit status 0 when every record verifies, 1 on any problem.  No cluster access.\n"
   "With --repair, each damaged or missing record is read again from its Secret or\n"
   "ConfigMap in the cluster (--kubeconfig) and put back when the cluster still holds\n"
   "exactly the indexed content; otherwise it says it cannot repair and the exit status\n"
-  "stays 1.  --repair --dry-run says what it would repair and writes nothing.",
+  "stays 1.  --repair --dry-run says what it would repair and writes nothing.\n"
+  "--snapshot ID|TIME verifies a past snapshot (see list --snapshots) instead of the\n"
+  "newest.",
   verify_options,
   CMD_NEEDS_BACKEND | CMD_THREADS,
   1,

@@ -80,6 +80,21 @@ struct cmd_program {
 };
 
 extern const struct command cmd_completion;
+
+/* Point-in-time snapshots (issue 15): `prune`, and the retention options export and
+ * prune share (core/cmd_retention.c). */
+extern const struct command cmd_prune;
+struct store_retention;
+#define CMD_RETENTION_OPTIONS \
+  { "keep-last", 0, CLI_VALUE, "N", NULL, \
+    "keep the N newest snapshots (default, with no --keep-*: 10)", 0 }, \
+  { "keep-within", 0, CLI_VALUE, "DURATION", NULL, \
+    "keep the snapshots taken within DURATION (30d, 12h, 1y2w) of the newest", 0 }, \
+  { "keep-daily", 0, CLI_VALUE, "N", NULL, \
+    "keep the newest snapshot of each of the N newest days (default, with no --keep-*: 7)", 0 }
+/* The --keep-* options into r: those given, else the defaults (STORE_KEEP_*_DEFAULT).
+ * EXIT_OK, or EXIT_USAGE (said why). */
+int cmd_retention_parse (const struct cli *c, struct store_retention *r);
 extern const struct command cmd_docs;
 
 /* Every backend plugin that loads along c's plugin search path, the first of each name,

@@ -40,6 +40,9 @@ libcore_a_SOURCES += %reldir%/store/snapshot.c %reldir%/store/snapshot.h \
 
 # One writer per store: the lease in lock.json (store/lock.c).
 libcore_a_SOURCES += %reldir%/store/lock.c %reldir%/store/lock.h
+# Point-in-time snapshots and retention (issue 15): store/history.c, and `prune`.
+libcore_a_SOURCES += %reldir%/store/history.c %reldir%/store/history.h %reldir%/cmd_prune.c \
+	%reldir%/cmd_retention.c
 # `verify`: the snapshot checked against its index (store/verify.c), and the verb.
 libcore_a_SOURCES += %reldir%/store/verify.c %reldir%/store/verify.h %reldir%/cmd_verify.c
 # Verbs that describe the command line itself (issue 12): `completion` and `docs`, and the

@@ -42,6 +42,7 @@ static const struct command *const commands[] = {
   &cmd_list,
   &cmd_clear,
   &cmd_verify,
+  &cmd_prune,
   &cmd_backends,
   &cmd_completion,
   &cmd_docs,

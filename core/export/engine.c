@@ -41,6 +41,7 @@ export_engine_new (struct backend *b, struct kube_client *kc, const struct expor
   e->o.self_release = e->self_release = xstrdup_or_null (opts->self_release);
   e->o.self_namespace = e->self_namespace = xstrdup_or_null (opts->self_namespace);
   e->o.path = e->path = xstrdup_or_null (opts->path);
+  e->snap_keys = (struct strlist) STRLIST_INIT;
   if (e->o.threads < 1)
     e->o.threads = 1;
   return e;
@@ -60,7 +61,110 @@ export_engine_free (struct export_engine *e)
   free (e->self_release);
   free (e->self_namespace);
   free (e->path);
+  for (size_t i = 0; i < e->snap_keys.n; i++)
+    strlist_free (&e->snap_records[i]);
+  free (e->snap_records);
+  strlist_free (&e->snap_keys);
+  free (e->old_snap);
   free (e);
+}
+
+/* The record keys the snapshot key references into ref: the engine's own last snapshot
+ * from memory, another from the engine's cache, else read (and cached).  False when it
+ * cannot be read (err filled). */
+static bool
+snapshot_refs (struct export_engine *e, const struct store_history *h,
+               const struct store_snapshot *s, struct strlist *ref, struct rm_error *err)
+{
+  if (e->old && e->old_snap && strcmp (e->old_snap, s->key) == 0) {
+    /* The entries this run took over into the new index are gone from e->old (their
+     * keys are the new index's, never stale); the others are still there. */
+    for (size_t i = 0; i < e->old->n; i++)
+      if (e->old->records[i].key)
+        strlist_push (ref, e->old->records[i].key);
+    return true;
+  }
+  for (size_t i = 0; i < e->snap_keys.n; i++)
+    if (strcmp (e->snap_keys.items[i], s->key) == 0) {
+      for (size_t j = 0; j < e->snap_records[i].n; j++)
+        strlist_push (ref, e->snap_records[i].items[j]);
+      return true;
+    }
+  struct store_index *ix;
+  if (store_snapshot_load (e->b, h, s, &ix, err) != RM_OK)
+    return false;
+  e->snap_records = xrealloc (e->snap_records, (e->snap_keys.n + 1) * sizeof *e->snap_records);
+  struct strlist *keys = &e->snap_records[e->snap_keys.n];
+  *keys = (struct strlist) STRLIST_INIT;
+  strlist_push (&e->snap_keys, s->key);
+  for (size_t i = 0; i < ix->n; i++) {
+    strlist_push (keys, ix->records[i].key);
+    strlist_push (ref, ix->records[i].key);
+  }
+  store_index_free (ix);
+  return true;
+}
+
+/* Drop from the cache the snapshots not in keep (by key). */
+static void
+snapshot_cache_trim (struct export_engine *e, const struct strlist *kept)
+{
+  size_t w = 0;
+  for (size_t i = 0; i < e->snap_keys.n; i++)
+    if (strlist_contains (kept, e->snap_keys.items[i])) {
+      e->snap_keys.items[w] = e->snap_keys.items[i];
+      e->snap_records[w++] = e->snap_records[i];
+    }
+    else {
+      free (e->snap_keys.items[i]);
+      strlist_free (&e->snap_records[i]);
+    }
+  e->snap_keys.n = w;
+}
+
+/* The retention rules over the stored snapshots (snaps, as listed) and the new one
+ * (key, or NULL: none is to be written): forget receives the snapshots not kept, and the keys any kept snapshot
+ * references leave stale.  False when a kept snapshot cannot be read: nothing is to be
+ * deleted then (logged). */
+static bool
+plan_retention (struct export_engine *e, const struct strlist *snaps, const char *key,
+                struct strlist *stale, struct strlist *forget)
+{
+  struct store_history h = { 0 };
+  for (size_t i = 0; i < snaps->n; i++)
+    if ((!key || strcmp (snaps->items[i], key) != 0) && !store_history_add (&h, snaps->items[i]))
+      log_warn ("%s: not a snapshot's name (snapshots/YYYYMMDDTHHMMSSZ-ID.json): ignored",
+                snaps->items[i]);
+  struct store_snapshot self;
+  if (key && store_history_add (&h, key) && store_snapshot_key_parse (key, &self))
+    store_history_finish (&h, self.id, NULL);
+  else
+    store_history_finish (&h, NULL, NULL);
+  bool *keep = xcalloc (h.n ? h.n : 1, sizeof *keep);
+  store_retention_apply (&e->o.retention, &h, keep);
+  struct strlist ref = STRLIST_INIT, kept = STRLIST_INIT;
+  bool ok = true;
+  struct rm_error err;
+  for (size_t i = 0; i < h.n; i++) {
+    if (key && strcmp (h.v[i].key, key) == 0)
+      continue;
+    if (!keep[i])
+      strlist_push (forget, h.v[i].key);
+    else if (ok && !snapshot_refs (e, &h, &h.v[i], &ref, &err)) {
+      log_warn ("%s (kept): %s", h.v[i].key, err.message);
+      ok = false;
+    }
+    if (keep[i])
+      strlist_push (&kept, h.v[i].key);
+  }
+  if (ok)
+    store_keys_subtract (stale, &ref);
+  snapshot_cache_trim (e, &kept);
+  strlist_free (&ref);
+  strlist_free (&kept);
+  free (keep);
+  store_history_free (&h);
+  return ok;
 }
 
 /* The new index says nothing the stored one does not (its time aside), given that no
@@ -422,7 +526,8 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   long long *sizes = NULL;
   struct rm_error lerr;
   struct strlist legacy = STRLIST_INIT;
-  int lrc = snapshot_keys_finish_sizes (listing, &stored, &sizes, &legacy, &lerr);
+  struct strlist snaps = STRLIST_INIT;
+  int lrc = snapshot_keys_finish_all (listing, &stored, &sizes, &legacy, &snaps, &lerr);
   if (lrc == RM_OK && legacy.n && !e->old && !e->unreadable
       && (e->only_ns.n || e->skip_ns.n || e->only_release.n)) {
     /* Its index would list the filter's releases only, and readers read the index. */
@@ -437,6 +542,7 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
     free (sizes);
     free (cluster_uid);
     strlist_free (&legacy);
+    strlist_free (&snaps);
     strlist_free (&stored);
     export_items_free (e);
     return rc;
@@ -490,8 +596,23 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   struct store_state st = { e->self_release, e->self_namespace, e->path,
                             (char *) backend_name (e->b) };
   bool committed = false;
-  if (!e->o.dry_run && e->old && same_snapshot (e->old, ix, differs) && stale.n == 0
-      && state_unchanged (e, &st)) {
+  char *text = NULL, *snap_key = NULL;
+  struct strlist forget = STRLIST_INIT;
+  bool unchanged = !e->o.dry_run && e->old && same_snapshot (e->old, ix, differs)
+                   && state_unchanged (e, &st);
+  if (unchanged && stale.n && lrc == RM_OK && snaps.n) {
+    /* Records that kept past snapshots reference are not stale: nothing to do unless
+     * the retention rules drop something. */
+    struct strlist left = STRLIST_INIT, drop = STRLIST_INIT;
+    for (size_t i = 0; i < stale.n; i++)
+      strlist_push (&left, stale.items[i]);
+    unchanged = plan_retention (e, &snaps, NULL, &left, &drop) && left.n == 0 && drop.n == 0;
+    strlist_free (&left);
+    strlist_free (&drop);
+  }
+  else if (unchanged)
+    unchanged = stale.n == 0;
+  if (unchanged) {
     log_info ("nothing changed since the snapshot of %s: nothing written", or_unknown (e->old->time));
     /* The new index holds the entries now (taken from e->old): it is what is stored,
      * under the stored snapshot's time. */
@@ -504,6 +625,19 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
     r->committed = true;
   }
   else if (e->o.dry_run || r->failed == 0 || ix->n) {
+    /* The new index is kept as a snapshot too; the retention rules say which of the
+     * others stay, and what they reference is not stale. */
+    text = store_index_to_json (ix);
+    snap_key = store_snapshot_key (store_snapshot_next_ms (&snaps), text, strlen (text));
+    co.text = text;
+    co.snapshot_key = snap_key;
+    co.forget = &forget;
+    if (lrc != RM_OK)
+      ;   /* no listing: nothing is deleted anyway (r->failed) */
+    else if (!plan_retention (e, &snaps, snap_key, &stale, &forget)) {
+      r->kept_why = "a kept snapshot could not be read";
+      co.keep_stale = true;
+    }
     /* Only a writer that still holds the store lock, and was not asked to stop, may
      * commit. */
     rc = e->o.lock && !e->o.dry_run ? store_lock_check (e->o.lock, err) : RM_OK;
@@ -525,10 +659,12 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   if (e->o.dry_run) {
     r->deleted = co.keep_stale ? 0 : stale.n;
     r->legacy = co.keep_stale ? 0 : legacy_stale;
+    r->forgotten = co.keep_stale ? 0 : forget.n;
   }
   else {
     r->deleted = co.deleted;
     r->legacy = co.deleted_legacy;
+    r->forgotten = co.forgotten;
   }
   if (!co.keep_stale && !committed && !e->o.dry_run && stale.n)
     r->kept_why = "the new index was not written";
@@ -543,14 +679,23 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
     e->old = ix;
     ix = NULL;
     e->unreadable = false;
+    free (e->old_snap);
+    e->old_snap = snap_key;
+    snap_key = NULL;
   }
   else if (rc != RM_OK) {
     /* The index may or may not have been written: read it again next time. */
     store_index_free (e->old);
     e->old = NULL;
+    free (e->old_snap);
+    e->old_snap = NULL;
     e->loaded = false;
   }
   store_index_free (ix);
+  free (text);
+  free (snap_key);
+  strlist_free (&forget);
+  strlist_free (&snaps);
   strlist_free (&stale);
   strlist_free (&stored);
   strlist_free (&legacy);
@@ -585,6 +730,8 @@ export_engine_recheck (struct export_engine *e, bool *changed, struct rm_error *
   if (*changed) {
     store_index_free (e->old);
     e->old = NULL;
+    free (e->old_snap);
+    e->old_snap = NULL;
     e->loaded = false;
   }
   return RM_OK;

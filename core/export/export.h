@@ -13,6 +13,7 @@
 #include "backend_wrap.h"
 #include "base/util.h"
 #include "kube/kube.h"
+#include "store/history.h"
 
 struct store_lock;
 struct store_index;
@@ -33,6 +34,10 @@ struct export_opts {
   bool force;                        /* export over a snapshot of another cluster */
   struct store_lock *lock;           /* the held store lock, checked right before the
                                         commit (store_lock_check), or NULL */
+  /* Added for issue 15.  Each commit also keeps its index as a snapshot
+   * (store/history.h); after it, the snapshots these rules do not keep are deleted, then
+   * the records no kept snapshot references.  All zero: the newest only (as before). */
+  struct store_retention retention;
 };
 
 struct export_result {
@@ -53,6 +58,8 @@ struct export_result {
                                         be, on a dry run) after the commit */
   bool complete;                     /* the records were processed: the counts are valid */
   bool committed;                    /* the new index was written (or nothing changed) */
+  size_t forgotten;                  /* past snapshots deleted by the retention rules
+                                        (would be, on a dry run) */
 };
 
 /* b and kc are borrowed and must outlive the engine; opts is copied. */

@@ -58,6 +58,11 @@ struct export_engine {
   bool unreadable;                  /* index.json could not be read: delete nothing until
                                        a commit replaces it */
   bool state_saved;                 /* the state file is known to say what ours does */
+  /* Point-in-time snapshots: the key of the snapshot old is (NULL: unknown), and the
+   * record keys of other kept snapshots already read (snapshot objects never change). */
+  char *old_snap;
+  struct strlist snap_keys;         /* snapshot keys ... */
+  struct strlist *snap_records;     /* ... and the record keys of each, at the same index */
   bool forbidden_warned[2];         /* a driver refused us: said once (secrets, configmaps) */
   struct strlist skipped;           /* the objects the last run skipped ("uid@rv"): a
                                        later run warns of them again only in --debug */

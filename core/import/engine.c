@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "import/import.h"
+#include "store/history.h"
 #include "store/legacy.h"
 #include "store/store.h"
 
@@ -192,8 +193,8 @@ imp_engine_load (const struct imp_request *rq, struct imp_result *res, struct im
   struct store_state st = { 0 };
   res->where = backend_describe (run->b);
 
-  int rc = store_legacy_load_any (run->b, imp_describe_record, &run->ix, &run->legacy,
-                                  &res->bad, err);
+  int rc = store_snapshot_load_any (run->b, rq->snapshot, imp_describe_record, &run->ix,
+                                    &run->legacy, &res->bad, err);
   res->legacy = run->legacy;
   if (rc == RM_OK && run->legacy)
     log_info ("%s has no %s but the original tool's files: %zu release revisions, %zu "

@@ -270,6 +270,8 @@ struct imp_request {
   const char *new_path;              /* --new-path: the manager's own release, its path
                                         value (the original tool's backend.path) set */
   unsigned threads;                  /* releases restored in parallel, >= 1 */
+  const char *snapshot;              /* --snapshot ID|TIME (store/history.h), or NULL:
+                                        the newest (added for issue 15) */
 };
 
 /* One release of the store that the filters selected. */

@@ -782,6 +782,15 @@ store_index_commit (struct backend *b, const struct store_index *ix,
                     struct store_index_base *base, struct rm_error *err)
 {
   char *text = store_index_to_json (ix);
+  int rc = store_index_commit_text (b, text, base, err);
+  free (text);
+  return rc;
+}
+
+int
+store_index_commit_text (struct backend *b, const char *text, struct store_index_base *base,
+                         struct rm_error *err)
+{
   struct rm_put_options o = { sizeof o, 0, NULL, "application/json" };
   struct rm_object_info info = { sizeof info, -1, -1, "" };
   bool conditional = (backend_caps (b) & RM_CAP_CONDITIONAL_PUT) && base->known
@@ -791,7 +800,6 @@ store_index_commit (struct backend *b, const struct store_index *ix,
   else if (conditional)
     o.if_match = base->etag;
   int rc = backend_put_mem (b, STORE_INDEX_KEY, text, strlen (text), &o, &info, err);
-  free (text);
   int p = rm_primary (rc);
   if (conditional && (p == RM_E_PRECONDITION || p == RM_E_EXISTS || p == RM_E_NOT_FOUND))
     return err_set (err, RM_E_PRECONDITION, "%s %s since this export read it: another writer "

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "store/history.h"
 #include "store/legacy.h"
 #include "store/snapshot.h"
 
@@ -16,6 +17,7 @@ struct snapshot_keys {
   struct backend *b;
   struct strlist keys;
   struct strlist legacy;              /* the original tool's .release files */
+  struct strlist snaps;               /* the keys under snapshots/ */
   long long *sizes;                   /* of keys, as listed (-1: unknown) */
   size_t sizes_cap;
   struct rm_error err;
@@ -36,7 +38,9 @@ collect_key (void *opaque, const struct rm_list_entry *entry)
 {
   struct snapshot_keys *s = opaque;
   if (strncmp (entry->key, STORE_RELEASES_PREFIX, strlen (STORE_RELEASES_PREFIX)) != 0) {
-    if (store_legacy_key (entry->key))
+    if (str_has_prefix (entry->key, STORE_SNAPSHOTS_PREFIX))
+      strlist_push (&s->snaps, entry->key);
+    else if (store_legacy_key (entry->key))
       strlist_push (&s->legacy, entry->key);
     return 0;
   }
@@ -66,6 +70,7 @@ snapshot_keys_start (struct backend *b)
   s->b = b;
   s->keys = (struct strlist) STRLIST_INIT;
   s->legacy = (struct strlist) STRLIST_INIT;
+  s->snaps = (struct strlist) STRLIST_INIT;
   s->rc = RM_OK;
   s->started = pthread_create (&s->tid, NULL, list_keys, s) == 0;
   if (!s->started)
@@ -83,6 +88,13 @@ int
 snapshot_keys_finish_sizes (struct snapshot_keys *s, struct strlist *keys, long long **sizes,
                             struct strlist *legacy, struct rm_error *err)
 {
+  return snapshot_keys_finish_all (s, keys, sizes, legacy, NULL, err);
+}
+
+int
+snapshot_keys_finish_all (struct snapshot_keys *s, struct strlist *keys, long long **sizes,
+                          struct strlist *legacy, struct strlist *snaps, struct rm_error *err)
+{
   if (s->started)
     pthread_join (s->tid, NULL);
   size_t base = keys->n;
@@ -95,11 +107,14 @@ snapshot_keys_finish_sizes (struct snapshot_keys *s, struct strlist *keys, long 
   }
   for (size_t i = 0; legacy && i < s->legacy.n; i++)
     strlist_push (legacy, s->legacy.items[i]);
+  for (size_t i = 0; snaps && i < s->snaps.n; i++)
+    strlist_push (snaps, s->snaps.items[i]);
   int rc = s->rc;
   if (rc != RM_OK && err)
     *err = s->err;
   strlist_free (&s->keys);
   strlist_free (&s->legacy);
+  strlist_free (&s->snaps);
   free (s->sizes);
   free (s);
   return rc;
@@ -110,25 +125,79 @@ snapshot_commit (struct backend *b, const struct store_index *ix, const struct s
                  const struct strlist *stale, struct snapshot_commit_opts *o,
                  struct rm_error *err)
 {
-  o->deleted = o->deleted_legacy = 0;
+  o->deleted = o->deleted_legacy = o->forgotten = 0;
+  size_t nforget = o->forget ? o->forget->n : 0;
   if (o->dry) {
+    if (o->snapshot_key)
+      printf ("would write %s\n", o->snapshot_key);
+    for (size_t i = 0; i < nforget; i++)
+      printf ("would %s %s\n", o->keep_stale ? "keep (not kept by the retention rules)"
+                                              : "forget", o->forget->items[i]);
     for (size_t i = 0; i < stale->n; i++)
       printf ("would %s %s\n", o->keep_stale ? "keep (stale)" : "delete", stale->items[i]);
     printf ("would write %s (%zu records) and %s\n", STORE_INDEX_KEY, ix->n, STORE_STATE_KEY);
     return RM_OK;
   }
-  /* Every record the new index names is durable before the index names it. */
+  char *text = o->text ? NULL : store_index_to_json (ix);
+  const char *t = o->text ? o->text : text;
+  /* Every record the new index names is durable before the index names it; its snapshot
+   * object is durable before index.json is that snapshot. */
   int rc = backend_sync (b, err);
+  if (rc == RM_OK && o->snapshot_key) {
+    struct rm_put_options po = { sizeof po, RM_PUT_IF_NONE_MATCH, NULL, "application/json" };
+    rc = backend_put_mem (b, o->snapshot_key, t, strlen (t), &po, NULL, err);
+    /* The same key is the same text (its id is the text's hash): already there. */
+    if (rm_primary (rc) == RM_E_EXISTS || rm_primary (rc) == RM_E_PRECONDITION)
+      rc = RM_OK;
+    if (rc == RM_OK)
+      rc = backend_sync (b, err);
+  }
   if (rc == RM_OK)
-    rc = o->base ? store_index_commit (b, ix, o->base, err) : store_index_save (b, ix, err);
+    rc = o->base ? store_index_commit_text (b, t, o->base, err)
+                 : store_index_save (b, ix, err);
+  free (text);
+  if (rc != RM_OK && o->snapshot_key && rm_primary (rc) == RM_E_PRECONDITION) {
+    /* Another writer committed: this snapshot never became index.json; drop it (were it
+     * left, it would be a whole snapshot all the same). */
+    struct rm_error derr;
+    backend_remove (b, o->snapshot_key, &derr);
+  }
   if (rc == RM_OK)
     rc = backend_sync (b, err);
   if (rc == RM_OK)
     rc = store_state_save (b, st, err);
-  /* Only after the new index is in place, and only after a run without failure.  The
-   * backend batches as its store allows. */
-  if (rc != RM_OK || stale->n == 0 || o->keep_stale)
+  /* Only after the new index is in place, and only after a run without failure: the
+   * forgotten snapshots first, then the records (no kept snapshot references them), so
+   * an interruption never leaves a snapshot without its records. */
+  if (rc != RM_OK || o->keep_stale)
     return rc;
+  if (nforget) {
+    int *fcodes = xcalloc (nforget, sizeof *fcodes);
+    struct rm_error ferr;
+    size_t failed = 0;
+    if (backend_remove_many (b, (const char *const *) o->forget->items, nforget, fcodes,
+                             &ferr) != RM_OK) {
+      log_warn ("%s (old snapshots remain; the next export retries)", ferr.message);
+      failed = nforget;
+    }
+    else
+      for (size_t i = 0; i < nforget; i++)
+        if (fcodes[i] == RM_OK || fcodes[i] == RM_E_NOT_FOUND) {
+          log_info ("deleted %s (not kept by the retention rules)", o->forget->items[i]);
+          o->forgotten++;
+        }
+        else {
+          log_warn ("delete %s: %s (the next export retries)", o->forget->items[i],
+                    rm_strerror (fcodes[i]));
+          failed++;
+        }
+    free (fcodes);
+    /* A snapshot still there may reference the stale records: keep them. */
+    if (failed)
+      return RM_OK;
+  }
+  if (stale->n == 0)
+    return RM_OK;
   int *codes = xcalloc (stale->n, sizeof *codes);
   struct rm_error derr;
   if (backend_remove_many (b, (const char *const *) stale->items, stale->n, codes, &derr) != RM_OK)
@@ -200,6 +269,9 @@ snapshot_clear (struct backend *b, bool dry, struct snapshot_clear_result *res,
     if (rc == RM_E_NOT_FOUND)
       rc = RM_OK;
   }
+  struct strlist snaps = STRLIST_INIT;
+  if (rc == RM_OK)
+    rc = backend_list_all (b, STORE_SNAPSHOTS_PREFIX, collect_name, &snaps, err);
   if (rc == RM_OK) {
     rc = exists (b, STORE_INDEX_KEY, err);
     res->index = rc == RM_OK;
@@ -210,11 +282,17 @@ snapshot_clear (struct backend *b, bool dry, struct snapshot_clear_result *res,
   }
   if (rc != RM_OK && rc != RM_E_NOT_FOUND) {
     strlist_free (&records);
+    strlist_free (&snaps);
     return rc;
   }
-  /* The index and state file, when present, bracket the records. */
+  /* The index and state file, when present, bracket the records; the past snapshots go
+   * right after the index, before any record they reference. */
   if (res->index)
     strlist_push (&res->keys, STORE_INDEX_KEY);
+  for (size_t i = 0; i < snaps.n; i++)
+    strlist_push (&res->keys, snaps.items[i]);
+  res->snapshots = snaps.n;
+  strlist_free (&snaps);
   for (size_t i = 0; i < records.n; i++)
     strlist_push (&res->keys, records.items[i]);
   if (res->state)
@@ -228,13 +306,16 @@ snapshot_clear (struct backend *b, bool dry, struct snapshot_clear_result *res,
       printf ("would delete %s\n", res->keys.items[i]);
     return RM_OK;
   }
-  /* Three steps, each finished before the next starts (a backend may delete the keys of
-   * one batch in any order): the index, the records in one call (the backend batches
-   * them as its store allows), the state file.  A failed step stops those after it. */
+  /* Four steps, each finished before the next starts (a backend may delete the keys of
+   * one batch in any order): the index, the past snapshots, the records in one call (the
+   * backend batches them as its store allows), the state file.  A failed step stops
+   * those after it. */
   size_t n = res->keys.n;
-  size_t first = res->index ? 1 : 0, last = n - (res->state ? 1 : 0);
-  const size_t steps[3][2] = { { 0, first }, { first, last }, { last, n } };
-  for (int i = 0; i < 3; i++) {
+  size_t first = res->index ? 1 : 0, snaps_end = first + res->snapshots;
+  size_t last = n - (res->state ? 1 : 0);
+  const size_t steps[4][2] = { { 0, first }, { first, snaps_end }, { snaps_end, last },
+                               { last, n } };
+  for (int i = 0; i < 4; i++) {
     size_t from = steps[i][0], cnt = steps[i][1] - steps[i][0];
     if (cnt == 0)
       continue;

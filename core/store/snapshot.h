@@ -28,6 +28,11 @@ int snapshot_keys_finish_sizes (struct snapshot_keys *s, struct strlist *keys,
                                 long long **sizes, struct strlist *legacy,
                                 struct rm_error *err);
 
+/* The same, and snaps (or NULL) receives the keys under snapshots/ (store/history.h). */
+int snapshot_keys_finish_all (struct snapshot_keys *s, struct strlist *keys, long long **sizes,
+                              struct strlist *legacy, struct strlist *snaps,
+                              struct rm_error *err);
+
 struct snapshot_commit_opts {
   struct store_index_base *base;   /* index.json when the run read it (updated to the one
                                       written); NULL: put it unconditionally */
@@ -35,9 +40,18 @@ struct snapshot_commit_opts {
   bool dry;                        /* print each write and delete instead, touch nothing */
   size_t deleted;                  /* out: stale keys deleted */
   size_t deleted_legacy;           /* out: of those, the original tool's .release files */
+  /* Added for point-in-time snapshots (store/history.h). */
+  const char *text;                /* ix as JSON (store_index_to_json), or NULL */
+  const char *snapshot_key;        /* write that text here, create-only, before index.json
+                                      (NULL: no snapshot object) */
+  const struct strlist *forget;    /* snapshot keys to delete after the commit, before the
+                                      stale records; NULL: none */
+  size_t forgotten;                /* out: of forget, deleted */
 };
-/* Make the records durable (backend_sync), write ix as index.json (store_index_commit),
- * sync, write st as the state file, then delete the stale keys unless o->keep_stale.  A
+/* Make the records durable (backend_sync), write ix's snapshot object (o->snapshot_key),
+ * sync, write ix as index.json (store_index_commit), sync, write st as the state file,
+ * then, unless o->keep_stale, delete the forgotten snapshots and, when all of those are
+ * gone, the stale keys.  A
  * failure to sync or to write the index or the state file is returned (err filled;
  * RM_E_PRECONDITION when another writer committed meanwhile) and no key is deleted; a
  * failed delete is only logged (the next commit retries: the key is still not in the
@@ -50,9 +64,10 @@ struct snapshot_clear_result {
   struct strlist keys;     /* everything found, in deletion order; the caller frees */
   size_t records;          /* of keys, the records under releases/ */
   bool index, state;       /* index.json / the state file were among keys */
+  size_t snapshots;        /* of keys, the past snapshots under snapshots/ */
   size_t failed;           /* keys not deleted (each logged) */
 };
-/* Delete the snapshot: index first, records, state file last.  dry: print "would delete"
+/* Delete the snapshot: index first, the past snapshots, records, state file last.  dry: print "would delete"
  * for each key and delete nothing.  Returns an error (err filled) only when the snapshot
  * could not be listed; failed deletes are counted in res. */
 int snapshot_clear (struct backend *b, bool dry, struct snapshot_clear_result *res,

@@ -167,6 +167,9 @@ int store_index_read (struct backend *b, struct store_index **out, struct store_
  * it is not; base then describes the index written. */
 int store_index_commit (struct backend *b, const struct store_index *ix,
                         struct store_index_base *base, struct rm_error *err);
+/* The same with the index's text (store_index_to_json) at hand. */
+int store_index_commit_text (struct backend *b, const char *text, struct store_index_base *base,
+                             struct rm_error *err);
 
 /* gzip json and put it under rec->key (when NULL: set to store_record_key_sha of the
  * record); sets rec->size, stored_size and sha256.  RM_E_INVALID for a release JSON of

@@ -51,3 +51,8 @@ EXTRA_DIST += tests/e2e/test_chart.py deploy/helm/releasemanager Dockerfile .doc
 # what it restored, and that a failing step fails it and everything is cleaned up.
 TESTS += tests/e2e/test_demo.sh
 EXTRA_DIST += tests/e2e/test_demo.sh scripts/demo.sh
+
+# Point-in-time snapshots (issue 15): list --snapshots, --snapshot ID|TIME on list, import
+# and verify, retention on export and `prune`, prune killed midway, stores without snapshots/.
+TESTS += tests/e2e/test_snapshots.py
+EXTRA_DIST += tests/e2e/test_snapshots.py

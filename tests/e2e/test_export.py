@@ -51,6 +51,10 @@ def rm(*args, timeout=120):
     for k in list(env):
         if k.startswith("RELEASEMANAGER_") or k in ("KUBECONFIG", "HELM_DRIVER"):
             del env[k]
+    # These tests predate point-in-time snapshots (issue 15) and check that stale records
+    # go right after the commit: they keep one snapshot, as releasemanager did then
+    # (tests/e2e/test_snapshots.py covers the default retention).
+    env["RELEASEMANAGER_KEEP_LAST"] = "1"
     p = subprocess.run([RM_BIN] + [str(a) for a in args], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, env=env, timeout=timeout)
     return p
@@ -1617,8 +1621,10 @@ class Scope(ExportCase):
 # =====================================================================================================
 
 def rm_env():
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith("RELEASEMANAGER_") and k not in ("KUBECONFIG", "HELM_DRIVER")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("RELEASEMANAGER_") and k not in ("KUBECONFIG", "HELM_DRIVER")}
+    env["RELEASEMANAGER_KEEP_LAST"] = "1"      # one snapshot, as rm() above
+    return env
 
 
 class Writers(ExportCase):

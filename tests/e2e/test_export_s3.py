@@ -113,7 +113,8 @@ def main():
             lock_writers(fk, s3, env, base, kc)
 
             fk.helm4("uninstall", "api", "-n", "apps")
-            p = rm("export", "s3")
+            # --keep-last 1: one snapshot (the default keeps 10 past ones, and their records)
+            p = rm("export", "s3", "--keep-last", "1")
             check(p.returncode == 0 and "1 deleted" in p.stdout, "export after uninstall deletes one record",
                   p.stdout + p.stderr)
             check(not any(k.startswith("releases/apps/") for k in objects()),

@@ -115,3 +115,11 @@ TESTS += tests/unit/test_log
 tests_unit_test_log_SOURCES = tests/unit/test_log.c
 tests_unit_test_log_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_log_LDADD = $(TEST_LIBS)
+
+# Point-in-time snapshots and retention (store/history.c), through the real local plugin.
+check_PROGRAMS += tests/unit/test_store_history
+TESTS += tests/unit/test_store_history
+tests_unit_test_store_history_SOURCES = tests/unit/test_store_history.c
+tests_unit_test_store_history_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_store_history_LDADD = $(TEST_LIBS)
+tests_unit_test_store_history_DEPENDENCIES = libcoretest.a plugins/local/local.la

@@ -332,7 +332,7 @@ Test (store, snapshot_commit_deletes_only_after_the_index)
   cr_assert_eq (stale.n, 1);
   cr_assert_str_eq (stale.items[0], gone.key);
   struct store_state st = { "rm", "ops", dir, "local" };
-  struct snapshot_commit_opts co = { NULL, false, false, 0, 0 };
+  struct snapshot_commit_opts co = { .base = NULL };
 
   /* The index cannot be written (a directory is in its place): no delete, no state. */
   make_dir_at (STORE_INDEX_KEY, true);
@@ -349,7 +349,7 @@ Test (store, snapshot_commit_deletes_only_after_the_index)
   make_dir_at (STORE_STATE_KEY, false);
 
   /* A dry run touches nothing. */
-  struct snapshot_commit_opts dry = { NULL, false, true, 0, 0 };
+  struct snapshot_commit_opts dry = { .dry = true };
   cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &dry, &err), RM_OK);
   cr_assert (exists_in_dir (gone.key) && !exists_in_dir (STORE_STATE_KEY));
 
@@ -373,7 +373,7 @@ Test (store, snapshot_clear_order)
   struct rm_error err;
   struct store_state st = { "rm", "ops", dir, "local" };
   struct strlist none = STRLIST_INIT;
-  struct snapshot_commit_opts co = { NULL, false, false, 0, 0 };
+  struct snapshot_commit_opts co = { .base = NULL };
   cr_assert_eq (snapshot_commit (b, ix, &st, &none, &co, &err), RM_OK, "%s", err.message);
 
   struct snapshot_clear_result res;
@@ -1064,7 +1064,7 @@ Test (store, snapshot_commit_keeps_stale_after_a_failure)
   struct store_index_base base;
   struct store_index *none;
   cr_assert_eq (store_index_read (b, &none, &base, &err), RM_E_NOT_FOUND);
-  struct snapshot_commit_opts co = { &base, true, false, 99, 0 };
+  struct snapshot_commit_opts co = { .base = &base, .keep_stale = true, .deleted = 99 };
   cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &co, &err), RM_OK, "%s", err.message);
   cr_assert (exists_in_dir (STORE_INDEX_KEY));
   cr_assert (exists_in_dir (gone.key), "a run with a failure deleted a stale record");
@@ -1088,7 +1088,7 @@ Test (store, snapshot_commit_keeps_stale_after_a_failure)
   co.keep_stale = true;
   cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &co, &err), RM_OK, "%s", err.message);
   cr_assert_eq (snapshot_commit (b, ix, &st, &stale, &(struct snapshot_commit_opts) {
-                  &stale_base, false, false, 0, 0 }, &err), RM_E_PRECONDITION);
+                  .base = &stale_base }, &err), RM_E_PRECONDITION);
   cr_assert (exists_in_dir (g2.key), "a stale record was deleted after a conflict");
   free (gone.key);
   free (g2.key);
