@@ -18,6 +18,7 @@ libcore_a_SOURCES = \
 	%reldir%/import/records.c %reldir%/import/values.c %reldir%/import/release.c
 libcore_a_SOURCES += %reldir%/store/legacy.c %reldir%/store/legacy.h \
 	%reldir%/import/run.c %reldir%/import/engine.c %reldir%/import/describe.c
+libcore_a_SOURCES += %reldir%/import/convert.c %reldir%/import/convert.h
 
 CORE_LIBS = libcore.a $(CJSON_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 

@@ -4,7 +4,8 @@
  * records (the whole history), then, when --update-values or --new-path changed a value,
  * a re-render with helm.  Everything that can be refused (unreadable records, a manifest
  * that does not parse) is refused before the first write; a release that already exists
- * is skipped.  With --atomic a failure deletes what this run created. */
+ * is skipped.  API versions the cluster no longer serves are converted first (convert.c).
+ * A failure after the first write deletes what this run created. */
 #include <config.h>
 
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "import/import.h"
+#include "import/convert.h"
 #include "base/log.h"
 
 static bool
@@ -254,6 +256,10 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
     *why = xstrdup (err.message);
     goto out;
   }
+  /* What the cluster no longer serves converted (or refused), everything checked: before
+   * the first write. */
+  if (ex == 0 && imp_convert_release (&r, rel, &crds, &objs, records, nrec) < 0)
+    ex = -1;
   if (ex == 0 && apply_all (&r, rel, &crds, &objs, records, nrec, &existing, values) == 0) {
     result = 0;
     *why = xasprintf ("revision %d, chart %s-%s, %zu object%s, %zu record%s%s",
@@ -263,12 +269,16 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
                       (long) n - 1 > dep ? " (the last deployed revision)" : "");
   }
   else {
-    if (s->atomic && !s->dry && r.created.n) {
-      log_warn ("%s/%s: %s; --atomic: deleting the %zu objects this import created", r.ns, name,
+    /* Never objects no release owns (issue 16): what was created goes again. */
+    if (!s->dry && r.created.n) {
+      log_warn ("%s/%s: %s; deleting the %zu objects this import created", r.ns, name,
                 r.error, r.created.n);
       imp_undo (&r);
+      *why = xasprintf ("%s (the %zu objects this import created were deleted)", r.error,
+                        r.created.n);
     }
-    *why = xstrdup (r.error ? r.error : "failed");
+    else
+      *why = xstrdup (r.error ? r.error : "failed");
   }
   if (s->dry) {
     pthread_mutex_lock (s->out_lock);
