@@ -44,11 +44,14 @@ obj_at (cJSON *o, const char *key)
   return v;
 }
 
+/* o[key] = v, in the place of the old value when there is one (apiVersion stays first). */
 static void
 put (cJSON *o, const char *key, cJSON *v)
 {
-  cJSON_DeleteItemFromObjectCaseSensitive (o, key);
-  cJSON_AddItemToObject (o, key, v);
+  if (get (o, key))
+    cJSON_ReplaceItemInObjectCaseSensitive (o, key, v);
+  else
+    cJSON_AddItemToObject (o, key, v);
 }
 
 /* Move from[key] to to[newkey] (when present); true when moved. */
@@ -304,8 +307,6 @@ fix_crd (cJSON *obj, struct ctx *x)
         untyped++;
       }
     }
-    else
-      move (get (ver, "schema"), "openAPIV3Schema", get (ver, "schema"), "openAPIV3Schema");
     fix_schema (obj_at (obj_at (ver, "schema"), "openAPIV3Schema"), preserve || untyped);
     if (subres && !get (ver, "subresources"))
       cJSON_AddItemToObject (ver, "subresources", cJSON_Duplicate (subres, true));
@@ -450,7 +451,8 @@ fix_hpa (cJSON *obj, struct ctx *x)
                       : strcmp (type, "External") == 0 ? "external"
                       : strcmp (type, "ContainerResource") == 0 ? "containerResource" : NULL;
     cJSON *s = key ? get (m, key) : NULL;
-    if (!cJSON_IsObject (s) || get (s, "target"))
+    /* Already v2's shape (an Object metric's v2beta1 "target" is the object). */
+    if (!cJSON_IsObject (s) || get (s, strcmp (key, "object") == 0 ? "describedObject" : "target"))
       continue;
     n++;
     if (strcmp (key, "resource") == 0 || strcmp (key, "containerResource") == 0)

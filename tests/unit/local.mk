@@ -109,3 +109,9 @@ TESTS += tests/unit/test_daemon_http
 tests_unit_test_daemon_http_SOURCES = tests/unit/test_daemon_http.c
 tests_unit_test_daemon_http_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) $(MHD_CFLAGS)
 tests_unit_test_daemon_http_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_import_convert
+TESTS += tests/unit/test_import_convert
+tests_unit_test_import_convert_SOURCES = tests/unit/test_import_convert.c
+tests_unit_test_import_convert_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_import_convert_LDADD = $(TEST_LIBS)
