@@ -972,12 +972,16 @@ account (struct imp_run *r, const struct imp_conversion *c, const char *where,
 /* Objects of an imp_objects list, converted in place; dropped ones removed. */
 static void
 convert_list (struct imp_run *r, struct release_served *rs, struct imp_objects *l,
-              const char *where, struct problems *pr)
+              const char *where, bool skip_crds, struct problems *pr)
 {
   struct imp_served sv = { serves, rs };
   size_t keep = 0;
   for (size_t i = 0; i < l->n; i++) {
     struct imp_object *o = &l->v[i];
+    if (skip_crds && strcmp (o->kind, "CustomResourceDefinition") == 0) {
+      l->v[keep++] = *o;
+      continue;
+    }
     struct imp_conversion c;
     imp_convert_object (o->obj, &sv, r->s->convert_apis, &c);
     account (r, &c, where, pr);
@@ -1081,7 +1085,7 @@ imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
   bool changed_any = false;
 
   /* CRDs first: the kinds they define are served once they are created. */
-  convert_list (r, &rs, crds, "crds/: ", &pr);
+  convert_list (r, &rs, crds, "crds/: ", false, &pr);
   for (size_t i = 0; i < objs->n; i++)
     if (strcmp (objs->v[i].kind, "CustomResourceDefinition") == 0) {
       struct imp_served sv = { serves, &rs };
@@ -1095,7 +1099,7 @@ imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
     add_crd_kinds (&rs, crds->v[i].obj);
   for (size_t i = 0; i < objs->n; i++)
     add_crd_kinds (&rs, objs->v[i].obj);
-  convert_list (r, &rs, objs, "", &pr);
+  convert_list (r, &rs, objs, "", true, &pr);
   if (!r->s->no_hooks)
     convert_hooks (r, &rs, rel, true, &pr, &changed_any);
   if (!rs.error)
@@ -1126,6 +1130,10 @@ imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
   (void) changed_any;
 
   int result = 0;
+  if (pr.converted && !r->s->dry && !rs.error && !pr.v.n)
+    log_warn ("%s/%s: %zu object%s converted to API versions this cluster serves, in the "
+              "objects and the records (-v lists them)", r->ns, r->name, pr.converted,
+              pr.converted == 1 ? "" : "s");
   if (rs.error)
     result = imp_fail (r, "%s", rs.error);
   else if (pr.v.n) {

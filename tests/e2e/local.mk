@@ -45,3 +45,8 @@ EXTRA_DIST += tests/e2e/test_daemon.py
 TESTS += tests/e2e/test_chart.py
 EXTRA_DIST += tests/e2e/test_chart.py deploy/helm/releasemanager Dockerfile .dockerignore \
 	scripts/build-image.sh
+
+# Import into a current cluster of releases rendered for removed API versions (issue 16):
+# conversion, --no-convert-apis, preflight, no orphans, real helm upgrade/rollback after.
+TESTS += tests/e2e/test_import_convert.py
+EXTRA_DIST += tests/e2e/test_import_convert.py
