@@ -3,6 +3,8 @@
  *
  *   manifest.c   rendered manifest, chart crds/ and hooks -> objects in Helm's order
  *   discovery.c  apiVersion + kind -> API resource and scope (cached, thread-safe)
+ *   convert.c    API versions the cluster no longer serves -> their served replacements
+ *                (convert.h; doc/api-conversions.md), the preflight of one release
  *   apply.c      one object: namespace, Helm's ownership metadata, create or take over,
  *                delete, wait for readiness
  *   hooks.c      pre-/post-install hooks by weight with their delete policies
