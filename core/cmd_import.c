@@ -47,7 +47,7 @@ static const struct cli_option import_options[] = {
     "original tool's chart), whichever it has, set to PATH (needs helm)", 0 },
   { "convert-apis", 0, CLI_FLAG, NULL, "true",
     "convert objects of API versions the cluster no longer serves to the served "
-    "replacement (the table of doc/api-conversions.md), in the objects and the records", 0 },
+    "replacement (see releasemanager(1)), in the objects and the records", 0 },
   { "no-convert-apis", 0, CLI_FLAG, NULL, NULL,
     "refuse such objects instead: the release fails, nothing of it written", 0 },
   { "update-values", 0, CLI_LIST, "KEY=VALUE[,...]", NULL,

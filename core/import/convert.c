@@ -782,7 +782,8 @@ next_line (const char *p)
   return nl ? nl + 1 : p + strlen (p);
 }
 
-/* One document's text [p, end): converted into sb, or copied.  true when converted. */
+/* One document's text [p, end): converted into sb (*any set), or copied.  RM_OK, or
+ * yamljson's code with err filled. */
 static int
 convert_doc (const char *p, const char *end, const char *what, const struct imp_served *sv,
              bool convert, struct strbuf *sb, struct imp_conversion **convs, size_t *n,
