@@ -305,15 +305,16 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
   }
   else {
     /* Never objects no release owns (issue 16): what was created goes again. */
+    free (*why);
     if (!s->dry && r.created.n) {
       log_warn ("%s/%s: %s; deleting the %zu objects this import created", r.ns, name,
                 r.error, r.created.n);
       imp_undo (&r);
-      *why = xasprintf ("%s (the %zu objects this import created were deleted)", r.error,
-                        r.created.n);
+      *why = xasprintf ("%s (the %zu objects this import created were deleted)",
+                        r.error ? r.error : "failed", r.created.n);
     }
-    free (*why);
-    *why = xstrdup (r.error ? r.error : "failed");
+    else
+      *why = xstrdup (r.error ? r.error : "failed");
   }
   if (s->dry) {
     pthread_mutex_lock (s->out_lock);
