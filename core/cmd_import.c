@@ -45,6 +45,11 @@ static const struct cli_option import_options[] = {
   { "new-path", 0, CLI_VALUE, "PATH", NULL,
     "import the manager's own release with its value 'path' and/or 'backend.path' (the "
     "original tool's chart), whichever it has, set to PATH (needs helm)", 0 },
+  { "convert-apis", 0, CLI_FLAG, NULL, "true",
+    "convert objects of API versions the cluster no longer serves to the served "
+    "replacement (see releasemanager(1)), in the objects and the records", 0 },
+  { "no-convert-apis", 0, CLI_FLAG, NULL, NULL,
+    "refuse such objects instead: the release fails, nothing of it written", 0 },
   { "update-values", 0, CLI_LIST, "KEY=VALUE[,...]", NULL,
     "change values the releases already have (KEY: a top-level key, else a.b.c) and "
     "re-render those releases with helm upgrade (needs helm on PATH)", 0 },
@@ -171,6 +176,7 @@ check_import (struct cmd_ctx *x)
   s->wait = cli_flag (c, "wait") || s->atomic;   /* as helm install --atomic */
   s->no_hooks = cli_flag (c, "no-hooks");
   s->create_ns = cli_flag (c, "create-namespace");
+  s->convert_apis = cli_flag (c, "convert-apis") && !cli_flag (c, "no-convert-apis");
   s->target_ns = cli_get (c, "target-namespace");
   s->kubeconfig = cli_get (c, "kubeconfig");
   s->kubecontext = cli_get (c, "kubecontext");
@@ -292,6 +298,13 @@ const struct command cmd_import = {
   "re-renders that release with helm.  Nothing is written to the backend.  Without\n"
   "index.json, the original Go tool's NAME-VERSION-N.release files and its\n"
   "rlsmgrstate.json are read instead.  --dry-run prints the plan and writes nothing.\n"
+  "Objects of API versions the cluster no longer serves (discovery) are converted to\n"
+  "the served replacement (extensions/v1beta1 Deployment to apps/v1, Ingress v1beta1 to\n"
+  "networking.k8s.io/v1, CRD v1beta1 to v1...; PodSecurityPolicy dropped with a\n"
+  "warning), in the objects and in every record's manifest, so helm upgrade and rollback\n"
+  "work; --no-convert-apis refuses them instead.  Each release is checked before its\n"
+  "first write (served kinds, namespaces); a release that fails after its first write\n"
+  "has what its import created deleted again.\n"
   "Exit status 3 when some releases failed and others were restored.",
   import_options,
   CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_THREADS,

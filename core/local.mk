@@ -20,6 +20,8 @@ libcore_a_SOURCES += %reldir%/store/legacy.c %reldir%/store/legacy.h \
 	%reldir%/import/run.c %reldir%/import/engine.c %reldir%/import/describe.c
 libcore_a_SOURCES += %reldir%/import/lock.c
 
+libcore_a_SOURCES += %reldir%/import/convert.c %reldir%/import/convert.h
+
 CORE_LIBS = libcore.a $(CJSON_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 
 bin_PROGRAMS += releasemanager

@@ -364,9 +364,9 @@ imp_undo (struct imp_run *r)
   for (size_t i = r->created.n; i-- > 0;) {
     struct rm_error err;
     if (imp_delete (r, r->created.items[i], false, &err) != KUBE_OK)
-      log_warn ("%s/%s: --atomic: could not delete %s: %s", r->ns, r->name, r->created.items[i],
+      log_warn ("%s/%s: undo: could not delete %s: %s", r->ns, r->name, r->created.items[i],
                 err.message);
     else
-      log_info ("%s/%s: --atomic: deleted %s", r->ns, r->name, r->created.items[i]);
+      log_info ("%s/%s: undo: deleted %s", r->ns, r->name, r->created.items[i]);
   }
 }

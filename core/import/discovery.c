@@ -167,3 +167,19 @@ imp_discover (struct imp_discovery *d, const char *api_version, const char *kind
                   "the server does not serve kind %s in apiVersion %s (is its CRD installed?)",
                   kind, api_version);
 }
+
+int
+imp_discovery_serves (struct imp_discovery *d, const char *api_version, const char *kind,
+                      bool *served, struct rm_error *err)
+{
+  char *resource = NULL;
+  bool namespaced;
+  *served = false;
+  int rc = lookup (d, api_version, kind, false, &resource, &namespaced, err);
+  free (resource);
+  if (rc == KUBE_E_NOT_FOUND)
+    return RM_OK;
+  if (rc == KUBE_OK)
+    *served = true;
+  return rc == KUBE_OK ? RM_OK : rc;
+}

@@ -3,6 +3,8 @@
  *
  *   manifest.c   rendered manifest, chart crds/ and hooks -> objects in Helm's order
  *   discovery.c  apiVersion + kind -> API resource and scope (cached, thread-safe)
+ *   convert.c    API versions the cluster no longer serves -> their served replacements
+ *                (convert.h; doc/api-conversions.md), the preflight of one release
  *   apply.c      one object: namespace, Helm's ownership metadata, create or take over,
  *                delete, wait for readiness
  *   hooks.c      pre-/post-install hooks by weight with their delete policies
@@ -90,6 +92,11 @@ int imp_discover (struct imp_discovery *d, const char *api_version, const char *
                   char **resource, bool *namespaced, struct rm_error *err);
 /* Forget what was learnt (CRDs were created). */
 void imp_discovery_invalidate (struct imp_discovery *d);
+/* Whether the server serves kind in api_version, from what was learnt or one read of its
+ * group version (never waiting for CRDs): RM_OK with *served set, or a code with err
+ * filled (the server could not be asked). */
+int imp_discovery_serves (struct imp_discovery *d, const char *api_version, const char *kind,
+                          bool *served, struct rm_error *err);
 
 /* ---- shared settings of one import run (read-only while releases run) ---- */
 
@@ -101,6 +108,7 @@ struct imp_settings {
                                each release was stored from (Secret when unknown) */
   const char *target_ns;    /* --target-namespace or NULL */
   bool dry, replace, wait, atomic, no_hooks, create_ns;
+  bool convert_apis;         /* --convert-apis (default) or --no-convert-apis: refuse */
   long timeout_s;           /* --release-timeout */
   const struct strlist *updates;   /* --update-values KEY=VALUE */
   const char *helm_bin;     /* for updates; NULL = none found */

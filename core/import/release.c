@@ -9,7 +9,9 @@
  * stopped while writing them) the rest are written, the hooks not run again; when none
  * are, objects an interrupted import left (this release's ownership annotations) are
  * taken over.  A release with other records is someone else's: skipped unless
- * --replace.  With --atomic a failure deletes what this run created. */
+ * --replace.  API versions the cluster no longer serves are converted first (convert.c),
+ * before the records are compared, so a resumed import compares converted with converted.
+ * A failure after the first write deletes what this run created. */
 #include <config.h>
 
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "import/import.h"
+#include "import/convert.h"
 #include "base/log.h"
 
 static bool
@@ -254,6 +257,12 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
     goto out;
   }
   imp_sort_install_order (&objs);
+  /* What the cluster no longer serves converted (or refused), everything checked: before
+   * the first write, and before the records are compared with the cluster's. */
+  if (imp_convert_release (&r, rel, &crds, &objs, records, nrec) < 0) {
+    *why = xstrdup (r.error ? r.error : "failed");
+    goto out;
+  }
   /* The records go where Helm kept the deployed revision, unless --helm-driver. */
   r.driver = s->driver != HELM_DRIVER_AUTO ? s->driver
              : revs[dep].driver == HELM_DRIVER_CONFIGMAP ? HELM_DRIVER_CONFIGMAP
@@ -295,13 +304,17 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
                       (long) n - 1 > dep ? " (the last deployed revision)" : "");
   }
   else {
-    if (s->atomic && !s->dry && r.created.n) {
-      log_warn ("%s/%s: %s; --atomic: deleting the %zu objects this import created", r.ns, name,
+    /* Never objects no release owns (issue 16): what was created goes again. */
+    free (*why);
+    if (!s->dry && r.created.n) {
+      log_warn ("%s/%s: %s; deleting the %zu objects this import created", r.ns, name,
                 r.error, r.created.n);
       imp_undo (&r);
+      *why = xasprintf ("%s (the %zu objects this import created were deleted)",
+                        r.error ? r.error : "failed", r.created.n);
     }
-    free (*why);
-    *why = xstrdup (r.error ? r.error : "failed");
+    else
+      *why = xstrdup (r.error ? r.error : "failed");
   }
   if (s->dry) {
     pthread_mutex_lock (s->out_lock);

@@ -56,3 +56,8 @@ EXTRA_DIST += tests/e2e/test_demo.sh scripts/demo.sh
 # and verify, retention on export and `prune`, prune killed midway, stores without snapshots/.
 TESTS += tests/e2e/test_snapshots.py
 EXTRA_DIST += tests/e2e/test_snapshots.py
+
+# Import into a current cluster of releases rendered for removed API versions (issue 16):
+# conversion, --no-convert-apis, preflight, no orphans, real helm upgrade/rollback after.
+TESTS += tests/e2e/test_import_convert.py
+EXTRA_DIST += tests/e2e/test_import_convert.py

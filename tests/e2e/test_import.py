@@ -937,15 +937,17 @@ class Waits(unittest.TestCase):
         self.assertGreaterEqual(len(polled), 2, "--wait polled stuck-dep once at most")
         self.assertGreaterEqual(polled[-1] - created[0][0], 2.0, "--wait gave up before its timeout")
         self.assertNotIn(("x-stuck", "stuck"), releases_of(fk), "no record for a failed release")
+        # issue 16: a failed release leaves no object no release owns, --atomic or not
+        self.assertIn("objects this import created were deleted", p.stdout)
         st, _ = fk.get_json("/apis/apps/v1/namespaces/x-stuck/deployments/stuck-dep")
-        self.assertEqual(st, 200, "without --atomic the objects stay")
+        self.assertEqual(st, 404, "a failed release left its Deployment behind")
         # the disaster-recovery run of the man page: --atomic, which implies --wait (Helm)
         p = imp(fk, "-n", "x-stuck", "--target-namespace", "stuck2", "--create-namespace",
                 "--atomic", "--release-timeout", "2s", path=STORE_X)
         self.assertEqual(p.returncode, 1, show(p))
         self.assertRegex(p.stdout, r"(?m)^failed x-stuck/stuck: .*stuck-dep.* not ready within "
                          r"the release timeout \(2s\)", show(p))
-        self.assertIn("--atomic: deleting the", p.stderr)
+        self.assertIn("deleting the", p.stderr)
         for res in ("deployments/stuck-dep", "statefulsets/stuck-sts", "daemonsets/stuck-ds"):
             st, _ = fk.get_json("/apis/apps/v1/namespaces/stuck2/" + res)
             self.assertEqual(st, 404, "--atomic left %s behind" % res)

@@ -124,6 +124,55 @@ class Discovery(unittest.TestCase):
         st, doc = req("GET", "/apis/nope/v1")
         self.assertEqual(st, 404)
 
+    def test_removed_versions_not_served(self):
+        # As a 1.31+ server: the removed versions are gone from discovery and their paths
+        # answer 404; the replacements are served (issue 16).
+        st, doc = req("GET", "/apis")
+        gvs = {v["groupVersion"] for g in doc["groups"] for v in g["versions"]}
+        for gv in ("extensions/v1beta1", "apps/v1beta1", "apps/v1beta2", "policy/v1beta1",
+                   "networking.k8s.io/v1beta1", "apiextensions.k8s.io/v1beta1",
+                   "batch/v1beta1", "autoscaling/v2beta1", "autoscaling/v2beta2",
+                   "rbac.authorization.k8s.io/v1beta1", "storage.k8s.io/v1beta1",
+                   "admissionregistration.k8s.io/v1beta1", "scheduling.k8s.io/v1beta1"):
+            self.assertNotIn(gv, gvs)
+            st, _ = req("GET", "/apis/" + gv)
+            self.assertEqual(st, 404, gv)
+        for gv in ("apiregistration.k8s.io/v1", "discovery.k8s.io/v1", "events.k8s.io/v1",
+                   "node.k8s.io/v1", "flowcontrol.apiserver.k8s.io/v1", "policy/v1"):
+            self.assertIn(gv, gvs)
+        st, _ = req("POST", "/apis/extensions/v1beta1/namespaces/default/ingresses",
+                    {"apiVersion": "extensions/v1beta1", "kind": "Ingress",
+                     "metadata": {"name": "old"}})
+        self.assertEqual(st, 404)
+
+    def test_current_versions_refuse_old_shapes(self):
+        old = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i1"},
+               "spec": {"rules": [{"http": {"paths": [{"path": "/", "backend": {
+                   "serviceName": "s", "servicePort": 80}}]}}]}}
+        st, doc = req("POST", "/apis/networking.k8s.io/v1/namespaces/default/ingresses", old)
+        self.assertEqual(st, 422, doc)
+        self.assertIn("pathType", doc["message"])
+        new = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i1"},
+               "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix",
+                   "backend": {"service": {"name": "s", "port": {"number": 80}}}}]}}]}}
+        st, doc = req("POST", "/apis/networking.k8s.io/v1/namespaces/default/ingresses", new)
+        self.assertEqual(st, 201, doc)
+        crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+               "metadata": {"name": "olds.o.example"},
+               "spec": {"group": "o.example", "scope": "Namespaced", "version": "v1",
+                        "names": {"plural": "olds", "kind": "Old"},
+                        "versions": [{"name": "v1", "served": True, "storage": True}]}}
+        st, doc = req("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+        self.assertEqual(st, 422, doc)
+        self.assertIn("openAPIV3Schema", doc["message"])
+        hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+               "metadata": {"name": "h"},
+               "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d"},
+                        "maxReplicas": 2, "metrics": [{"type": "Resource", "resource": {
+                            "name": "cpu", "targetAverageUtilization": 60}}]}}
+        st, doc = req("POST", "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers", hpa)
+        self.assertEqual(st, 422, doc)
+
     def test_crd_makes_kind_servable(self):
         crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
                "metadata": {"name": "things.t.example"},

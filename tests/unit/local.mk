@@ -123,3 +123,9 @@ tests_unit_test_store_history_SOURCES = tests/unit/test_store_history.c
 tests_unit_test_store_history_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_store_history_LDADD = $(TEST_LIBS)
 tests_unit_test_store_history_DEPENDENCIES = libcoretest.a plugins/local/local.la
+
+check_PROGRAMS += tests/unit/test_import_convert
+TESTS += tests/unit/test_import_convert
+tests_unit_test_import_convert_SOURCES = tests/unit/test_import_convert.c
+tests_unit_test_import_convert_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_import_convert_LDADD = $(TEST_LIBS)

@@ -453,8 +453,72 @@ def validate(res, obj, old=None):
             ospec = old.get("spec") or {}
             if ospec.get("group") != spec.get("group"):
                 errs.append(FieldError("spec.group", "Invalid", spec.get("group"), "field is immutable"))
+    if not res.crd and res.kind == "CustomResourceDefinition":
+        # apiextensions/v1: every version has a structural schema (type at the root).
+        for i, v in enumerate(spec.get("versions") or []):
+            sch = ((v.get("schema") or {}).get("openAPIV3Schema"))
+            if not isinstance(sch, dict):
+                errs.append(FieldError("spec.versions[%d].schema.openAPIV3Schema" % i, "Required"))
+            elif sch.get("type") != "object":
+                errs.append(FieldError("spec.versions[%d].schema.openAPIV3Schema.type" % i,
+                                       "Invalid", sch.get("type"), "must be object at the root"))
+        for f in ("validation", "version", "subresources", "additionalPrinterColumns"):
+            if f in spec:
+                errs.append(FieldError("spec." + f, "Forbidden", None,
+                                       "unknown field (a v1beta1 field)"))
+    errs += _validate_v1_shapes(res, obj, spec)
     if errs:
         raise invalid(res, name, errs)
+
+
+def _validate_v1_shapes(res, obj, spec):
+    """The required fields of the current versions that replaced removed ones (issue 16):
+    an object written in an old shape is refused, as kube-apiserver refuses it."""
+    errs = []
+    spec = spec if isinstance(spec, dict) else {}
+    if res.crd:
+        return errs
+    if res.kind == "Ingress":
+        def backend(path, b):
+            if not isinstance(b, dict) or ("service" not in b and "resource" not in b):
+                errs.append(FieldError(path, "Invalid", b, "one backend (service or resource) "
+                                       "must be specified"))
+                return
+            svc = b.get("service")
+            if svc is not None:
+                if not svc.get("name"):
+                    errs.append(FieldError(path + ".service.name", "Required"))
+                port = svc.get("port") or {}
+                if ("name" in port) == ("number" in port):
+                    errs.append(FieldError(path + ".service.port", "Invalid", port,
+                                           "port name or number is required"))
+        if "backend" in spec:
+            errs.append(FieldError("spec.backend", "Forbidden", None, "unknown field"))
+        if spec.get("defaultBackend") is not None:
+            backend("spec.defaultBackend", spec["defaultBackend"])
+        for i, r in enumerate(spec.get("rules") or []):
+            for j, p in enumerate(((r.get("http") or {}).get("paths")) or []):
+                f = "spec.rules[%d].http.paths[%d]" % (i, j)
+                if p.get("pathType") not in ("Exact", "Prefix", "ImplementationSpecific"):
+                    errs.append(FieldError(f + ".pathType", "Required" if "pathType" not in p
+                                           else "NotSupported", p.get("pathType")))
+                backend(f + ".backend", p.get("backend"))
+    if res.kind == "HorizontalPodAutoscaler" and res.version == "v2":
+        for i, m in enumerate(spec.get("metrics") or []):
+            key = {"Resource": "resource", "Pods": "pods", "Object": "object",
+                   "External": "external", "ContainerResource": "containerResource"}.get(m.get("type"))
+            src = m.get(key) if key else None
+            if not isinstance(src, dict) or not (src.get("target") or {}).get("type"):
+                errs.append(FieldError("spec.metrics[%d].%s.target.type" % (i, key), "Required"))
+    if res.kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        for i, w in enumerate(obj.get("webhooks") or []):
+            if w.get("sideEffects") not in ("None", "NoneOnDryRun"):
+                errs.append(FieldError("webhooks[%d].sideEffects" % i, "NotSupported",
+                                       w.get("sideEffects"),
+                                       'supported values: "None", "NoneOnDryRun"'))
+            if not w.get("admissionReviewVersions"):
+                errs.append(FieldError("webhooks[%d].admissionReviewVersions" % i, "Required"))
+    return errs
 
 
 def owner_uids(obj):

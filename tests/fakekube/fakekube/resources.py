@@ -88,6 +88,18 @@ BUILTIN = [
     ("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", False, dict(generation=True)),
     ("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", False, dict(generation=True)),
     ("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False, dict(short=["crd", "crds"], categories=["api-extensions"], subresources=["status"], generation=True)),
+    # The current versions of the kinds whose older versions a 1.31+ server no longer
+    # serves (extensions/*, */v1beta1...): import converts to these (issue 16).
+    ("apiregistration.k8s.io", "v1", "apiservices", "APIService", False, dict(subresources=["status"])),
+    ("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True, dict()),
+    ("events.k8s.io", "v1", "events", "Event", True, dict(short=["ev"])),
+    ("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass", False, dict()),
+    ("storage.k8s.io", "v1", "csidrivers", "CSIDriver", False, dict()),
+    ("storage.k8s.io", "v1", "csinodes", "CSINode", False, dict()),
+    ("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment", False, dict(subresources=["status"])),
+    ("storage.k8s.io", "v1", "csistoragecapacities", "CSIStorageCapacity", True, dict()),
+    ("flowcontrol.apiserver.k8s.io", "v1", "flowschemas", "FlowSchema", False, dict(subresources=["status"])),
+    ("flowcontrol.apiserver.k8s.io", "v1", "prioritylevelconfigurations", "PriorityLevelConfiguration", False, dict(subresources=["status"])),
 ]
 
 # Preferred version first; the order of /apis follows this list.
@@ -95,7 +107,8 @@ GROUP_ORDER = ["", "apiregistration.k8s.io", "apps", "events.k8s.io", "authentic
                "authorization.k8s.io", "autoscaling", "batch", "certificates.k8s.io",
                "networking.k8s.io", "policy", "rbac.authorization.k8s.io", "storage.k8s.io",
                "admissionregistration.k8s.io", "apiextensions.k8s.io", "scheduling.k8s.io",
-               "coordination.k8s.io"]
+               "coordination.k8s.io", "node.k8s.io", "discovery.k8s.io",
+               "flowcontrol.apiserver.k8s.io"]
 
 
 class Registry:

@@ -1,0 +1,496 @@
+#!/usr/bin/env python3
+"""End-to-end tests of import's API conversion (issue 16): releases rendered years ago for
+API versions a current cluster no longer serves, restored into the fake API server, which
+serves only current versions as a 1.31+ server does (tests/fakekube) and refuses the old
+shapes in the new versions, then proven with REAL helm 3: list, get manifest, upgrade,
+rollback, uninstall.
+
+Releases: the real Helm 3 records of tests/data/helm-releases (demo2: policy/v1beta1 PDB
+and autoscaling/v2beta1 HPA; foooo: an apiextensions v1beta1 CRD and a
+networking.k8s.io/v1beta1 Ingress), and `legacy`, two revisions whose manifest holds an
+old chart's objects (extensions/v1beta1 Deployment without selector and Ingress, RBAC
+v1beta1, a CRD v1beta1 with a custom resource, a v1beta1 webhook, a PodSecurityPolicy,
+a batch/v1beta1 CronJob post-install hook), written as Helm's Secret records.  All are
+put on a source fake cluster and exported with our export, so the store is a real one.
+
+Cases: --dry-run lists every conversion and writes nothing; --no-convert-apis refuses
+each release before any write, naming kind/name/apiVersion and the replacement; the
+import converts, kubectl reads every converted object back, the records carry the
+converted manifests (every revision), and helm upgrades, rolls back and uninstalls;
+a release whose apply fails midway leaves nothing behind.
+
+Exit 77 (skip) with the reason when helm/kubectl, openssl or the program are missing."""
+
+import base64
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
+import fakekube_util as fku  # noqa: E402
+
+RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
+PLUGIN_DIR = os.path.join(BUILDDIR, "plugins", "local", ".libs")
+DATA = os.path.join(SRCDIR, "tests", "data", "helm-releases")
+T0 = time.time()
+TOOLS = None
+WORK = None
+STORE = None
+REMOVED = re.compile(r"apiVersion: *\"?(extensions/v1beta1|policy/v1beta1|"
+                     r"networking\.k8s\.io/v1beta1|apiextensions\.k8s\.io/v1beta1|"
+                     r"autoscaling/v2beta1|rbac\.authorization\.k8s\.io/v1beta1|"
+                     r"batch/v1beta1|admissionregistration\.k8s\.io/v1beta1)")
+
+LEGACY_MANIFEST = """---
+# Source: legacy/templates/psp.yaml
+apiVersion: policy/v1beta1
+kind: PodSecurityPolicy
+metadata:
+  name: legacy-restricted
+spec:
+  privileged: false
+  seLinux: {rule: RunAsAny}
+  runAsUser: {rule: RunAsAny}
+  supplementalGroups: {rule: RunAsAny}
+  fsGroup: {rule: RunAsAny}
+---
+# Source: legacy/templates/crd.yaml
+apiVersion: apiextensions.k8s.io/v1beta1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.legacy.example
+spec:
+  group: legacy.example
+  version: v1
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  subresources: {status: {}}
+  additionalPrinterColumns:
+  - {name: Size, type: string, JSONPath: .spec.size}
+---
+# Source: legacy/templates/role.yaml
+apiVersion: rbac.authorization.k8s.io/v1beta1
+kind: Role
+metadata:
+  name: legacy-reader
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list]
+---
+# Source: legacy/templates/rolebinding.yaml
+apiVersion: rbac.authorization.k8s.io/v1beta1
+kind: RoleBinding
+metadata:
+  name: legacy-reader
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: legacy-reader}
+subjects:
+- {kind: ServiceAccount, name: default, namespace: legacy}
+---
+# Source: legacy/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: legacy-web
+spec:
+  ports: [{port: 80, targetPort: 8080, name: http}]
+  selector: {app: legacy-web}
+---
+# Source: legacy/templates/deployment.yaml
+apiVersion: extensions/v1beta1
+kind: Deployment
+metadata:
+  name: legacy-web
+spec:
+  replicas: 1
+  template:
+    metadata:
+      labels: {app: legacy-web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.17
+---
+# Source: legacy/templates/ingress.yaml
+apiVersion: extensions/v1beta1
+kind: Ingress
+metadata:
+  name: legacy-web
+  annotations: {kubernetes.io/ingress.class: nginx}
+spec:
+  rules:
+  - host: legacy.example
+    http:
+      paths:
+      - path: /
+        backend: {serviceName: legacy-web, servicePort: http}
+---
+# Source: legacy/templates/webhook.yaml
+apiVersion: admissionregistration.k8s.io/v1beta1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: legacy-webhook
+webhooks:
+- name: validate.legacy.example
+  clientConfig:
+    service: {name: legacy-web, namespace: legacy, path: /validate}
+  rules:
+  - {operations: [CREATE], apiGroups: [legacy.example], apiVersions: [v1], resources: [widgets]}
+---
+# Source: legacy/templates/widget.yaml
+apiVersion: legacy.example/v1
+kind: Widget
+metadata:
+  name: legacy-widget
+spec:
+  size: large
+"""
+
+LEGACY_HOOK = """# Source: legacy/templates/cleanup.yaml
+apiVersion: batch/v1beta1
+kind: CronJob
+metadata:
+  name: legacy-cleanup
+  annotations:
+    "helm.sh/hook": post-install
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: c, image: busybox}]
+"""
+
+NEW_DEMO_CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: basic-demo\nversion: 0.4.0\n",
+    "templates/pdb.yaml": """apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ .Release.Name }}-basic-demo
+spec:
+  maxUnavailable: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: basic-demo
+      app.kubernetes.io/instance: {{ .Release.Name }}
+""",
+    "templates/deployment.yaml": """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-basic-demo
+spec:
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: basic-demo
+      app.kubernetes.io/instance: {{ .Release.Name }}
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: basic-demo
+        app.kubernetes.io/instance: {{ .Release.Name }}
+    spec:
+      containers:
+      - name: basic-demo
+        image: ehazlett/docker-demo:1.0
+""",
+}
+
+
+def rm(*args, timeout=180):
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith("RELEASEMANAGER_") or k in ("KUBECONFIG", "HELM_DRIVER"):
+            del env[k]
+    env["PATH"] = "/usr/bin:/bin"
+    return subprocess.run([RM_BIN] + [str(a) for a in args], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env, timeout=timeout)
+
+
+def store_args():
+    return ["local", "--path", STORE, "--fsync", "false", "--plugin-dir", PLUGIN_DIR]
+
+
+def imp(fk, *extra):
+    return rm("import", *store_args(), "--kubeconfig", fk.kubeconfig, *extra)
+
+
+def show(p):
+    return "exit %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, p.stdout, p.stderr)
+
+
+def fixture_secret(name):
+    """A fixture's Secret as a source cluster holds it (server fields dropped)."""
+    path = os.path.join(DATA, name)
+    with open(path) as f:
+        text = f.read()
+    if name.endswith(".json"):
+        obj = json.loads(text)
+    else:
+        from fakekube.yamlmini import load
+        obj = load(text)
+    md = obj["metadata"]
+    for k in ("resourceVersion", "uid", "selfLink", "creationTimestamp", "managedFields"):
+        md.pop(k, None)
+    return obj
+
+
+def helm_secret(rel):
+    """A release JSON as Helm 3's Secret driver writes it."""
+    raw = json.dumps(rel, separators=(",", ":")).encode()
+    inner = base64.b64encode(gzip.compress(raw)).decode()
+    return {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+            "metadata": {"name": "sh.helm.release.v1.%s.v%d" % (rel["name"], rel["version"]),
+                         "namespace": rel["namespace"],
+                         "labels": {"owner": "helm", "name": rel["name"],
+                                    "status": rel["info"]["status"],
+                                    "version": str(rel["version"])}},
+            "data": {"release": base64.b64encode(inner.encode()).decode()}}
+
+
+def legacy_records(demo):
+    """Two revisions of `legacy` built on the real demo2 record (its chart and info)."""
+    out = []
+    for version, status in ((1, "superseded"), (2, "deployed")):
+        rel = json.loads(json.dumps(demo))
+        rel.update(name="legacy", namespace="legacy", version=version, manifest=LEGACY_MANIFEST,
+                   config={"rev": version})
+        rel["info"]["status"] = status
+        rel["info"]["description"] = "Install complete" if version == 1 else "Upgrade complete"
+        rel["hooks"] = [{"name": "legacy-cleanup", "kind": "CronJob",
+                         "path": "legacy/templates/cleanup.yaml", "manifest": LEGACY_HOOK,
+                         "events": ["post-install"], "last_run": {}}]
+        out.append(helm_secret(rel))
+    return out
+
+
+def setUpModule():
+    global STORE
+    demo_secret = fixture_secret("01-secret-basic-demo2.json")
+    demo = fku.decode_release(demo_secret)
+    objs = [demo_secret, fixture_secret("02-secret-crd-ingress-v1beta1.yaml")]
+    objs += legacy_records(demo)
+    STORE = tempfile.mkdtemp(prefix="store-", dir=WORK)
+    with fku.FakeKube(tools=TOOLS) as src:
+        src.load(objs)
+        p = rm("export", *store_args(), "--kubeconfig", src.kubeconfig)
+        assert p.returncode == 0, "export failed\n" + show(p)
+
+
+def manifest_of(fk, ns, name, revision=None):
+    args = ["get", "manifest", name, "-n", ns] + (["--revision", str(revision)] if revision else [])
+    return fk.helm3(*args).stdout
+
+
+class Refused(unittest.TestCase):
+    """--dry-run and --no-convert-apis: plans and refusals, no write at all."""
+
+    def test_dry_run_lists_every_conversion(self):
+        with fku.FakeKube(tools=TOOLS) as fk:
+            fk.reset_log()
+            p = imp(fk, "--dry-run")
+            self.assertEqual(p.returncode, 0, show(p))
+            for line in (
+                    "convert PodDisruptionBudget demo2-basic-demo: policy/v1beta1 -> policy/v1",
+                    "convert HorizontalPodAutoscaler demo2-basic-demo: autoscaling/v2beta1 -> "
+                    "autoscaling/v2 (spec.metrics[]:",
+                    "convert CustomResourceDefinition crontabs.example.com: "
+                    "apiextensions.k8s.io/v1beta1 -> apiextensions.k8s.io/v1 (",
+                    "convert Ingress example-ingress: networking.k8s.io/v1beta1 -> "
+                    "networking.k8s.io/v1 (spec.rules[].http.paths[].backend",
+                    "convert Deployment legacy-web: extensions/v1beta1 -> apps/v1 "
+                    "(spec.selector: the template's labels",
+                    "convert PodSecurityPolicy legacy-restricted: policy/v1beta1 -> (dropped)",
+                    "convert hook legacy-cleanup: CronJob legacy-cleanup: batch/v1beta1 -> batch/v1",
+                    "convert ValidatingWebhookConfiguration legacy-webhook: "
+                    "admissionregistration.k8s.io/v1beta1 -> admissionregistration.k8s.io/v1"):
+                self.assertIn(line, p.stdout, show(p))
+            self.assertIn("PodSecurityPolicy legacy-restricted (policy/v1beta1) is not restored",
+                          p.stderr)
+            self.assertEqual(fk.writes(), [], "a dry run wrote")
+
+    def test_no_convert_apis_refuses_before_any_write(self):
+        with fku.FakeKube(tools=TOOLS) as fk:
+            fk.reset_log()
+            p = imp(fk, "--no-convert-apis")
+            self.assertEqual(p.returncode, 1, show(p))
+            self.assertRegex(p.stdout, r"(?m)^failed demo2/demo2: preflight: 2 problems, nothing "
+                             r"written: PodDisruptionBudget demo2-basic-demo: apiVersion "
+                             r"policy/v1beta1 is not served by this cluster; its replacement "
+                             r"policy/v1 is .*; HorizontalPodAutoscaler demo2-basic-demo: "
+                             r"apiVersion autoscaling/v2beta1 .* replacement autoscaling/v2 is")
+            self.assertRegex(p.stdout, r"(?m)^failed appns/foooo: preflight: 2 problems.*"
+                             r"CustomResourceDefinition crontabs.example.com: apiVersion "
+                             r"apiextensions.k8s.io/v1beta1 .*Ingress example-ingress: apiVersion "
+                             r"networking.k8s.io/v1beta1 .* replacement networking.k8s.io/v1 is")
+            self.assertRegex(p.stdout, r"(?m)^failed legacy/legacy: preflight: \d+ problems")
+            # The import lock (a Lease) is the run's, not the release's.
+            self.assertEqual([w for w in fk.writes() if "/leases" not in w["path"]], [],
+                             "a refused release wrote")
+
+
+class Restored(unittest.TestCase):
+    """Everything imported once into a current cluster, then driven with real helm 3."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.FK = fk = fku.FakeKube(tools=TOOLS).start()
+        cls.addClassCleanup(fk.stop)
+        cls.P = imp(fk, "-v")
+
+    def test_01_all_restored(self):
+        p = self.P
+        self.assertEqual(p.returncode, 0, show(p))
+        # foooo: the record's object namespace (appns), not its payload's (default)
+        for r in ("demo2/demo2", "appns/foooo", "legacy/legacy"):
+            self.assertRegex(p.stdout, r"(?m)^restored %s: " % r, show(p))
+        self.assertIn("converted PodDisruptionBudget demo2-basic-demo: policy/v1beta1 -> policy/v1",
+                      p.stderr)
+        self.assertIn("is not restored: the kind was removed", p.stderr)
+        self.assertIn("demo2/demo2: 2 objects converted to API versions this cluster serves",
+                      p.stderr)
+        lst = {(r["namespace"], r["name"]): r for r in
+               json.loads(self.FK.helm3("list", "-A", "-o", "json").stdout)}
+        # helm list names the payload's namespace; the record lives in appns
+        self.assertEqual(sorted(lst), [("default", "foooo"), ("demo2", "demo2"),
+                                       ("legacy", "legacy")])
+        self.assertEqual(lst[("legacy", "legacy")]["revision"], "2")
+
+    def test_02_kubectl_reads_converted_objects(self):
+        fk = self.FK
+        def get(*a):
+            return json.loads(fk.kubectl("get", *a, "-o", "json").stdout)
+        pdb = get("poddisruptionbudgets.v1.policy", "demo2-basic-demo", "-n", "demo2")
+        self.assertEqual(pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/instance"], "demo2")
+        hpa = get("horizontalpodautoscalers.v2.autoscaling", "demo2-basic-demo", "-n", "demo2")
+        self.assertEqual(hpa["spec"]["metrics"][0]["resource"]["target"],
+                         {"type": "Utilization", "averageUtilization": 60})
+        ing = get("ingresses.v1.networking.k8s.io", "example-ingress", "-n", "appns")
+        self.assertEqual(ing["spec"]["rules"][0]["http"]["paths"][0]["backend"],
+                         {"service": {"name": "echo", "port": {"number": 80}}})
+        crd = get("crd", "crontabs.example.com")
+        self.assertEqual(crd["apiVersion"], "apiextensions.k8s.io/v1")
+        self.assertTrue(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+                        ["x-kubernetes-preserve-unknown-fields"])
+        dep = get("deployments.v1.apps", "legacy-web", "-n", "legacy")
+        self.assertEqual(dep["spec"]["selector"], {"matchLabels": {"app": "legacy-web"}})
+        self.assertEqual(dep["spec"]["revisionHistoryLimit"], 2147483647)
+        self.assertEqual(dep["metadata"]["annotations"]["meta.helm.sh/release-name"], "legacy")
+        ing = get("ingresses.v1.networking.k8s.io", "legacy-web", "-n", "legacy")
+        self.assertEqual(ing["spec"]["rules"][0]["http"]["paths"][0]["backend"],
+                         {"service": {"name": "legacy-web", "port": {"name": "http"}}})
+        self.assertEqual(get("rolebindings.v1.rbac.authorization.k8s.io", "legacy-reader",
+                             "-n", "legacy")["roleRef"]["name"], "legacy-reader")
+        w = get("widgets.legacy.example", "legacy-widget", "-n", "legacy")
+        self.assertEqual(w["spec"]["size"], "large")
+        wh = get("validatingwebhookconfigurations", "legacy-webhook")
+        self.assertEqual(wh["webhooks"][0]["sideEffects"], "None")
+        cj = get("cronjobs.v1.batch", "legacy-cleanup", "-n", "legacy")
+        self.assertEqual(cj["spec"]["schedule"], "0 3 * * *")
+        st, _ = fk.get_json("/apis/policy/v1beta1/podsecuritypolicies/legacy-restricted")
+        self.assertEqual(st, 404)
+
+    def test_03_records_carry_converted_manifests(self):
+        fk = self.FK
+        for ns, name, revs in (("demo2", "demo2", [1]), ("appns", "foooo", [1]),
+                               ("legacy", "legacy", [1, 2])):
+            for rev in revs:
+                m = manifest_of(fk, ns, name, rev)
+                self.assertIsNone(REMOVED.search(m), "%s/%s rev %d:\n%s" % (ns, name, rev, m))
+        m = manifest_of(fk, "demo2", "demo2")
+        self.assertIn("# Source: basic-demo/templates/pdb.yaml\napiVersion: \"policy/v1\"", m)
+        self.assertIn("# Source: basic-demo/templates/service.yaml\napiVersion: v1\n", m,
+                      "a kept document is not byte for byte")
+        self.assertNotIn("PodSecurityPolicy", manifest_of(fk, "legacy", "legacy"))
+        hooks = fk.helm3("get", "hooks", "legacy", "-n", "legacy").stdout
+        self.assertIn('apiVersion: "batch/v1"', hooks)
+        hist = json.loads(fk.helm3("history", "legacy", "-n", "legacy", "-o", "json").stdout)
+        self.assertEqual([(h["revision"], h["status"]) for h in hist],
+                         [(1, "superseded"), (2, "deployed")])
+
+    def test_04_helm_upgrade_rollback_uninstall(self):
+        fk = self.FK
+        chart = tempfile.mkdtemp(prefix="chart-", dir=WORK)
+        for k, v in NEW_DEMO_CHART.items():
+            os.makedirs(os.path.dirname(os.path.join(chart, k)), exist_ok=True)
+            with open(os.path.join(chart, k), "w") as f:
+                f.write(v)
+        fk.helm3("upgrade", "demo2", chart, "-n", "demo2")
+        st, _ = fk.get_json("/apis/autoscaling/v2/namespaces/demo2/horizontalpodautoscalers/"
+                            "demo2-basic-demo")
+        self.assertEqual(st, 404, "helm upgrade did not remove the HPA the new chart dropped")
+        fk.helm3("rollback", "demo2", "1", "-n", "demo2")
+        st, hpa = fk.get_json("/apis/autoscaling/v2/namespaces/demo2/horizontalpodautoscalers/"
+                              "demo2-basic-demo")
+        self.assertEqual(st, 200, "helm rollback did not bring the HPA back")
+        hist = json.loads(fk.helm3("history", "demo2", "-n", "demo2", "-o", "json").stdout)
+        self.assertEqual([(h["revision"], h["status"]) for h in hist],
+                         [(1, "superseded"), (2, "superseded"), (3, "deployed")])
+        fk.helm3("rollback", "legacy", "1", "-n", "legacy")
+        for ns, name in (("demo2", "demo2"), ("appns", "foooo"), ("legacy", "legacy")):
+            fk.helm3("uninstall", name, "-n", ns)
+        for path in ("/apis/apps/v1/namespaces/legacy/deployments/legacy-web",
+                     "/apis/networking.k8s.io/v1/namespaces/legacy/ingresses/legacy-web",
+                     "/apis/networking.k8s.io/v1/namespaces/appns/ingresses/example-ingress",
+                     "/apis/policy/v1/namespaces/demo2/poddisruptionbudgets/demo2-basic-demo"):
+            st, _ = fk.get_json(path)
+            self.assertEqual(st, 404, "helm uninstall left %s" % path)
+
+
+class NoOrphans(unittest.TestCase):
+    def test_failure_midway_deletes_what_was_created(self):
+        with fku.FakeKube(tools=TOOLS) as fk:
+            # legacy: the CRD, Role, RoleBinding and Service are created, then the
+            # Deployment fails (the issue's release left an Ingress no release owned)
+            fk.add_fault(method="POST", path="/namespaces/legacy/deployments$", status=500,
+                         count=-1)
+            p = imp(fk, "-n", "legacy")
+            self.assertEqual(p.returncode, 1, show(p))
+            self.assertRegex(p.stdout, r"(?m)^failed legacy/legacy: .*Deployment.*\(the \d+ "
+                             r"objects this import created were deleted\)")
+            for path in ("/api/v1/namespaces/legacy/services/legacy-web",
+                         "/apis/rbac.authorization.k8s.io/v1/namespaces/legacy/roles/legacy-reader",
+                         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+                         "widgets.legacy.example",
+                         "/apis/networking.k8s.io/v1/namespaces/legacy/ingresses/legacy-web"):
+                st, _ = fk.get_json(path)
+                self.assertEqual(st, 404, "left behind: " + path)
+            st, body = fk.get_json("/api/v1/namespaces/legacy/secrets?labelSelector=owner%3Dhelm")
+            self.assertEqual(body["items"], [])
+
+
+def main():
+    global TOOLS, WORK
+    if not os.access(RM_BIN, os.X_OK):
+        print("SKIP: %s not built" % RM_BIN)
+        return 77
+    if not fku.openssl_available():
+        print("SKIP: openssl not installed (the fake API server needs it)")
+        return 77
+    try:
+        TOOLS = fku.find_tools()
+    except fku.ToolsUnavailable as e:
+        print("SKIP: %s" % e)
+        return 77
+    WORK = tempfile.mkdtemp(prefix="import-convert-test-")
+    try:
+        prog = unittest.main(exit=False, verbosity=2)
+        ok = prog.result.wasSuccessful()
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)
+    print("import_convert_test: %.1fs" % (time.time() - T0), file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
