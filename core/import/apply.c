@@ -133,6 +133,66 @@ take_over (struct imp_run *r, struct imp_object *o, const char *path, const char
   return 0;
 }
 
+/* The owner check of take_over, before any write (the preflight, convert.c): where the
+ * object would go is worked out as imp_prepare does, without changing it. */
+int
+imp_check_owner (struct imp_run *r, const struct imp_object *o, char **problem)
+{
+  *problem = NULL;
+  const char *name = str_at (o->obj, "metadata", "name");
+  if (!name || !o->api_version || !o->kind)
+    return 0;
+  char *resource = NULL;
+  bool namespaced = false;
+  struct rm_error err;
+  int rc = imp_discover (r->s->disc, o->api_version, o->kind, &resource, &namespaced, &err);
+  if (rc == KUBE_E_NOT_FOUND)
+    return 0;   /* a kind its own CRD defines, or one not served (a problem of its own) */
+  if (rc != KUBE_OK) {
+    *problem = xasprintf ("%s %s: %s", o->kind, name, err.message);
+    return -1;
+  }
+  const char *ns = NULL;
+  if (namespaced) {
+    ns = str_at (o->obj, "metadata", "namespace");
+    if (!ns || !*ns || (r->s->target_ns && strcmp (ns, r->orig_ns) == 0))
+      ns = r->ns;
+  }
+  char *path = kube_path (o->api_version, ns, resource, name);
+  char *what = ns ? xasprintf ("%s %s/%s", o->kind, ns, name) : xasprintf ("%s %s", o->kind, name);
+  free (resource);
+  cJSON *live = NULL;
+  rc = kube_get (r->s->kc, path, &live, &err);
+  int result = 0;
+  if (rc == KUBE_E_NOT_FOUND)
+    ;
+  else if (rc != KUBE_OK) {
+    *problem = xasprintf ("reading %s: %s", what, err.message);
+    result = -1;
+  }
+  else {
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive (live, "metadata");
+    const char *owner = str_at (md, "annotations", ANN_NAME);
+    const char *owner_ns = str_at (md, "annotations", ANN_NS);
+    if (owner && owner_ns && strcmp (owner, r->name) == 0 && strcmp (owner_ns, r->ns) == 0)
+      ;   /* this release's: an interrupted import left it, it is taken over */
+    else if (owner)
+      *problem = xasprintf ("%s already exists and belongs to release %s/%s, not %s/%s: delete "
+                            "it, or import with --replace to take it over", what,
+                            owner_ns ? owner_ns : "?", owner, r->ns, r->name);
+    else
+      *problem = xasprintf ("%s already exists and is not managed by release %s/%s (nor by "
+                            "any Helm release): delete it, or import with --replace to take "
+                            "it over", what, r->ns, r->name);
+    if (*problem)
+      result = 1;
+  }
+  cJSON_Delete (live);
+  free (path);
+  free (what);
+  return result;
+}
+
 /* --dry-run: whether the object is there already and whose it is, said in the plan
  * (an interrupted import left it: it is taken over).  False when it is not there. */
 static bool

@@ -1016,6 +1016,12 @@ convert_text (struct imp_run *r, struct release_served *rs, cJSON *holder, const
   for (size_t i = 0; i < n; i++) {
     if (report)
       account (r, &convs[i], what, pr);
+    else if (convs[i].result == IMP_CONV_UNSERVED)
+      /* History: not a problem, but never silent (a rollback to it would fail). */
+      log_warn ("%s/%s: %s%s %s: apiVersion %s is not served by this cluster and has no "
+                "served replacement: left unconverted in the record", r->ns, r->name, what,
+                convs[i].kind ? convs[i].kind : "?", convs[i].name ? convs[i].name : "?",
+                convs[i].from ? convs[i].from : "?");
     imp_conversion_free (&convs[i]);
   }
   free (convs);
@@ -1031,15 +1037,16 @@ convert_text (struct imp_run *r, struct release_served *rs, cJSON *holder, const
   return 0;
 }
 
-/* The hooks' manifests of a release JSON; report: as problems and plan lines. */
+/* The hooks' manifests of a release JSON; report: as problems and plan lines; prefix
+ * starts each one's messages ("revision 2: "). */
 static void
 convert_hooks (struct imp_run *r, struct release_served *rs, cJSON *rel, bool report,
-               struct problems *pr, bool *changed_any)
+               const char *prefix, struct problems *pr, bool *changed_any)
 {
   cJSON *h;
   cJSON_ArrayForEach (h, get (rel, "hooks")) {
     const char *name = get_str (h, "name");
-    char *what = xasprintf ("hook %s: ", name ? name : "?");
+    char *what = xasprintf ("%shook %s: ", prefix, name ? name : "?");
     convert_text (r, rs, h, "manifest", what, report, pr, changed_any);
     free (what);
   }
@@ -1077,6 +1084,21 @@ check_namespaces (struct imp_run *r, const struct imp_objects *objs, struct prob
   strlist_free (&seen);
 }
 
+/* Objects of the manifest already in the cluster and owned by another release or by none:
+ * one GET each (imp_check_owner).  This release's own are no conflict (an interrupted
+ * import left them; apply takes them over).  The chart's crds/ files are skipped when
+ * they exist, as helm does, and hooks are Helm's own business: neither is checked. */
+static void
+check_owners (struct imp_run *r, const struct imp_objects *objs, struct problems *pr)
+{
+  for (size_t i = 0; i < objs->n; i++) {
+    char *why = NULL;
+    if (imp_check_owner (r, &objs->v[i], &why) != 0)
+      strlist_push (&pr->v, why);
+    free (why);
+  }
+}
+
 int
 imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
                      struct imp_objects *objs, char **records, size_t nrec)
@@ -1102,13 +1124,16 @@ imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
     add_crd_kinds (&rs, objs->v[i].obj);
   convert_list (r, &rs, objs, "", true, &pr);
   if (!r->s->no_hooks)
-    convert_hooks (r, &rs, rel, true, &pr, &changed_any);
+    convert_hooks (r, &rs, rel, true, "", &pr, &changed_any);
   if (!rs.error)
     check_namespaces (r, objs, &pr);
+  if (!rs.error && !r->s->replace)
+    check_owners (r, objs, &pr);
 
   /* The records: every revision's manifest and hooks, so that helm upgrade and rollback
    * read objects this cluster serves.  Older revisions' leftovers are not problems:
-   * they are history, and only matter to a rollback to them. */
+   * they are history, and only matter to a rollback to them; each is a warning naming
+   * the revision, kind and name (convert_text). */
   for (size_t i = 0; r->s->convert_apis && !pr.v.n && !rs.error && i < nrec; i++) {
     cJSON *rec = cJSON_Parse (records[i]);
     if (!rec)
@@ -1118,7 +1143,7 @@ imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
     int version = (int) cJSON_GetNumberValue (get (rec, "version"));
     char *what = xasprintf ("revision %d: ", version);
     convert_text (r, &rs, rec, "manifest", what, false, &old, &rec_changed);
-    convert_hooks (r, &rs, rec, false, &old, &rec_changed);
+    convert_hooks (r, &rs, rec, false, what, &old, &rec_changed);
     free (what);
     if (rec_changed) {
       free (records[i]);
@@ -1131,10 +1156,7 @@ imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
   (void) changed_any;
 
   int result = 0;
-  if (pr.converted && !r->s->dry && !rs.error && !pr.v.n)
-    log_warn ("%s/%s: %zu object%s converted to API versions this cluster serves, in the "
-              "objects and the records (-v lists them)", r->ns, r->name, pr.converted,
-              pr.converted == 1 ? "" : "s");
+  r->converted = pr.converted;
   if (rs.error)
     result = imp_fail (r, "%s", rs.error);
   else if (pr.v.n) {

@@ -68,8 +68,12 @@ char *imp_yaml_emit (const cJSON *obj);
  * manifest's objects (dropped ones removed from objs), the hooks of rel, and the manifest
  * and hooks of every record (records[i] replaced when changed: the restored history
  * matches what was applied); then preflight: every object's kind and version served
- * (CRDs the release installs count) and every namespace named exists or is created.
- * Every problem of the release is reported at once.  Returns 0, or -1 with r->error set. */
+ * (CRDs the release installs count), every namespace named exists or is created, and,
+ * unless --replace, no manifest object is already there owned by another release or by
+ * none (one GET per object; this release's own, left by an interrupted import, are
+ * taken over).  Every problem of the release is reported at once.  r->converted says how
+ * many objects were converted (release.c logs it for a release it writes).  Returns 0,
+ * or -1 with r->error set. */
 int imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
                          struct imp_objects *objs, char **records, size_t nrec);
 

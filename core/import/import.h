@@ -131,6 +131,8 @@ struct imp_run {
                                interrupted import left them): taken over, or in a dry
                                run would be */
   char *error;              /* the failure, once set */
+  size_t converted;         /* objects imp_convert_release converted (logged only when
+                               the release is written) */
 };
 
 /* ---- run.c: shared by the steps below (and calling none of them) ---- */
@@ -167,6 +169,12 @@ void imp_undo (struct imp_run *r);
 /* ---- hooks.c ---- */
 
 int imp_run_hooks (struct imp_run *r, const cJSON *release, const char *event);
+
+/* Preflight (no write): whether o, a manifest object, already exists in the cluster owned
+ * by another release or by none (its meta.helm.sh annotations), one GET.  0 absent or
+ * this release's (an interrupted import left it), 1 a conflict, -1 unreadable; *problem
+ * set on 1 and -1 (caller frees). */
+int imp_check_owner (struct imp_run *r, const struct imp_object *o, char **problem);
 
 /* ---- records.c ---- */
 

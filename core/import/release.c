@@ -282,6 +282,11 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
     goto out;
   }
   size_t had = present.n;
+  /* Said only for a release that is written: not for one already restored. */
+  if (ex >= 0 && r.converted && !s->dry && !(ex == IMP_EXIST_SAME && !s->replace))
+    log_warn ("%s/%s: %zu object%s converted to API versions this cluster serves, in the "
+              "objects and the records (-v lists them)", r.ns, name, r.converted,
+              r.converted == 1 ? "" : "s");
   if (ex >= 0 && apply_all (&r, rel, &crds, &objs, records, nrec, &existing, &present, ex,
                             values) == 0) {
     result = 0;

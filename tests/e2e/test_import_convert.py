@@ -172,6 +172,18 @@ spec:
           containers: [{name: c, image: busybox}]
 """
 
+LEGACY_PRESET = """# Source: legacy/templates/tests/preset.yaml
+apiVersion: settings.k8s.io/v1alpha1
+kind: PodPreset
+metadata:
+  name: legacy-preset
+  annotations:
+    "helm.sh/hook": test
+spec:
+  selector: {matchLabels: {app: legacy-web}}
+  env: [{name: MODE, value: legacy}]
+"""
+
 NEW_DEMO_CHART = {
     "Chart.yaml": "apiVersion: v2\nname: basic-demo\nversion: 0.4.0\n",
     "templates/pdb.yaml": """apiVersion: policy/v1
@@ -270,6 +282,13 @@ def legacy_records(demo):
         rel["hooks"] = [{"name": "legacy-cleanup", "kind": "CronJob",
                          "path": "legacy/templates/cleanup.yaml", "manifest": LEGACY_HOOK,
                          "events": ["post-install"], "last_run": {}}]
+        if version == 1:
+            # settings.k8s.io/v1alpha1 was removed in 1.20 with no replacement: history
+            # left as it is, with a warning (a `helm test` hook: rollback never runs it)
+            rel["hooks"].append({"name": "legacy-preset", "kind": "PodPreset",
+                                 "path": "legacy/templates/tests/preset.yaml",
+                                 "manifest": LEGACY_PRESET, "events": ["test"],
+                                 "last_run": {}})
         out.append(helm_secret(rel))
     return out
 
@@ -366,6 +385,19 @@ class Restored(unittest.TestCase):
                                        ("legacy", "legacy")])
         self.assertEqual(lst[("legacy", "legacy")]["revision"], "2")
 
+    def test_01a_old_revision_without_replacement_warned(self):
+        self.assertIn("legacy/legacy: revision 1: hook legacy-preset: PodPreset legacy-preset: "
+                      "apiVersion settings.k8s.io/v1alpha1 is not served by this cluster and "
+                      "has no served replacement: left unconverted in the record",
+                      self.P.stderr, show(self.P))
+        self.assertNotIn("revision 2: hook legacy-preset", self.P.stderr)
+
+    def test_01b_already_restored_says_no_conversion(self):
+        p = imp(self.FK)
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertRegex(p.stdout, r"(?m)^skipped demo2/demo2: already restored", show(p))
+        self.assertNotIn("objects converted", p.stderr, show(p))
+
     def test_02_kubectl_reads_converted_objects(self):
         fk = self.FK
         def get(*a):
@@ -445,6 +477,66 @@ class Restored(unittest.TestCase):
                      "/apis/policy/v1/namespaces/demo2/poddisruptionbudgets/demo2-basic-demo"):
             st, _ = fk.get_json(path)
             self.assertEqual(st, 404, "helm uninstall left %s" % path)
+
+
+def annotated(kind, api, ns, name, owner=None, extra=None):
+    md = {"name": name, "namespace": ns}
+    if owner:
+        md["annotations"] = {"meta.helm.sh/release-name": owner[1],
+                             "meta.helm.sh/release-namespace": owner[0]}
+        md["labels"] = {"app.kubernetes.io/managed-by": "Helm"}
+    o = {"apiVersion": api, "kind": kind, "metadata": md}
+    o.update(extra or {})
+    return o
+
+
+SVC = {"spec": {"ports": [{"port": 80}]}}
+
+
+class Owners(unittest.TestCase):
+    """Preflight: objects already there and owned by another release or by none."""
+
+    def test_conflicts_reported_with_other_problems_before_any_write(self):
+        with fku.FakeKube(tools=TOOLS) as fk:
+            fk.load([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
+                     for n in ("demo2", "legacy")]
+                    + [annotated("Service", "v1", "demo2", "demo2-basic-demo", extra=SVC),
+                       annotated("Service", "v1", "legacy", "legacy-web", ("legacy", "other"),
+                                 extra=SVC)])
+            fk.reset_log()
+            p = imp(fk, "--no-convert-apis", "-n", "demo2")
+            self.assertEqual(p.returncode, 1, show(p))
+            # the conflict with the two unserved versions, all at once
+            self.assertRegex(p.stdout, r"(?m)^failed demo2/demo2: preflight: 3 problems, nothing "
+                             r"written: .*policy/v1beta1 is not served.*autoscaling/v2beta1.*"
+                             r"Service demo2/demo2-basic-demo already exists and is not managed "
+                             r"by release demo2/demo2 \(nor by any Helm release\): delete it, "
+                             r"or import with --replace to take it over")
+            p = imp(fk)
+            self.assertEqual(p.returncode, 3, show(p))   # some restored, some failed
+            self.assertRegex(p.stdout, r"(?m)^failed demo2/demo2: preflight: 1 problem, nothing "
+                             r"written: Service demo2/demo2-basic-demo already exists")
+            self.assertRegex(p.stdout, r"(?m)^failed legacy/legacy: preflight: 1 problem, nothing "
+                             r"written: Service legacy/legacy-web already exists and belongs to "
+                             r"release legacy/other, not legacy/legacy")
+            self.assertRegex(p.stdout, r"(?m)^restored appns/foooo: ")
+            paths = [w["path"] for w in fk.writes()]
+            self.assertEqual([x for x in paths if "/namespaces/demo2/" in x
+                              or "/namespaces/legacy/" in x], [], "a refused release wrote")
+            p = imp(fk, "--replace", "-n", "demo2")
+            self.assertEqual(p.returncode, 0, show(p))
+            st, svc = fk.get_json("/api/v1/namespaces/demo2/services/demo2-basic-demo")
+            self.assertEqual(svc["metadata"]["annotations"]["meta.helm.sh/release-name"], "demo2")
+
+    def test_own_objects_are_no_conflict(self):
+        with fku.FakeKube(tools=TOOLS) as fk:
+            # an interrupted import of the same release left its Service
+            fk.load([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "legacy"}},
+                     annotated("Service", "v1", "legacy", "legacy-web", ("legacy", "legacy"),
+                               extra=SVC)])
+            p = imp(fk, "-n", "legacy")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertRegex(p.stdout, r"(?m)^restored legacy/legacy: resumed \(1 of \d+ objects")
 
 
 class NoOrphans(unittest.TestCase):
