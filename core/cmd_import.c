@@ -303,8 +303,9 @@ const struct command cmd_import = {
   "networking.k8s.io/v1, CRD v1beta1 to v1...; PodSecurityPolicy dropped with a\n"
   "warning), in the objects and in every record's manifest, so helm upgrade and rollback\n"
   "work; --no-convert-apis refuses them instead.  Each release is checked before its\n"
-  "first write (served kinds, namespaces); a release that fails after its first write\n"
-  "has what its import created deleted again.\n"
+  "first write (served kinds, namespaces, and objects already there that another\n"
+  "release or none owns, unless --replace), every problem at once; a release that fails\n"
+  "after its first write has what its import created deleted again.\n"
   "Exit status 3 when some releases failed and others were restored.",
   import_options,
   CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_THREADS,
