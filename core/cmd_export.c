@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/duration.h"
 #include "base/log.h"
 #include "commands.h"
 #include "daemon/daemon.h"
@@ -112,25 +113,22 @@ count_value (const char *v, long max)
   return n;
 }
 
-/* --polling-interval in ms, or -1: a bare number is whole seconds, as the original tool's;
- * a duration with units may be shorter (a benchmark's thousands of resyncs), from 10ms. */
+/* --polling-interval in ms, or -1: a bare number is whole seconds, as the original tool's
+ * integer flag; a duration may be shorter (a benchmark's thousands of resyncs), from 10ms. */
 static long
 polling_interval_ms (const char *pi)
 {
-  long secs = count_value (pi, INT_MAX);
-  if (secs > 0)
-    return secs * 1000L;
-  size_t n = strlen (pi);
-  double dsecs;
+  double secs;
   struct rm_error err;
-  if (n == 0 || *pi < '0' || *pi > '9' || (pi[n - 1] >= '0' && pi[n - 1] <= '9')
-      || store_lock_parse_timeout (pi, &dsecs, &err) != RM_OK || dsecs < 0.01
-      || dsecs > (double) INT_MAX)
+  size_t n = strlen (pi);
+  if (n && pi[n - 1] >= '0' && pi[n - 1] <= '9' && strspn (pi, "0123456789") != n)
     return -1;
-  return (long) (dsecs * 1000 + 0.5);
+  if (duration_parse (pi, true, (double) INT_MAX, &secs, &err) != RM_OK || secs < 0.01)
+    return -1;
+  return (long) (secs * 1000 + 0.5);
 }
 
-#define POLLING_INTERVAL_FORMS "whole seconds (30) or a duration from 10ms (500ms, 1.5s, 2m)"
+#define POLLING_INTERVAL_FORMS "whole seconds (30) nor a duration from 10ms (500ms, 1.5s, 2m)"
 
 /* A duration option of the daemon in ms, > 0; false when it is not one (said why). */
 static bool
@@ -139,11 +137,11 @@ duration_ms (const struct cli *c, const char *name, long *ms)
   double secs;
   struct rm_error err;
   const char *v = cli_get (c, name);
-  if (store_lock_parse_timeout (v, &secs, &err) != RM_OK) {
+  if (duration_parse (v, true, 86400, &secs, &err) != RM_OK) {
     log_error ("--%s: '%s' %s", name, v, err.message);
     return false;
   }
-  if (secs <= 0 || secs > 86400) {
+  if (secs <= 0) {
     log_error ("--%s: '%s' is not a duration from 1s to 24h", name, v);
     return false;
   }

@@ -8,9 +8,11 @@
 #include <config.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/duration.h"
 #include "base/log.h"
 #include "commands.h"
 #include "import/import.h"
@@ -59,23 +61,16 @@ static const struct cli_option import_options[] = {
   { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
-/* "300", "300s", "5m", "1h". */
+/* --release-timeout in whole seconds (a fraction rounds up), or -1. */
 static long
 parse_duration (const char *s)
 {
-  char *end;
-  errno = 0;
-  long v = strtol (s, &end, 10);
-  /* A year at most: no overflow below, and no wait that long makes sense. */
-  if (end == s || v < 0 || errno || v > 366L * 86400)
+  double secs;
+  struct rm_error err;
+  /* A year at most: no wait that long makes sense. */
+  if (duration_parse (s, true, 366 * 86400.0, &secs, &err) != RM_OK)
     return -1;
-  if (!*end || strcmp (end, "s") == 0)
-    return v;
-  if (strcmp (end, "m") == 0)
-    return v * 60;
-  if (strcmp (end, "h") == 0)
-    return v * 3600;
-  return -1;
+  return (long) ceil (secs);
 }
 
 /* One line per release, one per unreadable file, then the counts. */

@@ -5,11 +5,13 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "base/duration.h"
 #include "base/log.h"
 #include "base/sha256.h"
 #include "store/history.h"
@@ -403,35 +405,10 @@ store_history_refs (struct backend *b, struct strlist *ref, struct rm_error *err
 int
 store_retention_parse_within (const char *text, long long *secs, struct rm_error *err)
 {
-  static const struct { char unit; long long secs; } units[] = {
-    { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 7 * 86400 },
-    { 'y', 365 * 86400 },
-  };
-  const char *p = text;
-  long long total = 0;
-  if (!*p)
-    return err_set (err, RM_E_INVALID, "is empty");
-  while (*p) {
-    if (*p < '0' || *p > '9')
-      return err_set (err, RM_E_INVALID, "is not a duration (a number and a unit s, m, h, d, "
-                      "w or y, e.g. 30d, 1d12h)");
-    errno = 0;
-    char *end;
-    long long n = strtoll (p, &end, 10);
-    long long unit = 0;
-    for (size_t i = 0; i < ARRAY_SIZE (units); i++)
-      if (*end == units[i].unit)
-        unit = units[i].secs;
-    if (errno || !unit)
-      return err_set (err, RM_E_INVALID, "is not a duration (a number and a unit s, m, h, d, "
-                      "w or y, e.g. 30d, 1d12h)");
-    if (n > (LLONG_MAX / 4) / unit || total > LLONG_MAX / 4 - n * unit)
-      return err_set (err, RM_E_INVALID, "is too long a duration");
-    total += n * unit;
-    p = end + 1;
-  }
-  *secs = total;
-  return RM_OK;
+  double d;
+  int rc = duration_parse (text, false, 100 * 365 * 86400.0, &d, err);
+  *secs = rc == RM_OK ? llround (d) : 0;
+  return rc;
 }
 
 void

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
 
+#include "base/duration.h"
 #include "base/log.h"
 #include "store/lock.h"
 #include "store/store.h"
@@ -548,38 +549,5 @@ store_lock_release (struct store_lock *l, struct rm_error *err)
 int
 store_lock_parse_timeout (const char *text, double *seconds, struct rm_error *err)
 {
-  static const char bad[] = "is not a duration (like 30s, 5m, 1h, 500ms or 90)";
-  *seconds = 0;
-  const char *p = text;
-  double total = 0;
-  bool any = false;
-  /* Groups of NUMBER[.FRACTION]UNIT; one plain number alone means seconds. */
-  while (*p) {
-    if (*p < '0' || *p > '9')
-      return err_set (err, RM_E_INVALID, "%s", bad);
-    double v = 0, scale = 1;
-    for (; *p >= '0' && *p <= '9'; p++)
-      v = v * 10 + (*p - '0');
-    if (*p == '.') {
-      if (p[1] < '0' || p[1] > '9')
-        return err_set (err, RM_E_INVALID, "%s", bad);
-      for (p++; *p >= '0' && *p <= '9'; p++)
-        v += (*p - '0') * (scale /= 10);
-    }
-    double unit = 1;
-    if (p[0] == 'm' && p[1] == 's')
-      unit = 0.001, p += 2;
-    else if (*p == 's' || *p == 'm' || *p == 'h')
-      unit = *p == 'h' ? 3600 : *p == 'm' ? 60 : 1, p++;
-    else if (*p || any)
-      return err_set (err, RM_E_INVALID, "%s", bad);
-    total += v * unit;
-    any = true;
-    if (total > 7 * 24 * 3600.0)
-      return err_set (err, RM_E_INVALID, "is longer than a week");
-  }
-  if (!any)
-    return err_set (err, RM_E_INVALID, "%s", bad);
-  *seconds = total;
-  return RM_OK;
+  return duration_parse (text, true, 7 * 24 * 3600.0, seconds, err);
 }

@@ -129,3 +129,9 @@ TESTS += tests/unit/test_import_convert
 tests_unit_test_import_convert_SOURCES = tests/unit/test_import_convert.c
 tests_unit_test_import_convert_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_import_convert_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_duration
+TESTS += tests/unit/test_duration
+tests_unit_test_duration_SOURCES = tests/unit/test_duration.c
+tests_unit_test_duration_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_duration_LDADD = $(TEST_LIBS)
