@@ -61,3 +61,7 @@ EXTRA_DIST += tests/e2e/test_snapshots.py
 # conversion, --no-convert-apis, preflight, no orphans, real helm upgrade/rollback after.
 TESTS += tests/e2e/test_import_convert.py
 EXTRA_DIST += tests/e2e/test_import_convert.py
+
+# Point-in-time snapshots through the s3 backend (moto): list/verify/import --snapshot, prune.
+TESTS += tests/e2e/test_snapshots_s3.py
+EXTRA_DIST += tests/e2e/test_snapshots_s3.py
