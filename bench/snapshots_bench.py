@@ -8,10 +8,14 @@ on (the defaults, --keep-last 10 --keep-daily 7, unless --keep is given).  Every
 commits it prints the store's bytes and files, the snapshots kept, the records stored and
 the export's wall time; at the end a Markdown table for bench/RESULTS.md.
 
+With --daemon the same batches go to ONE `export --daemon` (resync every hour, so every
+commit is a watch batch): after each batch the bench waits until index.json lists every
+new revision, and the time column is that wait (change -> committed).
+
   python3 bench/snapshots_bench.py --rm BUILD/releasemanager --plugins BUILD/plugins/local/.libs \
-      [-n 100] [--commits 1000] [--changes 3] [--keep "--keep-last 10 --keep-daily 7"]
+      [-n 100] [--commits 1000] [--changes 3] [--keep "--keep-last 10 --keep-daily 7"] [--daemon]
 """
-import argparse, base64, gzip, json, os, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, base64, gzip, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "fakekube"))
@@ -42,6 +46,42 @@ def du(path):
     return n, b
 
 
+def wait_listed(store, want, daemon, timeout=120):
+    """Until index.json lists every (namespace, release, revision) of want."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        assert daemon.poll() is None, "the daemon exited (%s)" % daemon.returncode
+        try:
+            with open(os.path.join(store, "index.json"), "rb") as f:
+                ix = json.load(f)
+            have = {(r["namespace"], r["release"], r["revision"]) for r in ix["records"]}
+            if want <= have:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.005)
+    raise SystemExit("the daemon did not commit %d new revisions within %d s" % (len(want), timeout))
+
+
+def syncs(log):
+    with open(log) as f:
+        return sum(1 for line in f if " sync: " in line and " written, " in line)
+
+
+def settle(log, before):
+    """Until the daemon has logged the end of a sync (written after its retention ran)
+    and no other for 0.3 s: the store is measured between batches, not mid-prune."""
+    last, since = syncs(log), time.monotonic()
+    end = since + 120
+    while last <= before or time.monotonic() - since < 0.3:
+        if time.monotonic() > end:
+            raise SystemExit("the daemon logged no end of a sync within 120 s (%s)" % log)
+        time.sleep(0.02)
+        n = syncs(log)
+        if n != last:
+            last, since = n, time.monotonic()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rm", required=True)
@@ -51,6 +91,7 @@ def main():
     ap.add_argument("--changes", type=int, default=3)
     ap.add_argument("--every", type=int, default=100)
     ap.add_argument("--keep", default="")
+    ap.add_argument("--daemon", action="store_true")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="snapbench-")
     fk = FakeKube(tools=find_tools()).start()
@@ -68,6 +109,17 @@ def main():
         cmd = [a.rm, "export", "local", "--path", store, "--fsync", "false", "--plugin-dir",
                a.plugins, "--kubeconfig", fk.kubeconfig] + a.keep.split()
         names = sorted(revs)
+        daemon = None
+        if a.daemon:
+            with socket.socket() as sk:
+                sk.bind(("127.0.0.1", 0))
+                port = sk.getsockname()[1]
+            daemon = subprocess.Popen(cmd + ["--daemon", "-v", "-p", "1h", "--listen",
+                                             "127.0.0.1:%d" % port],
+                                      env=env, stdout=subprocess.DEVNULL,
+                                      stderr=open(os.path.join(work, "daemon.log"), "w"))
+            wait_listed(store, {(ns, n, 1) for ns, n in names}, daemon)
+            synced = syncs(os.path.join(work, "daemon.log"))
         rows, times = [], []
         for c in range(1, a.commits + 1):
             batch = []
@@ -82,9 +134,17 @@ def main():
                                % (ns, name, v + 1 - 10))
             assert fk.load(batch, replace=True)["errors"] == []
             t0 = time.monotonic()
-            p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if daemon:
+                wait_listed(store, {(o["metadata"]["namespace"], o["metadata"]["labels"]["name"],
+                                     int(o["metadata"]["labels"]["version"])) for o in batch},
+                            daemon)
+            else:
+                p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                assert p.returncode == 0, p.stdout + p.stderr
             times.append(time.monotonic() - t0)
-            assert p.returncode == 0, p.stdout + p.stderr
+            if daemon:
+                settle(os.path.join(work, "daemon.log"), synced)
+                synced = syncs(os.path.join(work, "daemon.log"))
             if c % a.every == 0 or c == 1:
                 files, size = du(store)
                 snaps = len(os.listdir(os.path.join(store, "snapshots")))
@@ -105,7 +165,12 @@ def main():
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for r in rows:
             print("| %d | %d | %d | %d | %d | %d | %d | %d | %.0f |" % r)
+        if daemon:
+            daemon.terminate()
+            assert daemon.wait(60) == 0, "the daemon's exit status after SIGTERM"
     finally:
+        if daemon and daemon.poll() is None:
+            daemon.kill()
         fk.stop()
         shutil.rmtree(work, ignore_errors=True)
 
