@@ -129,3 +129,10 @@ TESTS += tests/unit/test_import_convert
 tests_unit_test_import_convert_SOURCES = tests/unit/test_import_convert.c
 tests_unit_test_import_convert_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_import_convert_LDADD = $(TEST_LIBS)
+
+# The unified line diff of `diff --manifests` (core/base/linediff.c), against diff -u.
+check_PROGRAMS += tests/unit/test_linediff
+TESTS += tests/unit/test_linediff
+tests_unit_test_linediff_SOURCES = tests/unit/test_linediff.c
+tests_unit_test_linediff_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_linediff_LDADD = $(TEST_LIBS)
