@@ -61,3 +61,8 @@ EXTRA_DIST += tests/e2e/test_snapshots.py
 # conversion, --no-convert-apis, preflight, no orphans, real helm upgrade/rollback after.
 TESTS += tests/e2e/test_import_convert.py
 EXTRA_DIST += tests/e2e/test_import_convert.py
+
+# `diff` (issue 15): a snapshot against the cluster changed by real helm, two snapshots,
+# filters, -o json, --manifests, a damaged record.
+TESTS += tests/e2e/test_diff.py
+EXTRA_DIST += tests/e2e/test_diff.py
