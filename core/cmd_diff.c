@@ -40,6 +40,7 @@ struct diff_cmd {
   struct strlist only, skip, releases;
   struct diff_opts o;
   bool json;
+  struct store_index *from, *to;     /* prepare() reads them, before the cluster */
 };
 
 static int
@@ -84,6 +85,8 @@ release_diff (struct cmd_ctx *x)
   strlist_free (&d->only);
   strlist_free (&d->skip);
   strlist_free (&d->releases);
+  store_index_free (d->from);
+  store_index_free (d->to);
   free (d);
 }
 
@@ -277,20 +280,26 @@ print_json (const struct diff_result *r, const struct store_index *from, const c
   return ok;
 }
 
+/* The snapshots, before the cluster is opened: a store's error is told first. */
+static int
+prepare_diff (struct cmd_ctx *x)
+{
+  struct diff_cmd *d = x->opts;
+  const char *to_which = cli_get (x->cli, "to-snapshot");
+  int status = load_snapshot (x->b, cli_get (x->cli, "snapshot"), "--snapshot", &d->from);
+  if (status == EXIT_OK && to_which)
+    status = load_snapshot (x->b, to_which, "--to-snapshot", &d->to);
+  return status;
+}
+
 static int
 run_diff (struct cmd_ctx *x)
 {
   struct diff_cmd *d = x->opts;
   const char *from_which = cli_get (x->cli, "snapshot");
   const char *to_which = cli_get (x->cli, "to-snapshot");
-  struct store_index *from = NULL, *to = NULL;
-  int status = load_snapshot (x->b, from_which, "--snapshot", &from);
-  if (status == EXIT_OK && to_which)
-    status = load_snapshot (x->b, to_which, "--to-snapshot", &to);
-  if (status != EXIT_OK) {
-    store_index_free (from);
-    return status;
-  }
+  const struct store_index *from = d->from, *to = d->to;
+  int status = EXIT_OK;
   char *from_label = xasprintf ("snapshot %s", or_dash (from->time));
   char *to_label = to ? xasprintf ("snapshot %s", or_dash (to->time)) : xstrdup ("cluster");
   d->o.from_label = from_label;
@@ -321,8 +330,6 @@ run_diff (struct cmd_ctx *x)
   diff_result_free (&r);
   free (from_label);
   free (to_label);
-  store_index_free (from);
-  store_index_free (to);
   return status;
 }
 
@@ -349,7 +356,7 @@ const struct command cmd_diff = {
   CMD_NEEDS_BACKEND | CMD_NEEDS_CLUSTER | CMD_DIFF_STATUS,
   1,
   check_diff,
-  NULL,
+  prepare_diff,
   run_diff,
   release_diff,
 };
