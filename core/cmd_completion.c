@@ -27,6 +27,8 @@ static const struct {
   { "list", "output", "table|json" },
   { "verify", "output", "text|json" },
   { "backends", "output", "text|json" },
+  { "diff", "output", "text|json" },
+  { "diff", "helm-driver", "secret|configmap|auto" },
 };
 
 /* Operands of the verbs that do not take just a backend (CMD_NEEDS_BACKEND): one slot

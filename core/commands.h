@@ -20,6 +20,11 @@ struct plugin;
 #define CMD_THREADS        (1u << 2)  /* has --threads N, N from 1 to 256 */
 #define CMD_WRITES_STORE   (1u << 3)  /* writes the store unless --dry-run: the backend is
                                          opened RM_OPEN_BARRIER, else RM_OPEN_READONLY */
+#define CMD_DIFF_STATUS    (1u << 4)  /* exits as diff(1) does: 0 equal, 1 different (the
+                                         verb's EXIT_DIFFERENT), 2 trouble: main() turns
+                                         the prologue's EXIT_ERROR into EXIT_TROUBLE */
+#define EXIT_DIFFERENT 1
+#define EXIT_TROUBLE   2
 
 /* Operands a verb takes when it checks them itself (struct command's max_operands). */
 #define CMD_ANY_OPERANDS   ((size_t) -1)
@@ -96,6 +101,8 @@ struct store_retention;
  * EXIT_OK, or EXIT_USAGE (said why). */
 int cmd_retention_parse (const struct cli *c, struct store_retention *r);
 extern const struct command cmd_docs;
+/* `diff` (issue 15): a snapshot against the cluster, or two snapshots. */
+extern const struct command cmd_diff;
 
 /* Every backend plugin that loads along c's plugin search path, the first of each name,
  * sorted by name (core/cmd_plugins.c; a file that does not load is skipped, logged at

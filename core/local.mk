@@ -50,3 +50,5 @@ libcore_a_SOURCES += %reldir%/store/verify.c %reldir%/store/verify.h %reldir%/cm
 # Verbs that describe the command line itself (issue 12): `completion` and `docs`, and the
 # backend plugins found, for both.
 libcore_a_SOURCES += %reldir%/cmd_completion.c %reldir%/cmd_docs.c %reldir%/cmd_plugins.c
+# `diff` (issue 15): a snapshot against the cluster or another snapshot.
+libcore_a_SOURCES += %reldir%/diff/diff.c %reldir%/diff/diff.h %reldir%/cmd_diff.c

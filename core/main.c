@@ -43,6 +43,7 @@ static const struct command *const commands[] = {
   &cmd_clear,
   &cmd_verify,
   &cmd_prune,
+  &cmd_diff,
   &cmd_backends,
   &cmd_completion,
   &cmd_docs,
@@ -179,8 +180,11 @@ run_command (const struct command *cmd, struct cli *c)
     rc = cmd->prepare (&x);
   if (rc == EXIT_OK && x.cluster)
     rc = open_cluster (&x);
-  if (rc == EXIT_OK)
+  bool ran = rc == EXIT_OK;
+  if (ran)
     rc = cmd->run (&x);
+  if (!ran && rc == EXIT_ERROR && (cmd->needs & CMD_DIFF_STATUS))
+    rc = EXIT_TROUBLE;
   if (cmd->release)
     cmd->release (&x);
   kube_client_free (x.kc);

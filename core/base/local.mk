@@ -14,3 +14,5 @@ libcore_a_SOURCES += \
 libcore_a_CFLAGS += $(ZLIB_CFLAGS) $(LIBDEFLATE_CFLAGS)
 CORE_LIBS += $(ZLIB_LIBS) $(LIBDEFLATE_LIBS)
 CORE_TEST_LIBS += $(ZLIB_LIBS) $(LIBDEFLATE_LIBS)
+# The unified line diff of `diff --manifests`.
+libcore_a_SOURCES += %reldir%/linediff.c %reldir%/linediff.h

@@ -110,6 +110,7 @@ function layer(f,   n) {
   if (f ~ /^core\/store\//) return "3 store"
   if (f ~ /^core\/export\//) return "4 export"
   if (f ~ /^core\/import\//) return "4 import"
+  if (f ~ /^core\/diff\//) return "4 diff"
   if (f ~ /^core\/daemon\//) return "5 daemon"
   if (n ~ /^(cmd_[a-z_]+\.c|commands\.h)$/) return "6 cmd"
   if (n == "main.c") return "7 main"
@@ -119,7 +120,8 @@ function layer(f,   n) {
 function beside(ma, mb) {
   return (ma == "kube" && mb == "helm") || (ma == "helm" && mb == "kube") ||
          (ma == "store" && (mb == "kube" || mb == "helm")) ||
-         (ma == "export" && mb == "import") || (ma == "import" && mb == "export")
+         (ma == "export" && mb == "import") || (ma == "import" && mb == "export") ||
+         (ma == "diff" && (mb == "export" || mb == "import"))
 }
 # Object I/O of the backend wrapper: only store/ (and the backend tester) reach it.
 function object_io(sym) {
