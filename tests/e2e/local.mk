@@ -65,6 +65,7 @@ EXTRA_DIST += tests/e2e/test_import_convert.py
 # Point-in-time snapshots through the s3 backend (moto): list/verify/import --snapshot, prune.
 TESTS += tests/e2e/test_snapshots_s3.py
 EXTRA_DIST += tests/e2e/test_snapshots_s3.py
+
 # `diff` (issue 15): a snapshot against the cluster changed by real helm, two snapshots,
 # filters, -o json, --manifests, a damaged record.
 TESTS += tests/e2e/test_diff.py

@@ -135,6 +135,7 @@ TESTS += tests/unit/test_duration
 tests_unit_test_duration_SOURCES = tests/unit/test_duration.c
 tests_unit_test_duration_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_duration_LDADD = $(TEST_LIBS)
+
 # The unified line diff of `diff --manifests` (core/base/linediff.c), against diff -u.
 check_PROGRAMS += tests/unit/test_linediff
 TESTS += tests/unit/test_linediff
