@@ -129,3 +129,8 @@ TESTS += tests/unit/test_import_convert
 tests_unit_test_import_convert_SOURCES = tests/unit/test_import_convert.c
 tests_unit_test_import_convert_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_import_convert_LDADD = $(TEST_LIBS)
+
+# The Criterion fixture of the store tests (a local store on a temporary directory).
+tests_unit_test_store_SOURCES += tests/unit/store_fixture.h
+tests_unit_test_store_history_SOURCES += tests/unit/store_fixture.h
+tests_unit_test_lock_SOURCES += tests/unit/store_fixture.h
