@@ -61,3 +61,6 @@ EXTRA_DIST += tests/e2e/test_snapshots.py
 # conversion, --no-convert-apis, preflight, no orphans, real helm upgrade/rollback after.
 TESTS += tests/e2e/test_import_convert.py
 EXTRA_DIST += tests/e2e/test_import_convert.py
+
+# What the unittest-based e2e tests share (not a test): paths, rm(), store decoding, main().
+EXTRA_DIST += tests/e2e/e2elib.py
