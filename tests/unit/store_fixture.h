@@ -1,7 +1,7 @@
 /* The Criterion fixture shared by the unit tests of core/store/: a fresh temporary
  * directory `dir` for each test (made by store_fixture_setup, removed with everything in
  * it by store_fixture_teardown) and open_local(), the real local plugin from the build
- * tree opened on it.  The including file defines STORE_FIXTURE_TEMPLATE, the mkdtemp
+ * tree opened on it, and exists_in_dir().  The including file defines STORE_FIXTURE_TEMPLATE, the mkdtemp
  * template naming its directories, and declares its suite:
  *
  *     #define STORE_FIXTURE_TEMPLATE "/tmp/rm-store-XXXXXX"
@@ -12,8 +12,10 @@
 #define RM_TESTS_UNIT_STORE_FIXTURE_H
 
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "backend_wrap.h"
 #include "plugin.h"
@@ -44,6 +46,16 @@ open_local (void)
   struct backend *b = backend_open (p, kv, NULL, RM_OPEN_BARRIER, &error);
   cr_assert_not_null (b, "%s", error.message);
   return b;
+}
+
+/* Whether the store holds a file at key (relative to dir). */
+static inline bool
+exists_in_dir (const char *key)
+{
+  char *p = xasprintf ("%s/%s", dir, key);
+  bool yes = access (p, F_OK) == 0;
+  free (p);
+  return yes;
 }
 
 static void

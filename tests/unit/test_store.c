@@ -261,15 +261,6 @@ Test (store, list_and_clear_commands)
   free (rel);
 }
 
-static bool
-exists_in_dir (const char *key)
-{
-  char *p = xasprintf ("%s/%s", dir, key);
-  bool yes = access (p, F_OK) == 0;
-  free (p);
-  return yes;
-}
-
 static void
 make_dir_at (const char *key, bool make)
 {

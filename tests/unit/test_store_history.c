@@ -22,15 +22,6 @@
 
 TestSuite (history, .init = store_fixture_setup, .fini = store_fixture_teardown);
 
-static bool
-exists_in_dir (const char *key)
-{
-  char *p = xasprintf ("%s/%s", dir, key);
-  bool yes = access (p, F_OK) == 0;
-  free (p);
-  return yes;
-}
-
 /* A history of keys at the given ms, ids made up. */
 static void
 history_of (struct store_history *h, const long long *ms, size_t n)
