@@ -19,11 +19,14 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
@@ -32,6 +35,7 @@ import fakekube_util as fku  # noqa: E402
 
 RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
 PLUGIN_DIR = os.path.join(BUILDDIR, "plugins", "local", ".libs")
+S3_DIR = os.path.join(BUILDDIR, "plugins", "s3", ".libs")
 CHARTS = os.path.join(SRCDIR, "tests", "charts")
 FIXTURES = os.path.join(SRCDIR, "tests", "data", "helm-releases")
 T0 = time.time()
@@ -81,6 +85,22 @@ def newdir(name):
     return tempfile.mkdtemp(prefix=name + "-", dir=WORK)
 
 
+def free_port():
+    """A TCP port of 127.0.0.1 free now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, what, timeout=10):
+    """(status, body as text) of GET http://127.0.0.1:port/what, error statuses included."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/%s" % (port, what), timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
 def sha(b):
     """SHA-256 of bytes, in hex."""
     return hashlib.sha256(b).hexdigest()
@@ -126,14 +146,20 @@ def cluster_records(fk, resource="secrets", namespaces=None, release=None, exclu
 
 # ---- what the program stored ------------------------------------------------------------------
 
-def stored_files(path):
-    """{relative path: bytes} of every file under path."""
-    out = {}
+def walk_files(path):
+    """(path relative to path, full path) of every file under path."""
     for d, _, files in os.walk(path):
         for f in files:
             full = os.path.join(d, f)
-            with open(full, "rb") as fh:
-                out[os.path.relpath(full, path)] = fh.read()
+            yield os.path.relpath(full, path), full
+
+
+def stored_files(path):
+    """{relative path: bytes} of every file under path."""
+    out = {}
+    for rel, full in walk_files(path):
+        with open(full, "rb") as fh:
+            out[rel] = fh.read()
     return out
 
 
@@ -225,25 +251,27 @@ def load_fixture(fname, drop=("resourceVersion", "uid", "selfLink", "creationTim
     return obj
 
 
-# ---- helm in a fake cluster -----------------------------------------------------------------
+# ---- script-style tests (test_*_s3.py) ---------------------------------------------------------
 
-def helm_json(fk, major, *args):
-    """`helm<major> args -o json` in fk, parsed."""
-    return json.loads(fk.helm(major, *args, "-o", "json").stdout)
+failures = []       # what check() found wrong, in order
 
 
-def helm_text(fk, major, *args):
-    """`helm<major> args` in fk, its stdout."""
-    return fk.helm(major, *args).stdout
+def check(cond, what, detail=""):
+    """One "ok - what" or "FAIL - what" line (detail under it on failure); a failure is
+    appended to failures, which the script's exit status reports."""
+    print(("ok - " if cond else "FAIL - ") + what + ("" if cond else "\n  " + detail), flush=True)
+    if not cond:
+        failures.append(what)
 
 
 # ---- the test program --------------------------------------------------------------------------
 
-def main(name, module, plugin_dirs=(PLUGIN_DIR,), tmpfs=False, home_dir=False, keep_env="KEEP_WORK",
-         fixtures=False, timing=True):
+def main(name, module, plugins=(PLUGIN_DIR,), need_rm=True, tmpfs=False, home_dir=False,
+         keep_env="KEEP_WORK", fixtures=False, timing=True):
     """Run the unittest tests of module (the test file's sys.modules[__name__]); exit
-    status 77 (skip), with the reason, when openssl, helm/kubectl, RM_BIN or a directory of
-    plugin_dirs is missing; 1 when fixtures and FIXTURES is missing.
+    status 77 (skip), with the reason, when openssl, helm/kubectl, RM_BIN (if need_rm) or
+    a path of plugins (plugin directories or files) is missing; 1 when fixtures and
+    FIXTURES is missing.
 
     Sets TOOLS and WORK here and in module.  WORK is a new directory name-test-XXXX (on
     /dev/shm when tmpfs and $TMPDIR is unset, for tests writing thousands of files), with
@@ -258,12 +286,12 @@ def main(name, module, plugin_dirs=(PLUGIN_DIR,), tmpfs=False, home_dir=False, k
     except fku.ToolsUnavailable as e:
         print("SKIP: %s" % e)
         return fku.SKIP
-    if not os.access(RM_BIN, os.X_OK):
+    if need_rm and not os.access(RM_BIN, os.X_OK):
         print("SKIP: program under test not found at %s (set RM_BIN; run from make check)" % RM_BIN)
         return fku.SKIP
-    for d in plugin_dirs:
-        if not os.path.isdir(d):
-            print("SKIP: backend plugin not built in %s" % d)
+    for p in plugins:
+        if not os.path.exists(p):
+            print("SKIP: backend plugin not built: %s" % p)
             return fku.SKIP
     if fixtures and not os.path.isdir(FIXTURES):
         print("FAIL: fixtures missing: %s" % FIXTURES)
