@@ -32,7 +32,7 @@ import unittest
 import e2elib
 from e2elib import (BUILDDIR, CHARTS, FIXTURES, PLUGIN_DIR, RM_BIN, cluster_records, fku,
                     inner_bytes, load_fixture, load_index, logical, newdir, sha, show, store_args,
-                    stored_files, stored_records, stored_records_raw)
+                    stored_files, stored_records, stored_records_raw, walk_files)
 from e2elib import HASHED_KEY_RE, NAME_RE, SRCDIR  # noqa: F401
 
 EXPORT_PROBE = os.path.join(BUILDDIR, "tests", "e2e", "export_probe")
@@ -72,11 +72,9 @@ def index_records(ix):
 def file_stats(path):
     """{relative path: (inode, mtime_ns, size)} of every file under path."""
     out = {}
-    for d, _, files in os.walk(path):
-        for f in files:
-            full = os.path.join(d, f)
-            s = os.stat(full)
-            out[os.path.relpath(full, path)] = (s.st_ino, s.st_mtime_ns, s.st_size)
+    for rel, full in walk_files(path):
+        s = os.stat(full)
+        out[rel] = (s.st_ino, s.st_mtime_ns, s.st_size)
     return out
 
 

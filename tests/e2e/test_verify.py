@@ -23,7 +23,7 @@ import unittest
 
 import e2elib
 from e2elib import (CHARTS, fku, load_index, newdir, release_configmap, release_json,
-                    release_secret, sha, show, store_args)
+                    release_secret, sha, show, store_args, walk_files)
 
 TOOLS = None        # set by e2elib.main()
 WORK = None         # set by e2elib.main()
@@ -59,11 +59,9 @@ def write(path, key, data):
 def tree(path):
     """{relative path: (bytes, mtime_ns)} of every file under path."""
     out = {}
-    for d, _, files in os.walk(path):
-        for f in files:
-            full = os.path.join(d, f)
-            with open(full, "rb") as fh:
-                out[os.path.relpath(full, path)] = (fh.read(), os.stat(full).st_mtime_ns)
+    for rel, full in walk_files(path):
+        with open(full, "rb") as fh:
+            out[rel] = (fh.read(), os.stat(full).st_mtime_ns)
     return out
 
 
