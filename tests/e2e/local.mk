@@ -70,3 +70,6 @@ EXTRA_DIST += tests/e2e/test_snapshots_s3.py
 # filters, -o json, --manifests, a damaged record.
 TESTS += tests/e2e/test_diff.py
 EXTRA_DIST += tests/e2e/test_diff.py
+
+# What the unittest-based e2e tests share (not a test): paths, rm(), store decoding, main().
+EXTRA_DIST += tests/e2e/e2elib.py

@@ -38,7 +38,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,28 +46,19 @@ import unittest
 import urllib.error
 import urllib.request
 
-SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
+import e2elib
+from e2elib import BUILDDIR, RM_BIN, SRCDIR, free_port, fku, http_get
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "plugins", "s3"))
-import fakekube_util as fku  # noqa: E402
 from fakekube import yamlmini  # noqa: E402
 
 CHART = os.path.join(SRCDIR, "deploy", "helm", "releasemanager")
 ORIGINAL_LAYOUT = os.path.join(SRCDIR, "tests", "charts", "original-manager")
 PLAIN = os.path.join(SRCDIR, "tests", "charts", "plain")
-RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
 S3_DIR = os.path.join(BUILDDIR, "plugins", "s3", ".libs")
-TOOLS = None
-WORK = None
+TOOLS = None        # set by e2elib.main()
+WORK = None         # set by e2elib.main()
 MAJORS = (3, 4)
 WAIT = 120  # a hang guard for the Image case, not a performance bound
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # The original chart's README command line (its `helm upgrade --install` example), with
@@ -751,12 +741,7 @@ class PodRun:
                                      env=env, cwd=self.work)
 
     def get(self, what):
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/%s" % (self.port, what),
-                                        timeout=10) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+        return http_get(self.port, what)
 
     def output(self):
         self.log.seek(0)
@@ -933,24 +918,8 @@ class Image(unittest.TestCase):
 
 
 def main():
-    global TOOLS, WORK
-    if not fku.openssl_available():
-        print("SKIP: openssl not installed (the fake API server needs it)")
-        return 77
-    try:
-        TOOLS = fku.find_tools()
-    except fku.ToolsUnavailable as e:
-        print("SKIP: %s" % e)
-        return 77
-    WORK = tempfile.mkdtemp(prefix="rm-chart-")
-    os.makedirs(os.path.join(WORK, "home"))
-    try:
-        prog = unittest.main(exit=False, verbosity=2)
-        ok = prog.result.wasSuccessful()
-    finally:
-        if not os.environ.get("KEEP"):
-            shutil.rmtree(WORK, ignore_errors=True)
-    return 0 if ok else 1
+    return e2elib.main("chart", sys.modules[__name__], plugins=(), need_rm=False, home_dir=True,
+                       keep_env="KEEP", timing=False)
 
 
 if __name__ == "__main__":

@@ -24,28 +24,22 @@ import gzip
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
-SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
+import e2elib
+from e2elib import BUILDDIR, CHARTS, RM_BIN, SRCDIR, fku, show
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "plugins", "s3"))
-import fakekube_util as fku  # noqa: E402
 import s3env  # noqa: E402
 
-RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
 PLUGIN_DIRS = [os.path.join(BUILDDIR, "plugins", "s3", ".libs"),
                os.path.join(BUILDDIR, "plugins", "local", ".libs")]
-CHARTS = os.path.join(SRCDIR, "tests", "charts")
 BUCKET = "rm-compat"
-TOOLS = None
-WORK = None
+TOOLS = None        # set by e2elib.main()
+WORK = None         # set by e2elib.main()
 MOTO = None
 S3 = None
 SRC = None
@@ -76,10 +70,6 @@ def rm(args, kubeconfig=None, extra_env=None, timeout=300):
                        env=env_for(kubeconfig, extra_env))
     assert MOTO.sk not in p.stdout + p.stderr, "the secret key appeared in the output"
     return p
-
-
-def show(p):
-    return "exit %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, p.stdout, p.stderr)
 
 
 def objects(prefix):
@@ -333,30 +323,8 @@ class OriginalStore(unittest.TestCase):
 
 
 def main():
-    global TOOLS, WORK
-    if not os.access(RM_BIN, os.X_OK):
-        print("SKIP: %s not built" % RM_BIN)
-        return 77
-    if not os.path.exists(os.path.join(PLUGIN_DIRS[0], "s3.so")):
-        print("SKIP: the s3 plugin was not built (%s)" % PLUGIN_DIRS[0])
-        return 77
-    if not fku.openssl_available():
-        print("SKIP: openssl not installed (the fake API server needs it)")
-        return 77
-    try:
-        TOOLS = fku.find_tools()
-    except fku.ToolsUnavailable as e:
-        print("SKIP: %s" % e)
-        return 77
-    WORK = tempfile.mkdtemp(prefix="rm-compat-")
-    os.makedirs(os.path.join(WORK, "home"))
-    try:
-        prog = unittest.main(exit=False, verbosity=2)
-        ok = prog.result.wasSuccessful()
-    finally:
-        if not os.environ.get("KEEP"):
-            shutil.rmtree(WORK, ignore_errors=True)
-    return 0 if ok else 1
+    return e2elib.main("compat", sys.modules[__name__], plugins=(os.path.join(PLUGIN_DIRS[0], "s3.so"),),
+                       home_dir=True, keep_env="KEEP", timing=False)
 
 
 if __name__ == "__main__":

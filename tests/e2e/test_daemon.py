@@ -16,40 +16,27 @@ import os
 import re
 import shutil
 import signal
-import socket
-import stat
+import socket  # noqa: F401
+import stat  # noqa: F401
 import subprocess
 import sys
-import tempfile
+import tempfile  # noqa: F401
 import time
 import unittest
-import urllib.error
-import urllib.request
+import urllib.error  # noqa: F401
+import urllib.request  # noqa: F401
 
-SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
-import fakekube_util as fku  # noqa: E402
+import e2elib
+from e2elib import PLUGIN_DIR, RM_BIN, SRCDIR, free_port, fku, http_get, newdir
+from e2elib import BUILDDIR  # noqa: F401
 
-RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
-PLUGIN_DIR = os.path.join(BUILDDIR, "plugins", "local", ".libs")
 PLAIN = os.path.join(SRCDIR, "tests", "charts", "plain")
-TOOLS = None
-WORK = None
-FK = None
+TOOLS = None        # set by e2elib.main()
+WORK = None         # set by e2elib.main()
+FK = None           # the fake API server of every test, set by setUpModule()
 # The bound on every wait: far above what any step needs, so that a slow machine only
 # makes the test slower.
 WAIT = 60
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def newdir(name):
-    return tempfile.mkdtemp(prefix=name + "-", dir=WORK)
 
 
 def wait_for(what, fn, timeout=WAIT, step=0.1):
@@ -115,12 +102,7 @@ class Daemon:
 
     def get(self, what):
         """(status, body) of GET /what."""
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/%s" % (self.port, what),
-                                        timeout=10) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+        return http_get(self.port, what)
 
     def metric(self, name):
         st, body = self.get("metrics")
@@ -573,30 +555,18 @@ class DaemonCase(unittest.TestCase):
         self.assertEqual(d.stop(), 0, d.output_tail())
 
 
-def main():
-    global TOOLS, WORK, FK
-    if not fku.openssl_available():
-        print("SKIP: openssl not found (the fake API server needs it for its TLS certificates)")
-        return fku.SKIP
-    try:
-        TOOLS = fku.find_tools()
-    except fku.ToolsUnavailable as e:
-        print("SKIP: %s" % e)
-        return fku.SKIP
-    if not os.access(RM_BIN, os.X_OK):
-        print("SKIP: program under test not found at %s (set RM_BIN; run from make check)" % RM_BIN)
-        return fku.SKIP
-    WORK = tempfile.mkdtemp(prefix="daemon-test-", dir=os.environ.get("TMPDIR", "/tmp"))
+def setUpModule():
+    global FK
     FK = fku.FakeKube(tools=TOOLS).start()
-    try:
-        prog = unittest.main(exit=False, verbosity=2, argv=[sys.argv[0]] + sys.argv[1:])
-    finally:
+
+
+def tearDownModule():
+    if FK:
         FK.stop()
-        if os.environ.get("KEEP_WORK"):
-            print("work directory kept: %s" % WORK)
-        else:
-            shutil.rmtree(WORK, ignore_errors=True)
-    return 0 if prog.result.wasSuccessful() else 1
+
+
+def main():
+    return e2elib.main("daemon", sys.modules[__name__], timing=False)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ Exit 77 (skip) with the reason when helm/kubectl (tests/fakekube/get-tools.sh), 
 or the program under test is missing."""
 
 import base64
+import functools
 import gzip
-import hashlib
+import hashlib  # noqa: F401
 import json
 import os
 import re
@@ -24,44 +25,28 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
+import tempfile  # noqa: F401
 import time
 import unittest
 
-SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
-import fakekube_util as fku  # noqa: E402
+import e2elib
+from e2elib import (BUILDDIR, CHARTS, FIXTURES, PLUGIN_DIR, RM_BIN, cluster_records, fku,
+                    inner_bytes, load_fixture, load_index, logical, newdir, sha, show, store_args,
+                    stored_files, stored_records, stored_records_raw, walk_files)
+from e2elib import HASHED_KEY_RE, NAME_RE, SRCDIR  # noqa: F401
 
-RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
-PLUGIN_DIR = os.path.join(BUILDDIR, "plugins", "local", ".libs")
 EXPORT_PROBE = os.path.join(BUILDDIR, "tests", "e2e", "export_probe")
-CHARTS = os.path.join(SRCDIR, "tests", "charts")
-FIXTURES = os.path.join(SRCDIR, "tests", "data", "helm-releases")
 SECRETS_META_ACCEPT = "as=PartialObjectMetadataList"
-T0 = time.time()
-TOOLS = None
-WORK = None
+TOOLS = None        # set by e2elib.main()
+WORK = None         # set by e2elib.main()
 
 
 # ---- the program under test ---------------------------------------------------------------
 
-def rm(*args, timeout=120):
-    env = dict(os.environ)
-    for k in list(env):
-        if k.startswith("RELEASEMANAGER_") or k in ("KUBECONFIG", "HELM_DRIVER"):
-            del env[k]
-    # These tests predate point-in-time snapshots (issue 15) and check that stale records
-    # go right after the commit: they keep one snapshot, as releasemanager did then
-    # (tests/e2e/test_snapshots.py covers the default retention).
-    env["RELEASEMANAGER_KEEP_LAST"] = "1"
-    p = subprocess.run([RM_BIN] + [str(a) for a in args], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, env=env, timeout=timeout)
-    return p
-
-
-def store_args(path):
-    return ["local", "--path", path, "--fsync", "false", "--plugin-dir", PLUGIN_DIR]
+# These tests predate point-in-time snapshots (issue 15) and check that stale records
+# go right after the commit: they keep one snapshot, as releasemanager did then
+# (tests/e2e/test_snapshots.py covers the default retention).
+rm = functools.partial(e2elib.rm, keep_last=1)
 
 
 def export(fk_or_kubeconfig, path, *extra):
@@ -69,52 +54,7 @@ def export(fk_or_kubeconfig, path, *extra):
     return rm("export", *store_args(path), "--kubeconfig", kc, *extra)
 
 
-def show(p):
-    return "exit %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, p.stdout, p.stderr)
-
-
-def newdir(name):
-    d = tempfile.mkdtemp(prefix=name + "-", dir=WORK)
-    return d
-
-
 # ---- what Helm stored, decoded independently of the program ----------------------------------
-
-def inner_bytes(obj):
-    """The release JSON bytes of a Secret- or ConfigMap-driver record, exactly as Helm
-    wrote them (before any JSON parsing)."""
-    data = obj["data"]["release"]
-    raw = base64.b64decode(data, validate=True)
-    if obj["kind"] == "Secret":
-        raw = base64.b64decode(raw, validate=True)
-    if raw[:3] == b"\x1f\x8b\x08":
-        raw = gzip.decompress(raw)
-    return raw
-
-
-NAME_RE = re.compile(r"^sh\.helm\.release\.v1\.(.+)\.v([0-9]+)$")
-
-
-def cluster_records(fk, resource="secrets", namespaces=None, release=None, exclude=()):
-    """{key: release JSON bytes} of the Helm records the server holds now."""
-    st, body = fk.get_json("/api/v1/%s?labelSelector=owner%%3Dhelm" % resource)
-    assert st == 200, "listing %s from the fake server: %d" % (resource, st)
-    out = {}
-    for o in body["items"]:
-        o.setdefault("kind", "Secret" if resource == "secrets" else "ConfigMap")
-        ns, name = o["metadata"]["namespace"], o["metadata"]["name"]
-        m = NAME_RE.match(name)
-        if not m:
-            continue
-        if namespaces is not None and ns not in namespaces:
-            continue
-        if ns in exclude:
-            continue
-        if release is not None and m.group(1) != release:
-            continue
-        out["releases/%s/%s/%d.json.gz" % (ns, m.group(1), int(m.group(2)))] = inner_bytes(o)
-    return out
-
 
 def kube_system_uid(fk):
     st, ns = fk.get_json("/api/v1/namespaces/kube-system")
@@ -124,46 +64,6 @@ def kube_system_uid(fk):
 
 # ---- what the program stored ------------------------------------------------------------------
 
-def stored_files(path):
-    """{relative path: bytes} of every file under path."""
-    out = {}
-    for d, _, files in os.walk(path):
-        for f in files:
-            full = os.path.join(d, f)
-            with open(full, "rb") as fh:
-                out[os.path.relpath(full, path)] = fh.read()
-    return out
-
-
-HASHED_KEY_RE = re.compile(r"^(releases/[^/]+/[^/]+/[1-9][0-9]*)\.([0-9a-f]{64})\.json\.gz$")
-
-
-def logical(key):
-    """releases/NS/REL/REV.SHA256.json.gz (the key a record is stored under) as
-    releases/NS/REL/REV.json.gz (the release revision it holds); other keys as they are."""
-    m = HASHED_KEY_RE.match(key)
-    return m.group(1) + ".json.gz" if m else key
-
-
-def stored_records_raw(path):
-    """{stored key: release JSON} of every record file under path."""
-    return {k: gzip.decompress(v) for k, v in stored_files(path).items()
-            if k.startswith("releases/")}
-
-
-def stored_records(path):
-    """{releases/NS/REL/REV.json.gz: release JSON} of the records under path; each stored
-    under the key that carries its SHA-256, one per revision."""
-    out = {}
-    for k, raw in stored_records_raw(path).items():
-        m = HASHED_KEY_RE.match(k)
-        assert m, "stored record key %s does not carry its SHA-256" % k
-        assert m.group(2) == sha(raw), "stored record %s: its content's SHA-256 is %s" % (k, sha(raw))
-        assert logical(k) not in out, "two stored records of %s" % logical(k)
-        out[logical(k)] = raw
-    return out
-
-
 def index_records(ix):
     """{releases/NS/REL/REV.json.gz: index entry}."""
     return {logical(r["key"]): r for r in ix["records"]}
@@ -172,21 +72,10 @@ def index_records(ix):
 def file_stats(path):
     """{relative path: (inode, mtime_ns, size)} of every file under path."""
     out = {}
-    for d, _, files in os.walk(path):
-        for f in files:
-            full = os.path.join(d, f)
-            s = os.stat(full)
-            out[os.path.relpath(full, path)] = (s.st_ino, s.st_mtime_ns, s.st_size)
+    for rel, full in walk_files(path):
+        s = os.stat(full)
+        out[rel] = (s.st_ino, s.st_mtime_ns, s.st_size)
     return out
-
-
-def load_index(path):
-    with open(os.path.join(path, "index.json"), "rb") as f:
-        return json.loads(f.read())
-
-
-def sha(b):
-    return hashlib.sha256(b).hexdigest()
 
 
 # ---- records built by the test (for fk.load) -----------------------------------------------------
@@ -237,20 +126,6 @@ def release_configmap(ns, name, rev, payload=None, inner=None, status="deployed"
                          "labels": {"name": name, "owner": "helm", "status": status,
                                     "version": str(rev), "modifiedAt": "1714557600"}},
             "data": {"release": inner.decode()}}
-
-
-def load_fixture(fname):
-    path = os.path.join(FIXTURES, fname)
-    with open(path) as f:
-        text = f.read()
-    if fname.endswith(".json"):
-        obj = json.loads(text)
-    else:
-        from fakekube import yamlmini
-        obj = yamlmini.load(text)
-    for k in ("resourceVersion", "uid", "selfLink", "creationTimestamp"):
-        obj["metadata"].pop(k, None)
-    return obj
 
 
 # ---- assertions shared by several tests -------------------------------------------------------
@@ -1621,10 +1496,7 @@ class Scope(ExportCase):
 # =====================================================================================================
 
 def rm_env():
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("RELEASEMANAGER_") and k not in ("KUBECONFIG", "HELM_DRIVER")}
-    env["RELEASEMANAGER_KEEP_LAST"] = "1"      # one snapshot, as rm() above
-    return env
+    return e2elib.clean_env(keep_last=1)      # one snapshot, as rm() above
 
 
 class Writers(ExportCase):
@@ -1776,38 +1648,8 @@ class Writers(ExportCase):
 
 
 def main():
-    global TOOLS, WORK
-    if not fku.openssl_available():
-        print("SKIP: openssl not found (the fake API server needs it for its TLS certificates)")
-        return fku.SKIP
-    try:
-        TOOLS = fku.find_tools()
-    except fku.ToolsUnavailable as e:
-        print("SKIP: %s" % e)
-        return fku.SKIP
-    if not os.access(RM_BIN, os.X_OK):
-        print("SKIP: program under test not found at %s (set RM_BIN; run from make check)" % RM_BIN)
-        return fku.SKIP
-    if not os.path.isdir(PLUGIN_DIR):
-        print("SKIP: local backend plugin not built in %s" % PLUGIN_DIR)
-        return fku.SKIP
-    if not os.path.isdir(FIXTURES):
-        print("FAIL: fixtures missing: %s" % FIXTURES)
-        return 1
     # Thousands of small files: on tmpfs when $TMPDIR does not say otherwise.
-    base = None if os.environ.get("TMPDIR") else "/dev/shm"
-    if base and not (os.path.isdir(base) and os.access(base, os.W_OK)):
-        base = None
-    WORK = tempfile.mkdtemp(prefix="export-test-", dir=base)
-    try:
-        prog = unittest.main(exit=False, verbosity=2, argv=[sys.argv[0]] + sys.argv[1:])
-    finally:
-        if os.environ.get("KEEP_WORK"):
-            print("work directory kept: %s" % WORK)
-        else:
-            shutil.rmtree(WORK, ignore_errors=True)
-    print("export_test: %.1fs" % (time.time() - T0))
-    return 0 if prog.result.wasSuccessful() else 1
+    return e2elib.main("export", sys.modules[__name__], tmpfs=True, fixtures=True)
 
 
 if __name__ == "__main__":

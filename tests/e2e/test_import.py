@@ -23,6 +23,7 @@ serialised by --wait with 1), a failing pre-install hook deleted by hook-failed,
 Exit 77 (skip) with the reason when helm/kubectl (tests/fakekube/get-tools.sh), openssl
 or the program under test is missing."""
 
+import functools
 import gzip
 import hashlib
 import json
@@ -36,45 +37,24 @@ import tempfile
 import time
 import unittest
 
-SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
-import fakekube_util as fku  # noqa: E402
+import e2elib
+from e2elib import CHARTS, RM_BIN, fku, show, store_args
+from e2elib import BUILDDIR, PLUGIN_DIR, SRCDIR  # noqa: F401
 
-RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
-PLUGIN_DIR = os.path.join(BUILDDIR, "plugins", "local", ".libs")
-CHARTS = os.path.join(SRCDIR, "tests", "charts")
-T0 = time.time()
-TOOLS = None
-WORK = None
+TOOLS = None        # set by e2elib.main()
+WORK = None         # set by e2elib.main()
 STORE = None       # the export of the source cluster
 SRC = None         # source fake cluster
 SRC_STATE = {}     # what helm says on the source: (ns, name) -> dict
 STORE_X = None     # the export of the extra releases (namespaces x-*): waits, hooks
 
 
-def rm(*args, path=None, extra_env=None, timeout=180):
-    env = dict(os.environ)
-    for k in list(env):
-        if k.startswith("RELEASEMANAGER_") or k in ("KUBECONFIG", "HELM_DRIVER"):
-            del env[k]
-    env["PATH"] = "/usr/bin:/bin"       # no helm, unless a test adds one
-    env.update(extra_env or {})
-    p = subprocess.run([RM_BIN] + [str(a) for a in args], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, env=env, timeout=timeout)
-    return p
-
-
-def store_args(path):
-    return ["local", "--path", path, "--fsync", "false", "--plugin-dir", PLUGIN_DIR]
+# PATH=/usr/bin:/bin: no helm, unless a test adds one (extra_env).
+rm = functools.partial(e2elib.rm, bin_path="/usr/bin:/bin", timeout=180)
 
 
 def imp(fk, *extra, path=None, **kw):
     return rm("import", *store_args(path or STORE), "--kubeconfig", fk.kubeconfig, *extra, **kw)
-
-
-def show(p):
-    return "exit %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, p.stdout, p.stderr)
 
 
 def helm_json(fk, major, *args):
@@ -1167,26 +1147,7 @@ class Corrupt(unittest.TestCase):
 
 
 def main():
-    global TOOLS, WORK
-    if not os.access(RM_BIN, os.X_OK):
-        print("SKIP: %s not built" % RM_BIN)
-        return 77
-    if not fku.openssl_available():
-        print("SKIP: openssl not installed (the fake API server needs it)")
-        return 77
-    try:
-        TOOLS = fku.find_tools()
-    except fku.ToolsUnavailable as e:
-        print("SKIP: %s" % e)
-        return 77
-    WORK = tempfile.mkdtemp(prefix="import-test-")
-    try:
-        prog = unittest.main(exit=False, verbosity=2)
-        ok = prog.result.wasSuccessful()
-    finally:
-        shutil.rmtree(WORK, ignore_errors=True)
-    print("import_test: %.1fs" % (time.time() - T0), file=sys.stderr)
-    return 0 if ok else 1
+    return e2elib.main("import", sys.modules[__name__])
 
 
 if __name__ == "__main__":

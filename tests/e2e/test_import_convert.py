@@ -22,28 +22,26 @@ a release whose apply fails midway leaves nothing behind.
 Exit 77 (skip) with the reason when helm/kubectl, openssl or the program are missing."""
 
 import base64
+import functools
 import gzip
 import json
 import os
 import re
-import shutil
-import subprocess
+import shutil  # noqa: F401
+import subprocess  # noqa: F401
 import sys
 import tempfile
-import time
+import time  # noqa: F401
 import unittest
 
-SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
-import fakekube_util as fku  # noqa: E402
+import e2elib
+from e2elib import fku, load_fixture, show
+from e2elib import BUILDDIR, PLUGIN_DIR, RM_BIN, SRCDIR  # noqa: F401
 
-RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
-PLUGIN_DIR = os.path.join(BUILDDIR, "plugins", "local", ".libs")
-DATA = os.path.join(SRCDIR, "tests", "data", "helm-releases")
-T0 = time.time()
-TOOLS = None
-WORK = None
+DATA = e2elib.FIXTURES
+
+TOOLS = None        # set by e2elib.main()
+WORK = None         # set by e2elib.main()
 STORE = None
 REMOVED = re.compile(r"apiVersion: *\"?(extensions/v1beta1|policy/v1beta1|"
                      r"networking\.k8s\.io/v1beta1|apiextensions\.k8s\.io/v1beta1|"
@@ -219,42 +217,22 @@ spec:
 }
 
 
-def rm(*args, timeout=180):
-    env = dict(os.environ)
-    for k in list(env):
-        if k.startswith("RELEASEMANAGER_") or k in ("KUBECONFIG", "HELM_DRIVER"):
-            del env[k]
-    env["PATH"] = "/usr/bin:/bin"
-    return subprocess.run([RM_BIN] + [str(a) for a in args], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, env=env, timeout=timeout)
+# PATH=/usr/bin:/bin: no helm of the test environment reaches the program.
+rm = functools.partial(e2elib.rm, bin_path="/usr/bin:/bin", timeout=180)
 
 
 def store_args():
-    return ["local", "--path", STORE, "--fsync", "false", "--plugin-dir", PLUGIN_DIR]
+    return e2elib.store_args(STORE)
 
 
 def imp(fk, *extra):
     return rm("import", *store_args(), "--kubeconfig", fk.kubeconfig, *extra)
 
 
-def show(p):
-    return "exit %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, p.stdout, p.stderr)
-
-
 def fixture_secret(name):
     """A fixture's Secret as a source cluster holds it (server fields dropped)."""
-    path = os.path.join(DATA, name)
-    with open(path) as f:
-        text = f.read()
-    if name.endswith(".json"):
-        obj = json.loads(text)
-    else:
-        from fakekube.yamlmini import load
-        obj = load(text)
-    md = obj["metadata"]
-    for k in ("resourceVersion", "uid", "selfLink", "creationTimestamp", "managedFields"):
-        md.pop(k, None)
-    return obj
+    return load_fixture(name, drop=("resourceVersion", "uid", "selfLink", "creationTimestamp",
+                                    "managedFields"))
 
 
 def helm_secret(rel):
@@ -562,26 +540,7 @@ class NoOrphans(unittest.TestCase):
 
 
 def main():
-    global TOOLS, WORK
-    if not os.access(RM_BIN, os.X_OK):
-        print("SKIP: %s not built" % RM_BIN)
-        return 77
-    if not fku.openssl_available():
-        print("SKIP: openssl not installed (the fake API server needs it)")
-        return 77
-    try:
-        TOOLS = fku.find_tools()
-    except fku.ToolsUnavailable as e:
-        print("SKIP: %s" % e)
-        return 77
-    WORK = tempfile.mkdtemp(prefix="import-convert-test-")
-    try:
-        prog = unittest.main(exit=False, verbosity=2)
-        ok = prog.result.wasSuccessful()
-    finally:
-        shutil.rmtree(WORK, ignore_errors=True)
-    print("import_convert_test: %.1fs" % (time.time() - T0), file=sys.stderr)
-    return 0 if ok else 1
+    return e2elib.main("import-convert", sys.modules[__name__])
 
 
 if __name__ == "__main__":

@@ -13,55 +13,25 @@ verifies); a store written before snapshots (no snapshots/) keeps working.
 Exit 77 (skip) with the reason when helm/kubectl (tests/fakekube/get-tools.sh), openssl
 or the program under test is missing."""
 
-import base64
-import gzip
+import functools
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
-SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
-import fakekube_util as fku  # noqa: E402
+import e2elib
+from e2elib import (CHARTS, RM_BIN, fku, newdir, release_secret, show,
+                    store_args)
 
-RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
-PLUGIN_DIR = os.path.join(BUILDDIR, "plugins", "local", ".libs")
-CHARTS = os.path.join(SRCDIR, "tests", "charts")
-T0 = time.time()
-TOOLS = None
-WORK = None
+TOOLS = None        # set by e2elib.main()
+WORK = None         # set by e2elib.main()
 
-
-def env():
-    e = dict(os.environ)
-    for k in list(e):
-        if k.startswith("RELEASEMANAGER_") or k in ("KUBECONFIG", "HELM_DRIVER"):
-            del e[k]
-    e["HOME"] = WORK
-    return e
-
-
-def rm(*args, timeout=180):
-    return subprocess.run([RM_BIN] + [str(a) for a in args], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, env=env(), timeout=timeout)
-
-
-def store_args(path):
-    return ["local", "--path", path, "--fsync", "false", "--plugin-dir", PLUGIN_DIR]
-
-
-def show(p):
-    return "exit %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, p.stdout, p.stderr)
-
-
-def newdir(name):
-    return tempfile.mkdtemp(prefix=name + "-", dir=WORK)
+env = functools.partial(e2elib.clean_env, home=True)
+rm = functools.partial(e2elib.rm, home=True, timeout=180)
 
 
 def files(path, sub):
@@ -83,25 +53,6 @@ def record_files(path):
 def load(path, key):
     with open(os.path.join(path, key), "rb") as f:
         return json.loads(f.read())
-
-
-def release_json(ns, name, rev, note=""):
-    rel = {"name": name,
-           "info": {"first_deployed": "2024-05-01T10:00:00Z", "last_deployed": "2024-05-01T10:00:00Z",
-                    "deleted": "", "description": "Install complete" + note, "status": "deployed"},
-           "chart": {"metadata": {"name": "tiny", "version": "1.0.%d" % rev, "apiVersion": "v2"},
-                     "templates": [], "values": {}, "files": []},
-           "config": {}, "manifest": "", "version": rev, "namespace": ns}
-    return json.dumps(rel, separators=(",", ":")).encode()
-
-
-def release_secret(ns, name, rev, note=""):
-    inner = base64.b64encode(gzip.compress(release_json(ns, name, rev, note), mtime=0))
-    return {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
-            "metadata": {"name": "sh.helm.release.v1.%s.v%d" % (name, rev), "namespace": ns,
-                         "labels": {"name": name, "owner": "helm", "status": "deployed",
-                                    "version": str(rev)}},
-            "data": {"release": base64.b64encode(inner).decode()}}
 
 
 class Snapshots(unittest.TestCase):
@@ -344,31 +295,7 @@ class Snapshots(unittest.TestCase):
 
 
 def main():
-    global TOOLS, WORK
-    if not fku.openssl_available():
-        print("SKIP: openssl not found (the fake API server needs it for its TLS certificates)")
-        return fku.SKIP
-    try:
-        TOOLS = fku.find_tools()
-    except fku.ToolsUnavailable as e:
-        print("SKIP: %s" % e)
-        return fku.SKIP
-    if not os.access(RM_BIN, os.X_OK):
-        print("SKIP: program under test not found at %s (set RM_BIN; run from make check)" % RM_BIN)
-        return fku.SKIP
-    if not os.path.isdir(PLUGIN_DIR):
-        print("SKIP: local backend plugin not built in %s" % PLUGIN_DIR)
-        return fku.SKIP
-    WORK = tempfile.mkdtemp(prefix="snapshots-test-")
-    try:
-        prog = unittest.main(exit=False, verbosity=2, argv=[sys.argv[0]] + sys.argv[1:])
-    finally:
-        if os.environ.get("KEEP_WORK"):
-            print("work directory kept: %s" % WORK)
-        else:
-            shutil.rmtree(WORK, ignore_errors=True)
-    print("test_snapshots: %.1fs" % (time.time() - T0))
-    return 0 if prog.result.wasSuccessful() else 1
+    return e2elib.main("snapshots", sys.modules[__name__])
 
 
 if __name__ == "__main__":

@@ -14,61 +14,22 @@ its content.  Keys are taken from index.json, never built from a key scheme.
 Exit 77 (skip) with the reason when helm/kubectl (tests/fakekube/get-tools.sh), openssl
 or the program under test is missing."""
 
-import base64
+import functools
 import gzip
-import hashlib
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 import unittest
 
-SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
-import fakekube_util as fku  # noqa: E402
+import e2elib
+from e2elib import (CHARTS, fku, load_index, newdir, release_configmap, release_json,
+                    release_secret, sha, show, store_args, walk_files)
 
-RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
-PLUGIN_DIR = os.path.join(BUILDDIR, "plugins", "local", ".libs")
-CHARTS = os.path.join(SRCDIR, "tests", "charts")
-T0 = time.time()
-TOOLS = None
-WORK = None
+TOOLS = None        # set by e2elib.main()
+WORK = None         # set by e2elib.main()
 
-
-def rm(*args, timeout=120):
-    env = dict(os.environ)
-    for k in list(env):
-        if k.startswith("RELEASEMANAGER_") or k in ("KUBECONFIG", "HELM_DRIVER"):
-            del env[k]
-    # No kubeconfig anywhere unless the test passes one: verify must not need a cluster.
-    env["HOME"] = WORK
-    return subprocess.run([RM_BIN] + [str(a) for a in args], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, env=env, timeout=timeout)
-
-
-def store_args(path):
-    return ["local", "--path", path, "--fsync", "false", "--plugin-dir", PLUGIN_DIR]
-
-
-def show(p):
-    return "exit %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, p.stdout, p.stderr)
-
-
-def newdir(name):
-    return tempfile.mkdtemp(prefix=name + "-", dir=WORK)
-
-
-def sha(b):
-    return hashlib.sha256(b).hexdigest()
-
-
-def load_index(path):
-    with open(os.path.join(path, "index.json"), "rb") as f:
-        return json.loads(f.read())
+# No kubeconfig anywhere unless the test passes one: verify must not need a cluster.
+rm = functools.partial(e2elib.rm, home=True)
 
 
 def save_index(path, ix):
@@ -98,42 +59,10 @@ def write(path, key, data):
 def tree(path):
     """{relative path: (bytes, mtime_ns)} of every file under path."""
     out = {}
-    for d, _, files in os.walk(path):
-        for f in files:
-            full = os.path.join(d, f)
-            with open(full, "rb") as fh:
-                out[os.path.relpath(full, path)] = (fh.read(), os.stat(full).st_mtime_ns)
+    for rel, full in walk_files(path):
+        with open(full, "rb") as fh:
+            out[rel] = (fh.read(), os.stat(full).st_mtime_ns)
     return out
-
-
-def release_json(ns, name, rev):
-    rel = {"name": name,
-           "info": {"first_deployed": "2024-05-01T10:00:00Z", "last_deployed": "2024-05-01T10:00:00Z",
-                    "deleted": "", "description": "Install complete", "status": "deployed"},
-           "chart": {"metadata": {"name": "tiny", "version": "1.0.%d" % rev, "apiVersion": "v2"},
-                     "templates": [], "values": {}, "files": []},
-           "config": {}, "manifest": "", "version": rev, "namespace": ns}
-    return json.dumps(rel, separators=(",", ":")).encode()
-
-
-def labels(name, rev):
-    return {"name": name, "owner": "helm", "status": "deployed", "version": str(rev)}
-
-
-def release_secret(ns, name, rev):
-    inner = base64.b64encode(gzip.compress(release_json(ns, name, rev), mtime=0))
-    return {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
-            "metadata": {"name": "sh.helm.release.v1.%s.v%d" % (name, rev), "namespace": ns,
-                         "labels": labels(name, rev)},
-            "data": {"release": base64.b64encode(inner).decode()}}
-
-
-def release_configmap(ns, name, rev):
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "sh.helm.release.v1.%s.v%d" % (name, rev), "namespace": ns,
-                         "labels": labels(name, rev)},
-            "data": {"release": base64.b64encode(gzip.compress(release_json(ns, name, rev),
-                                                               mtime=0)).decode()}}
 
 
 class Verify(unittest.TestCase):
@@ -375,31 +304,7 @@ class Verify(unittest.TestCase):
         self.assertIn("rlsmgrstate.json", p.stderr, show(p))
 
 def main():
-    global TOOLS, WORK
-    if not fku.openssl_available():
-        print("SKIP: openssl not found (the fake API server needs it for its TLS certificates)")
-        return fku.SKIP
-    try:
-        TOOLS = fku.find_tools()
-    except fku.ToolsUnavailable as e:
-        print("SKIP: %s" % e)
-        return fku.SKIP
-    if not os.access(RM_BIN, os.X_OK):
-        print("SKIP: program under test not found at %s (set RM_BIN; run from make check)" % RM_BIN)
-        return fku.SKIP
-    if not os.path.isdir(PLUGIN_DIR):
-        print("SKIP: local backend plugin not built in %s" % PLUGIN_DIR)
-        return fku.SKIP
-    WORK = tempfile.mkdtemp(prefix="verify-test-")
-    try:
-        prog = unittest.main(exit=False, verbosity=2, argv=[sys.argv[0]] + sys.argv[1:])
-    finally:
-        if os.environ.get("KEEP_WORK"):
-            print("work directory kept: %s" % WORK)
-        else:
-            shutil.rmtree(WORK, ignore_errors=True)
-    print("test_verify: %.1fs" % (time.time() - T0))
-    return 0 if prog.result.wasSuccessful() else 1
+    return e2elib.main("verify", sys.modules[__name__])
 
 
 if __name__ == "__main__":

@@ -84,6 +84,25 @@ num (const cJSON *o, const char *path)
   return v->valuedouble;
 }
 
+/* A string expected at a dotted path. */
+struct want_str {
+  const char *path;
+  const char *value;
+};
+
+/* Each string of the table, ended by { NULL }, at its path of o. */
+static void
+expect_strs (const cJSON *o, const struct want_str *w)
+{
+  for (; w->path; w++) {
+    const char *got = str (o, w->path);
+    cr_expect (got && strcmp (got, w->value) == 0, "%s: \"%s\", want \"%s\"", w->path,
+               got ? got : "(none)", w->value);
+  }
+}
+
+#define EXPECT_STRS(o, ...) expect_strs ((o), (const struct want_str[]) { __VA_ARGS__, { NULL, NULL } })
+
 /* The release JSON of a fixture record. */
 static cJSON *
 release_of (const char *file)
@@ -188,9 +207,10 @@ Test (convert, real_record_pdb_and_hpa_v2beta1)
                       ml, "app.kubernetes.io/name")), "basic-demo");
   cr_expect_eq (num (pdb, "spec.maxUnavailable"), 1);
   const cJSON *hpa = doc_of_kind (&x, "HorizontalPodAutoscaler");
-  cr_expect_str_eq (str (hpa, "apiVersion"), "autoscaling/v2");
-  cr_expect_str_eq (str (hpa, "spec.metrics.0.resource.name"), "cpu");
-  cr_expect_str_eq (str (hpa, "spec.metrics.0.resource.target.type"), "Utilization");
+  EXPECT_STRS (hpa,
+               { "apiVersion", "autoscaling/v2" },
+               { "spec.metrics.0.resource.name", "cpu" },
+               { "spec.metrics.0.resource.target.type", "Utilization" });
   cr_expect_eq (num (hpa, "spec.metrics.0.resource.target.averageUtilization"), 60);
   cr_expect_null (at (hpa, "spec.metrics.0.resource.targetAverageUtilization"));
   cr_expect_eq (num (hpa, "spec.minReplicas"), 3);
@@ -246,9 +266,10 @@ Test (convert, real_record_crd_and_ingress_v1beta1)
   const cJSON *ing = doc_of_kind (&x, "Ingress");
   cr_expect_str_eq (str (ing, "apiVersion"), "networking.k8s.io/v1");
   const cJSON *path = at (ing, "spec.rules.0.http.paths.0");
-  cr_expect_str_eq (str (path, "path"), "/test");
-  cr_expect_str_eq (str (path, "pathType"), "ImplementationSpecific");
-  cr_expect_str_eq (str (path, "backend.service.name"), "echo");
+  EXPECT_STRS (path,
+               { "path", "/test" },
+               { "pathType", "ImplementationSpecific" },
+               { "backend.service.name", "echo" });
   cr_expect_eq (num (path, "backend.service.port.number"), 80);
   cr_expect_null (at (path, "backend.serviceName"));
   cr_expect_null (at (path, "backend.servicePort"));
@@ -312,9 +333,10 @@ Test (convert, workloads_to_apps_v1)
   convert_text (workloads, &cur, true, &x);
   cr_assert_eq (x.n, 4);
   const cJSON *dep = cJSON_GetArrayItem (x.docs, 0);
-  cr_expect_str_eq (str (dep, "apiVersion"), "apps/v1");
-  cr_expect_str_eq (str (dep, "spec.selector.matchLabels.app"), "nginx-ingress");
-  cr_expect_str_eq (str (dep, "spec.selector.matchLabels.component"), "controller");
+  EXPECT_STRS (dep,
+               { "apiVersion", "apps/v1" },
+               { "spec.selector.matchLabels.app", "nginx-ingress" },
+               { "spec.selector.matchLabels.component", "controller" });
   cr_expect_null (at (dep, "spec.rollbackTo"));
   cr_expect_eq (num (dep, "spec.revisionHistoryLimit"), 2147483647);
   cr_expect_eq (num (dep, "spec.progressDeadlineSeconds"), 2147483647);
@@ -325,14 +347,16 @@ Test (convert, workloads_to_apps_v1)
   cr_expect (has_change (&x.c[0], "spec.selector"));
   cr_expect (has_change (&x.c[0], "rollbackTo"));
   const cJSON *ds = cJSON_GetArrayItem (x.docs, 1);
-  cr_expect_str_eq (str (ds, "apiVersion"), "apps/v1");
-  cr_expect_str_eq (str (ds, "spec.selector.matchLabels.app"), "fluentd");
-  cr_expect_str_eq (str (ds, "spec.updateStrategy.type"), "OnDelete");
+  EXPECT_STRS (ds,
+               { "apiVersion", "apps/v1" },
+               { "spec.selector.matchLabels.app", "fluentd" },
+               { "spec.updateStrategy.type", "OnDelete" });
   cr_expect_null (at (ds, "spec.templateGeneration"));
   const cJSON *sts = cJSON_GetArrayItem (x.docs, 2);
-  cr_expect_str_eq (str (sts, "apiVersion"), "apps/v1");
-  cr_expect_str_eq (str (sts, "spec.updateStrategy.type"), "OnDelete");
-  cr_expect_str_eq (str (sts, "spec.selector.matchLabels.app"), "redis");
+  EXPECT_STRS (sts,
+               { "apiVersion", "apps/v1" },
+               { "spec.updateStrategy.type", "OnDelete" },
+               { "spec.selector.matchLabels.app", "redis" });
   const cJSON *ex = cJSON_GetArrayItem (x.docs, 3);
   cr_expect_eq (num (ex, "spec.revisionHistoryLimit"), 3, "an explicit value is kept");
   cr_expect_null (at (ex, "spec.selector.matchLabels.tier"), "an explicit selector is kept");
@@ -405,16 +429,20 @@ Test (convert, ingress_netpol_psp_pdb_cronjob_webhook)
   cr_expect_str_eq (str (cj, "apiVersion"), "batch/v1");
   cr_expect_str_eq (str (cj, "spec.schedule"), "0 3 * * *");
   const cJSON *wh = cJSON_GetArrayItem (x.docs, 4);
-  cr_expect_str_eq (str (wh, "apiVersion"), "admissionregistration.k8s.io/v1");
-  cr_expect_str_eq (str (wh, "webhooks.0.sideEffects"), "None");
-  cr_expect_str_eq (str (wh, "webhooks.0.admissionReviewVersions.0"), "v1beta1");
+  EXPECT_STRS (wh,
+               { "apiVersion", "admissionregistration.k8s.io/v1" },
+               { "webhooks.0.sideEffects", "None" },
+               { "webhooks.0.admissionReviewVersions.0", "v1beta1" });
   cr_expect_eq (num (wh, "webhooks.0.timeoutSeconds"), 30);
-  cr_expect_str_eq (str (wh, "webhooks.0.failurePolicy"), "Ignore");
-  cr_expect_str_eq (str (wh, "webhooks.0.matchPolicy"), "Exact");
-  cr_expect_str_eq (str (wh, "webhooks.0.rules.0.resources.0"), "*/*");
-  cr_expect_str_eq (str (wh, "webhooks.1.sideEffects"), "NoneOnDryRun", "kept");
-  cr_expect_str_eq (str (wh, "webhooks.1.failurePolicy"), "Fail", "kept");
-  cr_expect_str_eq (str (wh, "webhooks.1.admissionReviewVersions.0"), "v1", "kept");
+  EXPECT_STRS (wh,
+               { "webhooks.0.failurePolicy", "Ignore" },
+               { "webhooks.0.matchPolicy", "Exact" },
+               { "webhooks.0.rules.0.resources.0", "*/*" });
+  /* The second webhook's own settings are kept. */
+  EXPECT_STRS (wh,
+               { "webhooks.1.sideEffects", "NoneOnDryRun" },
+               { "webhooks.1.failurePolicy", "Fail" },
+               { "webhooks.1.admissionReviewVersions.0", "v1" });
   converted_free (&x);
 }
 
@@ -503,21 +531,23 @@ Test (convert, hpa_endpointslice_flowcontrol_and_renames)
   convert_text (misc, &cur, true, &x);
   cr_assert_eq (x.n, 10);
   const cJSON *h = cJSON_GetArrayItem (x.docs, 0);
-  cr_expect_str_eq (str (h, "spec.metrics.0.pods.metric.name"), "rps");
-  cr_expect_str_eq (str (h, "spec.metrics.0.pods.target.type"), "AverageValue");
-  cr_expect_str_eq (str (h, "spec.metrics.0.pods.target.averageValue"), "10");
-  cr_expect_str_eq (str (h, "spec.metrics.1.object.describedObject.name"), "main");
-  cr_expect_str_eq (str (h, "spec.metrics.1.object.metric.name"), "requests");
-  cr_expect_str_eq (str (h, "spec.metrics.1.object.target.type"), "Value");
-  cr_expect_str_eq (str (h, "spec.metrics.1.object.target.value"), "2k");
-  cr_expect_str_eq (str (h, "spec.metrics.2.external.metric.selector.matchLabels.q"), "jobs");
-  cr_expect_str_eq (str (h, "spec.metrics.2.external.target.averageValue"), "30");
-  cr_expect_str_eq (str (h, "spec.metrics.3.resource.target.type"), "AverageValue");
-  cr_expect_str_eq (str (h, "spec.metrics.3.resource.target.averageValue"), "512Mi");
+  EXPECT_STRS (h,
+               { "spec.metrics.0.pods.metric.name", "rps" },
+               { "spec.metrics.0.pods.target.type", "AverageValue" },
+               { "spec.metrics.0.pods.target.averageValue", "10" },
+               { "spec.metrics.1.object.describedObject.name", "main" },
+               { "spec.metrics.1.object.metric.name", "requests" },
+               { "spec.metrics.1.object.target.type", "Value" },
+               { "spec.metrics.1.object.target.value", "2k" },
+               { "spec.metrics.2.external.metric.selector.matchLabels.q", "jobs" },
+               { "spec.metrics.2.external.target.averageValue", "30" },
+               { "spec.metrics.3.resource.target.type", "AverageValue" },
+               { "spec.metrics.3.resource.target.averageValue", "512Mi" });
   const cJSON *es = cJSON_GetArrayItem (x.docs, 1);
-  cr_expect_str_eq (str (es, "apiVersion"), "discovery.k8s.io/v1");
-  cr_expect_str_eq (str (es, "endpoints.0.nodeName"), "node-1");
-  cr_expect_str_eq (str (es, "endpoints.0.zone"), "z1");
+  EXPECT_STRS (es,
+               { "apiVersion", "discovery.k8s.io/v1" },
+               { "endpoints.0.nodeName", "node-1" },
+               { "endpoints.0.zone", "z1" });
   cr_expect_null (at (es, "endpoints.0.topology"));
   const cJSON *plc = cJSON_GetArrayItem (x.docs, 2);
   cr_expect_str_eq (str (plc, "apiVersion"), "flowcontrol.apiserver.k8s.io/v1");

@@ -18,45 +18,10 @@
 #include "plugin.h"
 #include "store/lock.h"
 
-static char dir[64];
+#define STORE_FIXTURE_TEMPLATE "/tmp/rm-lock-XXXXXX"
+#include "store_fixture.h"
 
-static struct backend *
-open_local (void)
-{
-  const char *top = getenv ("abs_top_builddir");
-  cr_assert (top, "run through make check");
-  char *path = xasprintf ("%s/plugins/local/.libs/local.so", top);
-  struct rm_error error = { 0, "" };
-  struct plugin *p = plugin_load (path, "local", &error);
-  cr_assert_not_null (p, "%s", error.message);
-  free (path);
-  struct backend_opts o = { NULL, 0 };
-  backend_opts_add (&o, "path", dir, "test");
-  backend_opts_add (&o, "fsync", "false", "test");
-  struct rm_kv *kv = backend_resolve_config (p, &o, &error);
-  backend_opts_free (&o);
-  cr_assert_not_null (kv, "%s", error.message);
-  struct backend *b = backend_open (p, kv, NULL, RM_OPEN_BARRIER, &error);
-  cr_assert_not_null (b, "%s", error.message);
-  return b;
-}
-
-static void
-setup (void)
-{
-  snprintf (dir, sizeof dir, "/tmp/rm-lock-XXXXXX");
-  cr_assert_not_null (mkdtemp (dir));
-}
-
-static void
-teardown (void)
-{
-  char *cmd = xasprintf ("rm -rf '%s'", dir);
-  cr_assert_eq (system (cmd), 0);
-  free (cmd);
-}
-
-TestSuite (lock, .init = setup, .fini = teardown);
+TestSuite (lock, .init = store_fixture_setup, .fini = store_fixture_teardown);
 
 /* lock.json as stored, parsed; NULL when there is none. */
 static cJSON *

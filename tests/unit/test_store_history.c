@@ -17,54 +17,10 @@
 #include "store/snapshot.h"
 #include "store/store.h"
 
-static char dir[64];
+#define STORE_FIXTURE_TEMPLATE "/tmp/rm-hist-XXXXXX"
+#include "store_fixture.h"
 
-static struct backend *
-open_local (void)
-{
-  const char *top = getenv ("abs_top_builddir");
-  cr_assert (top, "run through make check");
-  char *path = xasprintf ("%s/plugins/local/.libs/local.so", top);
-  struct rm_error error = { 0, "" };
-  struct plugin *p = plugin_load (path, "local", &error);
-  cr_assert_not_null (p, "%s", error.message);
-  free (path);
-  struct backend_opts o = { NULL, 0 };
-  backend_opts_add (&o, "path", dir, "test");
-  backend_opts_add (&o, "fsync", "false", "test");
-  struct rm_kv *kv = backend_resolve_config (p, &o, &error);
-  backend_opts_free (&o);
-  cr_assert_not_null (kv, "%s", error.message);
-  struct backend *b = backend_open (p, kv, NULL, RM_OPEN_BARRIER, &error);
-  cr_assert_not_null (b, "%s", error.message);
-  return b;
-}
-
-static void
-setup (void)
-{
-  snprintf (dir, sizeof dir, "/tmp/rm-hist-XXXXXX");
-  cr_assert_not_null (mkdtemp (dir));
-}
-
-static void
-teardown (void)
-{
-  char *cmd = xasprintf ("rm -rf '%s'", dir);
-  cr_assert_eq (system (cmd), 0);
-  free (cmd);
-}
-
-TestSuite (history, .init = setup, .fini = teardown);
-
-static bool
-exists_in_dir (const char *key)
-{
-  char *p = xasprintf ("%s/%s", dir, key);
-  bool yes = access (p, F_OK) == 0;
-  free (p);
-  return yes;
-}
+TestSuite (history, .init = store_fixture_setup, .fini = store_fixture_teardown);
 
 /* A history of keys at the given ms, ids made up. */
 static void
