@@ -258,10 +258,12 @@ failures = []       # what check() found wrong, in order
 
 def check(cond, what, detail=""):
     """One "ok - what" or "FAIL - what" line (detail under it on failure); a failure is
-    appended to failures, which the script's exit status reports."""
-    print(("ok - " if cond else "FAIL - ") + what + ("" if cond else "\n  " + detail), flush=True)
+    appended to failures, which the script's exit status reports.  Returns cond."""
+    print(("ok - " if cond else "FAIL - ") + what + ("" if cond else "\n  " + str(detail)),
+          flush=True)
     if not cond:
         failures.append(what)
+    return cond
 
 
 # ---- the test program --------------------------------------------------------------------------

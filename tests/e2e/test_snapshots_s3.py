@@ -18,27 +18,12 @@ import sys
 import tempfile
 import time
 
-SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
+from e2elib import CHARTS, RM_BIN, S3_DIR, SRCDIR, check, failures, fku
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "plugins", "s3"))
-import fakekube_util as fku  # noqa: E402
 import s3env  # noqa: E402
 
-RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
-S3_DIR = os.path.join(BUILDDIR, "plugins", "s3", ".libs")
-CHARTS = os.path.join(SRCDIR, "tests", "charts")
 BUCKET = "rm-snapshots"
 PREFIX = "clusters/blue"
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok - " if cond else "FAIL - ") + what + ("" if cond else "\n  " + str(detail)),
-          flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def main():

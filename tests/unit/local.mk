@@ -142,6 +142,7 @@ TESTS += tests/unit/test_linediff
 tests_unit_test_linediff_SOURCES = tests/unit/test_linediff.c
 tests_unit_test_linediff_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_linediff_LDADD = $(TEST_LIBS)
+
 # The Criterion fixture of the store tests (a local store on a temporary directory).
 tests_unit_test_store_SOURCES += tests/unit/store_fixture.h
 tests_unit_test_store_history_SOURCES += tests/unit/store_fixture.h
