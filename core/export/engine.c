@@ -507,7 +507,9 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
     rc = RM_E_IO;
   else if ((rc = check_cluster (e, cluster_uid, err)) != RM_OK)
     free (cluster_uid);
-  else if (export_plan (e, &kerr) != KUBE_OK) {
+  /* A first export (nothing to compare with) plans and reads in one full LIST. */
+  else if ((!e->old || e->old->n == 0 ? export_plan_first (e, &kerr)
+                                      : export_plan (e, &kerr)) != KUBE_OK) {
     rc = rm_error_set (err, RM_E_IO, "%s", kerr.message);
     free (cluster_uid);
   }
