@@ -87,6 +87,11 @@ int export_plan (struct export_engine *e, struct rm_error *kerr);
  * unchanged): the first driver's full LIST is the plan, each object recorded as its page
  * arrives (export_fetch_listing), instead of a metadata-only LIST and then a full one. */
 int export_plan_first (struct export_engine *e, struct rm_error *kerr);
+/* export_plan in two halves, for a run that reads the previous snapshot meanwhile: the
+ * metadata LISTs (they need no snapshot), then, with e->old read, the probes, the sort
+ * and the comparison. */
+int export_plan_list (struct export_engine *e, struct rm_error *kerr);
+void export_plan_finish (struct export_engine *e);
 /* One item for a listed object (metadata or full) of driver into *it, or false when it
  * is not a release record (warned) or not wanted. */
 bool export_item_init (const struct export_engine *e, enum helm_driver driver,

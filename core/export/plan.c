@@ -267,7 +267,7 @@ list_driver_scoped (struct export_engine *e, enum helm_driver driver, bool singl
 
 /* single: the first driver listed is read in the same full LIST (export_plan_first). */
 static int
-plan (struct export_engine *e, bool single, struct rm_error *kerr)
+plan_list (struct export_engine *e, bool single, struct rm_error *kerr)
 {
   e->list_secrets = e->list_configmaps = false;
   int rc;
@@ -296,8 +296,12 @@ plan (struct export_engine *e, bool single, struct rm_error *kerr)
                   "secrets (and configmaps)");
     rc = KUBE_E_FORBIDDEN;
   }
-  if (rc != KUBE_OK)
-    return rc;
+  return rc;
+}
+
+void
+export_plan_finish (struct export_engine *e)
+{
   /* Helm 2 (Tiller) records are not restorable: say so once. */
   if (any_object (e, "configmaps", "OWNER=TILLER"))
     log_warn ("the cluster has Helm 2 (Tiller) release records (ConfigMaps labelled "
@@ -330,17 +334,28 @@ plan (struct export_engine *e, bool single, struct rm_error *kerr)
       it->state = ITEM_UNCHANGED;
     }
   }
-  return KUBE_OK;
+}
+
+int
+export_plan_list (struct export_engine *e, struct rm_error *kerr)
+{
+  return plan_list (e, false, kerr);
 }
 
 int
 export_plan (struct export_engine *e, struct rm_error *kerr)
 {
-  return plan (e, false, kerr);
+  int rc = plan_list (e, false, kerr);
+  if (rc == KUBE_OK)
+    export_plan_finish (e);
+  return rc;
 }
 
 int
 export_plan_first (struct export_engine *e, struct rm_error *kerr)
 {
-  return plan (e, true, kerr);
+  int rc = plan_list (e, true, kerr);
+  if (rc == KUBE_OK)
+    export_plan_finish (e);
+  return rc;
 }
