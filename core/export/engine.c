@@ -4,6 +4,7 @@
  * next run of the same engine compares with it without reading the store again. */
 #include <config.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -481,35 +482,89 @@ legacy_covered (const struct store_index *ix, const char *key)
   return false;
 }
 
+/* Reading index.json, on a thread of its own or not. */
+struct index_reader {
+  struct backend *b;
+  struct store_index *ix;
+  struct store_index_base base;
+  struct rm_error err;
+  int rc;
+  pthread_t tid;
+  bool started;
+};
+
+static void *
+read_index (void *arg)
+{
+  struct index_reader *rd = arg;
+  rd->rc = store_index_read (rd->b, &rd->ix, &rd->base, &rd->err);
+  return NULL;
+}
+
+/* The engine's previous snapshot is the one rd read. */
+static void
+index_loaded (struct export_engine *e, struct index_reader *rd)
+{
+  e->old = rd->ix;
+  e->base = rd->base;
+  e->unreadable = rd->rc != RM_OK && rd->rc != RM_E_NOT_FOUND;
+  if (e->unreadable)
+    log_warn ("%s: the previous snapshot is unreadable: rebuilding the index from the "
+              "cluster; no stored record is deleted in this run%s", rd->err.message,
+              e->only_ns.n || e->skip_ns.n || e->only_release.n
+              ? " (the rebuilt index holds the releases of this export's filter only, until "
+                "an export without filters; the records of the others stay stored)" : "");
+  e->loaded = true;
+}
+
 int
 export_engine_run (struct export_engine *e, struct export_result *r, struct rm_error *err)
 {
   memset (r, 0, sizeof *r);
   /* The previous snapshot, to skip what has not changed: from the store the first
-   * time, then the one this engine committed.  Its etag is the commit's condition. */
+   * time (on a thread of its own, while the cluster is listed), then the one this
+   * engine committed.  Its etag is the commit's condition. */
+  struct index_reader rd = { .b = e->b };
   if (!e->loaded) {
-    int lrc = store_index_read (e->b, &e->old, &e->base, err);
-    e->unreadable = lrc != RM_OK && lrc != RM_E_NOT_FOUND;
-    if (e->unreadable)
-      log_warn ("%s: the previous snapshot is unreadable: rebuilding the index from the "
-                "cluster; no stored record is deleted in this run%s", err->message,
-                e->only_ns.n || e->skip_ns.n || e->only_release.n
-                ? " (the rebuilt index holds the releases of this export's filter only, until "
-                  "an export without filters; the records of the others stay stored)" : "");
-    e->loaded = true;
+    /* Whether there is one decides how the cluster is listed (a first export plans and
+     * reads in one LIST): one stat says it before the read is over. */
+    struct rm_object_info info;
+    struct rm_error serr;
+    if (backend_has_stat (e->b) && backend_max_parallel (e->b, 2) >= 2
+        && backend_stat (e->b, STORE_INDEX_KEY, &info, &serr) != RM_E_NOT_FOUND)
+      rd.started = pthread_create (&rd.tid, NULL, read_index, &rd) == 0;
+    if (!rd.started) {
+      read_index (&rd);
+      index_loaded (e, &rd);
+    }
   }
   struct snapshot_keys *listing = snapshot_keys_start (e->b);
   struct strlist stored = STRLIST_INIT;
   char *cluster_uid = NULL;
   struct rm_error kerr;
-  int rc = RM_OK;
-  if (!cluster_identity (e, &cluster_uid, err))
+  int rc = RM_OK, krc = KUBE_OK;
+  bool identified = cluster_identity (e, &cluster_uid, err);
+  if (rd.started) {
+    /* The metadata LISTs need no snapshot: they run while it is read. */
+    if (identified)
+      krc = export_plan_list (e, &kerr);
+    pthread_join (rd.tid, NULL);
+    index_loaded (e, &rd);
+  }
+  if (!identified)
     rc = RM_E_IO;
   else if ((rc = check_cluster (e, cluster_uid, err)) != RM_OK)
     free (cluster_uid);
-  else if (export_plan (e, &kerr) != KUBE_OK) {
-    rc = rm_error_set (err, RM_E_IO, "%s", kerr.message);
-    free (cluster_uid);
+  else {
+    /* A first export (nothing to compare with) plans and reads in one full LIST. */
+    if (!rd.started)
+      krc = !e->old || e->old->n == 0 ? export_plan_first (e, &kerr) : export_plan (e, &kerr);
+    else if (krc == KUBE_OK)
+      export_plan_finish (e);
+    if (krc != KUBE_OK) {
+      rc = rm_error_set (err, RM_E_IO, "%s", kerr.message);
+      free (cluster_uid);
+    }
   }
   if (rc != RM_OK) {
     /* The cluster is unreachable or refuses us, or the store is not ours: touch

@@ -93,9 +93,19 @@ resolve_duplicates (struct export_engine *e)
   for (size_t i = 0; i + 1 < e->n; i++) {
     struct item *sec = &e->items[i], *cm = &e->items[i + 1];
     if (sec->driver != HELM_DRIVER_SECRET || cm->driver != HELM_DRIVER_CONFIGMAP
-        || strcmp (sec->key, cm->key) != 0 || sec->state != ITEM_PENDING
+        || strcmp (sec->key, cm->key) != 0 || (sec->state != ITEM_PENDING && !sec->queued)
         || cm->state != ITEM_SUPERSEDED)
       continue;
+    if (sec->state != ITEM_PENDING) {
+      /* A first export recorded the Secret from its LIST (export_fetch_listing): decide
+       * again, with both read. */
+      store_record_clear (&sec->rec);
+      memset (&sec->rec, 0, sizeof sec->rec);
+      free (sec->why);
+      sec->why = NULL;
+      sec->corrupt = false;
+      sec->state = ITEM_PENDING;
+    }
     cJSON *sobj = NULL, *cobj = NULL;
     if (!get_object (e, sec, &sobj)) {
       if (sec->state == ITEM_SKIPPED) {
@@ -159,24 +169,37 @@ resolve_duplicates (struct export_engine *e)
   }
 }
 
-/* On a terminal: count/total, bytes and rate on one rewritten line of stderr. */
+/* The line itself: d of the total, or d alone while the total is unknown (a first
+ * export's single LIST: it is known at the end, when the last line shows it). */
 static void
-progress (struct export_engine *e, const struct item *it)
+progress_line (struct export_engine *e, size_t d)
 {
-  unsigned long long size = it->rec.size > 0 ? (unsigned long long) it->rec.size : 0;
-  unsigned long long bytes = atomic_fetch_add (&e->bytes, size) + size;
-  size_t d = atomic_fetch_add (&e->done, 1) + 1;
-  if (!e->o.progress || (d % 10 != 0 && d != e->progress_total))
-    return;
+  unsigned long long bytes = atomic_load (&e->bytes);
   struct timespec now;
   clock_gettime (CLOCK_MONOTONIC, &now);
   double secs = (double) (now.tv_sec - e->started.tv_sec)
                 + (double) (now.tv_nsec - e->started.tv_nsec) / 1e9;
   double mib = (double) bytes / (1024.0 * 1024.0);
-  fprintf (stderr, "\rreleasemanager: %zu/%zu records, %.1f MiB, %.1f MiB/s   ", d,
-           e->progress_total, mib, secs > 0 ? mib / secs : 0.0);
+  if (e->progress_total)
+    fprintf (stderr, "\rreleasemanager: %zu/%zu records, %.1f MiB, %.1f MiB/s   ", d,
+             e->progress_total, mib, secs > 0 ? mib / secs : 0.0);
+  else
+    fprintf (stderr, "\rreleasemanager: %zu records, %.1f MiB, %.1f MiB/s   ", d, mib,
+             secs > 0 ? mib / secs : 0.0);
   if (d == e->progress_total)
     fputc ('\n', stderr);
+}
+
+/* On a terminal: count/total, bytes and rate on one rewritten line of stderr. */
+static void
+progress (struct export_engine *e, const struct item *it)
+{
+  unsigned long long size = it->rec.size > 0 ? (unsigned long long) it->rec.size : 0;
+  atomic_fetch_add (&e->bytes, size);
+  size_t d = atomic_fetch_add (&e->done, 1) + 1;
+  if (!e->o.progress || (d % 10 != 0 && d != e->progress_total))
+    return;
+  progress_line (e, d);
 }
 
 static void *
@@ -243,10 +266,31 @@ struct full_ctx {
   enum helm_driver driver;
   pthread_mutex_t lock;
   pthread_cond_t not_empty, not_full;
-  size_t *q;                        /* ring of item indexes */
+  struct item **q;                  /* ring of the items handed over */
   size_t head, count, cap;
   bool closed;                      /* the LIST is over: workers drain and leave */
+  size_t busy;                      /* items a worker is processing */
+  pthread_cond_t idle;              /* busy dropped to 0 */
+  /* export_fetch_listing: the LIST makes the items (it->mem etc. on the heap, one
+   * struct each, so that a worker's pointer stays valid while more are added); they
+   * join e->items after the LIST. */
+  bool plan;
+  struct item **made;
+  size_t n_made, cap_made;
+  bool inline_only;                 /* no worker thread: record on the listing thread */
 };
+
+/* Hand it to the workers, waiting while the queue is full. */
+static void
+enqueue (struct full_ctx *f, struct item *it)
+{
+  pthread_mutex_lock (&f->lock);
+  while (f->count == f->cap)
+    pthread_cond_wait (&f->not_full, &f->lock);
+  f->q[(f->head + f->count++) % f->cap] = it;
+  pthread_cond_signal (&f->not_empty);
+  pthread_mutex_unlock (&f->lock);
+}
 
 static int
 cmp_key_item (const void *key, const void *elem)
@@ -289,12 +333,46 @@ full_item (void *ud, const cJSON *obj)
   }
   it->obj = own;
   it->queued = true;
-  pthread_mutex_lock (&f->lock);
-  while (f->count == f->cap)
-    pthread_cond_wait (&f->not_full, &f->lock);
-  f->q[(f->head + f->count++) % f->cap] = (size_t) (it - e->items);
-  pthread_cond_signal (&f->not_empty);
-  pthread_mutex_unlock (&f->lock);
+  enqueue (f, it);
+  return 0;
+}
+
+/* export_fetch_listing: each listed object becomes an item, handed to the workers with
+ * its object. */
+static int
+plan_item (void *ud, const cJSON *obj)
+{
+  struct full_ctx *f = ud;
+  struct export_engine *e = f->e;
+  cJSON *own = (cJSON *) obj;     /* kube_list_owned: ours */
+  struct item *it = xmalloc (sizeof *it);
+  if (!export_item_init (e, f->driver, obj, it)) {
+    free (it);
+    cJSON_Delete (own);
+    return 0;
+  }
+  if (f->n_made == f->cap_made) {
+    f->cap_made = f->cap_made ? 2 * f->cap_made : 256;
+    f->made = xrealloc (f->made, f->cap_made * sizeof *f->made);
+  }
+  f->made[f->n_made++] = it;
+  if (f->driver == HELM_DRIVER_SECRET && e->n
+      && bsearch (it->key, e->items, e->n, sizeof *e->items, cmp_key_item)) {
+    /* A ConfigMap of the same revision (export_plan_first listed them first): which of
+     * the two is exported is resolve_duplicates' to decide, with both read. */
+    cJSON_Delete (own);
+    return 0;
+  }
+  it->obj = own;
+  it->queued = true;
+  if (!f->inline_only) {
+    enqueue (f, it);
+    return 0;
+  }
+  size_t im = export_log_item (it, NULL);
+  process (f->e, it);
+  log_fields_pop (im);
+  progress (f->e, it);
   return 0;
 }
 
@@ -306,12 +384,23 @@ full_restart (void *ud)
   struct full_ctx *f = ud;
   pthread_mutex_lock (&f->lock);
   for (; f->count; f->count--, f->head = (f->head + 1) % f->cap) {
-    struct item *it = &f->e->items[f->q[f->head]];
+    struct item *it = f->q[f->head];
     cJSON_Delete (it->obj);
     it->obj = NULL;
     it->queued = false;
   }
   pthread_cond_broadcast (&f->not_full);
+  if (f->plan) {
+    /* The items this LIST made go, once no worker holds one (what was stored is stored
+     * again under the same keys). */
+    while (f->busy)
+      pthread_cond_wait (&f->idle, &f->lock);
+    for (size_t i = 0; i < f->n_made; i++) {
+      export_item_free (f->made[i]);
+      free (f->made[i]);
+    }
+    f->n_made = 0;
+  }
   pthread_mutex_unlock (&f->lock);
 }
 
@@ -329,39 +418,48 @@ full_worker (void *arg)
       log_fields_pop (0);
       return NULL;
     }
-    size_t i = f->q[f->head];
+    struct item *it = f->q[f->head];
     f->head = (f->head + 1) % f->cap;
     f->count--;
+    f->busy++;
     pthread_cond_signal (&f->not_full);
     pthread_mutex_unlock (&f->lock);
-    size_t im = export_log_item (&f->e->items[i], NULL);
-    process (f->e, &f->e->items[i]);
+    size_t im = export_log_item (it, NULL);
+    process (f->e, it);
     log_fields_pop (im);
-    progress (f->e, &f->e->items[i]);
+    progress (f->e, it);
+    pthread_mutex_lock (&f->lock);
+    if (--f->busy == 0)
+      pthread_cond_broadcast (&f->idle);
+    pthread_mutex_unlock (&f->lock);
   }
 }
 
 /* Returns a KUBE_* code.  Without a single worker thread the queue would never drain:
- * then nothing is listed and run_workers reads every item with a GET. */
+ * then nothing is listed and run_workers reads every item with a GET (plan: the
+ * listing thread records each item itself). */
 static int
-full_list (struct export_engine *e, enum helm_driver driver, unsigned threads,
+full_list (struct export_engine *e, enum helm_driver driver, unsigned threads, bool plan,
            struct rm_error *kerr)
 {
   struct kube_list_opts lo = { "owner=helm", NULL, FULL_PAGE, false };
-  struct full_ctx f = { .e = e, .driver = driver, .cap = 2 * FULL_PAGE + (size_t) threads * 4 };
+  struct full_ctx f = { .e = e, .driver = driver, .cap = 2 * FULL_PAGE + (size_t) threads * 4,
+                        .plan = plan };
   f.q = xcalloc (f.cap, sizeof *f.q);
   pthread_mutex_init (&f.lock, NULL);
   pthread_cond_init (&f.not_empty, NULL);
   pthread_cond_init (&f.not_full, NULL);
+  pthread_cond_init (&f.idle, NULL);
   pthread_t *tids = xcalloc (threads, sizeof *tids);
   unsigned started = start_threads (tids, threads, full_worker, &f);
+  f.inline_only = started == 0;
   int rc = KUBE_OK;
-  if (started > 0) {
+  if (started > 0 || plan) {
     struct strlist paths = STRLIST_INIT;
     export_collection_paths (e, driver, &paths);
     for (size_t i = 0; i < paths.n && rc == KUBE_OK; i++)
-      rc = kube_list_owned (e->kc, paths.items[i], &lo, full_item, full_restart, &f, NULL,
-                            kerr);
+      rc = kube_list_owned (e->kc, paths.items[i], &lo, plan ? plan_item : full_item,
+                            full_restart, &f, NULL, kerr);
     strlist_free (&paths);
   }
   pthread_mutex_lock (&f.lock);
@@ -371,10 +469,39 @@ full_list (struct export_engine *e, enum helm_driver driver, unsigned threads,
   for (unsigned t = 0; t < started; t++)
     pthread_join (tids[t], NULL);
   free (tids);
+  /* The items made join e->items (a failed LIST's too: each holds its state). */
+  export_items_reserve (e, e->n + f.n_made);
+  for (size_t i = 0; i < f.n_made; i++) {
+    e->items[e->n++] = *f.made[i];
+    free (f.made[i]);
+  }
+  free (f.made);
+  pthread_cond_destroy (&f.idle);
   pthread_cond_destroy (&f.not_full);
   pthread_cond_destroy (&f.not_empty);
   pthread_mutex_destroy (&f.lock);
   free (f.q);
+  return rc;
+}
+
+int
+export_fetch_listing (struct export_engine *e, enum helm_driver driver, struct rm_error *kerr)
+{
+  e->progress_total = 0;             /* not known before the end */
+  atomic_store (&e->done, 0);
+  atomic_store (&e->bytes, 0);
+  clock_gettime (CLOCK_MONOTONIC, &e->started);
+  e->log_fields = log_fields_copy ();
+  int rc = full_list (e, driver, backend_max_parallel (e->b, e->o.threads), true, kerr);
+  log_fields_free (e->log_fields);
+  e->log_fields = NULL;
+  size_t done = atomic_load (&e->done);
+  if (e->o.progress && done) {
+    /* The last line says the total. */
+    e->progress_total = done;
+    progress_line (e, done);
+  }
+  e->progress_total = 0;
   return rc;
 }
 
@@ -397,8 +524,9 @@ export_fetch (struct export_engine *e)
      * What the LIST did not deliver (deleted meanwhile, or new) is read one by one. */
     struct rm_error kerr;
     log_debug ("%zu of %zu records to read: using full LIST pages", todo, e->n);
-    if ((e->list_secrets && full_list (e, HELM_DRIVER_SECRET, nt, &kerr) != KUBE_OK)
-        || (e->list_configmaps && full_list (e, HELM_DRIVER_CONFIGMAP, nt, &kerr) != KUBE_OK))
+    if ((e->list_secrets && full_list (e, HELM_DRIVER_SECRET, nt, false, &kerr) != KUBE_OK)
+        || (e->list_configmaps
+            && full_list (e, HELM_DRIVER_CONFIGMAP, nt, false, &kerr) != KUBE_OK))
       log_warn ("%s (reading the remaining records one by one)", kerr.message);
   }
   run_workers (e, nt);

@@ -83,6 +83,22 @@ struct export_engine {
 /* plan.c: list the release objects as metadata only, one item each, sorted by key, the
  * superseded ConfigMaps and the unchanged objects marked.  Returns a KUBE_* code. */
 int export_plan (struct export_engine *e, struct rm_error *kerr);
+/* The same for a first export (no previous snapshot, or an empty one: nothing can be
+ * unchanged): the first driver's full LIST is the plan, each object recorded as its page
+ * arrives (export_fetch_listing), instead of a metadata-only LIST and then a full one. */
+int export_plan_first (struct export_engine *e, struct rm_error *kerr);
+/* export_plan in two halves, for a run that reads the previous snapshot meanwhile: the
+ * metadata LISTs (they need no snapshot), then, with e->old read, the probes, the sort
+ * and the comparison. */
+int export_plan_list (struct export_engine *e, struct rm_error *kerr);
+void export_plan_finish (struct export_engine *e);
+/* One item for a listed object (metadata or full) of driver into *it, or false when it
+ * is not a release record (warned) or not wanted. */
+bool export_item_init (const struct export_engine *e, enum helm_driver driver,
+                       const cJSON *obj, struct item *it);
+void export_item_free (struct item *it);
+/* Room for n items in e->items (which may move). */
+void export_items_reserve (struct export_engine *e, size_t n);
 /* The collections to list for driver: one per --namespace, else the cluster-wide one. */
 void export_collection_paths (const struct export_engine *e, enum helm_driver driver,
                               struct strlist *paths);
@@ -103,5 +119,12 @@ size_t export_log_item (const struct item *it, const char *action);
 
 /* fetch.c: read and store every pending item, in parallel. */
 void export_fetch (struct export_engine *e);
+/* fetch.c, for export_plan_first: list driver's objects in full, each one an item
+ * appended to e->items and recorded on the worker threads as its page arrives (the
+ * progress line's total is unknown until the end).  Returns a KUBE_* code; on an error
+ * the items of the collection that failed are dropped (what was stored is unreferenced:
+ * no index names it).  Without a worker thread, a metadata LIST as export_plan's. */
+int export_fetch_listing (struct export_engine *e, enum helm_driver driver,
+                          struct rm_error *kerr);
 
 #endif

@@ -110,41 +110,62 @@ list_restart (void *ud)
   l->e->n = l->start;
 }
 
-static int
-list_item (void *ud, const cJSON *obj)
+void
+export_items_reserve (struct export_engine *e, size_t n)
 {
-  struct list_ctx *l = ud;
-  struct export_engine *e = l->e;
+  if (n <= e->cap)
+    return;
+  /* The previous snapshot's size is the best guess of how many there are. */
+  size_t guess = e->old ? e->old->n + e->old->n / 8 + 64 : 256;
+  size_t cap = e->cap ? e->cap * 2 : guess;
+  e->cap = cap > n ? cap : n;
+  e->items = xrealloc (e->items, e->cap * sizeof *e->items);
+}
+
+bool
+export_item_init (const struct export_engine *e, enum helm_driver driver, const cJSON *obj,
+                  struct item *it)
+{
   const char *ns = json_str (obj, "metadata", "namespace");
   const char *name = json_str (obj, "metadata", "name");
   if (!ns || !name)
-    return 0;
+    return false;
   char *release = NULL;
   int rev = 0;
   if (!helm_object_name_parse (name, &release, &rev)) {
     log_warn ("%s %s/%s has label owner=helm but is not named like a Helm release record "
               "(sh.helm.release.v1.NAME.vN): skipped",
-              l->driver == HELM_DRIVER_SECRET ? "secret" : "configmap", ns, name);
-    return 0;
+              driver == HELM_DRIVER_SECRET ? "secret" : "configmap", ns, name);
+    return false;
   }
   if (!wanted (e, ns, release)) {
     free (release);
-    return 0;
+    return false;
   }
-  if (e->n == e->cap) {
-    /* The previous snapshot's size is the best guess of how many there are. */
-    size_t guess = e->old ? e->old->n + e->old->n / 8 + 64 : 256;
-    e->cap = e->cap ? e->cap * 2 : guess;
-    e->items = xrealloc (e->items, e->cap * sizeof *e->items);
-  }
-  struct item *it = &e->items[e->n++];
   memset (it, 0, sizeof *it);
-  it->driver = l->driver;
+  it->driver = driver;
   it->state = ITEM_PENDING;
   item_strings (it, ns, name, json_str (obj, "metadata", "uid"),
                 json_str (obj, "metadata", "resourceVersion"), release, rev);
   it->revision = rev;
   free (release);
+  return true;
+}
+
+void
+export_item_free (struct item *it)
+{
+  item_free (it);
+}
+
+static int
+list_item (void *ud, const cJSON *obj)
+{
+  struct list_ctx *l = ud;
+  struct export_engine *e = l->e;
+  export_items_reserve (e, e->n + 1);
+  if (export_item_init (e, l->driver, obj, &e->items[e->n]))
+    e->n++;
   return 0;
 }
 
@@ -220,11 +241,11 @@ cmp_item (const void *a, const void *b)
  * out of the run with a warning, once per engine: what the store holds of it stays as it
  * was (export_in_scope).  *listed says whether it was listed. */
 static int
-list_driver_scoped (struct export_engine *e, enum helm_driver driver, bool *listed,
-                    struct rm_error *kerr)
+list_driver_scoped (struct export_engine *e, enum helm_driver driver, bool single,
+                    bool *listed, struct rm_error *kerr)
 {
   size_t start = e->n;
-  int rc = list_driver (e, driver, kerr);
+  int rc = single ? export_fetch_listing (e, driver, kerr) : list_driver (e, driver, kerr);
   *listed = rc == KUBE_OK;
   if (rc != KUBE_E_FORBIDDEN || !e->o.secrets || !e->o.configmaps)
     return rc;
@@ -244,14 +265,30 @@ list_driver_scoped (struct export_engine *e, enum helm_driver driver, bool *list
   return KUBE_OK;
 }
 
-int
-export_plan (struct export_engine *e, struct rm_error *kerr)
+/* single: the first driver listed is read in the same full LIST (export_plan_first). */
+static int
+plan_list (struct export_engine *e, bool single, struct rm_error *kerr)
 {
   e->list_secrets = e->list_configmaps = false;
-  int rc = e->o.secrets ? list_driver_scoped (e, HELM_DRIVER_SECRET, &e->list_secrets, kerr)
-                        : KUBE_OK;
-  if (rc == KUBE_OK && e->o.configmaps)
-    rc = list_driver_scoped (e, HELM_DRIVER_CONFIGMAP, &e->list_configmaps, kerr);
+  int rc;
+  if (single && e->o.secrets && e->o.configmaps) {
+    /* auto: the ConfigMaps first (metadata only, sorted), so that the Secrets' LIST
+     * leaves a Secret with a ConfigMap of the same revision to resolve_duplicates
+     * (fetch.c) instead of storing it at once. */
+    rc = list_driver_scoped (e, HELM_DRIVER_CONFIGMAP, false, &e->list_configmaps, kerr);
+    if (rc == KUBE_OK && e->n)
+      qsort (e->items, e->n, sizeof *e->items, cmp_item);
+    if (rc == KUBE_OK)
+      rc = list_driver_scoped (e, HELM_DRIVER_SECRET, true, &e->list_secrets, kerr);
+  }
+  else {
+    rc = e->o.secrets ? list_driver_scoped (e, HELM_DRIVER_SECRET, single, &e->list_secrets,
+                                            kerr)
+                      : KUBE_OK;
+    if (rc == KUBE_OK && e->o.configmaps)
+      rc = list_driver_scoped (e, HELM_DRIVER_CONFIGMAP, single && !e->o.secrets,
+                               &e->list_configmaps, kerr);
+  }
   if (rc == KUBE_OK && !e->list_secrets && !e->list_configmaps) {
     /* auto, and both refused: nothing to export. */
     rm_error_set (kerr, KUBE_E_FORBIDDEN, "neither release Secrets nor release ConfigMaps "
@@ -259,8 +296,12 @@ export_plan (struct export_engine *e, struct rm_error *kerr)
                   "secrets (and configmaps)");
     rc = KUBE_E_FORBIDDEN;
   }
-  if (rc != KUBE_OK)
-    return rc;
+  return rc;
+}
+
+void
+export_plan_finish (struct export_engine *e)
+{
   /* Helm 2 (Tiller) records are not restorable: say so once. */
   if (any_object (e, "configmaps", "OWNER=TILLER"))
     log_warn ("the cluster has Helm 2 (Tiller) release records (ConfigMaps labelled "
@@ -293,5 +334,28 @@ export_plan (struct export_engine *e, struct rm_error *kerr)
       it->state = ITEM_UNCHANGED;
     }
   }
-  return KUBE_OK;
+}
+
+int
+export_plan_list (struct export_engine *e, struct rm_error *kerr)
+{
+  return plan_list (e, false, kerr);
+}
+
+int
+export_plan (struct export_engine *e, struct rm_error *kerr)
+{
+  int rc = plan_list (e, false, kerr);
+  if (rc == KUBE_OK)
+    export_plan_finish (e);
+  return rc;
+}
+
+int
+export_plan_first (struct export_engine *e, struct rm_error *kerr)
+{
+  int rc = plan_list (e, true, kerr);
+  if (rc == KUBE_OK)
+    export_plan_finish (e);
+  return rc;
 }

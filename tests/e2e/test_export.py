@@ -634,6 +634,9 @@ class Seeded(ExportCase):
             self.assertNotIn(secret, p.stderr + p.stdout, "the password is in the error\n" + show(p))
 
     def test_07_api_faults_retried(self):
+        """API faults are retried: on a first export, the full LIST that plans and reads
+        it (500 then 429 with Retry-After); on a re-export of changed records, the GET of
+        each (500, 429, a dropped connection, two 503s)."""
         fk = self.FK
         ns = "faulty"
         payloads = {n: release_json(ns, n, 1, pad=3000) for n in ("r1", "r2", "r3")}
@@ -642,16 +645,12 @@ class Seeded(ExportCase):
         gpath = "/secrets/sh.helm.release.v1.%s.v1$"
         fk.add_fault(verb="list", path=lpath, status=500, count=1)
         fk.add_fault(verb="list", path=lpath, status=429, retryAfter=1, count=1)
-        fk.add_fault(verb="get", path=gpath % "r1", status=500, count=1)
-        fk.add_fault(verb="get", path=gpath % "r1", status=429, retryAfter=1, count=1)
-        fk.add_fault(verb="get", path=gpath % "r2", action="drop", count=1)
-        fk.add_fault(verb="get", path=gpath % "r3", status=503, count=2)
         fk.reset_log()
         path = newdir("faults")
         p = export(fk, path, "-n", ns, "--threads", "2")
-        self.assertExportOk(p, "export through 500/429/503/dropped connections")
+        self.assertExportOk(p, "export through 500/429 on the LIST")
         self.assertStoreMatches(path, {"releases/%s/%s/1.json.gz" % (ns, n): b
-                                       for n, b in payloads.items()}, "export through API faults")
+                                       for n, b in payloads.items()}, "export through LIST faults")
         log = fk.requests()
 
         def seq(pred):
@@ -659,6 +658,20 @@ class Seeded(ExportCase):
         lst = seq(lambda e: e["verb"] == "list" and re.search(lpath, e["path"]))
         self.assertEqual([s for s, _ in lst], [500, 429, 200], "LIST retried after 500 and 429")
         self.assertGreaterEqual(lst[2][1] - lst[1][1], 0.9, "Retry-After: 1 of the 429 not honoured")
+        # A first export reads the records from its LIST: no GET to retry.  Changed
+        # records of a later export are read one by one, and those GETs are retried.
+        payloads = {n: release_json(ns, n, 1, pad=3001) for n in payloads}
+        fk.load([release_secret(ns, n, 1, payload=b) for n, b in payloads.items()], replace=True)
+        fk.add_fault(verb="get", path=gpath % "r1", status=500, count=1)
+        fk.add_fault(verb="get", path=gpath % "r1", status=429, retryAfter=1, count=1)
+        fk.add_fault(verb="get", path=gpath % "r2", action="drop", count=1)
+        fk.add_fault(verb="get", path=gpath % "r3", status=503, count=2)
+        fk.reset_log()
+        p = export(fk, path, "-n", ns, "--threads", "2")
+        self.assertExportOk(p, "export through 500/429/503/dropped connections on GETs")
+        self.assertStoreMatches(path, {"releases/%s/%s/1.json.gz" % (ns, n): b
+                                       for n, b in payloads.items()}, "export through GET faults")
+        log = fk.requests()
         g1 = seq(lambda e: e["verb"] == "get" and re.search(gpath % "r1", e["path"]))
         self.assertEqual([s for s, _ in g1], [500, 429, 200], "GET retried after 500 and 429")
         self.assertGreaterEqual(g1[2][1] - g1[1][1], 0.9, "Retry-After: 1 of the 429 not honoured (GET)")
@@ -693,20 +706,18 @@ class Seeded(ExportCase):
         lists = [e for e in fk.requests() if e["verb"] == "list" and e["path"] == "/api/v1/secrets"]
         self.assertTrue(all("limit=" in e["query"] and e["status"] == 200 for e in lists),
                         "a LIST without limit, or failed")
-        # the metadata LIST, in pages; then (many records to read) maybe full LIST pages
+        # A first export plans and reads in one full LIST, in pages: no metadata LIST of
+        # the Secrets before it, no GET after it.
         meta = [e for e in lists if SECRETS_META_ACCEPT in e["accept"]]
         full = [e for e in lists if SECRETS_META_ACCEPT not in e["accept"]]
-        for what, pages in (("metadata", meta), ("full", full)):
-            if not pages:
-                continue
-            self.assertEqual(["continue=" in e["query"] for e in pages],
-                             [False] + [True] * (len(pages) - 1),
-                             "%s LIST: one listing whose later pages continue the first" % what)
-        self.assertGreaterEqual(len(meta), 3, "the metadata LIST of %d Secrets was not paginated "
-                                "(%d request(s))" % (N, len(meta)))
+        self.assertEqual(["continue=" in e["query"] for e in full],
+                         [False] + [True] * (len(full) - 1),
+                         "full LIST: one listing whose later pages continue the first")
+        self.assertGreaterEqual(len(full), 3, "the full LIST of %d Secrets was not paginated "
+                                "(%d request(s))" % (N, len(full)))
+        self.assertEqual(meta, [], "a first export listed the Secrets twice (metadata, then full)")
         gets = [e for e in fk.requests() if e["verb"] == "get" and "/secrets/" in e["path"]]
-        print("pagination: %d metadata pages, %d full pages, %d GETs" % (len(meta), len(full), len(gets)),
-              file=sys.stderr)
+        self.assertEqual(gets, [], "a first export read records its LIST delivered one by one")
 
         # Unchanged re-export at scale, with the continue token expiring once (410): the
         # LIST restarts and still sees every record; nothing is read or written.
@@ -720,6 +731,10 @@ class Seeded(ExportCase):
         self.assertIn(410, [e["status"] for e in log], "set-up: the expire-continue fault did not fire")
         self.assertEqual([e["path"] for e in log if e["verb"] == "get" and "/secrets/" in e["path"]], [],
                          "unchanged re-export read release Secrets")
+        meta = [e for e in log if e["verb"] == "list" and e["path"] == "/api/v1/secrets"
+                and SECRETS_META_ACCEPT in e["accept"] and e["status"] == 200]
+        self.assertGreaterEqual(len(meta), 3, "the metadata LIST of %d Secrets was not paginated "
+                                "(%d page(s))" % (N, len(meta)))
         self.assertEqual(len(load_index(path)["records"]), N, "index after the 410 restart")
         self.assertEqual({k: v for k, v in file_stats(path).items() if k.startswith("releases/")},
                          before, "unchanged re-export rewrote record files")
@@ -1049,9 +1064,10 @@ class Seeded(ExportCase):
         self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), "after the conflict")
 
     def test_22_corrupt_index_and_a_failed_read_keep_the_stored_copy(self):
-        """An unreadable index.json plus one release Secret that cannot be read: export
-        rebuilds the index from the cluster, says so, and deletes nothing, so the intact
-        earlier copy of that record survives."""
+        """An unreadable index.json: export rebuilds the index from the cluster, says so,
+        and deletes nothing, so the intact earlier copy of a record survives; when the
+        cluster cannot be read at all, nothing is written.  (Such an export is a first
+        one: it reads the records from its LIST, so the failed read is the LIST's.)"""
         fk = self.FK
         ns = "cidx"
         self.load_releases(ns, ["a", "b"])
@@ -1062,19 +1078,24 @@ class Seeded(ExportCase):
         self.load_releases(ns, ["a", "b"], upgraded=["b"])
         with open(os.path.join(path, "index.json"), "w") as f:
             f.write('{"apiVersion": "releasemanager.io/v1", "records": [')
-        fk.add_fault(verb="get", path="/secrets/sh.helm.release.v1.b.v1$", status=403, count=1000)
+        broken = stored_files(path)
+        fk.add_fault(verb="list", path="/api/v1/namespaces/%s/secrets$" % ns, status=500, count=1000)
         p = export(fk, path, "-n", ns)
         self.assertEqual(p.returncode, 1, "a failed read: exit 1\n" + show(p))
         self.assertRegex(p.stderr, r"index\.json: not valid JSON.*unreadable: rebuilding the index "
                          r"from the cluster; no stored record is deleted", show(p))
-        self.assertRegex(p.stdout, r"\b0 deleted\b", show(p))
-        self.assertRegex(p.stdout, r"(?m)^1 stale record kept: this export had failures", show(p))
-        self.assertEqual(stored_records_raw(path)[old_b[0]], self.importable(ns, "b", 1),
-                         "the intact earlier copy of the record that could not be read")
+        self.assertEqual(stored_files(path), broken, "a failed LIST changed the store")
         fk.clear_faults()
         p = export(fk, path, "-n", ns)
-        self.assertExportOk(p, "export once the record reads again")
-        self.assertRegex(p.stdout, r"\b1 written, 2 unchanged, 1 deleted", show(p))
+        self.assertExportOk(p, "export once the cluster reads again")
+        self.assertRegex(p.stdout, r"\b3 written, 0 unchanged, 0 deleted", show(p))
+        self.assertRegex(p.stdout, r"(?m)^1 stale record kept: the previous index\.json was unreadable",
+                         show(p))
+        self.assertEqual(stored_records_raw(path)[old_b[0]], self.importable(ns, "b", 1),
+                         "the intact earlier copy of the record, kept while the index was unreadable")
+        p = export(fk, path, "-n", ns)
+        self.assertExportOk(p, "export with a readable index again")
+        self.assertRegex(p.stdout, r"\b0 written, 3 unchanged, 1 deleted", show(p))
         self.assertStoreMatches(path, cluster_records(fk, namespaces={ns}), "after the fault")
 
     def test_23_another_clusters_store_is_refused(self):
