@@ -52,7 +52,8 @@ static const struct cli_option import_options[] = {
     "refuse such objects instead: the release fails, nothing of it written", 0 },
   { "update-values", 0, CLI_LIST, "KEY=VALUE[,...]", NULL,
     "change values the releases already have (KEY: a top-level key, else a.b.c) and "
-    "re-render those releases with helm upgrade (needs helm on PATH)", 0 },
+    "render those releases again with helm template (needs helm on PATH) as one more "
+    "revision, converted and restored like the stored ones", 0 },
   { "snapshot", 0, CLI_VALUE, "ID|TIME", NULL,
     "restore this snapshot: an id, or the newest at or before TIME (default: the newest; "
     "see list --snapshots)", CLI_NO_FILE | CLI_NO_ENV },
@@ -295,7 +296,8 @@ const struct command cmd_import = {
   "--wait, as in Helm.  The manager's own release is not imported unless --force or\n"
   "--new-path.  --update-values KEY=VALUE[,KEY=VALUE] changes only values a release\n"
   "already has, as the original tool does (others are refused with a warning), and then\n"
-  "re-renders that release with helm.  Nothing is written to the backend.  Without\n"
+  "renders that release with helm template as one more revision, which is converted,\n"
+  "checked and restored like the stored ones.  Nothing is written to the backend.  Without\n"
   "index.json, the original Go tool's NAME-VERSION-N.release files and its\n"
   "rlsmgrstate.json are read instead.  --dry-run prints the plan and writes nothing.\n"
   "Objects of API versions the cluster no longer serves (discovery) are converted to\n"

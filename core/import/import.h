@@ -10,7 +10,7 @@
  *   hooks.c      pre-/post-install hooks by weight with their delete policies
  *   records.c    the release records back as Helm's own storage (Secret or ConfigMap)
  *   values.c     --update-values and --new-path: parse, apply to the values a release
- *                has, re-render with a helm binary
+ *                has, render with a helm binary (helm template) into a new revision
  *   release.c    one release from stored records to a Helm-owned release
  *   run.c        what those steps share: the first failure, the dry-run plan, the clock
  *   lock.c       the import lock: a Lease in the target cluster, one import of a store
@@ -225,9 +225,14 @@ size_t imp_update_values (cJSON *values, const struct strlist *updates, const ch
  * each when values or the chart's defaults have it.  Returns how many were set (0: the
  * release keeps no path). */
 size_t imp_set_new_path (cJSON *values, const cJSON *defaults, const char *path);
-/* Re-render release with helm upgrade --install using values (its stored user values
- * with the updates applied). */
-int imp_helm_upgrade (struct imp_run *r, const cJSON *release, const cJSON *values);
+/* Render release's chart (rebuilt from the record) with `helm template` and values (its
+ * stored user values with the updates applied) into *out: the release JSON helm upgrade
+ * would store as revision version (deployed, "Upgrade complete", the new values,
+ * manifest and hooks, namespace r->ns).  helm only renders: the result is converted,
+ * preflighted, applied and written like any stored revision (release.c).  0, or -1 with
+ * r->error set. */
+int imp_render_release (struct imp_run *r, const cJSON *release, const cJSON *values, int version,
+                        cJSON **out);
 /* Whether the release's chart can be rebuilt from the record (no dependencies): RM_OK, or
  * RM_E_UNSUPPORTED with err saying why not. */
 int imp_chart_rebuildable (const cJSON *release, struct rm_error *err);

@@ -561,6 +561,187 @@ class NoOrphans(unittest.TestCase):
             self.assertEqual(body["items"], [])
 
 
+# An old chart (templates of extensions/v1beta1 Deployment and Ingress), stored in the
+# record as Helm stores a chart, for --update-values: helm renders it again with the old
+# apiVersions, and that render must be converted like the stored revisions.
+OLDWEB_TEMPLATES = {
+    "templates/service.yaml": """apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  ports: [{port: 80, targetPort: 8080, name: http}]
+  selector: {app: {{ .Release.Name }}}
+""",
+    "templates/deployment.yaml": """apiVersion: extensions/v1beta1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  replicas: {{ .Values.replicas }}
+  template:
+    metadata:
+      labels: {app: {{ .Release.Name }}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.17
+        env: [{name: MESSAGE, value: {{ .Values.message | quote }}}]
+""",
+    "templates/ingress.yaml": """apiVersion: extensions/v1beta1
+kind: Ingress
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  rules:
+  - host: {{ .Values.host }}
+    http:
+      paths:
+      - path: /
+        backend: {serviceName: {{ .Release.Name }}, servicePort: http}
+""",
+    "templates/hook.yaml": """apiVersion: batch/v1beta1
+kind: CronJob
+metadata:
+  name: {{ .Release.Name }}-cleanup
+  annotations:
+    "helm.sh/hook": post-install,post-upgrade
+    "helm.sh/hook-weight": "5"
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: c, image: busybox}]
+""",
+}
+
+
+def oldweb_record(demo):
+    """Revision 1 of `oldweb`, as Helm 3 stored it years ago (its manifest rendered with
+    message=hello), its chart holding the templates above."""
+    rel = json.loads(json.dumps(demo))
+    chart = rel["chart"]
+    chart["metadata"] = {"apiVersion": "v2", "name": "oldweb", "version": "0.1.0"}
+    chart["values"] = {"replicas": 1, "message": "hello", "host": "old.example"}
+    chart["templates"] = [{"name": k, "data": base64.b64encode(v.encode()).decode()}
+                          for k, v in sorted(OLDWEB_TEMPLATES.items())]
+    chart["files"] = []
+    chart.pop("schema", None)
+    chart.pop("lock", None)
+    chart["metadata"].pop("dependencies", None)
+    def render(k):
+        return (OLDWEB_TEMPLATES[k].replace("{{ .Release.Name }}", "oldweb")
+                .replace("{{ .Values.replicas }}", "1")
+                .replace('{{ .Values.message | quote }}', '"hello"')
+                .replace("{{ .Values.host }}", "old.example"))
+    manifest = "".join("---\n# Source: oldweb/%s\n%s" % (k, render(k)) for k in
+                       ("templates/service.yaml", "templates/deployment.yaml",
+                        "templates/ingress.yaml"))
+    rel.update(name="oldweb", namespace="oldweb", version=1, manifest=manifest,
+               config={"message": "hello"})
+    rel["info"]["status"] = "deployed"
+    rel["info"]["description"] = "Install complete"
+    rel["hooks"] = [{"name": "oldweb-cleanup", "kind": "CronJob",
+                     "path": "oldweb/templates/hook.yaml",
+                     "manifest": render("templates/hook.yaml"),
+                     "events": ["post-install", "post-upgrade"], "weight": 5, "last_run": {}}]
+    return helm_secret(rel)
+
+
+NEW_OLDWEB_CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: oldweb\nversion: 0.2.0\n",
+    "templates/service.yaml": OLDWEB_TEMPLATES["templates/service.yaml"],
+}
+
+
+class Rerendered(unittest.TestCase):
+    """--update-values re-renders an old chart with helm: the render is converted and
+    preflighted like the stored revisions, then real helm 3 drives the release."""
+
+    def test_update_values_render_is_converted(self):
+        demo = fku.decode_release(fixture_secret("01-secret-basic-demo2.json"))
+        store = tempfile.mkdtemp(prefix="store-oldweb-", dir=WORK)
+        sargs = ["local", "--path", store, "--fsync", "false", "--plugin-dir", PLUGIN_DIR]
+        with fku.FakeKube(tools=TOOLS) as src:
+            src.load([oldweb_record(demo)])
+            p = rm("export", *sargs, "--kubeconfig", src.kubeconfig)
+            self.assertEqual(p.returncode, 0, show(p))
+        with fku.FakeKube(tools=TOOLS) as fk:
+            bindir = tempfile.mkdtemp(prefix="helmbin-", dir=WORK)
+            os.symlink(TOOLS["helm3"], os.path.join(bindir, "helm"))
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith("RELEASEMANAGER_") and k not in ("KUBECONFIG", "HELM_DRIVER")}
+            env.update(PATH=bindir + ":/usr/bin:/bin", HOME=fk.home,
+                       HELM_CACHE_HOME=os.path.join(fk.home, "helm-cache"),
+                       HELM_CONFIG_HOME=os.path.join(fk.home, "helm-config"),
+                       HELM_DATA_HOME=os.path.join(fk.home, "helm-data"))
+            def run(*extra):
+                return subprocess.run([RM_BIN, "import", *sargs, "--kubeconfig", fk.kubeconfig,
+                                       *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True, env=env, timeout=180)
+            fk.reset_log()
+            p = run("--dry-run", "--update-values", "message=bonjour")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertEqual([w for w in fk.writes() if "/leases" not in w["path"]], [])
+            self.assertIn("helm template oldweb (chart rebuilt from the record) -n oldweb with "
+                          "values {\"message\":\"bonjour\"}: revision 2", p.stdout)
+            self.assertRegex(p.stdout, r"convert Deployment oldweb: extensions/v1beta1 -> apps/v1")
+            self.assertRegex(p.stdout, r"convert Ingress oldweb: extensions/v1beta1 -> "
+                             r"networking\.k8s\.io/v1")
+            p = run("-v", "--update-values", "message=bonjour")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertRegex(p.stdout, r"(?m)^restored oldweb/oldweb: revision 2, ", show(p))
+            dep = json.loads(fk.kubectl("get", "deployments.v1.apps", "oldweb", "-n", "oldweb",
+                                        "-o", "json").stdout)
+            self.assertEqual(dep["spec"]["template"]["spec"]["containers"][0]["env"],
+                             [{"name": "MESSAGE", "value": "bonjour"}])
+            self.assertEqual(dep["spec"]["selector"], {"matchLabels": {"app": "oldweb"}})
+            ing = json.loads(fk.kubectl("get", "ingresses.v1.networking.k8s.io", "oldweb", "-n",
+                                        "oldweb", "-o", "json").stdout)
+            self.assertEqual(ing["spec"]["rules"][0]["http"]["paths"][0]["backend"],
+                             {"service": {"name": "oldweb", "port": {"name": "http"}}})
+            st, _ = fk.get_json("/apis/batch/v1/namespaces/oldweb/cronjobs/oldweb-cleanup")
+            self.assertEqual(st, 200, "the rendered post-install hook did not run")
+            hist = json.loads(fk.helm3("history", "oldweb", "-n", "oldweb", "-o", "json").stdout)
+            self.assertEqual([(h["revision"], h["status"]) for h in hist],
+                             [(1, "superseded"), (2, "deployed")])
+            self.assertEqual(json.loads(fk.helm3("get", "values", "oldweb", "-n", "oldweb",
+                                                 "-o", "json").stdout), {"message": "bonjour"})
+            for rev in (1, 2):
+                m = manifest_of(fk, "oldweb", "oldweb", rev)
+                self.assertIsNone(REMOVED.search(m), "revision %d:\n%s" % (rev, m))
+            self.assertIn("bonjour", manifest_of(fk, "oldweb", "oldweb", 2))
+            hooks = fk.helm3("get", "hooks", "oldweb", "-n", "oldweb").stdout
+            self.assertIn('apiVersion: "batch/v1"', hooks)
+            # run again: the rendered revision is part of what is compared
+            p = run("--update-values", "message=bonjour")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertRegex(p.stdout, r"(?m)^skipped oldweb/oldweb: already restored", show(p))
+            # real helm 3: upgrade to a current chart, roll back to the render, uninstall
+            chart = tempfile.mkdtemp(prefix="chart-", dir=WORK)
+            for k, v in NEW_OLDWEB_CHART.items():
+                os.makedirs(os.path.dirname(os.path.join(chart, k)), exist_ok=True)
+                with open(os.path.join(chart, k), "w") as f:
+                    f.write(v)
+            fk.helm3("upgrade", "oldweb", chart, "-n", "oldweb")
+            st, _ = fk.get_json("/apis/networking.k8s.io/v1/namespaces/oldweb/ingresses/oldweb")
+            self.assertEqual(st, 404, "helm upgrade did not remove the Ingress the new chart dropped")
+            fk.helm3("rollback", "oldweb", "2", "-n", "oldweb")
+            st, dep = fk.get_json("/apis/apps/v1/namespaces/oldweb/deployments/oldweb")
+            self.assertEqual(st, 200, "helm rollback did not bring the Deployment back")
+            self.assertEqual(dep["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"],
+                             "bonjour")
+            fk.helm3("uninstall", "oldweb", "-n", "oldweb")
+            for path in ("/apis/apps/v1/namespaces/oldweb/deployments/oldweb",
+                         "/apis/networking.k8s.io/v1/namespaces/oldweb/ingresses/oldweb",
+                         "/api/v1/namespaces/oldweb/services/oldweb"):
+                st, _ = fk.get_json(path)
+                self.assertEqual(st, 404, "helm uninstall left %s" % path)
+
+
 def main():
     global TOOLS, WORK
     if not os.access(RM_BIN, os.X_OK):
