@@ -61,41 +61,28 @@ ensure_namespace (struct imp_run *r)
   return 0;
 }
 
-/* The release JSON for the target namespace.  Records are written back byte for byte as
- * stored, except that with --target-namespace the release's own "namespace" field must
- * name the new namespace (helm reads it): that one case re-serialises the JSON with
- * cJSON.  Caller frees. */
-static char *
-record_for_target (const char *json, const char *orig_ns, const char *ns)
+/* Records are written back byte for byte as stored, except when one of these changes the
+ * parsed record (each stored record is parsed once, in imp_restore_release): then it is
+ * re-serialised with cJSON.  With --target-namespace the release's own "namespace" field
+ * must name the new namespace (helm reads it). */
+static void
+set_string (cJSON *obj, const char *key, const char *value)
 {
-  if (strcmp (orig_ns, ns) == 0)
-    return xstrdup (json);
-  cJSON *rel = cJSON_Parse (json);
-  cJSON_DeleteItemFromObjectCaseSensitive (rel, "namespace");
-  cJSON_AddStringToObject (rel, "namespace", ns);
-  char *out = cJSON_PrintUnformatted (rel);
-  cJSON_Delete (rel);
-  return out;
+  cJSON_DeleteItemFromObjectCaseSensitive (obj, key);
+  cJSON_AddStringToObject (obj, key, value);
 }
 
 /* An older revision still marked deployed (Helm keeps one deployed revision; a store
- * can hold two after an interrupted upgrade): written back as superseded, the one other
- * case where the JSON is re-serialised.  Takes json; returns the record to write. */
-static char *
-superseded (char *json)
+ * can hold two after an interrupted upgrade) is written back as superseded.  Whether
+ * rel changed. */
+static bool
+supersede (cJSON *rel)
 {
-  cJSON *rel = cJSON_Parse (json);
   cJSON *info = cJSON_GetObjectItemCaseSensitive (rel, "info");
-  if (!cJSON_IsObject (info)) {
-    cJSON_Delete (rel);
-    return json;
-  }
-  cJSON_DeleteItemFromObjectCaseSensitive (info, "status");
-  cJSON_AddStringToObject (info, "status", "superseded");
-  char *out = cJSON_PrintUnformatted (rel);
-  cJSON_Delete (rel);
-  free (json);
-  return out;
+  if (!cJSON_IsObject (info))
+    return false;
+  set_string (info, "status", "superseded");
+  return true;
 }
 
 static bool
@@ -200,12 +187,14 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
   struct helm_release *meta = xcalloc (n, sizeof *meta);
   /* one more for a revision rendered with new values */
   char **records = xcalloc (n + 1, sizeof *records);
+  cJSON **parsed = xcalloc (n + 1, sizeof *parsed);   /* records[i], parsed once */
+  bool *dirty = xcalloc (n + 1, sizeof *dirty);       /* parsed[i] changed: re-serialised */
   int *versions = xcalloc (n + 1, sizeof *versions);
   size_t nrec = 0;
   struct imp_objects crds = { 0 }, objs = { 0 };
   struct strlist existing = STRLIST_INIT, present = STRLIST_INIT;
   char *state = NULL;
-  cJSON *rel = NULL, *values = NULL;
+  cJSON *rel = NULL, *values = NULL;   /* rel: the deployed revision, one of parsed[] */
   struct rm_error err;
   int result = -1;
   long dep = -1;
@@ -237,18 +226,26 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
                 name, meta[i].version, meta[i].status, meta[dep].version);
       continue;
     }
-    records[nrec] = record_for_target (revs[i].json, ns, r.ns);
+    if (!(parsed[nrec] = cJSON_ParseWithLength (revs[i].json, revs[i].len))) {
+      *why = xasprintf ("record %s: not JSON", revs[i].key);
+      goto out;
+    }
+    records[nrec] = xstrdup (revs[i].json);
     versions[nrec] = meta[i].version;
+    if (strcmp (ns, r.ns) != 0) {
+      set_string (parsed[nrec], "namespace", r.ns);
+      dirty[nrec] = true;
+    }
     if ((long) i < dep && meta[i].status && strcmp (meta[i].status, "deployed") == 0) {
       log_info ("%s/%s: revision %d is also marked deployed: written back as superseded", ns,
                 name, meta[i].version);
-      records[nrec] = superseded (records[nrec]);
+      dirty[nrec] |= supersede (parsed[nrec]);
     }
     if ((long) i == dep)
       rec_dep = nrec;
     nrec++;
   }
-  rel = cJSON_ParseWithLength (revs[dep].json, revs[dep].len);
+  rel = parsed[rec_dep];
   version = meta[dep].version;
   if (new_values (rel, ns, name, updates, new_path, &values, &err) != RM_OK) {
     *why = xstrdup (err.message);
@@ -261,11 +258,11 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
       *why = xstrdup (r.error ? r.error : "failed");
       goto out;
     }
-    cJSON_Delete (rel);
     rel = next;
     version = meta[n - 1].version + 1;
-    records[rec_dep] = superseded (records[rec_dep]);
-    records[nrec] = cJSON_PrintUnformatted (rel);
+    dirty[rec_dep] |= supersede (parsed[rec_dep]);
+    parsed[nrec] = next;
+    dirty[nrec] = true;
     versions[nrec++] = version;
   }
   const cJSON *manifest = cJSON_GetObjectItemCaseSensitive (rel, "manifest");
@@ -278,10 +275,16 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
   imp_sort_install_order (&objs);
   /* What the cluster no longer serves converted (or refused), everything checked: before
    * the first write, and before the records are compared with the cluster's. */
-  if (imp_convert_release (&r, rel, &crds, &objs, records, nrec) < 0) {
+  if (imp_convert_release (&r, rel, &crds, &objs, parsed, dirty, nrec) < 0) {
     *why = xstrdup (r.error ? r.error : "failed");
     goto out;
   }
+  /* The records as they are written and compared: as stored unless changed above. */
+  for (size_t i = 0; i < nrec; i++)
+    if (dirty[i]) {
+      free (records[i]);
+      records[i] = cJSON_PrintUnformatted (parsed[i]);
+    }
   /* The records go where Helm kept the deployed revision, unless --helm-driver. */
   r.driver = s->driver != HELM_DRIVER_AUTO ? s->driver
              : revs[dep].driver == HELM_DRIVER_CONFIGMAP ? HELM_DRIVER_CONFIGMAP
@@ -345,9 +348,13 @@ out:
   for (size_t i = 0; i < n; i++)
     helm_release_free (&meta[i]);
   free (meta);
-  for (size_t i = 0; i < nrec; i++)
+  for (size_t i = 0; i < nrec; i++) {
     free (records[i]);
+    cJSON_Delete (parsed[i]);
+  }
   free (records);
+  free (parsed);
+  free (dirty);
   free (versions);
   free (state);
   strlist_free (&present);
@@ -357,7 +364,6 @@ out:
   strlist_free (&r.created);
   strbuf_free (&r.plan);
   free (r.error);
-  cJSON_Delete (rel);
   cJSON_Delete (values);
   return result;
 }
