@@ -742,6 +742,75 @@ class Rerendered(unittest.TestCase):
                 self.assertEqual(st, 404, "helm uninstall left %s" % path)
 
 
+RECORD_PATH = re.compile(r"^/api/v1/namespaces/[^/]+/(secrets|configmaps)(/|$)")
+
+
+class RecordCheck(unittest.TestCase):
+    """The "already restored" check reads no more than it must: per release and driver
+    one metadata-only LIST with the release's label selector in its namespace, and a GET
+    only for a record named as one of the import's that carries no matching hash (a
+    record helm or an earlier version wrote)."""
+
+    def record_requests(self, fk, *extra):
+        fk.reset_log()
+        t0 = fk.control("GET", "traffic")
+        p = imp(fk, *extra)
+        t1 = fk.control("GET", "traffic")
+        self.assertEqual(p.returncode, 0, show(p))
+        for r in ("demo2/demo2", "appns/foooo", "legacy/legacy"):
+            self.assertRegex(p.stdout, r"(?m)^skipped %s: already restored" % r, show(p))
+        reqs = [q for q in fk.requests() if RECORD_PATH.match(q["path"])]
+        print("record check: %d requests (%d to records: %d bytes), %d bytes in all"
+              % (t1["requests"] - t0["requests"], len(reqs),
+                 sum(q.get("responseBytes", 0) for q in reqs), t1["bytes"] - t0["bytes"]),
+              file=sys.stderr)
+        return reqs
+
+    def test_metadata_only_lists_and_gets_only_what_must_be_compared(self):
+        with fku.FakeKube(tools=TOOLS) as fk:
+            p = imp(fk)
+            self.assertEqual(p.returncode, 0, show(p))
+            reqs = self.record_requests(fk)
+            lists = [q for q in reqs if q["verb"] == "list"]
+            # secrets and configmaps (Helm reads one driver: the other is looked at too)
+            from urllib.parse import parse_qs
+            self.assertEqual(sorted((q["path"], parse_qs(q["query"])["labelSelector"][0])
+                                    for q in lists),
+                             sorted(("/api/v1/namespaces/%s/%s" % (ns, res),
+                                     "owner=helm,name=%s" % n)
+                                    for ns, n in (("demo2", "demo2"), ("appns", "foooo"),
+                                                  ("legacy", "legacy"))
+                                    for res in ("secrets", "configmaps")), reqs)
+            for q in lists:
+                self.assertIn("as=PartialObjectMetadataList", q["accept"], q)
+            self.assertEqual([q for q in reqs if q["verb"] != "list"], [],
+                             "records read whole although their hash matched")
+            # records without the hash (as helm writes them): those, and only those, read
+            for v in (1, 2):
+                path = "/api/v1/namespaces/legacy/secrets/sh.helm.release.v1.legacy.v%d" % v
+                st, sec = fk.get_json(path)
+                self.assertIn("releasemanager.io/record-sha256", sec["metadata"]["annotations"])
+                del sec["metadata"]["annotations"]["releasemanager.io/record-sha256"]
+                st, _, body = fk.request("PUT", path, sec)
+                self.assertEqual(st, 200, body)
+            reqs = self.record_requests(fk)
+            self.assertEqual(sorted(q["path"] for q in reqs if q["verb"] != "list"),
+                             ["/api/v1/namespaces/legacy/secrets/sh.helm.release.v1.legacy.v%d"
+                              % v for v in (1, 2)])
+            # a record whose content differs (another release's): not taken for ours
+            st, sec = fk.get_json("/api/v1/namespaces/demo2/secrets/sh.helm.release.v1.demo2.v1")
+            rel = fku.decode_release(sec)
+            rel["config"] = {"changed": True}
+            other = helm_secret(rel)
+            other["metadata"]["resourceVersion"] = sec["metadata"]["resourceVersion"]
+            st, _, body = fk.request("PUT", "/api/v1/namespaces/demo2/secrets/"
+                                     "sh.helm.release.v1.demo2.v1", other)
+            self.assertEqual(st, 200, body)
+            p = imp(fk, "-n", "demo2")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertRegex(p.stdout, r"(?m)^skipped demo2/demo2: release demo2 already exists")
+
+
 def main():
     global TOOLS, WORK
     if not os.access(RM_BIN, os.X_OK):
