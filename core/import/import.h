@@ -261,10 +261,14 @@ int imp_restore_release (const struct imp_settings *s, const char *ns, const cha
 /* ---- lock.c ---- */
 
 /* The import lock of the store described by where in the cluster of kc, a Lease in
- * namespace default; waits while another live import holds it (said once on stderr).
- * NULL, after a warning, when Leases cannot be used there: the import goes on unlocked. */
+ * namespace ns (--lock-namespace); waits while another live import holds it (said once
+ * on stderr).  RM_OK with *out the lock, or NULL after a warning when the cluster has no
+ * Leases (the import goes on unlocked); an error with err filled, naming the namespace
+ * and --lock-namespace, when the importer may not use Leases there (403) or the
+ * namespace does not exist: nothing has been written then. */
 struct imp_lock;
-struct imp_lock *imp_lock_take (struct kube_client *kc, const char *where);
+int imp_lock_take (struct kube_client *kc, const char *ns, const char *where,
+                   struct imp_lock **out, struct rm_error *err);
 /* Stop renewing it and give it up (NULL: nothing). */
 void imp_lock_release (struct imp_lock *l);
 
@@ -293,6 +297,8 @@ struct imp_request {
   unsigned threads;                  /* releases restored in parallel, >= 1 */
   const char *snapshot;              /* --snapshot ID|TIME (store/history.h), or NULL:
                                         the newest (added for issue 15) */
+  const char *lock_ns;               /* --lock-namespace: where the import lock's Lease
+                                        is (NULL: default) */
 };
 
 /* One release of the store that the filters selected. */

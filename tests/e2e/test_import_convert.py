@@ -811,6 +811,60 @@ class RecordCheck(unittest.TestCase):
             self.assertRegex(p.stdout, r"(?m)^skipped demo2/demo2: release demo2 already exists")
 
 
+class LockNamespace(unittest.TestCase):
+    """--lock-namespace: the import lock's Lease where the importer may keep it; a 403
+    in its namespace, or no such namespace, stops the import before any write with an
+    error naming the namespace and the option."""
+
+    def leases(self, fk, ns):
+        st, body = fk.get_json("/apis/coordination.k8s.io/v1/namespaces/%s/leases" % ns)
+        return [l for l in body.get("items", [])
+                if l["metadata"]["name"].startswith("releasemanager-import-")]
+
+    def test_forbidden_default_and_lock_namespace(self):
+        with fku.FakeKube(tools=TOOLS) as fk:
+            fk.add_fault(path="/namespaces/default/leases", status=403, count=-1)
+            fk.reset_log()
+            p = imp(fk, "-n", "demo2")
+            self.assertEqual(p.returncode, 1, show(p))
+            self.assertIn("import lock: this import may not use Leases in namespace default", p.stderr)
+            self.assertIn("--lock-namespace NS", p.stderr)
+            self.assertEqual([w for w in fk.writes() if "/leases" not in w["path"]], [],
+                             "wrote without the lock")
+            fk.load([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "locks"}}])
+            p = imp(fk, "-n", "demo2", "--lock-namespace", "locks")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertRegex(p.stdout, r"(?m)^restored demo2/demo2: ")
+            got = self.leases(fk, "locks")
+            self.assertEqual(len(got), 1, got)
+            self.assertEqual(got[0]["spec"].get("holderIdentity", ""), "", "not given up")
+            # the environment variable, as every option has one
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith("RELEASEMANAGER_") and k != "KUBECONFIG"}
+            env.update(PATH="/usr/bin:/bin", RELEASEMANAGER_LOCK_NAMESPACE="locks")
+            q = subprocess.run([RM_BIN, "import", *store_args(), "--kubeconfig", fk.kubeconfig,
+                                "-n", "appns"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, timeout=180)
+            self.assertEqual(q.returncode, 0, show(q))
+            self.assertRegex(q.stdout, r"(?m)^restored appns/foooo: ")
+
+    def test_missing_namespace_and_bad_name(self):
+        with fku.FakeKube(tools=TOOLS) as fk:
+            fk.reset_log()
+            p = imp(fk, "-n", "demo2", "--lock-namespace", "nosuch")
+            self.assertEqual(p.returncode, 1, show(p))
+            self.assertIn("import lock: namespace nosuch does not exist", p.stderr)
+            self.assertIn("--lock-namespace", p.stderr)
+            self.assertEqual([w for w in fk.writes() if "/leases" not in w["path"]], [],
+                             "wrote without the lock")
+            p = imp(fk, "-n", "demo2", "--lock-namespace", "Bad_NS")
+            self.assertEqual(p.returncode, 2, show(p))
+            self.assertIn("--lock-namespace: 'Bad_NS' is not a namespace name", p.stderr)
+            # a dry run takes no lock: the option changes nothing there
+            p = imp(fk, "-n", "demo2", "--lock-namespace", "nosuch", "--dry-run")
+            self.assertEqual(p.returncode, 0, show(p))
+
+
 def main():
     global TOOLS, WORK
     if not os.access(RM_BIN, os.X_OK):
