@@ -13,7 +13,7 @@ bench/RESULTS.md.
 
   python3 bench/import_bench.py --rm BUILD/releasemanager --plugins BUILD/plugins/local/.libs [-n 100]
 """
-import argparse, base64, gzip, json, os, shutil, subprocess, sys, tempfile, time
+import argparse, base64, gzip, json, os, resource, shutil, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "fakekube"))
@@ -58,6 +58,41 @@ def namespaces():
             for i in range(NSS)]
 
 
+def dry_run_only(a, tools, store, nobj, load0):
+    """import --dry-run of the store, timed per build (median of --repeat, alternating)."""
+    builds = [("this build", a.rm)] + ([("--before", a.before)] if a.before else [])
+    times = {n: [] for n, _ in builds}
+    cpu = {n: [] for n, _ in builds}      # user + system seconds: less sensitive to load
+    rss = {n: 0 for n, _ in builds}
+    with fku.FakeKube(tools=tools) as fk:
+        fk.load(namespaces())
+        for _ in range(a.repeat):
+            for name, rm in builds:
+                cmd = [rm, "import", "local", "--plugin-dir", a.plugins, "--path", store,
+                       "--kubeconfig", fk.kubeconfig, "--dry-run"]
+                ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                w, r, out = timed(cmd)
+                ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                assert "%d to restore" % a.n in out, out[-2000:]
+                times[name].append(w)
+                cpu[name].append(ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime)
+                rss[name] = max(rss[name], r)
+    load1 = os.getloadavg()
+    print("import --dry-run, N = %d releases of tests/charts/plain (%d objects each); "
+          "%d CPUs, load %.1f before, %.1f after" % (a.n, nobj, os.cpu_count(), load0[0],
+                                                     load1[0]))
+    print()
+    print("| build | wall s (median of %d) | runs | CPU s, user+sys (median) | peak RSS MiB |"
+          % a.repeat)
+    print("|---|---|---|---|---|")
+    for name, _ in builds:
+        t = sorted(times[name])
+        c = sorted(cpu[name])
+        print("| %s | %.2f | %s | %.2f | %.1f |" % (name, t[len(t) // 2],
+                                                   ", ".join("%.2f" % x for x in times[name]),
+                                                   c[len(c) // 2], rss[name] / 1024))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rm", required=True)
@@ -65,6 +100,12 @@ def main():
     ap.add_argument("-n", type=int, default=100)
     ap.add_argument("--kubectl-parallel", type=int, default=8,
                     help="also run the kubectl loop with xargs -P this many (0: no)")
+    ap.add_argument("--dry-run-only", action="store_true",
+                    help="time only `import --dry-run` (the reading, parsing, conversion "
+                    "and record checks, no write), --repeat times")
+    ap.add_argument("--before", metavar="RM",
+                    help="with --dry-run-only: also time this other build, alternating")
+    ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     tools = fku.find_tools()
     work = tempfile.mkdtemp(prefix="rm-import-bench-")
@@ -100,6 +141,10 @@ def main():
     nobj = sum(1 for d in open(os.path.join(mdir, "r000.yaml")).read().split("\n---")
                if "kind:" in d)
 
+    if a.dry_run_only:
+        dry_run_only(a, tools, store, nobj, load0)
+        shutil.rmtree(work, ignore_errors=True)
+        return
     rows = []
     with fku.FakeKube(tools=tools) as fk:
         fk.load(namespaces())

@@ -7,6 +7,7 @@
  * restored. */
 #include <config.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -54,7 +55,11 @@ static const struct cli_option import_options[] = {
     "refuse such objects instead: the release fails, nothing of it written", 0 },
   { "update-values", 0, CLI_LIST, "KEY=VALUE[,...]", NULL,
     "change values the releases already have (KEY: a top-level key, else a.b.c) and "
-    "re-render those releases with helm upgrade (needs helm on PATH)", 0 },
+    "render those releases again with helm template (needs helm on PATH) as one more "
+    "revision, converted and restored like the stored ones", 0 },
+  { "lock-namespace", 0, CLI_VALUE, "NS", "default",
+    "keep the import lock (a Lease) in namespace NS: one where the importer may create "
+    "and update Leases", 0 },
   { "snapshot", 0, CLI_VALUE, "ID|TIME", NULL,
     "restore this snapshot: an id, or the newest at or before TIME (default: the newest; "
     "see list --snapshots)", CLI_NO_FILE | CLI_NO_ENV },
@@ -157,6 +162,19 @@ struct import_cmd {
 /* The request from the command line, its values checked before touching anything;
  * EXIT_OK, or EXIT_USAGE or EXIT_ERROR (no helm), said why.  main() adds --threads, the
  * backend and the cluster. */
+/* A Kubernetes namespace name (RFC 1123 label). */
+static bool
+valid_namespace (const char *ns)
+{
+  size_t n = ns ? strlen (ns) : 0;
+  if (n == 0 || n > 63 || !isalnum ((unsigned char) ns[0]) || !isalnum ((unsigned char) ns[n - 1]))
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!(islower ((unsigned char) ns[i]) || isdigit ((unsigned char) ns[i]) || ns[i] == '-'))
+      return false;
+  return true;
+}
+
 static int
 check_import (struct cmd_ctx *x)
 {
@@ -173,6 +191,12 @@ check_import (struct cmd_ctx *x)
   s->create_ns = cli_flag (c, "create-namespace");
   s->convert_apis = cli_flag (c, "convert-apis") && !cli_flag (c, "no-convert-apis");
   s->target_ns = cli_get (c, "target-namespace");
+  rq->lock_ns = cli_get (c, "lock-namespace");
+  if (!valid_namespace (rq->lock_ns)) {
+    log_error ("--lock-namespace: '%s' is not a namespace name (lower-case letters, digits "
+               "and '-', at most 63, starting and ending with a letter or digit)", rq->lock_ns);
+    return EXIT_USAGE;
+  }
   s->kubeconfig = cli_get (c, "kubeconfig");
   s->kubecontext = cli_get (c, "kubecontext");
   const char *driver = cli_get (c, "helm-driver");
@@ -285,12 +309,14 @@ const struct command cmd_import = {
   "other records is skipped, as the original tool does, unless --replace.  An existing\n"
   "object is taken over only when it belongs to the release (or with --replace).  To\n"
   "resume an interrupted import, run it again: --dry-run says what is done, half-done\n"
-  "and to do.  One import of a store into a cluster at a time (a Lease there).\n"
+  "and to do.  One import of a store into a cluster at a time (a Lease in namespace\n"
+  "default, or --lock-namespace NS: a 403 there or no such namespace is an error).\n"
   "Missing namespaces are created unless --create-namespace=false.  --atomic implies\n"
   "--wait, as in Helm.  The manager's own release is not imported unless --force or\n"
   "--new-path.  --update-values KEY=VALUE[,KEY=VALUE] changes only values a release\n"
   "already has, as the original tool does (others are refused with a warning), and then\n"
-  "re-renders that release with helm.  Nothing is written to the backend.  Without\n"
+  "renders that release with helm template as one more revision, which is converted,\n"
+  "checked and restored like the stored ones.  Nothing is written to the backend.  Without\n"
   "index.json, the original Go tool's NAME-VERSION-N.release files and its\n"
   "rlsmgrstate.json are read instead.  --dry-run prints the plan and writes nothing.\n"
   "Objects of API versions the cluster no longer serves (discovery) are converted to\n"

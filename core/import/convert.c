@@ -1101,11 +1101,11 @@ check_owners (struct imp_run *r, const struct imp_objects *objs, struct problems
 
 int
 imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
-                     struct imp_objects *objs, char **records, size_t nrec)
+                     struct imp_objects *objs, cJSON **records, bool *changed, size_t nrec)
 {
   struct release_served rs = { r, cJSON_CreateArray (), 0, NULL };
   struct problems pr = { STRLIST_INIT, 0 };
-  bool changed_any = false;
+  bool rel_changed = false;   /* rel's hooks, converted before the records */
 
   /* CRDs first: the kinds they define are served once they are created. */
   convert_list (r, &rs, crds, "crds/: ", false, &pr);
@@ -1124,7 +1124,7 @@ imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
     add_crd_kinds (&rs, objs->v[i].obj);
   convert_list (r, &rs, objs, "", true, &pr);
   if (!r->s->no_hooks)
-    convert_hooks (r, &rs, rel, true, "", &pr, &changed_any);
+    convert_hooks (r, &rs, rel, true, "", &pr, &rel_changed);
   if (!rs.error)
     check_namespaces (r, objs, &pr);
   if (!rs.error && !r->s->replace)
@@ -1135,25 +1135,17 @@ imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
    * they are history, and only matter to a rollback to them; each is a warning naming
    * the revision, kind and name (convert_text). */
   for (size_t i = 0; r->s->convert_apis && !pr.v.n && !rs.error && i < nrec; i++) {
-    cJSON *rec = cJSON_Parse (records[i]);
-    if (!rec)
-      continue;
-    bool rec_changed = false;
+    cJSON *rec = records[i];
+    bool rec_changed = rec == rel && rel_changed;
     struct problems old = { STRLIST_INIT, 0 };
     int version = (int) cJSON_GetNumberValue (get (rec, "version"));
     char *what = xasprintf ("revision %d: ", version);
     convert_text (r, &rs, rec, "manifest", what, false, &old, &rec_changed);
     convert_hooks (r, &rs, rec, false, what, &old, &rec_changed);
     free (what);
-    if (rec_changed) {
-      free (records[i]);
-      records[i] = cJSON_PrintUnformatted (rec);
-      changed_any = true;
-    }
-    cJSON_Delete (rec);
+    changed[i] |= rec_changed;
     strlist_free (&old.v);
   }
-  (void) changed_any;
 
   int result = 0;
   r->converted = pr.converted;

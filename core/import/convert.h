@@ -66,7 +66,8 @@ char *imp_yaml_emit (const cJSON *obj);
  * manifest split, before the first write: convert (--convert-apis, s->convert_apis) or
  * refuse (--no-convert-apis) what the cluster does not serve in the chart's CRDs, the
  * manifest's objects (dropped ones removed from objs), the hooks of rel, and the manifest
- * and hooks of every record (records[i] replaced when changed: the restored history
+ * and hooks of every record (records[i], each parsed once by the caller, rel being one of
+ * them, converted in place and changed[i] set when one changed: the restored history
  * matches what was applied); then preflight: every object's kind and version served
  * (CRDs the release installs count), every namespace named exists or is created, and,
  * unless --replace, no manifest object is already there owned by another release or by
@@ -75,6 +76,6 @@ char *imp_yaml_emit (const cJSON *obj);
  * many objects were converted (release.c logs it for a release it writes).  Returns 0,
  * or -1 with r->error set. */
 int imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
-                         struct imp_objects *objs, char **records, size_t nrec);
+                         struct imp_objects *objs, cJSON **records, bool *changed, size_t nrec);
 
 #endif

@@ -36,6 +36,7 @@ struct run {
   bool serial_store;                /* the backend wants one call at a time */
   const struct strlist *updates;
   const char *new_path;             /* --new-path, for the manager's own release */
+  const char *lock_ns;              /* --lock-namespace */
 };
 
 static void
@@ -209,6 +210,7 @@ imp_engine_load (const struct imp_request *rq, struct imp_result *res, struct im
   if (src != RM_OK && src != RM_E_NOT_FOUND)
     log_warn ("%s (the manager's own release cannot be recognised)", serr.message);
   run->new_path = rq->new_path;
+  run->lock_ns = rq->lock_ns ? rq->lock_ns : "default";
   if (rq->new_path && !st.release)
     log_warn ("--new-path: %s names no manager's release (no %s, or none in it): --new-path "
               "changes nothing", res->where, STORE_STATE_KEY);
@@ -229,7 +231,10 @@ imp_engine_run (struct imp_engine *e, struct kube_client *kc, struct imp_result 
   run->s.kc = kc;
   run->s.disc = imp_discovery_new (kc);
   /* One import of this store into this cluster at a time; a dry run writes nothing. */
-  struct imp_lock *lock = run->s.dry ? NULL : imp_lock_take (kc, res->where);
+  struct imp_lock *lock = NULL;
+  if (!run->s.dry
+      && (rc = imp_lock_take (kc, run->lock_ns, res->where, &lock, err)) != RM_OK)
+    goto out;
   log_info ("importing %zu releases from %s into %s", run->n, res->where,
             kube_client_config (kc)->source);
   unsigned nt = e->threads;

@@ -10,7 +10,7 @@
  *   hooks.c      pre-/post-install hooks by weight with their delete policies
  *   records.c    the release records back as Helm's own storage (Secret or ConfigMap)
  *   values.c     --update-values and --new-path: parse, apply to the values a release
- *                has, re-render with a helm binary
+ *                has, render with a helm binary (helm template) into a new revision
  *   release.c    one release from stored records to a Helm-owned release
  *   run.c        what those steps share: the first failure, the dry-run plan, the clock
  *   lock.c       the import lock: a Lease in the target cluster, one import of a store
@@ -225,9 +225,14 @@ size_t imp_update_values (cJSON *values, const struct strlist *updates, const ch
  * each when values or the chart's defaults have it.  Returns how many were set (0: the
  * release keeps no path). */
 size_t imp_set_new_path (cJSON *values, const cJSON *defaults, const char *path);
-/* Re-render release with helm upgrade --install using values (its stored user values
- * with the updates applied). */
-int imp_helm_upgrade (struct imp_run *r, const cJSON *release, const cJSON *values);
+/* Render release's chart (rebuilt from the record) with `helm template` and values (its
+ * stored user values with the updates applied) into *out: the release JSON helm upgrade
+ * would store as revision version (deployed, "Upgrade complete", the new values,
+ * manifest and hooks, namespace r->ns).  helm only renders: the result is converted,
+ * preflighted, applied and written like any stored revision (release.c).  0, or -1 with
+ * r->error set. */
+int imp_render_release (struct imp_run *r, const cJSON *release, const cJSON *values, int version,
+                        cJSON **out);
 /* Whether the release's chart can be rebuilt from the record (no dependencies): RM_OK, or
  * RM_E_UNSUPPORTED with err saying why not. */
 int imp_chart_rebuildable (const cJSON *release, struct rm_error *err);
@@ -256,10 +261,14 @@ int imp_restore_release (const struct imp_settings *s, const char *ns, const cha
 /* ---- lock.c ---- */
 
 /* The import lock of the store described by where in the cluster of kc, a Lease in
- * namespace default; waits while another live import holds it (said once on stderr).
- * NULL, after a warning, when Leases cannot be used there: the import goes on unlocked. */
+ * namespace ns (--lock-namespace); waits while another live import holds it (said once
+ * on stderr).  RM_OK with *out the lock, or NULL after a warning when the cluster has no
+ * Leases (the import goes on unlocked); an error with err filled, naming the namespace
+ * and --lock-namespace, when the importer may not use Leases there (403) or the
+ * namespace does not exist: nothing has been written then. */
 struct imp_lock;
-struct imp_lock *imp_lock_take (struct kube_client *kc, const char *where);
+int imp_lock_take (struct kube_client *kc, const char *ns, const char *where,
+                   struct imp_lock **out, struct rm_error *err);
 /* Stop renewing it and give it up (NULL: nothing). */
 void imp_lock_release (struct imp_lock *l);
 
@@ -288,6 +297,8 @@ struct imp_request {
   unsigned threads;                  /* releases restored in parallel, >= 1 */
   const char *snapshot;              /* --snapshot ID|TIME (store/history.h), or NULL:
                                         the newest (added for issue 15) */
+  const char *lock_ns;               /* --lock-namespace: where the import lock's Lease
+                                        is (NULL: default) */
 };
 
 /* One release of the store that the filters selected. */

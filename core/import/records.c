@@ -7,7 +7,11 @@
  * the ones this import would write: all of them identical is a release already restored
  * (skipped), some of them an interrupted import of the same store (resumed: the rest are
  * written), anything else another release, skipped as the original tool does unless
- * --replace, which overwrites them and deletes the others. */
+ * --replace, which overwrites them and deletes the others.  The check reads no more than
+ * it must: a metadata-only LIST (label selector owner=helm,name=RELEASE in the target
+ * namespace) per driver gives the names; only a record named as one this import writes
+ * is compared, by the SHA-256 annotation this import puts on the records it writes, or,
+ * without it (written by helm or an earlier version), by one GET and its bytes. */
 #include <config.h>
 
 #include <stdlib.h>
@@ -16,6 +20,12 @@
 
 #include "import/import.h"
 #include "base/log.h"
+#include "base/sha256.h"
+
+/* The SHA-256 of the release JSON a record was written with, on the records the import
+ * writes.  Helm rewrites a record whole when it changes it (its status, at the next
+ * upgrade), which drops the annotation. */
+#define RECORD_SHA256 "releasemanager.io/record-sha256"
 
 static const char *
 resource_of (enum helm_driver d)
@@ -39,47 +49,67 @@ struct seen {
   struct strlist *names;     /* every record's object name (under r->driver) */
   struct strlist *same;      /* those identical to one this import would write */
   size_t others;             /* records that are not this import's */
+  struct strlist compare;    /* named as one of ours, without a matching hash: GET them */
 };
+
+/* Which of the records this import would write is named name, or -1. */
+static long
+ours (const struct seen *sn, const char *name)
+{
+  for (size_t i = 0; i < sn->n; i++) {
+    char *key = helm_release_key (sn->r->name, sn->versions[i]);
+    bool hit = strcmp (key, name) == 0;
+    free (key);
+    if (hit)
+      return (long) i;
+  }
+  return -1;
+}
 
 /* A record is this import's when it is the one it would write for that revision: the
  * same object name, driver and release JSON, byte for byte (Helm's encoding is
- * deterministic, so the same content means the same JSON). */
+ * deterministic, so the same content means the same JSON).  item is the full object. */
 static bool
-same_record (const struct seen *sn, const cJSON *item, const char *name)
+same_record (const struct seen *sn, const cJSON *item, size_t i)
 {
-  if (sn->driver != sn->r->driver)
-    return false;
   struct helm_release rel;
   struct rm_error err;
   if (helm_release_decode (item, sn->driver, NULL, &rel, &err) != HELM_OK)
     return false;
-  bool same = false;
-  for (size_t i = 0; i < sn->n && !same; i++) {
-    if (sn->versions[i] != rel.version)
-      continue;
-    char *key = helm_release_key (sn->r->name, sn->versions[i]);
-    same = strcmp (key, name) == 0 && rel.json_len == strlen (sn->json[i])
-           && memcmp (rel.json, sn->json[i], rel.json_len) == 0;
-    free (key);
-  }
+  bool same = sn->versions[i] == rel.version && rel.json_len == strlen (sn->json[i])
+              && memcmp (rel.json, sn->json[i], rel.json_len) == 0;
   helm_release_free (&rel);
   return same;
 }
 
+/* One item of the metadata-only LIST: a name, and maybe the hash annotation. */
 static int
 collect (void *ud, const cJSON *item)
 {
   struct seen *sn = ud;
-  const cJSON *n = cJSON_GetObjectItemCaseSensitive (
-    cJSON_GetObjectItemCaseSensitive (item, "metadata"), "name");
+  const cJSON *md = cJSON_GetObjectItemCaseSensitive (item, "metadata");
+  const cJSON *n = cJSON_GetObjectItemCaseSensitive (md, "name");
   if (!cJSON_IsString (n))
     return 0;
   if (sn->names)
     strlist_push (sn->names, n->valuestring);
-  if (same_record (sn, item, n->valuestring))
-    strlist_push (sn->same, n->valuestring);
-  else
+  /* Under the other driver nothing is ours (Helm reads one driver). */
+  long i = sn->driver == sn->r->driver ? ours (sn, n->valuestring) : -1;
+  if (i < 0) {
     sn->others++;
+    return 0;
+  }
+  const cJSON *h = cJSON_GetObjectItemCaseSensitive (
+    cJSON_GetObjectItemCaseSensitive (md, "annotations"), RECORD_SHA256);
+  char hex[SHA256_HEX_SIZE];
+  if (cJSON_IsString (h)) {
+    sha256_hex (sn->json[i], strlen (sn->json[i]), hex);
+    if (strcmp (h->valuestring, hex) == 0) {
+      strlist_push (sn->same, n->valuestring);
+      return 0;
+    }
+  }
+  strlist_push (&sn->compare, n->valuestring);
   return 0;
 }
 
@@ -90,6 +120,7 @@ restart (void *ud)
   if (sn->names)
     strlist_free (sn->names);
   strlist_free (sn->same);
+  strlist_free (&sn->compare);
   sn->others = 0;
 }
 
@@ -102,17 +133,33 @@ list_records (struct seen *sn, enum helm_driver d)
   sn->driver = d;
   char *path = kube_path ("v1", r->ns, resource_of (d), NULL);
   char *sel = xasprintf ("owner=helm,name=%s", r->name);
-  struct kube_list_opts lo = { sel, NULL, 500, false };
+  struct kube_list_opts lo = { sel, NULL, 500, true };
   struct rm_error err;
   int rc = kube_list (r->s->kc, path, &lo, collect, restart, sn, NULL, &err);
   free (sel);
-  free (path);
   if (rc == KUBE_E_NOT_FOUND)
-    return 0;
-  if (rc != KUBE_OK)
-    return imp_fail (r, "listing the release records (%s) in %s: %s", resource_of (d), r->ns,
-                     err.message);
-  return 0;
+    rc = KUBE_OK;
+  else if (rc != KUBE_OK)
+    rc = imp_fail (r, "listing the release records (%s) in %s: %s", resource_of (d), r->ns,
+                   err.message);
+  /* The records named as ours that the hash did not settle: read and compared. */
+  for (size_t k = 0; rc == KUBE_OK && k < sn->compare.n; k++) {
+    const char *name = sn->compare.items[k];
+    char *one = kube_path ("v1", r->ns, resource_of (d), name);
+    cJSON *item = NULL;
+    int grc = kube_get (r->s->kc, one, &item, &err);
+    free (one);
+    if (grc == KUBE_OK && same_record (sn, item, (size_t) ours (sn, name)))
+      strlist_push (sn->same, name);
+    else if (grc == KUBE_OK)
+      sn->others++;
+    else if (grc != KUBE_E_NOT_FOUND)   /* deleted since the LIST: not there */
+      rc = imp_fail (r, "reading the release record %s/%s: %s", r->ns, name, err.message);
+    cJSON_Delete (item);
+  }
+  strlist_free (&sn->compare);
+  free (path);
+  return rc == KUBE_OK ? 0 : -1;
 }
 
 int
@@ -122,8 +169,9 @@ imp_check_existing (struct imp_run *r, char **json, const int *versions, size_t 
   enum helm_driver other = r->driver == HELM_DRIVER_CONFIGMAP ? HELM_DRIVER_SECRET
                                                               : HELM_DRIVER_CONFIGMAP;
   struct strlist elsewhere = STRLIST_INIT, same_elsewhere = STRLIST_INIT;
-  struct seen sn = { r, r->driver, json, versions, n, existing, present, 0 };
-  struct seen so = { r, other, json, versions, n, &elsewhere, &same_elsewhere, 0 };
+  struct seen sn = { r, r->driver, json, versions, n, existing, present, 0, STRLIST_INIT };
+  struct seen so = { r, other, json, versions, n, &elsewhere, &same_elsewhere, 0,
+                     STRLIST_INIT };
   if (list_records (&sn, r->driver) < 0 || list_records (&so, other) < 0) {
     strlist_free (&elsewhere);
     strlist_free (&same_elsewhere);
@@ -171,8 +219,15 @@ imp_write_records (struct imp_run *r, char **json, size_t n, const struct strlis
       rc = imp_fail (r, "encoding the release record: %s", herr.message);
       break;
     }
-    const char *name = cJSON_GetObjectItemCaseSensitive (
-      cJSON_GetObjectItemCaseSensitive (obj, "metadata"), "name")->valuestring;
+    cJSON *md = cJSON_GetObjectItemCaseSensitive (obj, "metadata");
+    const char *name = cJSON_GetObjectItemCaseSensitive (md, "name")->valuestring;
+    /* what a later import compares without reading the record */
+    char hex[SHA256_HEX_SIZE];
+    sha256_hex (json[i], strlen (json[i]), hex);
+    cJSON *ann = cJSON_GetObjectItemCaseSensitive (md, "annotations");
+    if (!cJSON_IsObject (ann))
+      ann = cJSON_AddObjectToObject (md, "annotations");
+    cJSON_AddStringToObject (ann, RECORD_SHA256, hex);
     const char *status = cJSON_GetObjectItemCaseSensitive (
       cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (obj, "metadata"),
                                         "labels"), "status")->valuestring;

@@ -1,8 +1,10 @@
 /* One release, from its stored revisions to a release Helm owns in the target cluster,
  * in `helm install`'s order: the namespace, the chart's CRDs, pre-install hooks, the
  * manifest's objects in install order, --wait, post-install hooks, then the release
- * records (the whole history), then, when --update-values or --new-path changed a value,
- * a re-render with helm.  Everything that can be refused (unreadable records, a manifest
+ * records (the whole history).  When --update-values or --new-path changed a value, helm
+ * renders the chart with the new values first (helm template, values.c) into one more
+ * revision, which is then restored like the stored ones: every manifest applied or
+ * written goes through the same conversion and preflight.  Everything that can be refused (unreadable records, a manifest
  * that does not parse) is refused before the first write.  The records come last, so a
  * release whose records are there is complete: when they are exactly the ones this
  * import writes it was restored already and is skipped; when only some are (an import
@@ -59,41 +61,28 @@ ensure_namespace (struct imp_run *r)
   return 0;
 }
 
-/* The release JSON for the target namespace.  Records are written back byte for byte as
- * stored, except that with --target-namespace the release's own "namespace" field must
- * name the new namespace (helm reads it): that one case re-serialises the JSON with
- * cJSON.  Caller frees. */
-static char *
-record_for_target (const char *json, const char *orig_ns, const char *ns)
+/* Records are written back byte for byte as stored, except when one of these changes the
+ * parsed record (each stored record is parsed once, in imp_restore_release): then it is
+ * re-serialised with cJSON.  With --target-namespace the release's own "namespace" field
+ * must name the new namespace (helm reads it). */
+static void
+set_string (cJSON *obj, const char *key, const char *value)
 {
-  if (strcmp (orig_ns, ns) == 0)
-    return xstrdup (json);
-  cJSON *rel = cJSON_Parse (json);
-  cJSON_DeleteItemFromObjectCaseSensitive (rel, "namespace");
-  cJSON_AddStringToObject (rel, "namespace", ns);
-  char *out = cJSON_PrintUnformatted (rel);
-  cJSON_Delete (rel);
-  return out;
+  cJSON_DeleteItemFromObjectCaseSensitive (obj, key);
+  cJSON_AddStringToObject (obj, key, value);
 }
 
 /* An older revision still marked deployed (Helm keeps one deployed revision; a store
- * can hold two after an interrupted upgrade): written back as superseded, the one other
- * case where the JSON is re-serialised.  Takes json; returns the record to write. */
-static char *
-superseded (char *json)
+ * can hold two after an interrupted upgrade) is written back as superseded.  Whether
+ * rel changed. */
+static bool
+supersede (cJSON *rel)
 {
-  cJSON *rel = cJSON_Parse (json);
   cJSON *info = cJSON_GetObjectItemCaseSensitive (rel, "info");
-  if (!cJSON_IsObject (info)) {
-    cJSON_Delete (rel);
-    return json;
-  }
-  cJSON_DeleteItemFromObjectCaseSensitive (info, "status");
-  cJSON_AddStringToObject (info, "status", "superseded");
-  char *out = cJSON_PrintUnformatted (rel);
-  cJSON_Delete (rel);
-  free (json);
-  return out;
+  if (!cJSON_IsObject (info))
+    return false;
+  set_string (info, "status", "superseded");
+  return true;
 }
 
 static bool
@@ -144,11 +133,8 @@ new_values (const cJSON *rel, const char *ns, const char *name, const struct str
 static int
 apply_all (struct imp_run *r, const cJSON *rel, struct imp_objects *crds,
            struct imp_objects *objs, char **records, size_t nrec, const struct strlist *existing,
-           const struct strlist *present, int ex, const cJSON *values)
+           const struct strlist *present, int ex)
 {
-  /* Restored before, but stopped before the re-render: only that is left. */
-  if (ex == IMP_EXIST_SAME && !r->s->replace)
-    return values ? imp_helm_upgrade (r, rel, values) : 0;
   /* Some records are there: they are written after the post-install hooks, which ran. */
   bool hooks = !r->s->no_hooks && !(ex == IMP_EXIST_PARTIAL && !r->s->replace);
   if (ensure_namespace (r) < 0)
@@ -182,11 +168,7 @@ apply_all (struct imp_run *r, const cJSON *rel, struct imp_objects *crds,
   }
   if (hooks && imp_run_hooks (r, rel, "post-install") < 0)
     return -1;
-  if (imp_write_records (r, records, nrec, existing, present) < 0)
-    return -1;
-  if (values && imp_helm_upgrade (r, rel, values) < 0)
-    return -1;
-  return 0;
+  return imp_write_records (r, records, nrec, existing, present);
 }
 
 int
@@ -203,16 +185,21 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
   r.deadline = imp_now () + (double) s->timeout_s;
 
   struct helm_release *meta = xcalloc (n, sizeof *meta);
-  char **records = xcalloc (n, sizeof *records);
-  int *versions = xcalloc (n, sizeof *versions);
+  /* one more for a revision rendered with new values */
+  char **records = xcalloc (n + 1, sizeof *records);
+  cJSON **parsed = xcalloc (n + 1, sizeof *parsed);   /* records[i], parsed once */
+  bool *dirty = xcalloc (n + 1, sizeof *dirty);       /* parsed[i] changed: re-serialised */
+  int *versions = xcalloc (n + 1, sizeof *versions);
   size_t nrec = 0;
   struct imp_objects crds = { 0 }, objs = { 0 };
   struct strlist existing = STRLIST_INIT, present = STRLIST_INIT;
   char *state = NULL;
-  cJSON *rel = NULL, *values = NULL;
+  cJSON *rel = NULL, *values = NULL;   /* rel: the deployed revision, one of parsed[] */
   struct rm_error err;
   int result = -1;
   long dep = -1;
+  size_t rec_dep = 0;   /* the deployed revision's index in records */
+  int version;          /* the revision restored as deployed */
 
   for (size_t i = 0; i < n; i++) {
     struct rm_error herr;
@@ -239,30 +226,65 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
                 name, meta[i].version, meta[i].status, meta[dep].version);
       continue;
     }
-    records[nrec] = record_for_target (revs[i].json, ns, r.ns);
+    if (!(parsed[nrec] = cJSON_ParseWithLength (revs[i].json, revs[i].len))) {
+      *why = xasprintf ("record %s: not JSON", revs[i].key);
+      goto out;
+    }
+    records[nrec] = xstrdup (revs[i].json);
     versions[nrec] = meta[i].version;
+    if (strcmp (ns, r.ns) != 0) {
+      set_string (parsed[nrec], "namespace", r.ns);
+      dirty[nrec] = true;
+    }
     if ((long) i < dep && meta[i].status && strcmp (meta[i].status, "deployed") == 0) {
       log_info ("%s/%s: revision %d is also marked deployed: written back as superseded", ns,
                 name, meta[i].version);
-      records[nrec] = superseded (records[nrec]);
+      dirty[nrec] |= supersede (parsed[nrec]);
     }
+    if ((long) i == dep)
+      rec_dep = nrec;
     nrec++;
   }
-  rel = cJSON_ParseWithLength (revs[dep].json, revs[dep].len);
+  rel = parsed[rec_dep];
+  version = meta[dep].version;
+  if (new_values (rel, ns, name, updates, new_path, &values, &err) != RM_OK) {
+    *why = xstrdup (err.message);
+    goto out;
+  }
+  if (values) {
+    /* New values: helm renders the next revision, restored as the deployed one. */
+    cJSON *next;
+    if (imp_render_release (&r, rel, values, meta[n - 1].version + 1, &next) < 0) {
+      *why = xstrdup (r.error ? r.error : "failed");
+      goto out;
+    }
+    rel = next;
+    version = meta[n - 1].version + 1;
+    dirty[rec_dep] |= supersede (parsed[rec_dep]);
+    parsed[nrec] = next;
+    dirty[nrec] = true;
+    versions[nrec++] = version;
+  }
   const cJSON *manifest = cJSON_GetObjectItemCaseSensitive (rel, "manifest");
   if (imp_chart_crds (rel, &crds, &err) != RM_OK
       || imp_split_manifest (cJSON_IsString (manifest) ? manifest->valuestring : "",
                              revs[dep].key, &objs, &err) != RM_OK) {
-    *why = xasprintf ("revision %d: %s", meta[dep].version, err.message);
+    *why = xasprintf ("revision %d: %s", version, err.message);
     goto out;
   }
   imp_sort_install_order (&objs);
   /* What the cluster no longer serves converted (or refused), everything checked: before
    * the first write, and before the records are compared with the cluster's. */
-  if (imp_convert_release (&r, rel, &crds, &objs, records, nrec) < 0) {
+  if (imp_convert_release (&r, rel, &crds, &objs, parsed, dirty, nrec) < 0) {
     *why = xstrdup (r.error ? r.error : "failed");
     goto out;
   }
+  /* The records as they are written and compared: as stored unless changed above. */
+  for (size_t i = 0; i < nrec; i++)
+    if (dirty[i]) {
+      free (records[i]);
+      records[i] = cJSON_PrintUnformatted (parsed[i]);
+    }
   /* The records go where Helm kept the deployed revision, unless --helm-driver. */
   r.driver = s->driver != HELM_DRIVER_AUTO ? s->driver
              : revs[dep].driver == HELM_DRIVER_CONFIGMAP ? HELM_DRIVER_CONFIGMAP
@@ -272,12 +294,7 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
     result = 1;
     goto out;
   }
-  if (ex >= 0 && new_values (rel, ns, name, updates, new_path, &values, &err) != RM_OK) {
-    free (*why);
-    *why = xstrdup (err.message);
-    goto out;
-  }
-  if (ex == IMP_EXIST_SAME && !s->replace && !values) {
+  if (ex == IMP_EXIST_SAME && !s->replace) {
     result = 1;
     goto out;
   }
@@ -287,15 +304,12 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
     log_warn ("%s/%s: %zu object%s converted to API versions this cluster serves, in the "
               "objects and the records (-v lists them)", r.ns, name, r.converted,
               r.converted == 1 ? "" : "s");
-  if (ex >= 0 && apply_all (&r, rel, &crds, &objs, records, nrec, &existing, &present, ex,
-                            values) == 0) {
+  if (ex >= 0 && apply_all (&r, rel, &crds, &objs, records, nrec, &existing, &present, ex)
+      == 0) {
     result = 0;
     free (*why);
     /* --dry-run: done, half-done or to do; a run: what it resumed. */
-    if (ex == IMP_EXIST_SAME && !s->replace)
-      state = xstrdup (s->dry ? "half-done (records there, values not re-rendered yet): "
-                       : "resumed (only the re-render was left): ");
-    else if ((had || r.found) && !s->replace)
+    if ((had || r.found) && !s->replace)
       state = xasprintf ("%s (%zu of %zu object%s and %zu of %zu record%s there%s): ",
                          s->dry ? "half-done" : "resumed", r.found, objs.n,
                          objs.n == 1 ? "" : "s", had, nrec, nrec == 1 ? "" : "s",
@@ -303,7 +317,7 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
     else
       state = xstrdup (s->dry ? "to do: " : "");
     *why = xasprintf ("%srevision %d, chart %s-%s, %zu object%s, %zu record%s%s", state,
-                      meta[dep].version, meta[dep].chart_name ? meta[dep].chart_name : "?",
+                      version, meta[dep].chart_name ? meta[dep].chart_name : "?",
                       meta[dep].chart_version ? meta[dep].chart_version : "?", objs.n,
                       objs.n == 1 ? "" : "s", nrec, nrec == 1 ? "" : "s",
                       (long) n - 1 > dep ? " (the last deployed revision)" : "");
@@ -324,7 +338,7 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
   if (s->dry) {
     pthread_mutex_lock (s->out_lock);
     printf ("release %s/%s -> namespace %s: revision %d (%s-%s), %zu objects, %zu records\n%s",
-            ns, name, r.ns, meta[dep].version, meta[dep].chart_name ? meta[dep].chart_name : "?",
+            ns, name, r.ns, version, meta[dep].chart_name ? meta[dep].chart_name : "?",
             meta[dep].chart_version ? meta[dep].chart_version : "?", objs.n, nrec,
             r.plan.data ? r.plan.data : "");
     fflush (stdout);
@@ -334,9 +348,13 @@ out:
   for (size_t i = 0; i < n; i++)
     helm_release_free (&meta[i]);
   free (meta);
-  for (size_t i = 0; i < nrec; i++)
+  for (size_t i = 0; i < nrec; i++) {
     free (records[i]);
+    cJSON_Delete (parsed[i]);
+  }
   free (records);
+  free (parsed);
+  free (dirty);
   free (versions);
   free (state);
   strlist_free (&present);
@@ -346,7 +364,6 @@ out:
   strlist_free (&r.created);
   strbuf_free (&r.plan);
   free (r.error);
-  cJSON_Delete (rel);
   cJSON_Delete (values);
   return result;
 }

@@ -342,21 +342,167 @@ rm_entry (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
   return remove (path);
 }
 
-int
-imp_helm_upgrade (struct imp_run *r, const cJSON *release, const cJSON *values)
+static char *
+read_all (const char *path)
 {
+  FILE *f = fopen (path, "r");
+  if (!f)
+    return NULL;
+  struct strbuf sb = STRBUF_INIT;
+  char buf[8192];
+  size_t n;
+  while ((n = fread (buf, 1, sizeof buf, f)) > 0)
+    strbuf_add (&sb, buf, n);
+  fclose (f);
+  return strbuf_detach (&sb);
+}
+
+/* The document of a helm template output starting at p ("---\n# Source: PATH\n"): its
+ * path and body (caller frees both) and where the next one starts. */
+static const char *
+next_document (const char *p, char **path, char **body)
+{
+  *path = NULL;
+  *body = NULL;
+  while (str_has_prefix (p, "---\n"))
+    p += 4;
+  if (!*p)
+    return NULL;
+  const char *end = strstr (p, "\n---\n");
+  size_t len = end ? (size_t) (end - p) + 1 : strlen (p);
+  if (str_has_prefix (p, "# Source: ")) {
+    const char *nl = memchr (p, '\n', len);
+    size_t plen = nl ? (size_t) (nl - p) : len;
+    *path = xasprintf ("%.*s", (int) (plen - 10), p + 10);
+    p += nl ? plen + 1 : plen;
+    len -= nl ? plen + 1 : plen;
+  }
+  /* helm prints each body followed by one newline of its own */
+  size_t blen = len && p[len - 1] == '\n' ? len - 1 : len;
+  *body = xasprintf ("%.*s", (int) blen, p);
+  return p + len;
+}
+
+static cJSON *
+split_list (const char *text)
+{
+  cJSON *a = cJSON_CreateArray ();
+  struct strlist l = STRLIST_INIT;
+  strlist_push_split (&l, text, ',');
+  for (size_t i = 0; i < l.n; i++) {
+    char *t = l.items[i];
+    while (isspace ((unsigned char) *t))
+      t++;
+    size_t n = strlen (t);
+    while (n && isspace ((unsigned char) t[n - 1]))
+      t[--n] = '\0';
+    if (*t)
+      cJSON_AddItemToArray (a, cJSON_CreateString (t));
+  }
+  strlist_free (&l);
+  return a;
+}
+
+/* helm template's output as a release's manifest (the documents that are not hooks, in
+ * Helm's own "---\n# Source: PATH\nBODY\n" form) and hooks (Helm's release.Hook fields).
+ * RM_OK, or a code with err filled (a document is not YAML). */
+static int
+split_rendered (const char *text, const char *what, char **manifest, cJSON **hooks,
+                struct rm_error *err)
+{
+  struct strbuf m = STRBUF_INIT;
+  *hooks = cJSON_CreateArray ();
+  char *path, *body;
+  for (const char *p = text; (p = next_document (p, &path, &body));) {
+    struct imp_objects objs = { 0 };
+    int rc = imp_split_manifest (body, path ? path : what, &objs, err);
+    if (rc != RM_OK) {
+      free (path);
+      free (body);
+      strbuf_free (&m);
+      cJSON_Delete (*hooks);
+      *hooks = NULL;
+      return rc;
+    }
+    const cJSON *ann = objs.n ? cJSON_GetObjectItemCaseSensitive (
+      cJSON_GetObjectItemCaseSensitive (objs.v[0].obj, "metadata"), "annotations") : NULL;
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive (ann, "helm.sh/hook");
+    if (objs.n && cJSON_IsString (ev)) {
+      cJSON *h = cJSON_CreateObject ();
+      cJSON_AddStringToObject (h, "name", objs.v[0].name ? objs.v[0].name : "");
+      cJSON_AddStringToObject (h, "kind", objs.v[0].kind ? objs.v[0].kind : "");
+      cJSON_AddStringToObject (h, "path", path ? path : "");
+      cJSON_AddStringToObject (h, "manifest", body);
+      cJSON_AddItemToObject (h, "events", split_list (ev->valuestring));
+      cJSON_AddItemToObject (h, "last_run", cJSON_CreateObject ());
+      const cJSON *w = cJSON_GetObjectItemCaseSensitive (ann, "helm.sh/hook-weight");
+      if (cJSON_IsString (w) && atoi (w->valuestring))
+        cJSON_AddNumberToObject (h, "weight", atoi (w->valuestring));
+      const cJSON *dp = cJSON_GetObjectItemCaseSensitive (ann, "helm.sh/hook-delete-policy");
+      if (cJSON_IsString (dp))
+        cJSON_AddItemToObject (h, "delete_policies", split_list (dp->valuestring));
+      cJSON_AddItemToArray (*hooks, h);
+    }
+    else if (objs.n)
+      strbuf_printf (&m, "---\n# Source: %s\n%s\n", path ? path : what, body);
+    imp_objects_free (&objs);
+    free (path);
+    free (body);
+  }
+  *manifest = strbuf_detach (&m);
+  return RM_OK;
+}
+
+/* Run argv (argv[0] a path) with HELM_DRIVER unset, stdout to out and stderr to errf.
+ * 0, or -1 with r->error set. */
+static int
+run_helm (struct imp_run *r, const char *const *argv, const char *out, const char *errf)
+{
+  struct strlist env = STRLIST_INIT;
+  for (char **e = environ; *e; e++)
+    if (!str_has_prefix (*e, "HELM_DRIVER="))
+      strlist_push (&env, *e);
+  char **envp = xcalloc (env.n + 1, sizeof *envp);
+  memcpy (envp, env.items, env.n * sizeof *envp);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_addopen (&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen (&fa, 2, errf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
+  pid_t pid;
+  int err = posix_spawn (&pid, argv[0], &fa, NULL, (char *const *) argv, envp);
+  posix_spawn_file_actions_destroy (&fa);
+  free (envp);
+  strlist_free (&env);
+  if (err)
+    return imp_fail (r, "--update-values: running %s: %s", argv[0], strerror (err));
+  int status = 0;
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+    char text[2048] = "";
+    FILE *f = fopen (errf, "r");
+    if (f) {
+      size_t n = fread (text, 1, sizeof text - 1, f);
+      text[n] = '\0';
+      fclose (f);
+    }
+    text[strcspn (text, "\n")] = '\0';
+    return imp_fail (r, "--update-values: helm template failed: %s", text);
+  }
+  return 0;
+}
+
+int
+imp_render_release (struct imp_run *r, const cJSON *release, const cJSON *values, int version,
+                    cJSON **out_rel)
+{
+  *out_rel = NULL;
   struct rm_error verr;
   if (imp_chart_rebuildable (release, &verr) != RM_OK)
     return imp_fail (r, "--update-values: %s", verr.message);
   if (!r->s->helm_bin)
     return imp_fail (r, "--update-values needs a helm binary on PATH to re-render the chart");
-  if (r->s->dry) {
-    char *v = cJSON_PrintUnformatted (values);
-    imp_plan (r, "  helm upgrade %s (chart rebuilt from the record) -n %s with values %s\n",
-              r->name, r->ns, v);
-    free (v);
-    return 0;
-  }
   const char *tmp = getenv ("TMPDIR");
   char *dir = xasprintf ("%s/releasemanager-chart-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   int rc = -1;
@@ -371,6 +517,9 @@ imp_helm_upgrade (struct imp_run *r, const cJSON *release, const cJSON *values)
   mkdir (cdir, 0700);
   char *vfile = xasprintf ("%s/values.json", dir);
   char *out = xasprintf ("%s/helm.out", dir);
+  char *errf = xasprintf ("%s/helm.err", dir);
+  char *text = NULL, *manifest = NULL;
+  cJSON *hooks = NULL;
   /* JSON is YAML: Chart.yaml and values.yaml are written as JSON. */
   if (write_json (cdir, "Chart.yaml", cJSON_GetObjectItemCaseSensitive (chart, "metadata")) < 0
       || write_json (cdir, "values.yaml", cJSON_GetObjectItemCaseSensitive (chart, "values")) < 0
@@ -388,81 +537,60 @@ imp_helm_upgrade (struct imp_run *r, const cJSON *release, const cJSON *values)
       write_file (cdir, "values.schema.json", raw, len);
     free (raw);
   }
-  {
-    char timeout[32];
-    snprintf (timeout, sizeof timeout, "%lds", r->s->timeout_s);
-    const char *argv[24];
-    int a = 0;
-    argv[a++] = r->s->helm_bin;
-    argv[a++] = "upgrade";
-    argv[a++] = "--install";
-    argv[a++] = r->name;
-    argv[a++] = cdir;
-    argv[a++] = "--namespace";
-    argv[a++] = r->ns;
-    argv[a++] = "-f";
-    argv[a++] = vfile;
-    argv[a++] = "--timeout";
-    argv[a++] = timeout;
-    if (r->s->wait)
-      argv[a++] = "--wait";
-    if (r->s->no_hooks)
-      argv[a++] = "--no-hooks";
-    if (r->s->kubeconfig) {
-      argv[a++] = "--kubeconfig";
-      argv[a++] = r->s->kubeconfig;
-    }
-    if (r->s->kubecontext) {
-      argv[a++] = "--kube-context";
-      argv[a++] = r->s->kubecontext;
-    }
-    argv[a] = NULL;
-    /* The storage driver helm should use, for this child only. */
-    struct strlist env = STRLIST_INIT;
-    for (char **e = environ; *e; e++)
-      if (!str_has_prefix (*e, "HELM_DRIVER="))
-        strlist_push (&env, *e);
-    strlist_push (&env, r->driver == HELM_DRIVER_CONFIGMAP ? "HELM_DRIVER=configmap"
-                  : "HELM_DRIVER=secret");
-    char **envp = xcalloc (env.n + 1, sizeof *envp);
-    memcpy (envp, env.items, env.n * sizeof *envp);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init (&fa);
-    posix_spawn_file_actions_addopen (&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2 (&fa, 1, 2);
-    posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
-    pid_t pid;
-    int err = posix_spawn (&pid, r->s->helm_bin, &fa, NULL, (char *const *) argv, envp);
-    posix_spawn_file_actions_destroy (&fa);
-    free (envp);
-    strlist_free (&env);
-    int status = 0;
-    if (err) {
-      imp_fail (r, "--update-values: running %s: %s", r->s->helm_bin, strerror (err));
-      goto out;
-    }
-    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-      ;
-    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-      char text[2048] = "";
-      FILE *f = fopen (out, "r");
-      if (f) {
-        size_t n = fread (text, 1, sizeof text - 1, f);
-        text[n] = '\0';
-        fclose (f);
-      }
-      text[strcspn (text, "\n")] = '\0';
-      imp_fail (r, "--update-values: helm upgrade failed: %s", text);
-      goto out;
-    }
-    log_info ("%s/%s: helm upgrade with the updated values done", r->ns, r->name);
-    rc = 0;
+  /* Rendered only: the objects and the records go through the import's own conversion,
+   * preflight and apply like every other release (release.c), never through helm. */
+  const char *argv[] = { r->s->helm_bin, "template", r->name, cdir, "--namespace", r->ns,
+                         "-f", vfile, "--is-upgrade", NULL };
+  if (run_helm (r, argv, out, errf) < 0)
+    goto out;
+  struct rm_error err;
+  if (!(text = read_all (out))) {
+    imp_fail (r, "--update-values: reading helm's output %s: %s", out, strerror (errno));
+    goto out;
   }
+  if (split_rendered (text, "helm template", &manifest, &hooks, &err) != RM_OK) {
+    imp_fail (r, "--update-values: helm template's output: %s", err.message);
+    goto out;
+  }
+  /* What helm upgrade would store: the next revision, deployed, with the new values. */
+  cJSON *rel = cJSON_Duplicate (release, true);
+  const char *keys[] = { "namespace", "version", "config", "manifest", "hooks" };
+  for (size_t i = 0; i < ARRAY_SIZE (keys); i++)
+    cJSON_DeleteItemFromObjectCaseSensitive (rel, keys[i]);
+  cJSON_AddStringToObject (rel, "namespace", r->ns);
+  cJSON_AddNumberToObject (rel, "version", version);
+  cJSON_AddItemToObject (rel, "config", cJSON_Duplicate (values, true));
+  cJSON_AddStringToObject (rel, "manifest", manifest);
+  cJSON_AddItemToObject (rel, "hooks", hooks);
+  hooks = NULL;
+  cJSON *info = cJSON_GetObjectItemCaseSensitive (rel, "info");
+  if (!cJSON_IsObject (info)) {
+    cJSON_DeleteItemFromObjectCaseSensitive (rel, "info");
+    info = cJSON_AddObjectToObject (rel, "info");
+  }
+  cJSON_DeleteItemFromObjectCaseSensitive (info, "status");
+  cJSON_DeleteItemFromObjectCaseSensitive (info, "description");
+  cJSON_AddStringToObject (info, "status", "deployed");
+  cJSON_AddStringToObject (info, "description", "Upgrade complete");
+  if (r->s->dry) {
+    char *v = cJSON_PrintUnformatted (values);
+    imp_plan (r, "  helm template %s (chart rebuilt from the record) -n %s with values %s: "
+              "revision %d\n", r->name, r->ns, v, version);
+    free (v);
+  }
+  else
+    log_info ("%s/%s: rendered with the updated values as revision %d", r->ns, r->name, version);
+  *out_rel = rel;
+  rc = 0;
 out:
   nftw (dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  free (text);
+  free (manifest);
+  cJSON_Delete (hooks);
   free (cdir);
   free (vfile);
   free (out);
+  free (errf);
   free (dir);
   return rc;
 }

@@ -643,8 +643,8 @@ class Options(unittest.TestCase):
         p = imp(fk, "--config", cfg, "--release", "web", "--target-namespace", "cfgns",
                 "--dry-run", extra_env=hp)
         self.assertEqual(p.returncode, 0, show(p))
-        self.assertIn('helm upgrade web (chart rebuilt from the record) -n cfgns with values '
-                      '{"message":"a"}', p.stdout)
+        self.assertIn('helm template web (chart rebuilt from the record) -n cfgns with values '
+                      '{"message":"a"}: revision 6', p.stdout)
         self.assertIn("apps/web: value nosuch doesn't exist", p.stderr)
 
 

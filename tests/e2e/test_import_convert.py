@@ -539,6 +539,310 @@ class NoOrphans(unittest.TestCase):
             self.assertEqual(body["items"], [])
 
 
+# An old chart (templates of extensions/v1beta1 Deployment and Ingress), stored in the
+# record as Helm stores a chart, for --update-values: helm renders it again with the old
+# apiVersions, and that render must be converted like the stored revisions.
+OLDWEB_TEMPLATES = {
+    "templates/service.yaml": """apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  ports: [{port: 80, targetPort: 8080, name: http}]
+  selector: {app: {{ .Release.Name }}}
+""",
+    "templates/deployment.yaml": """apiVersion: extensions/v1beta1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  replicas: {{ .Values.replicas }}
+  template:
+    metadata:
+      labels: {app: {{ .Release.Name }}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.17
+        env: [{name: MESSAGE, value: {{ .Values.message | quote }}}]
+""",
+    "templates/ingress.yaml": """apiVersion: extensions/v1beta1
+kind: Ingress
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  rules:
+  - host: {{ .Values.host }}
+    http:
+      paths:
+      - path: /
+        backend: {serviceName: {{ .Release.Name }}, servicePort: http}
+""",
+    "templates/hook.yaml": """apiVersion: batch/v1beta1
+kind: CronJob
+metadata:
+  name: {{ .Release.Name }}-cleanup
+  annotations:
+    "helm.sh/hook": post-install,post-upgrade
+    "helm.sh/hook-weight": "5"
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: c, image: busybox}]
+""",
+}
+
+
+def oldweb_record(demo):
+    """Revision 1 of `oldweb`, as Helm 3 stored it years ago (its manifest rendered with
+    message=hello), its chart holding the templates above."""
+    rel = json.loads(json.dumps(demo))
+    chart = rel["chart"]
+    chart["metadata"] = {"apiVersion": "v2", "name": "oldweb", "version": "0.1.0"}
+    chart["values"] = {"replicas": 1, "message": "hello", "host": "old.example"}
+    chart["templates"] = [{"name": k, "data": base64.b64encode(v.encode()).decode()}
+                          for k, v in sorted(OLDWEB_TEMPLATES.items())]
+    chart["files"] = []
+    chart.pop("schema", None)
+    chart.pop("lock", None)
+    chart["metadata"].pop("dependencies", None)
+    def render(k):
+        return (OLDWEB_TEMPLATES[k].replace("{{ .Release.Name }}", "oldweb")
+                .replace("{{ .Values.replicas }}", "1")
+                .replace('{{ .Values.message | quote }}', '"hello"')
+                .replace("{{ .Values.host }}", "old.example"))
+    manifest = "".join("---\n# Source: oldweb/%s\n%s" % (k, render(k)) for k in
+                       ("templates/service.yaml", "templates/deployment.yaml",
+                        "templates/ingress.yaml"))
+    rel.update(name="oldweb", namespace="oldweb", version=1, manifest=manifest,
+               config={"message": "hello"})
+    rel["info"]["status"] = "deployed"
+    rel["info"]["description"] = "Install complete"
+    rel["hooks"] = [{"name": "oldweb-cleanup", "kind": "CronJob",
+                     "path": "oldweb/templates/hook.yaml",
+                     "manifest": render("templates/hook.yaml"),
+                     "events": ["post-install", "post-upgrade"], "weight": 5, "last_run": {}}]
+    return helm_secret(rel)
+
+
+NEW_OLDWEB_CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: oldweb\nversion: 0.2.0\n",
+    "templates/service.yaml": OLDWEB_TEMPLATES["templates/service.yaml"],
+}
+
+
+class Rerendered(unittest.TestCase):
+    """--update-values re-renders an old chart with helm: the render is converted and
+    preflighted like the stored revisions, then real helm 3 drives the release."""
+
+    def test_update_values_render_is_converted(self):
+        demo = fku.decode_release(fixture_secret("01-secret-basic-demo2.json"))
+        store = tempfile.mkdtemp(prefix="store-oldweb-", dir=WORK)
+        sargs = ["local", "--path", store, "--fsync", "false", "--plugin-dir", PLUGIN_DIR]
+        with fku.FakeKube(tools=TOOLS) as src:
+            src.load([oldweb_record(demo)])
+            p = rm("export", *sargs, "--kubeconfig", src.kubeconfig)
+            self.assertEqual(p.returncode, 0, show(p))
+        with fku.FakeKube(tools=TOOLS) as fk:
+            bindir = tempfile.mkdtemp(prefix="helmbin-", dir=WORK)
+            os.symlink(TOOLS["helm3"], os.path.join(bindir, "helm"))
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith("RELEASEMANAGER_") and k not in ("KUBECONFIG", "HELM_DRIVER")}
+            env.update(PATH=bindir + ":/usr/bin:/bin", HOME=fk.home,
+                       HELM_CACHE_HOME=os.path.join(fk.home, "helm-cache"),
+                       HELM_CONFIG_HOME=os.path.join(fk.home, "helm-config"),
+                       HELM_DATA_HOME=os.path.join(fk.home, "helm-data"))
+            def run(*extra):
+                return subprocess.run([RM_BIN, "import", *sargs, "--kubeconfig", fk.kubeconfig,
+                                       *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True, env=env, timeout=180)
+            fk.reset_log()
+            p = run("--dry-run", "--update-values", "message=bonjour")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertEqual([w for w in fk.writes() if "/leases" not in w["path"]], [])
+            self.assertIn("helm template oldweb (chart rebuilt from the record) -n oldweb with "
+                          "values {\"message\":\"bonjour\"}: revision 2", p.stdout)
+            self.assertRegex(p.stdout, r"convert Deployment oldweb: extensions/v1beta1 -> apps/v1")
+            self.assertRegex(p.stdout, r"convert Ingress oldweb: extensions/v1beta1 -> "
+                             r"networking\.k8s\.io/v1")
+            p = run("-v", "--update-values", "message=bonjour")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertRegex(p.stdout, r"(?m)^restored oldweb/oldweb: revision 2, ", show(p))
+            dep = json.loads(fk.kubectl("get", "deployments.v1.apps", "oldweb", "-n", "oldweb",
+                                        "-o", "json").stdout)
+            self.assertEqual(dep["spec"]["template"]["spec"]["containers"][0]["env"],
+                             [{"name": "MESSAGE", "value": "bonjour"}])
+            self.assertEqual(dep["spec"]["selector"], {"matchLabels": {"app": "oldweb"}})
+            ing = json.loads(fk.kubectl("get", "ingresses.v1.networking.k8s.io", "oldweb", "-n",
+                                        "oldweb", "-o", "json").stdout)
+            self.assertEqual(ing["spec"]["rules"][0]["http"]["paths"][0]["backend"],
+                             {"service": {"name": "oldweb", "port": {"name": "http"}}})
+            st, _ = fk.get_json("/apis/batch/v1/namespaces/oldweb/cronjobs/oldweb-cleanup")
+            self.assertEqual(st, 200, "the rendered post-install hook did not run")
+            hist = json.loads(fk.helm3("history", "oldweb", "-n", "oldweb", "-o", "json").stdout)
+            self.assertEqual([(h["revision"], h["status"]) for h in hist],
+                             [(1, "superseded"), (2, "deployed")])
+            self.assertEqual(json.loads(fk.helm3("get", "values", "oldweb", "-n", "oldweb",
+                                                 "-o", "json").stdout), {"message": "bonjour"})
+            for rev in (1, 2):
+                m = manifest_of(fk, "oldweb", "oldweb", rev)
+                self.assertIsNone(REMOVED.search(m), "revision %d:\n%s" % (rev, m))
+            self.assertIn("bonjour", manifest_of(fk, "oldweb", "oldweb", 2))
+            hooks = fk.helm3("get", "hooks", "oldweb", "-n", "oldweb").stdout
+            self.assertIn('apiVersion: "batch/v1"', hooks)
+            # run again: the rendered revision is part of what is compared
+            p = run("--update-values", "message=bonjour")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertRegex(p.stdout, r"(?m)^skipped oldweb/oldweb: already restored", show(p))
+            # real helm 3: upgrade to a current chart, roll back to the render, uninstall
+            chart = tempfile.mkdtemp(prefix="chart-", dir=WORK)
+            for k, v in NEW_OLDWEB_CHART.items():
+                os.makedirs(os.path.dirname(os.path.join(chart, k)), exist_ok=True)
+                with open(os.path.join(chart, k), "w") as f:
+                    f.write(v)
+            fk.helm3("upgrade", "oldweb", chart, "-n", "oldweb")
+            st, _ = fk.get_json("/apis/networking.k8s.io/v1/namespaces/oldweb/ingresses/oldweb")
+            self.assertEqual(st, 404, "helm upgrade did not remove the Ingress the new chart dropped")
+            fk.helm3("rollback", "oldweb", "2", "-n", "oldweb")
+            st, dep = fk.get_json("/apis/apps/v1/namespaces/oldweb/deployments/oldweb")
+            self.assertEqual(st, 200, "helm rollback did not bring the Deployment back")
+            self.assertEqual(dep["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"],
+                             "bonjour")
+            fk.helm3("uninstall", "oldweb", "-n", "oldweb")
+            for path in ("/apis/apps/v1/namespaces/oldweb/deployments/oldweb",
+                         "/apis/networking.k8s.io/v1/namespaces/oldweb/ingresses/oldweb",
+                         "/api/v1/namespaces/oldweb/services/oldweb"):
+                st, _ = fk.get_json(path)
+                self.assertEqual(st, 404, "helm uninstall left %s" % path)
+
+
+RECORD_PATH = re.compile(r"^/api/v1/namespaces/[^/]+/(secrets|configmaps)(/|$)")
+
+
+class RecordCheck(unittest.TestCase):
+    """The "already restored" check reads no more than it must: per release and driver
+    one metadata-only LIST with the release's label selector in its namespace, and a GET
+    only for a record named as one of the import's that carries no matching hash (a
+    record helm or an earlier version wrote)."""
+
+    def record_requests(self, fk, *extra):
+        fk.reset_log()
+        t0 = fk.control("GET", "traffic")
+        p = imp(fk, *extra)
+        t1 = fk.control("GET", "traffic")
+        self.assertEqual(p.returncode, 0, show(p))
+        for r in ("demo2/demo2", "appns/foooo", "legacy/legacy"):
+            self.assertRegex(p.stdout, r"(?m)^skipped %s: already restored" % r, show(p))
+        reqs = [q for q in fk.requests() if RECORD_PATH.match(q["path"])]
+        print("record check: %d requests (%d to records: %d bytes), %d bytes in all"
+              % (t1["requests"] - t0["requests"], len(reqs),
+                 sum(q.get("responseBytes", 0) for q in reqs), t1["bytes"] - t0["bytes"]),
+              file=sys.stderr)
+        return reqs
+
+    def test_metadata_only_lists_and_gets_only_what_must_be_compared(self):
+        with fku.FakeKube(tools=TOOLS) as fk:
+            p = imp(fk)
+            self.assertEqual(p.returncode, 0, show(p))
+            reqs = self.record_requests(fk)
+            lists = [q for q in reqs if q["verb"] == "list"]
+            # secrets and configmaps (Helm reads one driver: the other is looked at too)
+            from urllib.parse import parse_qs
+            self.assertEqual(sorted((q["path"], parse_qs(q["query"])["labelSelector"][0])
+                                    for q in lists),
+                             sorted(("/api/v1/namespaces/%s/%s" % (ns, res),
+                                     "owner=helm,name=%s" % n)
+                                    for ns, n in (("demo2", "demo2"), ("appns", "foooo"),
+                                                  ("legacy", "legacy"))
+                                    for res in ("secrets", "configmaps")), reqs)
+            for q in lists:
+                self.assertIn("as=PartialObjectMetadataList", q["accept"], q)
+            self.assertEqual([q for q in reqs if q["verb"] != "list"], [],
+                             "records read whole although their hash matched")
+            # records without the hash (as helm writes them): those, and only those, read
+            for v in (1, 2):
+                path = "/api/v1/namespaces/legacy/secrets/sh.helm.release.v1.legacy.v%d" % v
+                st, sec = fk.get_json(path)
+                self.assertIn("releasemanager.io/record-sha256", sec["metadata"]["annotations"])
+                del sec["metadata"]["annotations"]["releasemanager.io/record-sha256"]
+                st, _, body = fk.request("PUT", path, sec)
+                self.assertEqual(st, 200, body)
+            reqs = self.record_requests(fk)
+            self.assertEqual(sorted(q["path"] for q in reqs if q["verb"] != "list"),
+                             ["/api/v1/namespaces/legacy/secrets/sh.helm.release.v1.legacy.v%d"
+                              % v for v in (1, 2)])
+            # a record whose content differs (another release's): not taken for ours
+            st, sec = fk.get_json("/api/v1/namespaces/demo2/secrets/sh.helm.release.v1.demo2.v1")
+            rel = fku.decode_release(sec)
+            rel["config"] = {"changed": True}
+            other = helm_secret(rel)
+            other["metadata"]["resourceVersion"] = sec["metadata"]["resourceVersion"]
+            st, _, body = fk.request("PUT", "/api/v1/namespaces/demo2/secrets/"
+                                     "sh.helm.release.v1.demo2.v1", other)
+            self.assertEqual(st, 200, body)
+            p = imp(fk, "-n", "demo2")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertRegex(p.stdout, r"(?m)^skipped demo2/demo2: release demo2 already exists")
+
+
+class LockNamespace(unittest.TestCase):
+    """--lock-namespace: the import lock's Lease where the importer may keep it; a 403
+    in its namespace, or no such namespace, stops the import before any write with an
+    error naming the namespace and the option."""
+
+    def leases(self, fk, ns):
+        st, body = fk.get_json("/apis/coordination.k8s.io/v1/namespaces/%s/leases" % ns)
+        return [l for l in body.get("items", [])
+                if l["metadata"]["name"].startswith("releasemanager-import-")]
+
+    def test_forbidden_default_and_lock_namespace(self):
+        with fku.FakeKube(tools=TOOLS) as fk:
+            fk.add_fault(path="/namespaces/default/leases", status=403, count=-1)
+            fk.reset_log()
+            p = imp(fk, "-n", "demo2")
+            self.assertEqual(p.returncode, 1, show(p))
+            self.assertIn("import lock: this import may not use Leases in namespace default", p.stderr)
+            self.assertIn("--lock-namespace NS", p.stderr)
+            self.assertEqual([w for w in fk.writes() if "/leases" not in w["path"]], [],
+                             "wrote without the lock")
+            fk.load([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "locks"}}])
+            p = imp(fk, "-n", "demo2", "--lock-namespace", "locks")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertRegex(p.stdout, r"(?m)^restored demo2/demo2: ")
+            got = self.leases(fk, "locks")
+            self.assertEqual(len(got), 1, got)
+            self.assertEqual(got[0]["spec"].get("holderIdentity", ""), "", "not given up")
+            # the environment variable, as every option has one
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith("RELEASEMANAGER_") and k != "KUBECONFIG"}
+            env.update(PATH="/usr/bin:/bin", RELEASEMANAGER_LOCK_NAMESPACE="locks")
+            q = subprocess.run([RM_BIN, "import", *store_args(), "--kubeconfig", fk.kubeconfig,
+                                "-n", "appns"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, timeout=180)
+            self.assertEqual(q.returncode, 0, show(q))
+            self.assertRegex(q.stdout, r"(?m)^restored appns/foooo: ")
+
+    def test_missing_namespace_and_bad_name(self):
+        with fku.FakeKube(tools=TOOLS) as fk:
+            fk.reset_log()
+            p = imp(fk, "-n", "demo2", "--lock-namespace", "nosuch")
+            self.assertEqual(p.returncode, 1, show(p))
+            self.assertIn("import lock: namespace nosuch does not exist", p.stderr)
+            self.assertIn("--lock-namespace", p.stderr)
+            self.assertEqual([w for w in fk.writes() if "/leases" not in w["path"]], [],
+                             "wrote without the lock")
+            p = imp(fk, "-n", "demo2", "--lock-namespace", "Bad_NS")
+            self.assertEqual(p.returncode, 2, show(p))
+            self.assertIn("--lock-namespace: 'Bad_NS' is not a namespace name", p.stderr)
+            # a dry run takes no lock: the option changes nothing there
+            p = imp(fk, "-n", "demo2", "--lock-namespace", "nosuch", "--dry-run")
+            self.assertEqual(p.returncode, 0, show(p))
+
+
 def main():
     return e2elib.main("import-convert", sys.modules[__name__])
 
