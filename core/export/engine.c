@@ -66,6 +66,7 @@ export_engine_free (struct export_engine *e)
   free (e->snap_records);
   strlist_free (&e->snap_keys);
   free (e->old_snap);
+  free (e->cluster_uid);
   free (e);
 }
 
@@ -200,11 +201,18 @@ cluster_identity (struct export_engine *e, char **uid, struct rm_error *err)
   cJSON *ks = NULL;
   struct rm_error kerr;
   *uid = NULL;
+  if (e->cluster_known) {
+    *uid = xstrdup_or_null (e->cluster_uid);
+    return true;
+  }
   int krc = kube_get (e->kc, "/api/v1/namespaces/kube-system", &ks, &kerr);
   if (krc == KUBE_OK) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (ks,
                                                        "metadata"), "uid");
     *uid = cJSON_IsString (v) ? xstrdup (v->valuestring) : NULL;
+    free (e->cluster_uid);
+    e->cluster_uid = xstrdup_or_null (*uid);
+    e->cluster_known = true;
   }
   else if (krc == KUBE_E_FORBIDDEN || krc == KUBE_E_NOT_FOUND)
     log_warn ("cannot read namespace kube-system for the cluster identity: %s", kerr.message);
@@ -507,13 +515,14 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
     rc = RM_E_IO;
   else if ((rc = check_cluster (e, cluster_uid, err)) != RM_OK)
     free (cluster_uid);
-  else if (export_plan (e, &kerr) != KUBE_OK) {
+  else if ((e->changes ? export_plan_changes (e, &kerr) : export_plan (e, &kerr)) != KUBE_OK) {
     rc = rm_error_set (err, RM_E_IO, "%s", kerr.message);
     free (cluster_uid);
   }
   if (rc != RM_OK) {
     /* The cluster is unreachable or refuses us, or the store is not ours: touch
-     * nothing. */
+     * nothing; and read the cluster's identity again next time. */
+    e->cluster_known = false;
     snapshot_keys_finish (listing, &stored, NULL);
     strlist_free (&stored);
     export_items_free (e);
