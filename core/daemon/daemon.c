@@ -28,9 +28,13 @@
 #include "store/store.h"
 
 /* A burst of events is exported once no event came for DEBOUNCE_MS, or DEBOUNCE_CAP_MS
- * after its first event, whichever is first. */
-#define DEBOUNCE_MS 200
-#define DEBOUNCE_CAP_MS 800
+ * after its first event, whichever is first.  A batch makes no API request and costs a
+ * few ms besides its commit (export_engine_apply), so the wait is what a change's
+ * latency was made of (bench/RESULTS.md: with 200/800 ms, p50 0.77 s at 1000 releases):
+ * helm's writes of one upgrade, spread over its run, are exported as they come rather
+ * than held together (a snapshot per batch; retention keeps the store bounded). */
+#define DEBOUNCE_MS 50
+#define DEBOUNCE_CAP_MS 250
 /* Failed cycles and failed watches retry after BACKOFF_BASE_MS, doubled each time, with
  * +-25% jitter, capped. */
 #define BACKOFF_BASE_MS 1000
