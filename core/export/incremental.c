@@ -66,13 +66,16 @@ rv_older (const char *a, const char *b)
 }
 
 /* The previous snapshot's entries in the scope, one unchanged item each (an entry of the
- * older layout, or without its object's identity, is read again, as plan.c does). */
-static void
+ * older layout, or without its object's identity, is read again, as plan.c does).  False
+ * when an entry does not say its driver: only a LIST can tell which object it is. */
+static bool
 items_from_snapshot (struct export_engine *e)
 {
   for (size_t j = 0; e->old && j < e->old->n; j++) {
     struct store_record *o = &e->old->records[j];
-    if (!o->driver || !export_in_scope (e, o->namespace, o->release, o->driver))
+    if (!o->driver)
+      return false;
+    if (!export_in_scope (e, o->namespace, o->release, o->driver))
       continue;
     const char *slash = o->source ? strchr (o->source, '/') : NULL;
     char *object = slash ? xstrdup (slash + 1)
@@ -86,6 +89,7 @@ items_from_snapshot (struct export_engine *e)
     it->state = store_record_key_current (o) && o->source_uid && o->source_version
                 ? ITEM_UNCHANGED : ITEM_PENDING;
   }
+  return true;
 }
 
 static struct item *
@@ -180,14 +184,15 @@ int
 export_plan_changes (struct export_engine *e, struct rm_error *kerr)
 {
   e->changes_listed = false;
-  items_from_snapshot (e);
+  bool ok = items_from_snapshot (e);
   size_t ignored = 0;
-  for (size_t i = 0; i < e->nchanges; i++)
-    if (!apply_change (e, &e->changes[i], &ignored)) {
-      export_items_free (e);
-      e->changes_listed = true;
-      return export_plan (e, kerr);
-    }
+  for (size_t i = 0; ok && i < e->nchanges; i++)
+    ok = apply_change (e, &e->changes[i], &ignored);
+  if (!ok) {
+    export_items_free (e);
+    e->changes_listed = true;
+    return export_plan (e, kerr);
+  }
   size_t w = 0, changed = 0;
   for (size_t i = 0; i < e->n; i++)
     if (e->items[i].mem) {
