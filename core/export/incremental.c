@@ -206,34 +206,3 @@ export_plan_changes (struct export_engine *e, struct rm_error *kerr)
              e->nchanges, changed, ignored);
   return KUBE_OK;
 }
-
-int
-export_engine_apply (struct export_engine *e, const struct export_change *changes, size_t n,
-                     struct export_result *r, bool *listed, struct rm_error *err)
-{
-  /* The previous run's snapshot and scope are the plan's base: only after a run that
-   * read the store and the cluster (the caller knows whether it succeeded). */
-  bool can = e->loaded && e->old && !e->unreadable && !e->foreign
-             && (e->list_secrets || e->list_configmaps);
-  if (listed)
-    *listed = !can;
-  if (!can)
-    return export_engine_run (e, r, err);
-  /* The objects the earlier runs skipped are not items of a batch: keep them known, so
-   * that the next full run does not warn of them again. */
-  struct strlist skipped = STRLIST_INIT;
-  for (size_t i = 0; i < e->skipped.n; i++)
-    strlist_push (&skipped, e->skipped.items[i]);
-  e->changes = changes;
-  e->nchanges = n;
-  int rc = export_engine_run (e, r, err);
-  e->changes = NULL;
-  e->nchanges = 0;
-  if (listed)
-    *listed = e->changes_listed;
-  for (size_t i = 0; !e->changes_listed && i < skipped.n; i++)
-    if (!strlist_contains (&e->skipped, skipped.items[i]))
-      strlist_push (&e->skipped, skipped.items[i]);
-  strlist_free (&skipped);
-  return rc;
-}
