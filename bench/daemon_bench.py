@@ -364,11 +364,11 @@ def main():
           "daemon's own histogram: %d batches, mean %.3f s from the watch event's receipt"
           % (res["lat_n"], res["upgrades_s"], res["upgrades_s"] / res["lat_n"],
              res["index_changes"], res["daemon_batches"], res["daemon_mean_s"]))
-    print("a batch (the engine's run: metadata LIST of every release Secret and ConfigMap, "
-          "the changed records read and stored, index.json committed) took %.3f s on average "
-          "(the daemon's histogram); a metadata-only LIST of the %d release Secrets alone takes "
-          "%.3f s from this script; debounce: 200 ms after a burst's last event, at most 800 ms "
-          "after its first" % (res["batch_mean_s"], res["records"], res["meta_list_s"]))
+    print("a batch (the watched changes applied to the daemon's snapshot, their records "
+          "stored, index.json committed; a batch after a watch restart lists the cluster) took "
+          "%.3f s on average (the daemon's histogram); a metadata-only LIST of the %d release "
+          "Secrets alone takes %.3f s from this script; debounce: see core/daemon/daemon.c "
+          "(DEBOUNCE_MS, DEBOUNCE_CAP_MS)" % (res["batch_mean_s"], res["records"], res["meta_list_s"]))
     print("idle window %.0f s: %d resyncs; requests by verb %s; the daemon's own count of "
           "bytes received (after gzip decoding): %d per minute"
           % (res["idle_seconds"], res["idle_resyncs"], json.dumps(res["idle_by_verb"]),

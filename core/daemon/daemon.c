@@ -28,14 +28,24 @@
 #include "store/store.h"
 
 /* A burst of events is exported once no event came for DEBOUNCE_MS, or DEBOUNCE_CAP_MS
- * after its first event, whichever is first. */
-#define DEBOUNCE_MS 200
-#define DEBOUNCE_CAP_MS 800
+ * after its first event, whichever is first.  A batch makes no API request and costs a
+ * few ms besides its commit (export_engine_apply), so the wait is what a change's
+ * latency was made of (bench/RESULTS.md: with 200/800 ms, p50 0.77 s at 1000 releases):
+ * helm's writes of one upgrade, spread over its run, are exported as they come rather
+ * than held together (a snapshot per batch; retention keeps the store bounded). */
+#define DEBOUNCE_MS 50
+#define DEBOUNCE_CAP_MS 250
 /* Failed cycles and failed watches retry after BACKOFF_BASE_MS, doubled each time, with
  * +-25% jitter, capped. */
 #define BACKOFF_BASE_MS 1000
 #define BACKOFF_CAP_MS 30000
 #define RELEASE_SELECTOR "owner=helm"
+/* The watchers' metadata-only LIST pages (export/plan.c's reasoning: a page of
+ * PartialObjectMetadata items is ~10x smaller than one of full objects). */
+#define METADATA_PAGE 5000
+/* More changes than this waiting for one batch (a store down for long): they are dropped
+ * and the batch lists the cluster instead. */
+#define MAX_PENDING_CHANGES 1000
 
 static volatile sig_atomic_t sig_stop, sig_hup;
 
@@ -112,6 +122,16 @@ struct daemon {
 
   pthread_mutex_t mu;        /* guards what follows */
   bool dirty;                /* a change was seen since the last run started */
+  /* The changes seen since the last run started, in order, for the next batch
+   * (export_engine_apply); relisted: a watch listed again since then (what happened
+   * between its watches is known to a LIST only), or the changes overflowed: the next
+   * batch lists the cluster (export_engine_run). */
+  struct export_change *changes;
+  size_t nchanges, capchanges;
+  bool relisted;
+  size_t first_lists;        /* watchers that tried their first LIST: the first full sync
+                                waits for them all, so that it lists after them and their
+                                watches miss nothing it did not list */
   long long first_event, last_event;   /* monotonic ms of the burst's first and last */
   struct timespec first_event_real;    /* the burst's first event, real time */
   unsigned failed_cycles;
@@ -182,12 +202,49 @@ mark_dirty (struct daemon *d)
   pthread_mutex_unlock (&d->mu);
 }
 
+static void
+changes_free (struct export_change *c, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    cJSON_Delete (c[i].object);
+  free (c);
+}
+
+/* Queue one watched change for the next batch (copied: the event owns obj). */
+static void
+queue_change (struct watcher *w, enum kube_watch_type type, const cJSON *obj)
+{
+  struct daemon *d = w->d;
+  cJSON *copy = cJSON_Duplicate (obj, true);
+  pthread_mutex_lock (&d->mu);
+  if (d->relisted || d->nchanges >= MAX_PENDING_CHANGES) {
+    /* The batch lists anyway. */
+    changes_free (d->changes, d->nchanges);
+    d->changes = NULL;
+    d->nchanges = d->capchanges = 0;
+    d->relisted = true;
+    cJSON_Delete (copy);
+  }
+  else {
+    if (d->nchanges == d->capchanges) {
+      d->capchanges = d->capchanges ? 2 * d->capchanges : 16;
+      d->changes = xrealloc (d->changes, d->capchanges * sizeof *d->changes);
+    }
+    d->changes[d->nchanges++] = (struct export_change) {
+      .deleted = type == KUBE_WATCH_DELETED, .configmap = strcmp (w->what, "configmaps") == 0,
+      .object = copy,
+    };
+  }
+  pthread_mutex_unlock (&d->mu);
+}
+
 static int
 on_event (void *ud, enum kube_watch_type type, const cJSON *obj)
 {
   struct watcher *w = ud;
   if (type == KUBE_WATCH_BOOKMARK)
     return 0;
+  queue_change (w, type, obj);
   struct kube_meta meta;
   if (kube_object_meta (obj, &meta))
     log_debug ("watch %s: %s %s/%s (resourceVersion %s)", w->what,
@@ -219,9 +276,17 @@ watch_main (void *arg)
     if (!rv) {
       /* Where to watch from: a metadata-only LIST (its items are not needed, the engine
        * lists for itself). */
-      struct kube_list_opts lo = { .label_selector = RELEASE_SELECTOR, .metadata_only = true };
+      struct kube_list_opts lo = { .label_selector = RELEASE_SELECTOR, .limit = METADATA_PAGE,
+                                   .metadata_only = true };
       struct kube_list_info info = { 0 };
       int lrc = kube_list (d->kc, w->path, &lo, ignore_item, NULL, NULL, &info, &err);
+      if (first) {
+        /* Tried: the first full sync may start.  Failed: listed later, as a restart. */
+        pthread_mutex_lock (&d->mu);
+        d->first_lists++;
+        pthread_mutex_unlock (&d->mu);
+        first = lrc == KUBE_OK;
+      }
       if (lrc != KUBE_OK) {
         kube_list_info_free (&info);
         metrics_add (d->m, RMM_ERRORS, (const char *[]) { "api", NULL }, 1);
@@ -235,10 +300,15 @@ watch_main (void *arg)
       rv = info.resource_version;
       info.resource_version = NULL;
       kube_list_info_free (&info);
-      /* Whatever changed between the watch that ended and this list: the engine finds
-       * it by comparing (the first list is covered by the first full sync). */
-      if (!first)
+      /* Whatever changed between the watch that ended and this list: the next batch
+       * lists the cluster and finds it by comparing (the first list is covered by the
+       * first full sync, which waits for it). */
+      if (!first) {
+        pthread_mutex_lock (&d->mu);
+        d->relisted = true;
+        pthread_mutex_unlock (&d->mu);
         mark_dirty (d);
+      }
       first = false;
     }
     struct kube_watch_opts wo = {
@@ -376,9 +446,11 @@ cycle_failed (struct daemon *d, const char *kind, const char *message)
   metrics_set (d->m, RMM_FAILED_CYCLES, NULL, n);
 }
 
-/* One run of the engine; true when it committed without failure. */
+/* One run of the engine; true when it committed without failure.  apply: a batch of
+ * these changes only (export_engine_apply), else a run that lists the cluster. */
 static bool
-cycle_run (struct daemon *d, const char *kind, bool had_event, struct timespec event_real)
+cycle_run (struct daemon *d, const char *kind, bool had_event, struct timespec event_real,
+           bool apply, const struct export_change *changes, size_t nchanges)
 {
   struct rm_error err;
   if (d->o->write && !d->lock) {
@@ -414,8 +486,13 @@ cycle_run (struct daemon *d, const char *kind, bool had_event, struct timespec e
   }
   long long t0 = now_ms ();
   struct export_result r;
-  int rc = export_engine_run (d->engine, &r, &err);
+  bool listed = true;
+  int rc = apply ? export_engine_apply (d->engine, changes, nchanges, &r, &listed, &err)
+                 : export_engine_run (d->engine, &r, &err);
   double secs = (now_ms () - t0) / 1000.0;
+  if (apply)
+    log_debug ("batch of %zu watched changes%s", nchanges,
+               listed ? ": the cluster was listed" : ", applied without listing the cluster");
   /* The lines that report the run: its outcome and duration as fields too. */
   log_field ("action", "sync");
   log_field_num ("duration", secs);
@@ -466,12 +543,13 @@ cycle_run (struct daemon *d, const char *kind, bool had_event, struct timespec e
  * engine's workers, carries "cycle" (a number counting from 1) and "sync" (full, batch
  * or resync) with --log-format json. */
 static bool
-run_cycle (struct daemon *d, const char *kind, bool had_event, struct timespec event_real)
+run_cycle (struct daemon *d, const char *kind, bool had_event, struct timespec event_real,
+           bool apply, const struct export_change *changes, size_t nchanges)
 {
   size_t m = log_fields_mark ();
   log_field_int ("cycle", (long long) ++d->cycles);
   log_field ("sync", kind);
-  bool ok = cycle_run (d, kind, had_event, event_real);
+  bool ok = cycle_run (d, kind, had_event, event_real, apply, changes, nchanges);
   log_fields_pop (m);
   fflush (stdout);          /* a dry run's "would put" lines, as the cycle ends */
   return ok;
@@ -541,6 +619,7 @@ static void
 main_loop (struct daemon *d)
 {
   bool need_full = true, retry = false;
+  bool applicable = false;       /* the last cycle succeeded: a batch may apply changes */
   unsigned failures = 0;
   long long next_resync = 0, retry_at = 0;
   bool was_leading = false;
@@ -565,6 +644,10 @@ main_loop (struct daemon *d)
       }
       was_leading = false;
       pthread_mutex_lock (&d->mu);
+      /* Standing by keeps no changes: leading starts with a full sync. */
+      changes_free (d->changes, d->nchanges);
+      d->changes = NULL;
+      d->nchanges = d->capchanges = 0;
       d->ready = true;    /* standing by is ready */
       d->failed_cycles = 0;
       pthread_mutex_unlock (&d->mu);
@@ -584,8 +667,13 @@ main_loop (struct daemon *d)
     bool settled = dirty && (t - d->last_event >= DEBOUNCE_MS
                              || t - d->first_event >= DEBOUNCE_CAP_MS);
     pthread_mutex_unlock (&d->mu);
+    pthread_mutex_lock (&d->mu);
+    bool watchers_listed = d->first_lists >= d->nw;
+    pthread_mutex_unlock (&d->mu);
     const char *kind = NULL;
-    if (retry ? t >= retry_at : true) {
+    if (need_full && d->cycles == 0 && !watchers_listed)
+      ;      /* the first full sync lists after the watches did */
+    else if (retry ? t >= retry_at : true) {
       if (need_full)
         kind = "full";
       else if (settled || (retry && dirty))
@@ -597,13 +685,24 @@ main_loop (struct daemon *d)
       sleep_ms (20);
       continue;
     }
-    /* The batch: every change seen up to now (later ones start the next). */
+    /* The batch: every change seen up to now (later ones start the next).  A run that
+     * lists the cluster covers them all, and any watch's list before it. */
     pthread_mutex_lock (&d->mu);
     bool had_event = d->dirty;
     struct timespec ev = d->first_event_real;
     d->dirty = false;
+    bool batch = strcmp (kind, "batch") == 0;
+    bool apply = batch && applicable && !d->relisted;
+    struct export_change *changes = d->changes;
+    size_t nchanges = d->nchanges;
+    d->changes = NULL;
+    d->nchanges = d->capchanges = 0;
+    d->relisted = false;
     pthread_mutex_unlock (&d->mu);
-    if (run_cycle (d, kind, had_event, ev)) {
+    bool ok = run_cycle (d, kind, had_event, ev, apply, changes, nchanges);
+    changes_free (changes, nchanges);
+    applicable = ok;
+    if (ok) {
       need_full = false;
       retry = false;
       failures = 0;
@@ -623,11 +722,17 @@ main_loop (struct daemon *d)
   bool pending = d->dirty;
   struct timespec ev = d->first_event_real;
   d->dirty = false;
+  bool apply = applicable && !d->relisted;
+  struct export_change *changes = d->changes;
+  size_t nchanges = d->nchanges;
+  d->changes = NULL;
+  d->nchanges = d->capchanges = 0;
   pthread_mutex_unlock (&d->mu);
   if (pending && atomic_load (&d->leading) && !need_full) {
     log_info ("stopping: exporting the changes seen last");
-    run_cycle (d, "batch", true, ev);
+    run_cycle (d, "batch", true, ev, apply, changes, nchanges);
   }
+  changes_free (changes, nchanges);
 }
 
 static char *
@@ -721,8 +826,15 @@ daemon_run (struct backend *b, struct kube_client *kc, const struct daemon_opts 
     else
       add_watcher (d, NULL, res);
   }
-  for (size_t i = 0; i < d->nw; i++)
+  for (size_t i = 0; i < d->nw; i++) {
     d->w[i].started = pthread_create (&d->w[i].thread, NULL, watch_main, &d->w[i]) == 0;
+    if (!d->w[i].started) {
+      log_warn ("cannot start the watch of %s: changes wait for the resync", d->w[i].what);
+      pthread_mutex_lock (&d->mu);
+      d->first_lists++;       /* the first full sync waits for none */
+      pthread_mutex_unlock (&d->mu);
+    }
+  }
   if (d->lease)
     d->lease_started = pthread_create (&d->lease_thread, NULL, lease_main, d) == 0;
 
@@ -752,6 +864,7 @@ out:
   backend_set_observer (b, NULL, NULL);
   metrics_free (d->m);
   free (d->releases_json);
+  changes_free (d->changes, d->nchanges);
   pthread_mutex_destroy (&d->mu);
   free (id);
   free (d);

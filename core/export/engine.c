@@ -67,6 +67,7 @@ export_engine_free (struct export_engine *e)
   free (e->snap_records);
   strlist_free (&e->snap_keys);
   free (e->old_snap);
+  free (e->cluster_uid);
   free (e);
 }
 
@@ -201,11 +202,18 @@ cluster_identity (struct export_engine *e, char **uid, struct rm_error *err)
   cJSON *ks = NULL;
   struct rm_error kerr;
   *uid = NULL;
+  if (e->cluster_known) {
+    *uid = xstrdup_or_null (e->cluster_uid);
+    return true;
+  }
   int krc = kube_get (e->kc, "/api/v1/namespaces/kube-system", &ks, &kerr);
   if (krc == KUBE_OK) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (ks,
                                                        "metadata"), "uid");
     *uid = cJSON_IsString (v) ? xstrdup (v->valuestring) : NULL;
+    free (e->cluster_uid);
+    e->cluster_uid = xstrdup_or_null (*uid);
+    e->cluster_known = true;
   }
   else if (krc == KUBE_E_FORBIDDEN || krc == KUBE_E_NOT_FOUND)
     log_warn ("cannot read namespace kube-system for the cluster identity: %s", kerr.message);
@@ -556,11 +564,15 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   else if ((rc = check_cluster (e, cluster_uid, err)) != RM_OK)
     free (cluster_uid);
   else {
-    /* A first export (nothing to compare with) plans and reads in one full LIST. */
-    if (!rd.started)
+    /* A daemon's batch applies its watch events to the snapshot held (no LIST); a
+     * first export (nothing to compare with) plans and reads in one full LIST. */
+    if (rd.started) {
+      if (krc == KUBE_OK)
+        export_plan_finish (e);
+    } else if (e->changes)
+      krc = export_plan_changes (e, &kerr);
+    else
       krc = !e->old || e->old->n == 0 ? export_plan_first (e, &kerr) : export_plan (e, &kerr);
-    else if (krc == KUBE_OK)
-      export_plan_finish (e);
     if (krc != KUBE_OK) {
       rc = rm_error_set (err, RM_E_IO, "%s", kerr.message);
       free (cluster_uid);
@@ -568,7 +580,8 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   }
   if (rc != RM_OK) {
     /* The cluster is unreachable or refuses us, or the store is not ours: touch
-     * nothing. */
+     * nothing; and read the cluster's identity again next time. */
+    e->cluster_known = false;
     snapshot_keys_finish (listing, &stored, NULL);
     strlist_free (&stored);
     export_items_free (e);
@@ -790,4 +803,36 @@ export_engine_recheck (struct export_engine *e, bool *changed, struct rm_error *
     e->loaded = false;
   }
   return RM_OK;
+}
+
+/* A daemon's batch (export.h); its plan is incremental.c's. */
+int
+export_engine_apply (struct export_engine *e, const struct export_change *changes, size_t n,
+                     struct export_result *r, bool *listed, struct rm_error *err)
+{
+  /* The previous run's snapshot and scope are the plan's base: only after a run that
+   * read the store and the cluster (the caller knows whether it succeeded). */
+  bool can = e->loaded && e->old && !e->unreadable && !e->foreign
+             && (e->list_secrets || e->list_configmaps);
+  if (listed)
+    *listed = !can;
+  if (!can)
+    return export_engine_run (e, r, err);
+  /* The objects the earlier runs skipped are not items of a batch: keep them known, so
+   * that the next full run does not warn of them again. */
+  struct strlist skipped = STRLIST_INIT;
+  for (size_t i = 0; i < e->skipped.n; i++)
+    strlist_push (&skipped, e->skipped.items[i]);
+  e->changes = changes;
+  e->nchanges = n;
+  int rc = export_engine_run (e, r, err);
+  e->changes = NULL;
+  e->nchanges = 0;
+  if (listed)
+    *listed = e->changes_listed;
+  for (size_t i = 0; !e->changes_listed && i < skipped.n; i++)
+    if (!strlist_contains (&e->skipped, skipped.items[i]))
+      strlist_push (&e->skipped, skipped.items[i]);
+  strlist_free (&skipped);
+  return rc;
 }

@@ -91,4 +91,25 @@ const struct store_index *export_engine_snapshot (const struct export_engine *e)
  * engine as it was. */
 int export_engine_recheck (struct export_engine *e, bool *changed, struct rm_error *err);
 
+/* For a daemon's batches of watched changes (added for issue 13's latency target).  One
+ * change: a WATCH event's object (a release Secret, or a ConfigMap when configmap), whole
+ * as the watch delivered it, and whether the event deleted it. */
+struct export_change {
+  bool deleted;
+  bool configmap;
+  cJSON *object;                     /* owned by the caller */
+};
+/* One export of the changes only, in their order: the snapshot the engine holds with
+ * each change applied (the last change of an object wins; an object outside the filters
+ * or the drivers of the engine's last run is ignored), the records of the changed objects
+ * taken from the changes themselves (no GET, no LIST), then committed as
+ * export_engine_run commits: one snapshot, the same retention, and only in-scope entries
+ * removed (a deleted object's).  It relies on the engine's previous run (run or apply)
+ * having succeeded: otherwise, and when a change needs what only a LIST can tell (a
+ * revision held by both a Secret and a ConfigMap), it runs export_engine_run instead.
+ * Returns as export_engine_run does; *listed (may be NULL) says whether it did. */
+int export_engine_apply (struct export_engine *e, const struct export_change *changes,
+                         size_t n, struct export_result *result, bool *listed,
+                         struct rm_error *err);
+
 #endif

@@ -510,16 +510,19 @@ export_fetch (struct export_engine *e)
 {
   if (e->o.secrets && e->o.configmaps)
     resolve_duplicates (e);
-  size_t todo = 0;
-  for (size_t i = 0; i < e->n; i++)
+  size_t todo = 0, unread = 0;
+  for (size_t i = 0; i < e->n; i++) {
     todo += e->items[i].state == ITEM_PENDING;
+    /* A batch's items carry their objects (the watch delivered them): not to read. */
+    unread += e->items[i].state == ITEM_PENDING && !e->items[i].obj;
+  }
   e->progress_total = todo;
   atomic_store (&e->done, 0);
   atomic_store (&e->bytes, 0);
   clock_gettime (CLOCK_MONOTONIC, &e->started);
   unsigned nt = backend_max_parallel (e->b, e->o.threads);
   e->log_fields = log_fields_copy ();
-  if (todo > 32 && todo * 4 > e->n) {
+  if (unread > 32 && unread * 4 > e->n) {
     /* Most records changed: read them with full LIST pages instead of a GET each.
      * What the LIST did not deliver (deleted meanwhile, or new) is read one by one. */
     struct rm_error kerr;

@@ -78,6 +78,17 @@ struct export_engine {
   size_t progress_total;
   struct timespec started;
   struct log_fields *log_fields;    /* the caller's log fields, for the worker threads */
+  /* Added for the daemon's batches (incremental.c): the changes export_engine_apply
+   * hands to this run's plan instead of a LIST (NULL: a LIST), and whether the plan
+   * listed anyway. */
+  const struct export_change *changes;
+  size_t nchanges;
+  bool changes_listed;
+  /* The cluster's identity, read once per engine while its runs reach the cluster (a
+   * run that cannot read it again after an error). */
+  bool cluster_known;
+  char *cluster_uid;
+  bool tiller_checked;              /* the Helm 2 records check ran (once per engine) */
 };
 
 /* plan.c: list the release objects as metadata only, one item each, sorted by key, the
@@ -99,6 +110,10 @@ bool export_item_init (const struct export_engine *e, enum helm_driver driver,
 void export_item_free (struct item *it);
 /* Room for n items in e->items (which may move). */
 void export_items_reserve (struct export_engine *e, size_t n);
+/* incremental.c: the plan of export_engine_apply: one item per entry of the previous
+ * snapshot in the scope, the changes applied; the same as export_plan when a change
+ * needs a LIST (e->changes_listed).  Returns a KUBE_* code. */
+int export_plan_changes (struct export_engine *e, struct rm_error *kerr);
 /* The collections to list for driver: one per --namespace, else the cluster-wide one. */
 void export_collection_paths (const struct export_engine *e, enum helm_driver driver,
                               struct strlist *paths);

@@ -9,6 +9,12 @@
 #include "base/log.h"
 #include "export/internal.h"
 
+/* Items per page of the metadata-only LIST.  kubectl pages full objects by 500; a
+ * metadata item (PartialObjectMetadata: name, namespace, uid, resourceVersion, labels,
+ * ~200-400 bytes as JSON) is ~10x smaller than even a small release Secret, so a page of
+ * 5000 is no bigger than kubectl's 500 and lists 5000 release records in one request. */
+#define METADATA_PAGE 5000
+
 static const char *
 json_str (const cJSON *o, const char *path1, const char *path2)
 {
@@ -184,7 +190,7 @@ export_collection_paths (const struct export_engine *e, enum helm_driver driver,
 static int
 list_driver (struct export_engine *e, enum helm_driver driver, struct rm_error *kerr)
 {
-  struct kube_list_opts lo = { "owner=helm", NULL, 500, true };
+  struct kube_list_opts lo = { "owner=helm", NULL, METADATA_PAGE, true };
   struct strlist paths = STRLIST_INIT;
   export_collection_paths (e, driver, &paths);
   int rc = KUBE_OK;
@@ -302,10 +308,14 @@ plan_list (struct export_engine *e, bool single, struct rm_error *kerr)
 void
 export_plan_finish (struct export_engine *e)
 {
-  /* Helm 2 (Tiller) records are not restorable: say so once. */
-  if (any_object (e, "configmaps", "OWNER=TILLER"))
-    log_warn ("the cluster has Helm 2 (Tiller) release records (ConfigMaps labelled "
-              "OWNER=TILLER): they are not exported; migrate them to Helm 3 with helm-2to3");
+  /* Helm 2 (Tiller) records are not restorable: say so once (asked once per engine: a
+   * daemon's resyncs do not ask again). */
+  if (!e->tiller_checked) {
+    e->tiller_checked = true;
+    if (any_object (e, "configmaps", "OWNER=TILLER"))
+      log_warn ("the cluster has Helm 2 (Tiller) release records (ConfigMaps labelled "
+                "OWNER=TILLER): they are not exported; migrate them to Helm 3 with helm-2to3");
+  }
   if (e->n == 0 && !e->o.configmaps && any_object (e, "configmaps", "owner=helm"))
     log_warn ("no Helm release Secrets found, but release ConfigMaps exist: use "
               "--helm-driver configmap (or auto)");

@@ -175,11 +175,13 @@ class DaemonCase(unittest.TestCase):
         FK.helm3("uninstall", "web", "-n", ns)
         self.assertFollows(d, ns, "helm uninstall")
         self.assertNotIn((ns, "web", 1), store_keys(path, {ns}))
-        st, body = d.get("releases")
-        self.assertEqual(st, 200)
-        rel = json.loads(body)
-        with open(os.path.join(path, "index.json")) as f:
-            self.assertEqual(sorted(rel), sorted(r["key"] for r in json.load(f)["records"]))
+        # /releases is published right after the commit (a batch takes milliseconds now).
+        def releases_match():
+            st, body = d.get("releases")
+            with open(os.path.join(path, "index.json")) as f:
+                keys = sorted(r["key"] for r in json.load(f)["records"])
+            return st == 200 and sorted(json.loads(body)) == keys
+        wait_for("/releases lists the stored records", releases_match)
         self.assertGreaterEqual(d.metric("releasemanager_store_records"), 1)
         self.assertGreater(d.metric("releasemanager_change_to_backup_latency_seconds_count"), 0)
         # Idle: two resyncs (every 2 s) later the index file is the same file, untouched,
@@ -277,18 +279,20 @@ class DaemonCase(unittest.TestCase):
         self.assertEqual(d.stop(), 0, d.output_tail())
 
     def test_4_sigterm_mid_batch(self):
-        """SIGTERM while a batch is being exported (its first request, the cluster's
-        identity, held 3 s by the server): exit 0, the batch committed (the index lists the upgrade), every
-        record the index lists stored, the lock released."""
+        """SIGTERM as the last change of an upgrade arrives (a batch of watched changes
+        makes no request the server could hold, so the signal lands in the debounce
+        window or in the batch): exit 0, the changes committed (the index lists the
+        upgrade), every record the index lists stored, the lock released."""
         ns = "d4"
         FK.helm3("install", "e", PLAIN, "-n", ns, "--create-namespace")
         path = newdir("term")
-        d = self.start(path, "-p", "600")
+        d = self.start(path, "-p", "600", "--debug")
         d.wait_ready()
         self.assertFollows(d, ns, "the first full sync")
-        FK.add_fault(verb="get", path="/namespaces/kube-system$", action="delay", delay=3)
         FK.helm3("upgrade", "e", PLAIN, "-n", ns, "--set", "message=t1")
-        wait_for("the batch started", lambda: all(f["fired"] for f in FK.control("GET", "faults")))
+        # helm's last write of an upgrade: the new revision marked deployed.
+        wait_for("the upgrade's last event received",
+                 lambda: "watch secrets: modified %s/sh.helm.release.v1.e.v2" % ns in d.output())
         self.assertEqual(d.stop(), 0, d.output_tail())
         self.assertEqual(store_keys(path, {ns}), cluster_keys({ns}), d.output_tail())
         with open(os.path.join(path, "index.json")) as f:
@@ -552,6 +556,133 @@ class DaemonCase(unittest.TestCase):
             p = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
             self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertEqual(d.stop(), 0, d.output_tail())
+
+    # ---- batches of watched changes (no LIST), scope, repair by the resync ----
+
+    def own_requests(self, seq):
+        """The daemon's requests logged at the server after seq (its User-Agent)."""
+        return [r for r in FK.requests(seq) if r.get("userAgent", "").startswith("releasemanager/")]
+
+    def last_seq(self):
+        log = FK.requests()
+        return log[-1]["seq"] if log else 0
+
+    def test_11_batch_applies_watched_changes_without_listing(self):
+        """A batch applies the watched changes to the snapshot it holds: install,
+        upgrade and uninstall (DELETED events of every revision) reach the index, and the
+        daemon makes no LIST and no GET for them (the watch events carry the records)."""
+        ns = "d11"
+        FK.helm3("install", "a", PLAIN, "-n", ns, "--create-namespace")
+        path = newdir("batch")
+        # Retention keeps the newest snapshot only: the uninstalled records go too.
+        d = self.start(path, "-p", "600", "--keep-last", "1")
+        d.wait_ready()
+        self.assertFollows(d, ns, "the first full sync")
+        seq = self.last_seq()
+        b0 = d.metric('releasemanager_sync_duration_seconds_count{kind="batch"}') or 0
+        FK.helm3("upgrade", "a", PLAIN, "-n", ns, "--set", "message=two")
+        self.assertFollows(d, ns, "helm upgrade")
+        FK.helm3("install", "b", PLAIN, "-n", ns, "--set", "message=b")
+        self.assertFollows(d, ns, "helm install")
+        with open(os.path.join(path, "index.json")) as f:
+            a_keys = [r["key"] for r in json.load(f)["records"] if r["release"] == "a"]
+        self.assertEqual(len(a_keys), 2)
+        FK.helm3("uninstall", "a", "-n", ns)
+        self.assertFollows(d, ns, "helm uninstall")
+        self.assertEqual(sorted(k[2] for k in store_keys(path, {ns})), [1], "only b is left")
+        self.assertEqual([k for k in store_keys(path, {ns}) if k[1] == "a"], [])
+        wait_for("the uninstalled release's records deleted from the store",
+                 lambda: not any(os.path.exists(os.path.join(path, k)) for k in a_keys))
+        self.assertGreater(d.metric('releasemanager_sync_duration_seconds_count{kind="batch"}'), b0)
+        mine = self.own_requests(seq)
+        self.assertEqual([r for r in mine if r.get("verb") in ("list", "get")], [],
+                         "a batch lists nothing and reads nothing: %r" % mine)
+        self.assertEqual(d.stop(), 0, d.output_tail())
+
+    def test_12_filtered_batch_stays_in_scope(self):
+        """A daemon filtered by --exclude-namespaces watches the whole cluster: the
+        changes outside its scope (an upgrade, an uninstall) are ignored, and the store's
+        records outside it are never deleted; the changes inside are exported."""
+        ns_in, ns_out = "d12a", "d12b"
+        FK.helm3("install", "xin", PLAIN, "-n", ns_in, "--create-namespace")
+        FK.helm3("install", "yout", PLAIN, "-n", ns_out, "--create-namespace")
+        path = newdir("scope")
+        # Both namespaces stored first, by an unfiltered daemon.
+        d = self.start(path, "-p", "600")
+        d.wait_ready()
+        self.assertFollows(d, ns_in, "the first full sync")
+        self.assertFollows(d, ns_out, "the first full sync")
+        self.assertEqual(d.stop(), 0, d.output_tail())
+        before = store_keys(path, {ns_out})
+        with open(os.path.join(path, "index.json")) as f:
+            y_keys = [r["key"] for r in json.load(f)["records"] if r["namespace"] == ns_out]
+        d = self.start(path, "-p", "600", "--exclude-namespaces", ns_out)
+        d.wait_ready()
+        FK.helm3("upgrade", "yout", PLAIN, "-n", ns_out, "--set", "message=out")
+        FK.helm3("upgrade", "xin", PLAIN, "-n", ns_in, "--set", "message=in")
+        self.assertFollows(d, ns_in, "an upgrade in the scope")
+        self.assertEqual(store_keys(path, {ns_out}), before, "the upgrade outside is ignored")
+        FK.helm3("uninstall", "yout", "-n", ns_out)
+        FK.helm3("upgrade", "xin", PLAIN, "-n", ns_in, "--set", "message=in2")
+        self.assertFollows(d, ns_in, "a second upgrade in the scope")
+        self.assertEqual(store_keys(path, {ns_out}), before,
+                         "the uninstall outside the scope deletes nothing")
+        for k in y_keys:
+            self.assertTrue(os.path.exists(os.path.join(path, k)), k)
+        self.assertEqual(d.stop(), 0, d.output_tail())
+
+    def test_13_missed_event_repaired_by_resync(self):
+        """A change the watch never delivers (the Secrets watch answered by a silent
+        stream after a restart) is exported by the next resync's metadata LIST."""
+        ns = "d13"
+        FK.helm3("install", "m", PLAIN, "-n", ns, "--create-namespace")
+        path = newdir("missed")
+        d = self.start(path, "-p", "2")
+        d.wait_ready()
+        self.assertFollows(d, ns, "the first full sync")
+        # The next watch of Secrets delivers nothing for 120 s (a stalled stream).
+        FK.add_fault(verb="watch", path="/secrets$", action="respond", status=200,
+                     headers={"Content-Type": "application/json"},
+                     stream=[{"line": "", "delay": 120}])
+        g0 = d.metric('releasemanager_watch_restarts_total{reason="gone"}')
+        FK.compact()
+        wait_for("the watches restarted after 410",
+                 lambda: d.metric('releasemanager_watch_restarts_total{reason="gone"}') > g0)
+        wait_for("the silent watch started",
+                 lambda: all(f["fired"] for f in FK.control("GET", "faults")))
+        r0 = d.metric('releasemanager_sync_duration_seconds_count{kind="resync"}') or 0
+        FK.helm3("upgrade", "m", PLAIN, "-n", ns, "--set", "message=missed")
+        self.assertFollows(d, ns, "an upgrade the watch missed")
+        self.assertGreater(d.metric('releasemanager_sync_duration_seconds_count{kind="resync"}'),
+                           r0)
+        self.assertRegex(d.output(), r"resync sync: \d+ release records: [1-9]\d* written")
+        FK.clear_faults()
+        d.stop(signal.SIGKILL)      # the silent stream would hold a clean stop
+
+    def test_14_idle_resync_requests(self):
+        """An idle resync is one metadata-only LIST per driver (one page each, of up to
+        5000), and reads neither a record nor the kube-system Namespace again."""
+        ns = "d14"
+        FK.helm3("install", "i", PLAIN, "-n", ns, "--create-namespace")
+        path = newdir("idle")
+        d = self.start(path, "-p", "1")
+        d.wait_ready()
+        self.assertFollows(d, ns, "the first full sync")
+        key = 'releasemanager_sync_duration_seconds_count{kind="resync"}'
+        wait_for("a first resync", lambda: (d.metric(key) or 0) >= 1)
+        seq, r0 = self.last_seq(), d.metric(key)
+        wait_for("five idle resyncs", lambda: (d.metric(key) or 0) >= r0 + 5)
+        mine = self.own_requests(seq)
+        r1 = d.metric(key)
+        lists = [r for r in mine if r.get("verb") == "list"]
+        self.assertEqual([r for r in mine if r.get("verb") == "get"], [],
+                         "no GET in an idle resync: %r" % mine)
+        self.assertTrue(all("limit=5000" in r["query"] for r in lists), lists)
+        # Secrets and ConfigMaps (--helm-driver auto), for each resync counted, and at
+        # most the next one's started meanwhile.
+        self.assertGreaterEqual(len(lists), 2 * (r1 - r0) - 2, lists)
+        self.assertLessEqual(len(lists), 2 * (r1 - r0 + 1), lists)
         self.assertEqual(d.stop(), 0, d.output_tail())
 
 
