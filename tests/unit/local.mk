@@ -129,3 +129,10 @@ TESTS += tests/unit/test_import_convert
 tests_unit_test_import_convert_SOURCES = tests/unit/test_import_convert.c
 tests_unit_test_import_convert_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_import_convert_LDADD = $(TEST_LIBS)
+
+# Client-side encryption's object format (core/base/seal.c).
+check_PROGRAMS += tests/unit/test_seal
+TESTS += tests/unit/test_seal
+tests_unit_test_seal_SOURCES = tests/unit/test_seal.c
+tests_unit_test_seal_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_seal_LDADD = $(TEST_LIBS)
