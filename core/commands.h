@@ -97,6 +97,12 @@ struct store_retention;
 int cmd_retention_parse (const struct cli *c, struct store_retention *r);
 extern const struct command cmd_docs;
 
+/* Client-side encryption (issue 15, core/cmd_encrypt.c): --encrypt-key-file (or
+ * RELEASEMANAGER_ENCRYPT_KEY_FILE) loaded and checked against the store's marker, and
+ * the key attached to x->b; EXIT_OK, or the exit status after saying why.  The key lives
+ * until the program ends.  And the `rekey` verb. */
+int cmd_encrypt_attach (struct cmd_ctx *x);
+
 /* Every backend plugin that loads along c's plugin search path, the first of each name,
  * sorted by name (core/cmd_plugins.c; a file that does not load is skipped, logged at
  * --verbose).  The caller frees them with cmd_plugins_free(). */

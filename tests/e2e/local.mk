@@ -61,3 +61,8 @@ EXTRA_DIST += tests/e2e/test_snapshots.py
 # conversion, --no-convert-apis, preflight, no orphans, real helm upgrade/rollback after.
 TESTS += tests/e2e/test_import_convert.py
 EXTRA_DIST += tests/e2e/test_import_convert.py
+
+# Client-side encryption (issue 15): local and s3 (moto), wrong/missing key, tampering,
+# never mixed, and a record decrypted with Python's cryptography from the man page alone.
+TESTS += tests/e2e/test_encrypt.py
+EXTRA_DIST += tests/e2e/test_encrypt.py

@@ -1,0 +1,52 @@
+/* Client-side encryption of a store (issue 15): the plaintext marker that says a store is
+ * encrypted and with which key, and attaching the key to the backend so that every
+ * object but the marker and the lock is sealed (base/seal.h has the object format).
+ *
+ *   encryption.json   {"apiVersion": "releasemanager.io/v1", "kind": "Encryption",
+ *                      "format": 1, "cipher": "AES-256-GCM", "keyId": "<16 hex>"}
+ *
+ * A store is encrypted or not as a whole: the marker is written before the first object
+ * of an encrypted store, and neither an encrypted export into a store that holds plain
+ * objects nor a plain one into an encrypted store is allowed.  `rekey` adds "rekeyTo"
+ * (the new key's id) while it rewrites the objects and drops it at its commit. */
+#ifndef RM_STORE_CRYPT_H
+#define RM_STORE_CRYPT_H
+
+#include <stdbool.h>
+
+#include "backend_wrap.h"
+#include "base/seal.h"
+
+#define STORE_CRYPT_KEY "encryption.json"
+
+/* Wrong key, no key, or a plain store given a key. */
+#define STORE_E_CRYPT ERR_EXT (RM_E_CONFIG, 0x51)
+
+/* What the marker says. */
+struct store_crypt {
+  bool present;
+  int format;
+  char key_id[SEAL_KEY_ID_HEX];
+  char rekey_to[SEAL_KEY_ID_HEX];     /* "" unless a rekey is under way */
+};
+
+/* Read encryption.json: RM_OK (c->present false when absent) or an error naming it. */
+int store_crypt_read (struct backend *b, struct store_crypt *c, struct rm_error *err);
+/* Write it (plain) with key_id and, when not NULL, rekey_to. */
+int store_crypt_write (struct backend *b, const char *key_id, const char *rekey_to,
+                       struct rm_error *err);
+
+/* Check the store against k (NULL: no key given) and attach k to b:
+ *   - an encrypted store without a key, or with another key: STORE_E_CRYPT naming the
+ *     store and the key ids ("pass --encrypt-key-file");
+ *   - a key for a store that already holds plain objects: STORE_E_CRYPT ("not encrypted;
+ *     refusing to mix");
+ *   - a key for an empty store: when writing, the marker is written first.
+ * k must outlive b. */
+int store_crypt_attach (struct backend *b, const struct seal_key *k, bool writing,
+                        struct rm_error *err);
+
+/* The keys that stay plain on an encrypted store (NULL-terminated). */
+extern const char *const store_crypt_plain_keys[];
+
+#endif
