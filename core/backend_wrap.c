@@ -536,7 +536,9 @@ is_plain_key (const struct backend *b, const char *key)
 static bool
 sealed (const struct backend *b, const char *key)
 {
-  return b->seal && !is_plain_key (b, key);
+  /* The plain keys first: the lock's renewal thread never reads b->seal, which rekey
+   * changes between its own calls. */
+  return !is_plain_key (b, key) && b->seal;
 }
 
 static int

@@ -102,6 +102,7 @@ extern const struct command cmd_docs;
  * the key attached to x->b; EXIT_OK, or the exit status after saying why.  The key lives
  * until the program ends.  And the `rekey` verb. */
 int cmd_encrypt_attach (struct cmd_ctx *x);
+extern const struct command cmd_rekey;
 
 /* Every backend plugin that loads along c's plugin search path, the first of each name,
  * sorted by name (core/cmd_plugins.c; a file that does not load is skipped, logged at

@@ -46,6 +46,7 @@ static const struct command *const commands[] = {
   &cmd_clear,
   &cmd_verify,
   &cmd_prune,
+  &cmd_rekey,
   &cmd_backends,
   &cmd_completion,
   &cmd_docs,

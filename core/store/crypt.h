@@ -46,6 +46,22 @@ int store_crypt_write (struct backend *b, const char *key_id, const char *rekey_
 int store_crypt_attach (struct backend *b, const struct seal_key *k, bool writing,
                         struct rm_error *err);
 
+/* What rekey did. */
+struct store_rekey_result {
+  size_t records, snapshots;   /* rewritten under the new key */
+  size_t deleted, failed;      /* old objects removed after the commit, and not */
+};
+/* Re-encrypt the store b (attached to old) to new, the caller holding its lock: the
+ * marker first says "rekeyTo"; every record any snapshot references is read, checked,
+ * and written under its new name (the HMAC under new's address key), then every
+ * snapshot's index pointing at them under its new name; then the commit: index.json
+ * and the marker naming new; then the state file; then the old records and snapshots
+ * are deleted.  Until the commit nothing the old key reads is changed: a run stopped
+ * before it leaves the store as it was (plus objects under new names that the next
+ * rekey or export removes).  On return b is attached to new when the commit happened. */
+int store_rekey (struct backend *b, const struct seal_key *old, const struct seal_key *new,
+                 struct store_rekey_result *res, struct rm_error *err);
+
 /* The keys that stay plain on an encrypted store (NULL-terminated). */
 extern const char *const store_crypt_plain_keys[];
 

@@ -180,6 +180,64 @@ def import_suite(name, rm, put, get, fk2, key, key2, rec):
     check(any(SECRET_VALUE in g for g in got), "%s: the restored release has its values" % name)
 
 
+def rekey_suite(rm, store, work, key, key2, fk2):
+    """rekey: killed midway the store still reads with the old key; run through, the
+    new key reads it, the old one is refused, and the old objects are gone."""
+    raw2 = open(key2, "rb").read()
+    old_objs = sorted(os.path.relpath(os.path.join(d, f), store) for d, _, fs in os.walk(store) for f in fs)
+    killed = os.path.join(work, "killed")
+    shutil.copytree(store, killed)
+    argv = [RM_BIN, "rekey", "local", "--path", killed, "--fsync", "false", "--plugin-dir", LOCAL_DIR,
+            "--encrypt-key-file", key, "--new-key-file", key2, "--debug"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=rm.env)
+    puts = 0
+    for line in proc.stderr:
+        if ": put releases/" in line and ": ok" in line:
+            puts += 1
+            if puts == 1:
+                proc.send_signal(9)
+                break
+    proc.wait()
+    check(proc.returncode == -9, "rekey killed after its first record put", proc.returncode)
+    rmk = Run(rm.kc, ["local", "--path", killed, "--fsync", "false", "--plugin-dir", LOCAL_DIR], rm.env, [key, key2])
+    p = rmk("list", key=key)
+    check(p.returncode == 0 and "web" in p.stdout, "after a killed rekey the store lists with the old key", show(p))
+    p = rmk("import", "--dry-run", "--kubeconfig", fk2.kubeconfig, key=key)
+    check(p.returncode == 0, "after a killed rekey import --dry-run works with the old key", show(p))
+    p = rmk("verify", key=key)
+    check("0 damaged, 0 missing, 0 unreadable" in p.stdout, "after a killed rekey every record verifies with "
+          "the old key", show(p))
+    p = rmk("rekey", "--new-key-file", key2, key=key)
+    check(p.returncode == 0, "rekey run again after the kill completes", show(p))
+    p = rmk("verify", key=key2)
+    check(p.returncode == 0, "the completed rekey verifies with the new key", show(p))
+
+    p = rm("rekey", "--new-key-file", key2, key=key)
+    check(p.returncode == 0 and "rekeyed" in p.stdout, "rekey succeeds", show(p))
+    objs = sorted(os.path.relpath(os.path.join(d, f), store) for d, _, fs in os.walk(store) for f in fs)
+    recs = [k for k in objs if k.startswith("releases/")]
+    check(len(recs) == 2 and not set(recs) & set(old_objs), "rekey renamed every record, old ones deleted",
+          (old_objs, objs))
+    check(len([k for k in objs if k.startswith("snapshots/")]) == len([k for k in old_objs if k.startswith("snapshots/")]),
+          "rekey kept every snapshot", (old_objs, objs))
+    for k in objs:
+        if k not in ("encryption.json", "lock.json"):
+            body = open(os.path.join(store, k), "rb").read()
+            check(body[8:16].hex() == man_key_id(raw2), "%s is sealed with the new key after rekey" % k)
+    rel = json.loads(gzip.decompress(man_decrypt(raw2, recs[-1], open(os.path.join(store, recs[-1]), "rb").read())))
+    check(rel.get("name") == "web", "a rekeyed record decrypts by hand with the new key")
+    p = rm("list", key=key)
+    check(p.returncode != 0 and "wrong" in p.stderr, "the old key is refused after rekey", show(p))
+    for verb in ("list", "verify"):
+        p = rm(verb, key=key2)
+        check(p.returncode == 0, "%s with the new key after rekey" % verb, show(p))
+    p = rm("import", "--dry-run", "--kubeconfig", fk2.kubeconfig, key=key2)
+    check(p.returncode == 0, "import --dry-run with the new key after rekey", show(p))
+    # Back to the first key for the checks that follow.
+    p = rm("rekey", "--new-key-file", key, key=key2)
+    check(p.returncode == 0, "rekey back to the first key", show(p))
+
+
 def main():
     try:
         tools = fku.find_tools()
@@ -239,6 +297,8 @@ def main():
 
         recs = store_suite("local", rm, lput, lget, lambda k: os.unlink(os.path.join(store, k)), llist, fk, key, key2, raw_key)
         import_suite("local", rm, lput, lget, fk2, key, key2, recs[-1])
+
+        rekey_suite(rm, store, work, key, key2, fk2)
 
         # Never mixed: a plain export into the encrypted store is refused, and an encrypted
         # one into a plain store.
