@@ -96,6 +96,52 @@ def is_tmpfs(path):
         return False
 
 
+def encryption_rows(a, R, work, shm, kc):
+    """Each pair of rows plain then encrypted, back to back, so load changes hit both."""
+    key = os.path.join(work, "key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(key, 0o600)
+    enc = ["--encrypt-key-file", key]
+
+    def export(base, *extra):
+        return lambda i: [a.rm, "export", "local", "--plugin-dir", a.plugins, "--path",
+                          os.path.join(base, "store%d" % i), "--kubeconfig", kc, "--fsync", "false"] + list(extra)
+
+    def wrote_all(out):
+        assert "%d written" % a.n in out, out
+
+    def wrote_none(out):
+        assert "0 written" in out, out
+    for where, base in (("disk", work), ("tmpfs", shm)):
+        if not base:
+            continue
+        R.run("export (local %s, no fsync)" % where, export(base + "/p"), check=wrote_all)
+        R.run("export (local %s, no fsync), encrypted" % where, export(base + "/e", *enc), check=wrote_all)
+    R.run("export, unchanged", lambda i: export(work + "/p")(0), check=wrote_none)
+    R.run("export, unchanged, encrypted", lambda i: export(work + "/e", *enc)(0), check=wrote_none)
+
+    def lst(base, *extra):
+        return lambda i: [a.rm, "list", "local", "--plugin-dir", a.plugins, "--path",
+                          os.path.join(base, "store0")] + list(extra)
+    R.run("list", lst(work + "/p"))
+    R.run("list, encrypted", lst(work + "/e", *enc))
+
+    def verify(base, *extra):
+        return lambda i: [a.rm, "verify", "local", "--plugin-dir", a.plugins, "--path",
+                          os.path.join(base, "store0")] + list(extra)
+    R.run("verify (reads every record)", verify(work + "/p"))
+    R.run("verify (reads every record), encrypted", verify(work + "/e", *enc))
+
+
+def print_rows(a, R, total_json):
+    print("N = %d releases, ~%d KiB of release JSON each; median of %d runs\n" % (a.n, total_json // 1024, a.repeat))
+    print("| run | wall s (median) | all runs | peak RSS MiB | API requests |")
+    print("|---|---|---|---|---|")
+    for name, med, walls, rss, reqs in R.rows:
+        print("| %s | %.2f | %s | %.1f | %d |" % (name, med, " ".join("%.2f" % w for w in walls), rss / 1024.0, reqs))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rm", required=True)
@@ -104,6 +150,9 @@ def main():
     ap.add_argument("-n", type=int, default=1000)
     ap.add_argument("--size", type=int, default=200 * 1024)
     ap.add_argument("--repeat", type=int, default=5, help="runs per row (the median is reported)")
+    ap.add_argument("--encryption", action="store_true",
+                    help="only the rows of client-side encryption: export, unchanged export and "
+                    "list with and without --encrypt-key-file, same server, same run")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="rm-bench-")
     shm = tempfile.mkdtemp(prefix="rm-bench-", dir="/dev/shm") if is_tmpfs("/dev/shm") else None
@@ -128,6 +177,10 @@ def main():
                 "-o", "/dev/null", url + "/api/v1/secrets?labelSelector=owner%3Dhelm"]
         subprocess.run(curl, check=True)   # warm-up, untimed
         R.run("curl LIST (floor)", lambda i: curl)
+        if a.encryption:
+            encryption_rows(a, R, work, shm, kc)
+            print_rows(a, R, total_json)
+            return
 
         # (a) kubectl, then split per release.
         split_tpl = ("%s get secrets -A -l owner=helm -o json > {out}/all.json && python3 -c '"

@@ -20,6 +20,7 @@
 #include "backend_wrap.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "base/seal.h"
 
 struct backend {
   struct plugin *plugin;
@@ -31,6 +32,8 @@ struct backend {
   atomic_int dirty;           /* a put or remove since the last sync (RM_OPEN_BARRIER) */
   backend_observer_fn observer;   /* set before the backend is shared */
   void *observer_ud;
+  const struct seal_key *seal;    /* objects sealed with it, but those of plain_keys */
+  const char *const *plain_keys;
 };
 
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;  /* SERIALIZE_ALL */
@@ -521,9 +524,26 @@ clear_err (struct rm_error *err)
   }
 }
 
-int
-backend_put (struct backend *b, const char *key, const struct rm_reader *reader,
-             const struct rm_put_options *opts, struct rm_object_info *info, struct rm_error *err)
+static bool
+is_plain_key (const struct backend *b, const char *key)
+{
+  for (const char *const *p = b->plain_keys; p && *p; p++)
+    if (strcmp (*p, key) == 0)
+      return true;
+  return false;
+}
+
+static bool
+sealed (const struct backend *b, const char *key)
+{
+  /* The plain keys first: the lock's renewal thread never reads b->seal, which rekey
+   * changes between its own calls. */
+  return !is_plain_key (b, key) && b->seal;
+}
+
+static int
+put_raw (struct backend *b, const char *key, const struct rm_reader *reader,
+         const struct rm_put_options *opts, struct rm_object_info *info, struct rm_error *err)
 {
   char *k = full_key (b, key);
   clear_err (err);
@@ -545,9 +565,9 @@ backend_put (struct backend *b, const char *key, const struct rm_reader *reader,
   return rc;
 }
 
-int
-backend_get (struct backend *b, const char *key, const struct rm_writer *writer,
-             struct rm_object_info *info, struct rm_error *err)
+static int
+get_raw (struct backend *b, const char *key, const struct rm_writer *writer,
+         struct rm_object_info *info, struct rm_error *err)
 {
   char *k = full_key (b, key);
   clear_err (err);
@@ -765,9 +785,21 @@ backend_put_mem (struct backend *b, const char *key, const void *data, size_t le
                  const struct rm_put_options *opts, struct rm_object_info *info,
                  struct rm_error *err)
 {
+  if (sealed (b, key)) {
+    /* Encrypted as the plugin reads: no copy of the object is made. */
+    struct seal_reader s;
+    int rc = seal_reader_init (&s, b->seal, key, data, len, err);
+    if (rc != RM_OK)
+      return rc;
+    struct rm_reader r = { seal_reader_read, seal_reader_rewind,
+                           (long long) (len + SEAL_OVERHEAD), &s };
+    rc = put_raw (b, key, &r, opts, info, err);
+    seal_reader_free (&s);
+    return rc;
+  }
   struct mem_reader m = { data, len, 0 };
   struct rm_reader r = { mem_read, mem_rewind, (long long) len, &m };
-  return backend_put (b, key, &r, opts, info, err);
+  return put_raw (b, key, &r, opts, info, err);
 }
 
 static int
@@ -793,5 +825,70 @@ backend_get_mem (struct backend *b, const char *key, struct strbuf *out,
 {
   struct rm_writer w = { sb_write, sb_reset, out };
   sb_reset (out);
-  return backend_get (b, key, &w, info, err);
+  int rc = get_raw (b, key, &w, info, err);
+  if (rc != RM_OK)
+    return rc;
+  if (sealed (b, key)) {
+    /* Opened in place: the plaintext takes the sealed bytes' buffer. */
+    struct rm_error serr;
+    if (seal_open (b->seal, key, (unsigned char *) (out->data ? out->data : ""), &out->len,
+                   &serr) != RM_OK) {
+      sb_reset (out);
+      return err_set (err, serr.code, "%s: %s", key, serr.message);
+    }
+  } else if (!is_plain_key (b, key)) {
+    char id[SEAL_KEY_ID_HEX];
+    if (seal_is_sealed (out->data, out->len, id)) {
+      sb_reset (out);
+      return err_set (err, RM_E_IO, "%s: the object is encrypted (key id %s); pass "
+                      "--encrypt-key-file", key, id);
+    }
+  }
+  return RM_OK;
+}
+
+/* Streaming calls on a sealed store go through memory: the whole object is needed before
+ * its tag says it may be used. */
+int
+backend_put (struct backend *b, const char *key, const struct rm_reader *reader,
+             const struct rm_put_options *opts, struct rm_object_info *info, struct rm_error *err)
+{
+  if (!sealed (b, key))
+    return put_raw (b, key, reader, opts, info, err);
+  struct strbuf sb = STRBUF_INIT;
+  char buf[65536];
+  long long n;
+  while ((n = reader->read (reader->opaque, buf, sizeof buf)) > 0)
+    strbuf_add (&sb, buf, (size_t) n);
+  int rc = n < 0 ? err_set (err, RM_E_ABORTED, "put %s: reading the data failed", key)
+                 : backend_put_mem (b, key, sb.data ? sb.data : "", sb.len, opts, info, err);
+  strbuf_free (&sb);
+  return rc;
+}
+
+int
+backend_get (struct backend *b, const char *key, const struct rm_writer *writer,
+             struct rm_object_info *info, struct rm_error *err)
+{
+  if (!sealed (b, key))
+    return get_raw (b, key, writer, info, err);
+  struct strbuf sb = STRBUF_INIT;
+  int rc = backend_get_mem (b, key, &sb, info, err);
+  if (rc == RM_OK && sb.len && writer->write (writer->opaque, sb.data, sb.len) != 0)
+    rc = err_set (err, RM_E_ABORTED, "get %s: writing the data failed", key);
+  strbuf_free (&sb);
+  return rc;
+}
+
+void
+backend_set_seal (struct backend *b, const struct seal_key *k, const char *const *plain_keys)
+{
+  b->seal = k;
+  b->plain_keys = plain_keys;
+}
+
+const struct seal_key *
+backend_seal (const struct backend *b)
+{
+  return b->seal;
 }

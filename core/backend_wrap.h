@@ -121,6 +121,15 @@ int backend_list_all (struct backend *b, const char *prefix, rm_list_emit_fn emi
 typedef void (*backend_observer_fn) (void *ud, const char *op, int rc);
 void backend_set_observer (struct backend *b, backend_observer_fn fn, void *ud);
 
+/* Client-side encryption (base/seal.h): from now on every object put is sealed with k
+ * and every object got is opened with it (its key, relative to --path, authenticated),
+ * except the keys of plain_keys (a NULL-terminated array; both outlive b).  Streaming
+ * put and get then go through memory.  Without a key, getting a sealed object is an
+ * error that says it is encrypted.  Set before b is shared between threads. */
+struct seal_key;
+void backend_set_seal (struct backend *b, const struct seal_key *k, const char *const *plain_keys);
+const struct seal_key *backend_seal (const struct backend *b);
+
 /* Ask every backend's long operations to finish early (host should_stop()). */
 void backend_request_stop (void);
 /* Whether backend_request_stop was called (a signal): long waits give up. */

@@ -137,10 +137,10 @@ release_verify (struct cmd_ctx *x)
 
 /* The decoded object is the content the index entry vouches for. */
 static bool
-same_content (const struct store_record *rec, const struct helm_release *rel)
+same_content (struct backend *b, const struct store_record *rec, const struct helm_release *rel)
 {
   char sha[65];
-  sha256_hex (rel->json, rel->json_len, sha);
+  store_digest_hex (b, rel->json, rel->json_len, sha);
   return (long long) rel->json_len == rec->size && strcmp (sha, rec->sha256) == 0;
 }
 
@@ -174,7 +174,7 @@ repair_one (struct cmd_ctx *x, const struct store_record *rec, char **why)
                                 &rel, &err) != HELM_OK)
     *why = xasprintf ("cannot repair: the cluster no longer holds this revision's content "
                       "(%s %s does not decode: %s)", rec->driver, rec->source, err.message);
-  else if (!same_content (rec, &rel))
+  else if (!same_content (x->b, rec, &rel))
     *why = xasprintf ("cannot repair: the cluster no longer holds this revision's content "
                       "(%s %s holds other content)", rec->driver, rec->source);
   else if (x->dry_run)

@@ -104,6 +104,13 @@ extern const struct command cmd_docs;
 /* `diff` (issue 15): a snapshot against the cluster, or two snapshots. */
 extern const struct command cmd_diff;
 
+/* Client-side encryption (issue 15, core/cmd_encrypt.c): --encrypt-key-file (or
+ * RELEASEMANAGER_ENCRYPT_KEY_FILE) loaded and checked against the store's marker, and
+ * the key attached to x->b; EXIT_OK, or the exit status after saying why.  The key lives
+ * until the program ends.  And the `rekey` verb. */
+int cmd_encrypt_attach (struct cmd_ctx *x);
+extern const struct command cmd_rekey;
+
 /* Every backend plugin that loads along c's plugin search path, the first of each name,
  * sorted by name (core/cmd_plugins.c; a file that does not load is skipped, logged at
  * --verbose).  The caller frees them with cmd_plugins_free(). */

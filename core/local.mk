@@ -43,6 +43,8 @@ libcore_a_SOURCES += %reldir%/store/snapshot.c %reldir%/store/snapshot.h \
 
 # One writer per store: the lease in lock.json (store/lock.c).
 libcore_a_SOURCES += %reldir%/store/lock.c %reldir%/store/lock.h
+# Client-side encryption (issue 15): the store marker and the key check, and `rekey`.
+libcore_a_SOURCES += %reldir%/store/crypt.c %reldir%/store/crypt.h %reldir%/cmd_encrypt.c
 # Point-in-time snapshots and retention (issue 15): store/history.c, and `prune`.
 libcore_a_SOURCES += %reldir%/store/history.c %reldir%/store/history.h %reldir%/cmd_prune.c \
 	%reldir%/cmd_retention.c

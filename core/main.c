@@ -28,6 +28,9 @@ static const struct cli_option global_options[] = {
   { "kubecontext", 0, CLI_VALUE, "NAME", NULL,
     "kubeconfig context to use (else HELM_KUBECONTEXT, else the current-context)", 0 },
   { "dry-run", 0, CLI_FLAG, NULL, NULL, "show what would change, change nothing", 0 },
+  { "encrypt-key-file", 0, CLI_VALUE, "FILE", NULL,
+    "encrypt the store client-side (AES-256-GCM) with the 32-byte key in FILE (raw or base64)",
+    0 },
   { "verbose", 'v', CLI_FLAG, NULL, NULL, "report progress and each step", 0 },
   { "debug", 0, CLI_FLAG, NULL, NULL, "log everything, including backend calls", 0 },
   { "log-format", 0, CLI_VALUE, "FORMAT", "text", "log lines as text or json", 0 },
@@ -44,6 +47,7 @@ static const struct command *const commands[] = {
   &cmd_verify,
   &cmd_prune,
   &cmd_diff,
+  &cmd_rekey,
   &cmd_backends,
   &cmd_completion,
   &cmd_docs,
@@ -137,7 +141,7 @@ open_backend (struct cmd_ctx *x)
   int rc = cli_open_backend (x->cli, true, x->read_only ? RM_OPEN_READONLY : RM_OPEN_BARRIER,
                              &x->b, &err);
   if (rc == RM_OK)
-    return EXIT_OK;
+    return cmd_encrypt_attach (x);
   log_error ("%s", err.message);
   return rc == CLI_E_USAGE ? EXIT_USAGE : EXIT_ERROR;
 }

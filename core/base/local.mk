@@ -10,6 +10,7 @@ libcore_a_SOURCES += \
 	%reldir%/jscan.c %reldir%/jscan.h \
 	%reldir%/sha256.c %reldir%/sha256.h \
 	%reldir%/duration.c %reldir%/duration.h \
+	%reldir%/seal.c %reldir%/seal.h \
 	%reldir%/error.c %reldir%/error.h
 libcore_a_CFLAGS += $(ZLIB_CFLAGS) $(LIBDEFLATE_CFLAGS)
 CORE_LIBS += $(ZLIB_LIBS) $(LIBDEFLATE_LIBS)

@@ -61,7 +61,7 @@ export_record (struct export_engine *e, struct item *it, const cJSON *obj)
               it->namespace, it->object, rel.name, rel.version);
   /* Hashed once: it names the record's key (a changed record gets a new key, so no
    * committed record is overwritten) and is stored with it. */
-  sha256_hex (rel.json, rel.json_len, r->sha256);
+  store_digest_hex (e->b, rel.json, rel.json_len, r->sha256);
   r->key = store_record_key_sha (it->namespace, it->release, it->revision, r->sha256);
   if (it->old && strcmp (it->old->key, r->key) == 0 && !it->repair) {
     r->size = (long long) rel.json_len;

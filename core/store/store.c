@@ -8,6 +8,7 @@
 
 #include "base/sha256.h"
 #include "base/gzip.h"
+#include "base/seal.h"
 #include "store/store.h"
 
 static void
@@ -22,6 +23,16 @@ get_str (const cJSON *o, const char *name)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive (o, name);
   return cJSON_IsString (v) && v->valuestring ? xstrdup (v->valuestring) : NULL;
+}
+
+void
+store_digest_hex (struct backend *b, const void *data, size_t len, char out[65])
+{
+  const struct seal_key *k = backend_seal (b);
+  if (k)
+    seal_address_hex (k, data, len, out);
+  else
+    sha256_hex (data, len, out);
 }
 
 int
@@ -44,11 +55,11 @@ store_put_record_gz (struct backend *b, struct store_record *rec, const char *js
                          "is larger than a record may be (%lld bytes)", rec->namespace,
                          rec->release, rec->revision, len, STORE_RECORD_MAX);
   if (!rec->sha256[0])
-    sha256_hex (json, len, rec->sha256);
+    store_digest_hex (b, json, len, rec->sha256);
   if (!rec->key)
     rec->key = store_record_key_sha (rec->namespace, rec->release, rec->revision, rec->sha256);
   rec->size = (long long) len;
-  rec->stored_size = (long long) gz_len;
+  rec->stored_size = (long long) gz_len + (backend_seal (b) ? SEAL_OVERHEAD : 0);
   struct rm_put_options o = { sizeof o, 0, NULL, "application/gzip" };
   return backend_put_mem (b, rec->key, gz, gz_len, &o, NULL, err);
 }
@@ -72,7 +83,7 @@ store_get_record (struct backend *b, const struct store_record *rec, struct strb
   }
   strbuf_free (&gz);
   char sha[65];
-  sha256_hex (json->data ? json->data : "", json->len, sha);
+  store_digest_hex (b, json->data ? json->data : "", json->len, sha);
   if ((long long) json->len != rec->size || strcmp (sha, rec->sha256) != 0)
     return rm_error_set (err, RM_E_IO, "%s: corrupt record: content does not match the "
                          "index (%zu bytes, sha256 %.12s..., index says %lld bytes, %.12s...)",

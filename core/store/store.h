@@ -171,6 +171,12 @@ int store_index_commit (struct backend *b, const struct store_index *ix,
 int store_index_commit_text (struct backend *b, const char *text, struct store_index_base *base,
                              struct rm_error *err);
 
+/* The digest that names a record and that the index keeps as its "sha256": the SHA-256
+ * of the release JSON, or on an encrypted store (backend_seal) its HMAC-SHA256 under the
+ * address subkey, so that the names of records do not tell the store which records are
+ * equal to a guess.  64 lowercase hex digits. */
+void store_digest_hex (struct backend *b, const void *data, size_t len, char out[65]);
+
 /* gzip json and put it under rec->key (when NULL: set to store_record_key_sha of the
  * record); sets rec->size, stored_size and sha256.  RM_E_INVALID for a release JSON of
  * more than STORE_RECORD_MAX bytes. */

@@ -12,6 +12,7 @@
 #include "base/gzip.h"
 #include "base/log.h"
 #include "base/sha256.h"
+#include "base/seal.h"
 #include "store/verify.h"
 
 static void
@@ -65,9 +66,11 @@ store_check_record (struct backend *b, const struct store_record *rec, store_des
     found (out, STORE_PROBLEM_UNREADABLE, "unreadable: %s", err.message);
     goto out;
   }
-  if (rec->stored_size >= 0 && (long long) gz.len != rec->stored_size)
+  /* The object's size: an encrypted one is SEAL_OVERHEAD longer than its gzip. */
+  size_t stored = gz.len + (backend_seal (b) ? SEAL_OVERHEAD : 0);
+  if (rec->stored_size >= 0 && (long long) stored != rec->stored_size)
     found (out, STORE_PROBLEM_DAMAGED, "stored size mismatch: index says %lld bytes, object has "
-           "%zu", rec->stored_size, gz.len);
+           "%zu", rec->stored_size, stored);
   rc = gzip_inflate (gz.data ? gz.data : "", gz.len, STORE_VERIFY_MAX_JSON, &json, &err);
   if (rc == GZIP_E_TOO_LARGE) {
     found (out, STORE_PROBLEM_DAMAGED, "inflates to more than %zu MiB (index says %lld bytes)",
@@ -82,7 +85,7 @@ store_check_record (struct backend *b, const struct store_record *rec, store_des
     found (out, STORE_PROBLEM_DAMAGED, "size mismatch: index says %lld bytes, record has %zu",
            rec->size, json.len);
   char sha[65];
-  sha256_hex (json.data ? json.data : "", json.len, sha);
+  store_digest_hex (b, json.data ? json.data : "", json.len, sha);
   if (strcmp (sha, rec->sha256) != 0)
     found (out, STORE_PROBLEM_DAMAGED, "sha256 mismatch: index says %s, record has %s",
            rec->sha256, sha);
@@ -188,7 +191,7 @@ store_repair_record (struct backend *b, const struct store_record *rec, const ch
                      size_t len, const void *gz, size_t gz_len, struct rm_error *err)
 {
   char sha[65];
-  sha256_hex (json, len, sha);
+  store_digest_hex (b, json, len, sha);
   if ((long long) len != rec->size || strcmp (sha, rec->sha256) != 0)
     return rm_error_set (err, RM_E_INVALID, "%s: the copy is not the indexed content (%zu bytes, "
                          "sha256 %s)", rec->key, len, sha);

@@ -73,3 +73,8 @@ EXTRA_DIST += tests/e2e/test_diff.py
 
 # What the unittest-based e2e tests share (not a test): paths, rm(), store decoding, main().
 EXTRA_DIST += tests/e2e/e2elib.py
+
+# Client-side encryption (issue 15): local and s3 (moto), wrong/missing key, tampering,
+# never mixed, and a record decrypted with Python's cryptography from the man page alone.
+TESTS += tests/e2e/test_encrypt.py
+EXTRA_DIST += tests/e2e/test_encrypt.py

@@ -45,7 +45,7 @@ echo releasemanager.md >> "$TMP/want"
 for v in $verbs; do
   echo "releasemanager_$v.md" >> "$TMP/want"
 done
-for v in export import list clear verify prune diff; do
+for v in export import list clear verify prune diff rekey; do
   for b in local s3; do echo "releasemanager_${v}_$b.md" >> "$TMP/want"; done
 done
 sort -o "$TMP/want" "$TMP/want"

@@ -147,3 +147,10 @@ tests_unit_test_linediff_LDADD = $(TEST_LIBS)
 tests_unit_test_store_SOURCES += tests/unit/store_fixture.h
 tests_unit_test_store_history_SOURCES += tests/unit/store_fixture.h
 tests_unit_test_lock_SOURCES += tests/unit/store_fixture.h
+
+# Client-side encryption's object format (core/base/seal.c).
+check_PROGRAMS += tests/unit/test_seal
+TESTS += tests/unit/test_seal
+tests_unit_test_seal_SOURCES = tests/unit/test_seal.c
+tests_unit_test_seal_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_seal_LDADD = $(TEST_LIBS)

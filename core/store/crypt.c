@@ -1,0 +1,292 @@
+/* The encryption marker of a store and the check that a key fits it (crypt.h). */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "store/crypt.h"
+#include "store/history.h"
+#include "store/lock.h"
+#include "store/store.h"
+
+const char *const store_crypt_plain_keys[] = { STORE_CRYPT_KEY, STORE_LOCK_KEY, NULL };
+
+static bool
+hex_id (const char *s)
+{
+  if (!s || strlen (s) != SEAL_KEY_ID_HEX - 1)
+    return false;
+  for (; *s; s++)
+    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+      return false;
+  return true;
+}
+
+int
+store_crypt_read (struct backend *b, struct store_crypt *c, struct rm_error *err)
+{
+  memset (c, 0, sizeof *c);
+  struct strbuf sb = STRBUF_INIT;
+  int rc = backend_get_mem (b, STORE_CRYPT_KEY, &sb, NULL, err);
+  if (rm_primary (rc) == RM_E_NOT_FOUND) {
+    strbuf_free (&sb);
+    return RM_OK;
+  }
+  if (rc != RM_OK) {
+    strbuf_free (&sb);
+    return rc;
+  }
+  cJSON *root = cJSON_ParseWithLength (sb.data ? sb.data : "", sb.len);
+  strbuf_free (&sb);
+  const cJSON *f = cJSON_GetObjectItemCaseSensitive (root, "format");
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive (root, "keyId");
+  const cJSON *to = cJSON_GetObjectItemCaseSensitive (root, "rekeyTo");
+  if (!cJSON_IsObject (root) || !cJSON_IsNumber (f) || !cJSON_IsString (id)
+      || !hex_id (id->valuestring) || (to && (!cJSON_IsString (to) || !hex_id (to->valuestring)))) {
+    cJSON_Delete (root);
+    return err_set (err, RM_E_IO, "%s: not a valid encryption marker (format and a keyId of "
+                    "16 hex digits)", STORE_CRYPT_KEY);
+  }
+  c->present = true;
+  c->format = f->valueint;
+  snprintf (c->key_id, sizeof c->key_id, "%s", id->valuestring);
+  if (to)
+    snprintf (c->rekey_to, sizeof c->rekey_to, "%s", to->valuestring);
+  cJSON_Delete (root);
+  if (c->format != SEAL_VERSION)
+    return err_set (err, RM_E_IO, "%s: encryption format %d; this releasemanager knows %d",
+                    STORE_CRYPT_KEY, c->format, SEAL_VERSION);
+  return RM_OK;
+}
+
+int
+store_crypt_write (struct backend *b, const char *key_id, const char *rekey_to,
+                   struct rm_error *err)
+{
+  cJSON *root = cJSON_CreateObject ();
+  cJSON_AddStringToObject (root, "apiVersion", STORE_INDEX_API);
+  cJSON_AddStringToObject (root, "kind", "Encryption");
+  cJSON_AddNumberToObject (root, "format", SEAL_VERSION);
+  cJSON_AddStringToObject (root, "cipher", "AES-256-GCM");
+  cJSON_AddStringToObject (root, "keyId", key_id);
+  if (rekey_to)
+    cJSON_AddStringToObject (root, "rekeyTo", rekey_to);
+  char *text = cJSON_Print (root);
+  cJSON_Delete (root);
+  struct rm_put_options o = { sizeof o, 0, NULL, "application/json" };
+  int rc = backend_put_mem (b, STORE_CRYPT_KEY, text, strlen (text), &o, NULL, err);
+  free (text);
+  return rc;
+}
+
+struct any_ctx {
+  char *first;
+};
+
+static int
+any_key (void *opaque, const struct rm_list_entry *e)
+{
+  struct any_ctx *a = opaque;
+  if (!a->first && strcmp (e->key, STORE_LOCK_KEY) != 0 && strcmp (e->key, STORE_CRYPT_KEY) != 0)
+    a->first = xstrdup (e->key);
+  return 0;
+}
+
+int
+store_crypt_attach (struct backend *b, const struct seal_key *k, bool writing,
+                    struct rm_error *err)
+{
+  struct store_crypt c;
+  int rc = store_crypt_read (b, &c, err);
+  if (rc != RM_OK)
+    return rc;
+  char *where = backend_describe (b);
+  if (c.present && !k)
+    rc = err_set (err, STORE_E_CRYPT, "store %s is encrypted (key id %s); pass "
+                  "--encrypt-key-file FILE (or RELEASEMANAGER_ENCRYPT_KEY_FILE)", where, c.key_id);
+  else if (c.present && strcmp (c.key_id, k->id_hex) != 0 && strcmp (c.rekey_to, k->id_hex) != 0)
+    rc = err_set (err, STORE_E_CRYPT, "store %s is encrypted with key id %s; the key given has "
+                  "id %s: wrong --encrypt-key-file", where, c.key_id, k->id_hex);
+  else if (!c.present && k) {
+    /* A few keys are enough to tell an empty store from one with plain objects. */
+    struct any_ctx a = { NULL };
+    char next[RM_LIST_TOKEN_MAX];
+    rc = backend_list (b, "", NULL, 4, any_key, &a, next, sizeof next, err);
+    if (rc == RM_OK && a.first)
+      rc = err_set (err, STORE_E_CRYPT, "store %s is not encrypted (it holds %s): refusing to "
+                    "mix encrypted and plain objects; drop --encrypt-key-file, or use an "
+                    "empty store", where, a.first);
+    else if (rc == RM_OK && writing)
+      rc = store_crypt_write (b, k->id_hex, NULL, err);
+    free (a.first);
+  }
+  free (where);
+  if (rc == RM_OK && k)
+    backend_set_seal (b, k, store_crypt_plain_keys);
+  return rc;
+}
+
+/* ---- rekey ---- */
+
+struct moved {
+  char *from, *to;
+  char sha[65];
+};
+
+static int
+cmp_moved (const void *a, const void *b)
+{
+  return strcmp (((const struct moved *) a)->from, ((const struct moved *) b)->from);
+}
+
+/* Put data sealed with k (b is attached to back again after). */
+static int
+put_with (struct backend *b, const struct seal_key *k, const struct seal_key *back,
+          const char *key, const void *data, size_t len, const char *type, struct rm_error *err)
+{
+  backend_set_seal (b, k, store_crypt_plain_keys);
+  struct rm_put_options o = { sizeof o, 0, NULL, type };
+  int rc = backend_put_mem (b, key, data, len, &o, NULL, err);
+  backend_set_seal (b, back, store_crypt_plain_keys);
+  return rc;
+}
+
+static void
+free_indexes (struct store_index **ix, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (ix[i])
+      store_index_free (ix[i]);
+  free (ix);
+}
+
+int
+store_rekey (struct backend *b, const struct seal_key *old, const struct seal_key *new,
+             struct store_rekey_result *res, struct rm_error *err)
+{
+  memset (res, 0, sizeof *res);
+  struct store_history h;
+  int rc = store_history_read (b, &h, err);
+  if (rc != RM_OK)
+    return rc;
+  /* Every snapshot in memory (indexes are small), and the distinct records they name. */
+  struct store_index **ix = xcalloc (h.n ? h.n : 1, sizeof *ix);
+  struct moved *mv = NULL;
+  size_t nmv = 0;
+  for (size_t i = 0; rc == RM_OK && i < h.n; i++) {
+    rc = store_snapshot_load (b, &h, &h.v[i], &ix[i], err);
+    for (size_t j = 0; rc == RM_OK && j < ix[i]->n; j++) {
+      mv = xrealloc (mv, (nmv + 1) * sizeof *mv);
+      mv[nmv].from = xstrdup (ix[i]->records[j].key);
+      mv[nmv].to = NULL;
+      nmv++;
+    }
+  }
+  if (rc == RM_OK)
+    rc = store_crypt_write (b, old->id_hex, new->id_hex, err);
+  qsort (mv, nmv, sizeof *mv, cmp_moved);
+  struct strlist old_keys = STRLIST_INIT;
+  /* The records: read with the old key (checked against the index), written under the
+   * new name with the new key.  One record in memory at a time. */
+  for (size_t i = 0; rc == RM_OK && i < h.n; i++)
+    for (size_t j = 0; rc == RM_OK && j < ix[i]->n; j++) {
+      struct store_record *r = &ix[i]->records[j];
+      struct moved key = { r->key, NULL, "" };
+      struct moved *m = bsearch (&key, mv, nmv, sizeof *mv, cmp_moved);
+      while (m > mv && strcmp (m[-1].from, r->key) == 0)
+        m--;
+      if (!m->to) {
+        struct strbuf json = STRBUF_INIT, gz = STRBUF_INIT;
+        rc = store_get_record (b, r, &json, err);
+        if (rc == RM_OK)
+          rc = backend_get_mem (b, r->key, &gz, NULL, err);
+        if (rc == RM_OK) {
+          seal_address_hex (new, json.data ? json.data : "", json.len, m->sha);
+          m->to = store_record_key_sha (r->namespace, r->release, r->revision, m->sha);
+          rc = put_with (b, new, old, m->to, gz.data ? gz.data : "", gz.len, "application/gzip",
+                         err);
+          strlist_push (&old_keys, r->key);
+          res->records++;
+        }
+        strbuf_free (&json);
+        strbuf_free (&gz);
+      }
+      if (rc == RM_OK) {
+        /* The index's strings may share one allocation: replace the record. */
+        struct store_record tmp = *r, nr;
+        tmp.key = m->to;
+        memcpy (tmp.sha256, m->sha, sizeof tmp.sha256);
+        store_record_copy (&nr, &tmp);
+        store_record_clear (r);
+        *r = nr;
+      }
+    }
+  /* The snapshots under their new names (same time, the id of the new text). */
+  char *current_text = NULL;
+  struct strlist old_snaps = STRLIST_INIT;
+  for (size_t i = 0; rc == RM_OK && i < h.n; i++) {
+    char *text = store_index_to_json (ix[i]);
+    if (strcmp (h.v[i].key, STORE_INDEX_KEY) != 0) {
+      char *key = store_snapshot_key (h.v[i].t, text, strlen (text));
+      rc = put_with (b, new, old, key, text, strlen (text), "application/json", err);
+      if (strcmp (key, h.v[i].key) != 0)
+        strlist_push (&old_snaps, h.v[i].key);
+      free (key);
+      res->snapshots++;
+    }
+    if (h.v[i].current) {
+      free (current_text);
+      current_text = text;
+    } else
+      free (text);
+  }
+  /* The commit: index.json, then the marker. */
+  if (rc == RM_OK && current_text)
+    rc = put_with (b, new, old, STORE_INDEX_KEY, current_text, strlen (current_text),
+                   "application/json", err);
+  if (rc == RM_OK)
+    rc = backend_sync (b, err);
+  if (rc == RM_OK)
+    rc = store_crypt_write (b, new->id_hex, NULL, err);
+  if (rc == RM_OK)
+    rc = backend_sync (b, err);
+  free (current_text);
+  if (rc == RM_OK) {
+    struct store_state st;
+    struct rm_error serr;
+    if (store_state_load (b, &st, &serr) == RM_OK) {
+      backend_set_seal (b, new, store_crypt_plain_keys);
+      if (store_state_save (b, &st, &serr) != RM_OK)
+        log_warn ("%s: %s", STORE_STATE_KEY, serr.message);
+      store_state_free (&st);
+    }
+    backend_set_seal (b, new, store_crypt_plain_keys);
+    /* After the commit: the old objects go (a failure leaves them unreferenced). */
+    struct strlist *lists[] = { &old_snaps, &old_keys };
+    for (size_t l = 0; l < 2; l++)
+      for (size_t i = 0; i < lists[l]->n; i++) {
+        struct rm_error derr;
+        int drc = backend_remove (b, lists[l]->items[i], &derr);
+        if (drc == RM_OK || rm_primary (drc) == RM_E_NOT_FOUND)
+          res->deleted++;
+        else {
+          res->failed++;
+          log_warn ("%s", derr.message);
+        }
+      }
+  }
+  for (size_t i = 0; i < nmv; i++) {
+    free (mv[i].from);
+    free (mv[i].to);
+  }
+  free (mv);
+  strlist_free (&old_keys);
+  strlist_free (&old_snaps);
+  free_indexes (ix, h.n);
+  store_history_free (&h);
+  return rc;
+}

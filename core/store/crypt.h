@@ -1,0 +1,68 @@
+/* Client-side encryption of a store (issue 15): the plaintext marker that says a store is
+ * encrypted and with which key, and attaching the key to the backend so that every
+ * object but the marker and the lock is sealed (base/seal.h has the object format).
+ *
+ *   encryption.json   {"apiVersion": "releasemanager.io/v1", "kind": "Encryption",
+ *                      "format": 1, "cipher": "AES-256-GCM", "keyId": "<16 hex>"}
+ *
+ * A store is encrypted or not as a whole: the marker is written before the first object
+ * of an encrypted store, and neither an encrypted export into a store that holds plain
+ * objects nor a plain one into an encrypted store is allowed.  `rekey` adds "rekeyTo"
+ * (the new key's id) while it rewrites the objects and drops it at its commit. */
+#ifndef RM_STORE_CRYPT_H
+#define RM_STORE_CRYPT_H
+
+#include <stdbool.h>
+
+#include "backend_wrap.h"
+#include "base/seal.h"
+
+#define STORE_CRYPT_KEY "encryption.json"
+
+/* Wrong key, no key, or a plain store given a key. */
+#define STORE_E_CRYPT ERR_EXT (RM_E_CONFIG, 0x51)
+
+/* What the marker says. */
+struct store_crypt {
+  bool present;
+  int format;
+  char key_id[SEAL_KEY_ID_HEX];
+  char rekey_to[SEAL_KEY_ID_HEX];     /* "" unless a rekey is under way */
+};
+
+/* Read encryption.json: RM_OK (c->present false when absent) or an error naming it. */
+int store_crypt_read (struct backend *b, struct store_crypt *c, struct rm_error *err);
+/* Write it (plain) with key_id and, when not NULL, rekey_to. */
+int store_crypt_write (struct backend *b, const char *key_id, const char *rekey_to,
+                       struct rm_error *err);
+
+/* Check the store against k (NULL: no key given) and attach k to b:
+ *   - an encrypted store without a key, or with another key: STORE_E_CRYPT naming the
+ *     store and the key ids ("pass --encrypt-key-file");
+ *   - a key for a store that already holds plain objects: STORE_E_CRYPT ("not encrypted;
+ *     refusing to mix");
+ *   - a key for an empty store: when writing, the marker is written first.
+ * k must outlive b. */
+int store_crypt_attach (struct backend *b, const struct seal_key *k, bool writing,
+                        struct rm_error *err);
+
+/* What rekey did. */
+struct store_rekey_result {
+  size_t records, snapshots;   /* rewritten under the new key */
+  size_t deleted, failed;      /* old objects removed after the commit, and not */
+};
+/* Re-encrypt the store b (attached to old) to new, the caller holding its lock: the
+ * marker first says "rekeyTo"; every record any snapshot references is read, checked,
+ * and written under its new name (the HMAC under new's address key), then every
+ * snapshot's index pointing at them under its new name; then the commit: index.json
+ * and the marker naming new; then the state file; then the old records and snapshots
+ * are deleted.  Until the commit nothing the old key reads is changed: a run stopped
+ * before it leaves the store as it was (plus objects under new names that the next
+ * rekey or export removes).  On return b is attached to new when the commit happened. */
+int store_rekey (struct backend *b, const struct seal_key *old, const struct seal_key *new,
+                 struct store_rekey_result *res, struct rm_error *err);
+
+/* The keys that stay plain on an encrypted store (NULL-terminated). */
+extern const char *const store_crypt_plain_keys[];
+
+#endif
