@@ -37,7 +37,7 @@ CORE_TEST_LIBS = libcoretest.a $(CJSON_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS) $(DL_L
 
 # The snapshot protocol (store/) and the export engine (export/).
 libcore_a_SOURCES += %reldir%/store/snapshot.c %reldir%/store/snapshot.h \
-	%reldir%/export/export.h %reldir%/export/internal.h %reldir%/export/plan.c \
+	%reldir%/export/export.h %reldir%/export/internal.h %reldir%/export/items.c %reldir%/export/plan.c \
 	%reldir%/export/record.c %reldir%/export/fetch.c %reldir%/export/engine.c \
 	%reldir%/export/incremental.c
 

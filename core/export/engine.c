@@ -536,10 +536,8 @@ export_engine_run (struct export_engine *e, struct export_result *r, struct rm_e
   if (!e->loaded) {
     /* Whether there is one decides how the cluster is listed (a first export plans and
      * reads in one LIST): one stat says it before the read is over. */
-    struct rm_object_info info;
-    struct rm_error serr;
     if (backend_has_stat (e->b) && backend_max_parallel (e->b, 2) >= 2
-        && backend_stat (e->b, STORE_INDEX_KEY, &info, &serr) != RM_E_NOT_FOUND)
+        && store_index_may_exist (e->b))
       rd.started = pthread_create (&rd.tid, NULL, read_index, &rd) == 0;
     if (!rd.started) {
       read_index (&rd);

@@ -1,6 +1,6 @@
 /* What the files of the export engine share: the engine, one item per release object
- * found in the cluster, and each file's entry points.  plan.c lists the cluster and
- * compares with the previous snapshot; record.c turns one object into a stored record;
+ * found in the cluster, and each file's entry points.  items.c holds the items and the
+ * scope; plan.c lists the cluster and compares with the previous snapshot; record.c turns one object into a stored record;
  * fetch.c reads the changed objects on worker threads; engine.c runs and commits. */
 #ifndef RM_EXPORT_INTERNAL_H
 #define RM_EXPORT_INTERNAL_H
@@ -103,8 +103,8 @@ int export_plan_first (struct export_engine *e, struct rm_error *kerr);
  * and the comparison. */
 int export_plan_list (struct export_engine *e, struct rm_error *kerr);
 void export_plan_finish (struct export_engine *e);
-/* One item for a listed object (metadata or full) of driver into *it, or false when it
- * is not a release record (warned) or not wanted. */
+/* items.c: one item for a listed object (metadata or full) of driver into *it, or false
+ * when it is not a release record (warned) or not wanted. */
 bool export_item_init (const struct export_engine *e, enum helm_driver driver,
                        const cJSON *obj, struct item *it);
 void export_item_free (struct item *it);

@@ -736,6 +736,14 @@ fail:
   return rc;
 }
 
+bool
+store_index_may_exist (struct backend *b)
+{
+  struct rm_object_info info;
+  struct rm_error err;
+  return !backend_has_stat (b) || backend_stat (b, STORE_INDEX_KEY, &info, &err) != RM_E_NOT_FOUND;
+}
+
 int
 store_index_read (struct backend *b, struct store_index **out, struct store_index_base *base,
                   struct rm_error *err)

@@ -157,6 +157,9 @@ struct store_index_base {
   bool absent;             /* there was no index.json */
   char etag[RM_ETAG_MAX];  /* its etag; "" when the backend gives none */
 };
+/* Whether index.json may exist, by one stat: false only when the backend can stat and
+ * says it does not (a first export then needs no previous snapshot). */
+bool store_index_may_exist (struct backend *b);
 /* store_index_load that also fills base (also when the index is not valid: base then
  * says what to replace). */
 int store_index_read (struct backend *b, struct store_index **out, struct store_index_base *base,

@@ -272,11 +272,15 @@ class Import(unittest.TestCase):
             self.assertIn(("cm", "legacy-app"), cm)
             values = json.loads(dst.helm3("get", "values", MANAGER, "-n", "ops", "-o", "json").stdout)
             self.assertEqual(values["backend"]["path"], "new-cluster", values)
-            # Again: existing releases are skipped with a message, exit 0.
+            # Again: every release, the re-pointed manager too (its re-rendered revision is
+            # compared like the stored ones), is skipped as already restored, exit 0.
             p = rm(notes, kubeconfig=dst.kubeconfig, extra_env={"PATH": os.path.dirname(
                 TOOLS["helm3"]) + ":/usr/bin:/bin"})
             self.assertEqual(p.returncode, 0, show(p))
-            self.assertIn("already exists", p.stdout + p.stderr, show(p))
+            for rel in ("apps/web", "cm/legacy-app", "ops/" + MANAGER, "tools/tool"):
+                self.assertRegex(p.stdout, r"(?m)^skipped %s: already restored: " % re.escape(rel),
+                                 show(p))
+            self.assertIn("0 restored, 4 skipped, 0 failed", p.stdout, show(p))
 
 
 def original_store(prefix):
