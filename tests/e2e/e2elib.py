@@ -13,6 +13,7 @@ A test file imports the names it uses from here; main() publishes TOOLS and WORK
 test module too, so that its tests keep reading them as module globals."""
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import json
@@ -264,6 +265,33 @@ def check(cond, what, detail=""):
     if not cond:
         failures.append(what)
     return cond
+
+
+def s3_main(name, bucket, run, clusters=1):
+    """The main of a script-style s3 test: exit 77 with the reason when the s3 plugin or
+    the fake API server's tools are missing; moto (tests/plugins/s3/s3env.py, SigV4
+    checked) in a scratch directory with bucket created; clusters fake API servers; then
+    run(s3, moto, work, *fks) (s3 a boto3 client), the ok/FAIL count and the exit status."""
+    sys.path.insert(0, os.path.join(SRCDIR, "tests", "plugins", "s3"))
+    import s3env
+    if not os.path.exists(os.path.join(S3_DIR, "s3.so")):
+        s3env.skip("the s3 plugin was not built (%s)" % S3_DIR)
+    try:
+        tools = fku.find_tools()
+    except fku.ToolsUnavailable as e:
+        s3env.skip(str(e))
+    work = tempfile.mkdtemp(prefix="rm-%s-" % name)
+    moto = s3env.Moto(work)
+    try:
+        s3 = moto.client()
+        s3.create_bucket(Bucket=bucket)
+        with contextlib.ExitStack() as stack:
+            fks = [stack.enter_context(fku.FakeKube(tools=tools)) for _ in range(clusters)]
+            run(s3, moto, work, *fks)
+    finally:
+        moto.stop()
+    print("%d failures" % len(failures))
+    sys.exit(1 if failures else 0)
 
 
 # ---- the test program --------------------------------------------------------------------------

@@ -14,109 +14,94 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import tempfile
 
-from e2elib import CHARTS, RM_BIN, S3_DIR, SRCDIR, check, failures, fku
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "plugins", "s3"))
-import s3env  # noqa: E402
+import e2elib
+from e2elib import CHARTS, RM_BIN, S3_DIR, check, fku
 
 BUCKET = "rm-export"
 PREFIX = "clusters/prod"
 
 
 def main():
-    if not os.path.exists(os.path.join(S3_DIR, "s3.so")):
-        s3env.skip("the s3 plugin was not built (%s)" % S3_DIR)
-    try:
-        tools = fku.find_tools()
-    except fku.ToolsUnavailable as e:
-        s3env.skip(str(e))
-    work = tempfile.mkdtemp(prefix="rm-export-s3-")
-    moto = s3env.Moto(work)
-    try:
-        s3 = moto.client()
-        s3.create_bucket(Bucket=BUCKET)
-        with fku.FakeKube(tools=tools) as fk:
-            fk.helm3("install", "web", os.path.join(CHARTS, "plain"), "-n", "default")
-            fk.helm3("upgrade", "web", os.path.join(CHARTS, "plain"), "-n", "default",
-                     "--set", "replicaCount=2")
-            fk.helm4("install", "api", os.path.join(CHARTS, "with-subchart"), "-n", "apps",
-                     "--create-namespace")
-            kc = fk.env()["KUBECONFIG"]
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("RELEASEMANAGER_", "AWS_"))}
-            env["RELEASEMANAGER_S3_SECRET_ACCESS_KEY"] = moto.sk
-            base = ["--plugin-dir", S3_DIR, "--path", PREFIX, "--endpoint", moto.endpoint,
-                    "--bucket", BUCKET, "--accessKeyID", moto.ak, "--kubeconfig", kc]
+    e2elib.s3_main("export-s3", BUCKET, run)
 
-            def rm(*args):
-                p = subprocess.run([RM_BIN] + list(args) + base, capture_output=True, text=True,
-                                   env=env, timeout=180)
-                check(moto.sk not in p.stdout + p.stderr, "secret key absent from output of %s" % args[0])
-                return p
 
-            def objects():
-                out = {}
-                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=PREFIX + "/"):
-                    for o in page.get("Contents", []):
-                        out[o["Key"][len(PREFIX) + 1:]] = o
-                return out
+def run(s3, moto, work, fk):
+    fk.helm3("install", "web", os.path.join(CHARTS, "plain"), "-n", "default")
+    fk.helm3("upgrade", "web", os.path.join(CHARTS, "plain"), "-n", "default",
+             "--set", "replicaCount=2")
+    fk.helm4("install", "api", os.path.join(CHARTS, "with-subchart"), "-n", "apps",
+             "--create-namespace")
+    kc = fk.env()["KUBECONFIG"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RELEASEMANAGER_", "AWS_"))}
+    env["RELEASEMANAGER_S3_SECRET_ACCESS_KEY"] = moto.sk
+    base = ["--plugin-dir", S3_DIR, "--path", PREFIX, "--endpoint", moto.endpoint,
+            "--bucket", BUCKET, "--accessKeyID", moto.ak, "--kubeconfig", kc]
 
-            p = rm("export", "s3")
-            check(p.returncode == 0, "first export to s3 succeeds", p.stdout + p.stderr)
-            objs = objects()
-            secrets = json.loads(fk.kubectl("get", "secrets", "-A", "-l", "owner=helm", "-o", "json").stdout)["items"]
-            check(len(secrets) == 3, "three release Secrets in the cluster", str(len(secrets)))
-            for sec in secrets:
-                md = sec["metadata"]
-                name, _, rev = md["name"][len("sh.helm.release.v1."):].rpartition(".v")
-                want = json.dumps(fku.decode_release(sec), sort_keys=True)
-                raw = base64.b64decode(base64.b64decode(sec["data"]["release"]))
-                if raw[:3] == b"\x1f\x8b\x08":
-                    raw = gzip.decompress(raw)
-                key = "releases/%s/%s/%s.%s.json.gz" % (md["namespace"], name, rev,
-                                                        hashlib.sha256(raw).hexdigest())
-                check(key in objs, "record %s is in the bucket" % key, str(sorted(objs)))
-                if key in objs:
-                    body = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=PREFIX + "/" + key)["Body"].read())
-                    check(body == raw, "record %s is byte-exact to what Helm stored" % key)
-                    check(json.dumps(json.loads(body), sort_keys=True) == want,
-                          "record %s holds the release Helm stored" % key)
-            check("index.json" in objs and "rlsmgrstate.json" in objs, "index and state file in the bucket",
-                  str(sorted(objs)))
-            index = json.loads(s3.get_object(Bucket=BUCKET, Key=PREFIX + "/index.json")["Body"].read())
-            check(len(index["records"]) == 3, "the index lists three records", json.dumps(index)[:500])
-            for r in index["records"]:
-                body = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=PREFIX + "/" + r["key"])["Body"].read())
-                check(hashlib.sha256(body).hexdigest() == r["sha256"], "sha256 of %s matches the index" % r["key"])
+    def rm(*args):
+        p = subprocess.run([RM_BIN] + list(args) + base, capture_output=True, text=True,
+                           env=env, timeout=180)
+        check(moto.sk not in p.stdout + p.stderr, "secret key absent from output of %s" % args[0])
+        return p
 
-            before = {k: (o["ETag"], o["LastModified"]) for k, o in objects().items()}
-            p = rm("export", "s3")
-            check(p.returncode == 0 and " 0 written" in p.stdout, "unchanged re-export writes nothing",
-                  p.stdout + p.stderr)
-            after = {k: (o["ETag"], o["LastModified"]) for k, o in objects().items()}
-            check(before == after, "no object in the bucket was rewritten", "%s\n%s" % (before, after))
+    def objects():
+        out = {}
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=PREFIX + "/"):
+            for o in page.get("Contents", []):
+                out[o["Key"][len(PREFIX) + 1:]] = o
+        return out
 
-            lock_writers(fk, s3, env, base, kc)
+    p = rm("export", "s3")
+    check(p.returncode == 0, "first export to s3 succeeds", p.stdout + p.stderr)
+    objs = objects()
+    secrets = json.loads(fk.kubectl("get", "secrets", "-A", "-l", "owner=helm", "-o", "json").stdout)["items"]
+    check(len(secrets) == 3, "three release Secrets in the cluster", str(len(secrets)))
+    for sec in secrets:
+        md = sec["metadata"]
+        name, _, rev = md["name"][len("sh.helm.release.v1."):].rpartition(".v")
+        want = json.dumps(fku.decode_release(sec), sort_keys=True)
+        raw = base64.b64decode(base64.b64decode(sec["data"]["release"]))
+        if raw[:3] == b"\x1f\x8b\x08":
+            raw = gzip.decompress(raw)
+        key = "releases/%s/%s/%s.%s.json.gz" % (md["namespace"], name, rev,
+                                                hashlib.sha256(raw).hexdigest())
+        check(key in objs, "record %s is in the bucket" % key, str(sorted(objs)))
+        if key in objs:
+            body = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=PREFIX + "/" + key)["Body"].read())
+            check(body == raw, "record %s is byte-exact to what Helm stored" % key)
+            check(json.dumps(json.loads(body), sort_keys=True) == want,
+                  "record %s holds the release Helm stored" % key)
+    check("index.json" in objs and "rlsmgrstate.json" in objs, "index and state file in the bucket",
+          str(sorted(objs)))
+    index = json.loads(s3.get_object(Bucket=BUCKET, Key=PREFIX + "/index.json")["Body"].read())
+    check(len(index["records"]) == 3, "the index lists three records", json.dumps(index)[:500])
+    for r in index["records"]:
+        body = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=PREFIX + "/" + r["key"])["Body"].read())
+        check(hashlib.sha256(body).hexdigest() == r["sha256"], "sha256 of %s matches the index" % r["key"])
 
-            fk.helm4("uninstall", "api", "-n", "apps")
-            # --keep-last 1: one snapshot (the default keeps 10 past ones, and their records)
-            p = rm("export", "s3", "--keep-last", "1")
-            check(p.returncode == 0 and "1 deleted" in p.stdout, "export after uninstall deletes one record",
-                  p.stdout + p.stderr)
-            check(not any(k.startswith("releases/apps/") for k in objects()),
-                  "the uninstalled release is gone from the bucket", str(sorted(objects())))
+    before = {k: (o["ETag"], o["LastModified"]) for k, o in objects().items()}
+    p = rm("export", "s3")
+    check(p.returncode == 0 and " 0 written" in p.stdout, "unchanged re-export writes nothing",
+          p.stdout + p.stderr)
+    after = {k: (o["ETag"], o["LastModified"]) for k, o in objects().items()}
+    check(before == after, "no object in the bucket was rewritten", "%s\n%s" % (before, after))
 
-            p = rm("list", "s3", "-o", "json")
-            check(p.returncode == 0 and len(json.loads(p.stdout)["records"]) == 2, "list through s3",
-                  p.stdout + p.stderr)
-            p = rm("clear", "s3")
-            check(p.returncode == 0 and objects() == {}, "clear through s3 empties the prefix",
-                  p.stdout + p.stderr + str(sorted(objects())))
-    finally:
-        moto.stop()
-    print("%d failures" % len(failures))
-    sys.exit(1 if failures else 0)
+    lock_writers(fk, s3, env, base, kc)
+
+    fk.helm4("uninstall", "api", "-n", "apps")
+    # --keep-last 1: one snapshot (the default keeps 10 past ones, and their records)
+    p = rm("export", "s3", "--keep-last", "1")
+    check(p.returncode == 0 and "1 deleted" in p.stdout, "export after uninstall deletes one record",
+          p.stdout + p.stderr)
+    check(not any(k.startswith("releases/apps/") for k in objects()),
+          "the uninstalled release is gone from the bucket", str(sorted(objects())))
+
+    p = rm("list", "s3", "-o", "json")
+    check(p.returncode == 0 and len(json.loads(p.stdout)["records"]) == 2, "list through s3",
+          p.stdout + p.stderr)
+    p = rm("clear", "s3")
+    check(p.returncode == 0 and objects() == {}, "clear through s3 empties the prefix",
+          p.stdout + p.stderr + str(sorted(objects())))
 
 
 LOCK_PREFIX = "clusters/locked"

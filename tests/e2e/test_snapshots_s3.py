@@ -14,39 +14,20 @@ missing."""
 import json
 import os
 import subprocess
-import sys
-import tempfile
 import time
 
-from e2elib import CHARTS, RM_BIN, S3_DIR, SRCDIR, check, failures, fku
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "plugins", "s3"))
-import s3env  # noqa: E402
+import e2elib
+from e2elib import CHARTS, RM_BIN, S3_DIR, check
 
 BUCKET = "rm-snapshots"
 PREFIX = "clusters/blue"
 
 
 def main():
-    if not os.path.exists(os.path.join(S3_DIR, "s3.so")):
-        s3env.skip("the s3 plugin was not built (%s)" % S3_DIR)
-    try:
-        tools = fku.find_tools()
-    except fku.ToolsUnavailable as e:
-        s3env.skip(str(e))
-    work = tempfile.mkdtemp(prefix="rm-snapshots-s3-")
-    moto = s3env.Moto(work)
-    try:
-        s3 = moto.client()
-        s3.create_bucket(Bucket=BUCKET)
-        with fku.FakeKube(tools=tools) as fk, fku.FakeKube(tools=tools) as target:
-            run(s3, moto, fk, target, work)
-    finally:
-        moto.stop()
-    print("%d failures" % len(failures))
-    sys.exit(1 if failures else 0)
+    e2elib.s3_main("snapshots-s3", BUCKET, run, clusters=2)
 
 
-def run(s3, moto, fk, target, work):
+def run(s3, moto, work, fk, target):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("RELEASEMANAGER_", "AWS_")) and k != "KUBECONFIG"}
     env["HOME"] = work

@@ -12,103 +12,88 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
-import tempfile
 
-from e2elib import CHARTS, RM_BIN, S3_DIR, SRCDIR, check, failures, fku
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "plugins", "s3"))
-import s3env  # noqa: E402
+import e2elib
+from e2elib import CHARTS, RM_BIN, S3_DIR, check
 
 BUCKET = "rm-verify"
 PREFIX = "clusters/prod"
 
 
 def main():
-    if not os.path.exists(os.path.join(S3_DIR, "s3.so")):
-        s3env.skip("the s3 plugin was not built (%s)" % S3_DIR)
-    try:
-        tools = fku.find_tools()
-    except fku.ToolsUnavailable as e:
-        s3env.skip(str(e))
-    work = tempfile.mkdtemp(prefix="rm-verify-s3-")
-    moto = s3env.Moto(work)
-    try:
-        s3 = moto.client()
-        s3.create_bucket(Bucket=BUCKET)
-        with fku.FakeKube(tools=tools) as fk:
-            plain = os.path.join(CHARTS, "plain")
-            fk.helm3("install", "web", plain, "-n", "default")
-            fk.helm3("upgrade", "web", plain, "-n", "default", "--set", "replicaCount=2")
-            fk.helm3("install", "api", plain, "-n", "apps", "--create-namespace")
-            kc = fk.env()["KUBECONFIG"]
-            env = {k: v for k, v in os.environ.items()
-                   if not k.startswith(("RELEASEMANAGER_", "AWS_")) and k != "KUBECONFIG"}
-            env["HOME"] = work
-            env["RELEASEMANAGER_S3_SECRET_ACCESS_KEY"] = moto.sk
-            base = ["--plugin-dir", S3_DIR, "--path", PREFIX, "--endpoint", moto.endpoint,
-                    "--bucket", BUCKET, "--accessKeyID", moto.ak]
+    e2elib.s3_main("verify-s3", BUCKET, run)
 
-            def rm(*args):
-                p = subprocess.run([RM_BIN] + list(args) + base, capture_output=True, text=True,
-                                   env=env, timeout=180)
-                check(moto.sk not in p.stdout + p.stderr, "secret key absent from output of %s"
-                      % " ".join(args[:2]))
-                return p
 
-            def body(key):
-                return s3.get_object(Bucket=BUCKET, Key=PREFIX + "/" + key)["Body"].read()
+def run(s3, moto, work, fk):
+    plain = os.path.join(CHARTS, "plain")
+    fk.helm3("install", "web", plain, "-n", "default")
+    fk.helm3("upgrade", "web", plain, "-n", "default", "--set", "replicaCount=2")
+    fk.helm3("install", "api", plain, "-n", "apps", "--create-namespace")
+    kc = fk.env()["KUBECONFIG"]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("RELEASEMANAGER_", "AWS_")) and k != "KUBECONFIG"}
+    env["HOME"] = work
+    env["RELEASEMANAGER_S3_SECRET_ACCESS_KEY"] = moto.sk
+    base = ["--plugin-dir", S3_DIR, "--path", PREFIX, "--endpoint", moto.endpoint,
+            "--bucket", BUCKET, "--accessKeyID", moto.ak]
 
-            def put(key, data):
-                s3.put_object(Bucket=BUCKET, Key=PREFIX + "/" + key, Body=data)
+    def rm(*args):
+        p = subprocess.run([RM_BIN] + list(args) + base, capture_output=True, text=True,
+                           env=env, timeout=180)
+        check(moto.sk not in p.stdout + p.stderr, "secret key absent from output of %s"
+              % " ".join(args[:2]))
+        return p
 
-            p = rm("export", "s3", "--kubeconfig", kc)
-            check(p.returncode == 0, "export to s3", p.stdout + p.stderr)
-            index = json.loads(body("index.json"))
-            recs = {(r["namespace"], r["release"], r["revision"]): r for r in index["records"]}
-            check(sorted(recs) == [("apps", "api", 1), ("default", "web", 1), ("default", "web", 2)],
-                  "the index lists three records", str(sorted(recs)))
-            if len(recs) != 3:
-                return
-            p = rm("verify", "s3", "--threads", "4")
-            check(p.returncode == 0 and p.stdout == "verified 3 records, 0 damaged, 0 missing, "
-                  "0 unreadable, 0 unreferenced\n", "a clean bucket verifies (no cluster)",
-                  p.stdout + p.stderr)
+    def body(key):
+        return s3.get_object(Bucket=BUCKET, Key=PREFIX + "/" + key)["Body"].read()
 
-            web1, web2, api = recs[("default", "web", 1)], recs[("default", "web", 2)], recs[("apps", "api", 1)]
-            good = {r["key"]: body(r["key"]) for r in (web1, web2, api)}
-            put(web2["key"], good[web2["key"]][:50])
-            s3.delete_object(Bucket=BUCKET, Key=PREFIX + "/" + web1["key"])
-            put(api["key"], good[web2["key"]])
-            put("releases/default/web/9.json.gz", gzip.compress(b"{}"))
-            p = rm("verify", "s3")
-            lines = p.stdout.splitlines()
-            check(p.returncode == 1, "a damaged bucket: exit 1", p.stdout + p.stderr)
-            check("%s: missing" % web1["key"] in lines, "the deleted object is named missing", p.stdout)
-            check(any(l.startswith("%s: stored size mismatch" % web2["key"]) for l in lines)
-                  and any(l.startswith("%s: not a valid gzip" % web2["key"]) for l in lines),
-                  "the truncated object is named with its problems", p.stdout)
-            check("%s: sha256 mismatch: index says %s, record has %s" % (api["key"], api["sha256"],
-                                                                        web2["sha256"]) in lines,
-                  "the replaced object is named with both hashes", p.stdout)
-            check(any(l.startswith("releases/default/web/9.json.gz: unreferenced") for l in lines),
-                  "the stray object is unreferenced", p.stdout)
-            check(lines[-1:] == ["verified 3 records, 2 damaged, 1 missing, 0 unreadable, 1 unreferenced"],
-                  "summary", p.stdout)
+    def put(key, data):
+        s3.put_object(Bucket=BUCKET, Key=PREFIX + "/" + key, Body=data)
 
-            p = rm("verify", "s3", "--repair", "--kubeconfig", kc)
-            check(p.returncode == 0 and p.stdout.count("repaired from the cluster") == 3,
-                  "--repair puts the three records back from the cluster", p.stdout + p.stderr)
-            for key, data in good.items():
-                check(hashlib.sha256(gzip.decompress(body(key))).hexdigest()
-                      == hashlib.sha256(gzip.decompress(data)).hexdigest(),
-                      "%s holds its indexed content again" % key)
-            p = rm("verify", "s3")
-            check(p.returncode == 0 and "0 damaged, 0 missing" in p.stdout,
-                  "the repaired bucket verifies", p.stdout + p.stderr)
-    finally:
-        moto.stop()
-    print("%d failures" % len(failures))
-    sys.exit(1 if failures else 0)
+    p = rm("export", "s3", "--kubeconfig", kc)
+    check(p.returncode == 0, "export to s3", p.stdout + p.stderr)
+    index = json.loads(body("index.json"))
+    recs = {(r["namespace"], r["release"], r["revision"]): r for r in index["records"]}
+    check(sorted(recs) == [("apps", "api", 1), ("default", "web", 1), ("default", "web", 2)],
+          "the index lists three records", str(sorted(recs)))
+    if len(recs) != 3:
+        return
+    p = rm("verify", "s3", "--threads", "4")
+    check(p.returncode == 0 and p.stdout == "verified 3 records, 0 damaged, 0 missing, "
+          "0 unreadable, 0 unreferenced\n", "a clean bucket verifies (no cluster)",
+          p.stdout + p.stderr)
+
+    web1, web2, api = recs[("default", "web", 1)], recs[("default", "web", 2)], recs[("apps", "api", 1)]
+    good = {r["key"]: body(r["key"]) for r in (web1, web2, api)}
+    put(web2["key"], good[web2["key"]][:50])
+    s3.delete_object(Bucket=BUCKET, Key=PREFIX + "/" + web1["key"])
+    put(api["key"], good[web2["key"]])
+    put("releases/default/web/9.json.gz", gzip.compress(b"{}"))
+    p = rm("verify", "s3")
+    lines = p.stdout.splitlines()
+    check(p.returncode == 1, "a damaged bucket: exit 1", p.stdout + p.stderr)
+    check("%s: missing" % web1["key"] in lines, "the deleted object is named missing", p.stdout)
+    check(any(l.startswith("%s: stored size mismatch" % web2["key"]) for l in lines)
+          and any(l.startswith("%s: not a valid gzip" % web2["key"]) for l in lines),
+          "the truncated object is named with its problems", p.stdout)
+    check("%s: sha256 mismatch: index says %s, record has %s" % (api["key"], api["sha256"],
+                                                                web2["sha256"]) in lines,
+          "the replaced object is named with both hashes", p.stdout)
+    check(any(l.startswith("releases/default/web/9.json.gz: unreferenced") for l in lines),
+          "the stray object is unreferenced", p.stdout)
+    check(lines[-1:] == ["verified 3 records, 2 damaged, 1 missing, 0 unreadable, 1 unreferenced"],
+          "summary", p.stdout)
+
+    p = rm("verify", "s3", "--repair", "--kubeconfig", kc)
+    check(p.returncode == 0 and p.stdout.count("repaired from the cluster") == 3,
+          "--repair puts the three records back from the cluster", p.stdout + p.stderr)
+    for key, data in good.items():
+        check(hashlib.sha256(gzip.decompress(body(key))).hexdigest()
+              == hashlib.sha256(gzip.decompress(data)).hexdigest(),
+              "%s holds its indexed content again" % key)
+    p = rm("verify", "s3")
+    check(p.returncode == 0 and "0 damaged, 0 missing" in p.stdout,
+          "the repaired bucket verifies", p.stdout + p.stderr)
 
 
 if __name__ == "__main__":
