@@ -7,35 +7,21 @@ the changed lines of a real chart upgrade; a damaged stored record -> exit 2 nam
 
 Exit 77 (skip) when helm/kubectl, openssl or the program under test is missing."""
 
+import functools
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
 
-SRCDIR = os.environ.get("abs_top_srcdir") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILDDIR = os.environ.get("abs_top_builddir") or SRCDIR
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakekube"))
-import fakekube_util as fku  # noqa: E402
+import e2elib
+from e2elib import CHARTS, PLUGIN_DIR, fku, show
 
-RM_BIN = os.environ.get("RM_BIN") or os.path.join(BUILDDIR, "releasemanager")
-PLUGIN_DIR = os.path.join(BUILDDIR, "plugins", "local", ".libs")
-PLAIN = os.path.join(SRCDIR, "tests", "charts", "plain")
-TOOLS = WORK = None
-
-
-def rm(*args):
-    e = {k: v for k, v in os.environ.items()
-         if not k.startswith("RELEASEMANAGER_") and k not in ("KUBECONFIG", "HELM_DRIVER")}
-    e["HOME"] = WORK
-    return subprocess.run([RM_BIN] + [str(a) for a in args], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, env=e, timeout=180)
-
-
-def show(p):
-    return "exit %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, p.stdout, p.stderr)
+PLAIN = os.path.join(CHARTS, "plain")
+TOOLS = None        # set by e2elib.main()
+WORK = None         # set by e2elib.main()
+rm = functools.partial(e2elib.rm, home=True, timeout=180)
 
 
 class Diff(unittest.TestCase):
@@ -187,24 +173,7 @@ class Diff(unittest.TestCase):
 
 
 def main():
-    global TOOLS, WORK
-    if not fku.openssl_available():
-        print("SKIP: openssl not found")
-        return fku.SKIP
-    try:
-        TOOLS = fku.find_tools()
-    except fku.ToolsUnavailable as e:
-        print("SKIP: %s" % e)
-        return fku.SKIP
-    if not os.access(RM_BIN, os.X_OK) or not os.path.isdir(PLUGIN_DIR):
-        print("SKIP: program under test or local plugin not built (run from make check)")
-        return fku.SKIP
-    WORK = tempfile.mkdtemp(prefix="diff-test-")
-    try:
-        prog = unittest.main(exit=False, verbosity=2, argv=[sys.argv[0]] + sys.argv[1:])
-    finally:
-        shutil.rmtree(WORK, ignore_errors=True)
-    return 0 if prog.result.wasSuccessful() else 1
+    return e2elib.main("diff", sys.modules[__name__])
 
 
 if __name__ == "__main__":
