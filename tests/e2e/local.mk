@@ -70,3 +70,7 @@ EXTRA_DIST += tests/e2e/test_snapshots_s3.py
 # filters, -o json, --manifests, a damaged record.
 TESTS += tests/e2e/test_diff.py
 EXTRA_DIST += tests/e2e/test_diff.py
+
+# `diff` through the s3 backend (moto): equal, an upgrade, --to-snapshot, -o json, damage.
+TESTS += tests/e2e/test_diff_s3.py
+EXTRA_DIST += tests/e2e/test_diff_s3.py
