@@ -3,7 +3,8 @@
 snapshot against the cluster) against the metadata-only LIST floor measured in the same
 run, against the same server: the cluster unchanged, and after 1% of the releases were
 upgraded (a new deployed revision, the previous one relabelled superseded, as helm
-upgrade leaves them).
+upgrade leaves them); and `list -o json`, which reads and prints the same index diff
+reads (diff cannot do with less than the LIST and the index).
 
 The fake API server and its records are scale_bench.py's (tests/fakekube with
 --no-gzip-cache; Helm's own Secret format; release i has i % 10 + 1 revisions; 50
@@ -84,15 +85,19 @@ def main():
                       "--kubeconfig", kc]
             export = [a.rm, "export"] + common
             diff = [a.rm, "diff"] + common
+            lst = [a.rm, "list", "local", "--plugin-dir", a.plugins, "--path", store, "-o", "json"]
             subprocess.run(export, env=env, check=True, capture_output=True)
             nup = max(1, nrel // 100)
-            m = {k: [] for k in ("meta", "same", "changed")}
-            rss = {"same": 0, "changed": 0}
-            cpu = {"same": [], "changed": []}
+            m = {k: [] for k in ("meta", "list", "same", "changed")}
+            rss = {"list": 0, "same": 0, "changed": 0}
+            cpu = {"list": [], "same": [], "changed": []}
             summary = {}
             for r in range(a.repeat):
                 w = sb.list_floor.run(fk.url, fk.token, fk.ca, metadata=True, limit=500)
                 m["meta"].append(w[0])
+                t, kib, c, line = timed(lst, env, 0)
+                m["list"].append(t), cpu["list"].append(c)
+                rss["list"] = max(rss["list"], kib)
                 t, kib, c, line = timed(diff, env, 0)
                 m["same"].append(t), cpu["same"].append(c)
                 rss["same"] = max(rss["same"], kib)
@@ -120,7 +125,7 @@ def main():
             for k in rss:
                 row[k + "_rss"] = rss[k]
                 row[k + "_cpu"] = sb.median(cpu[k])
-                row[k + "_summary"] = summary[k]
+                row[k + "_summary"] = summary.get(k, "")
             rows.append(row)
             print("measured %d releases: %s" % (nrel, row), file=sys.stderr, flush=True)
             shutil.rmtree(store, ignore_errors=True)
@@ -137,6 +142,11 @@ def main():
     print("|---" * (len(rows) + 1) + "|")
     print("| floor: metadata-only LIST, gzip, pages of 500 | "
           + " | ".join("%.3f" % r["meta"] for r in rows) + " |")
+    print("| list -o json (the index alone: what diff reads besides the LIST) | "
+          + " | ".join("%.3f (%.2fx) / %.1f" % (r["list"], r["list"] / r["meta"],
+                                               r["list_rss"] / 1024) for r in rows) + " |")
+    print("| floor + list -o json | " + " | ".join("%.3f" % (r["meta"] + r["list"])
+                                                   for r in rows) + " |")
     for k, label in (("same", "diff, unchanged (exit 0)"),
                      ("changed", "diff, 1% upgraded (exit 1)")):
         print("| %s | %s |" % (label, " | ".join(
