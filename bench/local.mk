@@ -5,3 +5,4 @@ EXTRA_DIST += RELIABILITY.md bench/RESULTS.md \
 	bench/list_floor.py bench/scale.sh bench/scale_bench.py \
 	bench/local-barrier.sh bench/local_barrier.c bench/local_sync_strategies.c \
 	bench/daemon.sh bench/daemon_bench.py bench/snapshots_bench.py
+EXTRA_DIST += bench/diff.sh bench/diff_bench.py

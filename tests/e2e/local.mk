@@ -78,3 +78,7 @@ EXTRA_DIST += tests/e2e/e2elib.py
 # never mixed, and a record decrypted with Python's cryptography from the man page alone.
 TESTS += tests/e2e/test_encrypt.py
 EXTRA_DIST += tests/e2e/test_encrypt.py
+
+# `diff` through the s3 backend (moto): equal, an upgrade, --to-snapshot, -o json, damage.
+TESTS += tests/e2e/test_diff_s3.py
+EXTRA_DIST += tests/e2e/test_diff_s3.py
