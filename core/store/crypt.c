@@ -164,6 +164,43 @@ free_indexes (struct store_index **ix, size_t n)
   free (ix);
 }
 
+static int
+collect_key (void *opaque, const struct rm_list_entry *e)
+{
+  strlist_push (opaque, e->key);
+  return 0;
+}
+
+/* Before a rekey starts over: remove what an unfinished one left (the store's marker
+ * says it went to key id to): its snapshots (h->leftover) and the records no snapshot
+ * references (its records, and any an interrupted export left).  ref: the records the
+ * snapshots of h reference.  A delete that fails stops the rekey before it writes. */
+static int
+remove_leftovers (struct backend *b, const struct store_history *h, const struct moved *ref,
+                  size_t nref, const char *to, size_t *removed, struct rm_error *err)
+{
+  struct strlist gone = STRLIST_INIT, refs = STRLIST_INIT;
+  for (size_t i = 0; i < h->leftover.n; i++)
+    strlist_push (&gone, h->leftover.items[i]);
+  int rc = backend_list_all (b, STORE_RELEASES_PREFIX, collect_key, &gone, err);
+  for (size_t i = 0; i < nref; i++)
+    strlist_push (&refs, ref[i].from);
+  store_keys_subtract (&gone, &refs);
+  if (rc == RM_OK && gone.n)
+    log_info ("a rekey to key id %s did not finish: removing the %zu objects it left (or "
+              "that no snapshot references) before starting over", to, gone.n);
+  for (size_t i = 0; rc == RM_OK && i < gone.n; i++) {
+    rc = backend_remove (b, gone.items[i], err);
+    if (rm_primary (rc) == RM_E_NOT_FOUND)
+      rc = RM_OK;
+    if (rc == RM_OK)
+      ++*removed;
+  }
+  strlist_free (&gone);
+  strlist_free (&refs);
+  return rc;
+}
+
 int
 store_rekey (struct backend *b, const struct seal_key *old, const struct seal_key *new,
              struct store_rekey_result *res, struct rm_error *err)
@@ -186,9 +223,16 @@ store_rekey (struct backend *b, const struct seal_key *old, const struct seal_ke
       nmv++;
     }
   }
+  qsort (mv, nmv, sizeof *mv, cmp_moved);
+  /* A rekey that was stopped before its commit (to this key or another): start over,
+   * its leftovers removed first (while the marker still names its key). */
+  struct store_crypt c;
+  if (rc == RM_OK)
+    rc = store_crypt_read (b, &c, err);
+  if (rc == RM_OK && c.rekey_to[0])
+    rc = remove_leftovers (b, &h, mv, nmv, c.rekey_to, &res->leftovers, err);
   if (rc == RM_OK)
     rc = store_crypt_write (b, old->id_hex, new->id_hex, err);
-  qsort (mv, nmv, sizeof *mv, cmp_moved);
   struct strlist old_keys = STRLIST_INIT;
   /* The records: read with the old key (checked against the index), written under the
    * new name with the new key.  One record in memory at a time. */
