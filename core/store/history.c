@@ -272,7 +272,7 @@ store_history_drop_leftovers (struct backend *b, struct store_history *h, struct
         return rc;
     }
     if (strcmp (id, c.rekey_to) == 0) {
-      log_info ("%s: left over by a rekey to key id %s that did not finish: skipped (the "
+      log_warn ("%s: left over by a rekey to key id %s that did not finish: skipped (the "
                 "next export, prune or rekey removes it)", h->v[i].key, c.rekey_to);
       strlist_push (&h->leftover, h->v[i].key);
       free (h->v[i].key);

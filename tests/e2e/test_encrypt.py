@@ -300,7 +300,7 @@ def rekey_snapshot_phase_suite(rm, fk, work, raw1, key, key2, key3):
           "a rekey whose second snapshot put fails stops before its commit", show(p))
     shutil.rmtree(os.path.join(killed, newest_new))
     left = sealed_with(killed, raw2)
-    check(first_new in left and len([k for k in left if k.startswith("releases/")]) == 3,
+    check(first_new in left and len([k for k in left if k.startswith("releases/")]) == len(renamed),
           "the stopped rekey left its first new-key snapshot and its records", left)
     check(json.loads(open(os.path.join(killed, "encryption.json")).read()).get("rekeyTo") == man_key_id(raw2),
           "the marker still names the rekey's key as rekeyTo")
@@ -378,16 +378,19 @@ def rekey_sigkill_suite(rm, work, base, key, key2, raw1, raw2):
     local_so = os.path.join(LOCAL_DIR, "local.so")
     d, found = None, False
     for n in range(1, 30):
-        d = os.path.join(work, "sigkill-%d" % n)
+        # faulty keeps the store under --path in its inner store.
+        inner = os.path.join(work, "sigkill-%d" % n)
+        d = os.path.join(inner, "s")
         shutil.copytree(base, d)
-        argv = [RM_BIN, "rekey", "--backend", "faulty", "--plugin-dir", faulty, "--backend-opt", "inner=" + local_so,
-                "--backend-opt", "inner_options=path=" + d + ",fsync=false", "--backend-opt", "fail=put:%d:hang" % n,
+        argv = [RM_BIN, "rekey", "--backend", "faulty", "--path", "s", "--plugin-dir", faulty,
+                "--backend-opt", "inner=" + local_so, "--backend-opt", "inner_options=path=" + inner + ",fsync=false",
+                "--backend-opt", "fail=put:%d:hang" % n,
                 "--encrypt-key-file", key, "--new-key-file", key2]
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=rm.env)
         blocked = None
         for line in proc.stderr:
             if "faulty: injected" in line:
-                blocked = line.split("into put #%d " % n, 1)[-1].strip()
+                blocked = line.split("into put #%d s/" % n, 1)[-1].strip()
                 break
         # Blocked for good (or finished, when n passed its last put): killed either way.
         proc.kill()
@@ -397,7 +400,7 @@ def rekey_sigkill_suite(rm, work, base, key, key2, raw1, raw2):
         if blocked.startswith("snapshots/") and any(k.startswith("snapshots/") for k in sealed_with(d, raw2)):
             found = True
             break
-        shutil.rmtree(d)
+        shutil.rmtree(inner)
     check(found, "a rekey was killed (SIGKILL) while writing its second snapshot")
     if not found:
         return
