@@ -892,3 +892,16 @@ backend_seal (const struct backend *b)
 {
   return b->seal;
 }
+
+int
+backend_sealed_key_id (struct backend *b, const char *key, char *id_hex, struct rm_error *err)
+{
+  struct strbuf sb = STRBUF_INIT;
+  struct rm_writer w = { sb_write, sb_reset, &sb };
+  id_hex[0] = '\0';
+  int rc = get_raw (b, key, &w, NULL, err);
+  if (rc == RM_OK && !seal_is_sealed (sb.data, sb.len, id_hex))
+    id_hex[0] = '\0';
+  strbuf_free (&sb);
+  return rc;
+}

@@ -129,6 +129,11 @@ void backend_set_observer (struct backend *b, backend_observer_fn fn, void *ud);
 struct seal_key;
 void backend_set_seal (struct backend *b, const struct seal_key *k, const char *const *plain_keys);
 const struct seal_key *backend_seal (const struct backend *b);
+/* The id of the key the object key was sealed with, as hex into id_hex (SEAL_KEY_ID_HEX
+ * bytes), "" when it is not sealed: the header is read without opening the object (a
+ * rekey's leftovers, sealed with a key this run does not have). */
+int backend_sealed_key_id (struct backend *b, const char *key, char *id_hex,
+                           struct rm_error *err);
 
 /* Ask every backend's long operations to finish early (host should_stop()). */
 void backend_request_stop (void);

@@ -102,6 +102,9 @@ run_rekey (struct cmd_ctx *x)
     printf ("rekeyed %s from key id %s to %s: %zu records, %zu snapshots rewritten, %zu old "
             "objects deleted\n", where, run_key.id_hex, new_key.id_hex, res.records,
             res.snapshots, res.deleted);
+    if (res.leftovers)
+      printf ("removed %zu objects an unfinished rekey left before starting over\n",
+              res.leftovers);
     if (res.failed) {
       log_error ("rekey: %zu old objects could not be deleted (unreferenced; prune removes "
                  "them)", res.failed);
@@ -124,7 +127,8 @@ const struct command cmd_rekey = {
   "are rewritten to point at them; index.json and encryption.json are written last,\n"
   "only when every object was rewritten (the commit), and the old objects are deleted\n"
   "after it.  A rekey stopped before its commit leaves the store readable with the old\n"
-  "key as it was.",
+  "key as it was; its new copies are skipped, the next export or prune removes them, and\n"
+  "the next rekey (to the same key or another) removes them and starts over.",
   rekey_options,
   CMD_NEEDS_BACKEND | CMD_WRITES_STORE,
   1,

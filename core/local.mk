@@ -45,6 +45,7 @@ libcore_a_SOURCES += %reldir%/store/snapshot.c %reldir%/store/snapshot.h \
 libcore_a_SOURCES += %reldir%/store/lock.c %reldir%/store/lock.h
 # Client-side encryption (issue 15): the store marker and the key check, and `rekey`.
 libcore_a_SOURCES += %reldir%/store/crypt.c %reldir%/store/crypt.h %reldir%/cmd_encrypt.c
+libcore_a_SOURCES += %reldir%/store/rekey.c
 # Point-in-time snapshots and retention (issue 15): store/history.c, and `prune`.
 libcore_a_SOURCES += %reldir%/store/history.c %reldir%/store/history.h %reldir%/cmd_prune.c \
 	%reldir%/cmd_retention.c

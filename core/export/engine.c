@@ -137,6 +137,15 @@ plan_retention (struct export_engine *e, const struct strlist *snaps, const char
     if ((!key || strcmp (snaps->items[i], key) != 0) && !store_history_add (&h, snaps->items[i]))
       log_warn ("%s: not a snapshot's name (snapshots/YYYYMMDDTHHMMSSZ-ID.json): ignored",
                 snaps->items[i]);
+  /* A stopped rekey's new copies are neither kept nor counted: deleted. */
+  struct rm_error err;
+  if (store_history_drop_leftovers (e->b, &h, &err) != RM_OK) {
+    log_warn ("%s", err.message);
+    store_history_free (&h);
+    return false;
+  }
+  for (size_t i = 0; i < h.leftover.n; i++)
+    strlist_push (forget, h.leftover.items[i]);
   struct store_snapshot self;
   if (key && store_history_add (&h, key) && store_snapshot_key_parse (key, &self))
     store_history_finish (&h, self.id, NULL);
@@ -146,7 +155,6 @@ plan_retention (struct export_engine *e, const struct strlist *snaps, const char
   store_retention_apply (&e->o.retention, &h, keep);
   struct strlist ref = STRLIST_INIT, kept = STRLIST_INIT;
   bool ok = true;
-  struct rm_error err;
   for (size_t i = 0; i < h.n; i++) {
     if (key && strcmp (h.v[i].key, key) == 0)
       continue;

@@ -50,6 +50,7 @@ int store_crypt_attach (struct backend *b, const struct seal_key *k, bool writin
 struct store_rekey_result {
   size_t records, snapshots;   /* rewritten under the new key */
   size_t deleted, failed;      /* old objects removed after the commit, and not */
+  size_t leftovers;            /* objects of an unfinished rekey removed before it */
 };
 /* Re-encrypt the store b (attached to old) to new, the caller holding its lock: the
  * marker first says "rekeyTo"; every record any snapshot references is read, checked,
@@ -57,8 +58,11 @@ struct store_rekey_result {
  * snapshot's index pointing at them under its new name; then the commit: index.json
  * and the marker naming new; then the state file; then the old records and snapshots
  * are deleted.  Until the commit nothing the old key reads is changed: a run stopped
- * before it leaves the store as it was (plus objects under new names that the next
- * rekey or export removes).  On return b is attached to new when the commit happened. */
+ * before it leaves the store as it was, plus objects under new names: records no
+ * snapshot references, and snapshots sealed with the key of "rekeyTo", which
+ * store_history_read sets aside (h->leftover).  The next export or prune removes them;
+ * the next rekey (to that key or another) removes them first and starts over.  On
+ * return b is attached to new when the commit happened. */
 int store_rekey (struct backend *b, const struct seal_key *old, const struct seal_key *new,
                  struct store_rekey_result *res, struct rm_error *err);
 

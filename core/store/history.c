@@ -14,6 +14,7 @@
 #include "base/duration.h"
 #include "base/log.h"
 #include "base/sha256.h"
+#include "store/crypt.h"
 #include "store/history.h"
 #include "store/lock.h"
 
@@ -199,6 +200,7 @@ store_history_free (struct store_history *h)
     free (h->v[i].key);
   free (h->v);
   store_index_free (h->current);
+  strlist_free (&h->leftover);
   memset (h, 0, sizeof *h);
 }
 
@@ -218,6 +220,11 @@ store_history_read (struct backend *b, struct store_history *h, struct rm_error 
   int rc = backend_list_all (b, STORE_SNAPSHOTS_PREFIX, collect_snapshot, h, err);
   if (rc != RM_OK)
     return rc;
+  rc = store_history_drop_leftovers (b, h, err);
+  if (rc != RM_OK) {
+    store_history_free (h);
+    return rc;
+  }
   struct strbuf sb = STRBUF_INIT;
   rc = backend_get_mem (b, STORE_INDEX_KEY, &sb, NULL, err);
   char sha[SHA256_HEX_SIZE] = "";
@@ -241,6 +248,39 @@ store_history_read (struct backend *b, struct store_history *h, struct rm_error 
     return err_set (err, RM_E_NOT_FOUND, "no snapshot (no %s, nothing under %s)",
                     STORE_INDEX_KEY, STORE_SNAPSHOTS_PREFIX);
   }
+  return RM_OK;
+}
+
+int
+store_history_drop_leftovers (struct backend *b, struct store_history *h, struct rm_error *err)
+{
+  const struct seal_key *k = backend_seal (b);
+  if (!k || !h->n)
+    return RM_OK;
+  struct store_crypt c;
+  int rc = store_crypt_read (b, &c, err);
+  if (rc != RM_OK || !c.rekey_to[0] || strcmp (c.rekey_to, k->id_hex) == 0)
+    return rc;
+  size_t w = 0;
+  for (size_t i = 0; i < h->n; i++) {
+    char id[SEAL_KEY_ID_HEX] = "";
+    if (strcmp (h->v[i].key, STORE_INDEX_KEY) != 0) {
+      rc = backend_sealed_key_id (b, h->v[i].key, id, err);
+      if (rm_primary (rc) == RM_E_NOT_FOUND)
+        rc = RM_OK;   /* deleted since it was listed */
+      else if (rc != RM_OK)
+        return rc;
+    }
+    if (strcmp (id, c.rekey_to) == 0) {
+      log_warn ("%s: left over by a rekey to key id %s that did not finish: skipped (the "
+                "next export, prune or rekey removes it)", h->v[i].key, c.rekey_to);
+      strlist_push (&h->leftover, h->v[i].key);
+      free (h->v[i].key);
+    }
+    else
+      h->v[w++] = h->v[i];
+  }
+  h->n = w;
   return RM_OK;
 }
 
@@ -559,6 +599,10 @@ store_prune (struct backend *b, const struct store_retention *r, struct store_lo
       strlist_push (&ref, ix->records[j].key);
     store_index_free (ix);
   }
+  /* A stopped rekey's new copies go with the snapshots forgotten, and the records only
+   * they reference with the unreferenced ones. */
+  for (size_t i = 0; i < h.leftover.n; i++)
+    strlist_push (&forget, h.leftover.items[i]);
   res->snapshots = h.n;
   res->records = l.records.n;
   struct strlist gone = STRLIST_INIT;

@@ -51,6 +51,8 @@ struct store_history {
   struct store_snapshot *v;
   size_t n, cap;
   struct store_index *current;   /* index.json as read by store_history_read, or NULL */
+  struct strlist leftover;       /* snapshots/ keys left over by an unfinished rekey: sealed
+                                    with the key the marker's "rekeyTo" names (not in v) */
 };
 
 /* Retention rules; 0 disables a rule.  Whatever they say, the newest snapshot and
@@ -80,9 +82,18 @@ void store_history_finish (struct store_history *h, const char *current_id,
                            const char *current_time);
 void store_history_free (struct store_history *h);
 /* One list of snapshots/ and one get of index.json (kept in h->current, parsed): the
- * store's snapshots.  RM_E_NOT_FOUND when it has none (no index.json, no snapshot);
+ * store's snapshots, without a rekey's leftovers (store_history_drop_leftovers).  RM_E_NOT_FOUND when it has none (no index.json, no snapshot);
  * an unreadable index.json is an error (err names it). */
 int store_history_read (struct backend *b, struct store_history *h, struct rm_error *err);
+
+/* On an encrypted store whose marker says a rekey is under way (store/crypt.h, "rekeyTo"
+ * another key than b's): move the snapshots of h sealed with that key (their header
+ * says, read without the key) from h->v to h->leftover, each noted.  They are a rekey's
+ * new copies written before it was stopped: no snapshot of the store as its key reads
+ * it.  One get of the marker on an encrypted store, one get per snapshot while a rekey
+ * is pending; nothing otherwise.  Call before store_history_finish. */
+int store_history_drop_leftovers (struct backend *b, struct store_history *h,
+                                  struct rm_error *err);
 
 /* Which snapshot ID|TIME names: an id or a prefix of one (at least 4 hex digits, one
  * snapshot only), or a time ("2026-12-02T06:35:46Z", "2026-12-02 06:35:46", or a date

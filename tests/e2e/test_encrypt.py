@@ -243,6 +243,178 @@ def rekey_suite(rm, store, work, key, key2, fk2):
     check(p.returncode == 0, "rekey back to the first key", show(p))
 
 
+def man_addr_key(raw):
+    prk = hmac.new(b"\0" * 32, raw, hashlib.sha256).digest()
+    return hmac.new(prk, b"releasemanager address v1\x01", hashlib.sha256).digest()
+
+
+def tree(d):
+    return sorted(os.path.relpath(os.path.join(x, f), d) for x, _, fs in os.walk(d) for f in fs)
+
+
+def sealed_with(d, raw):
+    """The objects of store d whose header names the key raw."""
+    kid = man_key_id(raw)
+    return [k for k in tree(d) if open(os.path.join(d, k), "rb").read()[8:16].hex() == kid]
+
+
+def rekey_snapshot_phase_suite(rm, fk, work, raw1, key, key2, key3):
+    """A rekey stopped while it writes the new-key snapshots (a failed put on the newest
+    snapshot's new name, computed from the man page): its new-key snapshots and records
+    are leftovers that list --snapshots, verify, prune and export skip and remove, and a
+    second rekey, to the same key or to another, starts over and completes."""
+    raw2 = open(key2, "rb").read()
+    raw3 = open(key3, "rb").read()
+    base = os.path.join(work, "snapphase")
+    rmb = Run(rm.kc, ["local", "--path", base, "--fsync", "false", "--plugin-dir", LOCAL_DIR], rm.env, [key, key2, key3])
+    p = rmb("export", key=key, cluster=True)
+    check(p.returncode == 0, "snapshot phase: first export", show(p))
+    fk.helm3("upgrade", "web", os.path.join(CHARTS, "plain"), "-n", "default",
+             "--set", "secretValue=" + SECRET_VALUE, "--set", "replicaCount=3")
+    p = rmb("export", key=key, cluster=True)
+    check(p.returncode == 0, "snapshot phase: second export", show(p))
+    objs = tree(base)
+    snaps = sorted(k for k in objs if k.startswith("snapshots/"))
+    check(len(snaps) == 2, "snapshot phase: the store has two snapshots", objs)
+    # The new names, from the man page alone: a record's is the HMAC of its JSON under the
+    # new key's ADDR subkey; a snapshot's id the SHA-256 of its index with those names.
+    addr2 = man_addr_key(raw2)
+    renamed = {}
+    for k in objs:
+        if k.startswith("releases/"):
+            js = gzip.decompress(man_decrypt(raw1, k, open(os.path.join(base, k), "rb").read()))
+            renamed[k.rsplit(".", 3)[1]] = hmac.new(addr2, js, hashlib.sha256).hexdigest()
+
+    def new_name(snap):
+        text = man_decrypt(raw1, snap, open(os.path.join(base, snap), "rb").read()).decode()
+        for a, b in renamed.items():
+            text = text.replace(a, b)
+        return snap.rsplit("-", 1)[0] + "-" + hashlib.sha256(text.encode()).hexdigest()[:12] + ".json"
+    first_new, newest_new = new_name(snaps[0]), new_name(snaps[1])
+    killed = os.path.join(work, "snapphase-killed")
+    shutil.copytree(base, killed)
+    os.makedirs(os.path.join(killed, newest_new, "x"))
+    p = subprocess.run([RM_BIN, "rekey", "local", "--path", killed, "--fsync", "false", "--plugin-dir", LOCAL_DIR,
+                        "--encrypt-key-file", key, "--new-key-file", key2], capture_output=True, text=True, env=rm.env)
+    check(p.returncode == 1 and os.path.basename(newest_new) in p.stderr and "nothing committed" in p.stderr,
+          "a rekey whose second snapshot put fails stops before its commit", show(p))
+    shutil.rmtree(os.path.join(killed, newest_new))
+    left = sealed_with(killed, raw2)
+    check(first_new in left and len([k for k in left if k.startswith("releases/")]) == len(renamed),
+          "the stopped rekey left its first new-key snapshot and its records", left)
+    check(json.loads(open(os.path.join(killed, "encryption.json")).read()).get("rekeyTo") == man_key_id(raw2),
+          "the marker still names the rekey's key as rekeyTo")
+
+    def copy(name):
+        d = os.path.join(work, name)
+        shutil.copytree(killed, d)
+        return d, Run(rm.kc, ["local", "--path", d, "--fsync", "false", "--plugin-dir", LOCAL_DIR], rm.env,
+                      [key, key2, key3])
+    # Read-only verbs with the old key: the leftover is skipped, noted.
+    d, r = copy("snapphase-read")
+    p = r("list", "--snapshots", key=key)
+    ids = [k.rsplit("-", 1)[1][:12] for k in snaps]
+    check(p.returncode == 0 and all(i in p.stdout for i in ids) and first_new.rsplit("-", 1)[1][:12] not in p.stdout,
+          "list --snapshots with the old key works, the leftover not listed", show(p))
+    check("left over by a rekey" in p.stderr, "list --snapshots notes the leftover", show(p))
+    p = r("verify", key=key)
+    check(p.returncode == 0, "verify with the old key after a rekey stopped in its snapshot phase", show(p))
+    p = r("list", key=key)
+    check(p.returncode == 0 and "web" in p.stdout, "list with the old key", show(p))
+    # An export writes a new snapshot and removes the leftovers.
+    d, r = copy("snapphase-export")
+    p = r("export", key=key, cluster=True)
+    check(p.returncode == 0, "export with the old key after a rekey stopped in its snapshot phase", show(p))
+    now = tree(d)
+    check(len([k for k in now if k.startswith("snapshots/")]) == 3 and first_new not in now,
+          "the export wrote a new snapshot and deleted the leftover", now)
+    check(sealed_with(d, raw2) == [], "no object of the stopped rekey's key after the export", sealed_with(d, raw2))
+    p = r("list", "--snapshots", key=key)
+    check(p.returncode == 0, "list --snapshots after that export", show(p))
+    # prune removes them too.
+    d, r = copy("snapphase-prune")
+    p = r("prune", key=key)
+    check(p.returncode == 0, "prune with the old key after a rekey stopped in its snapshot phase", show(p))
+    now = tree(d)
+    check(sealed_with(d, raw2) == [] and set(snaps) <= set(now), "prune deleted the leftovers and kept the snapshots",
+          now)
+    p = r("verify", key=key)
+    check(p.returncode == 0, "verify after that prune", show(p))
+    # rekey again to the same key: completes.
+    d, r = copy("snapphase-same")
+    p = r("rekey", "--new-key-file", key2, key=key)
+    check(p.returncode == 0 and "rekeyed" in p.stdout, "rekey again to the same key completes", show(p))
+    now = tree(d)
+    check(sealed_with(d, raw1) == [] and len([k for k in now if k.startswith("snapshots/")]) == 2
+          and first_new in now and newest_new in now,
+          "every object is sealed with the new key, both snapshots under their new names", now)
+    p = r("verify", key=key2)
+    check(p.returncode == 0, "verify with the new key after the second rekey", show(p))
+    p = r("list", "--snapshots", key=key2)
+    check(p.returncode == 0, "list --snapshots with the new key after the second rekey", show(p))
+    # rekey to another key: completes, nothing of the abandoned key stays.
+    d, r = copy("snapphase-other")
+    p = r("rekey", "--new-key-file", key3, key=key)
+    check(p.returncode == 0 and "rekeyed" in p.stdout and "unfinished rekey" in p.stdout,
+          "rekey to another key after the stopped one completes", show(p))
+    check(sealed_with(d, raw2) == [] and sealed_with(d, raw1) == [],
+          "no object of the abandoned key (nor of the old one) stays", tree(d))
+    check(len([k for k in tree(d) if k.startswith("snapshots/")]) == 2, "both snapshots rekeyed", tree(d))
+    for verb in ("verify", "list"):
+        p = r(verb, key=key3)
+        check(p.returncode == 0, "%s with the third key" % verb, show(p))
+    rekey_sigkill_suite(rm, work, base, key, key2, raw1, raw2)
+
+
+def rekey_sigkill_suite(rm, work, base, key, key2, raw1, raw2):
+    """A real SIGKILL of rekey while it writes its snapshots: the faulty test plugin
+    blocks the Nth put for good (logged first), N tried from 1 until the put blocked is
+    a snapshot's and one new-key snapshot is already written; then the process is killed
+    and the old key still reads the store, an export works, and rekey completes."""
+    faulty = os.path.join(BUILDDIR, "tests", "plugins", ".libs")
+    if not os.path.exists(os.path.join(faulty, "faulty.so")):
+        print("# faulty test plugin not built: SIGKILL part skipped")
+        return
+    local_so = os.path.join(LOCAL_DIR, "local.so")
+    d, found = None, False
+    for n in range(1, 30):
+        # faulty keeps the store under --path in its inner store.
+        inner = os.path.join(work, "sigkill-%d" % n)
+        d = os.path.join(inner, "s")
+        shutil.copytree(base, d)
+        argv = [RM_BIN, "rekey", "--backend", "faulty", "--path", "s", "--plugin-dir", faulty,
+                "--backend-opt", "inner=" + local_so, "--backend-opt", "inner_options=path=" + inner + ",fsync=false",
+                "--backend-opt", "fail=put:%d:hang" % n,
+                "--encrypt-key-file", key, "--new-key-file", key2]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=rm.env)
+        blocked = None
+        for line in proc.stderr:
+            if "faulty: injected" in line:
+                blocked = line.split("into put #%d s/" % n, 1)[-1].strip()
+                break
+        # Blocked for good (or finished, when n passed its last put): killed either way.
+        proc.kill()
+        proc.communicate()
+        if blocked is None:
+            break
+        if blocked.startswith("snapshots/") and any(k.startswith("snapshots/") for k in sealed_with(d, raw2)):
+            found = True
+            break
+        shutil.rmtree(inner)
+    check(found, "a rekey was killed (SIGKILL) while writing its second snapshot")
+    if not found:
+        return
+    r = Run(rm.kc, ["local", "--path", d, "--fsync", "false", "--plugin-dir", LOCAL_DIR], rm.env, [key, key2])
+    for verb in (("list", "--snapshots"), ("verify",), ("list",)):
+        p = r(*verb, key=key)
+        check(p.returncode == 0, "after a SIGKILLed rekey, %s with the old key" % " ".join(verb), show(p))
+    p = r("rekey", "--new-key-file", key2, key=key)
+    check(p.returncode == 0 and "rekeyed" in p.stdout, "after a SIGKILLed rekey, rekey again completes", show(p))
+    check(sealed_with(d, raw1) == [], "every object sealed with the new key", tree(d))
+    p = r("verify", key=key2)
+    check(p.returncode == 0, "verify with the new key", show(p))
+
+
 def main():
     try:
         tools = fku.find_tools()
@@ -362,6 +534,12 @@ def main():
                     import_suite("s3", rm3, sput, sget, fk2, key, key2, recs[-1])
                 finally:
                     moto.stop()
+        # After the s3 part, which expects the cluster's two records.
+        key3 = os.path.join(work, "key3")
+        with open(key3, "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(key3, 0o600)
+        rekey_snapshot_phase_suite(rm, fk, work, raw_key, key, key2, key3)
     shutil.rmtree(work, ignore_errors=True)
     if failures:
         print("%d failure(s): %s" % (len(failures), "; ".join(failures)))

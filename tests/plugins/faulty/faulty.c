@@ -9,7 +9,8 @@
  *   OP    put, get, list, remove, remove_many, stat, sync, or any
  *   WHEN  N (the Nth call of OP, from 1), N+ (the Nth and every later call), or pF (each
  *         call with probability F, from the seed option)
- *   CODE  nospace, io (default), transient, auth, permission, notfound, aborted
+ *   CODE  nospace, io (default), transient, auth, permission, notfound, aborted, or hang:
+ *         the call never returns (logged first), for a test that kills the process there
  *   after the call reaches the inner plugin first, then reports the failure (a reply lost
  *         after the store acted: a put that was stored, a delete that happened)
  * Calls are counted per OP over the handle's life.  Every injected failure is logged at
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <releasemanager/backend.h>
 
@@ -61,13 +63,16 @@ static const struct rm_config_key faulty_keys[] = {
   { NULL, 0, NULL, NULL, 0, NULL },
 };
 
+/* Not a code: the call blocks for good (the test kills the process). */
+#define CODE_HANG 0x7fff
+
 static int
 code_of (const char *s)
 {
   static const struct { const char *name; int code; } t[] = {
     { "nospace", RM_E_NOSPACE }, { "io", RM_E_IO }, { "transient", RM_E_TRANSIENT },
     { "auth", RM_E_AUTH }, { "permission", RM_E_PERMISSION }, { "notfound", RM_E_NOT_FOUND },
-    { "aborted", RM_E_ABORTED },
+    { "aborted", RM_E_ABORTED }, { "hang", CODE_HANG },
   };
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
     if (strcmp (s, t[i].name) == 0)
@@ -241,6 +246,8 @@ inject (struct faulty *f, enum op op, const char *key, int *after)
       f->host->log (f->host, RM_LOG_WARN, "faulty: injected %s into %s #%lld%s%s%s",
                     rm_strerror (r->code), op_names[op], nth, key ? " " : "", key ? key : "",
                     r->after ? " (after the call)" : "");
+      while (r->code == CODE_HANG)
+        pause ();
       *after = r->after;
       return r->code;
     }
