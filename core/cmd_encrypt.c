@@ -13,6 +13,9 @@
 
 /* The key of this run; a process has one store. */
 static struct seal_key run_key;
+/* This run is rekey (check_rekey): the old key may open a store whose rekey committed
+ * index.json but not the marker, to finish it. */
+static bool rekeying;
 
 int
 cmd_encrypt_attach (struct cmd_ctx *x)
@@ -25,7 +28,8 @@ cmd_encrypt_attach (struct cmd_ctx *x)
   }
   if (file && *file)
     log_info ("encryption key id %s (%s)", run_key.id_hex, file);
-  if (store_crypt_attach (x->b, file && *file ? &run_key : NULL, !x->read_only, &err) != RM_OK) {
+  if (store_crypt_attach (x->b, file && *file ? &run_key : NULL, !x->read_only, rekeying,
+                          &err) != RM_OK) {
     log_error ("%s", err.message);
     return EXIT_ERROR;
   }
@@ -66,6 +70,7 @@ check_rekey (struct cmd_ctx *x)
     log_error ("rekey: --dry-run is not supported");
     return EXIT_USAGE;
   }
+  rekeying = true;
   return EXIT_OK;
 }
 
@@ -98,6 +103,15 @@ run_rekey (struct cmd_ctx *x)
     log_error ("rekey %s: %s (nothing committed: the store still reads with key id %s)", where,
                err.message, run_key.id_hex);
     status = EXIT_ERROR;
+  } else if (res.finished) {
+    printf ("finished the rekey of %s from key id %s to %s that was stopped between its two "
+            "commit writes: %s names the new key, %zu old objects deleted\n", where,
+            run_key.id_hex, new_key.id_hex, STORE_CRYPT_KEY, res.deleted);
+    if (res.failed) {
+      log_error ("rekey: %zu old objects could not be deleted (unreferenced; prune removes "
+                 "them)", res.failed);
+      status = EXIT_ERROR;
+    }
   } else {
     printf ("rekeyed %s from key id %s to %s: %zu records, %zu snapshots rewritten, %zu old "
             "objects deleted\n", where, run_key.id_hex, new_key.id_hex, res.records,

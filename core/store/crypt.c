@@ -82,6 +82,21 @@ store_crypt_write (struct backend *b, const char *key_id, const char *rekey_to,
   return rc;
 }
 
+int
+store_crypt_committed (struct backend *b, const struct store_crypt *c, bool *committed,
+                       struct rm_error *err)
+{
+  *committed = false;
+  if (!c->rekey_to[0])
+    return RM_OK;
+  char id[SEAL_KEY_ID_HEX] = "";
+  int rc = backend_sealed_key_id (b, STORE_INDEX_KEY, id, err);
+  if (rm_primary (rc) == RM_E_NOT_FOUND)
+    return RM_OK;
+  *committed = rc == RM_OK && strcmp (id, c->rekey_to) == 0;
+  return rc;
+}
+
 struct any_ctx {
   char *first;
 };
@@ -97,7 +112,7 @@ any_key (void *opaque, const struct rm_list_entry *e)
 
 int
 store_crypt_attach (struct backend *b, const struct seal_key *k, bool writing,
-                    struct rm_error *err)
+                    bool rekeying, struct rm_error *err)
 {
   struct store_crypt c;
   int rc = store_crypt_read (b, &c, err);
@@ -110,6 +125,29 @@ store_crypt_attach (struct backend *b, const struct seal_key *k, bool writing,
   else if (c.present && strcmp (c.key_id, k->id_hex) != 0 && strcmp (c.rekey_to, k->id_hex) != 0)
     rc = err_set (err, STORE_E_CRYPT, "store %s is encrypted with key id %s; the key given has "
                   "id %s: wrong --encrypt-key-file", where, c.key_id, k->id_hex);
+  else if (c.present && c.rekey_to[0]) {
+    /* A rekey under way: did its commit's first write (index.json) happen? */
+    bool committed = false;
+    rc = store_crypt_committed (b, &c, &committed, err);
+    if (rc == RM_OK && !committed && strcmp (c.rekey_to, k->id_hex) == 0)
+      rc = err_set (err, STORE_E_CRYPT, "store %s is encrypted with key id %s; the key given has "
+                    "id %s, the key of a rekey that did not commit: wrong --encrypt-key-file",
+                    where, c.key_id, k->id_hex);
+    else if (rc == RM_OK && committed && !rekeying && strcmp (c.key_id, k->id_hex) == 0)
+      rc = err_set (err, STORE_E_CRYPT, "store %s: a rekey from key id %s to %s was stopped "
+                    "between its two commit writes: %s is sealed with key id %s, which key id %s "
+                    "cannot open; run `rekey --encrypt-key-file OLD --new-key-file NEW` again "
+                    "(OLD of key id %s, NEW of key id %s) to finish it", where, c.key_id,
+                    c.rekey_to, STORE_INDEX_KEY, c.rekey_to, c.key_id, c.key_id, c.rekey_to);
+    else if (rc == RM_OK && committed && writing && strcmp (c.rekey_to, k->id_hex) == 0)
+      rc = err_set (err, STORE_E_CRYPT, "store %s: a rekey from key id %s to %s was stopped "
+                    "between its two commit writes (%s is sealed with key id %s, %s still names "
+                    "key id %s): it reads with key id %s but takes no write until you run "
+                    "`rekey --encrypt-key-file OLD --new-key-file NEW` again (OLD of key id %s, "
+                    "NEW of key id %s) to finish it", where, c.key_id, c.rekey_to,
+                    STORE_INDEX_KEY, c.rekey_to, STORE_CRYPT_KEY, c.key_id, c.rekey_to, c.key_id,
+                    c.rekey_to);
+  }
   else if (!c.present && k) {
     /* A few keys are enough to tell an empty store from one with plain objects. */
     struct any_ctx a = { NULL };

@@ -41,16 +41,28 @@ int store_crypt_write (struct backend *b, const char *key_id, const char *rekey_
  *     store and the key ids ("pass --encrypt-key-file");
  *   - a key for a store that already holds plain objects: STORE_E_CRYPT ("not encrypted;
  *     refusing to mix");
- *   - a key for an empty store: when writing, the marker is written first.
+ *   - a key for an empty store: when writing, the marker is written first;
+ *   - a rekey stopped between its commit's two writes (store_crypt_committed): the new
+ *     key reads, a write with it or any use of the old key but rekeying is refused
+ *     STORE_E_CRYPT saying to run the rekey again to finish it.
  * k must outlive b. */
 int store_crypt_attach (struct backend *b, const struct seal_key *k, bool writing,
-                        struct rm_error *err);
+                        bool rekeying, struct rm_error *err);
+
+/* Whether the rekey the marker c names (c->rekey_to) was stopped between its two commit
+ * writes: index.json is sealed with the key of rekeyTo while the marker still names the
+ * old key.  Then (store_crypt_attach) the new key reads but does not write, the old key
+ * is refused, both saying to run the rekey again, which finishes it (rekeying: the rekey
+ * verb, given the old key). */
+int store_crypt_committed (struct backend *b, const struct store_crypt *c, bool *committed,
+                           struct rm_error *err);
 
 /* What rekey did. */
 struct store_rekey_result {
   size_t records, snapshots;   /* rewritten under the new key */
   size_t deleted, failed;      /* old objects removed after the commit, and not */
   size_t leftovers;            /* objects of an unfinished rekey removed before it */
+  bool finished;               /* it finished one stopped between its commit's writes */
 };
 /* Re-encrypt the store b (attached to old) to new, the caller holding its lock: the
  * marker first says "rekeyTo"; every record any snapshot references is read, checked,

@@ -259,8 +259,18 @@ store_history_drop_leftovers (struct backend *b, struct store_history *h, struct
     return RM_OK;
   struct store_crypt c;
   int rc = store_crypt_read (b, &c, err);
-  if (rc != RM_OK || !c.rekey_to[0] || strcmp (c.rekey_to, k->id_hex) == 0)
+  if (rc != RM_OK || !c.rekey_to[0])
     return rc;
+  /* The skipped key: the rekey's, or, when it committed index.json but not the marker
+   * and k is its key (store_crypt_attach let it read), the old one's objects. */
+  const char *skip = c.rekey_to;
+  if (strcmp (c.rekey_to, k->id_hex) == 0) {
+    bool committed = false;
+    rc = store_crypt_committed (b, &c, &committed, err);
+    if (rc != RM_OK || !committed)
+      return rc;
+    skip = c.key_id;
+  }
   size_t w = 0;
   for (size_t i = 0; i < h->n; i++) {
     char id[SEAL_KEY_ID_HEX] = "";
@@ -271,9 +281,14 @@ store_history_drop_leftovers (struct backend *b, struct store_history *h, struct
       else if (rc != RM_OK)
         return rc;
     }
-    if (strcmp (id, c.rekey_to) == 0) {
-      log_warn ("%s: left over by a rekey to key id %s that did not finish: skipped (the "
-                "next export, prune or rekey removes it)", h->v[i].key, c.rekey_to);
+    if (strcmp (id, skip) == 0) {
+      if (skip == c.key_id)
+        log_warn ("%s: sealed with key id %s, of before the rekey to key id %s whose commit "
+                  "did not finish: skipped (running the rekey again removes it)", h->v[i].key,
+                  c.key_id, c.rekey_to);
+      else
+        log_warn ("%s: left over by a rekey to key id %s that did not finish: skipped (the "
+                  "next export, prune or rekey removes it)", h->v[i].key, c.rekey_to);
       strlist_push (&h->leftover, h->v[i].key);
       free (h->v[i].key);
     }

@@ -80,13 +80,80 @@ remove_leftovers (struct backend *b, const struct store_history *h, const struct
   return rc;
 }
 
+/* The rest of a rekey from old to new stopped between its commit's two writes (index.json
+ * is sealed with new, the marker still names old): the marker, the state file, and every
+ * object still sealed with old deleted.  b is attached to new on return. */
+static int
+finish_commit (struct backend *b, const struct seal_key *old, const struct seal_key *new,
+               struct store_rekey_result *res, struct rm_error *err)
+{
+  log_info ("a rekey from key id %s to %s was stopped between its two commit writes (%s is "
+            "sealed with key id %s): finishing it", old->id_hex, new->id_hex, STORE_INDEX_KEY,
+            new->id_hex);
+  res->finished = true;
+  int rc = store_crypt_write (b, new->id_hex, NULL, err);
+  if (rc == RM_OK)
+    rc = backend_sync (b, err);
+  if (rc != RM_OK)
+    return rc;
+  struct store_state st;
+  struct rm_error serr;
+  backend_set_seal (b, old, store_crypt_plain_keys);
+  if (store_state_load (b, &st, &serr) == RM_OK) {
+    backend_set_seal (b, new, store_crypt_plain_keys);
+    if (store_state_save (b, &st, &serr) != RM_OK)
+      log_warn ("%s: %s", STORE_STATE_KEY, serr.message);
+    store_state_free (&st);
+  }
+  backend_set_seal (b, new, store_crypt_plain_keys);
+  /* The old objects: whatever is still sealed with old (its header says so). */
+  struct strlist all = STRLIST_INIT;
+  struct rm_error lerr;
+  if (backend_list_all (b, "", collect_key, &all, &lerr) != RM_OK) {
+    log_warn ("listing the old objects to delete: %s", lerr.message);
+    res->failed++;
+  }
+  for (size_t i = 0; i < all.n; i++) {
+    char id[SEAL_KEY_ID_HEX] = "";
+    struct rm_error derr;
+    int drc = backend_sealed_key_id (b, all.items[i], id, &derr);
+    if (drc == RM_OK && strcmp (id, old->id_hex) != 0)
+      continue;
+    if (drc == RM_OK)
+      drc = backend_remove (b, all.items[i], &derr);
+    if (drc == RM_OK || rm_primary (drc) == RM_E_NOT_FOUND)
+      res->deleted += drc == RM_OK;
+    else {
+      res->failed++;
+      log_warn ("%s", derr.message);
+    }
+  }
+  strlist_free (&all);
+  return RM_OK;
+}
+
 int
 store_rekey (struct backend *b, const struct seal_key *old, const struct seal_key *new,
              struct store_rekey_result *res, struct rm_error *err)
 {
   memset (res, 0, sizeof *res);
+  /* Stopped between the commit's two writes: finish it, or say which key it went to. */
+  struct store_crypt c0;
+  bool committed = false;
+  int rc = store_crypt_read (b, &c0, err);
+  if (rc == RM_OK)
+    rc = store_crypt_committed (b, &c0, &committed, err);
+  if (rc != RM_OK)
+    return rc;
+  if (committed && strcmp (c0.rekey_to, new->id_hex) == 0)
+    return finish_commit (b, old, new, res, err);
+  if (committed)
+    return err_set (err, STORE_E_CRYPT, "a rekey from key id %s to %s was stopped between its "
+                    "two commit writes (%s is sealed with key id %s); the key given has id %s: "
+                    "pass the key of id %s as --new-key-file to finish it", c0.key_id,
+                    c0.rekey_to, STORE_INDEX_KEY, c0.rekey_to, new->id_hex, c0.rekey_to);
   struct store_history h;
-  int rc = store_history_read (b, &h, err);
+  rc = store_history_read (b, &h, err);
   if (rc != RM_OK)
     return rc;
   /* Every snapshot in memory (indexes are small), and the distinct records they name. */

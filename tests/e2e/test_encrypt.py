@@ -364,6 +364,7 @@ def rekey_snapshot_phase_suite(rm, fk, work, raw1, key, key2, key3):
         p = r(verb, key=key3)
         check(p.returncode == 0, "%s with the third key" % verb, show(p))
     rekey_sigkill_suite(rm, work, base, key, key2, raw1, raw2)
+    rekey_commit_kill_suite(rm, work, base, key, key2, raw1, raw2)
 
 
 def rekey_sigkill_suite(rm, work, base, key, key2, raw1, raw2):
@@ -413,6 +414,79 @@ def rekey_sigkill_suite(rm, work, base, key, key2, raw1, raw2):
     check(sealed_with(d, raw1) == [], "every object sealed with the new key", tree(d))
     p = r("verify", key=key2)
     check(p.returncode == 0, "verify with the new key", show(p))
+
+
+def rekey_commit_kill_suite(rm, work, base, key, key2, raw1, raw2):
+    """A real SIGKILL of rekey between its commit's two writes: the faulty plugin blocks
+    the Nth put for good, N tried from 1 until the put blocked is encryption.json after
+    index.json was written sealed with the new key.  Then the new key reads but does not
+    write, the old key is refused, both saying to run the rekey again, which finishes it."""
+    faulty = os.path.join(BUILDDIR, "tests", "plugins", ".libs")
+    if not os.path.exists(os.path.join(faulty, "faulty.so")):
+        print("# faulty test plugin not built: commit-window part skipped")
+        return
+    local_so = os.path.join(LOCAL_DIR, "local.so")
+    d, found = None, False
+    for n in range(1, 60):
+        inner = os.path.join(work, "commitkill-%d" % n)
+        d = os.path.join(inner, "s")
+        shutil.copytree(base, d)
+        argv = [RM_BIN, "rekey", "--backend", "faulty", "--path", "s", "--plugin-dir", faulty,
+                "--backend-opt", "inner=" + local_so, "--backend-opt", "inner_options=path=" + inner + ",fsync=false",
+                "--backend-opt", "fail=put:%d:hang" % n,
+                "--encrypt-key-file", key, "--new-key-file", key2]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=rm.env)
+        blocked = None
+        for line in proc.stderr:
+            if "faulty: injected" in line:
+                blocked = line.split("into put #%d s/" % n, 1)[-1].strip()
+                break
+        proc.kill()
+        proc.communicate()
+        if blocked is None:
+            break
+        if blocked == "encryption.json" and "index.json" in sealed_with(d, raw2):
+            found = True
+            break
+        shutil.rmtree(inner)
+    check(found, "a rekey was killed (SIGKILL) between writing index.json and encryption.json")
+    if not found:
+        return
+    marker = json.loads(open(os.path.join(d, "encryption.json")).read())
+    id1, id2 = man_key_id(raw1), man_key_id(raw2)
+    check(marker.get("keyId") == id1 and marker.get("rekeyTo") == id2,
+          "the killed rekey's marker names the old key, rekeyTo the new one", marker)
+    before = tree(d)
+    r = Run(rm.kc, ["local", "--path", d, "--fsync", "false", "--plugin-dir", LOCAL_DIR], rm.env, [key, key2])
+    advice = "rekey --encrypt-key-file OLD --new-key-file NEW"
+    for verb in (("list",), ("list", "--snapshots"), ("verify",)):
+        p = r(*verb, key=key2)
+        check(p.returncode == 0, "in the commit window, %s with the new key works" % " ".join(verb), show(p))
+    p = r("list", key=key2)
+    check("web" in p.stdout, "in the commit window, list with the new key lists the release", show(p))
+    for verb in (("export",), ("prune",), ("clear",)):
+        p = r(*verb, key=key2, cluster=verb[0] == "export")
+        check(p.returncode == 1 and advice in p.stderr and id1 in p.stderr and id2 in p.stderr,
+              "in the commit window, %s with the new key refuses, saying to run the rekey again" % verb[0],
+              show(p))
+    check(tree(d) == before, "in the commit window, the refused writes wrote nothing", (before, tree(d)))
+    p = r("list", key=key)
+    check(p.returncode == 1 and advice in p.stderr and "index.json" in p.stderr and id1 in p.stderr
+          and id2 in p.stderr, "in the commit window, list with the old key fails naming index.json, both key "
+          "ids and the advice", show(p))
+    p = r("rekey", "--new-key-file", key2, key=key)
+    check(p.returncode == 0 and "finished the rekey" in p.stdout, "rekey OLD->NEW again finishes the rekey", show(p))
+    marker = json.loads(open(os.path.join(d, "encryption.json")).read())
+    check(marker.get("keyId") == id2 and "rekeyTo" not in marker, "the marker names the new key", marker)
+    check(sealed_with(d, raw1) == [], "no object sealed with the old key stays", tree(d))
+    for verb in (("list",), ("verify",), ("list", "--snapshots")):
+        p = r(*verb, key=key2)
+        check(p.returncode == 0, "after finishing, %s with the new key" % " ".join(verb), show(p))
+    p = r("export", key=key2, cluster=True)
+    check(p.returncode == 0, "after finishing, export with the new key", show(p))
+    p = r("list", key=key)
+    check(p.returncode == 1 and "wrong --encrypt-key-file" in p.stderr,
+          "after finishing, the old key is refused as for any completed rekey", show(p))
 
 
 def main():
