@@ -99,7 +99,11 @@ run_rekey (struct cmd_ctx *x)
   struct store_rekey_result res;
   int rc = store_rekey (x->b, &run_key, &new_key, &res, &err);
   int status = EXIT_OK;
-  if (rc != RM_OK) {
+  if (rc != RM_OK && res.finished) {
+    log_error ("rekey %s: %s (finishing the stopped rekey to key id %s: run it again)", where,
+               err.message, new_key.id_hex);
+    status = EXIT_ERROR;
+  } else if (rc != RM_OK) {
     log_error ("rekey %s: %s (nothing committed: the store still reads with key id %s)", where,
                err.message, run_key.id_hex);
     status = EXIT_ERROR;
@@ -142,7 +146,10 @@ const struct command cmd_rekey = {
   "only when every object was rewritten (the commit), and the old objects are deleted\n"
   "after it.  A rekey stopped before its commit leaves the store readable with the old\n"
   "key as it was; its new copies are skipped, the next export or prune removes them, and\n"
-  "the next rekey (to the same key or another) removes them and starts over.",
+  "the next rekey (to the same key or another) removes them and starts over.  A rekey\n"
+  "killed between the two commit writes leaves index.json sealed with the new key: the\n"
+  "new key reads but does not write, the old key is refused, and this rekey run again\n"
+  "with the same keys finishes it.",
   rekey_options,
   CMD_NEEDS_BACKEND | CMD_WRITES_STORE,
   1,

@@ -16,6 +16,7 @@
 #include "helm/helm.h"
 #include "import/import.h"
 #include "kube/kube.h"
+#include "store/crypt.h"
 #include "store/history.h"
 #include "store/legacy.h"
 #include "store/lock.h"
@@ -234,6 +235,21 @@ repair_all (struct cmd_ctx *x, struct verify_cmd *v)
   }
 }
 
+/* Whether the state file is still sealed with the old key of a rekey stopped between its
+ * commit's two writes (store/crypt.h, store_crypt_committed): the rekey run again
+ * rewrites it. */
+static bool
+state_of_stopped_rekey (struct backend *b)
+{
+  struct store_crypt c;
+  struct rm_error e;
+  bool committed = false;
+  char id[SEAL_KEY_ID_HEX] = "";
+  return store_crypt_read (b, &c, &e) == RM_OK
+         && store_crypt_committed (b, &c, &committed, &e) == RM_OK && committed && backend_sealed_key_id (b, STORE_STATE_KEY, id, &e) == RM_OK
+         && strcmp (id, c.key_id) == 0;
+}
+
 /* Counts of the summary line (and of -o json). */
 struct tally {
   size_t records, damaged, missing, unreadable, unreferenced, repaired;
@@ -296,6 +312,9 @@ run_verify (struct cmd_ctx *x)
     if (rc == RM_E_NOT_FOUND)
       log_warn ("%s: missing (the manager's identity; the next export writes it)",
                 STORE_STATE_KEY);
+    else if (rc != RM_OK && state_of_stopped_rekey (x->b))
+      log_warn ("%s: still sealed with the old key of a rekey stopped between its two commit "
+                "writes (running the rekey again rewrites it)", STORE_STATE_KEY);
     else if (rc != RM_OK) {
       char *line = xasprintf ("%s: unreadable: %s", STORE_STATE_KEY, err.message);
       strlist_push (&index_lines, line);

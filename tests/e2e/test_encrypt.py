@@ -464,6 +464,10 @@ def rekey_commit_kill_suite(rm, work, base, key, key2, raw1, raw2):
         check(p.returncode == 0, "in the commit window, %s with the new key works" % " ".join(verb), show(p))
     p = r("list", key=key2)
     check("web" in p.stdout, "in the commit window, list with the new key lists the release", show(p))
+    p = r("diff", key=key2, cluster=True)
+    check(p.returncode in (0, 1) and "releases changed" in p.stdout, "in the commit window, diff with the new key works", show(p))
+    p = r("import", "--dry-run", key=key2, cluster=True)
+    check(p.returncode == 0, "in the commit window, import --dry-run with the new key works", show(p))
     for verb in (("export",), ("prune",), ("clear",)):
         p = r(*verb, key=key2, cluster=verb[0] == "export")
         check(p.returncode == 1 and advice in p.stderr and id1 in p.stderr and id2 in p.stderr,
