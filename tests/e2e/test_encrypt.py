@@ -367,20 +367,20 @@ def rekey_snapshot_phase_suite(rm, fk, work, raw1, key, key2, key3):
     rekey_commit_kill_suite(rm, work, base, key, key2, raw1, raw2)
 
 
-def rekey_sigkill_suite(rm, work, base, key, key2, raw1, raw2):
-    """A real SIGKILL of rekey while it writes its snapshots: the faulty test plugin
-    blocks the Nth put for good (logged first), N tried from 1 until the put blocked is
-    a snapshot's and one new-key snapshot is already written; then the process is killed
-    and the old key still reads the store, an export works, and rekey completes."""
+def kill_rekey_at(rm, work, base, key, key2, name, what, want, limit):
+    """A copy of the store base under work/NAME-N, and `rekey` from key to key2 through the
+    faulty test plugin that blocks the Nth put for good (logging "injected" first), N tried
+    from 1 up to limit until want(blocked key, store dir) says the blocked put is the one
+    wanted; the rekey is then killed (SIGKILL) there.  Returns the store's directory, or
+    None (checked as failed, or skipped without the faulty plugin)."""
     faulty = os.path.join(BUILDDIR, "tests", "plugins", ".libs")
     if not os.path.exists(os.path.join(faulty, "faulty.so")):
-        print("# faulty test plugin not built: SIGKILL part skipped")
-        return
+        print("# faulty test plugin not built: %s skipped" % what)
+        return None
     local_so = os.path.join(LOCAL_DIR, "local.so")
-    d, found = None, False
-    for n in range(1, 30):
+    for n in range(1, limit):
         # faulty keeps the store under --path in its inner store.
-        inner = os.path.join(work, "sigkill-%d" % n)
+        inner = os.path.join(work, "%s-%d" % (name, n))
         d = os.path.join(inner, "s")
         shutil.copytree(base, d)
         argv = [RM_BIN, "rekey", "--backend", "faulty", "--path", "s", "--plugin-dir", faulty,
@@ -398,12 +398,23 @@ def rekey_sigkill_suite(rm, work, base, key, key2, raw1, raw2):
         proc.communicate()
         if blocked is None:
             break
-        if blocked.startswith("snapshots/") and any(k.startswith("snapshots/") for k in sealed_with(d, raw2)):
-            found = True
-            break
+        if want(blocked, d):
+            check(True, "a rekey was killed (SIGKILL) %s" % what)
+            return d
         shutil.rmtree(inner)
-    check(found, "a rekey was killed (SIGKILL) while writing its second snapshot")
-    if not found:
+    check(False, "a rekey was killed (SIGKILL) %s" % what)
+    return None
+
+
+def rekey_sigkill_suite(rm, work, base, key, key2, raw1, raw2):
+    """A real SIGKILL of rekey while it writes its snapshots: the faulty test plugin
+    blocks the Nth put for good (logged first), N tried from 1 until the put blocked is
+    a snapshot's and one new-key snapshot is already written; then the process is killed
+    and the old key still reads the store, an export works, and rekey completes."""
+    d = kill_rekey_at(rm, work, base, key, key2, "sigkill", "while writing its second snapshot",
+                      lambda blocked, d: blocked.startswith("snapshots/") and any(
+                          k.startswith("snapshots/") for k in sealed_with(d, raw2)), 30)
+    if d is None:
         return
     r = Run(rm.kc, ["local", "--path", d, "--fsync", "false", "--plugin-dir", LOCAL_DIR], rm.env, [key, key2])
     for verb in (("list", "--snapshots"), ("verify",), ("list",)):
@@ -421,36 +432,11 @@ def rekey_commit_kill_suite(rm, work, base, key, key2, raw1, raw2):
     the Nth put for good, N tried from 1 until the put blocked is encryption.json after
     index.json was written sealed with the new key.  Then the new key reads but does not
     write, the old key is refused, both saying to run the rekey again, which finishes it."""
-    faulty = os.path.join(BUILDDIR, "tests", "plugins", ".libs")
-    if not os.path.exists(os.path.join(faulty, "faulty.so")):
-        print("# faulty test plugin not built: commit-window part skipped")
-        return
-    local_so = os.path.join(LOCAL_DIR, "local.so")
-    d, found = None, False
-    for n in range(1, 60):
-        inner = os.path.join(work, "commitkill-%d" % n)
-        d = os.path.join(inner, "s")
-        shutil.copytree(base, d)
-        argv = [RM_BIN, "rekey", "--backend", "faulty", "--path", "s", "--plugin-dir", faulty,
-                "--backend-opt", "inner=" + local_so, "--backend-opt", "inner_options=path=" + inner + ",fsync=false",
-                "--backend-opt", "fail=put:%d:hang" % n,
-                "--encrypt-key-file", key, "--new-key-file", key2]
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=rm.env)
-        blocked = None
-        for line in proc.stderr:
-            if "faulty: injected" in line:
-                blocked = line.split("into put #%d s/" % n, 1)[-1].strip()
-                break
-        proc.kill()
-        proc.communicate()
-        if blocked is None:
-            break
-        if blocked == "encryption.json" and "index.json" in sealed_with(d, raw2):
-            found = True
-            break
-        shutil.rmtree(inner)
-    check(found, "a rekey was killed (SIGKILL) between writing index.json and encryption.json")
-    if not found:
+    d = kill_rekey_at(rm, work, base, key, key2, "commitkill",
+                      "between writing index.json and encryption.json",
+                      lambda blocked, d: blocked == "encryption.json"
+                      and "index.json" in sealed_with(d, raw2), 60)
+    if d is None:
         return
     marker = json.loads(open(os.path.join(d, "encryption.json")).read())
     id1, id2 = man_key_id(raw1), man_key_id(raw2)
