@@ -267,6 +267,30 @@ def check(cond, what, detail=""):
     return cond
 
 
+def s3_rm(moto, work, bucket, prefix, extra=(), home=True):
+    """rm(*args) for the script-style s3 tests: $RM_BIN args, then the s3 backend options
+    (moto's endpoint, bucket, prefix, access key id; extra after them), the secret key in
+    RELEASEMANAGER_S3_SECRET_ACCESS_KEY only, in an environment without RELEASEMANAGER_*,
+    AWS_* and KUBECONFIG (HOME = work when home); checks that the secret key is in no output.
+    rm.env and rm.base are the environment and the options."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("RELEASEMANAGER_", "AWS_")) and k != "KUBECONFIG"}
+    if home:
+        env["HOME"] = work
+    env["RELEASEMANAGER_S3_SECRET_ACCESS_KEY"] = moto.sk
+    base = ["--plugin-dir", S3_DIR, "--path", prefix, "--endpoint", moto.endpoint,
+            "--bucket", bucket, "--accessKeyID", moto.ak] + list(extra)
+
+    def rm(*args):
+        p = subprocess.run([RM_BIN] + list(args) + base, capture_output=True, text=True,
+                           env=env, timeout=180)
+        check(moto.sk not in p.stdout + p.stderr, "secret key absent from output of %s"
+              % " ".join(args[:3]))
+        return p
+    rm.env, rm.base = env, base
+    return rm
+
+
 def s3_main(name, bucket, run, clusters=1):
     """The main of a script-style s3 test: exit 77 with the reason when the s3 plugin or
     the fake API server's tools are missing; moto (tests/plugins/s3/s3env.py, SigV4

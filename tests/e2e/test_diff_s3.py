@@ -8,10 +8,9 @@ naming the key; the secret key never in output.  Exit 77 when a tool is missing.
 
 import json
 import os
-import subprocess
 
 import e2elib
-from e2elib import CHARTS, RM_BIN, S3_DIR, check
+from e2elib import CHARTS, check
 
 PLAIN = os.path.join(CHARTS, "plain")
 BUCKET = "rm-diff"
@@ -23,19 +22,7 @@ def main():
 
 
 def run(s3, moto, work, fk):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("RELEASEMANAGER_", "AWS_")) and k != "KUBECONFIG"}
-    env["HOME"] = work
-    env["RELEASEMANAGER_S3_SECRET_ACCESS_KEY"] = moto.sk
-    base = ["--plugin-dir", S3_DIR, "--path", PREFIX, "--endpoint", moto.endpoint,
-            "--bucket", BUCKET, "--accessKeyID", moto.ak, "--kubeconfig", fk.kubeconfig]
-
-    def rm(*args):
-        p = subprocess.run([RM_BIN] + list(args) + base, capture_output=True, text=True,
-                           env=env, timeout=180)
-        check(moto.sk not in p.stdout + p.stderr, "secret key absent from output of %s"
-              % " ".join(args))
-        return p
+    rm = e2elib.s3_rm(moto, work, BUCKET, PREFIX, ["--kubeconfig", fk.kubeconfig])
 
     def out(p):
         return "exit %d\n%s%s" % (p.returncode, p.stdout, p.stderr)

@@ -16,7 +16,7 @@ import socket
 import subprocess
 
 import e2elib
-from e2elib import CHARTS, RM_BIN, S3_DIR, check, fku
+from e2elib import CHARTS, RM_BIN, check, fku
 
 BUCKET = "rm-export"
 PREFIX = "clusters/prod"
@@ -33,16 +33,8 @@ def run(s3, moto, work, fk):
     fk.helm4("install", "api", os.path.join(CHARTS, "with-subchart"), "-n", "apps",
              "--create-namespace")
     kc = fk.env()["KUBECONFIG"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RELEASEMANAGER_", "AWS_"))}
-    env["RELEASEMANAGER_S3_SECRET_ACCESS_KEY"] = moto.sk
-    base = ["--plugin-dir", S3_DIR, "--path", PREFIX, "--endpoint", moto.endpoint,
-            "--bucket", BUCKET, "--accessKeyID", moto.ak, "--kubeconfig", kc]
-
-    def rm(*args):
-        p = subprocess.run([RM_BIN] + list(args) + base, capture_output=True, text=True,
-                           env=env, timeout=180)
-        check(moto.sk not in p.stdout + p.stderr, "secret key absent from output of %s" % args[0])
-        return p
+    rm = e2elib.s3_rm(moto, work, BUCKET, PREFIX, ["--kubeconfig", kc], home=False)
+    env, base = rm.env, rm.base
 
     def objects():
         out = {}

@@ -13,11 +13,10 @@ missing."""
 
 import json
 import os
-import subprocess
 import time
 
 import e2elib
-from e2elib import CHARTS, RM_BIN, S3_DIR, check
+from e2elib import CHARTS, check
 
 BUCKET = "rm-snapshots"
 PREFIX = "clusters/blue"
@@ -28,19 +27,7 @@ def main():
 
 
 def run(s3, moto, work, fk, target):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("RELEASEMANAGER_", "AWS_")) and k != "KUBECONFIG"}
-    env["HOME"] = work
-    env["RELEASEMANAGER_S3_SECRET_ACCESS_KEY"] = moto.sk
-    base = ["--plugin-dir", S3_DIR, "--path", PREFIX, "--endpoint", moto.endpoint,
-            "--bucket", BUCKET, "--accessKeyID", moto.ak]
-
-    def rm(*args):
-        p = subprocess.run([RM_BIN] + list(args) + base, capture_output=True, text=True,
-                           env=env, timeout=180)
-        check(moto.sk not in p.stdout + p.stderr, "secret key absent from output of %s"
-              % " ".join(args[:3]))
-        return p
+    rm = e2elib.s3_rm(moto, work, BUCKET, PREFIX)
 
     def keys(sub):
         out, token = [], None

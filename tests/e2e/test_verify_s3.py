@@ -11,10 +11,9 @@ import gzip
 import hashlib
 import json
 import os
-import subprocess
 
 import e2elib
-from e2elib import CHARTS, RM_BIN, S3_DIR, check
+from e2elib import CHARTS, check
 
 BUCKET = "rm-verify"
 PREFIX = "clusters/prod"
@@ -30,19 +29,7 @@ def run(s3, moto, work, fk):
     fk.helm3("upgrade", "web", plain, "-n", "default", "--set", "replicaCount=2")
     fk.helm3("install", "api", plain, "-n", "apps", "--create-namespace")
     kc = fk.env()["KUBECONFIG"]
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("RELEASEMANAGER_", "AWS_")) and k != "KUBECONFIG"}
-    env["HOME"] = work
-    env["RELEASEMANAGER_S3_SECRET_ACCESS_KEY"] = moto.sk
-    base = ["--plugin-dir", S3_DIR, "--path", PREFIX, "--endpoint", moto.endpoint,
-            "--bucket", BUCKET, "--accessKeyID", moto.ak]
-
-    def rm(*args):
-        p = subprocess.run([RM_BIN] + list(args) + base, capture_output=True, text=True,
-                           env=env, timeout=180)
-        check(moto.sk not in p.stdout + p.stderr, "secret key absent from output of %s"
-              % " ".join(args[:2]))
-        return p
+    rm = e2elib.s3_rm(moto, work, BUCKET, PREFIX)
 
     def body(key):
         return s3.get_object(Bucket=BUCKET, Key=PREFIX + "/" + key)["Body"].read()
