@@ -83,6 +83,23 @@ remove_leftovers (struct backend *b, const struct store_history *h, const struct
 /* The rest of a rekey from old to new stopped between its commit's two writes (index.json
  * is sealed with new, the marker still names old): the marker, the state file, and every
  * object still sealed with old deleted.  b is attached to new on return. */
+/* The state file, read with old and written again with new (a missing or unreadable one is
+ * left as it is: it is not part of the commit); the backend seals with new after it. */
+static void
+reseal_state (struct backend *b, const struct seal_key *old, const struct seal_key *new)
+{
+  struct store_state st;
+  struct rm_error serr;
+  backend_set_seal (b, old, store_crypt_plain_keys);
+  if (store_state_load (b, &st, &serr) == RM_OK) {
+    backend_set_seal (b, new, store_crypt_plain_keys);
+    if (store_state_save (b, &st, &serr) != RM_OK)
+      log_warn ("%s: %s", STORE_STATE_KEY, serr.message);
+    store_state_free (&st);
+  }
+  backend_set_seal (b, new, store_crypt_plain_keys);
+}
+
 static int
 finish_commit (struct backend *b, const struct seal_key *old, const struct seal_key *new,
                struct store_rekey_result *res, struct rm_error *err)
@@ -96,16 +113,7 @@ finish_commit (struct backend *b, const struct seal_key *old, const struct seal_
     rc = backend_sync (b, err);
   if (rc != RM_OK)
     return rc;
-  struct store_state st;
-  struct rm_error serr;
-  backend_set_seal (b, old, store_crypt_plain_keys);
-  if (store_state_load (b, &st, &serr) == RM_OK) {
-    backend_set_seal (b, new, store_crypt_plain_keys);
-    if (store_state_save (b, &st, &serr) != RM_OK)
-      log_warn ("%s: %s", STORE_STATE_KEY, serr.message);
-    store_state_free (&st);
-  }
-  backend_set_seal (b, new, store_crypt_plain_keys);
+  reseal_state (b, old, new);
   /* The old objects: whatever is still sealed with old (its header says so). */
   struct strlist all = STRLIST_INIT;
   struct rm_error lerr;
@@ -246,15 +254,7 @@ store_rekey (struct backend *b, const struct seal_key *old, const struct seal_ke
     rc = backend_sync (b, err);
   free (current_text);
   if (rc == RM_OK) {
-    struct store_state st;
-    struct rm_error serr;
-    if (store_state_load (b, &st, &serr) == RM_OK) {
-      backend_set_seal (b, new, store_crypt_plain_keys);
-      if (store_state_save (b, &st, &serr) != RM_OK)
-        log_warn ("%s: %s", STORE_STATE_KEY, serr.message);
-      store_state_free (&st);
-    }
-    backend_set_seal (b, new, store_crypt_plain_keys);
+    reseal_state (b, old, new);
     /* After the commit: the old objects go (a failure leaves them unreferenced). */
     struct strlist *lists[] = { &old_snaps, &old_keys };
     for (size_t l = 0; l < 2; l++)
