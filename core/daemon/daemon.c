@@ -717,20 +717,26 @@ main_loop (struct daemon *d)
       log_warn ("sync cycle failed (%u in a row): again in %.1f s", failures, ms / 1000.0);
     }
   }
-  /* Stopping: the changes seen but not yet exported, as one last batch. */
+  /* Stopping: one last resync, so that the store holds what the cluster holds now: the
+   * changes seen but not yet exported, and those the watches have not delivered yet (an
+   * upgrade just before the stop: helm's last writes may still be on their way, and a
+   * blue/green switch imports what this stop leaves).  It lists metadata only and reads
+   * only the records that changed.  Not after a failed cycle with nothing pending: the
+   * cluster or the store was unreachable a moment ago. */
   pthread_mutex_lock (&d->mu);
   bool pending = d->dirty;
   struct timespec ev = d->first_event_real;
   d->dirty = false;
-  bool apply = applicable && !d->relisted;
   struct export_change *changes = d->changes;
   size_t nchanges = d->nchanges;
   d->changes = NULL;
   d->nchanges = d->capchanges = 0;
   pthread_mutex_unlock (&d->mu);
-  if (pending && atomic_load (&d->leading) && !need_full) {
-    log_info ("stopping: exporting the changes seen last");
-    run_cycle (d, "batch", true, ev, apply, changes, nchanges);
+  if (atomic_load (&d->leading) && !need_full && (applicable || pending)) {
+    log_info ("stopping: a last resync, for the changes not exported yet");
+    if (!run_cycle (d, "resync", pending, ev, false, NULL, 0))
+      log_warn ("stopping: the last resync failed: the store holds the cluster as of the "
+                "last successful cycle");
   }
   changes_free (changes, nchanges);
 }

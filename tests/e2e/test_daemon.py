@@ -686,6 +686,36 @@ class DaemonCase(unittest.TestCase):
         self.assertEqual(d.stop(), 0, d.output_tail())
 
 
+    def test_15_stop_exports_changes_not_delivered(self):
+        """SIGTERM right after an upgrade the watch has not delivered (the Secrets watch
+        answered by a silent stream, as in test 13, and no resync due for 10 minutes):
+        the stop's last resync lists the cluster, so the store holds the upgrade, helm's
+        final "deployed" and "superseded" included; exit 0, lock released."""
+        ns = "d15"
+        FK.helm3("install", "s", PLAIN, "-n", ns, "--create-namespace")
+        path = newdir("laststop")
+        d = self.start(path, "-p", "600")
+        d.wait_ready()
+        self.assertFollows(d, ns, "the first full sync")
+        FK.add_fault(verb="watch", path="/secrets$", action="respond", status=200,
+                     headers={"Content-Type": "application/json"},
+                     stream=[{"line": "", "delay": 120}])
+        g0 = d.metric('releasemanager_watch_restarts_total{reason="gone"}')
+        FK.compact()
+        wait_for("the watches restarted after 410",
+                 lambda: d.metric('releasemanager_watch_restarts_total{reason="gone"}') > g0)
+        wait_for("the silent watch started",
+                 lambda: all(f["fired"] for f in FK.control("GET", "faults")))
+        FK.helm3("upgrade", "s", PLAIN, "-n", ns, "--set", "message=last")
+        self.assertEqual(cluster_keys({ns}), {(ns, "s", 1): "superseded", (ns, "s", 2): "deployed"})
+        self.assertNotEqual(store_keys(path, {ns}), cluster_keys({ns}), "the watch delivered it")
+        self.assertEqual(d.stop(), 0, d.output_tail())
+        self.assertEqual(store_keys(path, {ns}), cluster_keys({ns}), d.output_tail())
+        self.assertIn("stopping: a last resync", d.output())
+        self.assertFalse(os.path.exists(os.path.join(path, "lock.json")), "store lock released")
+        FK.clear_faults()
+
+
 def setUpModule():
     global FK
     FK = fku.FakeKube(tools=TOOLS).start()
