@@ -141,11 +141,19 @@ diff <(helm "${a[@]}" get all web -n apps) <(helm "${b[@]}" get all web -n apps)
 echo "(no difference)"
 
 section "export --daemon: an upgrade on cluster-a is in the store within about a second"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-show releasemanager export --daemon "${a[@]}" "${store[@]}" --listen "127.0.0.1:$port" -v '&'
-releasemanager export --daemon "${a[@]}" "${store[@]}" --listen "127.0.0.1:$port" -v \
+# Port 0: the daemon binds a free port itself and logs it (a port picked here could be
+# taken by another program before the daemon binds it).
+show releasemanager export --daemon "${a[@]}" "${store[@]}" --listen 127.0.0.1:0 -v '&'
+releasemanager export --daemon "${a[@]}" "${store[@]}" --listen 127.0.0.1:0 -v \
   > daemon.log 2>&1 < /dev/null &
 daemon_pid=$!
+i=0
+until port=$(sed -En 's/.*daemon: serving .* on port ([0-9]+);.*/\1/p' daemon.log) && [ -n "$port" ]; do
+  i=$((i + 1))
+  kill -0 "$daemon_pid" 2>/dev/null || { cat daemon.log >&2; fail "the daemon exited"; }
+  [ "$i" -le 150 ] || { cat daemon.log >&2; fail "the daemon did not listen within 30 s"; }
+  sleep 0.2
+done
 echo "# waiting until http://127.0.0.1:$port/readyz answers 200"
 i=0
 until python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
@@ -156,12 +164,18 @@ until python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1]
   sleep 0.2
 done
 quiet helm "${a[@]}" upgrade web charts/plain -n apps --set message=v4
-echo "# running \`releasemanager list --backend local --path backup\` until it shows apps/web revision 4"
+echo "# running \`releasemanager list --backend local --path backup\` until it shows apps/web revision 4 deployed"
+# helm writes revision 4 as pending-upgrade, then marks it deployed and 3 superseded: wait
+# for that last state, the one shown below, not for the first sight of revision 4.
+upgraded () {
+  releasemanager list "${store[@]}" > list.out 2>/dev/null || return 1
+  grep -Eq '^apps +web +3 +superseded ' list.out && grep -Eq '^apps +web +4 +deployed ' list.out
+}
 i=0
-until releasemanager list "${store[@]}" 2>/dev/null | grep -E '^apps +web +4 ' >/dev/null; do
+until upgraded; do
   i=$((i + 1))
   kill -0 "$daemon_pid" 2>/dev/null || { cat daemon.log >&2; fail "the daemon exited"; }
-  [ "$i" -le 150 ] || { cat daemon.log >&2; fail "revision 4 not in the store within 30 s"; }
+  [ "$i" -le 150 ] || { cat daemon.log >&2; fail "revision 4 not deployed in the store within 30 s"; }
   sleep 0.2
 done
 run releasemanager list "${store[@]}"
