@@ -726,7 +726,7 @@ class PodRun:
             f.write(self.kube.token)
         with open(os.path.join(sa, "namespace"), "w") as f:
             f.write(self.ns)
-        self.port = free_port()
+        self.port = None        # port 0: the daemon binds a free one and logs it (get())
         env = {k: v for k, v in os.environ.items()
                if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "LD_")) or k == "PATH"}
         env["HOME"] = local("/tmp")
@@ -735,12 +735,20 @@ class PodRun:
                     "KUBERNETES_SERVICE_PORT": str(self.kube.port),
                     "RELEASEMANAGER_SERVICEACCOUNT_DIR": sa,
                     "RELEASEMANAGER_PLUGIN_PATH": S3_DIR,
-                    "RELEASEMANAGER_LISTEN": "127.0.0.1:%d" % self.port})
-        self.log = open(os.path.join(self.work, "daemon.log"), "w+")
+                    "RELEASEMANAGER_LISTEN": "127.0.0.1:0"})
+        self.log = open(os.path.join(self.work, "daemon.log"), "w")
         self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT,
                                      env=env, cwd=self.work)
+        # read through a file of our own: seeking the daemon's shared offset back to 0
+        # while it writes would make it overwrite its own log
+        self.log.close()
+        self.log = open(self.log.name)
 
     def get(self, what):
+        if self.port is None:   # the daemon logs it (the chart's verbose=true) before it syncs
+            m = re.search(r"daemon: serving .* on port (\d+);", self.output())
+            self.case.assertTrue(m, "the daemon logged no port:\n" + self.output())
+            self.port = int(m.group(1))
         return http_get(self.port, what)
 
     def output(self):
