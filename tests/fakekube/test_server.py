@@ -623,6 +623,7 @@ class Deletion(unittest.TestCase):
 class Controllers(unittest.TestCase):
     def test_jobs_and_services(self):
         ns("ctl")
+        rv = req("GET", "/apis/batch/v1/namespaces/ctl/jobs")[1]["metadata"]["resourceVersion"]
         job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j", "namespace": "ctl"},
                "spec": {"template": {"spec": {"restartPolicy": "Never",
                                               "containers": [{"name": "c", "image": "busybox"}]}}}}
@@ -630,9 +631,18 @@ class Controllers(unittest.TestCase):
         bad = json.loads(json.dumps(job))
         bad["metadata"].update(name="f", annotations={"fakekube.test/fail": "true"})
         req("POST", "/apis/batch/v1/namespaces/ctl/jobs", bad)
-        st, doc = req("GET", "/apis/batch/v1/namespaces/ctl/jobs/j")
-        self.assertEqual(doc["status"].get("active"), 1)
-        time.sleep(0.6)
+        # both end after the job delay (0.2 s): polled, and "active" first seen in the
+        # watch history, as a GET at a fixed moment would miss it on a slow machine
+        for _ in range(600):
+            docs = [req("GET", "/apis/batch/v1/namespaces/ctl/jobs/" + n)[1] for n in "jf"]
+            if all(d["status"].get("conditions") for d in docs):
+                break
+            time.sleep(0.1)
+        st, _, data = KUBE.request("GET", "/apis/batch/v1/namespaces/ctl/jobs?watch=1&"
+                                   "timeoutSeconds=1&resourceVersion=" + rv)
+        seen = [e["object"]["status"] for e in map(json.loads, data.splitlines())
+                if e["object"]["metadata"]["name"] == "j" and e["object"].get("status")]
+        self.assertEqual([x.get("active") for x in seen[:2]], [1, None], seen)
         st, doc = req("GET", "/apis/batch/v1/namespaces/ctl/jobs/j")
         self.assertEqual(doc["status"]["succeeded"], 1)
         self.assertIn(("Complete", "True"), [(c["type"], c["status"]) for c in doc["status"]["conditions"]])
