@@ -151,7 +151,7 @@ i=0
 until port=$(sed -En 's/.*daemon: serving .* on port ([0-9]+);.*/\1/p' daemon.log) && [ -n "$port" ]; do
   i=$((i + 1))
   kill -0 "$daemon_pid" 2>/dev/null || { cat daemon.log >&2; fail "the daemon exited"; }
-  [ "$i" -le 150 ] || { cat daemon.log >&2; fail "the daemon did not listen within 30 s"; }
+  [ "$i" -le 300 ] || { cat daemon.log >&2; fail "the daemon did not listen within 60 s"; }
   sleep 0.2
 done
 echo "# waiting until http://127.0.0.1:$port/readyz answers 200"
@@ -160,7 +160,7 @@ until python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1]
         "http://127.0.0.1:$port/readyz" 2>/dev/null; do
   i=$((i + 1))
   kill -0 "$daemon_pid" 2>/dev/null || { cat daemon.log >&2; fail "the daemon exited"; }
-  [ "$i" -le 150 ] || { cat daemon.log >&2; fail "the daemon was not ready within 30 s"; }
+  [ "$i" -le 300 ] || { cat daemon.log >&2; fail "the daemon was not ready within 60 s"; }
   sleep 0.2
 done
 quiet helm "${a[@]}" upgrade web charts/plain -n apps --set message=v4
@@ -175,7 +175,7 @@ i=0
 until upgraded; do
   i=$((i + 1))
   kill -0 "$daemon_pid" 2>/dev/null || { cat daemon.log >&2; fail "the daemon exited"; }
-  [ "$i" -le 150 ] || { cat daemon.log >&2; fail "revision 4 not deployed in the store within 30 s"; }
+  [ "$i" -le 300 ] || { cat daemon.log >&2; fail "revision 4 not deployed in the store within 60 s"; }
   sleep 0.2
 done
 run releasemanager list "${store[@]}"

@@ -1226,15 +1226,16 @@ class Seeded(ExportCase):
             kc = f.read()
         self.assertIn("127.0.0.1:%d" % fk.port, kc)
 
+        # a port kept bound but not listening: refused, and no other program can take it
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
-        s.close()
         bad = os.path.join(newdir("kc"), "closed-port")
         with open(bad, "w") as f:
             f.write(kc.replace("127.0.0.1:%d" % fk.port, "127.0.0.1:%d" % closed))
         t = time.time()
-        p = export(bad, path, "-n", "errs")
+        with s:
+            p = export(bad, path, "-n", "errs")
         took = time.time() - t
         self.assertEqual(p.returncode, 1, "unreachable server: exit 1\n" + show(p))
         self.assertRegex(p.stderr, r"127\.0\.0\.1:%d|port %d" % (closed, closed),
