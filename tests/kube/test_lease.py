@@ -94,6 +94,9 @@ def lease_steps(kube):
     check(st("a-rereads") == ("OK", False, True, "b", 2), "a reads again and sees b", steps["a-rereads"])
 
 
+CONTENDERS = []     # the probe processes, killed at the end whatever happened
+
+
 class Contender:
     def __init__(self, kube, ident):
         self.id = ident
@@ -101,6 +104,7 @@ class Contender:
                                    "--renew", "1500", "--retry", "200",
                                    "lease", "lease-run", "leader", ident],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        CONTENDERS.append(self.p)
         self.q = queue.Queue()
         self.log = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -223,9 +227,15 @@ def with_kubectl(kube):
 
 def main():
     with fku.FakeKube(tools=TOOLS) as kube:
-        with_kubectl(kube)
-        lease_steps(kube)
-        two_processes(kube)
+        try:
+            with_kubectl(kube)
+            lease_steps(kube)
+            two_processes(kube)
+        finally:        # a failed wait_for leaves none running (perhaps SIGSTOPped)
+            for p in CONTENDERS:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
     print("1..%d" % len(results))
     return 0 if all(results) else 1
 
