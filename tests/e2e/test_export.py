@@ -618,16 +618,16 @@ class Seeded(ExportCase):
         self.assertIn(server, p.stderr, "--debug names the server (without credentials)\n" + show(p))
 
         # An error that names the server does not name the password either.
-        s = socket.socket()
+        s = socket.socket()     # bound, not listening: refused, and no other program's
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
-        s.close()
         unreachable = os.path.join(newdir("kc"), "userinfo-closed")
         with open(with_creds) as f:
             text = f.read()
         with open(unreachable, "w") as f:
             f.write(text.replace("127.0.0.1:%d" % fk.port, "127.0.0.1:%d" % closed))
-        p = export(unreachable, path, "-n", ns, "--debug")
+        with s:
+            p = export(unreachable, path, "-n", ns, "--debug")
         self.assertEqual(p.returncode, 1, "unreachable server: exit 1\n" + show(p))
         self.assertIn("127.0.0.1:%d" % closed, p.stderr, "the error names the server\n" + show(p))
         for secret in (password, url_pw, "Url-Pa55", "ops:"):
