@@ -27,7 +27,7 @@ import urllib.error  # noqa: F401
 import urllib.request  # noqa: F401
 
 import e2elib
-from e2elib import PLUGIN_DIR, RM_BIN, SRCDIR, free_port, fku, http_get, newdir
+from e2elib import PLUGIN_DIR, RM_BIN, SRCDIR, fku, http_get, newdir
 from e2elib import BUILDDIR  # noqa: F401
 
 PLAIN = os.path.join(SRCDIR, "tests", "charts", "plain")
@@ -85,23 +85,34 @@ def store_keys(path, namespaces):
 class Daemon:
     """One `export --daemon` subprocess."""
 
+    _n = 0
+
     def __init__(self, path, *extra, port=None):
         self.path = path
-        self.port = port or free_port()
-        self.log = open(os.path.join(WORK, "daemon-%d.log" % self.port), "w+")
+        # Port 0 unless a test needs a given one: the daemon binds a free port and logs
+        # it (no port picked here that another program could take first).
+        self.port = port
+        Daemon._n += 1
+        self.log = open(os.path.join(WORK, "daemon-%d.log" % Daemon._n), "w+")
         env = dict(os.environ)
         for k in list(env):
             if k.startswith("RELEASEMANAGER_") or k in ("KUBECONFIG", "HELM_DRIVER"):
                 del env[k]
         argv = [RM_BIN, "export", "local", "--path", path, "--fsync", "false",
                 "--plugin-dir", PLUGIN_DIR, "--kubeconfig", FK.kubeconfig, "--daemon",
-                "--listen", "127.0.0.1:%d" % self.port, "--verbose"] + list(extra)
+                "--listen", "127.0.0.1:%d" % (port or 0), "--verbose"] + list(extra)
         self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self.log.close()
         self.log = open(self.log.name)
 
     def get(self, what):
-        """(status, body) of GET /what."""
+        """(status, body) of GET /what (ValueError until the daemon has logged its port:
+        wait_for polls on)."""
+        if self.port is None:
+            m = re.search(r"daemon: serving .* on port (\d+);", self.output())
+            if not m:
+                raise ValueError("the daemon has not logged its port yet")
+            self.port = int(m.group(1))
         return http_get(self.port, what)
 
     def metric(self, name):
@@ -654,9 +665,11 @@ class DaemonCase(unittest.TestCase):
         r0 = d.metric('releasemanager_sync_duration_seconds_count{kind="resync"}') or 0
         FK.helm3("upgrade", "m", PLAIN, "-n", ns, "--set", "message=missed")
         self.assertFollows(d, ns, "an upgrade the watch missed")
-        self.assertGreater(d.metric('releasemanager_sync_duration_seconds_count{kind="resync"}'),
-                           r0)
-        self.assertRegex(d.output(), r"resync sync: \d+ release records: [1-9]\d* written")
+        # Counted and logged after the commit that assertFollows saw: waited for too.
+        wait_for("the resync counted", lambda: d.metric(
+            'releasemanager_sync_duration_seconds_count{kind="resync"}') > r0)
+        wait_for("the resync logged what it wrote", lambda: re.search(
+            r"resync sync: \d+ release records: [1-9]\d* written", d.output()))
         FK.clear_faults()
         d.stop(signal.SIGKILL)      # the silent stream would hold a clean stop
 
