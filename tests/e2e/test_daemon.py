@@ -321,7 +321,7 @@ class DaemonCase(unittest.TestCase):
         FK.helm3("install", "f", PLAIN, "-n", ns, "--create-namespace")
         path = newdir("lease")
         lease = ["--leader-elect", "--lease-namespace", "default", "--lease-name", "rm-test",
-                 "--lease-duration", "4s", "--renew-deadline", "3s", "--retry-period", "1s",
+                 "--lease-duration", "20s", "--renew-deadline", "15s", "--retry-period", "1s",
                  "-p", "600"]
         a = self.start(path, *lease)
         wait_for("a leads", lambda: a.metric("releasemanager_leader") == 1)

@@ -7,7 +7,8 @@ API server, through tests/kube/kube_watch_probe:
     renewal gets a real 409 and a stops leading; b releases (holder empty, duration 1 s);
     a reads the released Lease but b writes first (409): a does not lead, and reading
     again it sees b;  never both leading;
-  - two real processes (lease 2 s, renew deadline 1.5 s, retry 0.2 s): exactly one leads;
+  - two real processes (lease 6 s, renew deadline 4.5 s, retry 0.2 s: a stall of a few
+    seconds on a loaded machine hands nothing over): exactly one leads;
     SIGSTOP the leader: the other takes over; SIGCONT: the old leader stops leading;
     SIGTERM the new leader: it releases and the other leads again;
   - the Lease with the real kubectl: create -f, get (HOLDER column), a stale update is 409.
@@ -100,8 +101,8 @@ CONTENDERS = []     # the probe processes, killed at the end whatever happened
 class Contender:
     def __init__(self, kube, ident):
         self.id = ident
-        self.p = subprocess.Popen([PROBE, "--kubeconfig", kube.kubeconfig, "--duration", "2000",
-                                   "--renew", "1500", "--retry", "200",
+        self.p = subprocess.Popen([PROBE, "--kubeconfig", kube.kubeconfig, "--duration", "6000",
+                                   "--renew", "4500", "--retry", "200",
                                    "lease", "lease-run", "leader", ident],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         CONTENDERS.append(self.p)
