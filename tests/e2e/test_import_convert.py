@@ -833,6 +833,28 @@ class RecordCheck(unittest.TestCase):
               file=sys.stderr)
         return reqs
 
+    def test_restored_release_objects_not_read(self):
+        """A release found restored is skipped before the preflight reads its objects
+        (owner and namespace checks): a second import asks only discovery, the records'
+        LISTs and the lock."""
+        with fku.FakeKube(tools=TOOLS) as fk:
+            p = imp(fk)
+            self.assertEqual(p.returncode, 0, show(p))
+            fk.reset_log()
+            p = imp(fk)
+            self.assertEqual(p.returncode, 0, show(p))
+            for r in ("demo2/demo2", "appns/foooo", "legacy/legacy"):
+                self.assertRegex(p.stdout, r"(?m)^skipped %s: already restored" % r, show(p))
+            reqs = fk.requests()
+            gets = [q["path"] for q in reqs if q["verb"] == "get"
+                    and not re.fullmatch(r"/version|/api(/v1)?|/apis(/[^/]+/[^/]+)?", q["path"])
+                    and "/leases/" not in q["path"]]
+            print("already restored: %d requests, %d object GETs"
+                  % (len(reqs), len(gets)), file=sys.stderr)
+            self.assertEqual(gets, [], "objects of restored releases read")
+            self.assertEqual([q for q in reqs if q["method"] not in ("GET", "HEAD")
+                              and "/leases" not in q["path"]], [])
+
     def test_metadata_only_lists_and_gets_only_what_must_be_compared(self):
         with fku.FakeKube(tools=TOOLS) as fk:
             p = imp(fk)
