@@ -17,7 +17,9 @@ Cases: --dry-run lists every conversion and writes nothing; --no-convert-apis re
 each release before any write, naming kind/name/apiVersion and the replacement; the
 import converts, kubectl reads every converted object back, the records carry the
 converted manifests (every revision), and helm upgrades, rolls back and uninstalls;
-a release whose apply fails midway leaves nothing behind.
+a release whose apply fails midway leaves nothing behind; --update-values renders with
+the target cluster's version and API versions (tests/charts/capabilities); a release
+restored already is skipped without its objects being read.
 
 Exit 77 (skip) with the reason when helm/kubectl, openssl or the program are missing."""
 
