@@ -61,10 +61,6 @@ EXTRA_DIST += tests/e2e/test_snapshots.py
 # conversion, --no-convert-apis, preflight, no orphans, real helm upgrade/rollback after.
 TESTS += tests/e2e/test_import_convert.py
 EXTRA_DIST += tests/e2e/test_import_convert.py
-# The chart whose render follows the cluster's version and API versions (--update-values).
-EXTRA_DIST += tests/charts/capabilities/Chart.yaml tests/charts/capabilities/values.yaml \
-	tests/charts/capabilities/templates/capabilities.yaml \
-	tests/charts/capabilities/templates/gadget.yaml tests/charts/capabilities/templates/pdb.yaml
 
 # Point-in-time snapshots through the s3 backend (moto): list/verify/import --snapshot, prune.
 TESTS += tests/e2e/test_snapshots_s3.py
