@@ -1101,7 +1101,8 @@ check_owners (struct imp_run *r, const struct imp_objects *objs, struct problems
 
 int
 imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
-                     struct imp_objects *objs, cJSON **records, bool *changed, size_t nrec)
+                     struct imp_objects *objs, cJSON **records, bool *changed, size_t nrec,
+                     imp_restored_fn restored, void *ud)
 {
   struct release_served rs = { r, cJSON_CreateArray (), 0, NULL };
   struct problems pr = { STRLIST_INIT, 0 };
@@ -1125,10 +1126,6 @@ imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
   convert_list (r, &rs, objs, "", true, &pr);
   if (!r->s->no_hooks)
     convert_hooks (r, &rs, rel, true, "", &pr, &rel_changed);
-  if (!rs.error)
-    check_namespaces (r, objs, &pr);
-  if (!rs.error && !r->s->replace)
-    check_owners (r, objs, &pr);
 
   /* The records: every revision's manifest and hooks, so that helm upgrade and rollback
    * read objects this cluster serves.  Older revisions' leftovers are not problems:
@@ -1146,6 +1143,13 @@ imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
     changed[i] |= rec_changed;
     strlist_free (&old.v);
   }
+  /* The rest of the preflight reads the cluster's objects: not for a release the caller
+   * finds restored already (its records, converted, are the cluster's), which is skipped. */
+  bool skip = !pr.v.n && !rs.error && restored && restored (ud);
+  if (!rs.error && !skip)
+    check_namespaces (r, objs, &pr);
+  if (!rs.error && !skip && !r->s->replace)
+    check_owners (r, objs, &pr);
 
   int result = 0;
   r->converted = pr.converted;

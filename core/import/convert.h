@@ -72,10 +72,15 @@ char *imp_yaml_emit (const cJSON *obj);
  * (CRDs the release installs count), every namespace named exists or is created, and,
  * unless --replace, no manifest object is already there owned by another release or by
  * none (one GET per object; this release's own, left by an interrupted import, are
- * taken over).  Every problem of the release is reported at once.  r->converted says how
- * many objects were converted (release.c logs it for a release it writes).  Returns 0,
- * or -1 with r->error set. */
+ * taken over).  Every problem of the release is reported at once.  The checks that read
+ * objects (namespaces, owners) come last, after restored(ud) (when not NULL; called once,
+ * the records converted, when the conversion found no problem) said the release is not
+ * one the caller skips (restored already): a skipped release's objects are not read.
+ * r->converted says how many objects were converted (release.c logs it for a release it
+ * writes).  Returns 0, or -1 with r->error set. */
+typedef bool (*imp_restored_fn) (void *ud);
 int imp_convert_release (struct imp_run *r, cJSON *rel, struct imp_objects *crds,
-                         struct imp_objects *objs, cJSON **records, bool *changed, size_t nrec);
+                         struct imp_objects *objs, cJSON **records, bool *changed, size_t nrec,
+                         imp_restored_fn restored, void *ud);
 
 #endif

@@ -1,6 +1,8 @@
 /* API discovery for import: which resource (plural name) serves apiVersion + kind and
  * whether it is namespaced, read from /api/v1 or /apis/GROUP/VERSION once per group
- * version and cached for every release of the run.  Custom resources appear after their
+ * version and cached for every release of the run.  A re-render (--update-values) reads
+ * the whole served set into the same cache (imp_discovery_capabilities), so the
+ * conversion after it asks the server nothing more.  Custom resources appear after their
  * CRD is created, so a miss looks again (and, right after CRDs were created, waits a
  * little for them to be served, as a real API server takes a moment). */
 #include <config.h>
@@ -25,6 +27,10 @@ struct imp_discovery {
   struct gv_entry *v;
   size_t n, cap;
   unsigned generation;     /* bumped by imp_discovery_invalidate */
+  char *kube_version;      /* GET /version's gitVersion, read once ("" when none) */
+  struct strlist gvs;      /* the served group versions (/api, /apis) ... */
+  unsigned gvs_generation; /* ... as of this generation; gvs_read: read at all */
+  bool gvs_read;
 };
 
 struct imp_discovery *
@@ -46,6 +52,8 @@ imp_discovery_free (struct imp_discovery *d)
     cJSON_Delete (d->v[i].resources);
   }
   free (d->v);
+  free (d->kube_version);
+  strlist_free (&d->gvs);
   pthread_mutex_destroy (&d->lock);
   free (d);
 }
@@ -95,6 +103,39 @@ fetch (struct imp_discovery *d, const char *gv, cJSON **resources, struct rm_err
   return KUBE_OK;
 }
 
+/* The entry of gv, with res (taken) read at generation gen.  Called locked. */
+static struct gv_entry *
+put_entry (struct imp_discovery *d, const char *gv, cJSON *res, unsigned gen)
+{
+  struct gv_entry *e = NULL;
+  for (size_t i = 0; i < d->n; i++)
+    if (strcmp (d->v[i].gv, gv) == 0)
+      e = &d->v[i];
+  if (!e) {
+    if (d->n == d->cap) {
+      d->cap = d->cap ? d->cap * 2 : 16;
+      d->v = xrealloc (d->v, d->cap * sizeof *d->v);
+    }
+    e = &d->v[d->n++];
+    e->gv = xstrdup (gv);
+    e->resources = NULL;
+  }
+  cJSON_Delete (e->resources);
+  e->resources = res;
+  e->generation = gen;
+  return e;
+}
+
+void
+imp_discovery_prime (struct imp_discovery *d, const char *gv, cJSON *list)
+{
+  cJSON *res = cJSON_DetachItemFromObjectCaseSensitive (list, "resources");
+  cJSON_Delete (list);
+  pthread_mutex_lock (&d->lock);
+  put_entry (d, gv, res, d->generation);
+  pthread_mutex_unlock (&d->lock);
+}
+
 static int
 lookup (struct imp_discovery *d, const char *gv, const char *kind, bool fresh, char **resource,
         bool *namespaced, struct rm_error *err)
@@ -120,22 +161,7 @@ lookup (struct imp_discovery *d, const char *gv, const char *kind, bool fresh, c
   if (rc != KUBE_OK)
     return rc;
   pthread_mutex_lock (&d->lock);
-  e = NULL;
-  for (size_t i = 0; i < d->n; i++)
-    if (strcmp (d->v[i].gv, gv) == 0)
-      e = &d->v[i];
-  if (!e) {
-    if (d->n == d->cap) {
-      d->cap = d->cap ? d->cap * 2 : 16;
-      d->v = xrealloc (d->v, d->cap * sizeof *d->v);
-    }
-    e = &d->v[d->n++];
-    e->gv = xstrdup (gv);
-    e->resources = NULL;
-  }
-  cJSON_Delete (e->resources);
-  e->resources = res;
-  e->generation = gen;
+  e = put_entry (d, gv, res, gen);
   bool found = find_kind (res, kind, resource, namespaced);
   pthread_mutex_unlock (&d->lock);
   return found ? KUBE_OK : KUBE_E_NOT_FOUND;
@@ -182,4 +208,128 @@ imp_discovery_serves (struct imp_discovery *d, const char *api_version, const ch
   if (rc == KUBE_OK)
     *served = true;
   return rc == KUBE_OK ? RM_OK : rc;
+}
+
+/* ---- the served set as Helm's Capabilities have it ---- */
+
+/* /version's gitVersion, read once per run. */
+static int
+kube_version (struct imp_discovery *d, char **out, struct rm_error *err)
+{
+  pthread_mutex_lock (&d->lock);
+  char *v = d->kube_version ? xstrdup (d->kube_version) : NULL;
+  pthread_mutex_unlock (&d->lock);
+  if (!v) {
+    cJSON *doc = NULL;
+    int rc = kube_get (d->kc, "/version", &doc, err);
+    if (rc != KUBE_OK)
+      return rc;
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive (doc, "gitVersion");
+    v = xstrdup (cJSON_IsString (g) ? g->valuestring : "");
+    cJSON_Delete (doc);
+    pthread_mutex_lock (&d->lock);
+    if (!d->kube_version)
+      d->kube_version = xstrdup (v);
+    pthread_mutex_unlock (&d->lock);
+  }
+  *out = v;
+  return KUBE_OK;
+}
+
+/* The served group versions: /api's versions and every version of /apis's groups, read
+ * again when CRDs were created since (they add groups). */
+static int
+group_versions (struct imp_discovery *d, struct strlist *out, struct rm_error *err)
+{
+  pthread_mutex_lock (&d->lock);
+  bool fresh = d->gvs_read && d->gvs_generation == d->generation;
+  unsigned gen = d->generation;
+  if (fresh)
+    for (size_t i = 0; i < d->gvs.n; i++)
+      strlist_push (out, d->gvs.items[i]);
+  pthread_mutex_unlock (&d->lock);
+  if (fresh)
+    return KUBE_OK;
+  cJSON *core = NULL, *groups = NULL;
+  int rc = kube_get (d->kc, "/api", &core, err);
+  if (rc == KUBE_OK)
+    rc = kube_get (d->kc, "/apis", &groups, err);
+  if (rc == KUBE_OK) {
+    const cJSON *v, *g;
+    cJSON_ArrayForEach (v, cJSON_GetObjectItemCaseSensitive (core, "versions"))
+      if (cJSON_IsString (v) && !strlist_contains (out, v->valuestring))
+        strlist_push (out, v->valuestring);
+    cJSON_ArrayForEach (g, cJSON_GetObjectItemCaseSensitive (groups, "groups"))
+      cJSON_ArrayForEach (v, cJSON_GetObjectItemCaseSensitive (g, "versions")) {
+        const cJSON *gv = cJSON_GetObjectItemCaseSensitive (v, "groupVersion");
+        if (cJSON_IsString (gv) && !strlist_contains (out, gv->valuestring))
+          strlist_push (out, gv->valuestring);
+      }
+    pthread_mutex_lock (&d->lock);
+    strlist_free (&d->gvs);
+    for (size_t i = 0; i < out->n; i++)
+      strlist_push (&d->gvs, out->items[i]);
+    d->gvs_generation = gen;
+    d->gvs_read = true;
+    pthread_mutex_unlock (&d->lock);
+  }
+  cJSON_Delete (core);
+  cJSON_Delete (groups);
+  return rc;
+}
+
+/* Add gv and gv/KIND of each of resources (subresources too, as Helm lists them). */
+static void
+add_kinds (struct strlist *out, const char *gv, const cJSON *resources)
+{
+  strlist_push (out, gv);
+  const cJSON *r;
+  cJSON_ArrayForEach (r, resources) {
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive (r, "kind");
+    if (!cJSON_IsString (k) || !*k->valuestring)
+      continue;
+    char *id = xasprintf ("%s/%s", gv, k->valuestring);
+    if (!strlist_contains (out, id))
+      strlist_push (out, id);
+    free (id);
+  }
+}
+
+int
+imp_discovery_capabilities (struct imp_discovery *d, char **version, struct strlist *api_versions,
+                            struct rm_error *err)
+{
+  *version = NULL;
+  struct strlist gvs = STRLIST_INIT;
+  int rc = kube_version (d, version, err);
+  if (rc == KUBE_OK)
+    rc = group_versions (d, &gvs, err);
+  for (size_t i = 0; rc == KUBE_OK && i < gvs.n; i++) {
+    const char *gv = gvs.items[i];
+    pthread_mutex_lock (&d->lock);
+    struct gv_entry *e = NULL;
+    for (size_t j = 0; j < d->n; j++)
+      if (strcmp (d->v[j].gv, gv) == 0 && d->v[j].generation == d->generation)
+        e = &d->v[j];
+    if (e && e->resources)
+      add_kinds (api_versions, gv, e->resources);
+    unsigned gen = d->generation;
+    pthread_mutex_unlock (&d->lock);
+    if (e)
+      continue;   /* read at this generation: served with its kinds, or not at all */
+    cJSON *res;
+    if ((rc = fetch (d, gv, &res, err)) != KUBE_OK)
+      break;
+    pthread_mutex_lock (&d->lock);
+    e = put_entry (d, gv, res, gen);
+    if (e->resources)
+      add_kinds (api_versions, gv, e->resources);
+    pthread_mutex_unlock (&d->lock);
+  }
+  strlist_free (&gvs);
+  if (rc != KUBE_OK) {
+    free (*version);
+    *version = NULL;
+  }
+  return rc;
 }

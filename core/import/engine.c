@@ -158,13 +158,16 @@ group (struct run *run, const struct imp_request *rq, const struct store_state *
   }
 }
 
-/* The cluster, checked once: fail fast when it is unreachable. */
+/* The cluster, checked once: fail fast when it is unreachable.  What it read is the
+ * discovery of the core group version. */
 static int
-check_cluster (struct kube_client *kc, struct rm_error *err)
+check_cluster (struct kube_client *kc, struct imp_discovery *disc, struct rm_error *err)
 {
   struct rm_error kerr;
-  if (kube_get (kc, "/api/v1", NULL, &kerr) != KUBE_OK)
+  cJSON *list = NULL;
+  if (kube_get (kc, "/api/v1", &list, &kerr) != KUBE_OK)
     return rm_error_set (err, RM_E_IO, "%s", kerr.message);
+  imp_discovery_prime (disc, "v1", list);
   return RM_OK;
 }
 
@@ -225,11 +228,11 @@ imp_engine_run (struct imp_engine *e, struct kube_client *kc, struct imp_result 
                 struct rm_error *err)
 {
   struct run *run = &e->run;
-  int rc = check_cluster (kc, err);
-  if (rc != RM_OK)
-    goto out;
   run->s.kc = kc;
   run->s.disc = imp_discovery_new (kc);
+  int rc = check_cluster (kc, run->s.disc, err);
+  if (rc != RM_OK)
+    goto out;
   /* One import of this store into this cluster at a time; a dry run writes nothing. */
   struct imp_lock *lock = NULL;
   if (!run->s.dry

@@ -90,6 +90,8 @@ void imp_discovery_free (struct imp_discovery *d);
  * server does not serve that kind (after one fresh look). */
 int imp_discover (struct imp_discovery *d, const char *api_version, const char *kind,
                   char **resource, bool *namespaced, struct rm_error *err);
+/* Learn gv's APIResourceList (taken), read by someone else. */
+void imp_discovery_prime (struct imp_discovery *d, const char *gv, cJSON *list);
 /* Forget what was learnt (CRDs were created). */
 void imp_discovery_invalidate (struct imp_discovery *d);
 /* Whether the server serves kind in api_version, from what was learnt or one read of its
@@ -97,6 +99,12 @@ void imp_discovery_invalidate (struct imp_discovery *d);
  * filled (the server could not be asked). */
 int imp_discovery_serves (struct imp_discovery *d, const char *api_version, const char *kind,
                           bool *served, struct rm_error *err);
+/* What `helm upgrade` against this cluster reads as its Capabilities: *version, /version's
+ * gitVersion ("" when the server names none; caller frees), and api_versions (appended):
+ * every served group version and group version/Kind, as Helm lists them.  What it reads
+ * stays cached for the lookups above.  KUBE_OK, or a code with err filled. */
+int imp_discovery_capabilities (struct imp_discovery *d, char **version,
+                                struct strlist *api_versions, struct rm_error *err);
 
 /* ---- shared settings of one import run (read-only while releases run) ---- */
 

@@ -129,6 +129,52 @@ new_values (const cJSON *rel, const char *ns, const char *name, const struct str
   return rc;
 }
 
+/* The records compared with the cluster's (imp_check_existing), once they are converted:
+ * from imp_convert_release, so that a release restored already is skipped without its
+ * objects being read. */
+struct existing_check {
+  struct imp_run *r;
+  enum helm_driver stored;   /* the deployed revision's driver */
+  char **records;
+  cJSON **parsed;
+  const bool *dirty;
+  const int *versions;
+  size_t nrec;
+  struct strlist *existing, *present;
+  char **why;
+  int ex;
+  bool done;
+};
+
+static void
+check_existing (struct existing_check *c)
+{
+  struct imp_run *r = c->r;
+  const struct imp_settings *s = r->s;
+  /* The records as they are written and compared: as stored unless changed. */
+  for (size_t i = 0; i < c->nrec; i++)
+    if (c->dirty[i]) {
+      free (c->records[i]);
+      c->records[i] = cJSON_PrintUnformatted (c->parsed[i]);
+    }
+  /* The records go where Helm kept the deployed revision, unless --helm-driver. */
+  r->driver = s->driver != HELM_DRIVER_AUTO ? s->driver
+              : c->stored == HELM_DRIVER_CONFIGMAP ? HELM_DRIVER_CONFIGMAP
+              : HELM_DRIVER_SECRET;
+  c->ex = imp_check_existing (r, c->records, c->versions, c->nrec, c->existing, c->present,
+                              c->why);
+  c->done = true;
+}
+
+/* imp_restored_fn: whether the release is skipped (or failed) without more checks. */
+static bool
+restored_already (void *ud)
+{
+  struct existing_check *c = ud;
+  check_existing (c);
+  return c->ex < 0 || (c->ex == IMP_EXIST_SAME && !c->r->s->replace);
+}
+
 /* Everything after the checks: the writes, in helm install's order. */
 static int
 apply_all (struct imp_run *r, const cJSON *rel, struct imp_objects *crds,
@@ -275,21 +321,17 @@ imp_restore_release (const struct imp_settings *s, const char *ns, const char *n
   imp_sort_install_order (&objs);
   /* What the cluster no longer serves converted (or refused), everything checked: before
    * the first write, and before the records are compared with the cluster's. */
-  if (imp_convert_release (&r, rel, &crds, &objs, parsed, dirty, nrec) < 0) {
+  struct existing_check chk = { &r, revs[dep].driver, records, parsed, dirty, versions, nrec,
+                                &existing, &present, why, -1, false };
+  if (imp_convert_release (&r, rel, &crds, &objs, parsed, dirty, nrec, restored_already,
+                           &chk) < 0) {
+    free (*why);   /* what the records' check said, if it ran */
     *why = xstrdup (r.error ? r.error : "failed");
     goto out;
   }
-  /* The records as they are written and compared: as stored unless changed above. */
-  for (size_t i = 0; i < nrec; i++)
-    if (dirty[i]) {
-      free (records[i]);
-      records[i] = cJSON_PrintUnformatted (parsed[i]);
-    }
-  /* The records go where Helm kept the deployed revision, unless --helm-driver. */
-  r.driver = s->driver != HELM_DRIVER_AUTO ? s->driver
-             : revs[dep].driver == HELM_DRIVER_CONFIGMAP ? HELM_DRIVER_CONFIGMAP
-             : HELM_DRIVER_SECRET;
-  int ex = imp_check_existing (&r, records, versions, nrec, &existing, &present, why);
+  if (!chk.done)
+    check_existing (&chk);
+  int ex = chk.ex;
   if (ex == IMP_EXIST_OTHER && !s->replace) {
     result = 1;
     goto out;

@@ -518,7 +518,7 @@ imp_render_release (struct imp_run *r, const cJSON *release, const cJSON *values
   char *vfile = xasprintf ("%s/values.json", dir);
   char *out = xasprintf ("%s/helm.out", dir);
   char *errf = xasprintf ("%s/helm.err", dir);
-  char *text = NULL, *manifest = NULL;
+  char *text = NULL, *manifest = NULL, *kube_version = NULL;
   cJSON *hooks = NULL;
   /* JSON is YAML: Chart.yaml and values.yaml are written as JSON. */
   if (write_json (cdir, "Chart.yaml", cJSON_GetObjectItemCaseSensitive (chart, "metadata")) < 0
@@ -537,13 +537,39 @@ imp_render_release (struct imp_run *r, const cJSON *release, const cJSON *values
       write_file (cdir, "values.schema.json", raw, len);
     free (raw);
   }
+  /* Rendered as helm upgrade against the target cluster renders: with its version and
+   * the API versions it serves (helm template's own are built in), read through the
+   * discovery the conversion below reuses.  Helm adds --api-versions to its built-in
+   * group versions; the kinds (group/version/Kind) are the cluster's alone. */
+  struct rm_error err;
+  struct strlist apis = STRLIST_INIT;
+  int drc = imp_discovery_capabilities (r->s->disc, &kube_version, &apis, &err);
+  if (drc != KUBE_OK) {
+    strlist_free (&apis);
+    imp_fail (r, "--update-values: reading the cluster's version and API versions for "
+              "helm template: %s", err.message);
+    goto out;
+  }
+  struct strbuf list = STRBUF_INIT;
+  for (size_t i = 0; i < apis.n; i++)
+    strbuf_printf (&list, "%s%s", i ? "," : "", apis.items[i]);
+  char *kv_arg = *kube_version ? xasprintf ("--kube-version=%s", kube_version) : NULL;
+  char *av_arg = xasprintf ("--api-versions=%s", list.data ? list.data : "");
+  size_t napis = apis.n;
+  strlist_free (&apis);
+  strbuf_free (&list);
+  if (!kv_arg)
+    log_warn ("%s/%s: the cluster's /version names no gitVersion: helm template renders with "
+              "its built-in Kubernetes version", r->ns, r->name);
   /* Rendered only: the objects and the records go through the import's own conversion,
    * preflight and apply like every other release (release.c), never through helm. */
   const char *argv[] = { r->s->helm_bin, "template", r->name, cdir, "--namespace", r->ns,
-                         "-f", vfile, "--is-upgrade", NULL };
-  if (run_helm (r, argv, out, errf) < 0)
+                         "-f", vfile, "--is-upgrade", av_arg, kv_arg, NULL };
+  int hrc = run_helm (r, argv, out, errf);
+  free (kv_arg);
+  free (av_arg);
+  if (hrc < 0)
     goto out;
-  struct rm_error err;
   if (!(text = read_all (out))) {
     imp_fail (r, "--update-values: reading helm's output %s: %s", out, strerror (errno));
     goto out;
@@ -575,17 +601,21 @@ imp_render_release (struct imp_run *r, const cJSON *release, const cJSON *values
   if (r->s->dry) {
     char *v = cJSON_PrintUnformatted (values);
     imp_plan (r, "  helm template %s (chart rebuilt from the record) -n %s with values %s: "
-              "revision %d\n", r->name, r->ns, v, version);
+              "revision %d (Kubernetes %s, %zu API versions)\n", r->name, r->ns, v, version,
+              *kube_version ? kube_version : "version unknown", napis);
     free (v);
   }
   else
-    log_info ("%s/%s: rendered with the updated values as revision %d", r->ns, r->name, version);
+    log_info ("%s/%s: rendered with the updated values as revision %d (Kubernetes %s, %zu "
+              "API versions)", r->ns, r->name, version,
+              *kube_version ? kube_version : "version unknown", napis);
   *out_rel = rel;
   rc = 0;
 out:
   nftw (dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   free (text);
   free (manifest);
+  free (kube_version);
   cJSON_Delete (hooks);
   free (cdir);
   free (vfile);

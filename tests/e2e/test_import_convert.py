@@ -17,7 +17,9 @@ Cases: --dry-run lists every conversion and writes nothing; --no-convert-apis re
 each release before any write, naming kind/name/apiVersion and the replacement; the
 import converts, kubectl reads every converted object back, the records carry the
 converted manifests (every revision), and helm upgrades, rolls back and uninstalls;
-a release whose apply fails midway leaves nothing behind.
+a release whose apply fails midway leaves nothing behind; --update-values renders with
+the target cluster's version and API versions (tests/charts/capabilities); a release
+restored already is skipped without its objects being read.
 
 Exit 77 (skip) with the reason when helm/kubectl, openssl or the program are missing."""
 
@@ -720,6 +722,95 @@ class Rerendered(unittest.TestCase):
                 self.assertEqual(st, 404, "helm uninstall left %s" % path)
 
 
+GADGET_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "gadgets.caps.example"},
+    "spec": {"group": "caps.example", "scope": "Namespaced",
+             "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+             "versions": [{"name": "v1", "served": True, "storage": True,
+                           "schema": {"openAPIV3Schema": {
+                               "type": "object",
+                               "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+class RenderedForTheTarget(unittest.TestCase):
+    """--update-values renders as `helm upgrade` against the target cluster would: with
+    its version (/version) and the API versions and kinds it serves (discovery), not helm
+    template's built-in ones.  tests/charts/capabilities branches on both: installed by
+    real helm 3 on a 1.31 source without its CRD, restored into a 1.29 target serving
+    the Gadget CRD.  The discovery the render reads is the one the conversion uses: each
+    discovery document is read once."""
+
+    def test_update_values_renders_with_the_target_capabilities(self):
+        chart = os.path.join(SRCDIR, "tests", "charts", "capabilities")
+        store = tempfile.mkdtemp(prefix="store-caps-", dir=WORK)
+        sargs = ["local", "--path", store, "--fsync", "false", "--plugin-dir", PLUGIN_DIR]
+        with fku.FakeKube(tools=TOOLS) as src:
+            src.helm3("install", "caps", chart, "-n", "caps", "--create-namespace",
+                      "--set", "message=hello")
+            before = src.helm3("get", "manifest", "caps", "-n", "caps").stdout
+            self.assertIn('gadgetV1: "false"', before)
+            self.assertIn('kubeVersion: "v1.31.0"', before)
+            p = rm("export", *sargs, "--kubeconfig", src.kubeconfig)
+            self.assertEqual(p.returncode, 0, show(p))
+        with fku.FakeKube(tools=TOOLS, args=("--kube-version", "v1.29.7")) as fk:
+            st, _, body = fk.request("POST", "/apis/apiextensions.k8s.io/v1/"
+                                     "customresourcedefinitions", GADGET_CRD)
+            self.assertEqual(st, 201, body)
+            bindir = tempfile.mkdtemp(prefix="helmbin-", dir=WORK)
+            os.symlink(TOOLS["helm3"], os.path.join(bindir, "helm"))
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith("RELEASEMANAGER_") and k not in ("KUBECONFIG", "HELM_DRIVER")}
+            env.update(PATH=bindir + ":/usr/bin:/bin", HOME=fk.home,
+                       HELM_CACHE_HOME=os.path.join(fk.home, "helm-cache"),
+                       HELM_CONFIG_HOME=os.path.join(fk.home, "helm-config"),
+                       HELM_DATA_HOME=os.path.join(fk.home, "helm-data"))
+            def run(*extra):
+                return subprocess.run([RM_BIN, "import", *sargs, "--kubeconfig", fk.kubeconfig,
+                                       "--update-values", "message=bonjour", *extra],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True, env=env, timeout=180)
+            p = run("--dry-run")
+            self.assertEqual(p.returncode, 0, show(p))
+            # rendered for policy/v1 as the cluster serves it: nothing to convert
+            self.assertNotIn("convert PodDisruptionBudget", p.stdout, show(p))
+            self.assertNotIn("caps-no-gadget", p.stdout, show(p))
+            self.assertRegex(p.stdout, r"helm template caps \(chart rebuilt from the record\) "
+                             r"-n caps with values \{\"message\":\"bonjour\"\}: revision 2 "
+                             r"\(Kubernetes v1\.29\.7, \d+ API versions\)", show(p))
+            fk.reset_log()
+            p = run("-v")
+            self.assertEqual(p.returncode, 0, show(p))
+            self.assertRegex(p.stdout, r"(?m)^restored caps/caps: revision 2, ", show(p))
+            # discovery: each document read once, by the render, reused by the conversion
+            disc = [q["path"] for q in fk.requests() if q["method"] == "GET"
+                    and re.fullmatch(r"/version|/api(/v1)?|/apis(/[^/]+/[^/]+)?", q["path"])]
+            self.assertIn("/apis/caps.example/v1", disc)
+            self.assertEqual(sorted(set(disc)), sorted(disc), "discovery read twice")
+            # what real helm reads back is what helm renders against this cluster
+            got = fk.helm3("get", "manifest", "caps", "-n", "caps").stdout
+            ref = fk.helm3("template", "caps", chart, "-n", "caps", "--set", "message=bonjour",
+                           "--validate", "--is-upgrade").stdout
+            self.assertEqual(got.strip(), ref.strip())
+            self.assertIn('kubeVersion: "v1.29.7"', got)
+            self.assertIn('kubeBefore130: "true"', got)
+            self.assertIn('podDisruptionBudgetV1: "true"', got)
+            self.assertIn('gadgetV1: "true"', got)
+            self.assertIsNone(REMOVED.search(got), got)
+            self.assertNotIn("unhealthyPodEvictionPolicy", got)
+            st, gadget = fk.get_json("/apis/caps.example/v1/namespaces/caps/gadgets/caps")
+            self.assertEqual(st, 200, "the Gadget the cluster serves was not rendered")
+            self.assertEqual(gadget["spec"], {"message": "bonjour"})
+            st, _ = fk.get_json("/api/v1/namespaces/caps/configmaps/caps-no-gadget")
+            self.assertEqual(st, 404, "rendered as if the cluster served no Gadget")
+            st, pdb = fk.get_json("/apis/policy/v1/namespaces/caps/poddisruptionbudgets/caps")
+            self.assertEqual(st, 200)
+            self.assertNotIn("unhealthyPodEvictionPolicy", pdb["spec"])
+            hist = json.loads(fk.helm3("history", "caps", "-n", "caps", "-o", "json").stdout)
+            self.assertEqual([(h["revision"], h["status"]) for h in hist],
+                             [(1, "superseded"), (2, "deployed")])
+
+
 RECORD_PATH = re.compile(r"^/api/v1/namespaces/[^/]+/(secrets|configmaps)(/|$)")
 
 
@@ -743,6 +834,28 @@ class RecordCheck(unittest.TestCase):
                  sum(q.get("responseBytes", 0) for q in reqs), t1["bytes"] - t0["bytes"]),
               file=sys.stderr)
         return reqs
+
+    def test_restored_release_objects_not_read(self):
+        """A release found restored is skipped before the preflight reads its objects
+        (owner and namespace checks): a second import asks only discovery, the records'
+        LISTs and the lock."""
+        with fku.FakeKube(tools=TOOLS) as fk:
+            p = imp(fk)
+            self.assertEqual(p.returncode, 0, show(p))
+            fk.reset_log()
+            p = imp(fk)
+            self.assertEqual(p.returncode, 0, show(p))
+            for r in ("demo2/demo2", "appns/foooo", "legacy/legacy"):
+                self.assertRegex(p.stdout, r"(?m)^skipped %s: already restored" % r, show(p))
+            reqs = fk.requests()
+            gets = [q["path"] for q in reqs if q["verb"] == "get"
+                    and not re.fullmatch(r"/version|/api(/v1)?|/apis(/[^/]+/[^/]+)?", q["path"])
+                    and "/leases/" not in q["path"]]
+            print("already restored: %d requests, %d object GETs"
+                  % (len(reqs), len(gets)), file=sys.stderr)
+            self.assertEqual(gets, [], "objects of restored releases read")
+            self.assertEqual([q for q in reqs if q["method"] not in ("GET", "HEAD")
+                              and "/leases" not in q["path"]], [])
 
     def test_metadata_only_lists_and_gets_only_what_must_be_compared(self):
         with fku.FakeKube(tools=TOOLS) as fk:

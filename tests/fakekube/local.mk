@@ -55,3 +55,9 @@ EXTRA_DIST += \
 	tests/fakekube/get-tools.sh \
 	tests/fakekube/test_real_clients.py \
 	tests/fakekube/test_server.py
+
+# The chart whose render follows the cluster's version and API versions (import --update-values,
+# tests/e2e/test_import_convert.py).
+EXTRA_DIST += tests/charts/capabilities/Chart.yaml tests/charts/capabilities/values.yaml \
+	tests/charts/capabilities/templates/capabilities.yaml \
+	tests/charts/capabilities/templates/gadget.yaml tests/charts/capabilities/templates/pdb.yaml
