@@ -643,16 +643,9 @@ class DaemonCase(unittest.TestCase):
             self.assertTrue(os.path.exists(os.path.join(path, k)), k)
         self.assertEqual(d.stop(), 0, d.output_tail())
 
-    def test_13_missed_event_repaired_by_resync(self):
-        """A change the watch never delivers (the Secrets watch answered by a silent
-        stream after a restart) is exported by the next resync's metadata LIST."""
-        ns = "d13"
-        FK.helm3("install", "m", PLAIN, "-n", ns, "--create-namespace")
-        path = newdir("missed")
-        d = self.start(path, "-p", "2")
-        d.wait_ready()
-        self.assertFollows(d, ns, "the first full sync")
-        # The next watch of Secrets delivers nothing for 120 s (a stalled stream).
+    def silence_secrets_watch(self, d):
+        """From now on d's Secrets watch delivers nothing for 120 s (a stalled stream):
+        the watches restarted (410 after a compaction) and the silent one started."""
         FK.add_fault(verb="watch", path="/secrets$", action="respond", status=200,
                      headers={"Content-Type": "application/json"},
                      stream=[{"line": "", "delay": 120}])
@@ -662,6 +655,17 @@ class DaemonCase(unittest.TestCase):
                  lambda: d.metric('releasemanager_watch_restarts_total{reason="gone"}') > g0)
         wait_for("the silent watch started",
                  lambda: all(f["fired"] for f in FK.control("GET", "faults")))
+
+    def test_13_missed_event_repaired_by_resync(self):
+        """A change the watch never delivers (the Secrets watch answered by a silent
+        stream after a restart) is exported by the next resync's metadata LIST."""
+        ns = "d13"
+        FK.helm3("install", "m", PLAIN, "-n", ns, "--create-namespace")
+        path = newdir("missed")
+        d = self.start(path, "-p", "2")
+        d.wait_ready()
+        self.assertFollows(d, ns, "the first full sync")
+        self.silence_secrets_watch(d)
         r0 = d.metric('releasemanager_sync_duration_seconds_count{kind="resync"}') or 0
         FK.helm3("upgrade", "m", PLAIN, "-n", ns, "--set", "message=missed")
         self.assertFollows(d, ns, "an upgrade the watch missed")
@@ -698,7 +702,6 @@ class DaemonCase(unittest.TestCase):
         self.assertLessEqual(len(lists), 2 * (r1 - r0 + 1), lists)
         self.assertEqual(d.stop(), 0, d.output_tail())
 
-
     def test_15_stop_exports_changes_not_delivered(self):
         """SIGTERM right after an upgrade the watch has not delivered (the Secrets watch
         answered by a silent stream, as in test 13, and no resync due for 10 minutes):
@@ -710,15 +713,7 @@ class DaemonCase(unittest.TestCase):
         d = self.start(path, "-p", "600")
         d.wait_ready()
         self.assertFollows(d, ns, "the first full sync")
-        FK.add_fault(verb="watch", path="/secrets$", action="respond", status=200,
-                     headers={"Content-Type": "application/json"},
-                     stream=[{"line": "", "delay": 120}])
-        g0 = d.metric('releasemanager_watch_restarts_total{reason="gone"}')
-        FK.compact()
-        wait_for("the watches restarted after 410",
-                 lambda: d.metric('releasemanager_watch_restarts_total{reason="gone"}') > g0)
-        wait_for("the silent watch started",
-                 lambda: all(f["fired"] for f in FK.control("GET", "faults")))
+        self.silence_secrets_watch(d)
         FK.helm3("upgrade", "s", PLAIN, "-n", ns, "--set", "message=last")
         self.assertEqual(cluster_keys({ns}), {(ns, "s", 1): "superseded", (ns, "s", 2): "deployed"})
         self.assertNotEqual(store_keys(path, {ns}), cluster_keys({ns}), "the watch delivered it")

@@ -599,6 +599,20 @@ spec:
 }
 
 
+def helm3_env(fk):
+    """The environment of an import that re-renders with helm: the real helm 3 first on
+    PATH, helm's homes in fk's, no RELEASEMANAGER_*/KUBECONFIG/HELM_DRIVER from outside."""
+    bindir = tempfile.mkdtemp(prefix="helmbin-", dir=WORK)
+    os.symlink(TOOLS["helm3"], os.path.join(bindir, "helm"))
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("RELEASEMANAGER_") and k not in ("KUBECONFIG", "HELM_DRIVER")}
+    env.update(PATH=bindir + ":/usr/bin:/bin", HOME=fk.home,
+               HELM_CACHE_HOME=os.path.join(fk.home, "helm-cache"),
+               HELM_CONFIG_HOME=os.path.join(fk.home, "helm-config"),
+               HELM_DATA_HOME=os.path.join(fk.home, "helm-data"))
+    return env
+
+
 def oldweb_record(demo):
     """Revision 1 of `oldweb`, as Helm 3 stored it years ago (its manifest rendered with
     message=hello), its chart holding the templates above."""
@@ -650,14 +664,7 @@ class Rerendered(unittest.TestCase):
             p = rm("export", *sargs, "--kubeconfig", src.kubeconfig)
             self.assertEqual(p.returncode, 0, show(p))
         with fku.FakeKube(tools=TOOLS) as fk:
-            bindir = tempfile.mkdtemp(prefix="helmbin-", dir=WORK)
-            os.symlink(TOOLS["helm3"], os.path.join(bindir, "helm"))
-            env = {k: v for k, v in os.environ.items()
-                   if not k.startswith("RELEASEMANAGER_") and k not in ("KUBECONFIG", "HELM_DRIVER")}
-            env.update(PATH=bindir + ":/usr/bin:/bin", HOME=fk.home,
-                       HELM_CACHE_HOME=os.path.join(fk.home, "helm-cache"),
-                       HELM_CONFIG_HOME=os.path.join(fk.home, "helm-config"),
-                       HELM_DATA_HOME=os.path.join(fk.home, "helm-data"))
+            env = helm3_env(fk)
             def run(*extra):
                 return subprocess.run([RM_BIN, "import", *sargs, "--kubeconfig", fk.kubeconfig,
                                        *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -757,14 +764,7 @@ class RenderedForTheTarget(unittest.TestCase):
             st, _, body = fk.request("POST", "/apis/apiextensions.k8s.io/v1/"
                                      "customresourcedefinitions", GADGET_CRD)
             self.assertEqual(st, 201, body)
-            bindir = tempfile.mkdtemp(prefix="helmbin-", dir=WORK)
-            os.symlink(TOOLS["helm3"], os.path.join(bindir, "helm"))
-            env = {k: v for k, v in os.environ.items()
-                   if not k.startswith("RELEASEMANAGER_") and k not in ("KUBECONFIG", "HELM_DRIVER")}
-            env.update(PATH=bindir + ":/usr/bin:/bin", HOME=fk.home,
-                       HELM_CACHE_HOME=os.path.join(fk.home, "helm-cache"),
-                       HELM_CONFIG_HOME=os.path.join(fk.home, "helm-config"),
-                       HELM_DATA_HOME=os.path.join(fk.home, "helm-data"))
+            env = helm3_env(fk)
             def run(*extra):
                 return subprocess.run([RM_BIN, "import", *sargs, "--kubeconfig", fk.kubeconfig,
                                        "--update-values", "message=bonjour", *extra],
