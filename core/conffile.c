@@ -303,22 +303,10 @@ config_load (const char *path, struct rm_error *error)
       return NULL;
     }
   bool json = strcasecmp (ext, "json") == 0;
-  FILE *f = fopen (path, "rb");
-  if (!f) {
+  struct strbuf text = STRBUF_INIT;
+  if (strbuf_read_file (&text, path) != 0) {
     err_set (error, CONFFILE_E_READ, "%s: cannot read the configuration file: %s", path,
              strerror (errno));
-    return NULL;
-  }
-  struct strbuf text = STRBUF_INIT;
-  char buf[8192];
-  size_t got;
-  while ((got = fread (buf, 1, sizeof buf, f)) > 0)
-    strbuf_add (&text, buf, got);
-  int read_errno = ferror (f) ? (errno ? errno : EIO) : 0;
-  fclose (f);
-  if (read_errno) {
-    err_set (error, CONFFILE_E_READ, "%s: cannot read the configuration file: %s", path,
-             strerror (read_errno));
     strbuf_free (&text);
     return NULL;
   }

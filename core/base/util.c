@@ -2,6 +2,7 @@
  * memory is reported once and ends the program: no caller can do better. */
 #include <config.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,29 @@ strbuf_free (struct strbuf *sb)
   free (sb->data);
   sb->data = NULL;
   sb->len = sb->cap = 0;
+}
+
+int
+strbuf_read_file (struct strbuf *sb, const char *path)
+{
+  FILE *f = fopen (path, "rb");
+  if (!f)
+    return -1;
+  size_t had = sb->len;
+  char buf[16384];
+  size_t n;
+  while ((n = fread (buf, 1, sizeof buf, f)) > 0)
+    strbuf_add (sb, buf, n);
+  int e = ferror (f) ? (errno ? errno : EIO) : 0;
+  fclose (f);
+  if (e) {
+    sb->len = had;
+    if (sb->data)
+      sb->data[had] = '\0';
+    errno = e;
+    return -1;
+  }
+  return 0;
 }
 
 void

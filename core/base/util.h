@@ -39,6 +39,9 @@ void strbuf_vprintf (struct strbuf *sb, const char *fmt, va_list ap)
   __attribute__((format (printf, 2, 0)));
 char *strbuf_detach (struct strbuf *sb);   /* returns "" rather than NULL when empty */
 void strbuf_free (struct strbuf *sb);
+/* The whole of the file at path appended to sb: 0, or -1 with errno set (fopen's, or
+ * the read's: EIO when the stream says no more); sb keeps what it had on failure. */
+int strbuf_read_file (struct strbuf *sb, const char *path);
 
 /* A growable list of owned strings. */
 struct strlist {

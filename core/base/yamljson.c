@@ -402,24 +402,14 @@ int
 yamljson_load (const char *path, struct yamljson *y, struct rm_error *err)
 {
   memset (y, 0, sizeof *y);
-  FILE *f = fopen (path, "rb");
-  if (!f) {
+  struct strbuf sb = STRBUF_INIT;
+  if (strbuf_read_file (&sb, path) != 0) {
     int e = errno;
+    strbuf_free (&sb);
     err_set (err, e == ENOENT ? YAMLJSON_E_NO_FILE : YAMLJSON_E_READ, "%s: %s", path,
              strerror (e));
     errno = e;
     return e == ENOENT ? YAMLJSON_E_NO_FILE : YAMLJSON_E_READ;
-  }
-  struct strbuf sb = STRBUF_INIT;
-  char buf[65536];
-  size_t n;
-  while ((n = fread (buf, 1, sizeof buf, f)) > 0)
-    strbuf_add (&sb, buf, n);
-  bool bad = ferror (f);
-  fclose (f);
-  if (bad) {
-    strbuf_free (&sb);
-    return err_set (err, YAMLJSON_E_READ, "%s: read error", path);
   }
   int rc = yamljson_parse (sb.data ? sb.data : "", sb.len, path, y, err);
   strbuf_free (&sb);

@@ -345,15 +345,13 @@ rm_entry (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 static char *
 read_all (const char *path)
 {
-  FILE *f = fopen (path, "r");
-  if (!f)
-    return NULL;
   struct strbuf sb = STRBUF_INIT;
-  char buf[8192];
-  size_t n;
-  while ((n = fread (buf, 1, sizeof buf, f)) > 0)
-    strbuf_add (&sb, buf, n);
-  fclose (f);
+  if (strbuf_read_file (&sb, path) != 0) {
+    int e = errno;
+    strbuf_free (&sb);
+    errno = e;
+    return NULL;
+  }
   return strbuf_detach (&sb);
 }
 

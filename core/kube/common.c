@@ -46,22 +46,13 @@ int
 kube_read_file (const char *path, struct kube_blob *b)
 {
   memset (b, 0, sizeof *b);
-  FILE *f = fopen (path, "rb");
-  if (!f)
-    return -1;
   struct strbuf sb = STRBUF_INIT;
-  char buf[16384];
-  size_t n;
-  while ((n = fread (buf, 1, sizeof buf, f)) > 0)
-    strbuf_add (&sb, buf, n);
-  if (ferror (f)) {
-    int e = errno ? errno : EIO;
-    fclose (f);
+  if (strbuf_read_file (&sb, path) != 0) {
+    int e = errno;
     strbuf_free (&sb);
     errno = e;
     return -1;
   }
-  fclose (f);
   b->len = sb.len;
   b->data = (unsigned char *) strbuf_detach (&sb);
   return 0;

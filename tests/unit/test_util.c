@@ -1,11 +1,16 @@
 /* Tests for the small helpers of core/base/util.c that guard against undefined behaviour:
  * double_to_ll, the checked conversion every number read from outside goes through
- * (UBSan's float-cast-overflow found the unchecked casts it replaced, issue 11). */
+ * (UBSan's float-cast-overflow found the unchecked casts it replaced, issue 11); and
+ * strbuf_read_file, the one whole-file reader of the core. */
 #include <config.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -54,4 +59,41 @@ Test (double_to_ll, long_with_default)
   cr_expect_eq (double_to_long_or (1e30, 100, 599, 500), 500);
   cr_expect_eq (double_to_long_or (NAN, LONG_MIN, LONG_MAX, -1), -1);
   cr_expect_eq (double_to_long_or (3.0, LONG_MIN, LONG_MAX, -1), 3);
+}
+
+Test (strbuf_read_file, appends_the_file_or_keeps_the_buffer)
+{
+  char dir[] = "/tmp/rm-test-util-XXXXXX";
+  cr_assert_not_null (mkdtemp (dir));
+  char *path = xasprintf ("%s/f", dir);
+  FILE *f = fopen (path, "wb");
+  cr_assert_not_null (f);
+  /* Bigger than one read, with a NUL inside. */
+  for (int i = 0; i < 40000; i++)
+    fputc (i == 5 ? 0 : 'a' + i % 26, f);
+  fclose (f);
+  struct strbuf sb = STRBUF_INIT;
+  strbuf_puts (&sb, "head:");
+  cr_assert_eq (strbuf_read_file (&sb, path), 0);
+  cr_expect_eq (sb.len, 5 + 40000);
+  cr_expect_eq (memcmp (sb.data, "head:abcde", 10), 0);
+  cr_expect_eq (sb.data[10], 0);
+  cr_expect_eq (sb.data[sb.len - 1], 'a' + 39999 % 26);
+  /* A missing file and a directory (opened, but unreadable): -1, errno, buffer kept. */
+  char *missing = xasprintf ("%s/none", dir);
+  strbuf_free (&sb);
+  strbuf_puts (&sb, "kept");
+  errno = 0;
+  cr_expect_eq (strbuf_read_file (&sb, missing), -1);
+  cr_expect_eq (errno, ENOENT);
+  errno = 0;
+  cr_expect_eq (strbuf_read_file (&sb, dir), -1);
+  cr_expect_eq (errno, EISDIR);
+  cr_expect_str_eq (sb.data, "kept");
+  cr_expect_eq (sb.len, 4);
+  strbuf_free (&sb);
+  unlink (path);
+  rmdir (dir);
+  free (missing);
+  free (path);
 }
