@@ -152,6 +152,17 @@ class DaemonCase(unittest.TestCase):
         self.addCleanup(d.log.close)
         return d
 
+    def following(self, ns, release, store, *args):
+        """release installed by helm in ns (created), a daemon started with args on a
+        new store: (the daemon, the store's path) once ready and the first full sync is
+        in the store."""
+        FK.helm3("install", release, PLAIN, "-n", ns, "--create-namespace")
+        path = newdir(store)
+        d = self.start(path, *args)
+        d.wait_ready()
+        self.assertFollows(d, ns, "the first full sync")
+        return d, path
+
     def assertFollows(self, d, ns, what):
         """Wait until the store's index lists exactly the cluster's records of ns."""
         def same():
@@ -169,11 +180,7 @@ class DaemonCase(unittest.TestCase):
         each as one committed snapshot; /releases lists the stored records; idle resyncs
         write nothing."""
         ns = "d1"
-        FK.helm3("install", "web", PLAIN, "-n", ns, "--create-namespace")
-        path = newdir("follow")
-        d = self.start(path, "-p", "2")
-        d.wait_ready()
-        self.assertFollows(d, ns, "the first full sync")
+        d, path = self.following(ns, "web", "follow", "-p", "2")
         self.assertEqual(d.get("healthz")[0], 200)
         FK.helm3("upgrade", "web", PLAIN, "-n", ns, "--set", "message=two")
         self.assertFollows(d, ns, "helm upgrade")
@@ -232,11 +239,7 @@ class DaemonCase(unittest.TestCase):
         """410 after compaction, and a watch stream dropped mid-way: the daemon lists
         again, resumes, and misses nothing."""
         ns = "d2"
-        FK.helm3("install", "a", PLAIN, "-n", ns, "--create-namespace")
-        path = newdir("gone")
-        d = self.start(path, "-p", "600")
-        d.wait_ready()
-        self.assertFollows(d, ns, "the first full sync")
+        d, path = self.following(ns, "a", "gone", "-p", "600")
         # Compaction: the server ends the watches with an ERROR event 410 Expired.
         g0 = d.metric('releasemanager_watch_restarts_total{reason="gone"}')
         FK.compact()
@@ -265,11 +268,7 @@ class DaemonCase(unittest.TestCase):
         too): cycles fail, /healthz 503 after 2 of them in a row, the daemon keeps
         running; the directory back: it catches up, /healthz 200 again."""
         ns = "d3"
-        FK.helm3("install", "c", PLAIN, "-n", ns, "--create-namespace")
-        path = newdir("down")
-        d = self.start(path, "-p", "600", "--unhealthy-after", "2")
-        d.wait_ready()
-        self.assertFollows(d, ns, "the first full sync")
+        d, path = self.following(ns, "c", "down", "-p", "600", "--unhealthy-after", "2")
         away = path + ".away"
         os.rename(path, away)
         with open(path, "w") as f:
@@ -295,11 +294,7 @@ class DaemonCase(unittest.TestCase):
         window or in the batch): exit 0, the changes committed (the index lists the
         upgrade), every record the index lists stored, the lock released."""
         ns = "d4"
-        FK.helm3("install", "e", PLAIN, "-n", ns, "--create-namespace")
-        path = newdir("term")
-        d = self.start(path, "-p", "600", "--debug")
-        d.wait_ready()
-        self.assertFollows(d, ns, "the first full sync")
+        d, path = self.following(ns, "e", "term", "-p", "600", "--debug")
         FK.helm3("upgrade", "e", PLAIN, "-n", ns, "--set", "message=t1")
         # helm's last write of an upgrade: the new revision marked deployed.
         wait_for("the upgrade's last event received",
@@ -660,11 +655,7 @@ class DaemonCase(unittest.TestCase):
         """A change the watch never delivers (the Secrets watch answered by a silent
         stream after a restart) is exported by the next resync's metadata LIST."""
         ns = "d13"
-        FK.helm3("install", "m", PLAIN, "-n", ns, "--create-namespace")
-        path = newdir("missed")
-        d = self.start(path, "-p", "2")
-        d.wait_ready()
-        self.assertFollows(d, ns, "the first full sync")
+        d, path = self.following(ns, "m", "missed", "-p", "2")
         self.silence_secrets_watch(d)
         r0 = d.metric('releasemanager_sync_duration_seconds_count{kind="resync"}') or 0
         FK.helm3("upgrade", "m", PLAIN, "-n", ns, "--set", "message=missed")
@@ -681,11 +672,7 @@ class DaemonCase(unittest.TestCase):
         """An idle resync is one metadata-only LIST per driver (one page each, of up to
         5000), and reads neither a record nor the kube-system Namespace again."""
         ns = "d14"
-        FK.helm3("install", "i", PLAIN, "-n", ns, "--create-namespace")
-        path = newdir("idle")
-        d = self.start(path, "-p", "1")
-        d.wait_ready()
-        self.assertFollows(d, ns, "the first full sync")
+        d, path = self.following(ns, "i", "idle", "-p", "1")
         key = 'releasemanager_sync_duration_seconds_count{kind="resync"}'
         wait_for("a first resync", lambda: (d.metric(key) or 0) >= 1)
         seq, r0 = self.last_seq(), d.metric(key)
@@ -708,11 +695,7 @@ class DaemonCase(unittest.TestCase):
         the stop's last resync lists the cluster, so the store holds the upgrade, helm's
         final "deployed" and "superseded" included; exit 0, lock released."""
         ns = "d15"
-        FK.helm3("install", "s", PLAIN, "-n", ns, "--create-namespace")
-        path = newdir("laststop")
-        d = self.start(path, "-p", "600")
-        d.wait_ready()
-        self.assertFollows(d, ns, "the first full sync")
+        d, path = self.following(ns, "s", "laststop", "-p", "600")
         self.silence_secrets_watch(d)
         FK.helm3("upgrade", "s", PLAIN, "-n", ns, "--set", "message=last")
         self.assertEqual(cluster_keys({ns}), {(ns, "s", 1): "superseded", (ns, "s", 2): "deployed"})
