@@ -548,24 +548,35 @@ imp_render_release (struct imp_run *r, const cJSON *release, const cJSON *values
               "helm template: %s", err.message);
     goto out;
   }
-  struct strbuf list = STRBUF_INIT;
-  for (size_t i = 0; i < apis.n; i++)
-    strbuf_printf (&list, "%s%s", i ? "," : "", apis.items[i]);
-  char *kv_arg = *kube_version ? xasprintf ("--kube-version=%s", kube_version) : NULL;
-  char *av_arg = xasprintf ("--api-versions=%s", list.data ? list.data : "");
-  size_t napis = apis.n;
-  strlist_free (&apis);
-  strbuf_free (&list);
-  if (!kv_arg)
+  /* Rendered only: the objects and the records go through the import's own conversion,
+   * preflight and apply like every other release (release.c), never through helm.  One
+   * --api-versions per entry: a cluster with thousands of CRDs would make one
+   * comma-separated argument longer than the kernel takes (128 KiB). */
+  struct strlist args = STRLIST_INIT;
+  const char *fixed[] = { r->s->helm_bin, "template", r->name, cdir, "--namespace", r->ns,
+                          "-f", vfile, "--is-upgrade" };
+  for (size_t i = 0; i < ARRAY_SIZE (fixed); i++)
+    strlist_push (&args, fixed[i]);
+  for (size_t i = 0; i < apis.n; i++) {
+    char *a = xasprintf ("--api-versions=%s", apis.items[i]);
+    strlist_push (&args, a);
+    free (a);
+  }
+  if (*kube_version) {
+    char *a = xasprintf ("--kube-version=%s", kube_version);
+    strlist_push (&args, a);
+    free (a);
+  }
+  else
     log_warn ("%s/%s: the cluster's /version names no gitVersion: helm template renders with "
               "its built-in Kubernetes version", r->ns, r->name);
-  /* Rendered only: the objects and the records go through the import's own conversion,
-   * preflight and apply like every other release (release.c), never through helm. */
-  const char *argv[] = { r->s->helm_bin, "template", r->name, cdir, "--namespace", r->ns,
-                         "-f", vfile, "--is-upgrade", av_arg, kv_arg, NULL };
+  size_t napis = apis.n;
+  strlist_free (&apis);
+  const char **argv = xcalloc (args.n + 1, sizeof *argv);
+  memcpy (argv, args.items, args.n * sizeof *argv);
   int hrc = run_helm (r, argv, out, errf);
-  free (kv_arg);
-  free (av_arg);
+  free (argv);
+  strlist_free (&args);
   if (hrc < 0)
     goto out;
   if (!(text = read_all (out))) {
